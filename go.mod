@@ -1,0 +1,3 @@
+module github.com/landfall/landfall
+
+go 1.26
