@@ -1,0 +1,86 @@
+package types
+
+// Insights is the insights document stored per media id and served as
+// insights.json. The first five fields are the summary contract: summary
+// (at most 80 words), chapters, topics, entities and seo_description
+// (at most 160 characters). The remaining sections are filled by the
+// analysers that ran.
+type Insights struct {
+	Summary        string    `json:"summary"`
+	Chapters       []Chapter `json:"chapters"`
+	Topics         []string  `json:"topics"`
+	Entities       Entities  `json:"entities"`
+	SEODescription string    `json:"seo_description"`
+
+	Labels     []Label      `json:"labels,omitempty"`
+	Moderation []Moderation `json:"moderation,omitempty"`
+	OCR        []OCRText    `json:"ocr,omitempty"`
+	Faces      *Faces       `json:"faces,omitempty"`
+	Language   *Language    `json:"language,omitempty"`
+}
+
+// Chapter starts at StartSeconds, which lies on a sentence start.
+type Chapter struct {
+	Title        string  `json:"title"`
+	StartSeconds float64 `json:"start_seconds"`
+}
+
+// Entities are named entities found in the transcript and on-screen text.
+type Entities struct {
+	People        []string `json:"people"`
+	Organisations []string `json:"organisations"`
+	Places        []string `json:"places"`
+}
+
+// Box is a bounding box as ratios 0..1 of the frame (Rekognition's shape).
+type Box struct {
+	Left   float64 `json:"left"`
+	Top    float64 `json:"top"`
+	Width  float64 `json:"width"`
+	Height float64 `json:"height"`
+}
+
+// Label is a visual label with confidence 0..100 and the times it was seen.
+type Label struct {
+	Name       string    `json:"name"`
+	Confidence float64   `json:"confidence"`
+	Timestamps []float64 `json:"timestamps,omitempty"`
+}
+
+// Moderation is a moderation flag with confidence 0..100.
+type Moderation struct {
+	Name       string  `json:"name"`
+	ParentName string  `json:"parent_name,omitempty"`
+	Confidence float64 `json:"confidence"`
+	Timestamp  float64 `json:"timestamp,omitempty"`
+}
+
+// OCRText is one distinct piece of text found on screen or in an image,
+// deduplicated across frames: First and Last bound when it was visible.
+type OCRText struct {
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"` // 0..100
+	First      float64 `json:"first_seen"`
+	Last       float64 `json:"last_seen"`
+	Box        *Box    `json:"box,omitempty"`
+}
+
+// Faces summarises detected faces.
+type Faces struct {
+	MaxCount   int         `json:"max_count"` // the most faces seen in one frame
+	Detections []FaceFrame `json:"detections"`
+}
+
+// FaceFrame lists the faces found in one frame or image.
+type FaceFrame struct {
+	Timestamp float64   `json:"timestamp"`
+	Boxes     []Box     `json:"boxes"`
+	Scores    []float64 `json:"scores,omitempty"`
+}
+
+// Language is the detected language of the transcript and on-screen text.
+type Language struct {
+	Code       string  `json:"code"` // ISO 639-1, e.g. "en"
+	Confidence float64 `json:"confidence"`
+	Source     string  `json:"source"` // "transcript", "ocr" or "both"
+}

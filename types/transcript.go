@@ -1,0 +1,41 @@
+package types
+
+// Transcript is Landfall's one internal transcript; every export (Landfall
+// JSON, WebVTT, SRT, Podcasting 2.0, Amazon Transcribe, OpenAI
+// verbose_json) is derived from it.
+type Transcript struct {
+	Language string    `json:"language,omitempty"` // BCP-47, e.g. "en" or "en-US"
+	Duration float64   `json:"duration"`           // seconds of audio analysed
+	Text     string    `json:"text"`               // the whole transcript
+	Words    []Word    `json:"words"`
+	Segments []Segment `json:"segments"` // utterances, split at pauses and speaker turns
+	Speakers []Speaker `json:"speakers,omitempty"`
+	Engine   string    `json:"engine,omitempty"` // e.g. "analyser.transcribe.pocketsphinx"
+}
+
+// Word is one recognised word.
+type Word struct {
+	Text       string  `json:"text"`
+	Start      float64 `json:"start"`             // seconds
+	End        float64 `json:"end"`               // seconds
+	Confidence float64 `json:"confidence"`        // 0..1
+	Speaker    string  `json:"speaker,omitempty"` // "spk_0".."spk_N" when diarised
+}
+
+// Segment is a run of words by one speaker between pauses.
+type Segment struct {
+	ID      int     `json:"id"`
+	Start   float64 `json:"start"`
+	End     float64 `json:"end"`
+	Text    string  `json:"text"`
+	Speaker string  `json:"speaker,omitempty"`
+	// Words indexes into Transcript.Words: [FirstWord, FirstWord+WordCount).
+	FirstWord int `json:"first_word"`
+	WordCount int `json:"word_count"`
+}
+
+// Speaker summarises one diarised speaker.
+type Speaker struct {
+	Label   string  `json:"label"`   // "spk_0"
+	Seconds float64 `json:"seconds"` // total speech attributed
+}
