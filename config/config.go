@@ -1,0 +1,258 @@
+// Package config holds Landfall's configuration: one strict document (YAML
+// or JSON) in which an unknown key is an error naming its place, with
+// defaults that give the embedded mode (a local folder and SQLite).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is the whole configuration of one Landfall process.
+type Config struct {
+	// Data is the data folder of the embedded mode: the SQLite database,
+	// the bucket folder and scratch space live under it.
+	Data string `yaml:"data" json:"data"`
+	// Addr is the HTTP listen address.
+	Addr string `yaml:"addr" json:"addr"`
+	// DB is the database URL: sqlite:///path/landfall.db (default, under
+	// Data) or postgres://… for scale-out.
+	DB string `yaml:"db" json:"db"`
+	// Blob is the bucket URL: file:///path (default, under Data), s3://…
+	// or mem://.
+	Blob string `yaml:"blob" json:"blob"`
+	// Role is "all" (default), "api" or "worker".
+	Role string `yaml:"role" json:"role"`
+	// Workers is the number of concurrent workflow tasks per process.
+	Workers int `yaml:"workers" json:"workers"`
+
+	Pipeline  Pipeline          `yaml:"pipeline" json:"pipeline"`
+	Uploads   Uploads           `yaml:"uploads" json:"uploads"`
+	Analysers map[string]string `yaml:"analysers" json:"analysers"` // task → provider ("local", "openai", "aws")
+	OpenAI    OpenAI            `yaml:"openai" json:"openai"`
+	AWS       AWS               `yaml:"aws" json:"aws"`
+	Notify    Notify            `yaml:"notify" json:"notify"`
+	Prices    map[string]Price  `yaml:"prices" json:"prices"` // analyser id → price
+	Log       Log               `yaml:"log" json:"log"`
+	Tenants   []Tenant          `yaml:"tenants" json:"tenants"`
+	OTLP      OTLP              `yaml:"otlp" json:"otlp"`
+}
+
+// Pipeline overrides the embedded default pipeline files.
+type Pipeline struct {
+	Definition string `yaml:"definition" json:"definition"` // path to an ASL file; empty = embedded media.asl.json
+	Rules      string `yaml:"rules" json:"rules"`           // path to a rules file; empty = embedded media.rules.json
+	// Substitutions are ASL definition substitutions (${Name}).
+	Substitutions map[string]string `yaml:"substitutions" json:"substitutions"`
+}
+
+// Uploads bounds ingest.
+type Uploads struct {
+	MaxBytes   int64    `yaml:"max_bytes" json:"max_bytes"`
+	AbortAfter Duration `yaml:"abort_after" json:"abort_after"` // incomplete uploads older than this are aborted
+	Watch      bool     `yaml:"watch" json:"watch"`             // watch the bucket folder for dropped files
+}
+
+// OpenAI configures an OpenAI-compatible server.
+type OpenAI struct {
+	BaseURL         string   `yaml:"base_url" json:"base_url"`
+	APIKey          string   `yaml:"api_key" json:"api_key"`
+	APIKeyEnv       string   `yaml:"api_key_env" json:"api_key_env"`
+	TranscribeModel string   `yaml:"transcribe_model" json:"transcribe_model"`
+	ChatModel       string   `yaml:"chat_model" json:"chat_model"`
+	EmbeddingModel  string   `yaml:"embedding_model" json:"embedding_model"`
+	Timeout         Duration `yaml:"timeout" json:"timeout"`
+	MaxTokens       int      `yaml:"max_tokens" json:"max_tokens"` // token budget per summarise call
+}
+
+// AWS configures the AWS providers.
+type AWS struct {
+	Region           string `yaml:"region" json:"region"`
+	Profile          string `yaml:"profile" json:"profile"`
+	Endpoint         string `yaml:"endpoint" json:"endpoint"`
+	TranscribeBucket string `yaml:"transcribe_bucket" json:"transcribe_bucket"`
+	BedrockModel     string `yaml:"bedrock_model" json:"bedrock_model"`
+}
+
+// Notify configures failure notifications.
+type Notify struct {
+	WebhookURL     string   `yaml:"webhook_url" json:"webhook_url"`
+	Secret         string   `yaml:"secret" json:"secret"` // HMAC-SHA256 key for the signature header
+	AlertThreshold int      `yaml:"alert_threshold" json:"alert_threshold"`
+	AlertWindow    Duration `yaml:"alert_window" json:"alert_window"`
+}
+
+// Price is what one unit of an analyser's usage costs, in the configured
+// currency.
+type Price struct {
+	PerCPUSecond     float64 `yaml:"per_cpu_second" json:"per_cpu_second"`
+	PerAudioMinute   float64 `yaml:"per_audio_minute" json:"per_audio_minute"`
+	PerImage         float64 `yaml:"per_image" json:"per_image"`
+	PerInputKTokens  float64 `yaml:"per_1k_input_tokens" json:"per_1k_input_tokens"`
+	PerOutputKTokens float64 `yaml:"per_1k_output_tokens" json:"per_1k_output_tokens"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string  `yaml:"level" json:"level"`   // debug, info, warn, error
+	Format string  `yaml:"format" json:"format"` // json (default) or text
+	Sample float64 `yaml:"sample" json:"sample"` // fraction of debug/info lines kept (1 = all)
+}
+
+// Tenant is one tenant and its API keys.
+type Tenant struct {
+	ID      string   `yaml:"id" json:"id"`
+	APIKeys []string `yaml:"api_keys" json:"api_keys"`
+}
+
+// OTLP configures trace export.
+type OTLP struct {
+	Endpoint string `yaml:"endpoint" json:"endpoint"` // e.g. http://127.0.0.1:4318; empty = no traces
+}
+
+// Duration is a time.Duration written as "90s", "15m" or "24h".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. 90s, 15m, 24h)", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText prints the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the embedded-mode configuration rooted at data.
+func Default(data string) *Config {
+	c := &Config{Data: data}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	if c.Data == "" {
+		c.Data = ".landfall"
+	}
+	if abs, err := filepath.Abs(c.Data); err == nil {
+		c.Data = abs
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DB == "" {
+		c.DB = "sqlite://" + filepath.Join(c.Data, "landfall.db")
+	}
+	if c.Blob == "" {
+		c.Blob = "file://" + filepath.Join(c.Data, "bucket")
+	}
+	if c.Role == "" {
+		c.Role = "all"
+	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
+	if c.Uploads.MaxBytes == 0 {
+		c.Uploads.MaxBytes = 20 << 30
+	}
+	if c.Uploads.AbortAfter.Duration == 0 {
+		c.Uploads.AbortAfter.Duration = 24 * time.Hour
+	}
+	if c.Notify.AlertWindow.Duration == 0 {
+		c.Notify.AlertWindow.Duration = 15 * time.Minute
+	}
+	if c.Notify.AlertThreshold == 0 {
+		c.Notify.AlertThreshold = 5
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Sample == 0 {
+		c.Log.Sample = 1
+	}
+	if c.OpenAI.Timeout.Duration == 0 {
+		c.OpenAI.Timeout.Duration = 5 * time.Minute
+	}
+	if c.Analysers == nil {
+		c.Analysers = map[string]string{}
+	}
+}
+
+// Load reads a configuration file (YAML or JSON). Unknown keys are errors
+// that name the file, line and key.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads a configuration document strictly and applies defaults.
+func Parse(r io.Reader) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(r, yaml.DisallowUnknownField(), yaml.UseJSONUnmarshaler())
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	return &c, nil
+}
+
+// Validate checks values that decoding cannot.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Role {
+	case "", "all", "api", "worker":
+	default:
+		errs = append(errs, fmt.Errorf("/role: must be all, api or worker, not %q", c.Role))
+	}
+	for task, p := range c.Analysers {
+		switch p {
+		case "local", "openai", "aws", "none":
+		default:
+			errs = append(errs, fmt.Errorf("/analysers/%s: unknown provider %q (want local, openai, aws or none)", task, p))
+		}
+	}
+	for i, t := range c.Tenants {
+		if t.ID == "" {
+			errs = append(errs, fmt.Errorf("/tenants/%d/id: required", i))
+		}
+	}
+	if c.Uploads.MaxBytes < 0 {
+		errs = append(errs, errors.New("/uploads/max_bytes: must not be negative"))
+	}
+	if c.Log.Sample < 0 || c.Log.Sample > 1 {
+		errs = append(errs, errors.New("/log/sample: must be between 0 and 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// Provider returns the configured provider of task, defaulting to local.
+func (c *Config) Provider(task string) string {
+	if p, ok := c.Analysers[task]; ok {
+		return p
+	}
+	return "local"
+}
