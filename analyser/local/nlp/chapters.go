@@ -1,0 +1,165 @@
+package nlp
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/landfall/landfall/types"
+)
+
+// ChapterOptions bound topic segmentation.
+type ChapterOptions struct {
+	MinSeconds   float64 // shortest chapter (default: max(20 s, duration/12))
+	MinSentences int     // fewest sentences in a chapter (default 3)
+	MaxChapters  int     // default 12
+	Window       int     // sentences compared on each side of a gap (default 3)
+	// Exclude lists lower-case phrases never used as titles (people's names).
+	Exclude map[string]bool
+}
+
+// Chapters segments timed sentences by topic with TextTiling (Hearst,
+// 1997): lexical similarity between windows either side of each sentence
+// gap, boundaries at the deepest valleys, subject to minimum chapter
+// length. Each chapter starts on a sentence start and is titled by its own
+// best key phrase.
+func Chapters(sents []Sentence, duration float64, opt ChapterOptions) []types.Chapter {
+	if len(sents) == 0 {
+		return nil
+	}
+	if opt.MinSentences <= 0 {
+		opt.MinSentences = 3
+	}
+	if opt.MaxChapters <= 0 {
+		opt.MaxChapters = 12
+	}
+	if opt.Window <= 0 {
+		opt.Window = 3
+	}
+	if opt.MinSeconds <= 0 {
+		opt.MinSeconds = math.Max(20, duration/12)
+	}
+	n := len(sents)
+	vec := vectors(sents)
+	gapScore := make([]float64, n) // gapScore[g]: similarity across the gap before sentence g
+	for g := 1; g < n; g++ {
+		left, right := map[string]float64{}, map[string]float64{}
+		for i := max(0, g-opt.Window); i < g; i++ {
+			for w, x := range vec[i] {
+				left[w] += x
+			}
+		}
+		for i := g; i < min(n, g+opt.Window); i++ {
+			for w, x := range vec[i] {
+				right[w] += x
+			}
+		}
+		gapScore[g] = cosine(left, right)
+	}
+	type gap struct {
+		at    int
+		depth float64
+	}
+	var gaps []gap
+	var depths []float64
+	for g := 1; g < n; g++ {
+		lp := gapScore[g]
+		for i := g - 1; i >= 1 && gapScore[i] >= lp; i-- {
+			lp = gapScore[i]
+		}
+		rp := gapScore[g]
+		for i := g + 1; i < n && gapScore[i] >= rp; i++ {
+			rp = gapScore[i]
+		}
+		d := (lp - gapScore[g]) + (rp - gapScore[g])
+		// A long pause is a cue of its own in speech.
+		if pause := sents[g].Start - sents[g-1].End; pause > 1.5 {
+			d += 0.1
+		}
+		gaps = append(gaps, gap{g, d})
+		depths = append(depths, d)
+	}
+	cut := threshold(depths)
+	sort.Slice(gaps, func(i, j int) bool { return gaps[i].depth > gaps[j].depth })
+	starts := []int{0}
+	for _, c := range gaps {
+		if c.depth <= cut || c.depth <= 0 || len(starts) >= opt.MaxChapters {
+			continue
+		}
+		if fits(starts, c.at, sents, n, opt) {
+			starts = append(starts, c.at)
+			sort.Ints(starts)
+		}
+	}
+	chapters := make([]types.Chapter, 0, len(starts))
+	for k, s := range starts {
+		end := n
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		chapters = append(chapters, types.Chapter{
+			Title:        chapterTitle(sents[s:end], k, opt.Exclude),
+			StartSeconds: math.Round(sents[s].Start*1000) / 1000,
+		})
+	}
+	return chapters
+}
+
+// threshold is TextTiling's liberal cut-off: mean depth minus half a
+// standard deviation.
+func threshold(d []float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	var sum, sq float64
+	for _, x := range d {
+		sum += x
+	}
+	mean := sum / float64(len(d))
+	for _, x := range d {
+		sq += (x - mean) * (x - mean)
+	}
+	return mean - math.Sqrt(sq/float64(len(d)))/2
+}
+
+func fits(starts []int, at int, sents []Sentence, n int, opt ChapterOptions) bool {
+	all := append(append([]int(nil), starts...), at)
+	sort.Ints(all)
+	for k, s := range all {
+		end := n
+		if k+1 < len(all) {
+			end = all[k+1]
+		}
+		if end-s < opt.MinSentences {
+			return false
+		}
+		endTime := sents[end-1].End
+		if endTime-sents[s].Start < opt.MinSeconds {
+			return false
+		}
+	}
+	return true
+}
+
+func chapterTitle(sents []Sentence, k int, exclude map[string]bool) string {
+	keys := keyPhrases(sents, 1, exclude)
+	if len(keys) > 0 {
+		return titleCase(keys[0].Text)
+	}
+	var content []string
+	for _, s := range sents {
+		for _, w := range s.Tokens {
+			if !isStopword(w) {
+				content = append(content, w)
+			}
+			if len(content) == 4 {
+				return titleCase(strings.Join(content, " "))
+			}
+		}
+	}
+	if len(content) > 0 {
+		return titleCase(strings.Join(content, " "))
+	}
+	return "Part " + strconv.Itoa(k+1)
+}

@@ -1,0 +1,191 @@
+package nlp
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/types"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// transcriptFromFile makes an ASR-like transcript (lower case, no
+// punctuation) from a script: one segment per line, 0.35 s per word and a
+// 0.8 s pause between lines.
+func transcriptFromFile(t testing.TB, path string) *types.Transcript {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := &types.Transcript{}
+	at := 0.5
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		ws := strings.Fields(sc.Text())
+		if len(ws) == 0 {
+			continue
+		}
+		seg := types.Segment{ID: len(tr.Segments), Start: at, FirstWord: len(tr.Words), WordCount: len(ws), Text: strings.Join(ws, " ")}
+		for _, w := range ws {
+			tr.Words = append(tr.Words, types.Word{Text: w, Start: at, End: at + 0.3, Confidence: 0.9})
+			at += 0.35
+		}
+		seg.End = at - 0.05
+		tr.Segments = append(tr.Segments, seg)
+		at += 0.8
+	}
+	tr.Duration = at
+	return tr
+}
+
+func TestBuildInterview(t *testing.T) {
+	tr := transcriptFromFile(t, "testdata/interview.txt")
+	ins := Build(Sources{Transcript: tr}, SummariseOptions{})
+	if n := countWords(ins.Summary); n == 0 || n > 80 {
+		t.Errorf("summary has %d words: %q", n, ins.Summary)
+	}
+	for _, want := range []string{"Maria Garcia", "James Okafor"} {
+		if !slices.Contains(ins.Entities.People, want) {
+			t.Errorf("people %v lack %q", ins.Entities.People, want)
+		}
+	}
+	for _, want := range []string{"Northwind Labs", "University of Lisbon"} {
+		if !slices.Contains(ins.Entities.Organisations, want) {
+			t.Errorf("organisations %v lack %q", ins.Entities.Organisations, want)
+		}
+	}
+	for _, want := range []string{"Lisbon", "Portugal", "Porto", "Berlin"} {
+		if !slices.Contains(ins.Entities.Places, want) {
+			t.Errorf("places %v lack %q", ins.Entities.Places, want)
+		}
+	}
+	joined := strings.Join(ins.Topics, "|")
+	for _, want := range []string{"sea temperature", "media pipeline"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("topics %v lack %q", ins.Topics, want)
+		}
+	}
+	if len(ins.Chapters) < 2 {
+		t.Errorf("chapters = %+v, want the pipeline and ocean parts apart", ins.Chapters)
+	}
+	onStart := func(x float64) bool {
+		for _, s := range tr.Segments {
+			if math.Abs(s.Start-x) < 0.001 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range ins.Chapters {
+		if c.StartSeconds < 0 || c.StartSeconds > tr.Duration || !onStart(c.StartSeconds) || c.Title == "" {
+			t.Errorf("chapter %+v is not on a sentence start inside the media", c)
+		}
+	}
+	if len(ins.SEODescription) == 0 || len(ins.SEODescription) > 160 {
+		t.Errorf("seo_description %d chars: %q", len(ins.SEODescription), ins.SEODescription)
+	}
+	t.Logf("summary: %s", ins.Summary)
+	t.Logf("chapters: %+v", ins.Chapters)
+	t.Logf("topics: %v", ins.Topics)
+	t.Logf("entities: %+v", ins.Entities)
+}
+
+func TestAnalyserOutputMatchesSchema(t *testing.T) {
+	tr := transcriptFromFile(t, "testdata/interview.txt")
+	raw, _ := json.Marshal(tr)
+	ocr, _ := json.Marshal(map[string]any{"texts": []types.OCRText{{Text: "Northwind Labs\nOcean Research 2026", Confidence: 95, First: 1, Last: 9}}})
+	a, err := analyser.ForTask(analyser.TaskSummarise, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Run(context.Background(), &analyser.Env{}, &analyser.Input{MediaID: "m1",
+		Results: map[string]json.RawMessage{"transcribe": raw, "ocr": ocr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate(t, a.Spec().OutputSchema, out)
+	if len(out.(*types.Insights).OCR) != 1 {
+		t.Error("OCR section not carried over")
+	}
+}
+
+func TestImageOnlyAndEmpty(t *testing.T) {
+	ins := Build(Sources{OCR: []types.OCRText{{Text: "Quarterly results. Revenue grew in Berlin and Tokyo."}}}, SummariseOptions{})
+	if ins.Summary == "" || !slices.Contains(ins.Entities.Places, "Berlin") || len(ins.Chapters) != 0 {
+		t.Errorf("%+v", ins)
+	}
+	empty := Build(Sources{}, SummariseOptions{})
+	validate(t, insightsSchema, empty)
+	if empty.Summary != "" || empty.Chapters == nil || empty.Topics == nil {
+		t.Errorf("empty: %+v", empty)
+	}
+}
+
+func TestRejectsUnknownOption(t *testing.T) {
+	_, err := Summariser{}.Run(context.Background(), nil, &analyser.Input{Options: json.RawMessage(`{"max_words":3}`)})
+	if err == nil || !strings.Contains(err.Error(), "max_words") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSummaryWordCap(t *testing.T) {
+	long := strings.Repeat("the quick brown fox jumps over the lazy dog near the river bank today ", 20)
+	s := Summarise([]Sentence{{Text: long, Tokens: Tokenize(long)}}, nil, 80)
+	if n := countWords(s); n > 80 {
+		t.Fatalf("%d words", n)
+	}
+}
+
+func validate(t *testing.T, schema []byte, v any) {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(schema)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("insights.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("insights.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(v)
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Fatalf("schema: %v\n%s", err, b)
+	}
+}
+
+func FuzzBuild(f *testing.F) {
+	f.Add("maria garcia from northwind labs in lisbon. the sea temperature rises!")
+	f.Add("University of\nDr. Ada ... ?!")
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 4096 {
+			return
+		}
+		ins := Build(Sources{OCR: []types.OCRText{{Text: s}}}, SummariseOptions{})
+		if countWords(ins.Summary) > 80 || len(ins.SEODescription) > 160 {
+			t.Fatalf("bounds: %+v", ins)
+		}
+	})
+}
+
+func BenchmarkBuildInterview(b *testing.B) {
+	tr := transcriptFromFile(b, "testdata/interview.txt")
+	b.ReportAllocs()
+	for b.Loop() {
+		Build(Sources{Transcript: tr}, SummariseOptions{})
+	}
+}
