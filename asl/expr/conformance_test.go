@@ -411,4 +411,4 @@ func TestConformancePassChains(t *testing.T) {
 }
 
 // jsonataReady gates the JSONata cases while JSONata support is built.
-const jsonataReady = false
+const jsonataReady = true

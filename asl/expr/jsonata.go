@@ -1,6 +1,443 @@
 package expr
 
-// CompileJSONataTemplateField is a placeholder until JSONata lands.
-func CompileJSONataTemplateField(v any, field string) (*Template, error) {
-	return nil, &CompileError{Msg: "JSONata is not implemented yet", Offset: -1}
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"math"
+	mrand "math/rand"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	jsonata "github.com/blues/jsonata-go"
+	"github.com/blues/jsonata-go/jparse"
+	"github.com/blues/jsonata-go/jtypes"
+)
+
+// JSONata is a compiled JSONata expression as Step Functions evaluates it:
+// $states.input, $states.result, $states.errorOutput and $states.context
+// are bound from the Env, every variable in scope is bound by name, and
+// the functions Step Functions adds ($partition, $range, $hash, $random,
+// $uuid, $parse) are available. Numbers are IEEE doubles inside an
+// expression, as in JSONata; results convert back to the value model with
+// integral numbers printed as integers.
+type JSONata struct {
+	src  string // the expression, without "{%" "%}"
+	expr *jsonata.Expr
+	// vars are the "$name" tokens the expression mentions: only those
+	// variables are converted and bound at evaluation.
+	vars []string
+}
+
+// String returns the expression (without the "{% %}" delimiters).
+func (j *JSONata) String() string { return j.src }
+
+// IsJSONataString reports whether s is a JSONata expression string:
+// "{%" ... "%}".
+func IsJSONataString(s string) bool {
+	return len(s) >= 4 && strings.HasPrefix(s, "{%") && strings.HasSuffix(s, "%}")
+}
+
+// MustCompileJSONata is CompileJSONata that panics on error.
+func MustCompileJSONata(s string) *JSONata {
+	j, err := CompileJSONata(s)
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
+
+// CompileJSONata compiles a JSONata expression, given either bare or
+// wrapped in "{% %}".
+func CompileJSONata(s string) (*JSONata, error) {
+	src := s
+	if IsJSONataString(s) {
+		src = strings.TrimSpace(s[2 : len(s)-2])
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, &CompileError{Expr: s, Offset: -1, Msg: "empty JSONata expression"}
+	}
+	e, err := jsonata.Compile(src)
+	if err != nil {
+		ce := &CompileError{Expr: src, Offset: -1, Msg: "invalid JSONata expression: " + err.Error()}
+		var pe *jparse.Error
+		if errors.As(err, &pe) {
+			ce.Offset = pe.Position
+		}
+		return nil, ce
+	}
+	return &JSONata{src: src, expr: e, vars: mentionedVars(src)}, nil
+}
+
+// mentionedVars lists the $names in an expression (a superset of the
+// variables it reads: names inside strings count too, which is harmless).
+func mentionedVars(src string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := 0; i < len(src); i++ {
+		if src[i] != '$' {
+			continue
+		}
+		j := i + 1
+		for j < len(src) && isVarChar(src[j]) {
+			j++
+		}
+		if j > i+1 {
+			name := src[i+1 : j]
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+		i = j - 1
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Eval evaluates the expression. An undefined result is an *Error
+// (States.QueryEvaluationError) wrapping ErrUndefined.
+func (j *JSONata) Eval(env *Env) (any, error) {
+	return j.EvalField(env, "")
+}
+
+// EvalField is Eval for the expression of a state field ("Output",
+// "Arguments/a", "Condition", "Items"...), named in error causes as Step
+// Functions does: "The JSONata expression '$x' specified for the field
+// 'Output' returned nothing (undefined)."
+func (j *JSONata) EvalField(env *Env, field string) (any, error) {
+	b := newBindings(env)
+	return j.eval(b, field)
+}
+
+// bindings holds an Env converted for the JSONata engine, converted lazily
+// and shared by the expressions of one template evaluation.
+type bindings struct {
+	env    *Env
+	states any
+	vars   map[string]any
+	done   bool
+}
+
+func newBindings(env *Env) *bindings { return &bindings{env: env, vars: map[string]any{}} }
+
+func (b *bindings) statesValue() any {
+	if !b.done {
+		m := map[string]any{}
+		m["input"] = toJSONata(b.env.Input)
+		m["context"] = toJSONata(b.env.Context)
+		for k, v := range b.env.States {
+			m[k] = toJSONata(v)
+		}
+		b.states = m
+		b.done = true
+	}
+	return b.states
+}
+
+func (b *bindings) variable(name string) (any, bool) {
+	if v, ok := b.vars[name]; ok {
+		return v, true
+	}
+	raw, ok := b.env.Vars[name]
+	if !ok {
+		return nil, false
+	}
+	v := toJSONata(raw)
+	b.vars[name] = v
+	return v, true
+}
+
+func (j *JSONata) cause(field, what string) string {
+	if field == "" {
+		return "The JSONata expression '" + j.src + "' " + what
+	}
+	return "The JSONata expression '" + j.src + "' specified for the field '" + field + "' " + what
+}
+
+func (j *JSONata) eval(b *bindings, field string) (any, error) {
+	local := *j.expr // a per-evaluation copy: variables are bound on it
+	vals := make(map[string]any, len(j.vars)+len(stepFunctionsExts))
+	for _, name := range j.vars {
+		if fn, ok := stepFunctionsCallables[name]; ok {
+			vals[name] = fn
+		}
+		if name == "states" {
+			vals[name] = b.statesValue()
+			continue
+		}
+		if v, ok := b.variable(name); ok {
+			vals[name] = v
+		}
+	}
+	if len(vals) > 0 {
+		if err := local.RegisterVars(vals); err != nil {
+			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "could not be evaluated: "+err.Error())}
+		}
+	}
+	res, err := evalSafely(&local)
+	if err != nil {
+		if errors.Is(err, jsonata.ErrUndefined) {
+			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned nothing (undefined)."), Err: ErrUndefined}
+		}
+		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "threw an error during evaluation: "+err.Error())}
+	}
+	v, ok := fromJSONata(reflect.ValueOf(res))
+	if !ok {
+		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned an unsupported result type.")}
+	}
+	return v, nil
+}
+
+// evalSafely runs the engine, turning a panic inside it into an error.
+func evalSafely(e *jsonata.Expr) (res any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in the JSONata engine: %v", r)
+		}
+	}()
+	return e.Eval(nil)
+}
+
+// toJSONata converts a value-model value for the engine: numbers become
+// float64, containers are copied.
+func toJSONata(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = toJSONata(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = toJSONata(e)
+		}
+		return a
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			return math.Inf(1)
+		}
+		return f
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	}
+	return v
+}
+
+// fromJSONata converts an engine result to the value model. ok is false
+// for values JSON cannot hold (functions, non-finite numbers).
+func fromJSONata(v reflect.Value) (any, bool) {
+	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Ptr) {
+		if v.IsNil() {
+			return nil, true
+		}
+		if v.Kind() == reflect.Ptr && v.Elem().Kind() == reflect.Struct {
+			return nil, false // callables
+		}
+		v = v.Elem()
+	}
+	if !v.IsValid() {
+		return nil, true
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return v.String(), true
+	case reflect.Bool:
+		return v.Bool(), true
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, false
+		}
+		return jsNumber(f), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return Int(v.Int()), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return json.Number(strconv.FormatUint(v.Uint(), 10)), true
+	case reflect.Slice, reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			e, ok := fromJSONata(v.Index(i))
+			if !ok {
+				return nil, false
+			}
+			out[i] = e
+		}
+		return out, true
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return nil, false
+		}
+		out := make(map[string]any, v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			e, ok := fromJSONata(it.Value())
+			if !ok {
+				return nil, false
+			}
+			out[it.Key().String()] = e
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// jsNumber formats f as JavaScript prints a number.
+func jsNumber(f float64) json.Number {
+	if f == 0 {
+		return "0"
+	}
+	abs := math.Abs(f)
+	if f == math.Trunc(f) && abs < 1e21 {
+		return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
+	}
+	if abs >= 1e-6 && abs < 1e21 {
+		return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64) // 1e-07, 1.5e+22
+	mant, exp, _ := strings.Cut(s, "e")
+	sign := exp[0]
+	exp = strings.TrimLeft(exp[1:], "0")
+	return json.Number(mant + "e" + string(sign) + exp)
+}
+
+// The functions Step Functions adds to JSONata.
+var stepFunctionsExts = map[string]jsonata.Extension{
+	"partition": {Func: jsPartition},
+	"range":     {Func: jsRange},
+	"hash":      {Func: jsHash},
+	"random":    {Func: jsRandom},
+	"uuid":      {Func: jsUUID},
+	"parse":     {Func: jsParse},
+}
+
+// stepFunctionsCallables holds the engine's callable for each extension,
+// bound as a variable on each evaluation's copy of the expression (binding
+// on a shared Expr would race).
+var stepFunctionsCallables = func() map[string]any {
+	out := map[string]any{}
+	for name, ext := range stepFunctionsExts {
+		e := jsonata.MustCompile("$" + name)
+		if err := e.RegisterExts(map[string]jsonata.Extension{name: ext}); err != nil {
+			panic("expr: registering $" + name + ": " + err.Error())
+		}
+		fn, err := e.Eval(nil)
+		if err != nil {
+			panic("expr: registering $" + name + ": " + err.Error())
+		}
+		out[name] = fn
+	}
+	return out
+}()
+
+func jsInt(f float64, what string) (int64, error) {
+	if f != math.Trunc(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("the %s must be an integer, got %v", what, f)
+	}
+	return int64(f), nil
+}
+
+func jsPartition(arr []any, size float64) ([]any, error) {
+	n, err := jsInt(size, "chunk size")
+	if err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, fmt.Errorf("the chunk size must be greater than 0, got %d", n)
+	}
+	out := []any{}
+	for i := 0; i < len(arr); i += int(n) {
+		end := min(len(arr), i+int(n))
+		chunk := make([]any, end-i)
+		copy(chunk, arr[i:end])
+		out = append(out, chunk)
+	}
+	return out, nil
+}
+
+// jsRange returns a sequence: one item comes back as the item itself, as a
+// JSONata sequence of length one does.
+func jsRange(start, end, step float64) (any, error) {
+	s, err := jsInt(start, "start")
+	if err != nil {
+		return nil, err
+	}
+	e, err := jsInt(end, "end")
+	if err != nil {
+		return nil, err
+	}
+	st, err := jsInt(step, "step")
+	if err != nil {
+		return nil, err
+	}
+	if st == 0 {
+		return nil, errors.New("the step must not be 0")
+	}
+	out := []any{}
+	for i := s; (st > 0 && i <= e) || (st < 0 && i >= e); i += st {
+		if len(out) == maxArrayRangeItems {
+			return nil, fmt.Errorf("the range has more than %d items", maxArrayRangeItems)
+		}
+		out = append(out, float64(i))
+	}
+	if len(out) == 1 {
+		return out[0], nil
+	}
+	return out, nil
+}
+
+func jsHash(data string, alg string) (string, error) {
+	var h hash.Hash
+	switch alg {
+	case "MD5":
+		h = md5.New()
+	case "SHA-1":
+		h = sha1.New()
+	case "SHA-256":
+		h = sha256.New()
+	case "SHA-384":
+		h = sha512.New384()
+	case "SHA-512":
+		h = sha512.New()
+	default:
+		return "", fmt.Errorf("the hash algorithm %q is not supported: use MD5, SHA-1, SHA-256, SHA-384 or SHA-512", alg)
+	}
+	h.Write([]byte(data))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// jsRandom returns a number in [0, 1): from the seed when one is given,
+// else from the package's generator (Env.Rand does not reach JSONata).
+func jsRandom(seed jtypes.OptionalFloat64) (float64, error) {
+	if seed.IsSet() {
+		return mrand.New(mrand.NewSource(int64(seed.Float64))).Float64(), nil
+	}
+	var e *Env
+	return float64(e.random()>>10) / float64(1<<53), nil
+}
+
+func jsUUID() string {
+	var e *Env
+	return e.uuid()
+}
+
+func jsParse(s string) (any, error) {
+	v, err := Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("the string is not valid JSON: %v", err)
+	}
+	return toJSONata(v), nil
 }

@@ -761,4 +761,3 @@ func sliceBounds(sg *segment, n int) (int, int) {
 	}
 	return from, to
 }
-

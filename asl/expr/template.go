@@ -21,22 +21,35 @@ type Template struct {
 }
 
 type tnode interface {
-	eval(env *Env, t *Template) (any, error)
+	eval(ec *evalCtx) (any, error)
+}
+
+// evalCtx is one evaluation of a template.
+type evalCtx struct {
+	env *Env
+	b   *bindings // JSONata bindings, made on first use
+}
+
+func (ec *evalCtx) bindings() *bindings {
+	if ec.b == nil {
+		ec.b = newBindings(ec.env)
+	}
+	return ec.b
 }
 
 type tLiteral struct{ v any }
 
-func (n tLiteral) eval(*Env, *Template) (any, error) { return n.v, nil }
+func (n tLiteral) eval(*evalCtx) (any, error) { return n.v, nil }
 
 type tObject struct {
 	keys []string
 	vals []tnode
 }
 
-func (n *tObject) eval(env *Env, t *Template) (any, error) {
+func (n *tObject) eval(ec *evalCtx) (any, error) {
 	out := make(map[string]any, len(n.keys))
 	for i, k := range n.keys {
-		v, err := n.vals[i].eval(env, t)
+		v, err := n.vals[i].eval(ec)
 		if err != nil {
 			return nil, err
 		}
@@ -47,10 +60,10 @@ func (n *tObject) eval(env *Env, t *Template) (any, error) {
 
 type tArray struct{ elems []tnode }
 
-func (n *tArray) eval(env *Env, t *Template) (any, error) {
+func (n *tArray) eval(ec *evalCtx) (any, error) {
 	out := make([]any, len(n.elems))
 	for i, e := range n.elems {
-		v, err := e.eval(env, t)
+		v, err := e.eval(ec)
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +77,8 @@ type tPath struct {
 	path *Path
 }
 
-func (n *tPath) eval(env *Env, _ *Template) (any, error) {
+func (n *tPath) eval(ec *evalCtx) (any, error) {
+	env := ec.env
 	v, err := n.path.Eval(env)
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Err == ErrPathNotFound {
@@ -88,7 +102,7 @@ type tIntrinsic struct {
 	f   *Intrinsic
 }
 
-func (n *tIntrinsic) eval(env *Env, _ *Template) (any, error) { return n.f.Eval(env) }
+func (n *tIntrinsic) eval(ec *evalCtx) (any, error) { return n.f.Eval(ec.env) }
 
 // IsStatic reports whether the template has no dynamic part, so its
 // result is always the same value.
@@ -100,7 +114,10 @@ func (t *Template) IsStatic() bool {
 // Eval evaluates the template. Errors are *Error with Step Functions'
 // name and cause.
 func (t *Template) Eval(env *Env) (any, error) {
-	return t.root.eval(env, t)
+	if l, ok := t.root.(tLiteral); ok {
+		return l.v, nil
+	}
+	return t.root.eval(&evalCtx{env: env})
 }
 
 // CompileTemplate compiles a JSONPath-mode payload template (Parameters,
@@ -226,4 +243,90 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+type tJSONata struct {
+	field string // the field path for causes: "Output/result"
+	j     *JSONata
+}
+
+func (n *tJSONata) eval(ec *evalCtx) (any, error) {
+	return n.j.eval(ec.bindings(), n.field)
+}
+
+// CompileJSONataTemplate compiles a JSONata-mode template (Arguments,
+// Output, Assign, Items, ...): every string "{% expr %}" inside v, at any
+// depth, is an expression; other values are literals. Errors are
+// *CompileError whose Pointer locates the expression inside v.
+func CompileJSONataTemplate(v any) (*Template, error) {
+	return CompileJSONataTemplateField(v, "")
+}
+
+// CompileJSONataTemplateField is CompileJSONataTemplate for the state field
+// named field ("Output", "Arguments", "Assign", ...), which evaluation
+// errors name with the path inside it ("Output/result"), as Step Functions
+// does.
+func CompileJSONataTemplateField(v any, field string) (*Template, error) {
+	root, err := compileJSONataNode(v, "", field)
+	if err != nil {
+		return nil, err
+	}
+	return &Template{root: root, field: field}, nil
+}
+
+func joinField(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "/" + key
+}
+
+func compileJSONataNode(v any, ptr, field string) (tnode, error) {
+	switch x := v.(type) {
+	case string:
+		if !IsJSONataString(x) {
+			return tLiteral{v}, nil
+		}
+		j, err := CompileJSONata(x)
+		if err != nil {
+			return nil, withPointer(err, ptr)
+		}
+		return &tJSONata{field: field, j: j}, nil
+	case map[string]any:
+		obj := &tObject{}
+		static := true
+		for _, k := range sortedKeys(x) {
+			node, err := compileJSONataNode(x[k], ptr+"/"+pointerEscape(k), joinField(field, k))
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := node.(tLiteral); !ok {
+				static = false
+			}
+			obj.keys = append(obj.keys, k)
+			obj.vals = append(obj.vals, node)
+		}
+		if static {
+			return tLiteral{v}, nil
+		}
+		return obj, nil
+	case []any:
+		arr := &tArray{elems: make([]tnode, len(x))}
+		static := true
+		for i, e := range x {
+			node, err := compileJSONataNode(e, ptr+"/"+itoa(i), joinField(field, itoa(i)))
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := node.(tLiteral); !ok {
+				static = false
+			}
+			arr.elems[i] = node
+		}
+		if static {
+			return tLiteral{v}, nil
+		}
+		return arr, nil
+	}
+	return tLiteral{v}, nil
 }
