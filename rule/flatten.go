@@ -1,0 +1,398 @@
+package rule
+
+import (
+	"bytes"
+)
+
+// pathNode is one step of the field paths that some rule uses. Events are
+// flattened against this tree, so fields no rule mentions are skipped
+// without being decoded.
+type pathNode struct {
+	kids map[string]*pathNode
+	id   int32 // index of the exact path, or -1 when no rule uses it
+}
+
+func newPathNode() *pathNode { return &pathNode{id: -1} }
+
+// add inserts a dotted path and returns its node.
+func (n *pathNode) add(path string) *pathNode {
+	for _, seg := range splitPath(path) {
+		if n.kids == nil {
+			n.kids = map[string]*pathNode{}
+		}
+		k := n.kids[seg]
+		if k == nil {
+			k = newPathNode()
+			n.kids[seg] = k
+		}
+		n = k
+	}
+	return n
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for {
+		i := indexByteString(p, '.')
+		if i < 0 {
+			return append(out, p)
+		}
+		out = append(out, p[:i])
+		p = p[i+1:]
+	}
+}
+
+func indexByteString(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// child returns the node for a member name, which may itself contain dots
+// ({"a.b": 1} and {"a": {"b": 1}} name the same path).
+func (n *pathNode) child(key []byte) *pathNode {
+	if n.kids == nil {
+		return nil
+	}
+	if k, ok := n.kids[bstr(key)]; ok {
+		return k
+	}
+	if bytes.IndexByte(key, '.') < 0 {
+		return nil
+	}
+	for len(key) > 0 || n != nil {
+		i := bytes.IndexByte(key, '.')
+		seg := key
+		if i >= 0 {
+			seg = key[:i]
+		}
+		if n.kids == nil {
+			return nil
+		}
+		k := n.kids[bstr(seg)]
+		if k == nil {
+			return nil
+		}
+		n = k
+		if i < 0 {
+			return n
+		}
+		key = key[i+1:]
+	}
+	return n
+}
+
+// arrEntry records that a field sits inside element idx of array arr.
+type arrEntry struct {
+	arr, idx int32
+}
+
+// field is one leaf value of a flattened event.
+type field struct {
+	path   int32
+	vs, ve int32 // buf[vs:ve] is the value key: tag byte + payload
+	num    float64
+	numOK  bool // num holds the value of a number usable in numeric ranges
+	ms, me int32 // mem[ms:me] is the field's array membership
+}
+
+// flattener walks an event's JSON text.
+type flattener struct {
+	data   []byte
+	fields []field
+	buf    []byte
+	mem    []arrEntry
+	stack  []arrEntry
+	keyBuf []byte
+	arrays int32
+}
+
+func (f *flattener) reset(data []byte) {
+	f.data = data
+	f.fields = f.fields[:0]
+	f.buf = f.buf[:0]
+	f.mem = f.mem[:0]
+	f.stack = f.stack[:0]
+	f.arrays = 0
+}
+
+func (f *flattener) err(i int, format string, args ...any) error {
+	return syntaxErr(f.data, i, format, args...)
+}
+
+func (f *flattener) ws(i int) int {
+	d := f.data
+	for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// flatten reads a whole event, which must be a JSON object.
+func (f *flattener) flatten(root *pathNode) error {
+	i := f.ws(0)
+	if i >= len(f.data) || f.data[i] != '{' {
+		if i >= len(f.data) {
+			return f.err(i, "empty event: an event must be a JSON object")
+		}
+		return f.err(i, "an event must be a JSON object")
+	}
+	i, err := f.object(i, root, 0)
+	if err != nil {
+		return err
+	}
+	i = f.ws(i)
+	if i != len(f.data) {
+		return f.err(i, "unexpected data after the event object")
+	}
+	return nil
+}
+
+func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
+	if depth > maxDepth {
+		return i, f.err(i, "nesting deeper than %d", maxDepth)
+	}
+	d := f.data
+	i = f.ws(i + 1)
+	if i < len(d) && d[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(d) || d[i] != '"' {
+			return i, f.err(i, "want a member name in quotes")
+		}
+		end, esc, err := scanString(d, i)
+		if err != nil {
+			return i, err
+		}
+		key := d[i+1 : end-1]
+		if esc {
+			f.keyBuf = unescape(f.keyBuf[:0], key)
+			key = f.keyBuf
+		}
+		i = f.ws(end)
+		if i >= len(d) || d[i] != ':' {
+			return i, f.err(i, "want ':' after member name")
+		}
+		i = f.ws(i + 1)
+		if k := n.child(key); k != nil {
+			i, err = f.value(i, k, depth+1)
+		} else {
+			i, err = skipValue(d, i, depth+1)
+		}
+		if err != nil {
+			return i, err
+		}
+		i = f.ws(i)
+		if i < len(d) && d[i] == ',' {
+			i = f.ws(i + 1)
+			continue
+		}
+		if i < len(d) && d[i] == '}' {
+			return i + 1, nil
+		}
+		return i, f.err(i, "want ',' or '}' in object")
+	}
+}
+
+func (f *flattener) array(i int, n *pathNode, depth int) (int, error) {
+	if depth > maxDepth {
+		return i, f.err(i, "nesting deeper than %d", maxDepth)
+	}
+	d := f.data
+	id := f.arrays
+	f.arrays++
+	i = f.ws(i + 1)
+	if i < len(d) && d[i] == ']' {
+		return i + 1, nil
+	}
+	var err error
+	for idx := int32(0); ; idx++ {
+		if i < len(d) && (d[i] == '{' || d[i] == '[') {
+			f.stack = append(f.stack, arrEntry{arr: id, idx: idx})
+			i, err = f.value(i, n, depth+1)
+			f.stack = f.stack[:len(f.stack)-1]
+		} else {
+			i, err = f.value(i, n, depth+1)
+		}
+		if err != nil {
+			return i, err
+		}
+		i = f.ws(i)
+		if i < len(d) && d[i] == ',' {
+			i = f.ws(i + 1)
+			continue
+		}
+		if i < len(d) && d[i] == ']' {
+			return i + 1, nil
+		}
+		return i, f.err(i, "want ',' or ']' in array")
+	}
+}
+
+// value handles the value at d[i] for path node n.
+func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
+	d := f.data
+	if i >= len(d) {
+		return i, f.err(i, "unexpected end of event, want a value")
+	}
+	switch c := d[i]; {
+	case c == '{':
+		if n.kids == nil {
+			return skipValue(d, i, depth)
+		}
+		return f.object(i, n, depth)
+	case c == '[':
+		return f.array(i, n, depth)
+	case c == '"':
+		end, esc, err := scanString(d, i)
+		if err != nil {
+			return i, err
+		}
+		if n.id >= 0 {
+			vs := len(f.buf)
+			f.buf = append(f.buf, tagString)
+			if esc {
+				f.buf = unescape(f.buf, d[i+1:end-1])
+			} else {
+				f.buf = append(f.buf, d[i+1:end-1]...)
+			}
+			f.leaf(n, vs, 0, false)
+		}
+		return end, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, ok := scanNumber(d, i)
+		if !ok {
+			return end, f.err(end, "malformed number")
+		}
+		if n.id >= 0 {
+			vs := len(f.buf)
+			var num float64
+			var numOK bool
+			f.buf, num, numOK = appendNumberKey(f.buf, d[i:end])
+			f.leaf(n, vs, num, numOK)
+		}
+		return end, nil
+	default:
+		var tag byte
+		var lit string
+		switch c {
+		case 't':
+			tag, lit = tagTrue, "true"
+		case 'f':
+			tag, lit = tagFalse, "false"
+		case 'n':
+			tag, lit = tagNull, "null"
+		default:
+			return i, f.err(i, "unexpected character %q, want a value", c)
+		}
+		if !bytes.HasPrefix(d[i:], []byte(lit)) {
+			return i, f.err(i, "invalid literal, want %s", lit)
+		}
+		if n.id >= 0 {
+			vs := len(f.buf)
+			f.buf = append(f.buf, tag)
+			f.leaf(n, vs, 0, false)
+		}
+		return i + len(lit), nil
+	}
+}
+
+func (f *flattener) leaf(n *pathNode, vs int, num float64, numOK bool) {
+	ms := len(f.mem)
+	f.mem = append(f.mem, f.stack...)
+	f.fields = append(f.fields, field{
+		path: n.id, vs: int32(vs), ve: int32(len(f.buf)),
+		num: num, numOK: numOK,
+		ms: int32(ms), me: int32(len(f.mem)),
+	})
+}
+
+// skipValue validates and skips the JSON value at d[i].
+func skipValue(d []byte, i int, depth int) (int, error) {
+	if depth > maxDepth {
+		return i, syntaxErr(d, i, "nesting deeper than %d", maxDepth)
+	}
+	if i >= len(d) {
+		return i, syntaxErr(d, i, "unexpected end of input, want a value")
+	}
+	ws := func(i int) int {
+		for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
+			i++
+		}
+		return i
+	}
+	switch c := d[i]; {
+	case c == '"':
+		end, _, err := scanString(d, i)
+		return end, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, ok := scanNumber(d, i)
+		if !ok {
+			return end, syntaxErr(d, end, "malformed number")
+		}
+		return end, nil
+	case c == '{':
+		i = ws(i + 1)
+		if i < len(d) && d[i] == '}' {
+			return i + 1, nil
+		}
+		for {
+			if i >= len(d) || d[i] != '"' {
+				return i, syntaxErr(d, i, "want a member name in quotes")
+			}
+			end, _, err := scanString(d, i)
+			if err != nil {
+				return i, err
+			}
+			i = ws(end)
+			if i >= len(d) || d[i] != ':' {
+				return i, syntaxErr(d, i, "want ':' after member name")
+			}
+			i, err = skipValue(d, ws(i+1), depth+1)
+			if err != nil {
+				return i, err
+			}
+			i = ws(i)
+			if i < len(d) && d[i] == ',' {
+				i = ws(i + 1)
+				continue
+			}
+			if i < len(d) && d[i] == '}' {
+				return i + 1, nil
+			}
+			return i, syntaxErr(d, i, "want ',' or '}' in object")
+		}
+	case c == '[':
+		i = ws(i + 1)
+		if i < len(d) && d[i] == ']' {
+			return i + 1, nil
+		}
+		for {
+			var err error
+			i, err = skipValue(d, i, depth+1)
+			if err != nil {
+				return i, err
+			}
+			i = ws(i)
+			if i < len(d) && d[i] == ',' {
+				i = ws(i + 1)
+				continue
+			}
+			if i < len(d) && d[i] == ']' {
+				return i + 1, nil
+			}
+			return i, syntaxErr(d, i, "want ',' or ']' in array")
+		}
+	case c == 't' && bytes.HasPrefix(d[i:], []byte("true")):
+		return i + 4, nil
+	case c == 'f' && bytes.HasPrefix(d[i:], []byte("false")):
+		return i + 5, nil
+	case c == 'n' && bytes.HasPrefix(d[i:], []byte("null")):
+		return i + 4, nil
+	}
+	return i, syntaxErr(d, i, "unexpected character %q, want a value", d[i])
+}

@@ -1,0 +1,589 @@
+package rule
+
+import (
+	"slices"
+	"sync"
+)
+
+// The matcher is an automaton in the style of aws/event-ruler: every
+// sub-rule (a pattern, or one branch of its $or) is a sequence of field
+// conditions sorted by path. Sub-rules share states while their
+// conditions agree, so the work per event grows with the fields the event
+// holds, not with the number of rules. Values are looked up, not scanned:
+// exact values in a hash table, prefixes and suffixes in byte tries,
+// wildcards by their literal prefix.
+
+// state is a node of the automaton.
+type state struct {
+	rules    []int32              // rules whose sub-rule ends here
+	trans    []*transition        // value transitions, by path
+	transIdx map[int32]*transition // the same, indexed, when there are many
+	absent   []absentTrans        // exists:false transitions
+	kids     map[string]*state    // build only: condition signature → next state
+}
+
+type transition struct {
+	path int32
+	vm   valueMatcher
+}
+
+type absentTrans struct {
+	path int32
+	next *state
+}
+
+// targets is a set of next states reached when a matcher accepts a value.
+type targets []*state
+
+func (t targets) add(s *state) targets {
+	for _, x := range t {
+		if x == s {
+			return t
+		}
+	}
+	return append(t, s)
+}
+
+// valueMatcher holds every matcher of the conditions on one path leaving
+// one state.
+type valueMatcher struct {
+	exact      map[string]targets // value key → states
+	fold       map[string]targets // folded string → states
+	prefix     *trie
+	suffix     *trie // over reversed bytes
+	prefixFold *trie
+	suffixFold *trie // over reversed folded bytes
+	wild       *trie // wildcards by literal prefix
+	others     []*otherMatcher
+	needFold   bool
+}
+
+type otherMatcher struct {
+	m    *matcher
+	next targets
+}
+
+type trie struct {
+	edges []trieEdge
+	dense *[256]*trie
+	out   targets
+	wild  []wildOut
+}
+
+type trieEdge struct {
+	b byte
+	n *trie
+}
+
+type wildOut struct {
+	w    *wildcard
+	next targets
+}
+
+func (t *trie) step(b byte) *trie {
+	if t.dense != nil {
+		return t.dense[b]
+	}
+	for i := range t.edges {
+		if t.edges[i].b == b {
+			return t.edges[i].n
+		}
+	}
+	return nil
+}
+
+func (t *trie) insert(s string) *trie {
+	for i := 0; i < len(s); i++ {
+		n := t.step(s[i])
+		if n == nil {
+			n = &trie{}
+			if t.dense != nil {
+				t.dense[s[i]] = n
+			} else {
+				t.edges = append(t.edges, trieEdge{s[i], n})
+				if len(t.edges) > 8 {
+					t.dense = new([256]*trie)
+					for _, e := range t.edges {
+						t.dense[e.b] = e.n
+					}
+					t.edges = nil
+				}
+			}
+		}
+		t = n
+	}
+	return t
+}
+
+func (vm *valueMatcher) add(m *matcher, next *state) {
+	switch m.kind {
+	case mExact:
+		if vm.exact == nil {
+			vm.exact = map[string]targets{}
+		}
+		vm.exact[m.key] = vm.exact[m.key].add(next)
+	case mFold:
+		if vm.fold == nil {
+			vm.fold = map[string]targets{}
+		}
+		vm.fold[m.key] = vm.fold[m.key].add(next)
+		vm.needFold = true
+	case mPrefix:
+		if vm.prefix == nil {
+			vm.prefix = &trie{}
+		}
+		n := vm.prefix.insert(m.key)
+		n.out = n.out.add(next)
+	case mSuffix:
+		if vm.suffix == nil {
+			vm.suffix = &trie{}
+		}
+		n := vm.suffix.insert(reverseString(m.key))
+		n.out = n.out.add(next)
+	case mPrefixFold:
+		if vm.prefixFold == nil {
+			vm.prefixFold = &trie{}
+		}
+		n := vm.prefixFold.insert(m.key)
+		n.out = n.out.add(next)
+		vm.needFold = true
+	case mSuffixFold:
+		if vm.suffixFold == nil {
+			vm.suffixFold = &trie{}
+		}
+		n := vm.suffixFold.insert(reverseString(m.key))
+		n.out = n.out.add(next)
+		vm.needFold = true
+	case mWildcard:
+		if vm.wild == nil {
+			vm.wild = &trie{}
+		}
+		w := m.wild[0]
+		n := vm.wild.insert(w.literalPrefix())
+		for i := range n.wild {
+			if n.wild[i].w.src == w.src {
+				n.wild[i].next = n.wild[i].next.add(next)
+				return
+			}
+		}
+		n.wild = append(n.wild, wildOut{w: w, next: targets{next}})
+	default:
+		for _, o := range vm.others {
+			if o.m.sig == m.sig {
+				o.next = o.next.add(next)
+				return
+			}
+		}
+		vm.others = append(vm.others, &otherMatcher{m: m, next: targets{next}})
+	}
+}
+
+// machine is an immutable compiled rule set.
+type machine struct {
+	root   *state
+	paths  *pathNode
+	npaths int
+	names  []string
+	pool   sync.Pool
+}
+
+type compiledRule struct {
+	name string
+	pat  *Pattern
+}
+
+func buildMachine(rules []compiledRule) *machine {
+	m := &machine{root: &state{}, paths: newPathNode()}
+	pathIDs := map[string]int32{}
+	pathID := func(p string) int32 {
+		if id, ok := pathIDs[p]; ok {
+			return id
+		}
+		n := m.paths.add(p)
+		if n.id < 0 {
+			n.id = int32(m.npaths)
+			m.npaths++
+		}
+		pathIDs[p] = n.id
+		return n.id
+	}
+	for ri, r := range rules {
+		m.names = append(m.names, r.name)
+		for _, sr := range r.pat.subs {
+			s := m.root
+			for _, fc := range sr.fields {
+				pid := pathID(fc.path)
+				sig := fc.path + "\x00"
+				for _, mm := range fc.ms {
+					sig += mm.sig + "\x00"
+				}
+				if s.kids == nil {
+					s.kids = map[string]*state{}
+				}
+				next := s.kids[sig]
+				if next == nil {
+					next = &state{}
+					s.kids[sig] = next
+					var t *transition
+					for _, mm := range fc.ms {
+						if mm.kind == mAbsent {
+							s.absent = append(s.absent, absentTrans{path: pid, next: next})
+							continue
+						}
+						if t == nil {
+							t = s.transition(pid)
+						}
+						t.vm.add(mm, next)
+					}
+				}
+				s = next
+			}
+			if !slices.Contains(s.rules, int32(ri)) {
+				s.rules = append(s.rules, int32(ri))
+			}
+		}
+	}
+	m.finish(m.root)
+	m.pool.New = func() any { return newMatchCtx(m) }
+	return m
+}
+
+func (s *state) transition(pid int32) *transition {
+	for _, t := range s.trans {
+		if t.path == pid {
+			return t
+		}
+	}
+	t := &transition{path: pid}
+	s.trans = append(s.trans, t)
+	return t
+}
+
+// finish drops build-only data and indexes wide states.
+func (m *machine) finish(root *state) {
+	stack := []*state{root}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, k := range s.kids {
+			stack = append(stack, k)
+		}
+		s.kids = nil
+		slices.SortFunc(s.trans, func(a, b *transition) int { return int(a.path) - int(b.path) })
+		if len(s.trans) > 8 {
+			s.transIdx = make(map[int32]*transition, len(s.trans))
+			for _, t := range s.trans {
+				s.transIdx[t.path] = t
+			}
+		}
+	}
+}
+
+// matchCtx is the per-match scratch space, pooled per machine.
+type matchCtx struct {
+	m        *machine
+	fl       flattener
+	stamp    []uint32 // per path: == gen when pathStart/pathCount are set
+	start    []int32
+	count    []int32
+	present  []int32 // paths present in the event
+	gen      uint32
+	msf      []arrEntry // membership-so-far arena
+	seen     map[int32]struct{}
+	out      []int32
+	nexts    []*state
+	foldBuf  []byte
+}
+
+func newMatchCtx(m *machine) *matchCtx {
+	return &matchCtx{
+		m:     m,
+		stamp: make([]uint32, m.npaths),
+		start: make([]int32, m.npaths),
+		count: make([]int32, m.npaths),
+		seen:  map[int32]struct{}{},
+	}
+}
+
+// match flattens event and appends the indexes of the rules it matches.
+func (m *machine) match(event []byte) ([]int32, *matchCtx, error) {
+	c := m.pool.Get().(*matchCtx)
+	c.fl.reset(event)
+	if err := c.fl.flatten(m.paths); err != nil {
+		c.fl.data = nil
+		m.pool.Put(c)
+		return nil, nil, err
+	}
+	c.out = c.out[:0]
+	clear(c.seen)
+	fs := c.fl.fields
+	if len(fs) > 0 || len(m.root.absent) > 0 || len(m.root.rules) > 0 {
+		slices.SortStableFunc(fs, func(a, b field) int { return int(a.path) - int(b.path) })
+		c.gen++
+		if c.gen == 0 {
+			clear(c.stamp)
+			c.gen = 1
+		}
+		c.present = c.present[:0]
+		for i := 0; i < len(fs); {
+			j := i + 1
+			for j < len(fs) && fs[j].path == fs[i].path {
+				j++
+			}
+			p := fs[i].path
+			c.stamp[p] = c.gen
+			c.start[p] = int32(i)
+			c.count[p] = int32(j - i)
+			c.present = append(c.present, p)
+			i = j
+		}
+		c.msf = c.msf[:0]
+		c.visit(m.root, 0, 0)
+	}
+	slices.Sort(c.out)
+	return c.out, c, nil
+}
+
+func (m *machine) release(c *matchCtx) {
+	if c != nil {
+		c.fl.data = nil
+		m.pool.Put(c)
+	}
+}
+
+// consistent reports whether a field with membership fm can join a match
+// whose membership so far is c.msf[a:b], and returns the membership after
+// it joins (possibly the same range).
+func (c *matchCtx) consistent(a, b int, fm []arrEntry) (int, int, bool) {
+	if len(fm) == 0 {
+		return a, b, true
+	}
+	extend := false
+	for _, e := range fm {
+		found := false
+		for _, s := range c.msf[a:b] {
+			if s.arr == e.arr {
+				if s.idx != e.idx {
+					return 0, 0, false
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			extend = true
+		}
+	}
+	if !extend {
+		return a, b, true
+	}
+	na := len(c.msf)
+	c.msf = append(c.msf, c.msf[a:b]...)
+	for _, e := range fm {
+		found := false
+		for _, s := range c.msf[a:b] {
+			if s.arr == e.arr {
+				found = true
+				break
+			}
+		}
+		if !found {
+			c.msf = append(c.msf, e)
+		}
+	}
+	return na, len(c.msf), true
+}
+
+func (c *matchCtx) fieldsOf(p int32) []field {
+	if c.stamp[p] != c.gen {
+		return nil
+	}
+	s := c.start[p]
+	return c.fl.fields[s : s+c.count[p]]
+}
+
+func (c *matchCtx) visit(s *state, a, b int) {
+	for _, r := range s.rules {
+		if _, ok := c.seen[r]; !ok {
+			c.seen[r] = struct{}{}
+			c.out = append(c.out, r)
+		}
+	}
+	for _, at := range s.absent {
+		found := false
+		fs := c.fieldsOf(at.path)
+		for i := range fs {
+			mark := len(c.msf)
+			_, _, ok := c.consistent(a, b, c.fl.mem[fs[i].ms:fs[i].me])
+			c.msf = c.msf[:mark]
+			if ok {
+				found = true
+				break
+			}
+		}
+		if !found {
+			c.visit(at.next, a, b)
+		}
+	}
+	if len(s.trans) == 0 {
+		return
+	}
+	if s.transIdx == nil || len(s.trans) <= len(c.present) {
+		for _, t := range s.trans {
+			c.step(t, a, b)
+		}
+		return
+	}
+	for _, p := range c.present {
+		if t := s.transIdx[p]; t != nil {
+			c.step(t, a, b)
+		}
+	}
+}
+
+func (c *matchCtx) step(t *transition, a, b int) {
+	fs := c.fieldsOf(t.path)
+	for i := range fs {
+		f := &fs[i]
+		mark := len(c.msf)
+		na, nb, ok := c.consistent(a, b, c.fl.mem[f.ms:f.me])
+		if ok {
+			n0 := len(c.nexts)
+			c.collect(&t.vm, f)
+			n1 := len(c.nexts)
+			for k := n0; k < n1; k++ {
+				c.visit(c.nexts[k], na, nb)
+			}
+			c.nexts = c.nexts[:n0]
+		}
+		c.msf = c.msf[:mark]
+	}
+}
+
+// collect appends to c.nexts the states that the value of f reaches.
+func (c *matchCtx) collect(vm *valueMatcher, f *field) {
+	key := c.fl.buf[f.vs:f.ve]
+	if vm.exact != nil {
+		if t, ok := vm.exact[bstr(key)]; ok {
+			c.nexts = append(c.nexts, t...)
+		}
+	}
+	if key[0] == tagString {
+		s := key[1:]
+		if vm.prefix != nil {
+			c.walk(vm.prefix, s, false)
+		}
+		if vm.suffix != nil {
+			c.walk(vm.suffix, s, true)
+		}
+		if vm.wild != nil {
+			str := bstr(s)
+			n := vm.wild
+			for i := 0; ; i++ {
+				for _, w := range n.wild {
+					if w.w.match(str) {
+						c.nexts = append(c.nexts, w.next...)
+					}
+				}
+				if i == len(s) {
+					break
+				}
+				if n = n.step(s[i]); n == nil {
+					break
+				}
+			}
+		}
+		if vm.needFold {
+			c.foldBuf = appendFold(c.foldBuf[:0], bstr(s))
+			fs := c.foldBuf
+			if vm.fold != nil {
+				if t, ok := vm.fold[bstr(fs)]; ok {
+					c.nexts = append(c.nexts, t...)
+				}
+			}
+			if vm.prefixFold != nil {
+				c.walk(vm.prefixFold, fs, false)
+			}
+			if vm.suffixFold != nil {
+				c.walk(vm.suffixFold, fs, true)
+			}
+		}
+	}
+	for _, o := range vm.others {
+		if c.accepts(o.m, f, key) {
+			c.nexts = append(c.nexts, o.next...)
+		}
+	}
+}
+
+func (c *matchCtx) walk(t *trie, s []byte, reverse bool) {
+	c.nexts = append(c.nexts, t.out...)
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if reverse {
+			b = s[len(s)-1-i]
+		}
+		if t = t.step(b); t == nil {
+			return
+		}
+		c.nexts = append(c.nexts, t.out...)
+	}
+}
+
+// accepts evaluates the matchers that are not indexed.
+func (c *matchCtx) accepts(m *matcher, f *field, key []byte) bool {
+	isStr := key[0] == tagString
+	switch m.kind {
+	case mExists:
+		return true
+	case mNumeric:
+		if !f.numOK {
+			return false
+		}
+		v := f.num
+		if v < m.lo || (m.loOpen && v == m.lo) || v > m.hi || (m.hiOpen && v == m.hi) {
+			return false
+		}
+		return true
+	case mCIDR:
+		if !isStr {
+			return false
+		}
+		a, v4, ok := parseIP(bstr(key[1:]))
+		return ok && m.ip.contains(a, v4)
+	case mButValues:
+		return !m.set[bstr(key)]
+	case mButPrefix, mButSuffix:
+		if !isStr {
+			return true
+		}
+		s := bstr(key[1:])
+		for _, p := range m.strs {
+			if m.kind == mButPrefix && len(s) >= len(p) && s[:len(p)] == p {
+				return false
+			}
+			if m.kind == mButSuffix && len(s) >= len(p) && s[len(s)-len(p):] == p {
+				return false
+			}
+		}
+		return true
+	case mButFold:
+		if !isStr {
+			return true
+		}
+		c.foldBuf = appendFold(c.foldBuf[:0], bstr(key[1:]))
+		return !m.set[bstr(c.foldBuf)]
+	case mButWildcard:
+		if !isStr {
+			return true
+		}
+		s := bstr(key[1:])
+		for _, w := range m.wild {
+			if w.match(s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
