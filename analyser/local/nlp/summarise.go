@@ -3,7 +3,6 @@ package nlp
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -15,8 +14,7 @@ import (
 	"github.com/landfall/landfall/types"
 )
 
-//go:embed schema/insights.schema.json
-var insightsSchema []byte
+var insightsSchema = types.InsightsSchema
 
 // SummariseOptions are the summarise task's options.
 type SummariseOptions struct {
