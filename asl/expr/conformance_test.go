@@ -32,21 +32,31 @@ type confExpected struct {
 
 func readCases(t *testing.T, file string) []confCase {
 	t.Helper()
+	var out []confCase
+	for _, line := range readLines(t, file) {
+		var c confCase
+		if err := json.Unmarshal(line, &c); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// readLines returns the lines of a JSON-lines file of the conformance suite.
+func readLines(t *testing.T, file string) [][]byte {
+	t.Helper()
 	dir := testutil.ConformanceDir(t, "asl")
 	f, err := os.Open(filepath.Join(dir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []confCase
+	var out [][]byte
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
 	for sc.Scan() {
-		var c confCase
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		out = append(out, c)
+		out = append(out, append([]byte(nil), sc.Bytes()...))
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
