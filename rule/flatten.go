@@ -95,7 +95,7 @@ type field struct {
 	path   int32
 	vs, ve int32 // buf[vs:ve] is the value key: tag byte + payload
 	num    float64
-	numOK  bool // num holds the value of a number usable in numeric ranges
+	numOK  bool  // num holds the value of a number usable in numeric ranges
 	ms, me int32 // mem[ms:me] is the field's array membership
 }
 

@@ -15,11 +15,11 @@ import (
 
 // state is a node of the automaton.
 type state struct {
-	rules    []int32              // rules whose sub-rule ends here
-	trans    []*transition        // value transitions, by path
+	rules    []int32               // rules whose sub-rule ends here
+	trans    []*transition         // value transitions, by path
 	transIdx map[int32]*transition // the same, indexed, when there are many
-	absent   []absentTrans        // exists:false transitions
-	kids     map[string]*state    // build only: condition signature → next state
+	absent   []absentTrans         // exists:false transitions
+	kids     map[string]*state     // build only: condition signature → next state
 }
 
 type transition struct {
@@ -281,18 +281,18 @@ func (m *machine) finish(root *state) {
 
 // matchCtx is the per-match scratch space, pooled per machine.
 type matchCtx struct {
-	m        *machine
-	fl       flattener
-	stamp    []uint32 // per path: == gen when pathStart/pathCount are set
-	start    []int32
-	count    []int32
-	present  []int32 // paths present in the event
-	gen      uint32
-	msf      []arrEntry // membership-so-far arena
-	seen     map[int32]struct{}
-	out      []int32
-	nexts    []*state
-	foldBuf  []byte
+	m       *machine
+	fl      flattener
+	stamp   []uint32 // per path: == gen when pathStart/pathCount are set
+	start   []int32
+	count   []int32
+	present []int32 // paths present in the event
+	gen     uint32
+	msf     []arrEntry // membership-so-far arena
+	seen    map[int32]struct{}
+	out     []int32
+	nexts   []*state
+	foldBuf []byte
 }
 
 func newMatchCtx(m *machine) *matchCtx {
