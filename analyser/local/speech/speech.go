@@ -1,0 +1,588 @@
+// Package speech is Landfall's offline transcription analyser
+// (analyser.transcribe.pocketsphinx): CMU pocketsphinx with the US English
+// acoustic model, run as pocketsphinx_batch processes.
+//
+// The input is decoded to 16 kHz mono PCM (directly from a WAV already in
+// that format, otherwise streamed out of ffmpeg), spooled to the workdir
+// while an energy voice activity detector measures each 10 ms frame, and
+// cut at pauses into chunks that several recogniser processes decode in
+// parallel; their words are merged in time order into a types.Transcript
+// with segments at pauses.
+//
+// A custom vocabulary adapts the recogniser: options
+// {"vocabulary": [...], "domain_text": "..."} build a pronunciation
+// dictionary (the CMU dictionary, plus espeak-ng letter-to-sound for words
+// it lacks) and, from the domain text, a trigram language model with
+// interpolated Kneser-Ney smoothing that replaces the generic one.
+// Without domain text the generic model is kept, and vocabulary words it
+// cannot produce are listed in the output. {"keywords": [...]} reports
+// where each keyword was spoken.
+package speech
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/local/execx"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/types"
+)
+
+// ID is the analyser's registered id.
+const ID = "analyser.transcribe.pocketsphinx"
+
+// ModelDir is the pocketsphinx-en-us model folder (Debian package
+// pocketsphinx-en-us); LANDFALL_POCKETSPHINX_MODEL overrides it.
+var ModelDir = "/usr/share/pocketsphinx/model/en-us"
+
+// Command is the recogniser binary (Debian package pocketsphinx).
+const Command = "pocketsphinx_batch"
+
+//go:embed schema.json
+var outputSchema []byte
+
+// Output is the analyser's result: the transcript plus what the custom
+// vocabulary and keyword options produced.
+type Output struct {
+	types.Transcript
+	// LanguageModel is "generic" or "domain" (built from domain_text).
+	LanguageModel string `json:"language_model"`
+	// Keywords are the places each requested keyword was recognised.
+	Keywords []KeywordHit `json:"keywords,omitempty"`
+	// Vocabulary reports the custom vocabulary's effect.
+	Vocabulary *VocabularyReport `json:"vocabulary,omitempty"`
+}
+
+// KeywordHit is one occurrence of a keyword.
+type KeywordHit struct {
+	Keyword    string  `json:"keyword"`
+	Start      float64 `json:"start"`
+	End        float64 `json:"end"`
+	Confidence float64 `json:"confidence"`
+}
+
+// VocabularyReport says which vocabulary words needed generated
+// pronunciations and which the language model cannot produce.
+type VocabularyReport struct {
+	// Pronounced maps words missing from the dictionary to the ARPAbet
+	// pronunciation generated for them.
+	Pronounced map[string]string `json:"pronounced,omitempty"`
+	// Unreachable are vocabulary words the generic language model does not
+	// contain; supply domain_text that uses them to make them recognisable.
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+// Options are the analyser's settings (Input.Options). Unknown keys are
+// errors.
+type Options struct {
+	Vocabulary []string `json:"vocabulary,omitempty"`
+	DomainText string   `json:"domain_text,omitempty"`
+	Keywords   []string `json:"keywords,omitempty"`
+	Language   string   `json:"language,omitempty"`    // "en" or "en-US" (the only model installed)
+	Workers    int      `json:"workers,omitempty"`     // recogniser processes; default: the number of CPUs
+	MaxSeconds float64  `json:"max_seconds,omitempty"` // longest audio accepted; default 4 h
+	SegmentGap float64  `json:"segment_gap,omitempty"` // pause that ends a segment; default 0.5 s
+	LMOrder    int      `json:"lm_order,omitempty"`    // domain model order, 2 or 3; default 3
+}
+
+// Limits on options.
+const (
+	maxVocabulary = 5000
+	maxDomainText = 4 << 20
+	maxTermLen    = 200
+)
+
+// ParseOptions decodes and checks raw options; errors name the JSON pointer.
+func ParseOptions(raw json.RawMessage) (Options, error) {
+	var o Options
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return o.withDefaults(), nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return o, errcode.Wrap(errcode.Invalid, err, "/options: must be an object")
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := m[k]
+		var err error
+		switch k {
+		case "vocabulary":
+			err = decodeTerms(v, &o.Vocabulary, "/options/vocabulary")
+		case "keywords":
+			err = decodeTerms(v, &o.Keywords, "/options/keywords")
+		case "domain_text":
+			if err = json.Unmarshal(v, &o.DomainText); err != nil {
+				err = errcode.New(errcode.Invalid, "/options/domain_text: must be a string")
+			} else if len(o.DomainText) > maxDomainText {
+				err = errcode.New(errcode.TooLarge, "/options/domain_text: %d bytes, at most %d", len(o.DomainText), maxDomainText)
+			}
+		case "language":
+			if err = json.Unmarshal(v, &o.Language); err != nil {
+				err = errcode.New(errcode.Invalid, "/options/language: must be a string")
+			} else if l := strings.ToLower(o.Language); l != "en" && l != "en-us" {
+				err = errcode.New(errcode.Invalid, "/options/language: %q is not available (installed model: en-US)", o.Language)
+			}
+		case "workers":
+			if err = json.Unmarshal(v, &o.Workers); err != nil || o.Workers < 1 || o.Workers > 64 {
+				err = errcode.New(errcode.Invalid, "/options/workers: must be an integer 1..64")
+			}
+		case "max_seconds":
+			if err = json.Unmarshal(v, &o.MaxSeconds); err != nil || o.MaxSeconds <= 0 {
+				err = errcode.New(errcode.Invalid, "/options/max_seconds: must be a positive number")
+			}
+		case "segment_gap":
+			if err = json.Unmarshal(v, &o.SegmentGap); err != nil || o.SegmentGap <= 0 || o.SegmentGap > 10 {
+				err = errcode.New(errcode.Invalid, "/options/segment_gap: must be a number in (0, 10]")
+			}
+		case "lm_order":
+			if err = json.Unmarshal(v, &o.LMOrder); err != nil || o.LMOrder < 2 || o.LMOrder > 3 {
+				err = errcode.New(errcode.Invalid, "/options/lm_order: must be 2 or 3")
+			}
+		default:
+			err = errcode.New(errcode.Invalid, "/options/%s: unknown option (known: vocabulary, domain_text, keywords, language, workers, max_seconds, segment_gap, lm_order)", k)
+		}
+		if err != nil {
+			return o, err
+		}
+	}
+	return o.withDefaults(), nil
+}
+
+func decodeTerms(raw json.RawMessage, dst *[]string, ptr string) error {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return errcode.New(errcode.Invalid, "%s: must be an array of strings", ptr)
+	}
+	if len(items) > maxVocabulary {
+		return errcode.New(errcode.TooLarge, "%s: %d entries, at most %d", ptr, len(items), maxVocabulary)
+	}
+	for i, it := range items {
+		var s string
+		if err := json.Unmarshal(it, &s); err != nil {
+			return errcode.New(errcode.Invalid, "%s/%d: must be a string", ptr, i)
+		}
+		s = strings.TrimSpace(s)
+		if s == "" || len(s) > maxTermLen || !utf8.ValidString(s) {
+			return errcode.New(errcode.Invalid, "%s/%d: must be a non-empty string of at most %d bytes", ptr, i, maxTermLen)
+		}
+		if len(Sentences(s)) == 0 {
+			return errcode.New(errcode.Invalid, "%s/%d: %q has no letters or digits to recognise", ptr, i, s)
+		}
+		*dst = append(*dst, s)
+	}
+	return nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers == 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxSeconds == 0 {
+		o.MaxSeconds = 4 * 3600
+	}
+	if o.SegmentGap == 0 {
+		o.SegmentGap = 0.5
+	}
+	if o.LMOrder == 0 {
+		o.LMOrder = 3
+	}
+	return o
+}
+
+// Analyser is the pocketsphinx transcription analyser.
+type Analyser struct {
+	// Pronouncer gives pronunciations for words the dictionary lacks;
+	// nil means espeak-ng.
+	Pronouncer Pronouncer
+	// VAD settings; the zero value means DefaultVAD.
+	VAD VAD
+	// Extra recogniser arguments appended to every run.
+	Extra []string
+}
+
+func init() { analyser.Register(&Analyser{}) }
+
+// Spec describes the analyser.
+func (a *Analyser) Spec() analyser.Spec {
+	return analyser.Spec{
+		ID:           ID,
+		Task:         analyser.TaskTranscribe,
+		Provider:     "local",
+		Summary:      "Offline English speech recognition with pocketsphinx: word times and confidences, custom vocabulary and domain language model, keyword spotting",
+		Kinds:        []types.Kind{types.KindAudio, types.KindVideo},
+		Requires:     []string{Command, "ffmpeg", "espeak-ng"},
+		OutputSchema: outputSchema,
+	}
+}
+
+// AudioPath picks the audio to analyse: the media task's extracted track
+// (Results["media"].audio_path) when present, else the input file.
+func AudioPath(in *analyser.Input) (string, error) {
+	if raw, ok := in.Results["media"]; ok && len(raw) > 0 && string(raw) != "null" {
+		var m struct {
+			AudioPath string `json:"audio_path"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return "", errcode.Wrap(errcode.Invalid, err, "/results/media: must be an object")
+		}
+		if m.AudioPath != "" {
+			return m.AudioPath, nil
+		}
+	}
+	if in.Path == "" {
+		return "", errcode.New(errcode.Invalid, "/path: no media file given (and no /results/media/audio_path)")
+	}
+	return in.Path, nil
+}
+
+func modelDir() string {
+	if d := os.Getenv("LANDFALL_POCKETSPHINX_MODEL"); d != "" {
+		return d
+	}
+	return ModelDir
+}
+
+// model holds the installed model's file paths.
+type model struct{ hmm, lm, dict string }
+
+func findModel() (model, error) {
+	d := modelDir()
+	m := model{hmm: filepath.Join(d, "en-us"), lm: filepath.Join(d, "en-us.lm.bin"), dict: filepath.Join(d, "cmudict-en-us.dict")}
+	for _, p := range []string{filepath.Join(m.hmm, "mdef"), m.lm, m.dict} {
+		if _, err := os.Stat(p); err != nil {
+			return m, errcode.New(errcode.ToolMissing, "pocketsphinx model file %s is missing: install the Debian package pocketsphinx-en-us", p)
+		}
+	}
+	return m, nil
+}
+
+// Run transcribes the input.
+func (a *Analyser) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
+	return a.Transcribe(ctx, env, in)
+}
+
+// Transcribe is Run with a typed result.
+func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analyser.Input) (*Output, error) {
+	opts, err := ParseOptions(in.Options)
+	if err != nil {
+		return nil, err
+	}
+	path, err := AudioPath(in)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := execx.LookPath(Command); err != nil {
+		return nil, err
+	}
+	m, err := findModel()
+	if err != nil {
+		return nil, err
+	}
+	parent := ""
+	if env != nil {
+		parent = env.Workdir
+	}
+	work, err := os.MkdirTemp(parent, "transcribe-")
+	if err != nil {
+		return nil, fmt.Errorf("transcribe: scratch folder: %w", err)
+	}
+	defer os.RemoveAll(work)
+	started := time.Now()
+
+	pcm, err := OpenPCM(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := Spool(ctx, pcm, filepath.Join(work, "audio.raw"), opts.MaxSeconds)
+	cerr := pcm.Close()
+	if err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return nil, cerr
+	}
+	vad := a.VAD
+	if vad == (VAD{}) {
+		vad = DefaultVAD
+	}
+	chunks := Chunks(vad.Regions(sp.Energy), sp.Energy, 2000)
+	env.Log().Debug("transcribe: audio spooled", "media_id", in.MediaID, "seconds", sp.Seconds(), "chunks", len(chunks))
+
+	out := &Output{LanguageModel: "generic"}
+	out.Engine = ID
+	out.Language = "en-US"
+	out.Duration = round3(sp.Seconds())
+
+	dec := Decoder{Command: Command, HMM: m.hmm, LM: m.lm, Dict: m.dict, Workers: opts.Workers, Extra: a.Extra}
+	casing, err := a.adapt(ctx, &dec, m, opts, work, out)
+	if err != nil {
+		return nil, err
+	}
+	hyps, cpu, err := dec.Decode(ctx, sp.Path, chunks)
+	if err != nil {
+		return nil, err
+	}
+	Assemble(&out.Transcript, hyps, casing, opts.SegmentGap)
+	out.Keywords = FindKeywords(out.Words, opts.Keywords)
+	env.Record(analyser.Usage{Analyser: ID, CPUSeconds: cpu, AudioSeconds: sp.Seconds()})
+	env.Log().Info("transcribe: done", "media_id", in.MediaID, "seconds", sp.Seconds(), "words", len(out.Words),
+		"wall", time.Since(started).Round(time.Millisecond), "cpu_seconds", math.Round(cpu*100)/100, "lm", out.LanguageModel)
+	return out, nil
+}
+
+// adapt builds the custom dictionary and language model when options ask
+// for them, pointing dec at them; it returns the casing of vocabulary words.
+func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Options, work string, out *Output) (map[string]string, error) {
+	casing := map[string]string{}
+	var terms []string
+	terms = append(terms, opts.Vocabulary...)
+	terms = append(terms, opts.Keywords...)
+	var vocabWords []string
+	for _, t := range terms {
+		fields := strings.Fields(t)
+		for _, s := range Sentences(t) {
+			for _, w := range s {
+				vocabWords = append(vocabWords, w)
+			}
+		}
+		for _, f := range fields {
+			f = strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+			if ws := Sentences(f); len(ws) == 1 && len(ws[0]) == 1 && f != strings.ToLower(f) {
+				casing[ws[0][0]] = f
+			}
+		}
+	}
+	if opts.DomainText == "" && len(vocabWords) == 0 {
+		return casing, nil
+	}
+	pron := a.Pronouncer
+	if pron == nil {
+		pron = EspeakPronouncer{}
+	}
+	report := &VocabularyReport{}
+	if opts.DomainText != "" {
+		sents := Sentences(opts.DomainText)
+		for _, t := range terms {
+			sents = append(sents, Sentences(t)...)
+		}
+		lm, err := BuildLM(sents, opts.LMOrder, vocabWords)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.Invalid, err, "/options/domain_text")
+		}
+		var words []string
+		for _, w := range lm.Vocabulary() {
+			if w != SentStart && w != SentEnd {
+				words = append(words, w)
+			}
+		}
+		lex, err := a.lexicon(ctx, m, words, pron, report)
+		if err != nil {
+			return nil, err
+		}
+		dec.Dict = filepath.Join(work, "domain.dict")
+		dec.LM = filepath.Join(work, "domain.lm")
+		if err := writeFile(dec.Dict, func(w io.Writer) error { return lex.WriteDict(w, words) }); err != nil {
+			return nil, err
+		}
+		if err := writeFile(dec.LM, lm.WriteARPA); err != nil {
+			return nil, err
+		}
+		out.LanguageModel = "domain"
+	} else {
+		lex, err := a.lexicon(ctx, m, vocabWords, pron, report)
+		if err != nil {
+			return nil, err
+		}
+		if len(report.Pronounced) > 0 {
+			// The full dictionary plus the new words.
+			dec.Dict = filepath.Join(work, "adapted.dict")
+			added := make([]string, 0, len(report.Pronounced))
+			for w := range report.Pronounced {
+				added = append(added, w)
+			}
+			if err := writeFile(dec.Dict, func(w io.Writer) error {
+				src, err := os.Open(m.dict)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				if _, err := io.Copy(w, src); err != nil {
+					return err
+				}
+				return lex.WriteDict(w, added)
+			}); err != nil {
+				return nil, err
+			}
+		}
+		gv, err := genericVocabulary(m.lm)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.ToolFailed, err, "reading the generic language model's vocabulary")
+		}
+		seen := map[string]bool{}
+		for _, w := range vocabWords {
+			if !gv[w] && !seen[w] {
+				seen[w] = true
+				report.Unreachable = append(report.Unreachable, w)
+			}
+		}
+		sort.Strings(report.Unreachable)
+	}
+	if len(report.Pronounced) > 0 || len(report.Unreachable) > 0 {
+		out.Vocabulary = report
+	}
+	return casing, nil
+}
+
+// lexicon returns pronunciations of words: the CMU dictionary's, and the
+// pronouncer's for the rest (listed in report.Pronounced).
+func (a *Analyser) lexicon(ctx context.Context, m model, words []string, pron Pronouncer, report *VocabularyReport) (Lexicon, error) {
+	need := make(map[string]bool, len(words))
+	for _, w := range words {
+		need[w] = true
+	}
+	f, err := os.Open(m.dict)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.ToolMissing, err, "pocketsphinx dictionary")
+	}
+	lex, err := LoadLexicon(f, need)
+	f.Close()
+	if err != nil {
+		return nil, errcode.Wrap(errcode.ToolFailed, err, "reading %s", m.dict)
+	}
+	var oov []string
+	for w := range need {
+		if _, ok := lex[w]; !ok {
+			oov = append(oov, w)
+		}
+	}
+	sort.Strings(oov)
+	if len(oov) == 0 {
+		return lex, nil
+	}
+	ps, err := pron.Pronounce(ctx, oov)
+	if err != nil {
+		return nil, err
+	}
+	report.Pronounced = map[string]string{}
+	for _, w := range oov {
+		p := ps[w]
+		if p == "" {
+			p = SpellingPronunciation(w)
+		}
+		lex[w] = []string{p}
+		report.Pronounced[w] = p
+	}
+	return lex, nil
+}
+
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// Assemble fills t's words, segments and text from recognised words: a
+// segment ends at a pause of at least gap seconds; vocabulary words take
+// their given casing and segment text starts with a capital and ends
+// with a full stop.
+func Assemble(t *types.Transcript, hyps []Hyp, casing map[string]string, gap float64) {
+	t.Words = make([]types.Word, 0, len(hyps))
+	t.Segments = []types.Segment{}
+	for _, h := range hyps {
+		text := h.Word
+		if c, ok := casing[text]; ok {
+			text = c
+		} else if text == "i" || strings.HasPrefix(text, "i'") {
+			text = "I" + text[1:]
+		}
+		t.Words = append(t.Words, types.Word{Text: text, Start: round3(h.Start), End: round3(h.End), Confidence: round3(h.Confidence)})
+	}
+	var texts []string
+	flush := func(first, n int) {
+		if n == 0 {
+			return
+		}
+		ws := make([]string, n)
+		for i := range ws {
+			ws[i] = t.Words[first+i].Text
+		}
+		s := strings.Join(ws, " ")
+		r, size := utf8.DecodeRuneInString(s)
+		s = string(unicode.ToUpper(r)) + s[size:] + "."
+		t.Segments = append(t.Segments, types.Segment{
+			ID: len(t.Segments), Start: t.Words[first].Start, End: t.Words[first+n-1].End,
+			Text: s, FirstWord: first, WordCount: n,
+		})
+		texts = append(texts, s)
+	}
+	first := 0
+	for i := 1; i <= len(t.Words); i++ {
+		if i == len(t.Words) || t.Words[i].Start-t.Words[i-1].End >= gap || i-first >= 60 {
+			flush(first, i-first)
+			first = i
+		}
+	}
+	t.Text = strings.Join(texts, " ")
+}
+
+// FindKeywords returns each place a keyword's words were recognised in a
+// row, in time order.
+func FindKeywords(words []types.Word, keywords []string) []KeywordHit {
+	var hits []KeywordHit
+	lower := make([]string, len(words))
+	for i, w := range words {
+		lower[i] = strings.ToLower(w.Text)
+	}
+	for _, k := range keywords {
+		var seq []string
+		for _, s := range Sentences(k) {
+			seq = append(seq, s...)
+		}
+		if len(seq) == 0 {
+			continue
+		}
+	next:
+		for i := 0; i+len(seq) <= len(words); i++ {
+			var conf float64
+			for j, w := range seq {
+				if lower[i+j] != w {
+					continue next
+				}
+				conf += words[i+j].Confidence
+			}
+			hits = append(hits, KeywordHit{Keyword: k, Start: words[i].Start, End: words[i+len(seq)-1].End,
+				Confidence: round3(conf / float64(len(seq)))})
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Start < hits[j].Start })
+	return hits
+}
+
+var _ analyser.Analyser = (*Analyser)(nil)

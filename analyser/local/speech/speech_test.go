@@ -1,0 +1,172 @@
+package speech
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/internal/mediagen"
+)
+
+type dialogueSpec struct {
+	Turns      []mediagen.Turn `json:"turns"`
+	Vocabulary []string        `json:"vocabulary"`
+	Keywords   []string        `json:"keywords"`
+}
+
+// Script is the dialogue's text, one turn per line.
+func (d dialogueSpec) Script() string {
+	var b strings.Builder
+	for _, t := range d.Turns {
+		b.WriteString(t.Text)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+var (
+	dialogueOnce sync.Once
+	dialoguePath string
+	dialogueDir  string
+	dialogueErr  error
+	dialogue     dialogueSpec
+	dialogueTurn []mediagen.TurnTiming
+)
+
+// testDialogue synthesises testdata/dialogue.json once per test binary.
+func testDialogue(t testing.TB) (string, dialogueSpec, []mediagen.TurnTiming) {
+	t.Helper()
+	dialogueOnce.Do(func() {
+		b, err := os.ReadFile("testdata/dialogue.json")
+		if err != nil {
+			dialogueErr = err
+			return
+		}
+		if dialogueErr = json.Unmarshal(b, &dialogue); dialogueErr != nil {
+			return
+		}
+		dialogueDir, dialogueErr = os.MkdirTemp("", "speech-dialogue-")
+		if dialogueErr != nil {
+			return
+		}
+		dialoguePath = filepath.Join(dialogueDir, "dialogue.wav")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		dialogueTurn, dialogueErr = mediagen.Dialogue(ctx, dialoguePath, dialogue.Turns, 0.5, 0.8)
+	})
+	if dialogueErr != nil {
+		t.Fatalf("synthesising the dialogue: %v", dialogueErr)
+	}
+	return dialoguePath, dialogue, dialogueTurn
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dialogueDir != "" {
+		os.RemoveAll(dialogueDir)
+	}
+	os.Exit(code)
+}
+
+func compileSchema(t testing.TB) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(outputSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// validate checks v against the embedded output schema.
+func validate(t testing.TB, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compileSchema(t).Validate(doc); err != nil {
+		t.Fatalf("output does not match the schema: %v\n%s", err, b)
+	}
+}
+
+func run(t testing.TB, path string, opts any) (*Output, error) {
+	t.Helper()
+	in := &analyser.Input{MediaID: "m1", Path: path}
+	if opts != nil {
+		b, _ := json.Marshal(opts)
+		in.Options = b
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	a := &Analyser{}
+	return a.Transcribe(ctx, &analyser.Env{Workdir: t.TempDir()}, in)
+}
+
+func TestRegistered(t *testing.T) {
+	a, ok := analyser.Lookup(ID)
+	if !ok {
+		t.Fatalf("%s is not registered", ID)
+	}
+	s := a.Spec()
+	if s.Task != analyser.TaskTranscribe || s.Provider != "local" {
+		t.Fatalf("spec %+v", s)
+	}
+	compileSchema(t)
+}
+
+func TestTranscribeDialogue(t *testing.T) {
+	path, d, _ := testDialogue(t)
+	out, err := run(t, path, map[string]any{"keywords": d.Keywords})
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate(t, out)
+	if len(out.Words) < 50 {
+		t.Fatalf("only %d words recognised: %q", len(out.Words), out.Text)
+	}
+	for i, w := range out.Words {
+		if w.End < w.Start || (i > 0 && w.Start < out.Words[i-1].Start) {
+			t.Fatalf("word %d %+v out of order", i, w)
+		}
+		if w.End > out.Duration+0.01 {
+			t.Fatalf("word %d ends at %.2f past the audio's %.2f s", i, w.End, out.Duration)
+		}
+	}
+	if len(out.Segments) < 5 {
+		t.Fatalf("%d segments, want one per turn or so", len(out.Segments))
+	}
+	n := 0
+	for _, s := range out.Segments {
+		if s.FirstWord != n {
+			t.Fatalf("segment %d starts at word %d, want %d", s.ID, s.FirstWord, n)
+		}
+		n += s.WordCount
+	}
+	if n != len(out.Words) {
+		t.Fatalf("segments cover %d of %d words", n, len(out.Words))
+	}
+	if out.LanguageModel != "generic" {
+		t.Fatalf("language model %q", out.LanguageModel)
+	}
+}
