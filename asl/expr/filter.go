@@ -7,31 +7,29 @@ import (
 )
 
 // filterExpr is a compiled JSONPath filter ([?(...)]), evaluated against
-// the current node (@). "$" inside a filter refers to the node the path
-// started from, which Landfall does not thread through; it is evaluated
-// against the current node's document root when known, else the node.
+// the current node (@) and the document the path started from ($).
 type filterExpr interface {
-	match(node any) bool
+	match(node, root any) bool
 }
 
 type filterOr struct{ a, b filterExpr }
 
-func (f filterOr) match(n any) bool { return f.a.match(n) || f.b.match(n) }
+func (f filterOr) match(n, r any) bool { return f.a.match(n, r) || f.b.match(n, r) }
 
 type filterAnd struct{ a, b filterExpr }
 
-func (f filterAnd) match(n any) bool { return f.a.match(n) && f.b.match(n) }
+func (f filterAnd) match(n, r any) bool { return f.a.match(n, r) && f.b.match(n, r) }
 
 type filterNot struct{ a filterExpr }
 
-func (f filterNot) match(n any) bool { return !f.a.match(n) }
+func (f filterNot) match(n, r any) bool { return !f.a.match(n, r) }
 
 // filterExists is a bare operand: a relative path that must select
 // something, or a literal that must be truthy.
 type filterExists struct{ op operand }
 
-func (f filterExists) match(n any) bool {
-	v, ok := f.op.value(n)
+func (f filterExists) match(n, root any) bool {
+	v, ok := f.op.value(n, root)
 	if !ok {
 		return false
 	}
@@ -48,15 +46,19 @@ type filterCompare struct {
 	re   *regexp.Regexp
 }
 
-// operand is a filter operand: a relative (@) path or a literal.
+// operand is a filter operand: a path from @ or $, or a literal.
 type operand struct {
-	path *Path // nil for literals
-	lit  any
+	path     *Path // nil for literals
+	absolute bool  // the path starts at $, not @
+	lit      any
 }
 
-func (o operand) value(node any) (any, bool) {
+func (o operand) value(node, root any) (any, bool) {
 	if o.path == nil {
 		return o.lit, true
+	}
+	if o.absolute {
+		node = root
 	}
 	v, err := o.path.Get(node)
 	if err != nil {
@@ -65,13 +67,13 @@ func (o operand) value(node any) (any, bool) {
 	return v, true
 }
 
-func (f *filterCompare) match(n any) bool {
-	l, lok := f.l.value(n)
+func (f *filterCompare) match(n, root any) bool {
+	l, lok := f.l.value(n, root)
 	if f.op == "=~" {
 		s, ok := l.(string)
 		return lok && ok && f.re.MatchString(s)
 	}
-	r, rok := f.r.value(n)
+	r, rok := f.r.value(n, root)
 	if !lok || !rok {
 		return f.op == "!=" && lok != rok
 	}
@@ -398,7 +400,7 @@ func (p *pathParser) parseOperand() (operand, error) {
 			jb.WriteString(segs[i].jaywayText)
 		}
 		path.jayway = jb.String()
-		return operand{path: path}, nil
+		return operand{path: path, absolute: c == '$'}, nil
 	case c == '\'' || c == '"':
 		str, err := p.readQuoted()
 		if err != nil {

@@ -207,10 +207,16 @@ func evalSafely(e *jsonata.Expr) (res any, err error) {
 	return e.Eval(nil)
 }
 
+// jsonataNull is how the engine represents JSON null (a nil interface
+// would read as undefined).
+var jsonataNull *any
+
 // toJSONata converts a value-model value for the engine: numbers become
-// float64, containers are copied.
+// float64, null becomes the engine's null, containers are copied.
 func toJSONata(v any) any {
 	switch x := v.(type) {
+	case nil:
+		return jsonataNull
 	case map[string]any:
 		m := make(map[string]any, len(x))
 		for k, e := range x {

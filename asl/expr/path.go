@@ -517,10 +517,11 @@ func (p *Path) Get(doc any) (any, error) {
 		return v, nil
 	}
 	out := []any{}
-	if err := p.walk(doc, p.segs, &out); err != nil {
+	w := walker{root: doc, out: out}
+	if err := w.walk(doc, p.segs); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return w.out, nil
 }
 
 // Eval evaluates the path against its root in env: Input for "$",
@@ -593,9 +594,15 @@ func sortedKeys(m map[string]any) []string {
 
 // walk appends to out every value segs select from v (indefinite mode:
 // missing properties and out-of-range indexes select nothing).
-func (p *Path) walk(v any, segs []segment, out *[]any) error {
+// walker collects the values an indefinite path selects.
+type walker struct {
+	root any
+	out  []any
+}
+
+func (w *walker) walk(v any, segs []segment) error {
 	if len(segs) == 0 {
-		*out = append(*out, v)
+		w.out = append(w.out, v)
 		return nil
 	}
 	sg := &segs[0]
@@ -604,14 +611,14 @@ func (p *Path) walk(v any, segs []segment, out *[]any) error {
 	case segName:
 		if m, ok := v.(map[string]any); ok {
 			if nv, ok := m[sg.name]; ok {
-				return p.walk(nv, rest, out)
+				return w.walk(nv, rest)
 			}
 		}
 	case segNames:
 		if m, ok := v.(map[string]any); ok {
 			for _, n := range sg.names {
 				if nv, ok := m[n]; ok {
-					if err := p.walk(nv, rest, out); err != nil {
+					if err := w.walk(nv, rest); err != nil {
 						return err
 					}
 				}
@@ -624,7 +631,7 @@ func (p *Path) walk(v any, segs []segment, out *[]any) error {
 				idx += len(a)
 			}
 			if idx >= 0 && idx < len(a) {
-				return p.walk(a[idx], rest, out)
+				return w.walk(a[idx], rest)
 			}
 		}
 	case segIndexes:
@@ -634,7 +641,7 @@ func (p *Path) walk(v any, segs []segment, out *[]any) error {
 					idx += len(a)
 				}
 				if idx >= 0 && idx < len(a) {
-					if err := p.walk(a[idx], rest, out); err != nil {
+					if err := w.walk(a[idx], rest); err != nil {
 						return err
 					}
 				}
@@ -644,13 +651,13 @@ func (p *Path) walk(v any, segs []segment, out *[]any) error {
 		switch x := v.(type) {
 		case map[string]any:
 			for _, k := range sortedKeys(x) {
-				if err := p.walk(x[k], rest, out); err != nil {
+				if err := w.walk(x[k], rest); err != nil {
 					return err
 				}
 			}
 		case []any:
 			for _, e := range x {
-				if err := p.walk(e, rest, out); err != nil {
+				if err := w.walk(e, rest); err != nil {
 					return err
 				}
 			}
@@ -659,7 +666,7 @@ func (p *Path) walk(v any, segs []segment, out *[]any) error {
 		if a, ok := v.([]any); ok {
 			from, to := sliceBounds(sg, len(a))
 			for i := from; i < to; i++ {
-				if err := p.walk(a[i], rest, out); err != nil {
+				if err := w.walk(a[i], rest); err != nil {
 					return err
 				}
 			}
@@ -668,32 +675,32 @@ func (p *Path) walk(v any, segs []segment, out *[]any) error {
 		switch x := v.(type) {
 		case []any:
 			for _, e := range x {
-				if sg.filter.match(e) {
-					if err := p.walk(e, rest, out); err != nil {
+				if sg.filter.match(e, w.root) {
+					if err := w.walk(e, rest); err != nil {
 						return err
 					}
 				}
 			}
 		case map[string]any:
 			// Jayway applies a filter on an object to the object itself.
-			if sg.filter.match(x) {
-				return p.walk(x, rest, out)
+			if sg.filter.match(x, w.root) {
+				return w.walk(x, rest)
 			}
 		}
 	case segScan:
-		return p.scan(v, rest, out)
+		return w.scan(v, rest)
 	}
 	return nil
 }
 
 // scan applies rest to v and to every descendant of v, in document order
 // (pre-order, object keys sorted).
-func (p *Path) scan(v any, rest []segment, out *[]any) error {
+func (w *walker) scan(v any, rest []segment) error {
 	if len(rest) > 0 && rest[0].kind == segWildcard {
 		// "..*" selects every descendant once.
-		return p.scanAll(v, rest[1:], out)
+		return w.scanAll(v, rest[1:])
 	}
-	if err := p.walk(v, rest, out); err != nil {
+	if err := w.walk(v, rest); err != nil {
 		return err
 	}
 	switch x := v.(type) {
@@ -701,7 +708,7 @@ func (p *Path) scan(v any, rest []segment, out *[]any) error {
 		for _, k := range sortedKeys(x) {
 			switch x[k].(type) {
 			case map[string]any, []any:
-				if err := p.scan(x[k], rest, out); err != nil {
+				if err := w.scan(x[k], rest); err != nil {
 					return err
 				}
 			}
@@ -710,7 +717,7 @@ func (p *Path) scan(v any, rest []segment, out *[]any) error {
 		for _, e := range x {
 			switch e.(type) {
 			case map[string]any, []any:
-				if err := p.scan(e, rest, out); err != nil {
+				if err := w.scan(e, rest); err != nil {
 					return err
 				}
 			}
@@ -719,7 +726,7 @@ func (p *Path) scan(v any, rest []segment, out *[]any) error {
 	return nil
 }
 
-func (p *Path) scanAll(v any, rest []segment, out *[]any) error {
+func (w *walker) scanAll(v any, rest []segment) error {
 	var children []any
 	switch x := v.(type) {
 	case map[string]any:
@@ -730,10 +737,10 @@ func (p *Path) scanAll(v any, rest []segment, out *[]any) error {
 		children = x
 	}
 	for _, c := range children {
-		if err := p.walk(c, rest, out); err != nil {
+		if err := w.walk(c, rest); err != nil {
 			return err
 		}
-		if err := p.scanAll(c, rest, out); err != nil {
+		if err := w.scanAll(c, rest); err != nil {
 			return err
 		}
 	}

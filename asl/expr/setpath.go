@@ -34,8 +34,16 @@ func (r *ReferencePath) Set(doc any, value any) (any, error) {
 	if len(r.path.segs) == 0 {
 		return value, nil
 	}
-	return r.set(doc, 0, value)
+	nv, err := r.set(doc, 0, value)
+	if err == errMatch {
+		return nil, &Error{Name: ErrNameResultPathMatch, Cause: "Unable to apply ReferencePath " + r.path.src + " to input " + quoteJSON(MarshalString(doc))}
+	}
+	return nv, err
 }
+
+// errMatch is set's internal "cannot apply" signal; Set turns it into the
+// States.ResultPathMatchFailure error naming the whole input.
+var errMatch = &Error{Name: ErrNameResultPathMatch}
 
 func (r *ReferencePath) set(node any, i int, value any) (any, error) {
 	if i == len(r.path.segs) {
@@ -53,11 +61,11 @@ func (r *ReferencePath) set(node any, i int, value any) (any, error) {
 			}
 		case nil:
 			if i == 0 {
-				return nil, r.fail(node)
+				return nil, errMatch
 			}
 			m = make(map[string]any, 1)
 		default:
-			return nil, r.fail(node)
+			return nil, errMatch
 		}
 		child, ok := m[sg.name]
 		if !ok {
@@ -72,14 +80,14 @@ func (r *ReferencePath) set(node any, i int, value any) (any, error) {
 	case segIndex:
 		a, ok := node.([]any)
 		if !ok {
-			return nil, r.fail(node)
+			return nil, errMatch
 		}
 		idx := sg.index
 		if idx < 0 {
 			idx += len(a)
 		}
 		if idx < 0 || idx >= len(a) {
-			return nil, r.fail(node)
+			return nil, errMatch
 		}
 		c := make([]any, len(a))
 		copy(c, a)
@@ -90,12 +98,7 @@ func (r *ReferencePath) set(node any, i int, value any) (any, error) {
 		c[idx] = nv
 		return c, nil
 	}
-	return nil, r.fail(node)
-}
-
-func (r *ReferencePath) fail(node any) error {
-	_ = node
-	return &Error{Name: ErrNameResultPathMatch, Cause: "Unable to apply ReferencePath " + r.path.src + " to input " + quoteJSON(MarshalString(node))}
+	return nil, errMatch
 }
 
 // quoteJSON wraps s in double quotes, escaping inner quotes and
