@@ -168,9 +168,15 @@ type TraceEvent struct {
 	Path   string `json:"path,omitempty"`
 	State  string `json:"state"`
 	Type   string `json:"type"`
-	Event  string `json:"event"` // "entered" or "exited"
+	Event  string `json:"event"` // "entered", "exited" or "retry"
 	Input  any    `json:"input,omitempty"`
 	Output any    `json:"output,omitempty"`
+	// For "retry": the error retried, the attempt about to run and the
+	// delay before it.
+	Error   string        `json:"error,omitempty"`
+	Cause   string        `json:"cause,omitempty"`
+	Attempt int           `json:"attempt,omitempty"`
+	Delay   time.Duration `json:"delay,omitempty"`
 }
 
 // Result is the end of an execution.
@@ -263,6 +269,21 @@ func (r *runner) trace(out *Outcome, at time.Time, path string) {
 	}
 }
 
+func (r *runner) traceRetry(f *Frame, out *Outcome, at time.Time, path string) {
+	if r.opts.Trace == nil {
+		return
+	}
+	s := r.m.current(f)
+	typ := ""
+	if s != nil {
+		typ = s.typ
+	}
+	r.traceMu.Lock()
+	defer r.traceMu.Unlock()
+	r.opts.Trace(TraceEvent{Time: at, Path: path, State: f.State, Type: typ, Event: "retry",
+		Error: out.Error, Cause: out.Cause, Attempt: out.Attempt, Delay: out.Delay})
+}
+
 // frame runs one thread until it ends.
 func (r *runner) frame(ctx context.Context, f *Frame, clock Clock, path string) (Outcome, error) {
 	out := r.m.Advance(f, r.step(clock))
@@ -293,6 +314,7 @@ func (r *runner) frame(ctx context.Context, f *Frame, clock Clock, path string) 
 			}
 			out = r.m.ResumeWait(f, r.step(clock))
 		case KindRetry:
+			r.traceRetry(f, &out, clock.Now(), path)
 			if err := clock.Sleep(ctx, out.Delay); err != nil {
 				return out, err
 			}

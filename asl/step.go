@@ -108,8 +108,10 @@ type Outcome struct {
 	Read     *ItemRead
 	Map      *MapCall
 	Output   any
-	Error    string
-	Cause    string
+	// Error and Cause are the failure of a KindFailed frame, or the error
+	// a KindRetry retries.
+	Error string
+	Cause string
 	// Entered lists the states entered during the step, in order.
 	Entered []EnteredState
 }
@@ -1002,6 +1004,7 @@ func (m *Machine) handleError(e *evalCtx, serr *stateError, out *Outcome) bool {
 			f.Phase = "retry"
 			f.Pending = nil
 			out.Kind, out.Delay, out.Attempt = KindRetry, delay, f.Attempts[i]
+			out.Error, out.Cause = name, serr.cause
 			return true
 		}
 		for _, c := range s.catch {
