@@ -217,7 +217,7 @@ func BuildLM(sentences [][]string, order int, extra []string) (*LM, error) {
 		}
 	}
 
-	nv := len(lm.vocab) - 1 // <s> is never predicted
+	nv := len(lm.vocab) - 1                     // <s> is never predicted
 	prob := make([]map[string]float64, order+1) // linear probabilities of listed n-grams
 	for n := 1; n <= order; n++ {
 		d := discount(adj[n])

