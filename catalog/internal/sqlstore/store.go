@@ -1,0 +1,1425 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/types"
+)
+
+// Store implements catalog.Store over database/sql.
+type Store struct {
+	db     *sql.DB
+	d      *Dialect
+	now    func() time.Time
+	closed atomic.Bool
+}
+
+var _ catalog.Store = (*Store)(nil)
+
+// New wraps an open database, applies the dialect's migrations and returns
+// the store. The store owns db and closes it in Close.
+func New(ctx context.Context, db *sql.DB, d *Dialect, opts catalog.Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Store{db: db, d: d, now: opts.Now}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DB returns the underlying database (for drivers' tests and tools).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) Name() string { return s.d.Name }
+
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return s.db.Close()
+}
+
+func (s *Store) live() error {
+	if s.closed.Load() {
+		return catalog.ErrClosed
+	}
+	return nil
+}
+
+// clock returns now at the stores' precision (microseconds, UTC).
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// q rewrites ? placeholders for the dialect.
+func (s *Store) q(query string) string {
+	if !s.d.Numbered {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func (s *Store) t(t time.Time) any { return s.d.TimeArg(micro(t)) }
+
+func (s *Store) optT(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return s.t(*t)
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.live(); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(err, "begin transaction")
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return dbErr(err, "commit")
+	}
+	return nil
+}
+
+// dbErr wraps a database error, keeping context errors recognisable.
+func dbErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var ce *errcode.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return errcode.Wrap(errcode.Canceled, err, "catalog: %s", what)
+	case errors.Is(err, context.DeadlineExceeded):
+		return errcode.Wrap(errcode.DeadlineExceeded, err, "catalog: %s", what)
+	}
+	return errcode.Wrap(errcode.Unavailable, err, "catalog: %s", what)
+}
+
+// timeScan scans an INTEGER of Unix microseconds (SQLite) or a timestamp
+// (PostgreSQL); NULL gives the zero time.
+type timeScan struct{ dst *time.Time }
+
+func (ts timeScan) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*ts.dst = time.Time{}
+	case int64:
+		*ts.dst = time.UnixMicro(x).UTC()
+	case time.Time:
+		*ts.dst = x.UTC()
+	default:
+		return fmt.Errorf("catalog: cannot scan %T as a time", v)
+	}
+	return nil
+}
+
+// optTimeScan scans a nullable time into a pointer.
+type optTimeScan struct{ dst **time.Time }
+
+func (ts optTimeScan) Scan(v any) error {
+	if v == nil {
+		*ts.dst = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeScan{&t}).Scan(v); err != nil {
+		return err
+	}
+	*ts.dst = &t
+	return nil
+}
+
+// textScan scans text, bytes (PostgreSQL jsonb) or NULL into a string.
+type textScan struct{ dst *string }
+
+func (ts textScan) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*ts.dst = ""
+	case string:
+		*ts.dst = x
+	case []byte:
+		*ts.dst = string(x)
+	default:
+		return fmt.Errorf("catalog: cannot scan %T as text", v)
+	}
+	return nil
+}
+
+// ---- migrations ----
+
+func (s *Store) migrate(ctx context.Context) error {
+	entries, err := readMigrations(s.d.Migrations)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if s.d.MigrateLock != "" {
+			if _, err := tx.ExecContext(ctx, s.d.MigrateLock); err != nil {
+				return dbErr(err, "lock for migrations")
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS cat_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return dbErr(err, "create cat_migrations")
+		}
+		applied := map[int]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM cat_migrations`)
+		if err != nil {
+			return dbErr(err, "read cat_migrations")
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return dbErr(err, "read cat_migrations")
+			}
+			applied[v] = true
+		}
+		rows.Close()
+		for _, m := range entries {
+			if applied[m.version] {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return errcode.Wrap(errcode.Unavailable, err, "catalog: migration %s", m.name)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+				m.version, m.name, s.clock().UnixMicro()); err != nil {
+				return dbErr(err, "record migration "+m.name)
+			}
+		}
+		return nil
+	})
+}
+
+// ---- tenants ----
+
+func (s *Store) TenantCreate(ctx context.Context, p *catalog.TenantCreateParams) (*catalog.Tenant, error) {
+	if err := catalog.ValidateTenantID("id", p.ID); err != nil {
+		return nil, err
+	}
+	if len(p.Name) > 200 {
+		return nil, catalog.Invalidf("name: longer than 200 bytes")
+	}
+	t := &catalog.Tenant{ID: p.ID, Name: p.Name, CreatedAt: s.clock()}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+			t.ID, t.Name, s.t(t.CreatedAt))
+		if err != nil {
+			return dbErr(err, "insert tenant")
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		if !p.IfNotExists {
+			return errcode.New(errcode.AlreadyExists, "catalog: tenant %q already exists", p.ID)
+		}
+		got, err := s.tenantGet(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		*t = *got
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) tenantGet(ctx context.Context, qr queryer, id string) (*catalog.Tenant, error) {
+	t := &catalog.Tenant{}
+	err := qr.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM cat_tenants WHERE id = ?`), id).
+		Scan(&t.ID, &t.Name, timeScan{&t.CreatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, catalog.NotFound("tenant", id)
+	}
+	if err != nil {
+		return nil, dbErr(err, "read tenant")
+	}
+	return t, nil
+}
+
+// tenantExists checks a tenant named in a request: missing is NotFound.
+func (s *Store) tenantExists(ctx context.Context, qr queryer, field, id string) error {
+	if err := catalog.ValidateTenantID(field, id); err != nil {
+		return err
+	}
+	var one int
+	err := qr.QueryRowContext(ctx, s.q(`SELECT 1 FROM cat_tenants WHERE id = ?`), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalog.NotFound("tenant", id)
+	}
+	return dbErr(err, "read tenant")
+}
+
+func (s *Store) TenantGet(ctx context.Context, p *catalog.TenantGetParams) (*catalog.Tenant, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateTenantID("id", p.ID); err != nil {
+		return nil, err
+	}
+	return s.tenantGet(ctx, s.db, p.ID)
+}
+
+func (s *Store) TenantList(ctx context.Context, p *catalog.TenantListParams) ([]*catalog.Tenant, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM cat_tenants ORDER BY id`)
+	if err != nil {
+		return nil, dbErr(err, "list tenants")
+	}
+	defer rows.Close()
+	var out []*catalog.Tenant
+	for rows.Next() {
+		t := &catalog.Tenant{}
+		if err := rows.Scan(&t.ID, &t.Name, timeScan{&t.CreatedAt}); err != nil {
+			return nil, dbErr(err, "list tenants")
+		}
+		out = append(out, t)
+	}
+	return out, dbErr(rows.Err(), "list tenants")
+}
+
+// ---- API keys ----
+
+func (s *Store) APIKeyCreate(ctx context.Context, p *catalog.APIKeyCreateParams) (*catalog.APIKeyCreateResult, error) {
+	if len(p.Name) > 200 {
+		return nil, catalog.Invalidf("name: longer than 200 bytes")
+	}
+	key, id := catalog.NewAPIKey()
+	hash, err := catalog.HashAPIKey(key)
+	if err != nil {
+		return nil, err
+	}
+	k := &catalog.APIKey{ID: id, TenantID: p.TenantID, Name: p.Name, CreatedAt: s.clock()}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.tenantExists(ctx, tx, "tenant_id", p.TenantID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_api_keys (hash, id, tenant_id, name, created_at) VALUES (?, ?, ?, ?, ?)`),
+			hash, k.ID, k.TenantID, k.Name, s.t(k.CreatedAt))
+		return dbErr(err, "insert API key")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &catalog.APIKeyCreateResult{Key: key, APIKey: k}, nil
+}
+
+const apiKeyCols = `id, tenant_id, name, created_at, revoked_at`
+
+func scanAPIKey(sc interface{ Scan(...any) error }) (*catalog.APIKey, error) {
+	k := &catalog.APIKey{}
+	err := sc.Scan(&k.ID, &k.TenantID, &k.Name, timeScan{&k.CreatedAt}, optTimeScan{&k.RevokedAt})
+	return k, err
+}
+
+func (s *Store) APIKeyLookup(ctx context.Context, p *catalog.APIKeyLookupParams) (*catalog.APIKey, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	hash, err := catalog.HashAPIKey(p.Key)
+	if err != nil {
+		return nil, err
+	}
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiKeyCols+` FROM cat_api_keys WHERE hash = ?`), hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errcode.New(errcode.Unauthenticated, "catalog: API key is not known")
+	}
+	if err != nil {
+		return nil, dbErr(err, "look up API key")
+	}
+	if k.RevokedAt != nil {
+		return nil, errcode.New(errcode.Unauthenticated, "catalog: API key %s was revoked", k.ID)
+	}
+	return k, nil
+}
+
+func (s *Store) APIKeyList(ctx context.Context, p *catalog.APIKeyListParams) ([]*catalog.APIKey, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+apiKeyCols+` FROM cat_api_keys WHERE tenant_id = ? ORDER BY created_at, id`), p.TenantID)
+	if err != nil {
+		return nil, dbErr(err, "list API keys")
+	}
+	defer rows.Close()
+	var out []*catalog.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, dbErr(err, "list API keys")
+		}
+		out = append(out, k)
+	}
+	return out, dbErr(rows.Err(), "list API keys")
+}
+
+func (s *Store) APIKeyRevoke(ctx context.Context, p *catalog.APIKeyRevokeParams) error {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return err
+	}
+	if err := catalog.ValidateID("id", p.ID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE cat_api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND tenant_id = ?`),
+			s.t(s.clock()), p.ID, p.TenantID)
+		if err != nil {
+			return dbErr(err, "revoke API key")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return catalog.NotFound("API key", p.ID)
+		}
+		return nil
+	})
+}
+
+// ---- media ----
+
+const mediaCols = `id, tenant_id, bucket_key, filename, content_type, size, sha256, kind, status, version,
+	created_at, updated_at, duration, execution_id, summary, insights, transcript_key, captions_key, error, cause`
+
+func scanMedia(sc interface{ Scan(...any) error }) (*catalog.Media, error) {
+	m := &catalog.Media{}
+	var insights string
+	var kind, status string
+	err := sc.Scan(&m.ID, &m.TenantID, &m.BucketKey, &m.Filename, &m.ContentType, &m.Size, &m.SHA256, &kind, &status,
+		&m.Version, timeScan{&m.CreatedAt}, timeScan{&m.UpdatedAt}, &m.Duration, &m.ExecutionID, &m.Summary,
+		textScan{&insights}, &m.TranscriptKey, &m.CaptionsKey, &m.Error, &m.Cause)
+	if err != nil {
+		return nil, err
+	}
+	m.Kind, m.Status = types.Kind(kind), types.Status(status)
+	if insights != "" {
+		m.Insights = new(types.Insights)
+		if err := json.Unmarshal([]byte(insights), m.Insights); err != nil {
+			return nil, fmt.Errorf("media %s: stored insights: %w", m.ID, err)
+		}
+	}
+	return m, nil
+}
+
+func validSHA256(field, h string) error {
+	if h == "" {
+		return nil
+	}
+	if len(h) != 64 {
+		return catalog.Invalidf("%s: want 64 hex digits, got %d characters", field, len(h))
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return catalog.Invalidf("%s: not lower-case hex at character %d", field, i)
+		}
+	}
+	return nil
+}
+
+func checkText(field, v string, max int) error {
+	if len(v) > max {
+		return catalog.Invalidf("%s: longer than %d bytes", field, max)
+	}
+	return nil
+}
+
+func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (*catalog.Media, error) {
+	m := &catalog.Media{
+		ID: p.ID, TenantID: p.TenantID, BucketKey: p.BucketKey, Filename: p.Filename, ContentType: p.ContentType,
+		Size: p.Size, SHA256: p.SHA256, Kind: p.Kind, Status: p.Status, Version: 1, Duration: p.Duration,
+		ExecutionID: p.ExecutionID, CreatedAt: micro(p.CreatedAt),
+	}
+	if m.ID == "" {
+		m.ID = catalog.NewMediaID()
+	}
+	if m.Status == "" {
+		m.Status = types.StatusPending
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = s.clock()
+	}
+	m.UpdatedAt = s.clock()
+	if err := catalog.ValidateID("id", m.ID); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateTenantID("tenant_id", m.TenantID); err != nil {
+		return nil, err
+	}
+	if m.BucketKey == "" {
+		return nil, catalog.Invalidf("bucket_key: required")
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"bucket_key", m.BucketKey, 1024}, {"filename", m.Filename, 1024}, {"content_type", m.ContentType, 255}, {"execution_id", m.ExecutionID, 2048}} {
+		if err := checkText(f.name, f.v, f.max); err != nil {
+			return nil, err
+		}
+	}
+	if m.Size < 0 {
+		return nil, catalog.Invalidf("size: negative (%d)", m.Size)
+	}
+	if m.Duration < 0 {
+		return nil, catalog.Invalidf("duration: negative (%g)", m.Duration)
+	}
+	if err := validSHA256("sha256", m.SHA256); err != nil {
+		return nil, err
+	}
+	if err := validKind("kind", m.Kind); err != nil {
+		return nil, err
+	}
+	if m.Status != types.StatusPending && m.Status != types.StatusProcessing {
+		return nil, catalog.Invalidf("status: a new media item is PENDING or PROCESSING, not %q", m.Status)
+	}
+	if err := validEvents("events", p.Events); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.tenantExists(ctx, tx, "tenant_id", m.TenantID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_media (id, tenant_id, bucket_key, filename, content_type, size, sha256,
+			kind, status, version, created_at, updated_at, duration, execution_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+			m.ID, m.TenantID, m.BucketKey, m.Filename, m.ContentType, m.Size, m.SHA256, string(m.Kind), string(m.Status),
+			m.Version, s.t(m.CreatedAt), s.t(m.UpdatedAt), m.Duration, m.ExecutionID)
+		if err != nil {
+			return dbErr(err, "insert media")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errcode.New(errcode.AlreadyExists, "catalog: media %q already exists", m.ID)
+		}
+		return s.outboxInsert(ctx, tx, "events", p.Events)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func validKind(field string, k types.Kind) error {
+	switch k {
+	case "", types.KindAudio, types.KindVideo, types.KindImage, types.KindUnsupported:
+		return nil
+	}
+	return catalog.Invalidf("%s: unknown kind %q (want audio, video, image or unsupported)", field, k)
+}
+
+func validStatus(field string, st types.Status) error {
+	switch st {
+	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed:
+		return nil
+	}
+	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED or FAILED)", field, st)
+}
+
+func (s *Store) mediaGet(ctx context.Context, qr queryer, id, tenant string, lock bool) (*catalog.Media, error) {
+	query := `SELECT ` + mediaCols + ` FROM cat_media WHERE id = ?`
+	if lock {
+		query += s.d.ForUpdate
+	}
+	m, err := scanMedia(qr.QueryRowContext(ctx, s.q(query), id))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && tenant != "" && m.TenantID != tenant {
+		return nil, catalog.NotFound("media", id)
+	}
+	if err != nil {
+		return nil, dbErr(err, "read media")
+	}
+	return m, nil
+}
+
+func (s *Store) MediaGet(ctx context.Context, p *catalog.MediaGetParams) (*catalog.Media, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateID("id", p.ID); err != nil {
+		return nil, err
+	}
+	if p.TenantID != "" {
+		if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+			return nil, err
+		}
+	}
+	return s.mediaGet(ctx, s.db, p.ID, p.TenantID, false)
+}
+
+func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (*catalog.Media, error) {
+	if err := catalog.ValidateID("id", p.ID); err != nil {
+		return nil, err
+	}
+	if p.TenantID != "" {
+		if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+			return nil, err
+		}
+	}
+	if err := validStatus("status", p.Status); err != nil {
+		return nil, err
+	}
+	if err := validKind("kind", p.Kind); err != nil {
+		return nil, err
+	}
+	if err := validSHA256("sha256", p.SHA256); err != nil {
+		return nil, err
+	}
+	if p.Size < 0 || p.Duration < 0 || p.Version < 0 {
+		return nil, catalog.Invalidf("size, duration and version must not be negative")
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"bucket_key", p.BucketKey, 1024}, {"filename", p.Filename, 1024}, {"content_type", p.ContentType, 255},
+		{"execution_id", p.ExecutionID, 2048}, {"summary", p.Summary, 8192}, {"transcript_key", p.TranscriptKey, 1024},
+		{"captions_key", p.CaptionsKey, 1024}, {"error", p.Error, 1024}, {"cause", p.Cause, 32768}} {
+		if err := checkText(f.name, f.v, f.max); err != nil {
+			return nil, err
+		}
+	}
+	if err := validEvents("events", p.Events); err != nil {
+		return nil, err
+	}
+	var insights []byte
+	if p.Insights != nil {
+		var err error
+		if insights, err = json.Marshal(p.Insights); err != nil {
+			return nil, catalog.Invalidf("insights: %v", err)
+		}
+	}
+	var out *catalog.Media
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		m, err := s.mediaGet(ctx, tx, p.ID, p.TenantID, true)
+		if err != nil {
+			return err
+		}
+		if p.Version != 0 && p.Version != m.Version {
+			return catalog.VersionConflict(m.ID, p.Version, m.Version)
+		}
+		if p.Reprocess && m.Status != types.StatusSucceeded && m.Status != types.StatusFailed {
+			return errcode.New(errcode.FailedPrecond, "catalog: media %q is %s: only SUCCEEDED or FAILED media can be reprocessed", m.ID, m.Status)
+		}
+		if p.Status != "" {
+			if err := catalog.CheckTransition(m.ID, m.Status, p.Status, p.Reprocess); err != nil {
+				return err
+			}
+			if m.Status == types.StatusFailed && p.Status != types.StatusFailed {
+				m.Error, m.Cause = "", ""
+			}
+			m.Status = p.Status
+		}
+		set := func(dst *string, v string) {
+			if v != "" {
+				*dst = v
+			}
+		}
+		set(&m.BucketKey, p.BucketKey)
+		set(&m.Filename, p.Filename)
+		set(&m.ContentType, p.ContentType)
+		set(&m.SHA256, p.SHA256)
+		set(&m.ExecutionID, p.ExecutionID)
+		set(&m.TranscriptKey, p.TranscriptKey)
+		set(&m.CaptionsKey, p.CaptionsKey)
+		set(&m.Error, p.Error)
+		set(&m.Cause, p.Cause)
+		if p.Kind != "" {
+			m.Kind = p.Kind
+		}
+		if p.Size != 0 {
+			m.Size = p.Size
+		}
+		if p.Duration != 0 {
+			m.Duration = p.Duration
+		}
+		oldSummary := m.Summary
+		if p.Insights != nil {
+			m.Insights = p.Insights
+			if p.Summary == "" {
+				m.Summary = p.Insights.Summary
+			}
+		}
+		set(&m.Summary, p.Summary)
+		var insightsArg any
+		if m.Insights != nil {
+			if insights == nil {
+				insights, _ = json.Marshal(m.Insights)
+			}
+			insightsArg = string(insights)
+		}
+		prev := m.Version
+		m.Version++
+		m.UpdatedAt = s.clock()
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE cat_media SET bucket_key = ?, filename = ?, content_type = ?, size = ?,
+			sha256 = ?, kind = ?, status = ?, version = ?, updated_at = ?, duration = ?, execution_id = ?, summary = ?,
+			insights = ?, transcript_key = ?, captions_key = ?, error = ?, cause = ? WHERE id = ? AND version = ?`),
+			m.BucketKey, m.Filename, m.ContentType, m.Size, m.SHA256, string(m.Kind), string(m.Status), m.Version,
+			s.t(m.UpdatedAt), m.Duration, m.ExecutionID, m.Summary, insightsArg, m.TranscriptKey, m.CaptionsKey,
+			m.Error, m.Cause, m.ID, prev)
+		if err != nil {
+			return dbErr(err, "update media")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return catalog.VersionConflict(m.ID, prev, prev+1)
+		}
+		if m.Summary != oldSummary {
+			if err := s.replaceChunks(ctx, tx, m, catalog.SourceSummary, summaryChunks(m.Summary)); err != nil {
+				return err
+			}
+		}
+		if p.Transcript != nil {
+			if err := s.replaceChunks(ctx, tx, m, catalog.SourceTranscript, catalog.ChunkTranscript(p.Transcript, catalog.ChunkOptions{})); err != nil {
+				return err
+			}
+		}
+		if err := s.outboxInsert(ctx, tx, "events", p.Events); err != nil {
+			return err
+		}
+		out = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func summaryChunks(summary string) []catalog.Chunk {
+	if strings.TrimSpace(summary) == "" {
+		return nil
+	}
+	return []catalog.Chunk{{Text: summary}}
+}
+
+func (s *Store) replaceChunks(ctx context.Context, tx *sql.Tx, m *catalog.Media, source string, chunks []catalog.Chunk) error {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_chunks WHERE media_id = ? AND source = ?`), m.ID, source); err != nil {
+		return dbErr(err, "delete search chunks")
+	}
+	if len(chunks) == 0 {
+		return nil
+	}
+	return dbErr(s.d.InsertChunks(ctx, tx, m.TenantID, m.ID, source, chunks), "insert search chunks")
+}
+
+func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) error {
+	if err := catalog.ValidateID("id", p.ID); err != nil {
+		return err
+	}
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.mediaGet(ctx, tx, p.ID, p.TenantID, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_chunks WHERE media_id = ?`), p.ID); err != nil {
+			return dbErr(err, "delete search chunks")
+		}
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_media WHERE id = ?`), p.ID)
+		return dbErr(err, "delete media")
+	})
+}
+
+func limitOf(field string, n, def, max int) (int, error) {
+	switch {
+	case n == 0:
+		return def, nil
+	case n < 0:
+		return 0, catalog.Invalidf("%s: negative (%d)", field, n)
+	case n > max:
+		return 0, catalog.Invalidf("%s: %d is more than %d", field, n, max)
+	}
+	return n, nil
+}
+
+func timeKey(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMicro(), 10)
+}
+
+// mediaListQuery builds the MediaList query (fetching limit+1 rows).
+func (s *Store) mediaListQuery(p *catalog.MediaListParams) (string, []any, int, error) {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return "", nil, 0, err
+	}
+	if err := validStatus("status", p.Status); err != nil {
+		return "", nil, 0, err
+	}
+	if err := validKind("kind", p.Kind); err != nil {
+		return "", nil, 0, err
+	}
+	if !p.Since.IsZero() && !p.Until.IsZero() && !p.Until.After(p.Since) {
+		return "", nil, 0, catalog.Invalidf("until: %s is not after since %s", p.Until.Format(time.RFC3339), p.Since.Format(time.RFC3339))
+	}
+	limit, err := limitOf("limit", p.Limit, 50, 1000)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	filter := catalog.FilterHash("media", p.TenantID, string(p.Status), string(p.Kind), timeKey(p.Since), timeKey(p.Until))
+	cur, err := catalog.CursorFor(p.Cursor, filter)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	where := []string{"tenant_id = ?"}
+	args := []any{p.TenantID}
+	if p.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, string(p.Status))
+	}
+	if p.Kind != "" {
+		where = append(where, "kind = ?")
+		args = append(args, string(p.Kind))
+	}
+	if !p.Since.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, s.t(p.Since))
+	}
+	if !p.Until.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, s.t(p.Until))
+	}
+	if cur != nil {
+		// The plain bound lets the index seek; the OR finishes the keyset.
+		where = append(where, "created_at <= ?", "(created_at < ? OR id < ?)")
+		args = append(args, s.t(cur.Time), s.t(cur.Time), cur.Key)
+	}
+	query := `SELECT ` + mediaCols + ` FROM cat_media WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(limit+1)
+	return s.q(query), args, limit, nil
+}
+
+func (s *Store) MediaList(ctx context.Context, p *catalog.MediaListParams) (*catalog.MediaPage, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	query, args, limit, err := s.mediaListQuery(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(err, "list media")
+	}
+	defer rows.Close()
+	page := &catalog.MediaPage{Media: []*catalog.Media{}}
+	for rows.Next() {
+		m, err := scanMedia(rows)
+		if err != nil {
+			return nil, dbErr(err, "list media")
+		}
+		page.Media = append(page.Media, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err, "list media")
+	}
+	if len(page.Media) > limit {
+		page.Media = page.Media[:limit]
+		last := page.Media[limit-1]
+		filter := catalog.FilterHash("media", p.TenantID, string(p.Status), string(p.Kind), timeKey(p.Since), timeKey(p.Until))
+		page.Next = catalog.EncodeCursor(catalog.Cursor{Filter: filter, Time: last.CreatedAt, Key: last.ID})
+	}
+	return page, nil
+}
+
+func (s *Store) MediaListPlan(ctx context.Context, p *catalog.MediaListParams) (string, error) {
+	if err := s.live(); err != nil {
+		return "", err
+	}
+	query, args, _, err := s.mediaListQuery(p)
+	if err != nil {
+		return "", err
+	}
+	plan, err := s.d.Plan(ctx, s.db, query, args)
+	return plan, dbErr(err, "explain media list")
+}
+
+// ---- failures ----
+
+const failureCols = `id, media_id, tenant_id, bucket_key, execution_id, state_name, error_name, cause, failed_at, redriven_at, redrive_execution_id`
+
+func scanFailure(sc interface{ Scan(...any) error }) (*catalog.Failure, error) {
+	f := &catalog.Failure{}
+	err := sc.Scan(&f.ID, &f.MediaID, &f.TenantID, &f.BucketKey, &f.ExecutionID, &f.StateName, &f.ErrorName, &f.Cause,
+		timeScan{&f.FailedAt}, optTimeScan{&f.RedrivenAt}, &f.RedriveExecutionID)
+	return f, err
+}
+
+func (s *Store) FailureRecord(ctx context.Context, p *catalog.FailureRecordParams) (*catalog.Failure, error) {
+	f := &catalog.Failure{MediaID: p.MediaID, TenantID: p.TenantID, BucketKey: p.BucketKey, ExecutionID: p.ExecutionID,
+		StateName: p.StateName, ErrorName: p.ErrorName, Cause: p.Cause, FailedAt: micro(p.FailedAt)}
+	if f.FailedAt.IsZero() {
+		f.FailedAt = s.clock()
+	}
+	if err := catalog.ValidateTenantID("tenant_id", f.TenantID); err != nil {
+		return nil, err
+	}
+	if f.MediaID != "" {
+		if err := catalog.ValidateID("media_id", f.MediaID); err != nil {
+			return nil, err
+		}
+	} else if p.UpdateMedia {
+		return nil, catalog.Invalidf("media_id: required with update_media")
+	}
+	if f.ErrorName == "" {
+		return nil, catalog.Invalidf("error_name: required")
+	}
+	for _, c := range []struct {
+		name, v string
+		max     int
+	}{{"bucket_key", f.BucketKey, 1024}, {"execution_id", f.ExecutionID, 2048}, {"state_name", f.StateName, 256},
+		{"error_name", f.ErrorName, 256}, {"cause", f.Cause, 32768}} {
+		if err := checkText(c.name, c.v, c.max); err != nil {
+			return nil, err
+		}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.tenantExists(ctx, tx, "tenant_id", f.TenantID); err != nil {
+			return err
+		}
+		if p.UpdateMedia {
+			m, err := s.mediaGet(ctx, tx, f.MediaID, f.TenantID, true)
+			if err != nil {
+				return err
+			}
+			if err := catalog.CheckTransition(m.ID, m.Status, types.StatusFailed, false); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE cat_media SET status = ?, error = ?, cause = ?, version = version + 1,
+				updated_at = ? WHERE id = ?`), string(types.StatusFailed), f.ErrorName, truncate(f.Cause, 32768), s.t(s.clock()), m.ID); err != nil {
+				return dbErr(err, "mark media failed")
+			}
+		}
+		return dbErr(tx.QueryRowContext(ctx, s.q(`INSERT INTO cat_failures (media_id, tenant_id, bucket_key, execution_id,
+			state_name, error_name, cause, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			f.MediaID, f.TenantID, f.BucketKey, f.ExecutionID, f.StateName, f.ErrorName, f.Cause, s.t(f.FailedAt)).Scan(&f.ID),
+			"insert failure")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (s *Store) failureGet(ctx context.Context, qr queryer, id int64, tenant string, lock bool) (*catalog.Failure, error) {
+	query := `SELECT ` + failureCols + ` FROM cat_failures WHERE id = ?`
+	if lock {
+		query += s.d.ForUpdate
+	}
+	f, err := scanFailure(qr.QueryRowContext(ctx, s.q(query), id))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && tenant != "" && f.TenantID != tenant {
+		return nil, catalog.NotFound("failure", strconv.FormatInt(id, 10))
+	}
+	return f, dbErr(err, "read failure")
+}
+
+func (s *Store) FailureGet(ctx context.Context, p *catalog.FailureGetParams) (*catalog.Failure, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if p.ID <= 0 {
+		return nil, catalog.Invalidf("id: must be positive")
+	}
+	return s.failureGet(ctx, s.db, p.ID, p.TenantID, false)
+}
+
+func (s *Store) FailureList(ctx context.Context, p *catalog.FailureListParams) (*catalog.FailurePage, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	if p.MediaID != "" {
+		if err := catalog.ValidateID("media_id", p.MediaID); err != nil {
+			return nil, err
+		}
+	}
+	limit, err := limitOf("limit", p.Limit, 50, 1000)
+	if err != nil {
+		return nil, err
+	}
+	filter := catalog.FilterHash("failures", p.TenantID, p.MediaID, timeKey(p.Since), timeKey(p.Until), strconv.FormatBool(p.NotRedriven))
+	cur, err := catalog.CursorFor(p.Cursor, filter)
+	if err != nil {
+		return nil, err
+	}
+	var curID int64
+	if cur != nil {
+		if curID, err = strconv.ParseInt(cur.Key, 10, 64); err != nil {
+			return nil, catalog.Invalidf("cursor: not a cursor returned by a failure listing")
+		}
+	}
+	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	where := []string{"tenant_id = ?"}
+	args := []any{p.TenantID}
+	if p.MediaID != "" {
+		where = append(where, "media_id = ?")
+		args = append(args, p.MediaID)
+	}
+	if !p.Since.IsZero() {
+		where = append(where, "failed_at >= ?")
+		args = append(args, s.t(p.Since))
+	}
+	if !p.Until.IsZero() {
+		where = append(where, "failed_at < ?")
+		args = append(args, s.t(p.Until))
+	}
+	if p.NotRedriven {
+		where = append(where, "redriven_at IS NULL")
+	}
+	if cur != nil {
+		where = append(where, "failed_at <= ?", "(failed_at < ? OR id < ?)")
+		args = append(args, s.t(cur.Time), s.t(cur.Time), curID)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+failureCols+` FROM cat_failures WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY failed_at DESC, id DESC LIMIT `+strconv.Itoa(limit+1)), args...)
+	if err != nil {
+		return nil, dbErr(err, "list failures")
+	}
+	defer rows.Close()
+	page := &catalog.FailurePage{Failures: []*catalog.Failure{}}
+	for rows.Next() {
+		f, err := scanFailure(rows)
+		if err != nil {
+			return nil, dbErr(err, "list failures")
+		}
+		page.Failures = append(page.Failures, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err, "list failures")
+	}
+	if len(page.Failures) > limit {
+		page.Failures = page.Failures[:limit]
+		last := page.Failures[limit-1]
+		page.Next = catalog.EncodeCursor(catalog.Cursor{Filter: filter, Time: last.FailedAt, Key: strconv.FormatInt(last.ID, 10)})
+	}
+	return page, nil
+}
+
+func (s *Store) FailureMarkRedriven(ctx context.Context, p *catalog.FailureMarkRedrivenParams) (*catalog.Failure, error) {
+	if p.ID <= 0 {
+		return nil, catalog.Invalidf("id: must be positive")
+	}
+	if err := checkText("execution_id", p.ExecutionID, 2048); err != nil {
+		return nil, err
+	}
+	at := micro(p.At)
+	if at.IsZero() {
+		at = s.clock()
+	}
+	var out *catalog.Failure
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		f, err := s.failureGet(ctx, tx, p.ID, p.TenantID, true)
+		if err != nil {
+			return err
+		}
+		if f.RedrivenAt != nil {
+			return errcode.New(errcode.FailedPrecond, "catalog: failure %d was already redriven at %s", f.ID, f.RedrivenAt.Format(time.RFC3339))
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE cat_failures SET redriven_at = ?, redrive_execution_id = ? WHERE id = ?`),
+			s.t(at), p.ExecutionID, f.ID); err != nil {
+			return dbErr(err, "mark failure redriven")
+		}
+		f.RedrivenAt, f.RedriveExecutionID = &at, p.ExecutionID
+		out = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ---- search ----
+
+func (s *Store) SearchQuery(ctx context.Context, p *catalog.SearchQueryParams) ([]*catalog.SearchHit, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	switch p.Source {
+	case "", catalog.SourceSummary, catalog.SourceTranscript:
+	default:
+		return nil, catalog.Invalidf("source: %q is not %q or %q", p.Source, catalog.SourceSummary, catalog.SourceTranscript)
+	}
+	limit, err := limitOf("limit", p.Limit, 20, 200)
+	if err != nil {
+		return nil, err
+	}
+	q, err := catalog.ParseQuery(p.Query)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	hits, err := s.d.Search(ctx, s.db, &SearchArgs{TenantID: p.TenantID, Query: q, Source: p.Source, Limit: limit})
+	if err != nil {
+		return nil, dbErr(err, "search")
+	}
+	if hits == nil {
+		hits = []*catalog.SearchHit{}
+	}
+	return hits, nil
+}
+
+// ---- usage ----
+
+func (s *Store) UsageRecord(ctx context.Context, p *catalog.UsageRecordParams) error {
+	if len(p.Entries) == 0 {
+		return catalog.Invalidf("entries: empty")
+	}
+	now := s.clock()
+	tenants := map[string]bool{}
+	for i, e := range p.Entries {
+		field := fmt.Sprintf("entries[%d]", i)
+		if err := catalog.ValidateTenantID(field+".tenant_id", e.TenantID); err != nil {
+			return err
+		}
+		tenants[e.TenantID] = true
+		if e.MediaID != "" {
+			if err := catalog.ValidateID(field+".media_id", e.MediaID); err != nil {
+				return err
+			}
+		}
+		if e.Analyser == "" {
+			return catalog.Invalidf("%s.analyser: required", field)
+		}
+		if err := checkText(field+".analyser", e.Analyser, 256); err != nil {
+			return err
+		}
+		if e.CPUSeconds < 0 || e.AudioSeconds < 0 || e.Images < 0 || e.Tokens < 0 || e.CostUSD < 0 {
+			return catalog.Invalidf("%s: quantities must not be negative", field)
+		}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for t := range tenants {
+			if err := s.tenantExists(ctx, tx, "entries.tenant_id", t); err != nil {
+				return err
+			}
+		}
+		for _, e := range p.Entries {
+			at := micro(e.RecordedAt)
+			if at.IsZero() {
+				at = now
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_usage (tenant_id, media_id, analyser, cpu_seconds, audio_seconds,
+				images, tokens, cost_usd, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				e.TenantID, e.MediaID, e.Analyser, e.CPUSeconds, e.AudioSeconds, e.Images, e.Tokens, e.CostUSD, s.t(at)); err != nil {
+				return dbErr(err, "insert usage")
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) UsageTotals(ctx context.Context, p *catalog.UsageTotalsParams) (*catalog.UsageReport, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	if p.MediaID != "" {
+		if err := catalog.ValidateID("media_id", p.MediaID); err != nil {
+			return nil, err
+		}
+	}
+	if !p.Since.IsZero() && !p.Until.IsZero() && !p.Until.After(p.Since) {
+		return nil, catalog.Invalidf("until: not after since")
+	}
+	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	where := []string{"tenant_id = ?"}
+	args := []any{p.TenantID}
+	if p.MediaID != "" {
+		where = append(where, "media_id = ?")
+		args = append(args, p.MediaID)
+	}
+	if !p.Since.IsZero() {
+		where = append(where, "recorded_at >= ?")
+		args = append(args, s.t(p.Since))
+	}
+	if !p.Until.IsZero() {
+		where = append(where, "recorded_at < ?")
+		args = append(args, s.t(p.Until))
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT analyser, COUNT(*), COALESCE(SUM(cpu_seconds), 0), COALESCE(SUM(audio_seconds), 0),
+		COALESCE(SUM(images), 0), COALESCE(SUM(tokens), 0), COALESCE(SUM(cost_usd), 0) FROM cat_usage WHERE `+
+		strings.Join(where, " AND ")+` GROUP BY analyser ORDER BY analyser`), args...)
+	if err != nil {
+		return nil, dbErr(err, "sum usage")
+	}
+	defer rows.Close()
+	r := &catalog.UsageReport{ByAnalyser: []catalog.UsageSum{}}
+	for rows.Next() {
+		var u catalog.UsageSum
+		if err := rows.Scan(&u.Analyser, &u.Entries, &u.CPUSeconds, &u.AudioSeconds, &u.Images, &u.Tokens, &u.CostUSD); err != nil {
+			return nil, dbErr(err, "sum usage")
+		}
+		r.ByAnalyser = append(r.ByAnalyser, u)
+		r.Total.Entries += u.Entries
+		r.Total.CPUSeconds += u.CPUSeconds
+		r.Total.AudioSeconds += u.AudioSeconds
+		r.Total.Images += u.Images
+		r.Total.Tokens += u.Tokens
+		r.Total.CostUSD += u.CostUSD
+	}
+	return r, dbErr(rows.Err(), "sum usage")
+}
+
+// ---- outbox ----
+
+func validEvents(field string, evs []catalog.OutboxEvent) error {
+	seen := map[string]bool{}
+	for i, e := range evs {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := catalog.ValidateID(f+".id", e.ID); err != nil {
+			return err
+		}
+		if seen[e.ID] {
+			return catalog.Invalidf("%s.id: %q appears twice", f, e.ID)
+		}
+		seen[e.ID] = true
+		if len(e.Payload) == 0 || !json.Valid(e.Payload) {
+			return catalog.Invalidf("%s.payload: not valid JSON", f)
+		}
+		if len(e.Payload) > 256<<10 {
+			return catalog.Invalidf("%s.payload: larger than 256 KiB", f)
+		}
+	}
+	return nil
+}
+
+func (s *Store) outboxInsert(ctx context.Context, tx *sql.Tx, field string, evs []catalog.OutboxEvent) error {
+	now := s.clock()
+	for i, e := range evs {
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_outbox (id, payload, created_at, available_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`), e.ID, string(e.Payload), s.t(now), s.t(now))
+		if err != nil {
+			return dbErr(err, "insert outbox event")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errcode.New(errcode.AlreadyExists, "catalog: %s[%d].id: event %q is already in the outbox", field, i, e.ID)
+		}
+	}
+	return nil
+}
+
+func (s *Store) OutboxInsert(ctx context.Context, p *catalog.OutboxInsertParams) error {
+	if len(p.Events) == 0 {
+		return catalog.Invalidf("events: empty")
+	}
+	if err := validEvents("events", p.Events); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.outboxInsert(ctx, tx, "events", p.Events) })
+}
+
+func (s *Store) OutboxClaim(ctx context.Context, p *catalog.OutboxClaimParams) ([]*catalog.OutboxEvent, error) {
+	limit, err := limitOf("limit", p.Limit, 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	lease := p.Lease
+	switch {
+	case lease == 0:
+		lease = time.Minute
+	case lease < time.Millisecond:
+		return nil, catalog.Invalidf("lease: %s is shorter than 1ms", lease)
+	}
+	token := catalog.NewMediaID()
+	now := s.clock()
+	type row struct {
+		seq int64
+		ev  *catalog.OutboxEvent
+	}
+	var got []row
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`UPDATE cat_outbox SET available_at = ?, attempts = attempts + 1, claim_token = ?
+			WHERE seq IN (SELECT seq FROM cat_outbox WHERE available_at <= ? ORDER BY seq LIMIT ?`+s.d.SkipLocked+`)
+			RETURNING seq, id, payload, created_at, attempts, last_error`),
+			s.t(now.Add(lease)), token, s.t(now), limit)
+		if err != nil {
+			return dbErr(err, "claim outbox events")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e := &catalog.OutboxEvent{ClaimToken: token}
+			var payload string
+			var r row
+			if err := rows.Scan(&r.seq, &e.ID, textScan{&payload}, timeScan{&e.CreatedAt}, &e.Attempts, &e.LastError); err != nil {
+				return dbErr(err, "claim outbox events")
+			}
+			e.Payload = json.RawMessage(payload)
+			r.ev = e
+			got = append(got, r)
+		}
+		return dbErr(rows.Err(), "claim outbox events")
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING has no order; deliver oldest first.
+	for i := 1; i < len(got); i++ {
+		for j := i; j > 0 && got[j].seq < got[j-1].seq; j-- {
+			got[j], got[j-1] = got[j-1], got[j]
+		}
+	}
+	out := make([]*catalog.OutboxEvent, len(got))
+	for i, r := range got {
+		out[i] = r.ev
+	}
+	return out, nil
+}
+
+func validClaim(token string, ids []string) error {
+	if token == "" {
+		return catalog.Invalidf("claim_token: required")
+	}
+	if len(ids) == 0 {
+		return catalog.Invalidf("ids: empty")
+	}
+	for i, id := range ids {
+		if err := catalog.ValidateID(fmt.Sprintf("ids[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) OutboxAck(ctx context.Context, p *catalog.OutboxAckParams) (int, error) {
+	if err := validClaim(p.ClaimToken, p.IDs); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range p.IDs {
+			res, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_outbox WHERE id = ? AND claim_token = ?`), id, p.ClaimToken)
+			if err != nil {
+				return dbErr(err, "ack outbox event")
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (s *Store) OutboxRelease(ctx context.Context, p *catalog.OutboxReleaseParams) (int, error) {
+	if err := validClaim(p.ClaimToken, p.IDs); err != nil {
+		return 0, err
+	}
+	if p.Delay < 0 {
+		return 0, catalog.Invalidf("delay: negative")
+	}
+	at := s.clock().Add(p.Delay)
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range p.IDs {
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE cat_outbox SET available_at = ?, claim_token = '', last_error = ?
+				WHERE id = ? AND claim_token = ?`), s.t(at), truncate(p.Error, 4096), id, p.ClaimToken)
+			if err != nil {
+				return dbErr(err, "release outbox event")
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (s *Store) DeliveryMark(ctx context.Context, p *catalog.DeliveryMarkParams) (bool, error) {
+	if err := catalog.ValidateID("consumer", p.Consumer); err != nil {
+		return false, err
+	}
+	if err := catalog.ValidateID("event_id", p.EventID); err != nil {
+		return false, err
+	}
+	if err := s.live(); err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO cat_deliveries (consumer, event_id, delivered_at) VALUES (?, ?, ?)
+		ON CONFLICT (consumer, event_id) DO NOTHING`), p.Consumer, p.EventID, s.t(s.clock()))
+	if err != nil {
+		return false, dbErr(err, "mark delivery")
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *Store) DeliveryPrune(ctx context.Context, p *catalog.DeliveryPruneParams) (int, error) {
+	if p.Before.IsZero() {
+		return 0, catalog.Invalidf("before: required")
+	}
+	if err := s.live(); err != nil {
+		return 0, err
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM cat_deliveries WHERE delivered_at < ?`), s.t(p.Before))
+	if err != nil {
+		return 0, dbErr(err, "prune deliveries")
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
