@@ -41,6 +41,13 @@ var eventIDRe = regexp.MustCompile(` \(entered at the event id #\d+\)`)
 // TestConformanceExecutions runs every recorded execution of the shared
 // suite and compares outputs, errors and causes with what AWS produced.
 func TestConformanceExecutions(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { conformanceExecutions(t, false) })
+	// The same cases with every frame reloaded from JSON before each step,
+	// as the durable engine resumes them.
+	t.Run("reloaded", func(t *testing.T) { conformanceExecutions(t, true) })
+}
+
+func conformanceExecutions(t *testing.T, reload bool) {
 	dir := testutil.ConformanceDir(t, "asl")
 	files, err := filepath.Glob(filepath.Join(dir, "executions", "*.jsonl"))
 	if err != nil || len(files) == 0 {
@@ -56,7 +63,7 @@ func TestConformanceExecutions(t *testing.T) {
 		for _, c := range readCases(t, file) {
 			total++
 			fp++
-			ok, why, idOnly := runCase(c)
+			ok, why, idOnly := runCase(c, reload)
 			if ok {
 				passed++
 				fpass++
@@ -83,7 +90,7 @@ func TestConformanceExecutions(t *testing.T) {
 	for _, n := range failedNames {
 		t.Logf("failing: %s", n)
 	}
-	if *updateKnown {
+	if *updateKnown && !reload {
 		writeKnown(t, failedNames)
 		return
 	}
@@ -157,7 +164,7 @@ func writeKnown(t *testing.T, names []string) {
 
 // runCase runs one case; idOnly reports a pass that needed the event id
 // removed from the cause.
-func runCase(c execCase) (ok bool, why string, idOnly bool) {
+func runCase(c execCase, reload bool) (ok bool, why string, idOnly bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			ok, why = false, fmt.Sprintf("panic: %v", r)
@@ -168,7 +175,8 @@ func runCase(c execCase) (ok bool, why string, idOnly bool) {
 		return false, "parse: " + err.Error(), false
 	}
 	opts := asl.RunOptions{
-		Clock: asl.NewVirtualClock(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)),
+		Clock:        asl.NewVirtualClock(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)),
+		ReloadFrames: reload,
 	}
 	if c.ExecutionType == "EXPRESS" {
 		// Express executions have no redrive count in their context.

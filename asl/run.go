@@ -158,6 +158,10 @@ type RunOptions struct {
 	Trace func(TraceEvent)
 	// Random is the jitter source (see StepContext.Random).
 	Random func() float64
+	// ReloadFrames marshals every frame to JSON and reads it back before
+	// each step, as a durable engine that resumes on another machine
+	// would. It proves frames are self-contained; it costs time.
+	ReloadFrames bool
 }
 
 // TraceEvent is one state entered or exited during Run.
@@ -284,10 +288,28 @@ func (r *runner) traceRetry(f *Frame, out *Outcome, at time.Time, path string) {
 		Error: out.Error, Cause: out.Cause, Attempt: out.Attempt, Delay: out.Delay})
 }
 
+// reload replaces f with its JSON round trip when ReloadFrames is set.
+func (r *runner) reload(f *Frame) {
+	if !r.opts.ReloadFrames {
+		return
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic(fmt.Sprintf("asl: frame does not marshal: %v", err))
+	}
+	g, err := UnmarshalFrame(b)
+	if err != nil {
+		panic(fmt.Sprintf("asl: frame does not unmarshal: %v", err))
+	}
+	*f = *g
+}
+
 // frame runs one thread until it ends.
 func (r *runner) frame(ctx context.Context, f *Frame, clock Clock, path string) (Outcome, error) {
+	r.reload(f)
 	out := r.m.Advance(f, r.step(clock))
 	for {
+		r.reload(f)
 		r.trace(&out, clock.Now(), path)
 		if err := ctx.Err(); err != nil {
 			return out, err

@@ -1,6 +1,8 @@
 package asl
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -54,6 +56,18 @@ type Frame struct {
 	Output any    `json:"output,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Cause  string `json:"cause,omitempty"`
+}
+
+// UnmarshalFrame reads a frame marshalled with encoding/json, keeping
+// numbers as json.Number as the value model requires.
+func UnmarshalFrame(b []byte) (*Frame, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var f Frame
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("asl: reading a frame: %w", err)
+	}
+	return &f, nil
 }
 
 // Pending is what a state that waits for an effect carries across calls.

@@ -28,12 +28,12 @@ type dataCase struct {
 	Vars     json.RawMessage `json:"vars"`
 	States   json.RawMessage `json:"states"`
 
-	Want         json.RawMessage `json:"want"`
-	WantText     *string         `json:"want_text"`   // exact JSON text of the result
-	WantRegexp   string          `json:"want_regexp"` // the result is a string matching this
+	Want         json.RawMessage               `json:"want"`
+	WantText     *string                       `json:"want_text"`   // exact JSON text of the result
+	WantRegexp   string                        `json:"want_regexp"` // the result is a string matching this
 	Error        *struct{ Name, Cause string } `json:"error"`
-	ErrorName    string          `json:"error_name"`    // only the error name is checked
-	CompileError string          `json:"compile_error"` // substring of the compile error
+	ErrorName    string                        `json:"error_name"`    // only the error name is checked
+	CompileError string                        `json:"compile_error"` // substring of the compile error
 }
 
 func loadData(t *testing.T, file string) []dataCase {

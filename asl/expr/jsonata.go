@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	jsonata "github.com/blues/jsonata-go"
 	"github.com/blues/jsonata-go/jparse"
@@ -65,7 +66,10 @@ func CompileJSONata(s string) (*JSONata, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &CompileError{Expr: s, Offset: -1, Msg: "empty JSONata expression"}
 	}
-	e, err := jsonata.Compile(src)
+	if !utf8.ValidString(src) {
+		return nil, &CompileError{Expr: src, Offset: invalidUTF8Offset(src), Msg: "invalid JSONata expression: not valid UTF-8"}
+	}
+	e, err := compileSafely(src)
 	if err != nil {
 		ce := &CompileError{Expr: src, Offset: -1, Msg: "invalid JSONata expression: " + err.Error()}
 		var pe *jparse.Error
@@ -75,6 +79,26 @@ func CompileJSONata(s string) (*JSONata, error) {
 		return nil, ce
 	}
 	return &JSONata{src: src, expr: e, vars: mentionedVars(src)}, nil
+}
+
+func invalidUTF8Offset(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			return i
+		}
+	}
+	return -1
+}
+
+// compileSafely runs the engine's parser, turning a panic inside it into an
+// error.
+func compileSafely(src string) (e *jsonata.Expr, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, fmt.Errorf("the parser failed: %v", r)
+		}
+	}()
+	return jsonata.Compile(src)
 }
 
 // mentionedVars lists the $names in an expression (a superset of the
