@@ -539,4 +539,3 @@ func RuleSetOf(specs []RuleSpec) *RuleSet {
 	}
 	return s
 }
-
