@@ -1,0 +1,501 @@
+package workflow
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/landfall/landfall/errcode"
+)
+
+// MaxPayloadBytes is the largest execution input or task result (256 KiB,
+// as in Step Functions).
+const MaxPayloadBytes = 256 * 1024
+
+func (e *Engine) arn(kind, name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:%s:%s", e.cfg.Region, e.cfg.Account, kind, name)
+}
+
+// validName checks a state machine, execution or activity name as Step
+// Functions does: 1 to 80 characters, no whitespace, brackets, wildcards,
+// punctuation that ARNs and URLs reserve, or control characters.
+func validName(what, name string) error {
+	if name == "" || len([]rune(name)) > 80 {
+		return errcode.New(errcode.Invalid, "%s name %q: must be 1 to 80 characters", what, name)
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("<>{}[]?*\"#%\\^|~`$&,;:/", r) {
+			return errcode.New(errcode.Invalid, "%s name %q: character %q is not allowed", what, name, r)
+		}
+	}
+	return nil
+}
+
+// validJSON checks a JSON document given as input or output.
+func validJSON(what string, b []byte) error {
+	if len(b) > MaxPayloadBytes {
+		return errcode.New(errcode.TooLarge, "%s: %d bytes is more than the %d allowed", what, len(b), MaxPayloadBytes)
+	}
+	if _, err := decodeValue(b); err != nil {
+		return errcode.Wrap(errcode.Invalid, err, "%s is not valid JSON", what)
+	}
+	return nil
+}
+
+// ---- state machines ----
+
+// CreateStateMachine validates and stores a definition. Creating again
+// with the same name and definition returns the existing machine; a
+// different definition under an existing name is AlreadyExists (use
+// UpdateStateMachine). An invalid definition is Invalid and
+// DefinitionErrors lists its located problems.
+func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachineParams) (*StateMachine, error) {
+	if err := validName("state machine", p.Name); err != nil {
+		return nil, err
+	}
+	if p.Type == "" {
+		p.Type = "STANDARD"
+	}
+	if p.Type != "STANDARD" && p.Type != "EXPRESS" {
+		return nil, errcode.New(errcode.Invalid, "type %q: want STANDARD or EXPRESS", p.Type)
+	}
+	if _, err := e.compile([]byte(p.Definition)); err != nil {
+		return nil, err
+	}
+	arn := e.arn("stateMachine", p.Name)
+	now := micros(time.Now())
+	var out *StateMachine
+	err := e.withTx(ctx, func(tx dbtx) error {
+		sm, err := scanSM(tx.queryRow(ctx, `SELECT `+smCols+` FROM wf_state_machines WHERE arn = $1`, arn))
+		if err == nil {
+			if sm.Definition != p.Definition || sm.RoleARN != p.RoleARN || sm.Type != p.Type {
+				return errcode.New(errcode.AlreadyExists, "state machine %s already exists with a different definition", p.Name)
+			}
+			out = sm
+			return nil
+		}
+		if !errors.Is(err, errNoRows) {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO wf_state_machines (arn, name, type, definition, role_arn, revision, created_us, updated_us) VALUES ($1,$2,$3,$4,$5,1,$6,$6)`,
+			arn, p.Name, p.Type, p.Definition, p.RoleARN, now); err != nil {
+			return err
+		}
+		out = &StateMachine{ARN: arn, Name: p.Name, Type: p.Type, Definition: p.Definition, RoleARN: p.RoleARN, Revision: 1,
+			CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateStateMachine replaces a machine's definition; running executions
+// keep the definition they started with.
+func (e *Engine) UpdateStateMachine(ctx context.Context, arn, definition, roleARN string) (*StateMachine, error) {
+	if _, err := e.compile([]byte(definition)); err != nil {
+		return nil, err
+	}
+	err := e.withTx(ctx, func(tx dbtx) error {
+		n, err := tx.exec(ctx, `UPDATE wf_state_machines SET definition=$1, role_arn=CASE WHEN $2 = '' THEN role_arn ELSE $2 END, revision=revision+1, updated_us=$3 WHERE arn=$4`,
+			definition, roleARN, micros(time.Now()), arn)
+		if err == nil && n == 0 {
+			return errcode.New(errcode.NotFound, "state machine %s does not exist", arn)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.DescribeStateMachine(ctx, arn)
+}
+
+const smCols = `arn, name, type, definition, role_arn, revision, created_us, updated_us`
+
+func scanSM(r row) (*StateMachine, error) {
+	sm := &StateMachine{}
+	var c, u int64
+	if err := r.Scan(&sm.ARN, &sm.Name, &sm.Type, &sm.Definition, &sm.RoleARN, &sm.Revision, &c, &u); err != nil {
+		return nil, err
+	}
+	sm.CreatedAt, sm.UpdatedAt = fromMicros(c), fromMicros(u)
+	return sm, nil
+}
+
+// DescribeStateMachine returns a machine by ARN (or by name).
+func (e *Engine) DescribeStateMachine(ctx context.Context, arnOrName string) (*StateMachine, error) {
+	arn := arnOrName
+	if !strings.HasPrefix(arn, "arn:") {
+		arn = e.arn("stateMachine", arnOrName)
+	}
+	var sm *StateMachine
+	err := e.withTx(ctx, func(tx dbtx) error {
+		var err error
+		sm, err = scanSM(tx.queryRow(ctx, `SELECT `+smCols+` FROM wf_state_machines WHERE arn = $1`, arn))
+		if errors.Is(err, errNoRows) {
+			return errcode.New(errcode.NotFound, "state machine %s does not exist", arnOrName)
+		}
+		return err
+	})
+	return sm, err
+}
+
+// ListStateMachines lists machines by name.
+func (e *Engine) ListStateMachines(ctx context.Context) ([]StateMachine, error) {
+	var out []StateMachine
+	err := e.withTx(ctx, func(tx dbtx) error {
+		out = out[:0]
+		r, err := tx.query(ctx, `SELECT `+smCols+` FROM wf_state_machines ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			sm, err := scanSM(r)
+			if err != nil {
+				return err
+			}
+			out = append(out, *sm)
+		}
+		return r.Err()
+	})
+	return out, err
+}
+
+// DeleteStateMachine deletes a machine; its executions stay readable.
+func (e *Engine) DeleteStateMachine(ctx context.Context, arn string) error {
+	return e.withTx(ctx, func(tx dbtx) error {
+		_, err := tx.exec(ctx, `DELETE FROM wf_state_machines WHERE arn = $1`, arn)
+		return err
+	})
+}
+
+// ---- executions ----
+
+// StartExecution starts an execution. It is idempotent by name: the same
+// name and input return the running or finished execution; the same name
+// with another input is AlreadyExists.
+func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*Execution, error) {
+	sm, err := e.DescribeStateMachine(ctx, p.StateMachineARN)
+	if err != nil {
+		return nil, err
+	}
+	if p.Name == "" {
+		p.Name = randomID(16)
+	}
+	if err := validName("execution", p.Name); err != nil {
+		return nil, err
+	}
+	if len(p.Input) == 0 {
+		p.Input = json.RawMessage("{}")
+	}
+	if err := validJSON("execution input", p.Input); err != nil {
+		return nil, err
+	}
+	if len(p.CorrelationID) > 256 {
+		return nil, errcode.New(errcode.Invalid, "correlation id: longer than 256 characters")
+	}
+	prog, err := e.progs.get(sm.Definition, e.compile)
+	if err != nil {
+		return nil, err
+	}
+	frame, err := prog.newFrame(p.Input)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.Invalid, err, "execution input")
+	}
+	timeout := p.TimeoutSeconds
+	if timeout <= 0 {
+		timeout = prog.timeoutSeconds()
+	}
+	arn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.cfg.Region, e.cfg.Account, sm.Name, p.Name)
+	var out *Execution
+	err = e.withTx(ctx, func(tx dbtx) error {
+		existing, err := e.describe(ctx, tx, arn)
+		if err == nil {
+			if string(existing.Input) != string(p.Input) {
+				return errcode.New(errcode.AlreadyExists, "execution %s already exists with a different input", p.Name)
+			}
+			out = existing
+			return nil
+		}
+		if !errors.Is(err, errcode.NotFound) {
+			return err
+		}
+		now := time.Now().UTC()
+		var timeoutUS int64
+		if timeout > 0 {
+			timeoutUS = micros(now.Add(time.Duration(timeout) * time.Second))
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, definition, start_us, timeout_us, next_event)
+			VALUES ($1,$2,$3,'RUNNING',$4,$5,$6,$7,$8,1)`, arn, sm.ARN, p.Name, string(p.Input), p.CorrelationID, sm.Definition, micros(now), timeoutUS); err != nil {
+			return err
+		}
+		t := &txn{e: e, ctx: ctx, tx: tx, now: now, frames: map[string]*frameRow{}, prog: prog,
+			exec: &execRow{arn: arn, smARN: sm.ARN, name: p.Name, status: StatusRunning, input: string(p.Input), nextEvent: 1}}
+		root := t.newFrame(nil, 0, frame)
+		root.checkpoint, root.checkpointKind = frame, "start"
+		t.event(root, "ExecutionStarted", map[string]any{"input": string(p.Input), "roleArn": sm.RoleARN,
+			"stateMachineArn": sm.ARN, "inputDetails": map[string]bool{"truncated": false}})
+		t.stepJob(root, time.Time{})
+		if err := t.flush(); err != nil {
+			return err
+		}
+		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: StatusRunning, Input: p.Input, CorrelationID: p.CorrelationID, StartDate: now}
+		return nil
+	})
+	return out, err
+}
+
+const execListCols = `arn, sm_arn, name, status, input, output, error, cause, correlation_id, start_us, stop_us, redrive_count, redrive_us`
+
+func scanExecution(r row) (*Execution, error) {
+	x := &Execution{}
+	var input string
+	var output, errName, cause *string
+	var start, stop, redrive int64
+	if err := r.Scan(&x.ARN, &x.StateMachineARN, &x.Name, &x.Status, &input, &output, &errName, &cause, &x.CorrelationID, &start, &stop, &x.RedriveCount, &redrive); err != nil {
+		return nil, err
+	}
+	x.Input = json.RawMessage(input)
+	if output != nil {
+		x.Output = json.RawMessage(*output)
+	}
+	if errName != nil {
+		x.Error = *errName
+	}
+	if cause != nil {
+		x.Cause = *cause
+	}
+	x.StartDate = fromMicros(start)
+	if stop != 0 {
+		t := fromMicros(stop)
+		x.StopDate = &t
+	}
+	if redrive != 0 {
+		t := fromMicros(redrive)
+		x.RedriveDate = &t
+	}
+	return x, nil
+}
+
+func (e *Engine) describe(ctx context.Context, tx dbtx, arn string) (*Execution, error) {
+	x, err := scanExecution(tx.queryRow(ctx, `SELECT `+execListCols+` FROM wf_executions WHERE arn = $1`, arn))
+	if errors.Is(err, errNoRows) {
+		return nil, errcode.New(errcode.NotFound, "execution %s does not exist", arn)
+	}
+	return x, err
+}
+
+// DescribeExecution returns an execution.
+func (e *Engine) DescribeExecution(ctx context.Context, arn string) (*Execution, error) {
+	var x *Execution
+	err := e.withTx(ctx, func(tx dbtx) error {
+		var err error
+		x, err = e.describe(ctx, tx, arn)
+		return err
+	})
+	return x, err
+}
+
+// WaitExecution blocks until the execution has ended or ctx is done.
+func (e *Engine) WaitExecution(ctx context.Context, arn string) (*Execution, error) {
+	poll := 200 * time.Millisecond
+	for {
+		wake := e.doneWaiter()
+		x, err := e.DescribeExecution(ctx, arn)
+		if err != nil {
+			return nil, err
+		}
+		if x.Status != StatusRunning {
+			return x, nil
+		}
+		select {
+		case <-ctx.Done():
+			return x, ctx.Err()
+		case <-wake:
+		case <-time.After(poll):
+		}
+	}
+}
+
+type pageToken struct {
+	Start int64  `json:"s"`
+	ARN   string `json:"a"`
+	ID    int64  `json:"i,omitempty"`
+}
+
+func encodeToken(p pageToken) string {
+	b, _ := json.Marshal(p)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string) (pageToken, error) {
+	var p pageToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
+	if err != nil {
+		return p, errcode.New(errcode.Invalid, "nextToken %q is not a token this server issued", s)
+	}
+	return p, nil
+}
+
+// ListExecutions lists executions newest first and returns the token of
+// the next page ("" at the end).
+func (e *Engine) ListExecutions(ctx context.Context, p ListExecutionsParams) ([]Execution, string, error) {
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	if p.Limit > 1000 {
+		return nil, "", errcode.New(errcode.Invalid, "limit %d: at most 1000", p.Limit)
+	}
+	switch p.Status {
+	case "", StatusRunning, StatusSucceeded, StatusFailed, StatusTimedOut, StatusAborted:
+	default:
+		return nil, "", errcode.New(errcode.Invalid, "status %q: want RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED", p.Status)
+	}
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if p.StateMachineARN != "" {
+		add("sm_arn = ?", p.StateMachineARN)
+	}
+	if p.Status != "" {
+		add("status = ?", p.Status)
+	}
+	if p.CorrelationID != "" {
+		add("correlation_id = ?", p.CorrelationID)
+	}
+	if !p.StartedAfter.IsZero() {
+		add("start_us >= ?", micros(p.StartedAfter))
+	}
+	if !p.StartedBefore.IsZero() {
+		add("start_us < ?", micros(p.StartedBefore))
+	}
+	if p.NextToken != "" {
+		tok, err := decodeToken(p.NextToken)
+		if err != nil {
+			return nil, "", err
+		}
+		args = append(args, tok.Start, tok.ARN)
+		where = append(where, fmt.Sprintf("(start_us < $%d OR (start_us = $%d AND arn < $%d))", len(args)-1, len(args)-1, len(args)))
+	}
+	q := `SELECT ` + execListCols + ` FROM wf_executions`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(` ORDER BY start_us DESC, arn DESC LIMIT %d`, p.Limit+1)
+	var out []Execution
+	err := e.withTx(ctx, func(tx dbtx) error {
+		out = out[:0]
+		r, err := tx.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			x, err := scanExecution(r)
+			if err != nil {
+				return err
+			}
+			out = append(out, *x)
+		}
+		return r.Err()
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		last := out[len(out)-1]
+		next = encodeToken(pageToken{Start: micros(last.StartDate), ARN: last.ARN})
+	}
+	return out, next, nil
+}
+
+// StopExecution aborts a running execution: open tasks are cancelled and
+// their late results discarded. Stopping an ended execution is
+// FailedPrecondition.
+func (e *Engine) StopExecution(ctx context.Context, arn, errName, cause string) (*Execution, error) {
+	_, err := e.transition(ctx, arn, nil, false, func(t *txn) error {
+		if t.exec.status != StatusRunning {
+			return errcode.New(errcode.FailedPrecond, "execution %s is %s, not RUNNING", arn, t.exec.status)
+		}
+		t.endExecution(StatusAborted, "ExecutionAborted", errName, cause)
+		return nil
+	})
+	if errors.Is(err, errStale) {
+		return nil, errcode.New(errcode.NotFound, "execution %s does not exist", arn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.DescribeExecution(ctx, arn)
+}
+
+// History returns an execution's events in id order (or reversed) and
+// the token of the next page.
+func (e *Engine) History(ctx context.Context, arn string, p HistoryParams) ([]HistoryEvent, string, error) {
+	if p.Limit <= 0 || p.Limit > 1000 {
+		p.Limit = 1000
+	}
+	var after int64
+	if p.NextToken != "" {
+		tok, err := decodeToken(p.NextToken)
+		if err != nil {
+			return nil, "", err
+		}
+		after = tok.ID
+	}
+	q := `SELECT id, prev_id, type, ts_us, details FROM wf_history WHERE execution_arn = $1 AND id > $2 ORDER BY id LIMIT $3`
+	if p.Reverse {
+		if after == 0 {
+			after = 1 << 62
+		}
+		q = `SELECT id, prev_id, type, ts_us, details FROM wf_history WHERE execution_arn = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
+	}
+	var out []HistoryEvent
+	err := e.withTx(ctx, func(tx dbtx) error {
+		out = out[:0]
+		if _, err := e.describe(ctx, tx, arn); err != nil {
+			return err
+		}
+		r, err := tx.query(ctx, q, arn, after, p.Limit+1)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var ev HistoryEvent
+			var ts int64
+			var details string
+			if err := r.Scan(&ev.ID, &ev.PreviousID, &ev.Type, &ts, &details); err != nil {
+				return err
+			}
+			ev.Timestamp = fromMicros(ts)
+			if details != "null" && details != "" {
+				ev.Details = json.RawMessage(details)
+			}
+			out = append(out, ev)
+		}
+		return r.Err()
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		next = encodeToken(pageToken{ID: out[len(out)-1].ID})
+	}
+	return out, next, nil
+}

@@ -1,0 +1,404 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/landfall/landfall/errcode"
+)
+
+// dialect names the SQL database behind a store.
+type dialect int
+
+const (
+	dialectSQLite dialect = iota
+	dialectPostgres
+)
+
+// dbtx is one open transaction of the engine's database. Queries use
+// PostgreSQL's $N placeholders; the SQLite backend rewrites them.
+type dbtx interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, error)
+	queryRow(ctx context.Context, q string, args ...any) row
+	// insertJobs enqueues River jobs inside the transaction.
+	insertJobs(ctx context.Context, params []river.InsertManyParams) error
+	// completeJob marks the River job being worked as completed inside
+	// the transaction.
+	completeJob(ctx context.Context, job *river.Job[stepArgs]) error
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+}
+
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+type row interface{ Scan(dest ...any) error }
+
+// backend owns the database pool and the River client over it.
+type backend interface {
+	dialect() dialect
+	begin(ctx context.Context) (dbtx, error)
+	// migrateRiver runs River's own migrations.
+	migrateRiver(ctx context.Context) error
+	// newRiver builds the River client with the given config; a nil
+	// Workers in cfg gives an insert-only client.
+	newRiver(cfg *river.Config) error
+	startRiver(ctx context.Context) error
+	stopRiver(ctx context.Context) error
+	// withLock runs f while holding a database-wide lock named key
+	// (migrations from several processes).
+	withLock(ctx context.Context, key int64, f func(context.Context) error) error
+	close() error
+}
+
+// openBackend opens the database named by dsn: sqlite:///path/file.db,
+// sqlite://:memory: (one process only), or postgres://… (a search_path
+// query parameter selects the schema; it is created when missing).
+func openBackend(ctx context.Context, dsn string) (backend, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"), strings.HasPrefix(dsn, "sqlite:"):
+		return openSQLite(dsn)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return openPostgres(ctx, dsn)
+	}
+	return nil, errcode.New(errcode.Invalid, "database URL %q: unknown scheme (known: sqlite://, postgres://)", redact(dsn))
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// ---- SQLite ----
+
+type sqliteBackend struct {
+	db     *sql.DB
+	driver *riversqlite.Driver
+	client *river.Client[*sql.Tx]
+}
+
+func openSQLite(dsn string) (*sqliteBackend, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+	if path == "" {
+		return nil, errcode.New(errcode.Invalid, "database URL %q: no file path (want sqlite:///path/to/file.db)", dsn)
+	}
+	q := ""
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path, q = path[:i], path[i+1:]
+	}
+	params := url.Values{}
+	if q != "" {
+		var err error
+		if params, err = url.ParseQuery(q); err != nil {
+			return nil, errcode.Wrap(errcode.Invalid, err, "database URL %q: query", dsn)
+		}
+	}
+	params.Add("_pragma", "busy_timeout(30000)")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "synchronous(NORMAL)")
+	params.Add("_pragma", "foreign_keys(ON)")
+	params.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer, and River's own advice is a
+	// pool of one so that its concurrent operations queue instead of
+	// failing with SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &sqliteBackend{db: db, driver: riversqlite.New(db)}, nil
+}
+
+func (b *sqliteBackend) dialect() dialect { return dialectSQLite }
+
+func (b *sqliteBackend) begin(ctx context.Context) (dbtx, error) {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &sqliteTx{b: b, tx: tx}, nil
+}
+
+func (b *sqliteBackend) migrateRiver(ctx context.Context) error {
+	m, err := rivermigrate.New(b.driver, nil)
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+func (b *sqliteBackend) newRiver(cfg *river.Config) (err error) {
+	b.client, err = river.NewClient(b.driver, cfg)
+	return err
+}
+
+func (b *sqliteBackend) startRiver(ctx context.Context) error { return b.client.Start(ctx) }
+func (b *sqliteBackend) stopRiver(ctx context.Context) error  { return b.client.Stop(ctx) }
+
+func (b *sqliteBackend) withLock(ctx context.Context, _ int64, f func(context.Context) error) error {
+	// Every SQLite transaction here is BEGIN IMMEDIATE, so the schema
+	// statements of one process cannot interleave with another's.
+	return f(ctx)
+}
+
+func (b *sqliteBackend) close() error { return b.db.Close() }
+
+type sqliteTx struct {
+	b  *sqliteBackend
+	tx *sql.Tx
+}
+
+var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
+
+// sqliteSQL rewrites $N placeholders to SQLite's ?N and drops row-lock
+// clauses (a SQLite write transaction already holds the database).
+func sqliteSQL(q string) string {
+	q = strings.ReplaceAll(q, " FOR UPDATE SKIP LOCKED", "")
+	q = strings.ReplaceAll(q, " FOR UPDATE", "")
+	return dollarParam.ReplaceAllString(q, "?$1")
+}
+
+func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, sqliteSQL(q), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := t.tx.QueryContext(ctx, sqliteSQL(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+func (t *sqliteTx) queryRow(ctx context.Context, q string, args ...any) row {
+	return sqlRow{t.tx.QueryRowContext(ctx, sqliteSQL(q), args...)}
+}
+
+func (t *sqliteTx) insertJobs(ctx context.Context, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	_, err := t.b.client.InsertManyTx(ctx, t.tx, params)
+	return err
+}
+
+func (t *sqliteTx) completeJob(ctx context.Context, job *river.Job[stepArgs]) error {
+	_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, t.tx, job)
+	return err
+}
+
+func (t *sqliteTx) commit(context.Context) error   { return t.tx.Commit() }
+func (t *sqliteTx) rollback(context.Context) error { return t.tx.Rollback() }
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+type sqlRow struct{ r *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errNoRows
+	}
+	return err
+}
+
+var errNoRows = errors.New("no rows")
+
+// ---- PostgreSQL ----
+
+type pgBackend struct {
+	pool   *pgxpool.Pool
+	driver *riverpgxv5.Driver
+	client *river.Client[pgx.Tx]
+}
+
+func openPostgres(ctx context.Context, dsn string) (*pgBackend, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.Invalid, err, "database URL %q", redact(dsn))
+	}
+	if cfg.MaxConns < 8 {
+		cfg.MaxConns = 8
+	}
+	schema := cfg.ConnConfig.RuntimeParams["search_path"]
+	if schema != "" {
+		// Create the schema before the pool's connections use it as
+		// their search_path.
+		conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+		if err != nil {
+			return nil, fmt.Errorf("connect %s: %w", redact(dsn), err)
+		}
+		first := strings.TrimSpace(strings.Split(schema, ",")[0])
+		_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{first}.Sanitize())
+		conn.Close(ctx)
+		if err != nil {
+			var pe *pgconn.PgError
+			// Two processes creating the same schema at once race on
+			// the catalog's unique index; the loser's schema exists.
+			if !(errors.As(err, &pe) && pe.Code == "23505") {
+				return nil, fmt.Errorf("create schema %s: %w", first, err)
+			}
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", redact(dsn), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect %s: %w", redact(dsn), err)
+	}
+	return &pgBackend{pool: pool, driver: riverpgxv5.New(pool)}, nil
+}
+
+func (b *pgBackend) dialect() dialect { return dialectPostgres }
+
+func (b *pgBackend) begin(ctx context.Context) (dbtx, error) {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgTx{b: b, tx: tx}, nil
+}
+
+func (b *pgBackend) migrateRiver(ctx context.Context) error {
+	m, err := rivermigrate.New(b.driver, nil)
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+func (b *pgBackend) newRiver(cfg *river.Config) (err error) {
+	b.client, err = river.NewClient(b.driver, cfg)
+	return err
+}
+
+func (b *pgBackend) startRiver(ctx context.Context) error { return b.client.Start(ctx) }
+func (b *pgBackend) stopRiver(ctx context.Context) error  { return b.client.Stop(ctx) }
+
+func (b *pgBackend) withLock(ctx context.Context, key int64, f func(context.Context) error) error {
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key) //nolint:errcheck // the lock also ends with the session
+	return f(ctx)
+}
+
+func (b *pgBackend) close() error { b.pool.Close(); return nil }
+
+type pgTx struct {
+	b  *pgBackend
+	tx pgx.Tx
+}
+
+func (t *pgTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (t *pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := t.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (t *pgTx) queryRow(ctx context.Context, q string, args ...any) row {
+	return pgRow{t.tx.QueryRow(ctx, q, args...)}
+}
+
+func (t *pgTx) insertJobs(ctx context.Context, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	_, err := t.b.client.InsertManyTx(ctx, t.tx, params)
+	return err
+}
+
+func (t *pgTx) completeJob(ctx context.Context, job *river.Job[stepArgs]) error {
+	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, t.tx, job)
+	return err
+}
+
+func (t *pgTx) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t *pgTx) rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+
+type pgRow struct{ r pgx.Row }
+
+func (r pgRow) Scan(dest ...any) error {
+	err := r.r.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNoRows
+	}
+	return err
+}
+
+// isConflict reports whether err is a serialisation or lock conflict that
+// a retry of the whole transaction resolves.
+func isConflict(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40001", "40P01", "55P03":
+			return true
+		}
+	}
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}

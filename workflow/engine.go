@@ -1,0 +1,347 @@
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/landfall/landfall/errcode"
+)
+
+// Role selects what an engine process does.
+type Role string
+
+const (
+	// RoleAll serves the API and works executions (the default).
+	RoleAll Role = "all"
+	// RoleAPI only starts, stops and reads executions; jobs are left for
+	// workers.
+	RoleAPI Role = "api"
+	// RoleWorker works executions.
+	RoleWorker Role = "worker"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// DB is the database URL: sqlite:///path/file.db or postgres://….
+	DB string
+	// Resources maps Task resources to invokers. Activities need none.
+	Resources *Resources
+	// Role defaults to RoleAll.
+	Role Role
+	// Workers is how many steps and tasks run at once (default 50).
+	Workers int
+	// Lease is how long a worker may go silent before its running tasks
+	// are handed to another worker (default 30s). Workers renew it every
+	// Lease/4.
+	Lease time.Duration
+	// ReapInterval is how often timeouts and dead workers are looked for
+	// (default 1s).
+	ReapInterval time.Duration
+	// PollInterval is how often a worker polls for new jobs when no
+	// notification reaches it, e.g. jobs inserted by another process on
+	// SQLite (default 50ms on SQLite, 1s on PostgreSQL).
+	PollInterval time.Duration
+	// Region and Account fill the ARNs (defaults "local", "000000000000").
+	Region, Account string
+	Logger          *slog.Logger
+	// compile overrides the ASL compiler (tests).
+	compile compileFunc
+}
+
+// Engine runs durable executions of ASL state machines.
+type Engine struct {
+	cfg      Config
+	b        backend
+	log      *slog.Logger
+	workerID string
+	compile  compileFunc
+	progs    progCache
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	started   bool
+
+	// activityWake wakes long polls of GetActivityTask in this process.
+	activityMu   sync.Mutex
+	activityWake chan struct{}
+	// execDone wakes waiters of WaitExecution in this process.
+	doneMu   sync.Mutex
+	doneWake chan struct{}
+	slots    chan struct{}
+}
+
+const stepJobKind = "landfall_workflow_step"
+
+// stepArgs is the River job of one transition: advance frame Frame of
+// execution Exec, if its version is still Version.
+type stepArgs struct {
+	Exec    string `json:"e"`
+	Frame   string `json:"f"`
+	Version int64  `json:"v"`
+}
+
+func (stepArgs) Kind() string { return stepJobKind }
+
+// Open opens the database, migrates it and prepares an engine. Call Start
+// to begin working and Close to release it.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Role == "" {
+		cfg.Role = RoleAll
+	}
+	switch cfg.Role {
+	case RoleAll, RoleAPI, RoleWorker:
+	default:
+		return nil, errcode.New(errcode.Invalid, "role %q: want all, api or worker", cfg.Role)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 50
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.ReapInterval <= 0 {
+		cfg.ReapInterval = time.Second
+	}
+	if cfg.Region == "" {
+		cfg.Region = "local"
+	}
+	if cfg.Account == "" {
+		cfg.Account = "000000000000"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Resources == nil {
+		cfg.Resources = NewResources()
+	}
+	b, err := openBackend(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, b); err != nil {
+		b.close()
+		return nil, fmt.Errorf("migrate %s: %w", redact(cfg.DB), err)
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+		if b.dialect() == dialectSQLite {
+			cfg.PollInterval = 50 * time.Millisecond
+		}
+	}
+	e := &Engine{
+		cfg:          cfg,
+		b:            b,
+		log:          cfg.Logger,
+		workerID:     randomID(12),
+		compile:      cfg.compile,
+		activityWake: make(chan struct{}),
+		doneWake:     make(chan struct{}),
+		slots:        make(chan struct{}, cfg.Workers),
+	}
+	if e.compile == nil {
+		e.compile = defaultCompile
+	}
+	if e.compile == nil {
+		b.close()
+		return nil, errcode.New(errcode.NotImplemented, "workflow: no ASL interpreter is linked in")
+	}
+	e.progs.init(256)
+	rc := &river.Config{
+		JobTimeout:           -1,
+		MaxAttempts:          25,
+		RescueStuckJobsAfter: time.Hour,
+		Logger:               slog.New(slog.DiscardHandler),
+		// Jobs of this engine are small and many; keep finished ones an
+		// hour only.
+		CompletedJobRetentionPeriod: time.Hour,
+	}
+	if cfg.Role != RoleAPI {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, river.WorkFunc(e.workStep))
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {
+			MaxWorkers:        cfg.Workers,
+			FetchCooldown:     2 * time.Millisecond,
+			FetchPollInterval: cfg.PollInterval,
+		}}
+	}
+	if err := b.newRiver(rc); err != nil {
+		b.close()
+		return nil, fmt.Errorf("river: %w", err)
+	}
+	return e, nil
+}
+
+// WorkerID names this process in task leases.
+func (e *Engine) WorkerID() string { return e.workerID }
+
+// Role is the engine's role.
+func (e *Engine) Role() Role { return e.cfg.Role }
+
+// Start begins working jobs, renewing this worker's lease and reaping
+// timeouts (not for RoleAPI, which only writes).
+func (e *Engine) Start(ctx context.Context) error {
+	if e.cfg.Role == RoleAPI {
+		return nil
+	}
+	var err error
+	e.startOnce.Do(func() {
+		if err = e.registerWorker(ctx); err != nil {
+			return
+		}
+		if err = e.b.startRiver(ctx); err != nil {
+			return
+		}
+		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		e.cancel = cancel
+		e.started = true
+		e.wg.Add(2)
+		go e.heartbeatLoop(bg)
+		go e.reapLoop(bg)
+	})
+	return err
+}
+
+// Close stops working (waiting for running steps to finish their current
+// transition) and closes the database.
+func (e *Engine) Close(ctx context.Context) error {
+	var err error
+	e.stopOnce.Do(func() {
+		if e.started {
+			e.cancel()
+			e.wg.Wait()
+			err = e.b.stopRiver(ctx)
+			e.unregisterWorker(context.WithoutCancel(ctx))
+		}
+		if cerr := e.b.close(); err == nil {
+			err = cerr
+		}
+	})
+	return err
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// ---- worker lease ----
+
+func (e *Engine) registerWorker(ctx context.Context) error {
+	now := micros(time.Now())
+	return e.withTx(ctx, func(tx dbtx) error {
+		_, err := tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES ($1, $2, $3)`, e.workerID, now, now)
+		return err
+	})
+}
+
+func (e *Engine) unregisterWorker(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	// Tasks still marked running by this worker were interrupted by the
+	// shutdown: a deleted worker row makes the reaper hand them on at once.
+	_ = e.withTx(ctx, func(tx dbtx) error {
+		_, err := tx.exec(ctx, `DELETE FROM wf_workers WHERE id = $1`, e.workerID)
+		return err
+	})
+}
+
+func (e *Engine) heartbeatLoop(ctx context.Context) {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.Lease / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := e.withTx(ctx, func(tx dbtx) error {
+			n, err := tx.exec(ctx, `UPDATE wf_workers SET heartbeat_us = $1 WHERE id = $2`, micros(time.Now()), e.workerID)
+			if err == nil && n == 0 {
+				_, err = tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES ($1, $2, $2)`, e.workerID, micros(time.Now()))
+			}
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("workflow: renewing the worker lease failed", "worker", e.workerID, "err", err)
+		}
+	}
+}
+
+// withTx runs f in a transaction, retrying on lock conflicts.
+func (e *Engine) withTx(ctx context.Context, f func(tx dbtx) error) error {
+	for attempt := 0; ; attempt++ {
+		tx, err := e.b.begin(ctx)
+		if err != nil {
+			if isConflict(err) && attempt < 20 {
+				backoff(ctx, attempt)
+				continue
+			}
+			return err
+		}
+		err = f(tx)
+		if err == nil {
+			err = tx.commit(ctx)
+		} else {
+			_ = tx.rollback(ctx)
+		}
+		if err != nil && isConflict(err) && attempt < 20 {
+			backoff(ctx, attempt)
+			continue
+		}
+		return err
+	}
+}
+
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(1<<min(attempt, 8)) * time.Millisecond
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// errStale reports a transition lost to a newer one (compare-and-swap
+// failed): the work it carried is already done or no longer wanted.
+var errStale = errors.New("workflow: stale transition")
+
+// notifyActivity wakes local long polls.
+func (e *Engine) notifyActivity() {
+	e.activityMu.Lock()
+	close(e.activityWake)
+	e.activityWake = make(chan struct{})
+	e.activityMu.Unlock()
+}
+
+func (e *Engine) activityWaiter() <-chan struct{} {
+	e.activityMu.Lock()
+	defer e.activityMu.Unlock()
+	return e.activityWake
+}
+
+func (e *Engine) notifyDone() {
+	e.doneMu.Lock()
+	close(e.doneWake)
+	e.doneWake = make(chan struct{})
+	e.doneMu.Unlock()
+}
+
+func (e *Engine) doneWaiter() <-chan struct{} {
+	e.doneMu.Lock()
+	defer e.doneMu.Unlock()
+	return e.doneWake
+}

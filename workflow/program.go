@@ -1,0 +1,116 @@
+package workflow
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// program is a parsed state machine as the engine drives it: a pure step
+// function over serialised frames. The asl package provides the real one
+// (see aslprogram.go); everything the engine stores is a frame's bytes, so
+// an execution survives a restart of the process that drove it.
+type program interface {
+	// newFrame returns the root frame for an execution input.
+	newFrame(input json.RawMessage) (json.RawMessage, error)
+	// advance runs in-memory states until an effect or the end.
+	advance(frame json.RawMessage, sc stepContext) (json.RawMessage, outcome, error)
+	// The operations below record an effect's result and, like advance,
+	// run on until the next effect.
+	completeTask(frame, result json.RawMessage, sc stepContext) (json.RawMessage, outcome, error)
+	failTask(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error)
+	// resume continues after a Wait state's time or a Retry delay.
+	resume(frame json.RawMessage, sc stepContext) (json.RawMessage, outcome, error)
+	completeParallel(frame json.RawMessage, outputs []json.RawMessage, sc stepContext) (json.RawMessage, outcome, error)
+	failParallel(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error)
+	completeMap(frame json.RawMessage, results []json.RawMessage, failed int, sc stepContext) (json.RawMessage, outcome, error)
+	failMap(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error)
+	// newItemFrame returns the frame of Map iteration i of a frame stopped
+	// at a Map state.
+	newItemFrame(frame json.RawMessage, i int) (json.RawMessage, error)
+	// timeoutSeconds is the definition's execution TimeoutSeconds (0: none).
+	timeoutSeconds() int
+}
+
+// compileFunc parses and validates a definition. Validation errors are
+// returned as *errcode.Error with code Invalid whose message lists every
+// located problem.
+type compileFunc func(definition []byte) (program, error)
+
+type outcomeKind int
+
+const (
+	outTask outcomeKind = iota + 1
+	outWait
+	outRetry
+	outParallel
+	outMap
+	outSucceeded
+	outFailed
+)
+
+// outcome is what advance stopped at.
+type outcome struct {
+	kind outcomeKind
+	// events are the history events of the states passed through (entered,
+	// exited), in order, before the effect.
+	events []stateEvent
+
+	// outTask
+	task taskCall
+	// outWait and outRetry
+	until time.Time
+	// outRetry: the retry attempt about to be made (1 for the first retry)
+	attempt int
+	// outParallel: one frame per branch
+	branches []json.RawMessage
+	// outMap
+	mapItems         int
+	maxConcurrency   int     // 0: unlimited
+	toleratedCount   int     // -1: not set
+	toleratedPercent float64 // -1: not set
+	// outSucceeded
+	output json.RawMessage
+	// outFailed
+	errName, cause string
+	// stateName is the state that produced the effect.
+	stateName string
+	stateType string
+}
+
+// stateEvent is one Step Functions history event of a state passing
+// (TaskStateEntered, PassStateExited, …) with its details object.
+type stateEvent struct {
+	Type    string
+	Details any
+}
+
+// taskCall is a Task state's invocation.
+type taskCall struct {
+	Resource         string
+	Pattern          string // "", "sync", "waitForTaskToken"
+	Input            json.RawMessage
+	TimeoutSeconds   int
+	HeartbeatSeconds int
+	Attempt          int
+	// Token is the task token the interpreter saw as $$.Task.Token.
+	Token string
+}
+
+// stepContext is what a step needs besides the frame: the clock and the
+// Context object ($$).
+type stepContext struct {
+	Now       time.Time
+	Execution executionContext
+	TaskToken string
+}
+
+type executionContext struct {
+	ID               string
+	Name             string
+	StartTime        time.Time
+	Input            json.RawMessage
+	RoleArn          string
+	RedriveCount     int
+	StateMachineID   string
+	StateMachineName string
+}

@@ -1,0 +1,243 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/landfall/landfall/errcode"
+)
+
+// Errors of the task token API, matched with errors.Is.
+var (
+	// ErrTaskDoesNotExist: no task has this token.
+	ErrTaskDoesNotExist = errcode.New(errcode.NotFound, "task does not exist")
+	// ErrTaskTimedOut: the task has already ended (timed out, failed,
+	// succeeded or cancelled); the result is discarded.
+	ErrTaskTimedOut = errcode.New(errcode.FailedPrecond, "task timed out")
+)
+
+func (e *Engine) taskExec(ctx context.Context, token string) (string, error) {
+	var arn string
+	err := e.withTx(ctx, func(tx dbtx) error {
+		err := tx.queryRow(ctx, `SELECT execution_arn FROM wf_tasks WHERE token = $1`, token).Scan(&arn)
+		if errors.Is(err, errNoRows) {
+			return errcode.Wrap(errcode.NotFound, ErrTaskDoesNotExist, "task token %s", short(token))
+		}
+		return err
+	})
+	return arn, err
+}
+
+func short(token string) string {
+	if len(token) > 12 {
+		return token[:12] + "…"
+	}
+	return token
+}
+
+// settleTask records the outcome of a callback or activity task.
+func (e *Engine) settleTask(ctx context.Context, token string, f func(t *txn, fr *frameRow, k *taskRow) error) error {
+	arn, err := e.taskExec(ctx, token)
+	if err != nil {
+		return err
+	}
+	_, err = e.transition(ctx, arn, nil, true, func(t *txn) error {
+		k, err := scanTask(t.tx.queryRow(t.ctx, `SELECT `+taskCols+` FROM wf_tasks WHERE token = $1`, token))
+		if err != nil {
+			return err
+		}
+		if k.status != taskRunning && k.status != taskWaiting && !(k.status == taskScheduled && k.kind == kindCallback) {
+			return errcode.Wrap(errcode.FailedPrecond, ErrTaskTimedOut, "task token %s is %s", short(token), k.status)
+		}
+		if k.kind == kindInvoke {
+			return errcode.New(errcode.FailedPrecond, "task token %s belongs to a task the engine runs itself, not a callback or activity", short(token))
+		}
+		fr, err := t.loadFrame(k.frameID)
+		if err != nil {
+			return err
+		}
+		if fr.status != frameTask || fr.taskToken != token || t.exec.status != StatusRunning {
+			return errcode.Wrap(errcode.FailedPrecond, ErrTaskTimedOut, "task token %s is no longer awaited", short(token))
+		}
+		return f(t, fr, k)
+	})
+	if errors.Is(err, errStale) {
+		return errcode.Wrap(errcode.FailedPrecond, ErrTaskTimedOut, "task token %s is no longer awaited", short(token))
+	}
+	return err
+}
+
+// SendTaskSuccess completes a .waitForTaskToken or activity task.
+func (e *Engine) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	if err := validJSON("task output", output); err != nil {
+		return err
+	}
+	return e.settleTask(ctx, token, func(t *txn, fr *frameRow, k *taskRow) error {
+		if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='succeeded' WHERE token=$1`, k.token); err != nil {
+			return err
+		}
+		return t.taskSucceeded(fr, k.resource, output)
+	})
+}
+
+// SendTaskFailure fails a .waitForTaskToken or activity task with an ASL
+// error name (default States.TaskFailed) and cause.
+func (e *Engine) SendTaskFailure(ctx context.Context, token, errName, cause string) error {
+	if errName == "" {
+		errName = "States.TaskFailed"
+	}
+	return e.settleTask(ctx, token, func(t *txn, fr *frameRow, k *taskRow) error {
+		if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='failed' WHERE token=$1`, k.token); err != nil {
+			return err
+		}
+		return t.taskFailed(fr, k.resource, errName, cause)
+	})
+}
+
+// SendTaskHeartbeat records that the holder of a task is alive.
+func (e *Engine) SendTaskHeartbeat(ctx context.Context, token string) error {
+	if _, err := e.taskExec(ctx, token); err != nil {
+		return err
+	}
+	err := e.heartbeatTask(ctx, token, 0)
+	var te *TaskError
+	if errors.As(err, &te) {
+		return errcode.Wrap(errcode.FailedPrecond, ErrTaskTimedOut, "task token %s is no longer running", short(token))
+	}
+	return err
+}
+
+// ---- activities ----
+
+// CreateActivity creates (or returns the existing) activity.
+func (e *Engine) CreateActivity(ctx context.Context, name string) (*Activity, error) {
+	if err := validName("activity", name); err != nil {
+		return nil, err
+	}
+	a := &Activity{ARN: e.arn("activity", name), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	err := e.withTx(ctx, func(tx dbtx) error {
+		var created int64
+		err := tx.queryRow(ctx, `SELECT created_us FROM wf_activities WHERE arn = $1`, a.ARN).Scan(&created)
+		if err == nil {
+			a.CreatedAt = fromMicros(created)
+			return nil
+		}
+		if !errors.Is(err, errNoRows) {
+			return err
+		}
+		_, err = tx.exec(ctx, `INSERT INTO wf_activities (arn, name, created_us) VALUES ($1,$2,$3)`, a.ARN, name, micros(a.CreatedAt))
+		return err
+	})
+	return a, err
+}
+
+// ListActivities lists activities by name.
+func (e *Engine) ListActivities(ctx context.Context) ([]Activity, error) {
+	var out []Activity
+	err := e.withTx(ctx, func(tx dbtx) error {
+		out = out[:0]
+		r, err := tx.query(ctx, `SELECT arn, name, created_us FROM wf_activities ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var a Activity
+			var c int64
+			if err := r.Scan(&a.ARN, &a.Name, &c); err != nil {
+				return err
+			}
+			a.CreatedAt = fromMicros(c)
+			out = append(out, a)
+		}
+		return r.Err()
+	})
+	return out, err
+}
+
+// DeleteActivity deletes an activity.
+func (e *Engine) DeleteActivity(ctx context.Context, arn string) error {
+	return e.withTx(ctx, func(tx dbtx) error {
+		_, err := tx.exec(ctx, `DELETE FROM wf_activities WHERE arn = $1`, arn)
+		return err
+	})
+}
+
+// GetActivityTask long-polls for a task of an activity (by ARN or name)
+// until one arrives or wait passes (Step Functions waits 60 seconds); it
+// then returns an ActivityTask with an empty Token.
+func (e *Engine) GetActivityTask(ctx context.Context, activity, workerName string, wait time.Duration) (*ActivityTask, error) {
+	name, ok := activityName(activity)
+	if !ok {
+		name = activity
+	}
+	var exists int
+	if err := e.withTx(ctx, func(tx dbtx) error {
+		return tx.queryRow(ctx, `SELECT COUNT(*) FROM wf_activities WHERE name = $1`, name).Scan(&exists)
+	}); err != nil {
+		return nil, err
+	}
+	if exists == 0 {
+		return nil, errcode.New(errcode.NotFound, "activity %s does not exist", activity)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		wake := e.activityWaiter()
+		task, err := e.claimActivityTask(ctx, name, workerName)
+		if err != nil || task != nil {
+			return task, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return &ActivityTask{}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return &ActivityTask{}, nil
+		case <-wake:
+		case <-time.After(min(left, 250*time.Millisecond)):
+		}
+	}
+}
+
+func (e *Engine) claimActivityTask(ctx context.Context, name, workerName string) (*ActivityTask, error) {
+	var token, arn string
+	err := e.withTx(ctx, func(tx dbtx) error {
+		err := tx.queryRow(ctx, `SELECT token, execution_arn FROM wf_tasks WHERE activity = $1 AND status = 'scheduled' ORDER BY created_us LIMIT 1 FOR UPDATE SKIP LOCKED`, name).Scan(&token, &arn)
+		if errors.Is(err, errNoRows) {
+			token = ""
+			return nil
+		}
+		return err
+	})
+	if err != nil || token == "" {
+		return nil, err
+	}
+	var task *ActivityTask
+	_, err = e.transition(ctx, arn, nil, false, func(t *txn) error {
+		k, err := scanTask(t.tx.queryRow(t.ctx, `SELECT `+taskCols+` FROM wf_tasks WHERE token = $1`, token))
+		if err != nil {
+			return err
+		}
+		if k.status != taskScheduled {
+			return errStale
+		}
+		fr, err := t.loadFrame(k.frameID)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='running', owner=$1, dispatch=dispatch+1, heartbeat_us=$2 WHERE token=$3`,
+			"activity:"+workerName, micros(t.now), token); err != nil {
+			return err
+		}
+		t.event(fr, "ActivityStarted", map[string]any{"workerName": workerName})
+		task = &ActivityTask{Token: token, Input: k.input}
+		return nil
+	})
+	if errors.Is(err, errStale) {
+		return nil, nil // another poller took it; poll again
+	}
+	return task, err
+}

@@ -1,0 +1,808 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Frame statuses.
+const (
+	frameReady     = "ready"     // advance it
+	frameTask      = "task"      // waiting for task task_token
+	frameWait      = "wait"      // a Wait state or a Retry delay until wake_us
+	frameChildren  = "children"  // a Parallel or Map state waiting for child frames
+	frameSucceeded = "succeeded" // ended; output set
+	frameFailed    = "failed"    // ended; error and cause set
+	frameCanceled  = "canceled"  // abandoned: a sibling failed or the execution stopped
+)
+
+// Task row statuses and kinds.
+const (
+	taskScheduled = "scheduled" // waiting for a worker (or an activity poller)
+	taskRunning   = "running"   // a worker (or activity poller) holds it
+	taskWaiting   = "waiting"   // .waitForTaskToken: invoked, waiting for SendTask*
+	taskSucceeded = "succeeded"
+	taskFailed    = "failed"
+	taskTimedOut  = "timed_out"
+	taskCanceled  = "canceled"
+
+	kindInvoke   = "invoke"
+	kindCallback = "callback"
+	kindActivity = "activity"
+)
+
+type execRow struct {
+	arn, smARN, name, status, input, definition, correlationID string
+	startUS, timeoutUS, nextEvent                              int64
+	redriveCount                                               int
+	origNextEvent                                              int64
+
+	dirty        bool
+	output       *string
+	errName      string
+	cause        string
+	stopUS       int64
+	finished     bool
+	redriveUS    int64
+	setRedrive   bool
+	statusChange bool
+}
+
+const execCols = `arn, sm_arn, name, status, input, definition, correlation_id, start_us, timeout_us, next_event, redrive_count`
+
+func scanExec(r row) (*execRow, error) {
+	x := &execRow{}
+	err := r.Scan(&x.arn, &x.smARN, &x.name, &x.status, &x.input, &x.definition, &x.correlationID, &x.startUS, &x.timeoutUS, &x.nextEvent, &x.redriveCount)
+	x.origNextEvent = x.nextEvent
+	return x, err
+}
+
+type frameRow struct {
+	id, execARN, parentID, path, status string
+	idx                                 int
+	version                             int64
+	frame                               json.RawMessage
+	taskToken                           string
+	wakeUS                              int64
+	pending, nextChild, total, maxChild int
+	failedChildren                      int
+	childSpec                           string
+	output                              *string
+	errName, cause                      *string
+	lastEvent                           int64
+	checkpoint                          json.RawMessage
+	checkpointKind                      string
+
+	isNew, dirty bool
+}
+
+const frameCols = `id, execution_arn, parent_id, idx, path, status, version, frame, task_token, wake_us, pending, next_child, total_children, max_children, failed_children, child_spec, output, error, cause, last_event, checkpoint, checkpoint_kind`
+
+func scanFrame(r row) (*frameRow, error) {
+	f := &frameRow{}
+	var frame, checkpoint string
+	err := r.Scan(&f.id, &f.execARN, &f.parentID, &f.idx, &f.path, &f.status, &f.version, &frame, &f.taskToken, &f.wakeUS,
+		&f.pending, &f.nextChild, &f.total, &f.maxChild, &f.failedChildren, &f.childSpec, &f.output, &f.errName, &f.cause, &f.lastEvent,
+		&checkpoint, &f.checkpointKind)
+	f.frame, f.checkpoint = json.RawMessage(frame), json.RawMessage(checkpoint)
+	return f, err
+}
+
+// childSpec is how a frame in status children completes.
+type childSpec struct {
+	Kind             string  `json:"k"` // parallel | map
+	State            string  `json:"s"`
+	ToleratedCount   int     `json:"tc"` // -1: not set
+	ToleratedPercent float64 `json:"tp"` // -1: not set
+}
+
+type taskRow struct {
+	token, execARN, frameID, stateName, statePath string
+	attempt                                       int
+	kind, resource, activity                      string
+	input                                         json.RawMessage
+	status, owner                                 string
+	dispatch, heartbeatSeconds                    int
+	timeoutUS, heartbeatUS, createdUS             int64
+}
+
+const taskCols = `token, execution_arn, frame_id, state_name, state_path, attempt, kind, resource, activity, input, status, owner, dispatch, heartbeat_seconds, timeout_us, heartbeat_us, created_us`
+
+func scanTask(r row) (*taskRow, error) {
+	k := &taskRow{}
+	var input string
+	err := r.Scan(&k.token, &k.execARN, &k.frameID, &k.stateName, &k.statePath, &k.attempt, &k.kind, &k.resource, &k.activity, &input,
+		&k.status, &k.owner, &k.dispatch, &k.heartbeatSeconds, &k.timeoutUS, &k.heartbeatUS, &k.createdUS)
+	k.input = json.RawMessage(input)
+	return k, err
+}
+
+type eventRow struct {
+	id, prev int64
+	typ      string
+	ts       int64
+	details  []byte
+}
+
+// taskRun is a task this process invokes after the transaction that
+// claimed it commits.
+type taskRun struct {
+	token, execARN, frameID string
+	kind, resource          string
+	statePath               string
+	attempt, dispatch       int
+	key                     string
+	input                   json.RawMessage
+	timeout                 time.Duration
+}
+
+// txn is one transition: everything it changes is written by flush in the
+// same SQL transaction.
+type txn struct {
+	e    *Engine
+	ctx  context.Context
+	tx   dbtx
+	now  time.Time
+	exec *execRow
+	prog program
+
+	frames    map[string]*frameRow
+	order     []*frameRow
+	newTasks  []*taskRow
+	events    []eventRow
+	jobs      []river.InsertManyParams
+	cancelled []string // frame path prefixes whose open frames are cancelled
+	job       *river.Job[stepArgs]
+
+	canInline bool
+	inline    *taskRun
+	activity  bool // a new activity task was queued
+}
+
+// transition runs f as one transition of execution execARN: it locks the
+// execution row, lets f change frames, tasks and history, and commits it
+// all at once, together with the River jobs it enqueued and the
+// completion of job (when not nil). errStale from f or from a
+// compare-and-swap abandons the transition and is returned.
+func (e *Engine) transition(ctx context.Context, execARN string, job *river.Job[stepArgs], canInline bool, f func(t *txn) error) (*taskRun, error) {
+	var run *taskRun
+	var done, activity bool
+	err := e.withTx(ctx, func(tx dbtx) error {
+		t := &txn{e: e, ctx: ctx, tx: tx, now: time.Now().UTC(), frames: map[string]*frameRow{}, job: job, canInline: canInline && e.cfg.Role != RoleAPI}
+		x, err := scanExec(tx.queryRow(ctx, `SELECT `+execCols+` FROM wf_executions WHERE arn = $1 FOR UPDATE`, execARN))
+		if errors.Is(err, errNoRows) {
+			return errStale
+		}
+		if err != nil {
+			return err
+		}
+		t.exec = x
+		if t.prog, err = e.progs.get(x.definition, e.compile); err != nil {
+			return fmt.Errorf("execution %s: definition: %w", x.arn, err)
+		}
+		if err := f(t); err != nil {
+			return err
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		run, done, activity = t.inline, t.exec.finished, t.activity
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		e.notifyDone()
+	}
+	if activity {
+		e.notifyActivity()
+	}
+	return run, nil
+}
+
+func (t *txn) sc() stepContext {
+	x := t.exec
+	return stepContext{Now: t.now, TaskToken: randomID(24), Execution: executionContext{
+		ID: x.arn, Name: x.name, StartTime: fromMicros(x.startUS), Input: json.RawMessage(x.input),
+		RedriveCount: x.redriveCount, StateMachineID: x.smARN, StateMachineName: smNameOf(x.smARN),
+	}}
+}
+
+func smNameOf(arn string) string {
+	if i := strings.LastIndexByte(arn, ':'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+func (t *txn) loadFrame(id string) (*frameRow, error) {
+	if f, ok := t.frames[id]; ok {
+		return f, nil
+	}
+	f, err := scanFrame(t.tx.queryRow(t.ctx, `SELECT `+frameCols+` FROM wf_frames WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	if f.execARN != t.exec.arn {
+		return nil, errStale
+	}
+	t.frames[id] = f
+	return f, nil
+}
+
+func (t *txn) touch(f *frameRow) {
+	if !f.dirty && !f.isNew {
+		f.dirty = true
+		t.order = append(t.order, f)
+	}
+}
+
+// nextVersion is the version f will have once this transition commits.
+func (f *frameRow) nextVersion() int64 {
+	if f.isNew {
+		return 1
+	}
+	return f.version + 1
+}
+
+func (t *txn) newFrame(parent *frameRow, idx int, frame json.RawMessage) *frameRow {
+	f := &frameRow{id: randomID(10), execARN: t.exec.arn, idx: idx, status: frameReady, frame: frame, isNew: true}
+	if parent != nil {
+		f.parentID = parent.id
+		f.path = parent.path + "/" + strconv.Itoa(idx)
+		f.lastEvent = parent.lastEvent
+	}
+	t.frames[f.id] = f
+	t.order = append(t.order, f)
+	return f
+}
+
+// event appends a history event caused by frame f (nil: the execution).
+func (t *txn) event(f *frameRow, typ string, details any) int64 {
+	x := t.exec
+	id := x.nextEvent
+	x.nextEvent++
+	var prev int64
+	if f != nil {
+		prev = f.lastEvent
+		f.lastEvent = id
+		t.touch(f)
+	} else {
+		prev = id - 1
+	}
+	var b []byte
+	if details != nil {
+		b, _ = json.Marshal(details)
+	}
+	t.events = append(t.events, eventRow{id: id, prev: prev, typ: typ, ts: micros(t.now), details: b})
+	return id
+}
+
+// stepJob enqueues a step of frame f at time at (zero: now).
+func (t *txn) stepJob(f *frameRow, at time.Time) {
+	opts := &river.InsertOpts{}
+	if at.After(t.now) {
+		opts.ScheduledAt = at
+	}
+	t.jobs = append(t.jobs, river.InsertManyParams{
+		Args:       stepArgs{Exec: t.exec.arn, Frame: f.id, Version: f.nextVersion()},
+		InsertOpts: opts,
+	})
+}
+
+// flush writes the transition.
+func (t *txn) flush() error {
+	ctx, tx := t.ctx, t.tx
+	now := micros(t.now)
+	for _, f := range t.order {
+		if f.isNew {
+			_, err := tx.exec(ctx, `INSERT INTO wf_frames (`+frameCols+`, updated_us) VALUES ($1,$2,$3,$4,$5,$6,1,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
+				f.id, f.execARN, f.parentID, f.idx, f.path, f.status, string(f.frame), f.taskToken, f.wakeUS,
+				f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec, f.output, f.errName, f.cause, f.lastEvent,
+				string(f.checkpoint), f.checkpointKind, now)
+			if err != nil {
+				return fmt.Errorf("insert frame: %w", err)
+			}
+			continue
+		}
+		n, err := tx.exec(ctx, `UPDATE wf_frames SET status=$1, version=version+1, frame=$2, task_token=$3, wake_us=$4, pending=$5, next_child=$6,
+			total_children=$7, max_children=$8, failed_children=$9, child_spec=$10, output=$11, error=$12, cause=$13, last_event=$14, updated_us=$15,
+			checkpoint=$16, checkpoint_kind=$17
+			WHERE id=$18 AND version=$19`,
+			f.status, string(f.frame), f.taskToken, f.wakeUS, f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec,
+			f.output, f.errName, f.cause, f.lastEvent, now, string(f.checkpoint), f.checkpointKind, f.id, f.version)
+		if err != nil {
+			return fmt.Errorf("update frame: %w", err)
+		}
+		if n == 0 {
+			return errStale
+		}
+	}
+	for _, prefix := range t.cancelled {
+		if _, err := tx.exec(ctx, `UPDATE wf_frames SET status='canceled', version=version+1, updated_us=$1
+			WHERE execution_arn=$2 AND (path = $3 OR path LIKE $4) AND status NOT IN ('succeeded','failed','canceled')`,
+			now, t.exec.arn, prefix, prefix+"/%"); err != nil {
+			return fmt.Errorf("cancel frames: %w", err)
+		}
+	}
+	if len(t.cancelled) > 0 {
+		if _, err := tx.exec(ctx, `UPDATE wf_tasks SET status='canceled' WHERE execution_arn=$1 AND status IN ('scheduled','running','waiting')
+			AND frame_id IN (SELECT id FROM wf_frames WHERE execution_arn=$1 AND status='canceled')`, t.exec.arn); err != nil {
+			return fmt.Errorf("cancel tasks: %w", err)
+		}
+	}
+	for _, k := range t.newTasks {
+		if _, err := tx.exec(ctx, `INSERT INTO wf_tasks (`+taskCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+			k.token, k.execARN, k.frameID, k.stateName, k.statePath, k.attempt, k.kind, k.resource, k.activity, string(k.input),
+			k.status, k.owner, k.dispatch, k.heartbeatSeconds, k.timeoutUS, k.heartbeatUS, k.createdUS); err != nil {
+			return fmt.Errorf("insert task: %w", err)
+		}
+	}
+	if err := t.flushEvents(); err != nil {
+		return err
+	}
+	x := t.exec
+	if x.nextEvent != x.origNextEvent || x.statusChange || x.setRedrive {
+		q := `UPDATE wf_executions SET next_event=$1, status=$2`
+		args := []any{x.nextEvent, x.status}
+		if x.statusChange {
+			q += `, output=$3, error=$4, cause=$5, stop_us=$6`
+			args = append(args, x.output, nullIfEmpty(x.errName), nullIfEmpty(x.cause), x.stopUS)
+		}
+		if x.setRedrive {
+			args = append(args, x.redriveCount, x.redriveUS)
+			q += fmt.Sprintf(`, redrive_count=$%d, redrive_us=$%d`, len(args)-1, len(args))
+		}
+		args = append(args, x.arn)
+		q += fmt.Sprintf(` WHERE arn=$%d`, len(args))
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("update execution: %w", err)
+		}
+	}
+	if err := tx.insertJobs(ctx, t.jobs); err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	if t.job != nil {
+		if err := tx.completeJob(ctx, t.job); err != nil {
+			return fmt.Errorf("complete job %d: %w", t.job.ID, err)
+		}
+	}
+	return nil
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (t *txn) flushEvents() error {
+	const per = 6
+	for start := 0; start < len(t.events); start += 100 {
+		batch := t.events[start:min(start+100, len(t.events))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO wf_history (execution_arn, id, prev_id, type, ts_us, details) VALUES `)
+		args := make([]any, 0, len(batch)*per)
+		for i, ev := range batch {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			n := i * per
+			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+			details := "null"
+			if ev.details != nil {
+				details = string(ev.details)
+			}
+			args = append(args, t.exec.arn, ev.id, ev.prev, ev.typ, ev.ts, details)
+		}
+		if _, err := t.tx.exec(t.ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("append history: %w", err)
+		}
+	}
+	return nil
+}
+
+// ---- driving frames ----
+
+// maxInMemorySteps bounds the effects resolved without leaving the
+// transaction (Waits already due, zero Retry delays).
+const maxInMemorySteps = 1000
+
+// drive advances f until it stops at an effect, and records the effect.
+func (t *txn) drive(f *frameRow) error {
+	nf, out, err := t.prog.advance(f.frame, t.sc())
+	return t.apply(f, nf, out, err)
+}
+
+// applyFailure is apply for the outcome of an effect's failure: the
+// frame keeps its checkpoint for redrive only when that failure is what
+// ended it.
+func (t *txn) applyFailure(f *frameRow, nf json.RawMessage, out outcome, err error) error {
+	cp, kind := f.checkpoint, f.checkpointKind
+	if err == nil && out.kind != outFailed {
+		cp, kind = nil, ""
+	}
+	f.checkpoint, f.checkpointKind = nil, ""
+	if err := t.apply(f, nf, out, err); err != nil {
+		return err
+	}
+	if f.status == frameFailed && f.checkpointKind == "" {
+		f.checkpoint, f.checkpointKind = cp, kind
+	}
+	return nil
+}
+
+// apply records the outcome of a step of f: its history events and its
+// effect. Effects already due (a Wait in the past, a Retry without delay)
+// are resumed at once.
+func (t *txn) apply(f *frameRow, nf json.RawMessage, out outcome, err error) error {
+	t.touch(f)
+	f.status = frameReady
+	for steps := 0; ; steps++ {
+		if err != nil {
+			return t.finishFrame(f, nil, "States.Runtime", err.Error())
+		}
+		if steps > maxInMemorySteps {
+			return t.finishFrame(f, nil, "States.Runtime", fmt.Sprintf("more than %d immediate Wait or Retry resumptions in one transition", maxInMemorySteps))
+		}
+		f.frame = nf
+		for _, ev := range out.events {
+			t.event(f, ev.Type, ev.Details)
+		}
+		switch out.kind {
+		case outTask:
+			return t.scheduleTask(f, out)
+		case outWait, outRetry:
+			if !out.until.After(t.now) {
+				nf, out, err = t.prog.resume(f.frame, t.sc())
+				continue
+			}
+			f.status = frameWait
+			f.wakeUS = micros(out.until)
+			t.stepJob(f, out.until)
+			return nil
+		case outParallel:
+			return t.startParallel(f, out)
+		case outMap:
+			return t.startMap(f, out)
+		case outSucceeded:
+			return t.finishFrame(f, out.output, "", "")
+		case outFailed:
+			return t.finishFrame(f, nil, out.errName, out.cause)
+		default:
+			return fmt.Errorf("interpreter returned unknown outcome %d", out.kind)
+		}
+	}
+}
+
+func resourceType(resource string) (string, string) {
+	if rest, ok := strings.CutPrefix(resource, "arn:aws:states:::"); ok {
+		if i := strings.IndexByte(rest, ':'); i > 0 {
+			return rest[:i], rest[i+1:]
+		}
+	}
+	if strings.HasPrefix(resource, "arn:aws:") {
+		parts := strings.SplitN(resource, ":", 4)
+		if len(parts) == 4 {
+			return parts[2], resource
+		}
+	}
+	return "landfall", resource
+}
+
+func (t *txn) scheduleTask(f *frameRow, out outcome) error {
+	tc := out.task
+	k := &taskRow{
+		token: tc.Token, execARN: t.exec.arn, frameID: f.id, stateName: out.stateName,
+		statePath: f.path + "/" + out.stateName, attempt: tc.Attempt, kind: kindInvoke, resource: tc.Resource,
+		input: tc.Input, status: taskScheduled, heartbeatSeconds: tc.HeartbeatSeconds,
+		heartbeatUS: micros(t.now), createdUS: micros(t.now),
+	}
+	f.checkpoint, f.checkpointKind = f.frame, "task"
+	if tc.TimeoutSeconds > 0 {
+		k.timeoutUS = micros(t.now.Add(time.Duration(tc.TimeoutSeconds) * time.Second))
+	}
+	rtype, rname := resourceType(tc.Resource)
+	if name, ok := activityName(tc.Resource); ok && tc.Pattern == "" {
+		k.kind, k.activity = kindActivity, name
+		t.event(f, "ActivityScheduled", map[string]any{"resource": tc.Resource, "input": string(tc.Input),
+			"timeoutInSeconds": nonZero(tc.TimeoutSeconds), "heartbeatInSeconds": nonZero(tc.HeartbeatSeconds)})
+		t.activity = true
+	} else {
+		if tc.Pattern == "waitForTaskToken" {
+			k.kind = kindCallback
+		}
+		if tc.Pattern != "" {
+			rname += "." + tc.Pattern
+		}
+		t.event(f, "TaskScheduled", map[string]any{"resourceType": rtype, "resource": rname, "region": t.e.cfg.Region,
+			"parameters": string(tc.Input), "timeoutInSeconds": nonZero(tc.TimeoutSeconds), "heartbeatInSeconds": nonZero(tc.HeartbeatSeconds)})
+		if t.canInline && t.inline == nil {
+			t.claim(f, k)
+		} else {
+			t.stepJob(f, time.Time{})
+		}
+	}
+	f.status = frameTask
+	f.taskToken = k.token
+	t.newTasks = append(t.newTasks, k)
+	return nil
+}
+
+// claim marks task k as run by this process after commit.
+func (t *txn) claim(f *frameRow, k *taskRow) {
+	k.status, k.owner = taskRunning, t.e.workerID
+	k.dispatch++
+	k.heartbeatUS = micros(t.now)
+	rtype, rname := resourceType(k.resource)
+	t.event(f, "TaskStarted", map[string]any{"resourceType": rtype, "resource": rname})
+	var timeout time.Duration
+	if k.timeoutUS > 0 {
+		timeout = time.Duration(k.timeoutUS-micros(t.now)) * time.Microsecond
+		if timeout <= 0 {
+			timeout = time.Millisecond
+		}
+	}
+	t.inline = &taskRun{
+		token: k.token, execARN: k.execARN, frameID: k.frameID, kind: k.kind, resource: k.resource,
+		statePath: k.statePath, attempt: k.attempt, dispatch: k.dispatch, input: k.input, timeout: timeout,
+		key: fmt.Sprintf("%s%s#%d@%s", k.execARN, k.statePath, k.attempt, k.token[:12]),
+	}
+}
+
+func nonZero(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func (t *txn) startParallel(f *frameRow, out outcome) error {
+	t.event(f, "ParallelStateStarted", nil)
+	f.checkpoint, f.checkpointKind = f.frame, "children"
+	spec, _ := json.Marshal(childSpec{Kind: "parallel", State: out.stateName})
+	f.status, f.childSpec = frameChildren, string(spec)
+	f.total, f.nextChild, f.pending, f.failedChildren = len(out.branches), len(out.branches), len(out.branches), 0
+	if len(out.branches) == 0 {
+		return t.completeChildren(f)
+	}
+	children := make([]*frameRow, len(out.branches))
+	for i, b := range out.branches {
+		children[i] = t.newFrame(f, i, b)
+	}
+	for _, c := range children {
+		if f.status != frameChildren {
+			break // a branch failed the state already; the rest are cancelled
+		}
+		if err := t.drive(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) startMap(f *frameRow, out outcome) error {
+	t.event(f, "MapStateStarted", map[string]any{"length": out.mapItems})
+	f.checkpoint, f.checkpointKind = f.frame, "children"
+	spec, _ := json.Marshal(childSpec{Kind: "map", State: out.stateName, ToleratedCount: out.toleratedCount, ToleratedPercent: out.toleratedPercent})
+	f.status, f.childSpec = frameChildren, string(spec)
+	f.total, f.maxChild, f.failedChildren = out.mapItems, out.maxConcurrency, 0
+	n := out.mapItems
+	if out.maxConcurrency > 0 && n > out.maxConcurrency {
+		n = out.maxConcurrency
+	}
+	f.nextChild, f.pending = 0, 0
+	if out.mapItems == 0 {
+		return t.completeChildren(f)
+	}
+	var started []*frameRow
+	for i := 0; i < n; i++ {
+		c, err := t.newItem(f, i)
+		if err != nil {
+			return err
+		}
+		started = append(started, c)
+	}
+	for _, c := range started {
+		if f.status != frameChildren {
+			break
+		}
+		if err := t.drive(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) newItem(parent *frameRow, i int) (*frameRow, error) {
+	frame, err := t.prog.newItemFrame(parent.frame, i)
+	if err != nil {
+		return nil, err
+	}
+	parent.nextChild = i + 1
+	parent.pending++
+	var spec childSpec
+	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
+	t.event(parent, "MapIterationStarted", map[string]any{"name": spec.State, "index": i})
+	return t.newFrame(parent, i, frame), nil
+}
+
+// finishFrame ends frame f with an output or an error and lets its parent
+// (or the execution) go on.
+func (t *txn) finishFrame(f *frameRow, output json.RawMessage, errName, cause string) error {
+	t.touch(f)
+	failed := errName != ""
+	if failed {
+		f.status, f.errName, f.cause = frameFailed, &errName, &cause
+	} else {
+		s := string(output)
+		f.status, f.output = frameSucceeded, &s
+	}
+	if f.parentID == "" {
+		return t.finishExecution(f, output, errName, cause)
+	}
+	parent, err := t.loadFrame(f.parentID)
+	if err != nil {
+		return err
+	}
+	if parent.status != frameChildren {
+		return nil // the parent already failed or was cancelled
+	}
+	t.touch(parent)
+	parent.pending--
+	var spec childSpec
+	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
+	if spec.Kind == "parallel" {
+		if failed {
+			t.event(parent, "ParallelStateFailed", nil)
+			t.cancelChildren(parent)
+			nf, out, err := t.prog.failParallel(parent.frame, errName, cause, t.sc())
+			return t.applyFailure(parent, nf, out, err)
+		}
+	} else {
+		if failed {
+			parent.failedChildren++
+			t.event(parent, "MapIterationFailed", map[string]any{"name": spec.State, "index": f.idx})
+			if !tolerated(spec, parent.failedChildren, parent.total) {
+				t.event(parent, "MapStateFailed", nil)
+				t.cancelChildren(parent)
+				name, why := errName, cause
+				if spec.ToleratedCount >= 0 || spec.ToleratedPercent >= 0 {
+					name, why = "States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded"
+				}
+				nf, out, err := t.prog.failMap(parent.frame, name, why, t.sc())
+				return t.applyFailure(parent, nf, out, err)
+			}
+		} else {
+			t.event(parent, "MapIterationSucceeded", map[string]any{"name": spec.State, "index": f.idx})
+		}
+		if parent.nextChild < parent.total {
+			c, err := t.newItem(parent, parent.nextChild)
+			if err != nil {
+				return err
+			}
+			if err := t.drive(c); err != nil {
+				return err
+			}
+		}
+	}
+	if parent.status == frameChildren && parent.pending == 0 && parent.nextChild >= parent.total {
+		return t.completeChildren(parent)
+	}
+	return nil
+}
+
+func tolerated(spec childSpec, failed, total int) bool {
+	if failed == 0 {
+		return true
+	}
+	if spec.ToleratedCount >= 0 && failed <= spec.ToleratedCount {
+		return true
+	}
+	return spec.ToleratedPercent >= 0 && total > 0 && float64(failed)*100/float64(total) <= spec.ToleratedPercent
+}
+
+func (t *txn) cancelChildren(parent *frameRow) {
+	parent.status = frameReady
+	for _, f := range t.frames {
+		if strings.HasPrefix(f.path, parent.path+"/") && (f.status == frameReady || f.status == frameTask || f.status == frameWait || f.status == frameChildren) {
+			t.touch(f)
+			f.status = frameCanceled
+		}
+	}
+	t.cancelled = append(t.cancelled, parent.path+"/")
+}
+
+// completeChildren gathers the outputs of a Parallel or Map frame's
+// children and resumes it.
+func (t *txn) completeChildren(parent *frameRow) error {
+	var spec childSpec
+	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
+	outputs := make([]json.RawMessage, parent.total)
+	if parent.total > 0 {
+		r, err := t.tx.query(t.ctx, `SELECT idx, status, output, error, cause FROM wf_frames WHERE parent_id = $1`, parent.id)
+		if err != nil {
+			return err
+		}
+		for r.Next() {
+			var idx int
+			var status string
+			var out, en, ca *string
+			if err := r.Scan(&idx, &status, &out, &en, &ca); err != nil {
+				r.Close()
+				return err
+			}
+			if idx >= 0 && idx < len(outputs) {
+				outputs[idx] = childOutput(status, out, en, ca)
+			}
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return err
+		}
+		for _, f := range t.frames {
+			if f.parentID == parent.id && f.idx < len(outputs) {
+				outputs[f.idx] = childOutput(f.status, f.output, f.errName, f.cause)
+			}
+		}
+	}
+	if spec.Kind == "parallel" {
+		t.event(parent, "ParallelStateSucceeded", nil)
+		parent.checkpoint, parent.checkpointKind = nil, ""
+		nf, out, err := t.prog.completeParallel(parent.frame, outputs, t.sc())
+		return t.apply(parent, nf, out, err)
+	}
+	t.event(parent, "MapStateSucceeded", nil)
+	parent.checkpoint, parent.checkpointKind = nil, ""
+	nf, out, err := t.prog.completeMap(parent.frame, outputs, parent.failedChildren, t.sc())
+	return t.apply(parent, nf, out, err)
+}
+
+func childOutput(status string, out, errName, cause *string) json.RawMessage {
+	if status == frameSucceeded && out != nil {
+		return json.RawMessage(*out)
+	}
+	m := map[string]string{}
+	if errName != nil {
+		m["Error"] = *errName
+	}
+	if cause != nil {
+		m["Cause"] = *cause
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func (t *txn) finishExecution(f *frameRow, output json.RawMessage, errName, cause string) error {
+	x := t.exec
+	x.statusChange, x.finished, x.stopUS = true, true, micros(t.now)
+	if errName != "" {
+		x.status, x.errName, x.cause = StatusFailed, errName, cause
+		t.event(f, "ExecutionFailed", map[string]any{"error": errName, "cause": cause})
+		return nil
+	}
+	s := string(output)
+	x.status, x.output = StatusSucceeded, &s
+	t.event(f, "ExecutionSucceeded", map[string]any{"output": s})
+	return nil
+}
+
+// endExecution stops a running execution from outside the interpreter
+// (StopExecution, the execution timeout): every open frame and task is
+// cancelled.
+func (t *txn) endExecution(status, typ, errName, cause string) {
+	x := t.exec
+	x.status, x.errName, x.cause = status, errName, cause
+	x.statusChange, x.finished, x.stopUS = true, true, micros(t.now)
+	t.event(nil, typ, map[string]any{"error": errName, "cause": cause})
+	t.cancelled = append(t.cancelled, "")
+}

@@ -1,0 +1,164 @@
+package workflow
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Execution statuses, as Step Functions names them.
+const (
+	StatusRunning   = "RUNNING"
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusTimedOut  = "TIMED_OUT"
+	StatusAborted   = "ABORTED"
+)
+
+// StateMachine is a stored definition.
+type StateMachine struct {
+	ARN        string    `json:"stateMachineArn"`
+	Name       string    `json:"name"`
+	Type       string    `json:"type"` // STANDARD or EXPRESS
+	Definition string    `json:"definition"`
+	RoleARN    string    `json:"roleArn,omitempty"`
+	Revision   int64     `json:"revision"`
+	CreatedAt  time.Time `json:"creationDate"`
+	UpdatedAt  time.Time `json:"updateDate"`
+}
+
+// CreateStateMachineParams creates or (same name) updates a state machine.
+type CreateStateMachineParams struct {
+	Name       string
+	Definition string
+	RoleARN    string
+	Type       string // default STANDARD
+}
+
+// Execution describes one run of a state machine.
+type Execution struct {
+	ARN             string          `json:"executionArn"`
+	StateMachineARN string          `json:"stateMachineArn"`
+	Name            string          `json:"name"`
+	Status          string          `json:"status"`
+	Input           json.RawMessage `json:"input,omitempty"`
+	Output          json.RawMessage `json:"output,omitempty"`
+	Error           string          `json:"error,omitempty"`
+	Cause           string          `json:"cause,omitempty"`
+	CorrelationID   string          `json:"correlationId,omitempty"`
+	StartDate       time.Time       `json:"startDate"`
+	StopDate        *time.Time      `json:"stopDate,omitempty"`
+	RedriveCount    int             `json:"redriveCount"`
+	RedriveDate     *time.Time      `json:"redriveDate,omitempty"`
+}
+
+// StartExecutionParams starts an execution.
+type StartExecutionParams struct {
+	StateMachineARN string
+	// Name is unique per state machine; empty picks a random one. Starting
+	// again with the same name and input returns the existing execution.
+	Name  string
+	Input json.RawMessage // default {}
+	// CorrelationID ties the execution to something outside (Landfall
+	// uses the media id); it is stored and returned by Describe.
+	CorrelationID string
+	// TimeoutSeconds bounds the whole execution; 0 takes the
+	// definition's TimeoutSeconds, if any.
+	TimeoutSeconds int
+}
+
+// ListExecutionsParams filters and pages ListExecutions. Results are
+// newest first.
+type ListExecutionsParams struct {
+	StateMachineARN string
+	Status          string
+	CorrelationID   string
+	StartedAfter    time.Time
+	StartedBefore   time.Time
+	Limit           int    // default 100, at most 1000
+	NextToken       string // from the previous page
+}
+
+// HistoryEvent is one Step Functions history event. Details is the
+// event's details object, which the AWS protocol puts under the field
+// EventDetailsField(Type).
+type HistoryEvent struct {
+	ID         int64           `json:"id"`
+	PreviousID int64           `json:"previousEventId"`
+	Type       string          `json:"type"`
+	Timestamp  time.Time       `json:"timestamp"`
+	Details    json.RawMessage `json:"details,omitempty"`
+}
+
+// HistoryParams pages GetExecutionHistory.
+type HistoryParams struct {
+	Reverse   bool
+	Limit     int // default 1000
+	NextToken string
+}
+
+// Activity is a named queue of Task work served by external workers.
+type Activity struct {
+	ARN       string    `json:"activityArn"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"creationDate"`
+}
+
+// ActivityTask is a task handed to an activity worker. An empty Token
+// means no task arrived before the poll ended.
+type ActivityTask struct {
+	Token string          `json:"taskToken"`
+	Input json.RawMessage `json:"input"`
+}
+
+// eventDetailsFields maps event types to the AWS field holding their
+// details.
+var eventDetailsFields = map[string]string{
+	"ExecutionStarted":              "executionStartedEventDetails",
+	"ExecutionSucceeded":            "executionSucceededEventDetails",
+	"ExecutionFailed":               "executionFailedEventDetails",
+	"ExecutionAborted":              "executionAbortedEventDetails",
+	"ExecutionTimedOut":             "executionTimedOutEventDetails",
+	"ExecutionRedriven":             "executionRedrivenEventDetails",
+	"TaskScheduled":                 "taskScheduledEventDetails",
+	"TaskStarted":                   "taskStartedEventDetails",
+	"TaskSubmitted":                 "taskSubmittedEventDetails",
+	"TaskSucceeded":                 "taskSucceededEventDetails",
+	"TaskFailed":                    "taskFailedEventDetails",
+	"TaskTimedOut":                  "taskTimedOutEventDetails",
+	"ActivityScheduled":             "activityScheduledEventDetails",
+	"ActivityStarted":               "activityStartedEventDetails",
+	"ActivitySucceeded":             "activitySucceededEventDetails",
+	"ActivityFailed":                "activityFailedEventDetails",
+	"ActivityTimedOut":              "activityTimedOutEventDetails",
+	"MapStateStarted":               "mapStateStartedEventDetails",
+	"MapIterationStarted":           "mapIterationStartedEventDetails",
+	"MapIterationSucceeded":         "mapIterationSucceededEventDetails",
+	"MapIterationFailed":            "mapIterationFailedEventDetails",
+	"MapIterationAborted":           "mapIterationAbortedEventDetails",
+	"ParallelStateStarted":          "",
+	"ParallelStateSucceeded":        "",
+	"ParallelStateFailed":           "",
+	"ParallelStateAborted":          "",
+	"MapStateSucceeded":             "",
+	"MapStateFailed":                "",
+	"MapStateAborted":               "",
+	"WaitStateAborted":              "",
+	"ExecutionRedrivenEventDetails": "",
+}
+
+// EventDetailsField returns the field of a Step Functions HistoryEvent
+// that holds the details of an event of type typ: stateEnteredEventDetails
+// for every *StateEntered, stateExitedEventDetails for *StateExited, and
+// the type's own field otherwise ("" when the type has no details).
+func EventDetailsField(typ string) string {
+	if f, ok := eventDetailsFields[typ]; ok {
+		return f
+	}
+	switch {
+	case len(typ) > len("StateEntered") && typ[len(typ)-len("StateEntered"):] == "StateEntered":
+		return "stateEnteredEventDetails"
+	case len(typ) > len("StateExited") && typ[len(typ)-len("StateExited"):] == "StateExited":
+		return "stateExitedEventDetails"
+	}
+	return ""
+}

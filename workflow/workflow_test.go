@@ -1,0 +1,17 @@
+package workflow_test
+
+import (
+	"testing"
+
+	"github.com/landfall/landfall/workflow/workflowtest"
+)
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	workflowtest.Run(t, workflowtest.SQLite)
+}
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	workflowtest.Run(t, workflowtest.Postgres)
+}
