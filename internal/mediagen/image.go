@@ -13,8 +13,8 @@ type ImageSpec struct {
 	Width, Height int    // default 800×600
 	Text          string // lines separated by "\n"; may be empty
 	FontSize      int    // points; default Height/10
-	Background    string // ImageMagick colour; default white
-	Color         string // text colour; default black
+	Background    string // ImageMagick colour or 0xRRGGBB; default white
+	Color         string // text colour, as Background; default black
 }
 
 // Image writes an image (format from the file extension: .png, .jpg, …)
@@ -44,6 +44,7 @@ func Image(ctx context.Context, path string, spec ImageSpec) error {
 	if size == 0 {
 		size = h / 10
 	}
+	bg, fg = imColour(bg), imColour(fg)
 	args := []string{"-size", fmt.Sprintf("%dx%d", w, h), "xc:" + bg}
 	if strings.TrimSpace(spec.Text) != "" {
 		args = append(args, "-font", FontPath, "-pointsize", fmt.Sprint(size), "-fill", fg,
@@ -52,6 +53,15 @@ func Image(ctx context.Context, path string, spec ImageSpec) error {
 	// Strip dates and other metadata so the same spec gives the same bytes.
 	args = append(args, "-strip", "-define", "png:exclude-chunks=date,time", path)
 	return run(ctx, "convert", args...)
+}
+
+// imColour accepts ffmpeg's 0xRRGGBB form too, so one colour name works
+// for videos and images.
+func imColour(c string) string {
+	if rest, ok := strings.CutPrefix(c, "0x"); ok && len(rest) == 6 {
+		return "#" + rest
+	}
+	return c
 }
 
 // imEscape stops ImageMagick from reading the text as a file name (@…) or
