@@ -1,0 +1,345 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/landfall/landfall/bus"
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/types"
+)
+
+// tenantFor returns the tenant a request acts on.
+func tenantFor(r *http.Request) string { return principalOf(r.Context()).tenant }
+
+func parseTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return time.Now().Add(-d), nil // "since=24h" means the last 24 hours
+	}
+	return time.Time{}, errcode.New(errcode.Invalid, "%s: %q is neither an RFC 3339 time nor a duration such as 24h", field, v)
+}
+
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, errcode.New(errcode.Invalid, "limit: %q is not a number from 1 to 1000", v)
+	}
+	return n, nil
+}
+
+func (s *Server) mediaList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p := &catalog.MediaListParams{TenantID: tenantFor(r), Status: types.Status(strings.ToUpper(q.Get("status"))),
+		Kind: types.Kind(strings.ToLower(q.Get("kind"))), Cursor: q.Get("cursor")}
+	var err error
+	if p.Since, err = parseTime("since", q.Get("since")); err != nil {
+		return err
+	}
+	if p.Until, err = parseTime("until", q.Get("until")); err != nil {
+		return err
+	}
+	if p.Limit, err = parseLimit(q.Get("limit")); err != nil {
+		return err
+	}
+	page, err := s.cfg.Catalog.MediaList(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if page.Media == nil {
+		page.Media = []*catalog.Media{}
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) media(r *http.Request) (*catalog.Media, error) {
+	return s.cfg.Catalog.MediaGet(r.Context(), &catalog.MediaGetParams{ID: r.PathValue("id"), TenantID: tenantFor(r)})
+}
+
+// mediaView is a media record with the URLs of its exports.
+type mediaView struct {
+	*catalog.Media
+	Links map[string]string `json:"links"`
+}
+
+func links(m *catalog.Media) map[string]string {
+	base := "/v1/media/" + m.ID
+	l := map[string]string{"self": base}
+	if m.Status == types.StatusSucceeded {
+		l["insights"] = base + "/insights.json"
+		if m.TranscriptKey != "" {
+			for _, e := range []string{"transcript.json", "captions.vtt", "captions.srt", "chapters.json", "transcribe.json", "podcast-transcript.json", "verbose.json"} {
+				l[strings.TrimSuffix(e, "."+ext(e))+"_"+ext(e)] = base + "/" + e
+			}
+		}
+	}
+	return l
+}
+
+func ext(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[i+1:]
+	}
+	return ""
+}
+
+func (s *Server) mediaGet(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.media(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, mediaView{Media: m, Links: links(m)})
+	return nil
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := parseLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	hits, err := s.cfg.Catalog.SearchQuery(r.Context(), &catalog.SearchQueryParams{TenantID: tenantFor(r), Query: q.Get("q"), Source: q.Get("source"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	if hits == nil {
+		hits = []*catalog.SearchHit{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"query": q.Get("q"), "hits": hits})
+	return nil
+}
+
+func (s *Server) failureList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p := &catalog.FailureListParams{TenantID: tenantFor(r), MediaID: q.Get("media_id"), Cursor: q.Get("cursor"), NotRedriven: q.Get("not_redriven") == "true"}
+	var err error
+	if p.Since, err = parseTime("since", q.Get("since")); err != nil {
+		return err
+	}
+	if p.Until, err = parseTime("until", q.Get("until")); err != nil {
+		return err
+	}
+	if p.Limit, err = parseLimit(q.Get("limit")); err != nil {
+		return err
+	}
+	page, err := s.cfg.Catalog.FailureList(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if page.Failures == nil {
+		page.Failures = []*catalog.Failure{}
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) failure(r *http.Request) (*catalog.Failure, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, errcode.New(errcode.Invalid, "failure id %q is not a number", r.PathValue("id"))
+	}
+	return s.cfg.Catalog.FailureGet(r.Context(), &catalog.FailureGetParams{ID: id, TenantID: tenantFor(r)})
+}
+
+func (s *Server) failureGet(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.failure(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, f)
+	return nil
+}
+
+func (s *Server) failureRedrive(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.failure(r)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Redrive == nil {
+		return errcode.New(errcode.NotImplemented, "redrive is not available on this server role")
+	}
+	exec, err := s.cfg.Redrive.RedriveMedia(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	f, err = s.cfg.Catalog.FailureMarkRedriven(r.Context(), &catalog.FailureMarkRedrivenParams{ID: f.ID, TenantID: f.TenantID, ExecutionID: exec})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, f)
+	return nil
+}
+
+func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p := &catalog.UsageTotalsParams{TenantID: tenantFor(r), MediaID: q.Get("media_id")}
+	var err error
+	if p.Since, err = parseTime("since", q.Get("since")); err != nil {
+		return err
+	}
+	if p.Until, err = parseTime("until", q.Get("until")); err != nil {
+		return err
+	}
+	rep, err := s.cfg.Catalog.UsageTotals(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Uploads == nil {
+		return errcode.New(errcode.NotImplemented, "uploads are not served by this server role")
+	}
+	if s.cfg.MaxUploadBytes > 0 && r.ContentLength > s.cfg.MaxUploadBytes {
+		return errcode.New(errcode.TooLarge, "upload of %d bytes is larger than the %d-byte limit", r.ContentLength, s.cfg.MaxUploadBytes)
+	}
+	body := io.Reader(r.Body)
+	if s.cfg.MaxUploadBytes > 0 {
+		body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
+	}
+	name := r.URL.Query().Get("filename")
+	if name == "" {
+		name = r.Header.Get("X-Filename")
+	}
+	ctype := r.Header.Get("Content-Type")
+	if strings.HasPrefix(ctype, "multipart/form-data") {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return errcode.New(errcode.Invalid, "multipart body: %v", err)
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return errcode.New(errcode.Invalid, "multipart body: no \"file\" part")
+			}
+			if part.FormName() == "file" {
+				body, name, ctype = part, part.FileName(), part.Header.Get("Content-Type")
+				break
+			}
+		}
+	}
+	size := r.ContentLength
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		size = -1
+	}
+	m, err := s.cfg.Uploads.Upload(r.Context(), &UploadParams{Tenant: tenantFor(r), Filename: name, ContentType: ctype, Size: size, Body: body})
+	if err != nil {
+		if mbe := new(http.MaxBytesError); errorsAs(err, &mbe) {
+			return errcode.New(errcode.TooLarge, "upload is larger than the %d-byte limit", s.cfg.MaxUploadBytes)
+		}
+		return err
+	}
+	w.Header().Set("Location", "/v1/media/"+m.ID)
+	writeJSON(w, http.StatusCreated, mediaView{Media: m, Links: links(m)})
+	return nil
+}
+
+func (s *Server) intake(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Uploads == nil {
+		return errcode.New(errcode.NotImplemented, "intake is not served by this server role")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		return errcode.New(errcode.TooLarge, "notification body: %v", err)
+	}
+	n, err := s.cfg.Uploads.Intake(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"events": n})
+	return nil
+}
+
+// putEventsRequest is EventBridge's PutEvents request.
+type putEventsRequest struct {
+	Entries []bus.PutEventsEntry `json:"Entries"`
+}
+
+func (s *Server) putEvents(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Bus == nil {
+		return errcode.New(errcode.NotImplemented, "the event bus is not served by this server role")
+	}
+	var req putEventsRequest
+	if err := decodeJSON(r, 2<<20, &req); err != nil {
+		return err
+	}
+	if len(req.Entries) == 0 || len(req.Entries) > 10 {
+		return errcode.New(errcode.Invalid, "/Entries: between 1 and 10 entries, got %d", len(req.Entries))
+	}
+	res, err := s.cfg.Bus.PutEvents(r.Context(), req.Entries)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, e := range res {
+		if e.ErrorCode != "" {
+			failed++
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"FailedEntryCount": failed, "Entries": res})
+	return nil
+}
+
+func (s *Server) ruleList(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Bus == nil {
+		return errcode.New(errcode.NotImplemented, "the event bus is not served by this server role")
+	}
+	rules := s.cfg.Bus.Rules()
+	if rules == nil {
+		rules = []RuleInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rules": rules})
+	return nil
+}
+
+func (s *Server) rulePut(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Bus == nil {
+		return errcode.New(errcode.NotImplemented, "the event bus is not served by this server role")
+	}
+	if !principalOf(r.Context()).open {
+		return errcode.New(errcode.PermissionDenied, "rules are installation-wide; tenant API keys cannot change them")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		return errcode.New(errcode.TooLarge, "rule body: %v", err)
+	}
+	if !json.Valid(body) {
+		return errcode.New(errcode.Invalid, "rule body is not JSON")
+	}
+	info, err := s.cfg.Bus.PutRule(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, info)
+	return nil
+}
+
+func (s *Server) ruleDelete(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Bus == nil {
+		return errcode.New(errcode.NotImplemented, "the event bus is not served by this server role")
+	}
+	if !principalOf(r.Context()).open {
+		return errcode.New(errcode.PermissionDenied, "rules are installation-wide; tenant API keys cannot change them")
+	}
+	if err := s.cfg.Bus.DeleteRule(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
