@@ -36,6 +36,15 @@ type JSONata struct {
 	// vars are the "$name" tokens the expression mentions: only those
 	// variables are converted and bound at evaluation.
 	vars []string
+	// simple is set when the expression is a plain path from a variable
+	// ($states.input.a.b, $v.a): see simplePathValue.
+	simple *simplePath
+}
+
+// simplePath is a path of field names from a variable.
+type simplePath struct {
+	root  string
+	names []string
 }
 
 // String returns the expression (without the "{% %}" delimiters).
@@ -78,7 +87,73 @@ func CompileJSONata(s string) (*JSONata, error) {
 		}
 		return nil, ce
 	}
-	return &JSONata{src: src, expr: e, vars: mentionedVars(src)}, nil
+	j := &JSONata{src: src, expr: e, vars: mentionedVars(src)}
+	if node, err := jparse.Parse(src); err == nil {
+		if pn, ok := node.(*jparse.PathNode); ok && len(pn.Steps) > 1 && !pn.KeepArrays {
+			if v, ok := pn.Steps[0].(*jparse.VariableNode); ok && v.Name != "" {
+				sp := &simplePath{root: v.Name}
+				for _, st := range pn.Steps[1:] {
+					n, ok := st.(*jparse.NameNode)
+					if !ok {
+						sp = nil
+						break
+					}
+					sp.names = append(sp.names, n.Value)
+				}
+				j.simple = sp
+			}
+		}
+	}
+	return j, nil
+}
+
+// simplePathValue resolves a plain path whose engine result was undefined.
+// JSONata (as Step Functions runs it) returns an empty array found at the
+// end of a path as [], where the engine returns nothing; for a path through
+// objects only, this finds that array.
+func (j *JSONata) simplePathValue(b *bindings) (any, bool) {
+	sp := j.simple
+	var cur any
+	if sp.root == "states" {
+		m := b.env.States
+		if len(sp.names) == 0 {
+			return nil, false
+		}
+		switch sp.names[0] {
+		case "input":
+			cur = b.env.Input
+		case "context":
+			cur = b.env.Context
+		default:
+			v, ok := m[sp.names[0]]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		}
+		return walkNames(cur, sp.names[1:])
+	}
+	v, ok := b.env.Vars[sp.root]
+	if !ok {
+		return nil, false
+	}
+	return walkNames(v, sp.names)
+}
+
+func walkNames(cur any, names []string) (any, bool) {
+	for _, n := range names {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[n]; !ok {
+			return nil, false
+		}
+	}
+	if a, ok := cur.([]any); ok && len(a) == 0 {
+		return []any{}, true
+	}
+	return nil, false
 }
 
 func invalidUTF8Offset(s string) int {
@@ -210,6 +285,11 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 	res, err := evalSafely(&local)
 	if err != nil {
 		if errors.Is(err, jsonata.ErrUndefined) {
+			if j.simple != nil {
+				if v, ok := j.simplePathValue(b); ok {
+					return v, nil
+				}
+			}
 			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned nothing (undefined)."), Err: ErrUndefined}
 		}
 		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "threw an error during evaluation: "+err.Error())}
