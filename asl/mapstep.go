@@ -138,12 +138,16 @@ func (m *Machine) execMap(e *evalCtx, out *Outcome) bool {
 	}
 	arr, ok := items.([]any)
 	if !ok {
-		name := ErrRuntime
 		if s.ql == JSONata {
-			name = ErrQueryEvaluationError
+			return m.handleError(e, &stateError{name: ErrQueryEvaluationError, prefixed: true,
+				cause: "Map state input must be an array but was: " + expr.MarshalString(items)}, out)
 		}
-		return m.handleError(e, &stateError{name: name, prefixed: true,
-			cause: "Map state input must be an array but was: " + expr.MarshalString(items)}, out)
+		src := "$"
+		if ms.itemsPath != nil {
+			src = ms.itemsPath.src
+		}
+		return m.handleError(e, &stateError{name: ErrRuntime, prefixed: true,
+			cause: fmt.Sprintf("Reference path \"%s\" must point to array.", src)}, out)
 	}
 	return m.startMap(e, eff, arr, mc, out)
 }

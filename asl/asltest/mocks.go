@@ -30,16 +30,19 @@ import (
 //     repeating; each is {"output": v}, {"identity": true} or
 //     {"error": name, "cause": text}.
 type Mock struct {
-	Behavior     string         `json:"behavior"`
-	Kind         string         `json:"kind,omitempty"`
-	Value        any            `json:"value,omitempty"`
-	Char         string         `json:"char,omitempty"`
-	Count        int            `json:"count,omitempty"`
-	Error        string         `json:"error,omitempty"`
-	ErrorMessage string         `json:"errorMessage,omitempty"`
-	DelaySeconds float64        `json:"delay_seconds,omitempty"`
-	Responses    []MockResponse `json:"responses,omitempty"`
-	Description  string         `json:"description,omitempty"`
+	Behavior     string  `json:"behavior"`
+	Kind         string  `json:"kind,omitempty"`
+	Value        any     `json:"value,omitempty"`
+	Char         string  `json:"char,omitempty"`
+	Count        int     `json:"count,omitempty"`
+	Error        string  `json:"error,omitempty"`
+	ErrorMessage string  `json:"errorMessage,omitempty"`
+	DelaySeconds float64 `json:"delay_seconds,omitempty"`
+	// HeartbeatEverySeconds makes a delayed mock send a heartbeat at this
+	// interval while it sleeps.
+	HeartbeatEverySeconds float64        `json:"heartbeat_every_seconds,omitempty"`
+	Responses             []MockResponse `json:"responses,omitempty"`
+	Description           string         `json:"description,omitempty"`
 }
 
 // MockResponse is one step of a sequence mock.
@@ -160,7 +163,7 @@ func (ms *Mocks) RunTask(ctx context.Context, req *asl.TaskRequest) (any, error)
 	case "constant_repeat":
 		payload = strings.Repeat(m.Char, m.Count)
 	case "raise":
-		if err := sleep(ctx, req, delay); err != nil {
+		if err := m.sleep(ctx, req, delay); err != nil {
 			return nil, err
 		}
 		return nil, &asl.TaskError{Name: m.Error, Cause: lambdaCause(m.Error, m.ErrorMessage)}
@@ -169,7 +172,7 @@ func (ms *Mocks) RunTask(ctx context.Context, req *asl.TaskRequest) (any, error)
 		delay = r.DelaySeconds
 		switch {
 		case r.Error != nil:
-			if err := sleep(ctx, req, delay); err != nil {
+			if err := m.sleep(ctx, req, delay); err != nil {
 				return nil, err
 			}
 			cause := ""
@@ -183,7 +186,7 @@ func (ms *Mocks) RunTask(ctx context.Context, req *asl.TaskRequest) (any, error)
 			payload = r.Output
 		}
 	}
-	if err := sleep(ctx, req, delay); err != nil {
+	if err := m.sleep(ctx, req, delay); err != nil {
 		return nil, err
 	}
 	if invoke {
@@ -245,11 +248,25 @@ func (ms *Mocks) Calls(key string) int {
 	return ms.calls[key]
 }
 
-func sleep(ctx context.Context, req *asl.TaskRequest, secs float64) error {
+// sleep waits secs on the execution clock, heartbeating as configured.
+func (m *Mock) sleep(ctx context.Context, req *asl.TaskRequest, secs float64) error {
 	if secs <= 0 || req.Clock == nil {
 		return nil
 	}
-	return req.Clock.Sleep(ctx, time.Duration(secs*float64(time.Second)))
+	total := time.Duration(secs * float64(time.Second))
+	every := time.Duration(m.HeartbeatEverySeconds * float64(time.Second))
+	if every <= 0 || req.Heartbeat == nil {
+		return req.Clock.Sleep(ctx, total)
+	}
+	for total > 0 {
+		d := min(every, total)
+		if err := req.Clock.Sleep(ctx, d); err != nil {
+			return err
+		}
+		total -= d
+		req.Heartbeat()
+	}
+	return nil
 }
 
 func lambdaCause(errType, msg string) string {
