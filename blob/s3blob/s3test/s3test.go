@@ -74,6 +74,9 @@ func Start() (*Server, error) {
 		VersioningDir: vers,
 		SideCarDir:    side,
 		Concurrency:   64,
+		// The S3 limit for CopyObject; versitygw's zero value refuses
+		// every copy.
+		CopyObjectThreshold: 5 << 30,
 	}
 	opts.SetNewDirPerm(0o755)
 	opts.SetNewFilePerm(0o644)
