@@ -1,0 +1,217 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/landfall/landfall/apiserver"
+	"github.com/landfall/landfall/blob"
+	"github.com/landfall/landfall/bus"
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
+)
+
+// Options configure the ingest service.
+type Options struct {
+	Bucket     *blob.Bucket
+	BucketName string // the name events carry in detail.bucket.name
+	Catalog    catalog.Store
+	Bus        *bus.Bus
+	MaxBytes   int64 // 0 = unlimited
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// AutoTenants creates a tenant on its first upload (embedded mode);
+	// otherwise an unknown tenant is an error.
+	AutoTenants bool
+}
+
+// Service stores uploads and turns stored objects into events.
+type Service struct {
+	opt Options
+	log *slog.Logger
+}
+
+// New returns the ingest service.
+func New(opt Options) *Service {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.BucketName == "" {
+		opt.BucketName = "landfall"
+	}
+	return &Service{opt: opt, log: opt.Logger}
+}
+
+var extRE = regexp.MustCompile(`^[a-z0-9]{1,8}$`)
+
+// extension picks the stored file extension: the filename's when it is
+// sane, else one for the content type, else "bin".
+func extension(filename, contentType string) string {
+	e := strings.ToLower(strings.TrimPrefix(path.Ext(filename), "."))
+	if extRE.MatchString(e) {
+		return e
+	}
+	if contentType != "" {
+		if exts, _ := mime.ExtensionsByType(contentType); len(exts) > 0 {
+			if e := strings.TrimPrefix(exts[0], "."); extRE.MatchString(e) {
+				return e
+			}
+		}
+	}
+	return "bin"
+}
+
+// cleanFilename keeps the base name of what the client sent, for display.
+func cleanFilename(name string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	if name == "." || name == "/" {
+		return ""
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	if len(name) > 255 {
+		name = name[:255]
+	}
+	return name
+}
+
+// Upload streams p.Body into incoming/<tenant>/<media id>.<ext>, then
+// creates the media row and its Object Created event in one transaction.
+// An empty body, an unknown tenant and a body past the size limit are
+// refused and leave nothing behind.
+func (s *Service) Upload(ctx context.Context, p *apiserver.UploadParams) (*catalog.Media, error) {
+	if err := s.tenant(ctx, p.Tenant); err != nil {
+		return nil, err
+	}
+	if s.opt.MaxBytes > 0 && p.Size > s.opt.MaxBytes {
+		return nil, errcode.New(errcode.TooLarge, "upload of %d bytes is larger than the %d-byte limit", p.Size, s.opt.MaxBytes)
+	}
+	id := catalog.NewMediaID()
+	key := "incoming/" + p.Tenant + "/" + id + "." + extension(p.Filename, p.ContentType)
+	log := s.log.With("media_id", id, "tenant", p.Tenant, "key", key)
+	ct := p.ContentType
+	if _, _, err := mime.ParseMediaType(ct); err != nil || strings.HasPrefix(ct, "multipart/") || ct == "application/x-www-form-urlencoded" {
+		ct = "" // sniffed by the bucket
+	}
+	w, err := s.opt.Bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: ct,
+		Metadata: map[string]string{"media-id": id, "tenant": p.Tenant, "filename": asciiOnly(cleanFilename(p.Filename))}})
+	if err != nil {
+		return nil, err
+	}
+	body := p.Body
+	if s.opt.MaxBytes > 0 {
+		body = io.LimitReader(body, s.opt.MaxBytes+1)
+	}
+	n, err := io.Copy(w, body)
+	if err == nil && s.opt.MaxBytes > 0 && n > s.opt.MaxBytes {
+		err = errcode.New(errcode.TooLarge, "upload is larger than the %d-byte limit", s.opt.MaxBytes)
+	}
+	if err == nil && n == 0 {
+		err = errcode.New(errcode.Invalid, "upload is empty (0 bytes)")
+	}
+	if err == nil && p.Size > 0 && n != p.Size {
+		err = errcode.New(errcode.Invalid, "upload ended after %d of %d bytes", n, p.Size)
+	}
+	if err != nil {
+		_ = w.Abort()
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = errcode.New(errcode.TooLarge, "upload is larger than the %d-byte limit", mbe.Limit)
+		}
+		if errcode.Of(err) == errcode.Unknown {
+			err = errcode.Wrap(errcode.Invalid, err, "upload interrupted")
+		}
+		log.Warn("upload refused", "err", err)
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	attrs, err := s.opt.Bucket.Attributes(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	ev := bus.ObjectCreated(s.opt.BucketName, bus.ObjectDetail{Key: key, Size: n, ETag: attrs.ETag}, "PutObject", s.opt.Now())
+	row, err := bus.OutboxEvent(ev)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.opt.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{ID: id, TenantID: p.Tenant, BucketKey: key,
+		Filename: cleanFilename(p.Filename), ContentType: w.ContentType(), Size: n, SHA256: w.SHA256(), Events: []catalog.OutboxEvent{row}})
+	if err != nil {
+		// The object has no row: remove it so nothing is half-stored.
+		_ = s.opt.Bucket.Delete(context.WithoutCancel(ctx), key)
+		return nil, err
+	}
+	if s.opt.Bus != nil {
+		s.opt.Bus.Notify()
+	}
+	log.Info("upload stored", "size", n, "sha256", w.SHA256(), "event_id", ev.ID)
+	return m, nil
+}
+
+func asciiOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func (s *Service) tenant(ctx context.Context, id string) error {
+	if id == "" {
+		return errcode.New(errcode.Invalid, "tenant: required")
+	}
+	_, err := s.opt.Catalog.TenantGet(ctx, &catalog.TenantGetParams{ID: id})
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errcode.NotFound) {
+		if s.opt.AutoTenants {
+			_, err = s.opt.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: id, IfNotExists: true})
+			return err
+		}
+		return errcode.New(errcode.NotFound, "unknown tenant %q", id)
+	}
+	return err
+}
+
+// Intake puts the Object Created events of an S3 event notification on
+// the bus and returns how many there were.
+func (s *Service) Intake(ctx context.Context, body []byte) (int, error) {
+	evs, err := ParseNotification(body)
+	if err != nil {
+		return 0, err
+	}
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	if s.opt.Bus == nil {
+		return 0, errcode.New(errcode.Unavailable, "no event bus on this server role")
+	}
+	if err := s.opt.Bus.Put(ctx, evs...); err != nil {
+		return 0, err
+	}
+	return len(evs), nil
+}
+
+var _ apiserver.Uploader = (*Service)(nil)
+
+var _ = fmt.Sprint

@@ -1,0 +1,134 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/landfall/landfall/blob"
+	"github.com/landfall/landfall/bus"
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
+)
+
+// watchNamespace makes the media id of a dropped file deterministic: the
+// same object seen twice (or by two watchers) is one media item.
+var watchNamespace = uuid.MustParse("6c1f8a2e-4f3b-4c8e-9d27-3b1e0f6a5d11")
+
+// Watch polls incoming/ in the bucket for objects that no upload created
+// (files dropped into the bucket folder, or written by another tool) and
+// registers each once it has stopped changing: a media row with its Object
+// Created event. It returns when ctx ends.
+func (s *Service) Watch(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	seen := map[string]obs{} // key → last observation
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.scan(ctx, seen); err != nil && ctx.Err() == nil {
+			s.log.Warn("watch: scan failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+type obs struct {
+	size    int64
+	mod     time.Time
+	settled bool // registered or known
+}
+
+func (s *Service) scan(ctx context.Context, seen map[string]obs) error {
+	it := s.opt.Bucket.List(&blob.ListOptions{Prefix: "incoming/"})
+	live := map[string]bool{}
+	for {
+		o, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if o.IsDir {
+			continue
+		}
+		live[o.Key] = true
+		prev, ok := seen[o.Key]
+		if ok && prev.settled {
+			continue
+		}
+		cur := obs{size: o.Size, mod: o.ModTime}
+		// Register only what has not changed since the last scan.
+		if !ok || prev.size != cur.size || !prev.mod.Equal(cur.mod) {
+			seen[o.Key] = cur
+			continue
+		}
+		done, err := s.register(ctx, o.Key, o.Size)
+		if err != nil {
+			s.log.Warn("watch: cannot register", "key", o.Key, "err", err)
+			cur.settled = errcode.Of(err) == errcode.Invalid // a bad key will not get better
+		} else {
+			cur.settled = done
+		}
+		seen[o.Key] = cur
+	}
+	for k := range seen {
+		if !live[k] {
+			delete(seen, k)
+		}
+	}
+	return nil
+}
+
+// register creates the media row and event for a dropped object unless
+// one exists. It reports whether the key is settled.
+func (s *Service) register(ctx context.Context, key string, size int64) (bool, error) {
+	tenant, err := TenantOf(key)
+	if err != nil {
+		return false, errcode.Wrap(errcode.Invalid, err, "watch")
+	}
+	base := strings.TrimSuffix(path.Base(key), path.Ext(key))
+	// Objects an upload created are named by their media id.
+	if _, err := uuid.Parse(base); err == nil {
+		if _, err := s.opt.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: base}); err == nil {
+			return true, nil
+		}
+	}
+	if err := s.tenant(ctx, tenant); err != nil {
+		return false, err
+	}
+	attrs, err := s.opt.Bucket.Attributes(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	id := uuid.NewSHA1(watchNamespace, []byte(key+"\x00"+attrs.ETag)).String()
+	ev := bus.ObjectCreated(s.opt.BucketName, bus.ObjectDetail{Key: key, Size: size, ETag: attrs.ETag}, "PutObject", s.opt.Now())
+	row, err := bus.OutboxEvent(ev)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.opt.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{ID: id, TenantID: tenant, BucketKey: key,
+		Filename: path.Base(key), ContentType: attrs.ContentType, Size: size, SHA256: attrs.SHA256, Events: []catalog.OutboxEvent{row}})
+	if errors.Is(err, errcode.AlreadyExists) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if s.opt.Bus != nil {
+		s.opt.Bus.Notify()
+	}
+	s.log.Info("watch: registered dropped file", "media_id", id, "tenant", tenant, "key", key, "event_id", ev.ID)
+	return true, nil
+}
