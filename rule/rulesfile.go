@@ -466,6 +466,13 @@ func (v *fileValidator) transformer(n *jnode, ptr string) *InputTransformer {
 		if strings.HasPrefix(p.ptr, "/input_template") {
 			at = n.get("input_template")
 		}
+		if m := n.get("input_paths_map"); m != nil && m.kind == jObject {
+			for i, k := range m.keys {
+				if p.ptr == "/input_paths_map/"+escapePointerToken(k) {
+					at = m.vals[i]
+				}
+			}
+		}
 		v.add(at, ptr+p.ptr, "%s", p.msg)
 	}
 	return t

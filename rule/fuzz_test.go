@@ -1,0 +1,136 @@
+package rule
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+const fuzzMax = 4096
+
+func seedCases(f *testing.F) []matchCase {
+	data, err := os.ReadFile(filepath.Join("testdata", "match_cases.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var cases []matchCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		f.Fatal(err)
+	}
+	return cases
+}
+
+// FuzzParsePattern checks that compiling never panics and that an accepted
+// pattern keeps its text and can be matched.
+func FuzzParsePattern(f *testing.F) {
+	for _, c := range seedCases(f) {
+		f.Add([]byte(c.Pattern))
+	}
+	f.Add([]byte(`{"a":[{"numeric":[">",0,"<=",5]}],"$or":[{"b":[1]},{"c":[{"wildcard":"x\\*y*"}]}]}`))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		if len(text) > fuzzMax {
+			return
+		}
+		p, err := ParsePattern(text)
+		if err != nil {
+			if p != nil {
+				t.Fatal("pattern returned with an error")
+			}
+			return
+		}
+		if p.String() != string(text) {
+			t.Fatal("pattern text not kept")
+		}
+		if _, err := p.Matches([]byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzMatch cross-checks the automaton against the reference evaluator,
+// for each of two patterns alone and for both in one rule set, and checks
+// that the event reader and the tree parser agree on what is valid JSON.
+func FuzzMatch(f *testing.F) {
+	cases := seedCases(f)
+	for i, c := range cases {
+		other := cases[(i*7+3)%len(cases)]
+		f.Add([]byte(c.Pattern), []byte(other.Pattern), []byte(c.Event))
+		f.Add([]byte(c.Pattern), []byte(c.Pattern), []byte(other.Event))
+	}
+	f.Fuzz(func(t *testing.T, p1, p2, event []byte) {
+		if len(p1)+len(p2)+len(event) > fuzzMax {
+			return
+		}
+		pa, err1 := ParsePattern(p1)
+		pb, err2 := ParsePattern(p2)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		s := NewRuleSet()
+		s.AddPattern("a", pa)
+		s.AddPattern("b", pb)
+		got, err := s.Match(event)
+		root, perr := parseJSON(event)
+		if perr != nil || root.kind != jObject {
+			if err == nil {
+				t.Fatalf("event %q accepted by the matcher but not by the parser (%v)", event, perr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("event %q rejected by the matcher: %v", event, err)
+		}
+		var want []string
+		if refMatchesTree(pa, root) {
+			want = append(want, "a")
+		}
+		if refMatchesTree(pb, root) {
+			want = append(want, "b")
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("patterns %s | %s\nevent %s\nrule set matched %v, reference %v", p1, p2, event, got, want)
+		}
+		for _, x := range []struct {
+			p    *Pattern
+			name string
+		}{{pa, "a"}, {pb, "b"}} {
+			ok, err := x.p.Matches(event)
+			if err != nil || ok != slices.Contains(want, x.name) {
+				t.Fatalf("pattern %s alone: %v, %v; reference %v", x.p, ok, err, want)
+			}
+		}
+	})
+}
+
+// FuzzRulesFile checks that loading never panics and that a loaded file's
+// rules compile.
+func FuzzRulesFile(f *testing.F) {
+	for _, name := range []string{"rules_valid.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`[{"name":"r","event_pattern":{"a":["b"]},"targets":[{"id":"t","type":"webhook","url":"http://127.0.0.1/x","input_transformer":{"input_paths_map":{"k":"$.a"},"input_template":"{\"k\": <k>}"}}]}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > fuzzMax {
+			return
+		}
+		specs, err := ParseRulesFile(data)
+		if err != nil {
+			return
+		}
+		for _, s := range specs {
+			if s.Pattern == nil {
+				t.Fatalf("rule %q has no compiled pattern", s.Name)
+			}
+			for _, tg := range s.Targets {
+				if _, err := tg.TargetInput([]byte(`{"a":"b"}`), TransformContext{RuleName: s.Name}); err != nil && tg.InputTransformer == nil {
+					t.Fatalf("target %q: %v", tg.ID, err)
+				}
+			}
+		}
+	})
+}
