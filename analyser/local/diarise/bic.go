@@ -1,0 +1,193 @@
+package diarise
+
+import (
+	"math"
+)
+
+// stats are a segment's or cluster's sufficient statistics for a
+// full-covariance Gaussian: frame count, sum and sum of outer products.
+type stats struct {
+	n   float64
+	sum []float64
+	sq  []float64 // d×d, row major
+}
+
+func newStats(d int) *stats { return &stats{sum: make([]float64, d), sq: make([]float64, d*d)} }
+
+func (s *stats) add(x []float32) {
+	d := len(s.sum)
+	s.n++
+	for i := 0; i < d; i++ {
+		xi := float64(x[i])
+		s.sum[i] += xi
+		row := s.sq[i*d:]
+		for j := 0; j <= i; j++ {
+			row[j] += xi * float64(x[j])
+		}
+	}
+}
+
+func (s *stats) merged(o *stats) *stats {
+	m := &stats{n: s.n + o.n, sum: make([]float64, len(s.sum)), sq: make([]float64, len(s.sq))}
+	for i := range m.sum {
+		m.sum[i] = s.sum[i] + o.sum[i]
+	}
+	for i := range m.sq {
+		m.sq[i] = s.sq[i] + o.sq[i]
+	}
+	return m
+}
+
+// logDet is log |Σ| of the maximum-likelihood covariance, with a small
+// ridge so short segments (fewer frames than parameters) stay defined.
+func (s *stats) logDet(ridge float64) float64 {
+	d := len(s.sum)
+	c := make([]float64, d*d)
+	for i := 0; i < d; i++ {
+		mi := s.sum[i] / s.n
+		for j := 0; j <= i; j++ {
+			v := s.sq[i*d+j]/s.n - mi*s.sum[j]/s.n
+			c[i*d+j] = v
+		}
+		c[i*d+i] += ridge
+	}
+	// Cholesky on the lower triangle.
+	var ld float64
+	for j := 0; j < d; j++ {
+		sum := c[j*d+j]
+		for k := 0; k < j; k++ {
+			sum -= c[j*d+k] * c[j*d+k]
+		}
+		if sum <= 1e-300 {
+			sum = 1e-300
+		}
+		l := math.Sqrt(sum)
+		c[j*d+j] = l
+		ld += 2 * math.Log(l)
+		for i := j + 1; i < d; i++ {
+			v := c[i*d+j]
+			for k := 0; k < j; k++ {
+				v -= c[i*d+k] * c[j*d+k]
+			}
+			c[i*d+j] = v / l
+		}
+	}
+	return ld
+}
+
+// Cluster is agglomerative clustering by the Bayesian information
+// criterion over full-covariance Gaussians.
+type Cluster struct {
+	Lambda      float64 // penalty weight, 1.0 classically
+	Ridge       float64 // covariance ridge
+	MinSpeakers int     // stop merging at this many clusters (≥ 1)
+	MaxSpeakers int     // keep merging past ΔBIC ≥ 0 while above this (0: no limit)
+
+	trace func(k int, delta float64) // tests: called before each merge
+}
+
+// deltaBIC is the BIC gain of modelling a and b with one Gaussian rather
+// than two: negative means merging is better.
+func (c Cluster) deltaBIC(a, b *stats, ldA, ldB float64) (float64, float64) {
+	m := a.merged(b)
+	ldM := m.logDet(c.Ridge)
+	d := float64(len(a.sum))
+	p := 0.5 * (d + d*(d+1)/2) * math.Log(m.n)
+	return 0.5*(m.n*ldM-a.n*ldA-b.n*ldB) - c.Lambda*p, ldM
+}
+
+// Run clusters the segments' statistics and returns each segment's
+// cluster index (0..k-1, in order of first appearance).
+func (c Cluster) Run(segs []*stats) []int {
+	n := len(segs)
+	if n == 0 {
+		return nil
+	}
+	minK := max(1, c.MinSpeakers)
+	members := make([][]int, n)
+	cl := make([]*stats, n)
+	ld := make([]float64, n)
+	alive := make([]bool, n)
+	for i, s := range segs {
+		members[i] = []int{i}
+		cl[i] = s
+		ld[i] = s.logDet(c.Ridge)
+		alive[i] = true
+	}
+	// Pairwise ΔBIC, kept in a matrix and updated after each merge.
+	dist := make([][]float64, n)
+	for i := range dist {
+		dist[i] = make([]float64, n)
+		for j := 0; j < i; j++ {
+			dist[i][j], _ = c.deltaBIC(cl[i], cl[j], ld[i], ld[j])
+		}
+	}
+	k := n
+	for k > minK {
+		bi, bj := -1, -1
+		best := math.Inf(1)
+		for i := 0; i < n; i++ {
+			if !alive[i] {
+				continue
+			}
+			for j := 0; j < i; j++ {
+				if alive[j] && dist[i][j] < best {
+					best, bi, bj = dist[i][j], i, j
+				}
+			}
+		}
+		if bi < 0 || (best >= 0 && (c.MaxSpeakers == 0 || k <= c.MaxSpeakers)) {
+			break
+		}
+		if c.trace != nil {
+			c.trace(k, best)
+		}
+		// Merge bi into bj.
+		cl[bj] = cl[bj].merged(cl[bi])
+		ld[bj] = cl[bj].logDet(c.Ridge)
+		members[bj] = append(members[bj], members[bi]...)
+		alive[bi] = false
+		members[bi] = nil
+		k--
+		for o := 0; o < n; o++ {
+			if !alive[o] || o == bj {
+				continue
+			}
+			v, _ := c.deltaBIC(cl[bj], cl[o], ld[bj], ld[o])
+			if o < bj {
+				dist[bj][o] = v
+			} else {
+				dist[o][bj] = v
+			}
+		}
+	}
+	label := make([]int, n)
+	for i := range label {
+		label[i] = -1
+	}
+	next := 0
+	for s := 0; s < n; s++ { // number clusters by first appearance
+		if label[s] >= 0 {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			if alive[i] && contains(members[i], s) {
+				for _, m := range members[i] {
+					label[m] = next
+				}
+				next++
+				break
+			}
+		}
+	}
+	return label
+}
+
+func contains(xs []int, v int) bool {
+	for _, x := range xs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
