@@ -1,0 +1,258 @@
+package faces
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/local/execx"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/internal/mediagen"
+	"github.com/landfall/landfall/types"
+)
+
+type photoSet struct {
+	Dir    string `json:"dir"`
+	Pkg    string `json:"debian_package"`
+	Photos []struct {
+		File  string     `json:"file"`
+		Faces int        `json:"faces"`
+		Box   *types.Box `json:"box"`
+	} `json:"photos"`
+}
+
+// photos loads testdata/photos.json and skips, naming the Debian package,
+// when the photos are not installed.
+func photos(t testing.TB) photoSet {
+	t.Helper()
+	b, err := os.ReadFile("testdata/photos.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps photoSet
+	if err := json.Unmarshal(b, &ps); err != nil {
+		t.Fatalf("testdata/photos.json: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(ps.Dir, ps.Photos[0].File)); err != nil {
+		t.Skipf("the sample photos are not installed (%s): install the Debian package %s", ps.Dir, ps.Pkg)
+	}
+	return ps
+}
+
+var (
+	fixtureDir  string
+	fixtureOnce sync.Once
+	fixtureErr  error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "landfall-faces-")
+	if err != nil {
+		panic(err)
+	}
+	fixtureDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fixtures generates a slide keyframe (no face), a picture of two faces
+// (the astronaut photo twice, side by side) and bad images.
+func fixtures(t testing.TB) string {
+	t.Helper()
+	ps := photos(t)
+	fixtureOnce.Do(func() {
+		ctx := context.Background()
+		p := func(n string) string { return filepath.Join(fixtureDir, n) }
+		fixtureErr = func() error {
+			if err := mediagen.Image(ctx, p("slide.png"), mediagen.ImageSpec{Width: 1280, Height: 720, Text: "Quarterly results\nNo faces here", Background: "navy", Color: "white"}); err != nil {
+				return err
+			}
+			astro := filepath.Join(ps.Dir, "astronaut.png")
+			if _, err := execx.Run(ctx, execx.Cmd{Name: "convert", Args: []string{astro, astro, "+append", p("two.png")}}); err != nil {
+				return err
+			}
+			if err := mediagen.Image(ctx, p("tiny.png"), mediagen.ImageSpec{Width: 1, Height: 1}); err != nil {
+				return err
+			}
+			if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
+				return err
+			}
+			return mediagen.Text(p("notes.png"), "not an image")
+		}()
+	})
+	if fixtureErr != nil {
+		t.Fatalf("generating fixtures: %v", fixtureErr)
+	}
+	return fixtureDir
+}
+
+func validate(t testing.TB, v any) {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(v)
+	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err := s.Validate(inst); err != nil {
+		t.Fatalf("output does not match schema.json: %v\n%s", err, b)
+	}
+}
+
+func run(t testing.TB, in *analyser.Input) (*Result, error) {
+	t.Helper()
+	out, err := Faces{}.Run(context.Background(), &analyser.Env{}, in)
+	if err != nil {
+		return nil, err
+	}
+	validate(t, out)
+	return out.(*Result), nil
+}
+
+func TestPhotos(t *testing.T) {
+	ps := photos(t)
+	for _, ph := range ps.Photos {
+		t.Run(ph.File, func(t *testing.T) {
+			r, err := run(t, &analyser.Input{Path: filepath.Join(ps.Dir, ph.File), Kind: types.KindImage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.MaxCount != ph.Faces {
+				t.Fatalf("found %d faces %+v, want %d", r.MaxCount, r.Detections, ph.Faces)
+			}
+			if ph.Box != nil {
+				got := r.Detections[0].Boxes[0]
+				if iou(got, *ph.Box) < 0.5 {
+					t.Errorf("box %+v, want about %+v", got, *ph.Box)
+				}
+			}
+		})
+	}
+}
+
+func iou(a, b types.Box) float64 {
+	x1, y1 := math.Max(a.Left, b.Left), math.Max(a.Top, b.Top)
+	x2, y2 := math.Min(a.Left+a.Width, b.Left+b.Width), math.Min(a.Top+a.Height, b.Top+b.Height)
+	if x2 <= x1 || y2 <= y1 {
+		return 0
+	}
+	in := (x2 - x1) * (y2 - y1)
+	return in / (a.Width*a.Height + b.Width*b.Height - in)
+}
+
+func TestKeyframesTimestampsAndCounts(t *testing.T) {
+	dir := fixtures(t)
+	ps := photos(t)
+	media := fmt.Sprintf(`{"kind":"video","duration":6,"thumbnails":[],"cuts":[2,4],"shots":[],"keyframes":[
+		{"time":1,"path":%q},{"time":3,"path":%q,"shot":1},{"time":5,"path":%q,"shot":2}]}`,
+		filepath.Join(dir, "slide.png"), filepath.Join(ps.Dir, "astronaut.png"), filepath.Join(dir, "two.png"))
+	r, err := run(t, &analyser.Input{Results: map[string]json.RawMessage{"media": json.RawMessage(media)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FramesAnalysed != 3 || r.MaxCount != 2 || len(r.Detections) != 2 {
+		t.Fatalf("%+v", r)
+	}
+	if r.Detections[0].Timestamp != 3 || len(r.Detections[0].Boxes) != 1 || r.Detections[1].Timestamp != 5 || len(r.Detections[1].Boxes) != 2 {
+		t.Fatalf("detections %+v", r.Detections)
+	}
+	two := r.Detections[1].Boxes
+	if !(two[0].Left < 0.5 && two[1].Left > 0.5) {
+		t.Errorf("the two faces should be one in each half: %+v", two)
+	}
+}
+
+func TestBadImages(t *testing.T) {
+	dir := fixtures(t)
+	r, err := run(t, &analyser.Input{Path: filepath.Join(dir, "tiny.png")})
+	if err != nil || r.MaxCount != 0 || r.FramesAnalysed != 1 {
+		t.Fatalf("1×1 image: %+v %v", r, err)
+	}
+	for _, tc := range []struct {
+		file string
+		code errcode.Code
+	}{{"bomb.png", errcode.MediaTooLarge}, {"notes.png", errcode.MediaCorrupt}, {"missing.png", errcode.NotFound}} {
+		_, err := run(t, &analyser.Input{Path: filepath.Join(dir, tc.file)})
+		if !errors.Is(err, tc.code) || !strings.Contains(err.Error(), tc.file) {
+			t.Errorf("%s: %v, want %s naming the file", tc.file, err, tc.code)
+		}
+	}
+	if _, err := run(t, &analyser.Input{Path: "x.mp4", Kind: types.KindVideo}); !errors.Is(err, errcode.FailedPrecond) {
+		t.Errorf("video without keyframes: %v", err)
+	}
+	if _, err := run(t, &analyser.Input{Path: "x.png", Options: json.RawMessage(`{"min_score": -1}`)}); !errors.Is(err, errcode.Invalid) {
+		t.Errorf("bad option: %v", err)
+	}
+	if _, err := run(t, &analyser.Input{Path: "x.png", Options: json.RawMessage(`{"minscore": 1}`)}); !errors.Is(err, errcode.Invalid) {
+		t.Errorf("unknown option: %v", err)
+	}
+}
+
+// TestQualityFaces prints the faces row of the quality table: faces found
+// in the Debian sample photos of people, and false detections in the
+// photos without people and a generated slide.
+func TestQualityFaces(t *testing.T) {
+	ps := photos(t)
+	dir := fixtures(t)
+	d, err := NewDetector(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, want, falsePos := 0, 0, 0
+	check := func(path string, n int) {
+		img, err := load(context.Background(), path, new(float64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(d.Detect(img).Boxes)
+		want += n
+		found += min(got, n)
+		falsePos += max(0, got-n)
+	}
+	for _, ph := range ps.Photos {
+		check(filepath.Join(ps.Dir, ph.File), ph.Faces)
+	}
+	check(filepath.Join(dir, "two.png"), 2)
+	check(filepath.Join(dir, "slide.png"), 0)
+	recall := float64(found) / float64(want) * 100
+	t.Logf("| %-40s | %5.1f%% (%d FP) | %8s |", "faces: recall on "+ps.Pkg+" photos", recall, falsePos, "100%, 0 FP")
+	if found != want || falsePos != 0 {
+		t.Errorf("found %d/%d faces with %d false positives", found, want, falsePos)
+	}
+}
+
+// BenchmarkFaces512 detects faces in one 512×512 photo (decoded once).
+func BenchmarkFaces512(b *testing.B) {
+	ps := photos(b)
+	img, err := load(context.Background(), filepath.Join(ps.Dir, "astronaut.png"), new(float64))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _ := NewDetector(Options{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if fr := d.Detect(img); len(fr.Boxes) != 1 {
+			b.Fatalf("%d faces", len(fr.Boxes))
+		}
+	}
+}
