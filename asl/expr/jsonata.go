@@ -36,12 +36,12 @@ type JSONata struct {
 	// vars are the "$name" tokens the expression mentions: only those
 	// variables are converted and bound at evaluation.
 	vars []string
-	// simple is set when the expression is a plain path from a variable
-	// ($states.input.a.b, $v.a): see simplePathValue.
+	// simple is set when the expression is a variable or a plain path
+	// from one ($states.input.a.b, $v.a): see simpleGet.
 	simple *simplePath
 }
 
-// simplePath is a path of field names from a variable.
+// simplePath is a variable or a path of field names from a variable.
 type simplePath struct {
 	root  string
 	names []string
@@ -88,7 +88,11 @@ func CompileJSONata(s string) (*JSONata, error) {
 		return nil, ce
 	}
 	j := &JSONata{src: src, expr: e, vars: mentionedVars(src)}
-	if node, err := jparse.Parse(src); err == nil {
+	node, err := jparse.Parse(src)
+	if v, ok := node.(*jparse.VariableNode); err == nil && ok && v.Name != "" && v.Name != "states" {
+		j.simple = &simplePath{root: v.Name}
+	}
+	if err == nil {
 		if pn, ok := node.(*jparse.PathNode); ok && len(pn.Steps) > 1 && !pn.KeepArrays {
 			if v, ok := pn.Steps[0].(*jparse.VariableNode); ok && v.Name != "" {
 				sp := &simplePath{root: v.Name}
@@ -107,53 +111,56 @@ func CompileJSONata(s string) (*JSONata, error) {
 	return j, nil
 }
 
-// simplePathValue resolves a plain path whose engine result was undefined.
-// JSONata (as Step Functions runs it) returns an empty array found at the
-// end of a path as [], where the engine returns nothing; for a path through
-// objects only, this finds that array.
-func (j *JSONata) simplePathValue(b *bindings) (any, bool) {
+// simpleGet evaluates a plain path natively, without the engine: through
+// objects only, a path selects the value it ends at (with numbers as
+// JSONata prints them). handled is false when the path meets an array on
+// the way (JSONata maps over arrays; the engine does that).
+func (j *JSONata) simpleGet(env *Env) (v any, defined, handled bool) {
 	sp := j.simple
+	names := sp.names
 	var cur any
 	if sp.root == "states" {
-		m := b.env.States
-		if len(sp.names) == 0 {
-			return nil, false
+		if len(names) == 0 {
+			return nil, false, false
 		}
-		switch sp.names[0] {
+		switch names[0] {
 		case "input":
-			cur = b.env.Input
+			cur = env.Input
 		case "context":
-			cur = b.env.Context
+			cur = env.Context
 		default:
-			v, ok := m[sp.names[0]]
+			x, ok := env.States[names[0]]
 			if !ok {
-				return nil, false
+				return nil, false, true
 			}
-			cur = v
+			cur = x
 		}
-		return walkNames(cur, sp.names[1:])
-	}
-	v, ok := b.env.Vars[sp.root]
-	if !ok {
-		return nil, false
-	}
-	return walkNames(v, sp.names)
-}
-
-func walkNames(cur any, names []string) (any, bool) {
-	for _, n := range names {
-		m, ok := cur.(map[string]any)
+		names = names[1:]
+	} else {
+		x, ok := env.Vars[sp.root]
 		if !ok {
-			return nil, false
+			return nil, false, true
 		}
-		if cur, ok = m[n]; !ok {
-			return nil, false
+		cur = x
+	}
+	for _, n := range names {
+		switch x := cur.(type) {
+		case map[string]any:
+			var ok bool
+			if cur, ok = x[n]; !ok {
+				return nil, false, true
+			}
+		case []any:
+			return nil, false, false
+		default:
+			return nil, false, true // a field of a scalar is undefined
 		}
 	}
-	if a, ok := cur.([]any); ok && len(a) == 0 {
-		return []any{}, true
+	out, ok := fromJSONata(reflect.ValueOf(toJSONata(cur)))
+	if !ok {
+		return nil, false, false
 	}
-	return nil, false
+	return out, true, true
 }
 
 func invalidUTF8Offset(s string) int {
@@ -226,7 +233,7 @@ type bindings struct {
 	done   bool
 }
 
-func newBindings(env *Env) *bindings { return &bindings{env: env, vars: map[string]any{}} }
+func newBindings(env *Env) *bindings { return &bindings{env: env} }
 
 func (b *bindings) statesValue() any {
 	if !b.done {
@@ -251,6 +258,9 @@ func (b *bindings) variable(name string) (any, bool) {
 		return nil, false
 	}
 	v := toJSONata(raw)
+	if b.vars == nil {
+		b.vars = map[string]any{}
+	}
 	b.vars[name] = v
 	return v, true
 }
@@ -263,6 +273,14 @@ func (j *JSONata) cause(field, what string) string {
 }
 
 func (j *JSONata) eval(b *bindings, field string) (any, error) {
+	if j.simple != nil {
+		if v, defined, handled := j.simpleGet(b.env); handled {
+			if !defined {
+				return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned nothing (undefined)."), Err: ErrUndefined}
+			}
+			return v, nil
+		}
+	}
 	local := *j.expr // a per-evaluation copy: variables are bound on it
 	vals := make(map[string]any, len(j.vars)+len(stepFunctionsExts))
 	for _, name := range j.vars {
@@ -285,11 +303,6 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 	res, err := evalSafely(&local)
 	if err != nil {
 		if errors.Is(err, jsonata.ErrUndefined) {
-			if j.simple != nil {
-				if v, ok := j.simplePathValue(b); ok {
-					return v, nil
-				}
-			}
 			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned nothing (undefined)."), Err: ErrUndefined}
 		}
 		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "threw an error during evaluation: "+err.Error())}
