@@ -20,10 +20,10 @@ import (
 // ownCase is one case of testdata/cases/*.json: a definition run in memory
 // under a virtual clock with scripted task mocks.
 type ownCase struct {
-	Name       string         `json:"name"`
-	Definition any            `json:"definition"`
-	Input      any            `json:"input"`
-	Mocks      any            `json:"mocks"`
+	Name       string `json:"name"`
+	Definition any    `json:"definition"`
+	Input      any    `json:"input"`
+	Mocks      any    `json:"mocks"`
 	Objects    []struct {
 		Bucket, Key, Body string
 	} `json:"objects"`

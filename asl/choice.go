@@ -111,6 +111,7 @@ func (p *parser) choiceRule(m map[string]any, ptr string, s *state, top bool) *c
 		}
 	} else if o.has("Next") {
 		o.err("Next", "a nested choice rule may not have Next")
+		allowed = append(allowed, "Next")
 	}
 	if s.ql == JSONata {
 		allowed = append(allowed, "Condition")

@@ -332,6 +332,9 @@ func (p *parser) checkGraph(g *graph, o *obj) {
 			continue
 		}
 		for _, t := range s.transitions() {
+			if t.to == "" {
+				continue // reported where the field is read
+			}
 			if _, ok := g.states[t.to]; !ok {
 				if _, exists := o.m["States"].(map[string]any)[t.to]; !exists {
 					p.errs.add(t.ptr, "state %q does not exist in this block", t.to)
@@ -341,6 +344,9 @@ func (p *parser) checkGraph(g *graph, o *obj) {
 	}
 	if _, ok := g.states[g.startAt]; !ok {
 		return
+	}
+	if len(g.states) < len(g.names) {
+		return // some state did not parse, so its transitions are unknown
 	}
 	seen := map[string]bool{g.startAt: true}
 	queue := []string{g.startAt}
