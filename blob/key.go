@@ -126,7 +126,7 @@ func NormalizeKey(name string) (string, error) {
 		switch {
 		case seg == ".":
 			continue
-		case seg == "" && i != 0:
+		case seg == "" && i != 0 && i != len(segs)-1:
 			continue
 		}
 		out = append(out, seg)
