@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	jsonata "github.com/blues/jsonata-go"
@@ -314,8 +315,16 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 	return v, nil
 }
 
+// engineMu serialises the engine's evaluations: its function values
+// (built-ins included) are shared and record their name and context on every
+// call, so concurrent evaluations race. Plain paths, the common case, do not
+// reach the engine (see simpleGet).
+var engineMu sync.Mutex
+
 // evalSafely runs the engine, turning a panic inside it into an error.
 func evalSafely(e *jsonata.Expr) (res any, err error) {
+	engineMu.Lock()
+	defer engineMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error in the JSONata engine: %v", r)

@@ -1,0 +1,55 @@
+package expr
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// TestConcurrentEvaluation evaluates the same compiled expressions from many
+// goroutines with different inputs (run it with -race): compiled values are
+// shared by every execution of a state machine.
+func TestConcurrentEvaluation(t *testing.T) {
+	t.Parallel()
+	jt, err := CompileJSONataTemplateField(map[string]any{
+		"n":   "{% $states.input.n * 2 %}",
+		"v":   "{% $v & '-' & $string($states.input.n) %}",
+		"p":   "{% $partition([1,2,3], 2) %}",
+		"raw": "{% $states.input.n %}",
+	}, "Output")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := MustCompileTemplate(map[string]any{"n.$": "$.n", "f.$": "States.Format('{}-{}', $v, $.n)"})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				n := g*1000 + i
+				env := &Env{Input: map[string]any{"n": Int(int64(n))}, Vars: map[string]any{"v": fmt.Sprint("g", g)}}
+				got, err := jt.Eval(env)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				m := got.(map[string]any)
+				if !Equal(m["n"], Int(int64(2*n))) || m["v"] != fmt.Sprintf("g%d-%d", g, n) || !Equal(m["raw"], Int(int64(n))) {
+					t.Errorf("goroutine %d: got %s", g, MarshalString(got))
+					return
+				}
+				got, err = pt.Eval(env)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.(map[string]any)["f"] != fmt.Sprintf("g%d-%d", g, n) {
+					t.Errorf("goroutine %d: got %s", g, MarshalString(got))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
