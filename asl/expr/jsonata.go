@@ -306,7 +306,7 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 		if errors.Is(err, jsonata.ErrUndefined) {
 			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned nothing (undefined)."), Err: ErrUndefined}
 		}
-		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "threw an error during evaluation: "+err.Error())}
+		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "threw an error during evaluation. "+jsonataMessage(err))}
 	}
 	v, ok := fromJSONata(reflect.ValueOf(res))
 	if !ok {
@@ -320,6 +320,48 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 // call, so concurrent evaluations race. Plain paths, the common case, do not
 // reach the engine (see simpleGet).
 var engineMu sync.Mutex
+
+// jsonataMessage words an engine error as JSONata's reference
+// implementation (which Step Functions runs) does, with its error code, for
+// the errors whose wording is known; others keep the engine's text.
+func jsonataMessage(err error) string {
+	var argType *jsonata.ArgTypeError
+	if errors.As(err, &argType) {
+		return fmt.Sprintf("T0410: Argument %d of function %q does not match function signature", argType.Which, argType.Func)
+	}
+	var argCount *jsonata.ArgCountError
+	if errors.As(err, &argCount) {
+		which := argCount.Received + 1
+		if argCount.Received > argCount.Expected {
+			which = argCount.Expected + 1
+		}
+		return fmt.Sprintf("T0410: Argument %d of function %q does not match function signature", which, argCount.Func)
+	}
+	var ev *jsonata.EvalError
+	if errors.As(err, &ev) {
+		switch ev.Type {
+		case jsonata.ErrNonNumberLHS:
+			return fmt.Sprintf("T2001: The left side of the %q operator must evaluate to a number", ev.Value)
+		case jsonata.ErrNonNumberRHS:
+			return fmt.Sprintf("T2002: The right side of the %q operator must evaluate to a number", ev.Value)
+		case jsonata.ErrNonIntegerLHS:
+			return "T2003: The left side of the range operator (..) must evaluate to an integer"
+		case jsonata.ErrNonIntegerRHS:
+			return "T2004: The right side of the range operator (..) must evaluate to an integer"
+		case jsonata.ErrNonComparableLHS, jsonata.ErrNonComparableRHS:
+			return fmt.Sprintf("T2010: The expressions either side of operator %q must evaluate to numeric or string values", ev.Value)
+		case jsonata.ErrTypeMismatch:
+			return fmt.Sprintf("T2009: The values either side of operator %q must be of the same data type", ev.Value)
+		case jsonata.ErrNonCallable, jsonata.ErrNonCallableApply, jsonata.ErrNonCallablePartial:
+			return "T1006: Attempted to invoke a non-function"
+		case jsonata.ErrNumberInf, jsonata.ErrNumberNaN:
+			return "D1001: Number out of range"
+		case jsonata.ErrMaxRangeItems:
+			return "D2014: The size of the sequence allocated by the range operator (..) must not exceed 1e7"
+		}
+	}
+	return err.Error()
+}
 
 // evalSafely runs the engine, turning a panic inside it into an error.
 func evalSafely(e *jsonata.Expr) (res any, err error) {
@@ -500,33 +542,33 @@ func jsPartition(arr []any, size float64) ([]any, error) {
 	return out, nil
 }
 
-// jsRange returns a sequence: one item comes back as the item itself, as a
-// JSONata sequence of length one does.
+// maxJSONataRange bounds $range as JSONata bounds its range operator.
+const maxJSONataRange = 10_000_000
+
+// jsRange is Step Functions' $range(start, end, step): the arguments are
+// truncated to integers, the end is inclusive, a step of 0 or one that
+// points away from the end gives nothing, and one item comes back as the
+// item itself (a JSONata sequence of length one).
 func jsRange(start, end, step float64) (any, error) {
-	s, err := jsInt(start, "start")
-	if err != nil {
-		return nil, err
-	}
-	e, err := jsInt(end, "end")
-	if err != nil {
-		return nil, err
-	}
-	st, err := jsInt(step, "step")
-	if err != nil {
-		return nil, err
-	}
-	if st == 0 {
-		return nil, errors.New("the step must not be 0")
-	}
-	out := []any{}
-	for i := s; (st > 0 && i <= e) || (st < 0 && i >= e); i += st {
-		if len(out) == maxArrayRangeItems {
-			return nil, fmt.Errorf("the range has more than %d items", maxArrayRangeItems)
+	for i, f := range []float64{start, end, step} {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<53 {
+			return nil, fmt.Errorf("T0410: Argument %d of function \"range\" does not match function signature", i+1)
 		}
-		out = append(out, float64(i))
 	}
-	if len(out) == 1 {
-		return out[0], nil
+	s, e, st := int64(start), int64(end), int64(step)
+	if st == 0 || (st > 0 && s > e) || (st < 0 && s < e) {
+		return nil, jtypes.ErrUndefined
+	}
+	count := (e-s)/st + 1
+	if count > maxJSONataRange {
+		return nil, fmt.Errorf("D2014: The size of the sequence allocated by $range must not exceed %d. Attempted to allocate %d", maxJSONataRange, count)
+	}
+	if count == 1 {
+		return float64(s), nil
+	}
+	out := make([]any, count)
+	for i := range out {
+		out[i] = float64(s + int64(i)*st)
 	}
 	return out, nil
 }

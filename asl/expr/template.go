@@ -264,8 +264,9 @@ func CompileJSONataTemplate(v any) (*Template, error) {
 
 // CompileJSONataTemplateField is CompileJSONataTemplate for the state field
 // named field ("Output", "Arguments", "Assign", ...), which evaluation
-// errors name with the path inside it ("Output/result"), as Step Functions
-// does.
+// errors name with the path inside it, as Step Functions does: object keys
+// joined with "/" ("Output/result"), array items by index
+// ("Arguments/list[0]").
 func CompileJSONataTemplateField(v any, field string) (*Template, error) {
 	root, err := compileJSONataNode(v, "", field)
 	if err != nil {
@@ -314,7 +315,7 @@ func compileJSONataNode(v any, ptr, field string) (tnode, error) {
 		arr := &tArray{elems: make([]tnode, len(x))}
 		static := true
 		for i, e := range x {
-			node, err := compileJSONataNode(e, ptr+"/"+itoa(i), joinField(field, itoa(i)))
+			node, err := compileJSONataNode(e, ptr+"/"+itoa(i), field+"["+itoa(i)+"]")
 			if err != nil {
 				return nil, err
 			}
