@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/landfall/landfall/errcode"
@@ -38,6 +39,8 @@ type dbtx interface {
 	queryRow(ctx context.Context, q string, args ...any) row
 	// insertJobs enqueues River jobs inside the transaction.
 	insertJobs(ctx context.Context, params []river.InsertManyParams) error
+	// runningSteps lists step jobs River holds as running.
+	runningSteps(ctx context.Context) ([]*rivertype.JobRow, error)
 	// completeJob marks the River job being worked as completed inside
 	// the transaction.
 	completeJob(ctx context.Context, job *river.Job[stepArgs]) error
@@ -217,6 +220,14 @@ func (t *sqliteTx) insertJobs(ctx context.Context, params []river.InsertManyPara
 	return err
 }
 
+func (t *sqliteTx) runningSteps(ctx context.Context) ([]*rivertype.JobRow, error) {
+	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateRunning).Kinds(stepJobKind).First(500))
+	if err != nil {
+		return nil, err
+	}
+	return res.Jobs, nil
+}
+
 func (t *sqliteTx) completeJob(ctx context.Context, job *river.Job[stepArgs]) error {
 	_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, t.tx, job)
 	return err
@@ -361,6 +372,14 @@ func (t *pgTx) insertJobs(ctx context.Context, params []river.InsertManyParams) 
 	}
 	_, err := t.b.client.InsertManyTx(ctx, t.tx, params)
 	return err
+}
+
+func (t *pgTx) runningSteps(ctx context.Context) ([]*rivertype.JobRow, error) {
+	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateRunning).Kinds(stepJobKind).First(500))
+	if err != nil {
+		return nil, err
+	}
+	return res.Jobs, nil
 }
 
 func (t *pgTx) completeJob(ctx context.Context, job *river.Job[stepArgs]) error {

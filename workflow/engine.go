@@ -157,6 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.progs.init(256)
 	rc := &river.Config{
+		ID:                   e.workerID,
 		JobTimeout:           -1,
 		MaxAttempts:          25,
 		RescueStuckJobsAfter: time.Hour,

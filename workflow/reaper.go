@@ -2,9 +2,13 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 func (e *Engine) reapLoop(ctx context.Context) {
@@ -81,6 +85,9 @@ func (e *Engine) Reap(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	if err := e.rescueJobs(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
 	for _, k := range tasks {
 		if err := e.reapTask(ctx, k, now); err != nil && !errors.Is(err, errStale) {
 			errs = append(errs, err)
@@ -150,4 +157,63 @@ func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error 
 		return nil
 	})
 	return err
+}
+
+// rescueJobs re-enqueues step jobs that a dead worker fetched but never
+// finished. River would rescue them only after RescueStuckJobsAfter; the
+// copy runs now, and when River finally reruns the original it finds its
+// frame version gone and does nothing.
+func (e *Engine) rescueJobs(ctx context.Context, now time.Time) error {
+	cutoff := now.Add(-e.cfg.Lease)
+	return e.withTx(ctx, func(tx dbtx) error {
+		jobs, err := tx.runningSteps(ctx)
+		if err != nil {
+			return err
+		}
+		var stale []*rivertype.JobRow
+		for _, j := range jobs {
+			if j.AttemptedAt != nil && j.AttemptedAt.Before(cutoff) && len(j.AttemptedBy) > 0 {
+				stale = append(stale, j)
+			}
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		alive := map[string]bool{}
+		r, err := tx.query(ctx, `SELECT id FROM wf_workers WHERE heartbeat_us >= $1`, micros(cutoff))
+		if err != nil {
+			return err
+		}
+		for r.Next() {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				r.Close()
+				return err
+			}
+			alive[id] = true
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return err
+		}
+		var params []river.InsertManyParams
+		for _, j := range stale {
+			if alive[j.AttemptedBy[len(j.AttemptedBy)-1]] {
+				continue
+			}
+			n, err := tx.exec(ctx, `INSERT INTO wf_job_rescues (job_id, rescued_us) VALUES ($1, $2) ON CONFLICT DO NOTHING`, j.ID, micros(now))
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			var a stepArgs
+			if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+				return fmt.Errorf("job %d: %w", j.ID, err)
+			}
+			params = append(params, river.InsertManyParams{Args: a})
+		}
+		return tx.insertJobs(ctx, params)
+	})
 }

@@ -67,6 +67,7 @@ func scanExec(r row) (*execRow, error) {
 type frameRow struct {
 	id, execARN, parentID, path, status string
 	idx                                 int
+	gen                                 int64
 	version                             int64
 	frame                               json.RawMessage
 	taskToken                           string
@@ -83,22 +84,29 @@ type frameRow struct {
 	isNew, dirty bool
 }
 
-const frameCols = `id, execution_arn, parent_id, idx, path, status, version, frame, task_token, wake_us, pending, next_child, total_children, max_children, failed_children, child_spec, output, error, cause, last_event, checkpoint, checkpoint_kind`
+const frameCols = `id, execution_arn, parent_id, idx, gen, path, status, version, frame, task_token, wake_us, pending, next_child, total_children, max_children, failed_children, child_spec, output, error, cause, last_event, checkpoint, checkpoint_kind`
 
 func scanFrame(r row) (*frameRow, error) {
 	f := &frameRow{}
 	var frame, checkpoint string
-	err := r.Scan(&f.id, &f.execARN, &f.parentID, &f.idx, &f.path, &f.status, &f.version, &frame, &f.taskToken, &f.wakeUS,
+	err := r.Scan(&f.id, &f.execARN, &f.parentID, &f.idx, &f.gen, &f.path, &f.status, &f.version, &frame, &f.taskToken, &f.wakeUS,
 		&f.pending, &f.nextChild, &f.total, &f.maxChild, &f.failedChildren, &f.childSpec, &f.output, &f.errName, &f.cause, &f.lastEvent,
 		&checkpoint, &f.checkpointKind)
 	f.frame, f.checkpoint = json.RawMessage(frame), json.RawMessage(checkpoint)
 	return f, err
 }
 
+func (f *frameRow) spec() childSpec {
+	var spec childSpec
+	_ = json.Unmarshal([]byte(f.childSpec), &spec)
+	return spec
+}
+
 // childSpec is how a frame in status children completes.
 type childSpec struct {
 	Kind             string  `json:"k"` // parallel | map
 	State            string  `json:"s"`
+	Gen              int64   `json:"g"` // the gen of the children
 	ToleratedCount   int     `json:"tc"` // -1: not set
 	ToleratedPercent float64 `json:"tp"` // -1: not set
 }
@@ -256,8 +264,9 @@ func (f *frameRow) nextVersion() int64 {
 func (t *txn) newFrame(parent *frameRow, idx int, frame json.RawMessage) *frameRow {
 	f := &frameRow{id: randomID(10), execARN: t.exec.arn, idx: idx, status: frameReady, frame: frame, isNew: true}
 	if parent != nil {
-		f.parentID = parent.id
-		f.path = parent.path + "/" + strconv.Itoa(idx)
+		spec := parent.spec()
+		f.parentID, f.gen = parent.id, spec.Gen
+		f.path = parent.path + "/" + spec.State + "[" + strconv.Itoa(idx) + "]"
 		f.lastEvent = parent.lastEvent
 	}
 	t.frames[f.id] = f
@@ -304,8 +313,8 @@ func (t *txn) flush() error {
 	now := micros(t.now)
 	for _, f := range t.order {
 		if f.isNew {
-			_, err := tx.exec(ctx, `INSERT INTO wf_frames (`+frameCols+`, updated_us) VALUES ($1,$2,$3,$4,$5,$6,1,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
-				f.id, f.execARN, f.parentID, f.idx, f.path, f.status, string(f.frame), f.taskToken, f.wakeUS,
+			_, err := tx.exec(ctx, `INSERT INTO wf_frames (`+frameCols+`, updated_us) VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`,
+				f.id, f.execARN, f.parentID, f.idx, f.gen, f.path, f.status, string(f.frame), f.taskToken, f.wakeUS,
 				f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec, f.output, f.errName, f.cause, f.lastEvent,
 				string(f.checkpoint), f.checkpointKind, now)
 			if err != nil {
@@ -543,8 +552,12 @@ func (t *txn) claim(f *frameRow, k *taskRow) {
 	k.status, k.owner = taskRunning, t.e.workerID
 	k.dispatch++
 	k.heartbeatUS = micros(t.now)
-	rtype, rname := resourceType(k.resource)
-	t.event(f, "TaskStarted", map[string]any{"resourceType": rtype, "resource": rname})
+	if k.dispatch == 1 {
+		// A delivery repeated after a worker died is the same attempt:
+		// it was already recorded as started.
+		rtype, rname := resourceType(k.resource)
+		t.event(f, "TaskStarted", map[string]any{"resourceType": rtype, "resource": rname})
+	}
 	var timeout time.Duration
 	if k.timeoutUS > 0 {
 		timeout = time.Duration(k.timeoutUS-micros(t.now)) * time.Microsecond
@@ -567,9 +580,9 @@ func nonZero(n int) any {
 }
 
 func (t *txn) startParallel(f *frameRow, out outcome) error {
-	t.event(f, "ParallelStateStarted", nil)
+	gen := t.event(f, "ParallelStateStarted", nil)
 	f.checkpoint, f.checkpointKind = f.frame, "children"
-	spec, _ := json.Marshal(childSpec{Kind: "parallel", State: out.stateName})
+	spec, _ := json.Marshal(childSpec{Kind: "parallel", State: out.stateName, Gen: gen})
 	f.status, f.childSpec = frameChildren, string(spec)
 	f.total, f.nextChild, f.pending, f.failedChildren = len(out.branches), len(out.branches), len(out.branches), 0
 	if len(out.branches) == 0 {
@@ -591,9 +604,9 @@ func (t *txn) startParallel(f *frameRow, out outcome) error {
 }
 
 func (t *txn) startMap(f *frameRow, out outcome) error {
-	t.event(f, "MapStateStarted", map[string]any{"length": out.mapItems})
+	gen := t.event(f, "MapStateStarted", map[string]any{"length": out.mapItems})
 	f.checkpoint, f.checkpointKind = f.frame, "children"
-	spec, _ := json.Marshal(childSpec{Kind: "map", State: out.stateName, ToleratedCount: out.toleratedCount, ToleratedPercent: out.toleratedPercent})
+	spec, _ := json.Marshal(childSpec{Kind: "map", State: out.stateName, Gen: gen, ToleratedCount: out.toleratedCount, ToleratedPercent: out.toleratedPercent})
 	f.status, f.childSpec = frameChildren, string(spec)
 	f.total, f.maxChild, f.failedChildren = out.mapItems, out.maxConcurrency, 0
 	n := out.mapItems
@@ -729,7 +742,7 @@ func (t *txn) completeChildren(parent *frameRow) error {
 	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
 	outputs := make([]json.RawMessage, parent.total)
 	if parent.total > 0 {
-		r, err := t.tx.query(t.ctx, `SELECT idx, status, output, error, cause FROM wf_frames WHERE parent_id = $1`, parent.id)
+		r, err := t.tx.query(t.ctx, `SELECT idx, status, output, error, cause FROM wf_frames WHERE parent_id = $1 AND gen = $2`, parent.id, spec.Gen)
 		if err != nil {
 			return err
 		}
@@ -750,7 +763,7 @@ func (t *txn) completeChildren(parent *frameRow) error {
 			return err
 		}
 		for _, f := range t.frames {
-			if f.parentID == parent.id && f.idx < len(outputs) {
+			if f.parentID == parent.id && f.gen == spec.Gen && f.idx < len(outputs) {
 				outputs[f.idx] = childOutput(f.status, f.output, f.errName, f.cause)
 			}
 		}

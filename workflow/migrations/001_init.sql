@@ -43,6 +43,9 @@ CREATE TABLE wf_frames (
     execution_arn  TEXT NOT NULL,
     parent_id      TEXT NOT NULL DEFAULT '',
     idx            INTEGER NOT NULL DEFAULT 0,
+    -- gen tells apart the children of successive Parallel or Map states
+    -- of one parent: the id of the event that started them.
+    gen            BIGINT NOT NULL DEFAULT 0,
     path           TEXT NOT NULL,
     status         TEXT NOT NULL,
     version        BIGINT NOT NULL,
@@ -67,7 +70,7 @@ CREATE TABLE wf_frames (
     updated_us     BIGINT NOT NULL
 );
 CREATE INDEX wf_frames_execution ON wf_frames (execution_arn);
-CREATE INDEX wf_frames_parent ON wf_frames (parent_id, idx);
+CREATE INDEX wf_frames_parent ON wf_frames (parent_id, gen, idx);
 
 CREATE TABLE wf_history (
     execution_arn TEXT NOT NULL,
@@ -116,4 +119,10 @@ CREATE TABLE wf_workers (
     id           TEXT PRIMARY KEY,
     heartbeat_us BIGINT NOT NULL,
     started_us   BIGINT NOT NULL
+);
+
+-- River jobs of dead workers that were handed on (each once).
+CREATE TABLE wf_job_rescues (
+    job_id     BIGINT PRIMARY KEY,
+    rescued_us BIGINT NOT NULL
 );

@@ -1,0 +1,27 @@
+package workflow_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/landfall/landfall/workflow/workflowtest"
+)
+
+func TestMain(m *testing.M) {
+	workflowtest.MaybeRunWorker()
+	os.Exit(m.Run())
+}
+
+func TestCrashSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test kills worker processes for about a minute")
+	}
+	workflowtest.RunCrash(t, workflowtest.SQLite, workflowtest.CrashOptions{})
+}
+
+func TestCrashPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test kills worker processes for about a minute")
+	}
+	workflowtest.RunCrash(t, workflowtest.Postgres, workflowtest.CrashOptions{})
+}
