@@ -157,4 +157,3 @@ func plan(ctx context.Context, db *sql.DB, query string, args []any) (string, er
 	}
 	return strings.Join(lines, "\n"), nil
 }
-
