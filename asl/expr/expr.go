@@ -1,28 +1,60 @@
 // Package expr is the expression layer of Landfall's Amazon States Language
 // interpreter: JSONPath as Step Functions evaluates it (Jayway semantics),
 // reference paths (ResultPath), the States.* intrinsic functions, payload
-// templates (Parameters, ResultSelector, ItemSelector, Arguments, Output,
-// Assign) and JSONata expressions. It is pure: no I/O, no clock, no
-// randomness except States.UUID / States.MathRandom and $uuid / $random,
-// which read Env.Rand when set.
+// templates (Parameters, ResultSelector, ItemSelector, Assign, Arguments,
+// Output) and JSONata expressions. It is pure: no I/O and no clock;
+// randomness only in States.UUID, States.MathRandom, $uuid and $random.
+//
+// Compile once, evaluate many times (concurrently):
+//
+//	p, _ := expr.CompilePath("$.detail.object.key")          // InputPath, OutputPath, ItemsPath, Choice Variable
+//	v, err := p.Eval(&expr.Env{Input: in, Context: ctx, Vars: vars})
+//	r, _ := expr.CompileReferencePath("$.result")            // ResultPath
+//	out, err := r.Set(in, result)                            // copy-on-write
+//	t, _ := expr.CompileTemplate(params)                     // JSONPath-mode Parameters, ResultSelector, ...
+//	t, _ = expr.CompileJSONataTemplateField(output, "Output") // JSONata-mode Arguments, Output, Assign, ...
+//	v, err = t.Eval(env)
+//	j, _ := expr.CompileJSONata("{% $states.input.n > 1 %}")  // Condition, Items, Seconds, ...
+//	v, err = j.EvalField(env, "Condition")
+//	f, _ := expr.CompileIntrinsic("States.Format('{}', $.a)")
 //
 // # Value model
 //
 // JSON values are the Go values produced by a json.Decoder with UseNumber:
 // map[string]any, []any, string, json.Number, bool and nil. Numbers keep
 // their lexical form, so integers stay integers ("3", not "3.0"). Decode
-// produces such values; Equal compares them (numbers by value).
+// produces such values; Equal compares them (numbers by value); Marshal
+// prints them compactly. Values are treated as immutable: results may share
+// subtrees with inputs and templates, and nothing here mutates a value it
+// did not just create. Objects do not keep their key order, so where Step
+// Functions would print keys in insertion order (States.JsonToString,
+// States.Format, causes) they are printed sorted.
 //
 // # Errors
 //
 // Evaluation errors are *Error values whose Name is the Step Functions
 // error name ("States.Runtime", "States.IntrinsicFailure",
 // "States.QueryEvaluationError", "States.ResultPathMatchFailure") and whose
-// Cause is the text Step Functions reports, without the
-// "An error occurred while executing the state 'X' (entered at the event id
-// #N). " prefix, which the interpreter adds. Compile errors are
-// *CompileError values naming the JSON pointer and, where useful, the
-// offset in the expression.
+// Cause is the text Step Functions reports, without the "An error occurred
+// while executing the state 'X' (entered at the event id #N). " prefix,
+// which the interpreter adds. A path that selects nothing wraps
+// ErrPathNotFound and an undefined JSONata result wraps ErrUndefined, for
+// errors.Is. Compile errors are *CompileError values naming the JSON pointer
+// of the bad value inside a template and the offset in the expression.
+//
+// # JSONata
+//
+// JSONata runs on github.com/blues/jsonata-go, with Step Functions'
+// bindings ($states.input, $states.context, $states.result,
+// $states.errorOutput, variables) and functions ($partition, $range, $hash,
+// $random, $uuid, $parse) added. Plain paths ($states.input.a.b, $var.x)
+// are evaluated natively; other expressions go through the engine, one at a
+// time per process (its function values are not safe for concurrent use).
+// Where the engine's semantics differ from JSONata's reference
+// implementation, the differences Step Functions users meet most are
+// corrected here (null values, paths ending at an empty array, error
+// codes); the engine has no recursion limit, so a JSONata function that
+// recurses without end exhausts the goroutine stack.
 package expr
 
 import (

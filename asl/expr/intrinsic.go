@@ -87,9 +87,13 @@ func CompileIntrinsic(s string) (*Intrinsic, error) {
 }
 
 type intrinsicParser struct {
-	src string
-	pos int
+	src   string
+	pos   int
+	depth int // calls open around the current position
 }
+
+// maxIntrinsicNesting is how deep Step Functions lets intrinsic calls nest.
+const maxIntrinsicNesting = 10
 
 func (p *intrinsicParser) errf(format string, args ...any) error {
 	return &CompileError{Expr: p.src, Offset: p.pos, Msg: fmt.Sprintf(format, args...)}
@@ -113,6 +117,12 @@ func (p *intrinsicParser) parseCall() (*call, error) {
 		p.pos++
 	}
 	name := s[nameStart:p.pos]
+	if p.depth == maxIntrinsicNesting {
+		p.pos = start
+		return nil, p.errf("intrinsic functions nest at most %d deep", maxIntrinsicNesting)
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	fn := intrinsicFuncs[name]
 	if fn == nil {
 		p.pos = start
