@@ -11,6 +11,7 @@ package export
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 
 	"io"
@@ -152,6 +153,7 @@ func duration(t *types.Transcript) float64 {
 // jw is a streaming JSON writer: values are marshalled one at a time.
 type jw struct {
 	w   *bufio.Writer
+	buf bytes.Buffer
 	err error
 }
 
@@ -163,16 +165,20 @@ func (j *jw) raw(s string) {
 	}
 }
 
+// val writes v as JSON, leaving <, > and & unescaped (these documents
+// are not embedded in HTML).
 func (j *jw) val(v any) {
 	if j.err != nil {
 		return
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	j.buf.Reset()
+	enc := json.NewEncoder(&j.buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		j.err = err
 		return
 	}
-	_, j.err = j.w.Write(b)
+	_, j.err = j.w.Write(bytes.TrimSuffix(j.buf.Bytes(), []byte("\n")))
 }
 
 // key writes "name": with a leading comma unless first.
