@@ -278,11 +278,11 @@ func parseTimestamp(s string) (time.Time, bool) {
 }
 
 // eval evaluates a JSONPath choice rule.
-func (r *choiceRule) eval(e *evalCtx) (bool, *stateError) {
+func (r *choiceRule) eval(env *expr.Env) (bool, *stateError) {
 	switch {
 	case r.and != nil:
 		for _, c := range r.and {
-			ok, err := c.eval(e)
+			ok, err := c.eval(env)
 			if err != nil || !ok {
 				return false, err
 			}
@@ -290,20 +290,20 @@ func (r *choiceRule) eval(e *evalCtx) (bool, *stateError) {
 		return true, nil
 	case r.or != nil:
 		for _, c := range r.or {
-			ok, err := c.eval(e)
+			ok, err := c.eval(env)
 			if err != nil || ok {
 				return ok, err
 			}
 		}
 		return false, nil
 	case r.not != nil:
-		ok, err := r.not.eval(e)
+		ok, err := r.not.eval(env)
 		return !ok && err == nil, err
 	}
 	if r.variable == nil {
 		return false, nil
 	}
-	v, found, err := r.variable.get(e)
+	v, found, err := r.variable.get(env)
 	if err != nil {
 		return false, err
 	}
@@ -336,7 +336,7 @@ func (r *choiceRule) eval(e *evalCtx) (bool, *stateError) {
 	operand := r.operand
 	opTime, opNum := r.opTime, r.opNum
 	if r.op.path {
-		ov, found, err := r.opPath.get(e)
+		ov, found, err := r.opPath.get(env)
 		if err != nil {
 			return false, err
 		}

@@ -60,8 +60,7 @@ func compileResultPath(s string) (*resultPathSpec, error) {
 
 // get evaluates a reference path; found is false when a definite path
 // selects nothing.
-func (ps *pathSpec) get(e *evalCtx) (v any, found bool, serr *stateError) {
-	env := e.pathEnv()
+func (ps *pathSpec) get(env *expr.Env) (v any, found bool, serr *stateError) {
 	v, err := ps.p.Eval(env)
 	if err != nil {
 		if errors.Is(err, expr.ErrPathNotFound) {
@@ -73,11 +72,11 @@ func (ps *pathSpec) get(e *evalCtx) (v any, found bool, serr *stateError) {
 }
 
 // eval evaluates a reference path and fails when it selects nothing.
-func (ps *pathSpec) eval(e *evalCtx) (any, *stateError) {
+func (ps *pathSpec) eval(env *expr.Env) (any, *stateError) {
 	if ps.null {
 		return map[string]any{}, nil
 	}
-	v, err := ps.p.Eval(e.pathEnv())
+	v, err := ps.p.Eval(env)
 	if err != nil {
 		return nil, fromExprErr(err)
 	}

@@ -129,7 +129,7 @@ func (m *Machine) execMap(e *evalCtx, out *Outcome) bool {
 				cause: fmt.Sprintf("The JSONata expression '%s' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '%s' for value: %s", jsonataSource(ms.itemsSrc), expr.TypeName(items), expr.MarshalString(items))}, out)
 		}
 	case ms.itemsPath != nil:
-		items, err = ms.itemsPath.eval(e.withInputDoc(eff))
+		items, err = ms.itemsPath.eval(e.with(eff))
 		if err != nil {
 			return m.handleError(e, err, out)
 		}

@@ -23,6 +23,9 @@ type state struct {
 	ql                      string
 	next                    string
 	end                     bool
+	// usesContext is set when the state's definition mentions the context
+	// object ($$ or $states), so it is built only for those states.
+	usesContext bool
 
 	// JSONPath data flow
 	inputPath, outputPath *pathSpec

@@ -419,7 +419,7 @@ var jsonataOnly = []string{"Arguments", "Output", "Items"}
 
 func (p *parser) state(name string, m map[string]any, ptr, parentQL string, g *graph) *state {
 	o := p.obj(m, ptr)
-	s := &state{name: name, ptr: ptr, g: g, ql: parentQL}
+	s := &state{name: name, ptr: ptr, g: g, ql: parentQL, usesContext: mentionsContext(m)}
 	typ, ok := o.str("Type")
 	if !ok {
 		if !o.has("Type") {
@@ -515,6 +515,28 @@ func (p *parser) state(name string, m map[string]any, ptr, parentQL string, g *g
 	}
 	o.allow(append(common, allowed...)...)
 	return s
+}
+
+// mentionsContext reports whether any string in v (keys included) could
+// read the context object: "$$" in JSONPath, "$states" in JSONata.
+func mentionsContext(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return strings.Contains(t, "$$") || strings.Contains(t, "$states")
+	case map[string]any:
+		for k, x := range t {
+			if mentionsContext(k) || mentionsContext(x) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if mentionsContext(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func jsonPathEquivalent(f string) string {

@@ -250,16 +250,27 @@ func (m *Machine) current(f *Frame) *state {
 
 // evalCtx is the environment of one state's evaluation.
 type evalCtx struct {
-	m   *Machine
-	f   *Frame
-	s   *state
-	sc  *StepContext
-	ctx map[string]any
-	env expr.Env
+	m       *Machine
+	f       *Frame
+	s       *state
+	sc      *StepContext
+	ctx     map[string]any
+	env     expr.Env
+	scratch expr.Env
 }
 
 func (m *Machine) newEval(f *Frame, s *state, sc *StepContext) *evalCtx {
-	e := &evalCtx{m: m, f: f, s: s, sc: sc}
+	return m.resetEval(&evalCtx{}, f, s, sc)
+}
+
+// resetEval prepares e for state s. The context object is built only for
+// states whose definition mentions it ($$ or $states).
+func (m *Machine) resetEval(e *evalCtx, f *Frame, s *state, sc *StepContext) *evalCtx {
+	*e = evalCtx{m: m, f: f, s: s, sc: sc}
+	e.env = expr.Env{Input: f.Input, Vars: f.Vars}
+	if !s.usesContext {
+		return e
+	}
 	ctx := make(map[string]any, len(sc.Context)+3)
 	for k, v := range sc.Context {
 		ctx[k] = v
@@ -280,27 +291,25 @@ func (m *Machine) newEval(f *Frame, s *state, sc *StepContext) *evalCtx {
 		ctx["Task"] = map[string]any{"Token": sc.TaskToken}
 	}
 	e.ctx = ctx
-	e.env = expr.Env{Input: f.Input, Context: ctx, Vars: f.Vars}
+	e.env.Context = ctx
 	return e
 }
 
-// pathEnv is the environment JSONPath reference paths see.
-func (e *evalCtx) pathEnv() *expr.Env { return &e.env }
-
-// with returns an environment whose input ($ or $states.input) is in.
+// with returns an environment whose input ($ or $states.input) is in. It
+// reuses one scratch environment: use it for one evaluation at a time.
 func (e *evalCtx) with(in any) *expr.Env {
-	env := e.env
-	env.Input = in
-	return &env
+	e.scratch = e.env
+	e.scratch.Input = in
+	return &e.scratch
 }
 
 // jsonataEnv is the environment of JSONata fields; result and errorOutput
 // are set when the state has them.
 func (e *evalCtx) jsonataEnv(states map[string]any) *expr.Env {
-	env := e.env
-	env.Input = e.f.Input
-	env.States = states
-	return &env
+	e.scratch = e.env
+	e.scratch.Input = e.f.Input
+	e.scratch.States = states
+	return &e.scratch
 }
 
 func (e *evalCtx) evalTemplate(t evaluator, in any) (any, *stateError) {
@@ -327,9 +336,21 @@ func (m *Machine) Advance(f *Frame, sc StepContext) Outcome {
 	return out
 }
 
+// advanceBounded is Advance with a smaller step budget (fuzzing).
+func (m *Machine) advanceBounded(f *Frame, sc StepContext, limit int) Outcome {
+	var out Outcome
+	m.runN(f, &sc, &out, limit)
+	return out
+}
+
 // run is the interpreter loop.
 func (m *Machine) run(f *Frame, sc *StepContext, out *Outcome) {
-	for steps := 0; steps < maxStepsPerAdvance; steps++ {
+	m.runN(f, sc, out, maxStepsPerAdvance)
+}
+
+func (m *Machine) runN(f *Frame, sc *StepContext, out *Outcome, limit int) {
+	var e evalCtx
+	for steps := 0; steps < limit; steps++ {
 		if f.Status != "" {
 			m.finish(f, out)
 			return
@@ -353,11 +374,11 @@ func (m *Machine) run(f *Frame, sc *StepContext, out *Outcome) {
 			m.pendingOutcome(f, s, out)
 			return
 		}
-		if done := m.execute(f, s, sc, out); done {
+		if done := m.execute(m.resetEval(&e, f, s, sc), out); done {
 			return
 		}
 	}
-	m.failFrame(f, &stateError{name: ErrRuntime, cause: fmt.Sprintf("more than %d states ran without a Task or Wait; the execution is stuck in a loop", maxStepsPerAdvance)}, nil)
+	m.failFrame(f, &stateError{name: ErrRuntime, cause: fmt.Sprintf("more than %d states ran without a Task or Wait; the execution is stuck in a loop", limit)}, nil)
 	m.finish(f, out)
 }
 
@@ -406,9 +427,8 @@ func (m *Machine) failFrame(f *Frame, err *stateError, s *state) {
 
 // execute runs state s from its start. It returns true when the step must
 // return to the caller (out is filled).
-func (m *Machine) execute(f *Frame, s *state, sc *StepContext, out *Outcome) bool {
-	e := m.newEval(f, s, sc)
-	switch s.typ {
+func (m *Machine) execute(e *evalCtx, out *Outcome) bool {
+	switch e.s.typ {
 	case TypePass:
 		m.execPass(e, out)
 	case TypeChoice:
@@ -434,7 +454,7 @@ func (e *evalCtx) effectiveInput() (any, *stateError) {
 	if e.s.ql == JSONata || e.s.inputPath == nil {
 		return e.f.Input, nil
 	}
-	return e.s.inputPath.eval(e)
+	return e.s.inputPath.eval(e.with(e.f.Input))
 }
 
 // transition moves the frame to the next state with output, applying the
@@ -500,7 +520,7 @@ func (m *Machine) finishJSONPath(e *evalCtx, result, assignIn any, rp *resultPat
 	}
 	output := combined
 	if e.s.outputPath != nil {
-		output, err = e.s.outputPath.eval(e.withInputDoc(combined))
+		output, err = e.s.outputPath.eval(e.with(combined))
 		if err != nil {
 			return err
 		}
@@ -511,13 +531,6 @@ func (m *Machine) finishJSONPath(e *evalCtx, result, assignIn any, rp *resultPat
 	}
 	m.transition(e, next, output, assigns, out)
 	return nil
-}
-
-// withInputDoc returns a copy of e whose "$" is doc (for OutputPath).
-func (e *evalCtx) withInputDoc(doc any) *evalCtx {
-	c := *e
-	c.env.Input = doc
-	return &c
 }
 
 func applyResultPath(input any, rp *resultPathSpec, result any) (any, *stateError) {
@@ -645,7 +658,7 @@ func (e *evalCtx) evalValue(vs *valueSpec, in any) (any, *stateError) {
 	case vs.intrinsic != nil:
 		return e.evalTemplate(vs.intrinsic, in)
 	case vs.path != nil:
-		return vs.path.eval(e.withInputDoc(in))
+		return vs.path.eval(e.with(in))
 	case vs.isStr:
 		return vs.fixedStr, nil
 	case vs.isFloat:
@@ -663,15 +676,14 @@ func (m *Machine) execChoice(e *evalCtx, out *Outcome) {
 		m.failFrame(e.f, err, s)
 		return
 	}
-	ec := e.withInputDoc(eff)
 	next := ""
 	var matched *choiceRule
 	for _, r := range s.choices {
 		var ok bool
 		if s.ql == JSONata {
-			ok, err = ec.condition(r)
+			ok, err = e.condition(r)
 		} else {
-			ok, err = r.eval(ec)
+			ok, err = r.eval(e.with(eff))
 		}
 		if err != nil {
 			m.failFrame(e.f, err, s)
