@@ -77,11 +77,11 @@ func CompileJSONata(s string) (*JSONata, error) {
 		return nil, &CompileError{Expr: s, Offset: -1, Msg: "empty JSONata expression"}
 	}
 	if !utf8.ValidString(src) {
-		return nil, &CompileError{Expr: src, Offset: invalidUTF8Offset(src), Msg: "invalid JSONata expression: not valid UTF-8"}
+		return nil, &CompileError{Expr: src, Offset: invalidUTF8Offset(src), Msg: codeInvalidJSONata + ": not valid UTF-8"}
 	}
 	e, err := compileSafely(src)
 	if err != nil {
-		ce := &CompileError{Expr: src, Offset: -1, Msg: "invalid JSONata expression: " + err.Error()}
+		ce := &CompileError{Expr: src, Offset: -1, Msg: codeInvalidJSONata + ": " + err.Error()}
 		var pe *jparse.Error
 		if errors.As(err, &pe) {
 			ce.Offset = pe.Position
@@ -90,6 +90,11 @@ func CompileJSONata(s string) (*JSONata, error) {
 	}
 	j := &JSONata{src: src, expr: e, vars: mentionedVars(src)}
 	node, err := jparse.Parse(src)
+	if err == nil {
+		if msg := checkJSONataSupport(node); msg != "" {
+			return nil, &CompileError{Expr: src, Offset: -1, Msg: msg}
+		}
+	}
 	if v, ok := node.(*jparse.VariableNode); err == nil && ok && v.Name != "" && v.Name != "states" {
 		j.simple = &simplePath{root: v.Name}
 	}
@@ -288,6 +293,12 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 		if fn, ok := stepFunctionsCallables[name]; ok {
 			vals[name] = fn
 		}
+		if name == "eval" {
+			// Step Functions disables $eval ($parse replaces it): calling
+			// it is invoking a non-function (T1006).
+			vals[name] = jsonataNull
+			continue
+		}
 		if name == "states" {
 			vals[name] = b.statesValue()
 			continue
@@ -433,8 +444,13 @@ func fromJSONata(v reflect.Value) (any, bool) {
 		return v.Bool(), true
 	case reflect.Float32, reflect.Float64:
 		f := v.Float()
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, false
+		switch {
+		case math.IsNaN(f):
+			return "NaN", true // JSON has no NaN: Step Functions writes the name
+		case math.IsInf(f, 1):
+			return "Infinity", true
+		case math.IsInf(f, -1):
+			return "-Infinity", true
 		}
 		return jsNumber(f), true
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -524,17 +540,21 @@ func jsInt(f float64, what string) (int64, error) {
 	return int64(f), nil
 }
 
-func jsPartition(arr []any, size float64) ([]any, error) {
-	n, err := jsInt(size, "chunk size")
-	if err != nil {
-		return nil, err
+// jsPartition is Step Functions' $partition(array, size): the size is
+// truncated towards zero, and a size below 1 or an empty array gives
+// nothing.
+func jsPartition(arr []any, size float64) (any, error) {
+	if math.IsNaN(size) || math.IsInf(size, 0) {
+		return nil, errors.New("T0410: Argument 2 of function \"partition\" does not match function signature")
 	}
-	if n <= 0 {
-		return nil, fmt.Errorf("the chunk size must be greater than 0, got %d", n)
+	n := int64(size)
+	if n < 1 || len(arr) == 0 {
+		return nil, jtypes.ErrUndefined
 	}
+	step := int(min(n, int64(len(arr)))) // a size past the length is one chunk
 	out := []any{}
-	for i := 0; i < len(arr); i += int(n) {
-		end := min(len(arr), i+int(n))
+	for i := 0; i < len(arr); i += step {
+		end := min(len(arr), i+step)
 		chunk := make([]any, end-i)
 		copy(chunk, arr[i:end])
 		out = append(out, chunk)
@@ -573,7 +593,13 @@ func jsRange(start, end, step float64) (any, error) {
 	return out, nil
 }
 
-func jsHash(data string, alg string) (string, error) {
+// jsHash is Step Functions' $hash(data, algorithm); without an algorithm
+// it gives nothing.
+func jsHash(data string, algorithm jtypes.OptionalString) (any, error) {
+	if !algorithm.IsSet() {
+		return nil, jtypes.ErrUndefined
+	}
+	alg := algorithm.String
 	var h hash.Hash
 	switch alg {
 	case "MD5":
@@ -587,7 +613,7 @@ func jsHash(data string, alg string) (string, error) {
 	case "SHA-512":
 		h = sha512.New()
 	default:
-		return "", fmt.Errorf("the hash algorithm %q is not supported: use MD5, SHA-1, SHA-256, SHA-384 or SHA-512", alg)
+		return nil, fmt.Errorf("the hash algorithm %q is not supported: use MD5, SHA-1, SHA-256, SHA-384 or SHA-512", alg)
 	}
 	h.Write([]byte(data))
 	return hex.EncodeToString(h.Sum(nil)), nil
