@@ -1,0 +1,315 @@
+// Package app wires one Landfall process from a configuration: the bucket,
+// the catalog, the workflow engine with the pipeline's tasks, the event bus
+// with its rules, ingest, and the HTTP API. Provision creates what the
+// process needs (the media state machine, the default rules, the default
+// tenant); Start begins working; Close releases everything.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/openai"
+	"github.com/landfall/landfall/apiserver"
+	"github.com/landfall/landfall/blob"
+	"github.com/landfall/landfall/bus"
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/config"
+	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/pipelines"
+	"github.com/landfall/landfall/workflow"
+
+	// Drivers and the local analysers register themselves.
+	_ "github.com/landfall/landfall/analyser/local/diarise"
+	_ "github.com/landfall/landfall/analyser/local/faces"
+	_ "github.com/landfall/landfall/analyser/local/language"
+	_ "github.com/landfall/landfall/analyser/local/mediatools"
+	_ "github.com/landfall/landfall/analyser/local/nlp"
+	_ "github.com/landfall/landfall/analyser/local/ocr"
+	_ "github.com/landfall/landfall/analyser/local/probe"
+	_ "github.com/landfall/landfall/analyser/local/speech"
+	_ "github.com/landfall/landfall/blob/fileblob"
+	_ "github.com/landfall/landfall/blob/memblob"
+	_ "github.com/landfall/landfall/blob/s3blob"
+	_ "github.com/landfall/landfall/catalog/postgres"
+	_ "github.com/landfall/landfall/catalog/sqlite"
+)
+
+// App is one wired Landfall process.
+type App struct {
+	Cfg     *config.Config
+	Log     *slog.Logger
+	Bucket  *blob.Bucket
+	Catalog catalog.Store
+	Engine  *workflow.Engine
+	Bus     *bus.Bus
+	Ingest  *ingest.Service
+	Tasks   *Tasks
+	Metrics *Metrics
+	API     *apiserver.Server
+
+	// StateMachineARN is the media pipeline's ARN.
+	StateMachineARN string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Options adjust New.
+type Options struct {
+	Logger *slog.Logger
+	// Version is reported by /healthz.
+	Version string
+	// Mounts add HTTP handlers (the workflow and Step Functions APIs).
+	Mounts func(a *App) (mounts map[string]http.Handler, sfn http.Handler)
+}
+
+// BucketName is the bucket name events carry: the S3 bucket's own name,
+// or "landfall" for local drivers.
+func BucketName(blobURL string) string {
+	u, err := url.Parse(blobURL)
+	if err == nil && u.Scheme == "s3" && u.Host != "" {
+		return u.Host
+	}
+	return "landfall"
+}
+
+// workflowDB is the engine's database: the same PostgreSQL database (its
+// tables are prefixed) or, on SQLite, a file beside the catalog's so the
+// two never contend for one writer lock.
+func workflowDB(catalogDB string) string {
+	if p, ok := strings.CutPrefix(catalogDB, "sqlite://"); ok {
+		path, query, _ := strings.Cut(p, "?")
+		out := "sqlite://" + filepath.Join(filepath.Dir(path), "workflow.db")
+		if query != "" {
+			out += "?" + query
+		}
+		return out
+	}
+	return catalogDB
+}
+
+// New opens everything the configuration names and provisions the
+// pipeline. On error everything opened so far is closed.
+func New(ctx context.Context, cfg *config.Config, opt Options) (a *App, err error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	a = &App{Cfg: cfg, Log: log, Metrics: NewMetrics()}
+	defer func() {
+		if err != nil {
+			a.Close(context.Background())
+		}
+	}()
+	if strings.HasPrefix(cfg.DB, "sqlite://") || strings.HasPrefix(cfg.Blob, "file://") {
+		if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if p, ok := strings.CutPrefix(cfg.Blob, "file://"); ok {
+		if err := os.MkdirAll(strings.SplitN(p, "?", 2)[0], 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if a.Bucket, err = blob.OpenBucket(ctx, cfg.Blob); err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", redact(cfg.Blob), err)
+	}
+	if a.Catalog, err = catalog.Open(ctx, cfg.DB); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", redact(cfg.DB), err)
+	}
+	if err := registerRemote(cfg); err != nil {
+		return nil, err
+	}
+	resources := workflow.NewResources()
+	fns := workflow.NewFunctions(FunctionPrefix)
+	resources.Register(FunctionPrefix, fns)
+	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
+		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow")})
+	if err != nil {
+		return nil, fmt.Errorf("workflow engine: %w", err)
+	}
+	a.Bus = bus.New(bus.Options{Store: a.Catalog, Starter: starter{a}, Dead: deadLetters{a.Bucket},
+		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
+	a.Tasks = &Tasks{cfg: cfg, bucket: a.Bucket, bucketName: BucketName(cfg.Blob), cat: a.Catalog, bus: a.Bus, engine: a.Engine,
+		webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, log: log.With("component", "pipeline"),
+		workRoot: filepath.Join(cfg.Data, "work"), metrics: a.Metrics, now: time.Now}
+	a.Tasks.register(fns)
+	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest"), AutoTenants: len(cfg.Tenants) == 0})
+	if err := a.provision(ctx); err != nil {
+		return nil, err
+	}
+	var mounts map[string]http.Handler
+	var sfn http.Handler
+	if opt.Mounts != nil {
+		mounts, sfn = opt.Mounts(a)
+	}
+	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
+		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0,
+		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version})
+	return a, nil
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	p.User = url.User(p.User.Username())
+	return p.String()
+}
+
+// registerRemote registers the analysers of configured remote providers.
+func registerRemote(cfg *config.Config) error {
+	if cfg.OpenAI.BaseURL == "" {
+		for task, p := range cfg.Analysers {
+			if p == "openai" {
+				return fmt.Errorf("analysers.%s is openai but openai.base_url is not set", task)
+			}
+		}
+		return nil
+	}
+	key := cfg.OpenAI.APIKey
+	if cfg.OpenAI.APIKeyEnv != "" {
+		key = os.Getenv(cfg.OpenAI.APIKeyEnv)
+	}
+	c, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: key, TranscribeModel: cfg.OpenAI.TranscribeModel,
+		ChatModel: cfg.OpenAI.ChatModel, EmbeddingModel: cfg.OpenAI.EmbeddingModel, Timeout: cfg.OpenAI.Timeout.Duration, TokenBudget: cfg.OpenAI.MaxTokens})
+	if err != nil {
+		return err
+	}
+	registerOnce(openai.Transcriber{C: c})
+	registerOnce(openai.Summariser{C: c})
+	return nil
+}
+
+func registerOnce(an analyser.Analyser) {
+	if _, ok := analyser.Lookup(an.Spec().ID); !ok {
+		analyser.Register(an)
+	}
+}
+
+// substitute applies ASL definition substitutions (${Name}).
+func substitute(def string, subs map[string]string) string {
+	for k, v := range subs {
+		def = strings.ReplaceAll(def, "${"+k+"}", v)
+	}
+	return def
+}
+
+func (a *App) provision(ctx context.Context) error {
+	def := string(pipelines.MediaDefinition)
+	if p := a.Cfg.Pipeline.Definition; p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("pipeline.definition: %w", err)
+		}
+		def = string(b)
+	}
+	subs := map[string]string{}
+	for k, v := range pipelines.LocalSubstitutions {
+		subs[k] = v
+	}
+	for k, v := range a.Cfg.Pipeline.Substitutions {
+		subs[k] = v
+	}
+	if a.Engine.Role() != workflow.RoleWorker {
+		sm, err := a.Engine.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: pipelines.MediaName, Definition: substitute(def, subs)})
+		if err != nil {
+			return fmt.Errorf("pipeline definition: %w", err)
+		}
+		a.StateMachineARN = sm.ARN
+	}
+	rules := pipelines.MediaRules
+	source := "default"
+	if p := a.Cfg.Pipeline.Rules; p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("pipeline.rules: %w", err)
+		}
+		rules, source = b, "file"
+	}
+	if _, err := a.Bus.LoadRules(rules, source); err != nil {
+		return fmt.Errorf("pipeline rules: %w", err)
+	}
+	for _, t := range a.Cfg.Tenants {
+		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: t.ID, IfNotExists: true}); err != nil {
+			return fmt.Errorf("tenant %s: %w", t.ID, err)
+		}
+	}
+	if len(a.Cfg.Tenants) == 0 {
+		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Start begins working: the engine's workers, the bus dispatcher and the
+// bucket watcher, as the role asks.
+func (a *App) Start(ctx context.Context) error {
+	ctx, a.cancel = context.WithCancel(ctx)
+	if err := a.Engine.Start(ctx); err != nil {
+		return err
+	}
+	if a.Cfg.Role != "worker" {
+		a.goRun(func() { _ = a.Bus.Run(ctx) })
+		if a.Cfg.Uploads.Watch {
+			a.goRun(func() { _ = a.Ingest.Watch(ctx, 2*time.Second) })
+		}
+	}
+	return nil
+}
+
+func (a *App) goRun(f func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// Serve serves the HTTP API on ln until ctx ends.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	err := srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops work and releases everything.
+func (a *App) Close(ctx context.Context) {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if a.Engine != nil {
+		_ = a.Engine.Close(ctx)
+	}
+	if a.Catalog != nil {
+		_ = a.Catalog.Close()
+	}
+	if a.Bucket != nil {
+		_ = a.Bucket.Close()
+	}
+}
