@@ -85,6 +85,8 @@ type Error struct {
 	// Err is an optional sentinel (ErrPathNotFound, ErrUndefined) so callers
 	// can tell "nothing there" from other failures with errors.Is.
 	Err error
+
+	jayway string // a path error's message from the JSONPath evaluator alone
 }
 
 func (e *Error) Error() string { return e.Name + ": " + e.Cause }

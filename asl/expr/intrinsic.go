@@ -296,9 +296,18 @@ func normalizeNumber(lit string) any {
 
 // Eval evaluates the call. Failures are *Error: States.IntrinsicFailure
 // for invalid arguments, States.Runtime for a path argument that selects
-// nothing.
+// nothing; the cause reads "The function '<the expression>' had the
+// following error: ...", as in Step Functions.
 func (f *Intrinsic) Eval(env *Env) (any, error) {
-	return f.call.eval(env)
+	v, err := f.call.eval(env)
+	if err != nil {
+		if e, ok := err.(*Error); ok {
+			// Step Functions names the whole expression as written.
+			return nil, &Error{Name: e.Name, Err: e.Err, Cause: "The function '" + f.src + "' had the following error: " + e.Cause}
+		}
+		return nil, err
+	}
+	return v, nil
 }
 
 func (c *call) eval(env *Env) (any, error) {
@@ -320,6 +329,11 @@ func (a *arg) eval(env *Env) (any, error) {
 		v, err := a.path.Eval(env)
 		if err != nil {
 			if e, ok := err.(*Error); ok && e.Err == ErrPathNotFound {
+				if e.jayway != "" && !strings.HasPrefix(e.jayway, "No results for path") && !strings.HasPrefix(e.jayway, "Missing property in path") {
+					// A type mismatch on the way: Step Functions reports the
+					// JSONPath evaluator's own message.
+					return nil, &Error{Name: ErrNameRuntime, Err: ErrPathNotFound, Cause: e.jayway}
+				}
 				doc := env.Input
 				switch a.path.root {
 				case RootContext:

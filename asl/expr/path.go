@@ -463,7 +463,7 @@ func (p *pathParser) parseIndexOrSlice() (segment, error) {
 
 // pathNotFound is the error of a definite path that selects nothing.
 func (p *Path) notFound(msg string) error {
-	return &Error{Name: ErrNameRuntime, Cause: "Invalid path '" + p.src + "' : " + msg, Err: ErrPathNotFound}
+	return &Error{Name: ErrNameRuntime, Cause: "Invalid path '" + p.src + "' : " + msg, Err: ErrPathNotFound, jayway: msg}
 }
 
 // Get evaluates the path against doc, which stands for the path's root
