@@ -86,7 +86,8 @@ type Error struct {
 	// can tell "nothing there" from other failures with errors.Is.
 	Err error
 
-	jayway string // a path error's message from the JSONPath evaluator alone
+	jayway    string // a path error's message from the JSONPath evaluator alone
+	indexMiss bool   // a definite path's array index was out of range
 }
 
 func (e *Error) Error() string { return e.Name + ": " + e.Cause }

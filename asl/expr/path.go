@@ -509,7 +509,9 @@ func (p *Path) Get(doc any) (any, error) {
 					idx += len(a)
 				}
 				if idx < 0 || idx >= len(a) {
-					return nil, p.notFound("No results for path: " + p.jayway)
+					err := p.notFound("No results for path: " + p.jayway).(*Error)
+					err.indexMiss = true
+					return nil, err
 				}
 				v = a[idx]
 			}

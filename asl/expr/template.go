@@ -81,6 +81,11 @@ func (n *tPath) eval(ec *evalCtx) (any, error) {
 	env := ec.env
 	v, err := n.path.Eval(env)
 	if err != nil {
+		if e, ok := err.(*Error); ok && e.indexMiss {
+			// Step Functions selects null with an index past the end of an
+			// array in a payload template (an intrinsic argument fails).
+			return nil, nil
+		}
 		if e, ok := err.(*Error); ok && e.Err == ErrPathNotFound {
 			doc := env.Input
 			switch n.path.root {
