@@ -67,8 +67,6 @@ func init() {
 	}
 }
 
-func jsonNumber(lit string) json.Number { return json.Number(lit) }
-
 // argInt returns args[i] as an integer, failing for non-numbers and
 // numbers with a fraction.
 func (c *callCtx) argInt(args []any, i int, what string) (int64, error) {

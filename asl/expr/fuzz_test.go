@@ -2,6 +2,7 @@ package expr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 // fuzzDoc is the document paths and intrinsics are evaluated against.
 var fuzzDoc = map[string]any{
 	"a": map[string]any{"b": []any{Int(1), "x", nil, map[string]any{"c": true}}},
-	"s": "text", "n": Int(3), "f": jsonNumber("1.5"),
+	"s": "text", "n": Int(3), "f": json.Number("1.5"),
 	"list": []any{map[string]any{"id": Int(1), "v": "p"}, map[string]any{"id": Int(2)}},
 }
 

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -291,7 +292,7 @@ func normalizeNumber(lit string) any {
 	if i, err := strconv.ParseInt(lit, 10, 64); err == nil {
 		return Int(i)
 	}
-	return jsonNumber(lit)
+	return json.Number(lit)
 }
 
 // Eval evaluates the call. Failures are *Error: States.IntrinsicFailure

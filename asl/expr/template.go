@@ -16,8 +16,7 @@ import (
 // Env's values: treat all values as immutable (this package never mutates
 // a value it did not just create).
 type Template struct {
-	root  tnode
-	field string // for JSONata causes: the state field this template is ("Output", "Arguments", ...)
+	root tnode
 }
 
 type tnode interface {
@@ -103,8 +102,7 @@ func (n *tPath) eval(ec *evalCtx) (any, error) {
 }
 
 type tIntrinsic struct {
-	key string
-	f   *Intrinsic
+	f *Intrinsic
 }
 
 func (n *tIntrinsic) eval(ec *evalCtx) (any, error) { return n.f.Eval(ec.env) }
@@ -229,7 +227,7 @@ func compileDynamicField(key string, v any, ptr string) (tnode, error) {
 		if err != nil {
 			return nil, withPointer(err, ptr)
 		}
-		return &tIntrinsic{key: key, f: f}, nil
+		return &tIntrinsic{f: f}, nil
 	}
 	return nil, &CompileError{Pointer: ptr, Expr: s, Offset: -1, Msg: "the value of a field ending in \".$\" must be a JSONPath (\"$...\", \"$$...\", \"$variable\") or an intrinsic function (\"States.Name(...)\")"}
 }
@@ -277,7 +275,7 @@ func CompileJSONataTemplateField(v any, field string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Template{root: root, field: field}, nil
+	return &Template{root: root}, nil
 }
 
 func joinField(field, key string) string {
