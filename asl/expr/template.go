@@ -16,39 +16,30 @@ import (
 // Env's values: treat all values as immutable (this package never mutates
 // a value it did not just create).
 type Template struct {
-	root tnode
+	root    tnode
+	jsonata bool // has JSONata expressions (which share one set of bindings per evaluation)
 }
 
+// tnode is a compiled template node. b holds the JSONata bindings of the
+// evaluation in progress (nil in JSONPath templates, so evaluating one
+// allocates nothing but its results).
 type tnode interface {
-	eval(ec *evalCtx) (any, error)
-}
-
-// evalCtx is one evaluation of a template.
-type evalCtx struct {
-	env *Env
-	b   *bindings // JSONata bindings, made on first use
-}
-
-func (ec *evalCtx) bindings() *bindings {
-	if ec.b == nil {
-		ec.b = newBindings(ec.env)
-	}
-	return ec.b
+	eval(env *Env, b *bindings) (any, error)
 }
 
 type tLiteral struct{ v any }
 
-func (n tLiteral) eval(*evalCtx) (any, error) { return n.v, nil }
+func (n tLiteral) eval(*Env, *bindings) (any, error) { return n.v, nil }
 
 type tObject struct {
 	keys []string
 	vals []tnode
 }
 
-func (n *tObject) eval(ec *evalCtx) (any, error) {
+func (n *tObject) eval(env *Env, b *bindings) (any, error) {
 	out := make(map[string]any, len(n.keys))
 	for i, k := range n.keys {
-		v, err := n.vals[i].eval(ec)
+		v, err := n.vals[i].eval(env, b)
 		if err != nil {
 			return nil, err
 		}
@@ -59,10 +50,10 @@ func (n *tObject) eval(ec *evalCtx) (any, error) {
 
 type tArray struct{ elems []tnode }
 
-func (n *tArray) eval(ec *evalCtx) (any, error) {
+func (n *tArray) eval(env *Env, b *bindings) (any, error) {
 	out := make([]any, len(n.elems))
 	for i, e := range n.elems {
-		v, err := e.eval(ec)
+		v, err := e.eval(env, b)
 		if err != nil {
 			return nil, err
 		}
@@ -76,8 +67,7 @@ type tPath struct {
 	path *Path
 }
 
-func (n *tPath) eval(ec *evalCtx) (any, error) {
-	env := ec.env
+func (n *tPath) eval(env *Env, _ *bindings) (any, error) {
 	v, err := n.path.Eval(env)
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.indexMiss {
@@ -105,7 +95,7 @@ type tIntrinsic struct {
 	f *Intrinsic
 }
 
-func (n *tIntrinsic) eval(ec *evalCtx) (any, error) { return n.f.Eval(ec.env) }
+func (n *tIntrinsic) eval(env *Env, _ *bindings) (any, error) { return n.f.Eval(env) }
 
 // IsStatic reports whether the template has no dynamic part, so its
 // result is always the same value.
@@ -120,7 +110,11 @@ func (t *Template) Eval(env *Env) (any, error) {
 	if l, ok := t.root.(tLiteral); ok {
 		return l.v, nil
 	}
-	return t.root.eval(&evalCtx{env: env})
+	var b *bindings
+	if t.jsonata {
+		b = newBindings(env)
+	}
+	return t.root.eval(env, b)
 }
 
 // CompileTemplate compiles a JSONPath-mode payload template (Parameters,
@@ -253,8 +247,11 @@ type tJSONata struct {
 	j     *JSONata
 }
 
-func (n *tJSONata) eval(ec *evalCtx) (any, error) {
-	return n.j.eval(ec.bindings(), n.field)
+func (n *tJSONata) eval(env *Env, b *bindings) (any, error) {
+	if b == nil {
+		b = newBindings(env)
+	}
+	return n.j.eval(b, n.field)
 }
 
 // CompileJSONataTemplate compiles a JSONata-mode template (Arguments,
@@ -275,7 +272,7 @@ func CompileJSONataTemplateField(v any, field string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Template{root: root}, nil
+	return &Template{root: root, jsonata: true}, nil
 }
 
 func joinField(field, key string) string {
