@@ -47,6 +47,8 @@ type ownCase struct {
 	EnteredAt map[string]float64 `json:"enteredAt"`
 	// Calls maps a mock key to how many times it ran.
 	Calls map[string]int `json:"calls"`
+	// Written maps "bucket/key" to the JSON a ResultWriter stored there.
+	Written map[string]any `json:"written"`
 }
 
 // TestCases runs every case of testdata/cases, once in memory and once
@@ -120,13 +122,11 @@ func runOwnCase(t *testing.T, c ownCase, reload bool) {
 		}
 		opts.Tasks = mocks
 	}
-	if len(c.Objects) > 0 {
-		b := &asltest.Bucket{}
-		for _, o := range c.Objects {
-			b.Put(o.Bucket, o.Key, o.Body)
-		}
-		opts.ItemReader = b
+	bucket := &asltest.Bucket{}
+	for _, o := range c.Objects {
+		bucket.Put(o.Bucket, o.Key, o.Body)
 	}
+	opts.ItemReader, opts.ResultWriter = bucket, bucket
 	if c.Random != nil {
 		r := *c.Random
 		opts.Random = func() float64 { return r }
@@ -182,6 +182,17 @@ func runOwnCase(t *testing.T, c ownCase, reload bool) {
 			t.Errorf("%s was never entered (entered: %v)", k, enteredAt)
 		} else if math.Abs(got-want) > 1e-6 {
 			t.Errorf("%s entered at +%gs, want +%gs", k, got, want)
+		}
+	}
+	for k, want := range c.Written {
+		body, ok := bucket.Objects[k]
+		if !ok {
+			t.Errorf("nothing written at %s", k)
+			continue
+		}
+		got, err := expr.Decode([]byte(body))
+		if err != nil || !expr.Equal(got, want) {
+			t.Errorf("%s holds %s\nwant %s", k, body, expr.MarshalString(want))
 		}
 	}
 	for k, want := range c.Calls {

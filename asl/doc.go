@@ -59,7 +59,13 @@
 //	              m.CompleteMap(f, results, failedCount, sc) — which applies
 //	              the tolerated failure threshold (MapCall.Tolerates) — or,
 //	              for an inline Map whose iteration failed,
-//	              m.FailMap(f, errorName, cause, sc).
+//	              m.FailMap(f, errorName, cause, sc). A failed iteration of
+//	              a tolerant Map is passed as an ItemFailure in results.
+//	KindResultWrite a distributed Map with a ResultWriter: store
+//	              out.Write's records (bucket and prefix in its
+//	              Parameters), then m.CompleteResultWrite(f, details, sc)
+//	              with the manifest's location, or
+//	              m.FailResultWrite(f, cause, sc).
 //	KindSucceeded the frame ended: out.Output.
 //	KindFailed    the frame ended: out.Error, out.Cause.
 //

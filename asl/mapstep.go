@@ -210,7 +210,7 @@ func (e *evalCtx) mapSettings(eff any) (*MapCall, *stateError) {
 				return nil, err
 			}
 		}
-		mc.ResultWriter = map[string]any{"Resource": w.resource, "Parameters": params, "WriterConfig": w.config}
+		mc.ResultWriter = &ResultWriterSpec{Resource: w.resource, Parameters: params, WriterConfig: w.config}
 	}
 	return mc, nil
 }
@@ -424,30 +424,134 @@ func (e *evalCtx) batch(eff any, items []any) ([]any, *stateError) {
 	return out, nil
 }
 
+// ItemFailure stands for a failed iteration in the results given to
+// CompleteMap (distributed Maps with a tolerated failure threshold).
+type ItemFailure struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// ResultWrite asks the caller to write a distributed Map's results to a
+// bucket (ResultWriter), then call CompleteResultWrite with the details
+// of what was written (Bucket and Key of the manifest) or
+// FailResultWrite.
+type ResultWrite struct {
+	Resource string `json:"resource"`
+	// Parameters are the evaluated ResultWriter Parameters/Arguments
+	// (Bucket, Prefix).
+	Parameters   any `json:"parameters"`
+	WriterConfig any `json:"writerConfig,omitempty"`
+	// MapRunID names this Map run (unique within the execution).
+	MapRunID string `json:"mapRunId"`
+	// Succeeded and Failed are one record per iteration:
+	// {"Index", "Input", "Output", "Status": "SUCCEEDED"} or
+	// {"Index", "Input", "Error", "Cause", "Status": "FAILED"}.
+	Succeeded []any `json:"succeeded"`
+	Failed    []any `json:"failed"`
+}
+
 // CompleteMap records the results of every iteration (in item order) and
-// how many failed. Past the tolerated failure threshold the Map fails with
-// States.ExceedToleratedFailureThreshold.
+// how many failed; a failed iteration's result may be an ItemFailure.
+// Past the tolerated failure threshold the Map fails with
+// States.ExceedToleratedFailureThreshold. With a ResultWriter the outcome
+// is KindResultWrite.
 func (m *Machine) CompleteMap(f *Frame, results []any, failed int, sc StepContext) Outcome {
 	var out Outcome
 	s := m.current(f)
 	if f.Phase != "map" || s == nil || f.Pending == nil || f.Pending.Map == nil {
 		return m.misuse(f, "CompleteMap", "map", &out)
 	}
-	f.EventID++ // MapStateSucceeded
 	e := m.newEval(f, s, &sc)
 	if !f.Pending.Map.Tolerates(failed, len(f.Pending.Map.Items)) {
+		f.EventID++ // MapStateFailed
 		m.handleError(e, &stateError{name: ErrExceedToleratedFailureThreshold,
 			cause: "The specified tolerated failure threshold was exceeded"}, &out)
 		m.continueAfter(f, &sc, &out)
 		return out
 	}
-	result := any(append([]any{}, results...))
+	result := make([]any, len(results))
+	var write *ResultWrite
 	if f.Pending.Map.ResultWriter != nil {
-		result = map[string]any{"MapRunArn": "arn:landfall:states:map-run", "ResultWriterDetails": f.Pending.Map.ResultWriter}
+		rw := f.Pending.Map.ResultWriter
+		write = &ResultWrite{Resource: rw.Resource, Parameters: rw.Parameters, WriterConfig: rw.WriterConfig,
+			MapRunID: fmt.Sprintf("%s-%d", s.name, f.StateEventID), Succeeded: []any{}, Failed: []any{}}
 	}
+	for i, r := range results {
+		var input any
+		if i < len(f.Pending.Map.Items) {
+			input = f.Pending.Map.Items[i]
+		}
+		switch fail := r.(type) {
+		case ItemFailure:
+			result[i] = map[string]any{"Error": fail.Error, "Cause": fail.Cause}
+			if write != nil {
+				write.Failed = append(write.Failed, map[string]any{"Index": expr.Int(int64(i)), "Input": input,
+					"Error": fail.Error, "Cause": fail.Cause, "Status": "FAILED"})
+			}
+		case *ItemFailure:
+			result[i] = map[string]any{"Error": fail.Error, "Cause": fail.Cause}
+			if write != nil {
+				write.Failed = append(write.Failed, map[string]any{"Index": expr.Int(int64(i)), "Input": input,
+					"Error": fail.Error, "Cause": fail.Cause, "Status": "FAILED"})
+			}
+		default:
+			result[i] = r
+			if write != nil {
+				write.Succeeded = append(write.Succeeded, map[string]any{"Index": expr.Int(int64(i)), "Input": input,
+					"Output": r, "Status": "SUCCEEDED"})
+			}
+		}
+	}
+	if write != nil {
+		f.Phase = "resultwrite"
+		f.Pending.Write = write
+		out.Kind, out.Write = KindResultWrite, write
+		return out
+	}
+	f.EventID++ // MapStateSucceeded
 	if err := m.completeResult(e, result, &out); err != nil {
 		m.handleError(e, err, &out)
 	}
+	m.continueAfter(f, &sc, &out)
+	return out
+}
+
+// CompleteResultWrite records that the Map's results were written;
+// details (typically the manifest's Bucket and Key) become the Map's
+// ResultWriterDetails.
+func (m *Machine) CompleteResultWrite(f *Frame, details any, sc StepContext) Outcome {
+	var out Outcome
+	s := m.current(f)
+	if f.Phase != "resultwrite" || s == nil || f.Pending == nil || f.Pending.Write == nil {
+		return m.misuse(f, "CompleteResultWrite", "resultwrite", &out)
+	}
+	f.EventID++ // MapStateSucceeded
+	e := m.newEval(f, s, &sc)
+	arn := "arn:aws:states:local:000000000000:mapRun:" + f.Pending.Write.MapRunID
+	if ex, ok := sc.Context["Execution"].(map[string]any); ok {
+		if id, ok := ex["Id"].(string); ok && id != "" {
+			arn = id + "/mapRun/" + f.Pending.Write.MapRunID
+		}
+	}
+	result := map[string]any{"MapRunArn": arn, "ResultWriterDetails": details}
+	if err := m.completeResult(e, result, &out); err != nil {
+		m.handleError(e, err, &out)
+	}
+	m.continueAfter(f, &sc, &out)
+	return out
+}
+
+// FailResultWrite records that the results could not be written: the Map
+// fails with States.ResultWriterFailed unless caught.
+func (m *Machine) FailResultWrite(f *Frame, cause string, sc StepContext) Outcome {
+	var out Outcome
+	s := m.current(f)
+	if f.Phase != "resultwrite" || s == nil {
+		return m.misuse(f, "FailResultWrite", "resultwrite", &out)
+	}
+	f.EventID++ // MapStateFailed
+	e := m.newEval(f, s, &sc)
+	m.handleError(e, &stateError{name: ErrResultWriterFailed, cause: cause}, &out)
 	m.continueAfter(f, &sc, &out)
 	return out
 }
@@ -469,3 +573,52 @@ func (m *Machine) FailMap(f *Frame, errName, cause string, sc StepContext) Outco
 
 // itoa is strconv.Itoa, kept short for cause texts.
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// ResultFile is one object a ResultWriter stores.
+type ResultFile struct {
+	Key  string
+	Body []byte
+}
+
+// Files lays out the objects of a result write as Step Functions does:
+// PREFIX/MAP_RUN_ID/SUCCEEDED_0.json and FAILED_0.json (JSON arrays of
+// records) and PREFIX/MAP_RUN_ID/manifest.json listing them. It returns the
+// bucket, the files (manifest last) and the details the Map outputs:
+// {"Bucket": bucket, "Key": manifest key}.
+func (w *ResultWrite) Files() (bucket string, files []ResultFile, details any, err error) {
+	p, _ := w.Parameters.(map[string]any)
+	bucket, _ = p["Bucket"].(string)
+	if bucket == "" {
+		return "", nil, nil, fmt.Errorf("the ResultWriter needs a Bucket parameter, got %s", expr.MarshalString(w.Parameters))
+	}
+	prefix, _ := p["Prefix"].(string)
+	base := w.MapRunID
+	if prefix != "" {
+		base = strings.TrimSuffix(prefix, "/") + "/" + base
+	}
+	result := map[string]any{}
+	for _, set := range []struct {
+		name    string
+		records []any
+	}{{"SUCCEEDED", w.Succeeded}, {"FAILED", w.Failed}} {
+		if len(set.records) == 0 {
+			result[set.name] = []any{}
+			continue
+		}
+		body, err := expr.Marshal(set.records)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		key := base + "/" + set.name + "_0.json"
+		files = append(files, ResultFile{Key: key, Body: body})
+		result[set.name] = []any{map[string]any{"Key": key, "Size": expr.Int(int64(len(body)))}}
+	}
+	result["PENDING"] = []any{}
+	manifestKey := base + "/manifest.json"
+	manifest, err := expr.Marshal(map[string]any{"DestinationBucket": bucket, "MapRunId": w.MapRunID, "ResultFiles": result})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	files = append(files, ResultFile{Key: manifestKey, Body: manifest})
+	return bucket, files, map[string]any{"Bucket": bucket, "Key": manifestKey}, nil
+}

@@ -51,6 +51,13 @@ type ItemReader interface {
 	OpenItems(ctx context.Context, read *ItemRead) (io.ReadCloser, error)
 }
 
+// ResultWriter writes a distributed Map's results to a bucket and returns
+// the details the Map outputs (typically {"Bucket", "Key"} of the
+// manifest).
+type ResultWriter interface {
+	WriteResults(ctx context.Context, w *ResultWrite) (any, error)
+}
+
 // Clock is the time source of an execution.
 type Clock interface {
 	Now() time.Time
@@ -148,6 +155,8 @@ type RunOptions struct {
 	Clock Clock
 	// ItemReader serves Map ItemReader objects.
 	ItemReader ItemReader
+	// ResultWriter stores the results of Maps with a ResultWriter.
+	ResultWriter ResultWriter
 	// MaxConcurrency caps concurrently running branches and iterations in
 	// each Parallel or Map (0: as the state allows).
 	MaxConcurrency int
@@ -355,6 +364,17 @@ func (r *runner) frame(ctx context.Context, f *Frame, clock Clock, path string) 
 			}
 		case KindItemRead:
 			out = r.readItems(ctx, f, out.Read, clock)
+		case KindResultWrite:
+			if r.opts.ResultWriter == nil {
+				out = r.m.FailResultWrite(f, "no result writer is configured to write to "+out.Write.Resource, r.step(clock))
+				break
+			}
+			details, err := r.opts.ResultWriter.WriteResults(ctx, out.Write)
+			if err != nil {
+				out = r.m.FailResultWrite(f, err.Error(), r.step(clock))
+			} else {
+				out = r.m.CompleteResultWrite(f, details, r.step(clock))
+			}
 		case KindMap:
 			mc := out.Map
 			frames := make([]*Frame, len(mc.Items))
@@ -437,7 +457,7 @@ func (r *runner) mapChildren(ctx context.Context, frames []*Frame, limit int, to
 				failure, failedAt = &o, clocks[i].Now()
 			}
 			if tolerant {
-				results[i] = map[string]any{"Error": outs[i].Error, "Cause": outs[i].Cause}
+				results[i] = ItemFailure{Error: outs[i].Error, Cause: outs[i].Cause}
 			}
 			continue
 		}

@@ -37,7 +37,7 @@ type Frame struct {
 	Vars map[string]any `json:"vars,omitempty"`
 	// Phase says where inside the current state the frame waits:
 	// "" (not entered yet), "task", "wait", "retry", "parallel",
-	// "itemread", "map", or "done".
+	// "itemread", "map", "resultwrite", or "done".
 	Phase string `json:"phase,omitempty"`
 	// Attempts counts retries per Retry entry of the current state.
 	Attempts []int `json:"attempts,omitempty"`
@@ -72,11 +72,12 @@ func UnmarshalFrame(b []byte) (*Frame, error) {
 
 // Pending is what a state that waits for an effect carries across calls.
 type Pending struct {
-	Until     time.Time `json:"until,omitzero"`
-	Task      *TaskCall `json:"task,omitempty"`
-	Map       *MapCall  `json:"map,omitempty"`
-	Read      *ItemRead `json:"read,omitempty"`
-	Effective any       `json:"effective,omitempty"` // effective input (after InputPath)
+	Until     time.Time    `json:"until,omitzero"`
+	Task      *TaskCall    `json:"task,omitempty"`
+	Map       *MapCall     `json:"map,omitempty"`
+	Read      *ItemRead    `json:"read,omitempty"`
+	Write     *ResultWrite `json:"write,omitempty"`
+	Effective any          `json:"effective,omitempty"` // effective input (after InputPath)
 }
 
 // StepContext is what the caller supplies to every step.
@@ -101,14 +102,15 @@ type Kind string
 
 // Outcome kinds.
 const (
-	KindTask      Kind = "Task"      // run Outcome.Task, then CompleteTask or FailTask
-	KindWait      Kind = "Wait"      // wait until Outcome.Until, then ResumeWait
-	KindRetry     Kind = "Retry"     // wait Outcome.Delay, then Advance (the state runs again)
-	KindParallel  Kind = "Parallel"  // run Outcome.Branches, then CompleteParallel or FailParallel
-	KindItemRead  Kind = "ItemRead"  // read Outcome.Read, then CompleteItemRead or FailItemRead
-	KindMap       Kind = "Map"       // run Outcome.Map's items, then CompleteMap or FailMap
-	KindSucceeded Kind = "Succeeded" // the frame ended with Outcome.Output
-	KindFailed    Kind = "Failed"    // the frame ended with Outcome.Error and Outcome.Cause
+	KindTask        Kind = "Task"        // run Outcome.Task, then CompleteTask or FailTask
+	KindWait        Kind = "Wait"        // wait until Outcome.Until, then ResumeWait
+	KindRetry       Kind = "Retry"       // wait Outcome.Delay, then Advance (the state runs again)
+	KindParallel    Kind = "Parallel"    // run Outcome.Branches, then CompleteParallel or FailParallel
+	KindItemRead    Kind = "ItemRead"    // read Outcome.Read, then CompleteItemRead or FailItemRead
+	KindMap         Kind = "Map"         // run Outcome.Map's items, then CompleteMap or FailMap
+	KindResultWrite Kind = "ResultWrite" // write Outcome.Write, then CompleteResultWrite or FailResultWrite
+	KindSucceeded   Kind = "Succeeded"   // the frame ended with Outcome.Output
+	KindFailed      Kind = "Failed"      // the frame ended with Outcome.Error and Outcome.Cause
 )
 
 // Outcome is the result of a step.
@@ -121,6 +123,7 @@ type Outcome struct {
 	Branches []*Frame
 	Read     *ItemRead
 	Map      *MapCall
+	Write    *ResultWrite
 	Output   any
 	// Error and Cause are the failure of a KindFailed frame, or the error
 	// a KindRetry retries.
@@ -178,7 +181,14 @@ type MapCall struct {
 	ToleratedFailurePercentage float64 `json:"toleratedFailurePercentage"`
 	Distributed                bool    `json:"distributed"`
 	// ResultWriter is set when the Map writes its results to a bucket.
-	ResultWriter any `json:"resultWriter,omitempty"`
+	ResultWriter *ResultWriterSpec `json:"resultWriter,omitempty"`
+}
+
+// ResultWriterSpec is a Map's evaluated ResultWriter.
+type ResultWriterSpec struct {
+	Resource     string `json:"resource"`
+	Parameters   any    `json:"parameters"`
+	WriterConfig any    `json:"writerConfig,omitempty"`
 }
 
 // Tolerates reports whether failed failures among total items stay within
@@ -399,6 +409,8 @@ func (m *Machine) pendingOutcome(f *Frame, s *state, out *Outcome) {
 		out.Kind, out.Read = KindItemRead, p.Read
 	case "map":
 		out.Kind, out.Map = KindMap, p.Map
+	case "resultwrite":
+		out.Kind, out.Write = KindResultWrite, p.Write
 	case "parallel":
 		out.Kind = KindParallel
 		out.Branches = m.branchFrames(f, s, p.Effective)

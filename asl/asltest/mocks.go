@@ -279,7 +279,8 @@ func lambdaCause(errType, msg string) string {
 	return string(b)
 }
 
-// Bucket is an in-memory asl.ItemReader: objects by bucket and key.
+// Bucket is an in-memory asl.ItemReader and asl.ResultWriter: objects by
+// bucket and key.
 type Bucket struct {
 	Objects map[string]string // "bucket/key" -> body
 }
@@ -290,6 +291,19 @@ func (b *Bucket) Put(bucket, key, body string) {
 		b.Objects = map[string]string{}
 	}
 	b.Objects[bucket+"/"+key] = body
+}
+
+// WriteResults implements asl.ResultWriter: the files are stored in the
+// bucket.
+func (b *Bucket) WriteResults(_ context.Context, w *asl.ResultWrite) (any, error) {
+	bucket, files, details, err := w.Files()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		b.Put(bucket, f.Key, string(f.Body))
+	}
+	return details, nil
 }
 
 // OpenItems implements asl.ItemReader for s3:getObject readers whose

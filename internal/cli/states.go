@@ -98,7 +98,7 @@ func statesRun(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "states run")
 	inputArg := fs.String("input", "{}", "execution input: JSON text, or @FILE (@- for standard input)")
 	mocksPath := fs.String("mocks", "", "task mocks file (the conformance suite's format, plus sequence mocks)")
-	itemsDir := fs.String("items-dir", "", "folder serving Map ItemReader objects as DIR/BUCKET/KEY")
+	itemsDir := fs.String("items-dir", "", "folder of bucket objects (DIR/BUCKET/KEY) that Map ItemReaders read and ResultWriters write")
 	trace := fs.Bool("trace", false, "print the states entered, with their virtual time, on standard error")
 	realTime := fs.Bool("real-time", false, "sleep for real on Waits, retry delays and mock delays")
 	subst := substFlag{}
@@ -145,6 +145,7 @@ func statesRun(ctx context.Context, env *Env, args []string) error {
 	}
 	if *itemsDir != "" {
 		ropts.ItemReader = dirItems(*itemsDir)
+		ropts.ResultWriter = dirItems(*itemsDir)
 	}
 	if *realTime {
 		ropts.Clock = asl.RealClock{}
@@ -212,4 +213,28 @@ func (d dirItems) OpenItems(_ context.Context, read *asl.ItemRead) (io.ReadClose
 	return os.Open(path)
 }
 
-var _ asl.ItemReader = dirItems("")
+// WriteResults stores a Map's results under DIR/BUCKET/.
+func (d dirItems) WriteResults(_ context.Context, w *asl.ResultWrite) (any, error) {
+	bucket, files, details, err := w.Files()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		path := filepath.Join(string(d), filepath.FromSlash(bucket), filepath.FromSlash(f.Key))
+		if rel, err := filepath.Rel(string(d), path); err != nil || strings.HasPrefix(rel, "..") {
+			return nil, fmt.Errorf("object %s/%s is outside %s", bucket, f.Key, string(d))
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, f.Body, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return details, nil
+}
+
+var (
+	_ asl.ItemReader   = dirItems("")
+	_ asl.ResultWriter = dirItems("")
+)
