@@ -162,11 +162,64 @@ func (j *JSONata) simpleGet(env *Env) (v any, defined, handled bool) {
 			return nil, false, true // a field of a scalar is undefined
 		}
 	}
-	out, ok := fromJSONata(reflect.ValueOf(toJSONata(cur)))
-	if !ok {
-		return nil, false, false
+	return jsonataNumbers(cur), true, true
+}
+
+// jsonataNumbers returns v with its numbers written as JSONata writes them
+// (1.50 is 1.5, 1e2 is 100); integers that fit in 64 bits stay exact, as
+// in Step Functions. v itself is returned when nothing changes.
+func jsonataNumbers(v any) any {
+	if !needsJSONataNumbers(v) {
+		return v
 	}
-	return out, true, true
+	switch x := v.(type) {
+	case json.Number:
+		return jsonataNumber(x)
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = jsonataNumbers(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = jsonataNumbers(e)
+		}
+		return a
+	}
+	return v
+}
+
+func jsonataNumber(n json.Number) json.Number {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return Int(i)
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return n
+	}
+	return jsNumber(f)
+}
+
+func needsJSONataNumbers(v any) bool {
+	switch x := v.(type) {
+	case json.Number:
+		return jsonataNumber(x) != x
+	case map[string]any:
+		for _, e := range x {
+			if needsJSONataNumbers(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if needsJSONataNumbers(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func invalidUTF8Offset(s string) int {
