@@ -1,0 +1,273 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/landfall/landfall/client"
+	"github.com/landfall/landfall/types"
+)
+
+func init() {
+	for _, c := range []Command{
+		{Name: "media upload", Usage: "FILE... [--wait] [--timeout 30m]", Summary: "upload files to a server (and wait for their results)", Run: mediaUpload},
+		{Name: "media get", Usage: "ID", Summary: "print one media record", Run: mediaGet},
+		{Name: "media list", Usage: "[--status S] [--kind K] [--since 24h] [--limit N]", Summary: "list media newest first", Run: mediaList},
+		{Name: "media search", Usage: "QUERY", Summary: "full-text search over summaries and transcripts", Run: mediaSearch},
+		{Name: "media export", Usage: "ID NAME", Summary: "print an export (captions.vtt, captions.srt, chapters.json, transcript.json, …)", Run: mediaExport},
+		{Name: "failures list", Usage: "[--limit N]", Summary: "list failures newest first", Run: failuresList},
+		{Name: "failures redrive", Usage: "ID", Summary: "run a failed item's pipeline again", Run: failuresRedrive},
+	} {
+		Register(c)
+	}
+}
+
+// clientFlags adds the flags every server command takes.
+func clientFlags(env *Env, fs *flag.FlagSet) func() *client.Client {
+	server := fs.String("server", "", "server URL (default $LANDFALL_SERVER or http://127.0.0.1:8080)")
+	key := fs.String("api-key", "", "API key (default $LANDFALL_API_KEY)")
+	tenant := fs.String("tenant", "", "tenant (open servers only; an API key fixes it)")
+	return func() *client.Client {
+		c := &client.Client{BaseURL: *server, APIKey: *key, Tenant: *tenant}
+		if c.BaseURL == "" {
+			c.BaseURL = env.Getenv("LANDFALL_SERVER")
+		}
+		if c.BaseURL == "" {
+			c.BaseURL = "http://127.0.0.1:8080"
+		}
+		if c.APIKey == "" {
+			c.APIKey = env.Getenv("LANDFALL_API_KEY")
+		}
+		return c
+	}
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func mediaUpload(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "media upload")
+	mk := clientFlags(env, fs)
+	wait := fs.Bool("wait", false, "wait until each file's pipeline has finished and print its results")
+	timeout := fs.Duration("timeout", 30*time.Minute, "how long --wait waits")
+	files, err := ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return UsageError("media upload: name at least one file")
+	}
+	c := mk()
+	var ids []string
+	for _, f := range files {
+		m, err := c.Upload(ctx, f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		fmt.Fprintf(env.Stdout, "%s: uploaded as %s (%s)\n", f, m.ID, m.BucketKey)
+		ids = append(ids, m.ID)
+	}
+	if !*wait {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	failed := 0
+	for i, id := range ids {
+		m, err := waitMedia(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if m.Status != types.StatusSucceeded {
+			failed++
+		}
+		printMedia(env.Stdout, c, files[i], m)
+	}
+	if failed > 0 {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d file(s) failed", failed, len(ids))}
+	}
+	return nil
+}
+
+func waitMedia(ctx context.Context, c *client.Client, id string) (*client.Media, error) {
+	for {
+		m, err := c.GetMedia(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if m.Status == types.StatusSucceeded || m.Status == types.StatusFailed {
+			return m, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("media %s still %s: %w", id, m.Status, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
+	fmt.Fprintf(w, "\n== %s  %s  %s  %.1fs\n", file, m.ID, m.Status, m.Duration)
+	if m.Status == types.StatusFailed {
+		fmt.Fprintf(w, "   error: %s\n   cause: %s\n", m.Error, m.Cause)
+		return
+	}
+	if ins := m.Insights; ins != nil {
+		fmt.Fprintf(w, "   summary:  %s\n", ins.Summary)
+		if len(ins.Chapters) > 0 {
+			fmt.Fprintln(w, "   chapters:")
+			for _, ch := range ins.Chapters {
+				fmt.Fprintf(w, "     %7.1fs  %s\n", ch.StartSeconds, ch.Title)
+			}
+		}
+		fmt.Fprintf(w, "   people: %s | organisations: %s | places: %s\n", strings.Join(ins.Entities.People, ", "),
+			strings.Join(ins.Entities.Organisations, ", "), strings.Join(ins.Entities.Places, ", "))
+		if len(ins.Topics) > 0 {
+			fmt.Fprintf(w, "   topics: %s\n", strings.Join(ins.Topics, ", "))
+		}
+		if len(ins.OCR) > 0 {
+			var texts []string
+			for _, o := range ins.OCR {
+				texts = append(texts, strings.ReplaceAll(o.Text, "\n", " "))
+			}
+			fmt.Fprintf(w, "   on screen: %s\n", strings.Join(texts, " | "))
+		}
+	}
+	base := strings.TrimRight(c.BaseURL, "/")
+	for _, k := range []string{"self", "transcript_json", "captions_vtt", "captions_srt", "chapters_json", "insights"} {
+		if v, ok := m.Links[k]; ok {
+			fmt.Fprintf(w, "   %-16s %s%s\n", k+":", base, v)
+		}
+	}
+}
+
+func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
+	rest, err := ParseFlags(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) != 1 {
+		return "", UsageError("want exactly one %s", what)
+	}
+	return rest[0], nil
+}
+
+func mediaGet(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "media get")
+	mk := clientFlags(env, fs)
+	id, err := oneArg(fs, args, "media id")
+	if err != nil {
+		return err
+	}
+	m, err := mk().GetMedia(ctx, id)
+	if err != nil {
+		return err
+	}
+	return printJSON(env.Stdout, m)
+}
+
+func mediaList(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "media list")
+	mk := clientFlags(env, fs)
+	var p client.ListParams
+	fs.StringVar(&p.Status, "status", "", "PENDING, PROCESSING, SUCCEEDED or FAILED")
+	fs.StringVar(&p.Kind, "kind", "", "audio, video or image")
+	fs.StringVar(&p.Since, "since", "", "RFC 3339 time or a duration such as 24h")
+	fs.StringVar(&p.Until, "until", "", "RFC 3339 time")
+	fs.StringVar(&p.Cursor, "cursor", "", "next page cursor")
+	fs.IntVar(&p.Limit, "limit", 0, "page size")
+	if _, err := ParseFlags(fs, args); err != nil {
+		return err
+	}
+	page, err := mk().ListMedia(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, m := range page.Media {
+		fmt.Fprintf(env.Stdout, "%s  %-10s %-6s %s  %s\n", m.ID, m.Status, m.Kind, m.CreatedAt.Format(time.RFC3339), m.Filename)
+	}
+	if page.Next != "" {
+		fmt.Fprintf(env.Stdout, "next: --cursor %s\n", page.Next)
+	}
+	return nil
+}
+
+func mediaSearch(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "media search")
+	mk := clientFlags(env, fs)
+	limit := fs.Int("limit", 0, "number of hits")
+	rest, err := ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return UsageError("media search: give a query")
+	}
+	r, err := mk().Search(ctx, strings.Join(rest, " "), *limit)
+	if err != nil {
+		return err
+	}
+	for _, h := range r.Hits {
+		fmt.Fprintf(env.Stdout, "%s  %-10s %7.1fs  %s\n", h.MediaID, h.Source, h.Start, h.Snippet)
+	}
+	return nil
+}
+
+func mediaExport(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "media export")
+	mk := clientFlags(env, fs)
+	rest, err := ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 {
+		return UsageError("media export: want ID NAME")
+	}
+	return mk().Export(ctx, rest[0], rest[1], env.Stdout)
+}
+
+func failuresList(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "failures list")
+	mk := clientFlags(env, fs)
+	limit := fs.Int("limit", 0, "page size")
+	if _, err := ParseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := mk().Failures(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	for _, f := range p.Failures {
+		fmt.Fprintf(env.Stdout, "%-5d %s  %s  %-20s %-18s %s\n", f.ID, f.FailedAt.Format(time.RFC3339), f.MediaID, f.ErrorName, f.StateName, f.Cause)
+	}
+	return nil
+}
+
+func failuresRedrive(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "failures redrive")
+	mk := clientFlags(env, fs)
+	s, err := oneArg(fs, args, "failure id")
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return UsageError("failures redrive: %q is not a failure id", s)
+	}
+	f, err := mk().Redrive(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "failure %d redriven as %s\n", f.ID, f.RedriveExecutionID)
+	return nil
+}

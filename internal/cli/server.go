@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/landfall/landfall/app"
+)
+
+func init() {
+	Register(Command{
+		Name:    "serve",
+		Usage:   "[--data DIR] [--addr HOST:PORT] [--db URL] [--blob URL] [--role all|api|worker] [--config FILE] [--watch]",
+		Summary: "run the API, rules, engine and workers (embedded default: one data folder)",
+		Run:     runServe,
+	})
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "serve")
+	data := fs.String("data", "", "data folder (default: $LANDFALL_DATA or .landfall)")
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
+	db := fs.String("db", "", "database URL: sqlite:///path.db (default, under --data) or postgres://…")
+	blobURL := fs.String("blob", "", "bucket URL: file:///path (default, under --data), s3://bucket?endpoint=… or mem://")
+	role := fs.String("role", "", "all (default), api or worker")
+	cfgPath := fs.String("config", "", "configuration file (YAML or JSON)")
+	watch := fs.Bool("watch", false, "watch the bucket's incoming/ folder for dropped files")
+	logFormat := fs.String("log-format", "", "json (default) or text")
+	if _, err := ParseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *cfgPath, *data)
+	if err != nil {
+		return err
+	}
+	for flagVal, dst := range map[string]*string{*addr: &cfg.Addr, *db: &cfg.DB, *blobURL: &cfg.Blob, *role: &cfg.Role} {
+		if flagVal != "" {
+			*dst = flagVal
+		}
+	}
+	if *watch {
+		cfg.Uploads.Watch = true
+	}
+	if *logFormat != "" {
+		cfg.Log.Format = *logFormat
+	}
+	if err := cfg.Validate(); err != nil {
+		return &ExitError{Code: ExitInvalid, Err: err}
+	}
+	log := newLogger(env, cfg.Log.Format, cfg.Log.Level, cfg.Log.Sample)
+	a, err := app.New(ctx, cfg, app.Options{Logger: log, Version: version(), Mounts: mounts})
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(env.Stderr, "landfall serving on %s (role %s)\n  data:      %s\n  database:  %s\n  bucket:    %s\n  API:       %s/v1/media  %s/openapi.json  %s/metrics\n",
+		base, cfg.Role, cfg.Data, redactURL(cfg.DB), redactURL(cfg.Blob), base, base, base)
+	if len(cfg.Tenants) == 0 && !isLoopback(ln.Addr()) {
+		log.Warn("no tenants with API keys are configured and the API listens beyond loopback: anyone who can reach it can read and upload media")
+	}
+	return a.Serve(ctx, ln)
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			userinfo := u[j+3 : i]
+			if k := strings.IndexByte(userinfo, ':'); k >= 0 {
+				return u[:j+3] + userinfo[:k] + ":***" + u[i:]
+			}
+		}
+	}
+	return u
+}
+
+func newLogger(env *Env, format, level string, sample float64) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewJSONHandler(env.Stderr, opts)
+	if format == "text" {
+		h = slog.NewTextHandler(env.Stderr, opts)
+	}
+	if sample > 0 && sample < 1 {
+		h = &sampler{Handler: h, keep: sample}
+	}
+	return slog.New(h)
+}
+
+func version() string {
+	if v := os.Getenv("LANDFALL_VERSION"); v != "" {
+		return v
+	}
+	return "dev"
+}
