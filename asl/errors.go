@@ -39,6 +39,10 @@ type ValidationError struct {
 	Code    string `json:"code"`
 	Pointer string `json:"pointer"`
 	Message string `json:"message"`
+	// Line and Column locate the value in the definition text (1-based;
+	// 0 when unknown). A missing field is located at its parent.
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
 }
 
 func (e ValidationError) Error() string {

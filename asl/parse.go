@@ -78,7 +78,11 @@ func Parse(def []byte, opts ParseOptions) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseValue(v, opts)
+	m, err := ParseValue(v, opts)
+	if verrs, ok := err.(ValidationErrors); ok {
+		addPositions(def, verrs)
+	}
+	return m, err
 }
 
 // ParseValue is Parse for an already decoded definition (the value model

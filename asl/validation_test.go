@@ -3,6 +3,7 @@ package asl_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +22,8 @@ type validationFileCase struct {
 	// Errors lists "pointer: message" lines, sorted; a line ending in
 	// "*" matches any message at that pointer.
 	Errors []string `json:"errors"`
+	// Positions maps an error's pointer to "line:column".
+	Positions map[string]string `json:"positions"`
 }
 
 // TestValidation checks testdata/validation.json: each definition is
@@ -44,6 +47,7 @@ func TestValidation(t *testing.T) {
 			}
 			_, err := asl.Parse(text, asl.ParseOptions{Express: c.Express, Substitutions: c.Substitutions})
 			var got []string
+			at := map[string]string{}
 			if err != nil {
 				var verrs asl.ValidationErrors
 				if !errors.As(err, &verrs) {
@@ -54,6 +58,12 @@ func TestValidation(t *testing.T) {
 						t.Errorf("error at %q has no message", e.Pointer)
 					}
 					got = append(got, e.Error())
+					at[e.Pointer] = fmt.Sprintf("%d:%d", e.Line, e.Column)
+				}
+			}
+			for ptr, want := range c.Positions {
+				if at[ptr] != want {
+					t.Errorf("%s at %s, want %s", ptr, at[ptr], want)
 				}
 			}
 			sort.Strings(got)

@@ -74,7 +74,11 @@ func statesValidate(ctx context.Context, env *Env, args []string) error {
 	var verrs asl.ValidationErrors
 	if errors.As(err, &verrs) {
 		for _, e := range verrs {
-			fmt.Fprintf(env.Stdout, "%s: %s\n", pos[0], e.Error())
+			loc := pos[0]
+			if e.Line > 0 {
+				loc = fmt.Sprintf("%s:%d:%d", loc, e.Line, e.Column)
+			}
+			fmt.Fprintf(env.Stdout, "%s: %s\n", loc, e.Error())
 		}
 		return &ExitError{Code: ExitInvalid}
 	}
