@@ -11,7 +11,7 @@ import (
 
 // ChapterOptions bound topic segmentation.
 type ChapterOptions struct {
-	MinSeconds   float64 // shortest chapter (default: max(20 s, duration/12))
+	MinSeconds   float64 // shortest chapter (default: duration/8, between 8 s and 60 s)
 	MinSentences int     // fewest sentences in a chapter (default 3)
 	MaxChapters  int     // default 12
 	Window       int     // sentences compared on each side of a gap (default 3)
@@ -38,7 +38,7 @@ func Chapters(sents []Sentence, duration float64, opt ChapterOptions) []types.Ch
 		opt.Window = 3
 	}
 	if opt.MinSeconds <= 0 {
-		opt.MinSeconds = math.Max(20, duration/12)
+		opt.MinSeconds = math.Min(60, math.Max(8, duration/8))
 	}
 	n := len(sents)
 	vec := vectors(sents)
@@ -162,4 +162,58 @@ func chapterTitle(sents []Sentence, k int, exclude map[string]bool) string {
 		return titleCase(strings.Join(content, " "))
 	}
 	return "Part " + strconv.Itoa(k+1)
+}
+
+// ScreenChapters makes chapters from on-screen text: in slide videos each
+// new slide is a topic change and its first text line is the best title a
+// local model can give. Texts first seen together form one slide; each
+// chapter starts on the first sentence that begins at or after the slide
+// appears (half a second of slack). It returns nil unless at least two
+// slides are found.
+func ScreenChapters(ocr []types.OCRText, speech []Sentence, minSeconds float64) []types.Chapter {
+	type slide struct {
+		at    float64
+		title string
+	}
+	var slides []slide
+	sorted := append([]types.OCRText(nil), ocr...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].First < sorted[j].First })
+	for _, o := range sorted {
+		line := strings.TrimSpace(strings.SplitN(strings.TrimSpace(o.Text), "\n", 2)[0])
+		if len(Tokenize(line)) == 0 {
+			continue
+		}
+		if n := len(slides); n > 0 && o.First-slides[n-1].at < 0.5 {
+			continue // a second text of the same slide
+		}
+		slides = append(slides, slide{at: o.First, title: line})
+	}
+	if len(slides) < 2 {
+		return nil
+	}
+	var out []types.Chapter
+	for _, s := range slides {
+		start := -1.0
+		for _, sent := range speech {
+			if sent.Start >= s.at-0.5 {
+				start = sent.Start
+				break
+			}
+		}
+		if len(speech) == 0 {
+			start = s.at
+		}
+		if start < 0 {
+			continue
+		}
+		start = math.Round(start*1000) / 1000
+		if n := len(out); n > 0 && (start-out[n-1].StartSeconds < minSeconds || start == out[n-1].StartSeconds) {
+			continue
+		}
+		out = append(out, types.Chapter{Title: truncateChars(s.title, 80), StartSeconds: start})
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }

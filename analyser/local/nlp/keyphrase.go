@@ -25,7 +25,35 @@ func KeyPhrases(sents []Sentence, max int) []Phrase {
 	return keyPhrases(sents, max, nil)
 }
 
+// keyPhrases ranks recurring phrases first; when fewer than three recur
+// (short media), single-occurrence multi-word phrases fill the list.
 func keyPhrases(sents []Sentence, max int, exclude map[string]bool) []Phrase {
+	out := rankPhrases(sents, max, exclude, false)
+	if len(out) < 3 && len(out) < max {
+		for _, p := range rankPhrases(sents, max, exclude, true) {
+			dup := false
+			for _, k := range out {
+				if overlaps(k.Text, p.Text) {
+					dup = true
+					break
+				}
+			}
+			if !dup && len(strings.Fields(p.Text)) > 1 {
+				out = append(out, p)
+			}
+			if len(out) == max || len(out) >= 5 {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func overlaps(a, b string) bool {
+	return strings.Contains(" "+a+" ", " "+b+" ") || strings.Contains(" "+b+" ", " "+a+" ") || sameStems(a, b)
+}
+
+func rankPhrases(sents []Sentence, max int, exclude map[string]bool, allowSingles bool) []Phrase {
 	count := map[string]int{}
 	first := map[string]int{}
 	order, total := 0, 0
@@ -55,7 +83,7 @@ func keyPhrases(sents []Sentence, max int, exclude map[string]bool) []Phrase {
 		flush()
 	}
 	minCount := 1
-	if total > 40 {
+	if total > 40 && !allowSingles {
 		for _, c := range count {
 			if c >= 2 {
 				minCount = 2
@@ -96,7 +124,7 @@ func keyPhrases(sents []Sentence, max int, exclude map[string]bool) []Phrase {
 	for _, p := range cands {
 		overlap := false
 		for _, k := range kept {
-			if strings.Contains(" "+k.Text+" ", " "+p.Text+" ") || strings.Contains(" "+p.Text+" ", " "+k.Text+" ") || sameStems(k.Text, p.Text) {
+			if overlaps(k.Text, p.Text) {
 				overlap = true
 				break
 			}

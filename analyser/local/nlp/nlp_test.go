@@ -189,3 +189,23 @@ func BenchmarkBuildInterview(b *testing.B) {
 		Build(Sources{Transcript: tr}, SummariseOptions{})
 	}
 }
+
+func TestScreenChapters(t *testing.T) {
+	speech := []Sentence{{Start: 0.4}, {Start: 6.2}, {Start: 12.9}, {Start: 14.0}, {Start: 21.5}}
+	ocr := []types.OCRText{
+		{Text: "Media Pipelines 101", First: 0, Last: 5.9},
+		{Text: "Professor Alan Turner", First: 0, Last: 5.9},
+		{Text: "Step 1: Upload\nFiles land in storage", First: 6, Last: 12},
+		{Text: "Step 2: Transcribe", First: 12.5, Last: 20},
+		{Text: "Thank you", First: 21, Last: 25},
+	}
+	got := ScreenChapters(ocr, speech, 3)
+	want := []types.Chapter{{Title: "Media Pipelines 101", StartSeconds: 0.4}, {Title: "Step 1: Upload", StartSeconds: 6.2},
+		{Title: "Step 2: Transcribe", StartSeconds: 12.9}, {Title: "Thank you", StartSeconds: 21.5}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	if ScreenChapters(ocr[:2], speech, 3) != nil {
+		t.Fatal("one slide made chapters")
+	}
+}

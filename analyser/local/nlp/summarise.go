@@ -124,7 +124,12 @@ func Build(src Sources, opt SummariseOptions) *types.Insights {
 		ins.Summary = sentenceCase("Shows " + strings.Join(names, ", "))
 	}
 	if src.Transcript != nil && len(speech) > 0 {
-		ins.Chapters = Chapters(speech, src.Transcript.Duration, ChapterOptions{MaxChapters: opt.MaxChapters, Exclude: exclude})
+		// Slides give better chapters than lexical cohesion when there are
+		// any; a talking head or podcast falls back to TextTiling.
+		ins.Chapters = ScreenChapters(src.OCR, speech, 3)
+		if ins.Chapters == nil {
+			ins.Chapters = Chapters(speech, src.Transcript.Duration, ChapterOptions{MaxChapters: opt.MaxChapters, Exclude: exclude})
+		}
 	}
 	ins.SEODescription = SEODescription(ins.Summary, ins.Topics)
 	if ins.Entities.People == nil {
