@@ -255,13 +255,11 @@ func BuildLM(sentences [][]string, order int, extra []string) (*LM, error) {
 				if w == SentStart {
 					continue
 				}
-				c := adj[1][w]
-				prob[1][w] = math.Max(c-d, 0)/total[""] + gamma("")*lower(w)
+				prob[1][w] = discounted(adj[1][w], d, total[""]) + gamma("")*lower(w)
 			}
 		} else {
 			for g, c := range adj[n] {
-				h := history(g)
-				prob[n][g] = math.Max(c-d, 0)/total[h] + gamma(h)*lower(g)
+				prob[n][g] = discounted(c, d, total[history(g)]) + gamma(history(g))*lower(g)
 			}
 		}
 		if n > 1 {
@@ -297,6 +295,15 @@ func (lm *LM) backoff(prob []map[string]float64, g string, n, nv int) float64 {
 		_, rest, _ := strings.Cut(g, sep)
 		return bow * lm.backoff(prob, rest, n-1, nv)
 	}
+}
+
+// discounted is the discounted relative frequency max(c-d, 0)/total,
+// zero when nothing was counted.
+func discounted(c, d, total float64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return math.Max(c-d, 0) / total
 }
 
 // history is the n-gram without its last word ("" for a unigram).

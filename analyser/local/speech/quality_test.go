@@ -78,6 +78,7 @@ func TestQualityTranscription(t *testing.T) {
 	if testing.Short() {
 		t.Skip("quality measurement: not in -short")
 	}
+	t.Parallel()
 	path, d, _ := testDialogue(t)
 	script := d.Script()
 

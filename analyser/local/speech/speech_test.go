@@ -136,10 +136,16 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestTranscribeDialogue(t *testing.T) {
+	t.Parallel()
 	path, d, _ := testDialogue(t)
-	out, err := run(t, path, map[string]any{"keywords": d.Keywords})
+	wd := t.TempDir()
+	opts, _ := json.Marshal(map[string]any{"keywords": d.Keywords, "workers": 3})
+	out, err := (&Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: wd}, &analyser.Input{Path: path, Options: opts})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(wd); len(left) != 0 {
+		t.Fatalf("scratch files left behind: %v", left)
 	}
 	validate(t, out)
 	if len(out.Words) < 50 {
