@@ -129,3 +129,16 @@ func BenchmarkJSONataTemplate5(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJSONataEngine is an expression the engine evaluates (not a
+// plain path).
+func BenchmarkJSONataEngine(b *testing.B) {
+	j := MustCompileJSONata("{% $states.input.detail.object.size > 1024 and $count($states.input.items) = 3 %}")
+	env := &Env{Input: benchInput(), Context: benchContext()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := j.Eval(env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

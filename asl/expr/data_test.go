@@ -245,3 +245,36 @@ func TestJSONata(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONataStatesPruning evaluates every JSONata case twice, once with
+// $states pruned to what the expression reads and once with all of it, and
+// requires the same outcome.
+func TestJSONataStatesPruning(t *testing.T) {
+	t.Parallel()
+	for _, c := range loadData(t, "jsonata.jsonl") {
+		t.Run(c.Name, func(t *testing.T) {
+			j, err := CompileJSONata(c.Expr)
+			if err != nil {
+				return
+			}
+			if c.WantRegexp != "" || strings.Contains(c.Expr, "$random") {
+				return // nondeterministic
+			}
+			env := c.env(t)
+			pruned, perr := j.Eval(env)
+			full := *j
+			full.states = nil
+			full.simple = nil
+			whole, werr := full.Eval(env)
+			if a, ok := pruned.([]any); ok && len(a) == 0 && errors.Is(werr, ErrUndefined) {
+				return // the native path answers [] where the engine answers nothing
+			}
+			if (perr == nil) != (werr == nil) {
+				t.Fatalf("pruned error %v, whole error %v", perr, werr)
+			}
+			if perr == nil && !Equal(pruned, whole) && !strings.Contains(c.Name, "large integers") {
+				t.Fatalf("pruned %s, whole %s", MarshalString(pruned), MarshalString(whole))
+			}
+		})
+	}
+}

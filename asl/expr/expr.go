@@ -28,7 +28,9 @@
 // subtrees with inputs and templates, and nothing here mutates a value it
 // did not just create. Objects do not keep their key order, so where Step
 // Functions would print keys in insertion order (States.JsonToString,
-// States.Format, causes) they are printed sorted.
+// States.Format, causes, JSONPath wildcards) they come sorted, and JSONata
+// functions that walk an object's keys ($keys, $each, $spread, $sift) see
+// them in no fixed order.
 //
 // # Errors
 //
@@ -49,7 +51,8 @@
 // $states.errorOutput, variables) and functions ($partition, $range, $hash,
 // $random, $uuid, $parse) added. Plain paths ($states.input.a.b, $var.x)
 // are evaluated natively; other expressions go through the engine, one at a
-// time per process (its function values are not safe for concurrent use).
+// time per process (its function values are not safe for concurrent use),
+// with only the parts of $states they read converted for it.
 // Where the engine's semantics differ from JSONata's reference
 // implementation, the differences Step Functions users meet most are
 // corrected here (null values, paths ending at an empty array, error

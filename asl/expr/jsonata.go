@@ -40,6 +40,8 @@ type JSONata struct {
 	// simple is set when the expression is a variable or a plain path
 	// from one ($states.input.a.b, $v.a): see simpleGet.
 	simple *simplePath
+	// states is what the expression reads of $states.
+	states *statesUse
 }
 
 // simplePath is a variable or a path of field names from a variable.
@@ -94,6 +96,7 @@ func CompileJSONata(s string) (*JSONata, error) {
 		if msg := checkJSONataSupport(node); msg != "" {
 			return nil, &CompileError{Expr: src, Offset: -1, Msg: msg}
 		}
+		j.states = analyseStates(node)
 	}
 	if v, ok := node.(*jparse.VariableNode); err == nil && ok && v.Name != "" && v.Name != "states" {
 		j.simple = &simplePath{root: v.Name}
@@ -287,7 +290,9 @@ func (j *JSONata) EvalField(env *Env, field string) (any, error) {
 // and shared by the expressions of one template evaluation.
 type bindings struct {
 	env    *Env
-	states any
+	states any            // the whole $states, converted
+	fields map[string]any // converted $states fields
+	keys   map[string]any // converted keys of $states fields ("input\x00name")
 	vars   map[string]any
 	done   bool
 }
@@ -297,10 +302,10 @@ func newBindings(env *Env) *bindings { return &bindings{env: env} }
 func (b *bindings) statesValue() any {
 	if !b.done {
 		m := map[string]any{}
-		m["input"] = toJSONata(b.env.Input)
-		m["context"] = toJSONata(b.env.Context)
+		m["input"] = b.fieldValue("input", b.env.Input)
+		m["context"] = b.fieldValue("context", b.env.Context)
 		for k, v := range b.env.States {
-			m[k] = toJSONata(v)
+			m[k] = b.fieldValue(k, v)
 		}
 		b.states = m
 		b.done = true
@@ -353,7 +358,7 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 			continue
 		}
 		if name == "states" {
-			vals[name] = b.statesValue()
+			vals[name] = b.statesFor(j.states)
 			continue
 		}
 		if v, ok := b.variable(name); ok {
