@@ -3,7 +3,7 @@ package speech
 import (
 	"context"
 	"encoding/json"
-		"path/filepath"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
