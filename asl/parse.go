@@ -99,7 +99,7 @@ func ParseValue(v any, opts ParseOptions) (*Machine, error) {
 	if !ok {
 		return nil, ValidationErrors{{Code: CodeSchema, Message: "Definition must be a valid JSON object"}}
 	}
-	p := &parser{errs: &errs, opts: opts, graphs: map[string]*graph{}}
+	p := &parser{errs: &errs, opts: opts, graphs: map[string]*graph{}, names: map[string]string{}}
 	m := &Machine{QueryLanguage: JSONPath, def: v}
 	o := p.obj(top, "")
 	var missing []string
@@ -150,6 +150,10 @@ type parser struct {
 	opts   ParseOptions
 	graphs map[string]*graph
 	topQL  string
+	// names maps every state name to where it is first defined: names
+	// are unique across the whole machine, branches and processors
+	// included.
+	names map[string]string
 }
 
 // obj reads the fields of one JSON object and remembers which were read so
@@ -308,6 +312,11 @@ func (p *parser) graph(m map[string]any, ptr, ql string, owner *state) *graph {
 		sptr := ptr + "/States/" + escapePointer(name)
 		if len(name) > 80 {
 			p.errs.add(sptr, "state name must be at most 80 characters")
+		}
+		if first, dup := p.names[name]; dup {
+			p.errs.add(sptr, "state name %q is already used at %s; state names must be unique in the whole state machine", name, first)
+		} else {
+			p.names[name] = sptr
 		}
 		sm, ok := states[name].(map[string]any)
 		if !ok {

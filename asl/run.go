@@ -246,7 +246,10 @@ func Run(ctx context.Context, m *Machine, input any, opts RunOptions) (*Result, 
 	return &Result{Status: "FAILED", Error: out.Error, Cause: out.Cause}, nil
 }
 
-var errExecutionTimeout = errors.New("execution timed out")
+var (
+	errExecutionTimeout = errors.New("execution timed out")
+	errHeartbeatLate    = errors.New("heartbeat overdue")
+)
 
 type runner struct {
 	m        *Machine
@@ -541,7 +544,40 @@ func (r *runner) runTask(ctx context.Context, f *Frame, call *TaskCall, clock Cl
 		tctx, cancel = context.WithTimeout(ctx, time.Duration(call.TimeoutSeconds)*time.Second)
 		defer cancel()
 	}
+	if call.HeartbeatSeconds > 0 && !virtual {
+		// On the wall clock a silent task is stopped as soon as its
+		// heartbeat is overdue, not when it finally returns.
+		var cancel context.CancelCauseFunc
+		tctx, cancel = context.WithCancelCause(tctx)
+		defer cancel(nil)
+		hb := time.Duration(call.HeartbeatSeconds) * time.Second
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			tick := time.NewTicker(max(hb/8, 10*time.Millisecond))
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tctx.Done():
+					return
+				case <-tick.C:
+					mu.Lock()
+					late := clock.Now().Sub(lastBeat) > hb
+					mu.Unlock()
+					if late {
+						cancel(errHeartbeatLate)
+						return
+					}
+				}
+			}
+		}()
+	}
 	res, err := r.opts.Tasks.RunTask(tctx, req)
+	if context.Cause(tctx) == errHeartbeatLate {
+		return nil, &TaskError{Name: ErrHeartbeatTimeout}
+	}
 	end := clock.Now()
 	timeout := time.Duration(call.TimeoutSeconds) * time.Second
 	if call.TimeoutSeconds > 0 && (end.Sub(start) > timeout || (err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil)) {
