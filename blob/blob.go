@@ -55,6 +55,7 @@ const (
 	DefaultSignedExpiry  = time.Hour
 	MaxSignedExpiry      = 7 * 24 * time.Hour
 	sniffLen             = 512
+	overlapMin           = 256 << 10 // writes this large hash concurrently with the driver's write
 	defaultContentType   = "application/octet-stream"
 	reservedMetadataHead = "landfall-"
 )
@@ -451,8 +452,24 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.fail(w.b.wrap("write", w.key, err))
 		return 0, w.err
 	}
-	w.h.Write(p)
 	w.n += int64(len(p))
+	if w.w != nil && len(p) >= overlapMin {
+		// Hash on another core while the driver writes: both only read p,
+		// and both finish before Write returns, so p is not retained.
+		done := make(chan struct{})
+		go func() {
+			w.h.Write(p)
+			close(done)
+		}()
+		n, err := w.w.Write(p)
+		<-done
+		if err != nil {
+			w.fail(w.b.wrap("write", w.key, err))
+			return n, w.err
+		}
+		return n, nil
+	}
+	w.h.Write(p)
 	if w.w == nil {
 		if len(w.buf)+len(p) < sniffLen {
 			w.buf = append(w.buf, p...)
