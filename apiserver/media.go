@@ -238,7 +238,17 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 		size = -1
 	}
-	m, err := s.cfg.Uploads.Upload(r.Context(), &UploadParams{Tenant: tenantFor(r), Filename: name, ContentType: ctype, Size: size, Body: body})
+	vocab := r.URL.Query().Get("vocabulary")
+	if vocab == "" {
+		vocab = r.Header.Get("X-Landfall-Vocabulary")
+	}
+	var words []string
+	for _, w := range strings.Split(vocab, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			words = append(words, w)
+		}
+	}
+	m, err := s.cfg.Uploads.Upload(r.Context(), &UploadParams{Tenant: tenantFor(r), Filename: name, ContentType: ctype, Size: size, Body: body, Vocabulary: words})
 	if err != nil {
 		if mbe := new(http.MaxBytesError); errorsAs(err, &mbe) {
 			return errcode.New(errcode.TooLarge, "upload is larger than the %d-byte limit", s.cfg.MaxUploadBytes)

@@ -35,6 +35,8 @@ type UploadParams struct {
 	ContentType string
 	Size        int64 // -1 when unknown
 	Body        io.Reader
+	// Vocabulary are words (names, jargon) the transcriber should expect.
+	Vocabulary []string
 }
 
 // EventBus is what the API needs of the bus.

@@ -145,6 +145,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (a *App, err erro
 	a.Tasks = &Tasks{cfg: cfg, bucket: a.Bucket, bucketName: BucketName(cfg.Blob), cat: a.Catalog, bus: a.Bus, engine: a.Engine,
 		webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, log: log.With("component", "pipeline"),
 		workRoot: filepath.Join(cfg.Data, "work"), metrics: a.Metrics, now: time.Now}
+	if p := cfg.Transcribe.DomainTextFile; p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("transcribe.domain_text_file: %w", err)
+		}
+		a.Tasks.domainText = string(b)
+	}
 	a.Tasks.register(fns)
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest"), AutoTenants: len(cfg.Tenants) == 0})

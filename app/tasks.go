@@ -22,6 +22,7 @@ import (
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/ingest"
 	"github.com/landfall/landfall/types"
 	"github.com/landfall/landfall/workflow"
 )
@@ -45,6 +46,7 @@ type Tasks struct {
 	workRoot   string
 	metrics    *Metrics
 	now        func() time.Time
+	domainText string // config transcribe.domain_text_file, read at start
 }
 
 // mediaRef is the media object the pipeline carries in $.media.
@@ -154,9 +156,41 @@ func (t *Tasks) registerMedia(ctx context.Context, inv workflow.Invocation) (jso
 			"labels":     t.providerFor(analyser.TaskLabels) != nil,
 			"moderation": t.providerFor(analyser.TaskModerate) != nil,
 		},
-		Options: map[string]any{"transcribe": map[string]any{}, "media": map[string]any{}},
+		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, m.TenantID, in.Key), "media": map[string]any{}},
 	}
 	return json.Marshal(ref)
+}
+
+// transcribeOptions gathers the vocabulary and domain text for one media
+// item: the installation's, the tenant's and the upload's own.
+func (t *Tasks) transcribeOptions(ctx context.Context, tenant, key string) map[string]any {
+	seen := map[string]bool{}
+	var vocab []string
+	add := func(ws ...string) {
+		for _, w := range ws {
+			if w = strings.TrimSpace(w); w != "" && !seen[strings.ToLower(w)] {
+				seen[strings.ToLower(w)] = true
+				vocab = append(vocab, w)
+			}
+		}
+	}
+	add(t.cfg.Transcribe.Vocabulary...)
+	for _, tn := range t.cfg.Tenants {
+		if tn.ID == tenant {
+			add(tn.Vocabulary...)
+		}
+	}
+	if attrs, err := t.bucket.Attributes(ctx, key); err == nil {
+		add(strings.Split(attrs.Metadata[ingest.MetaVocabulary], ",")...)
+	}
+	opts := map[string]any{}
+	if len(vocab) > 0 {
+		opts["vocabulary"] = vocab
+	}
+	if t.domainText != "" {
+		opts["domain_text"] = t.domainText
+	}
+	return opts
 }
 
 // providerFor returns the configured analyser of task, or nil when none

@@ -85,8 +85,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 	return c.do(req, out)
 }
 
-// Upload streams a file to POST /v1/uploads.
-func (c *Client) Upload(ctx context.Context, path string) (*Media, error) {
+// Upload streams a file to POST /v1/uploads, with words the transcriber
+// should expect.
+func (c *Client) Upload(ctx context.Context, path string, vocabulary ...string) (*Media, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -96,7 +97,11 @@ func (c *Client) Upload(ctx context.Context, path string) (*Media, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/uploads", url.Values{"filename": {filepath.Base(path)}}), f)
+	q := url.Values{"filename": {filepath.Base(path)}}
+	if len(vocabulary) > 0 {
+		q.Set("vocabulary", strings.Join(vocabulary, ","))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/uploads", q), f)
 	if err != nil {
 		return nil, err
 	}

@@ -34,16 +34,17 @@ type Config struct {
 	// Workers is the number of concurrent workflow tasks per process.
 	Workers int `yaml:"workers" json:"workers"`
 
-	Pipeline  Pipeline          `yaml:"pipeline" json:"pipeline"`
-	Uploads   Uploads           `yaml:"uploads" json:"uploads"`
-	Analysers map[string]string `yaml:"analysers" json:"analysers"` // task → provider ("local", "openai", "aws")
-	OpenAI    OpenAI            `yaml:"openai" json:"openai"`
-	AWS       AWS               `yaml:"aws" json:"aws"`
-	Notify    Notify            `yaml:"notify" json:"notify"`
-	Prices    map[string]Price  `yaml:"prices" json:"prices"` // analyser id → price
-	Log       Log               `yaml:"log" json:"log"`
-	Tenants   []Tenant          `yaml:"tenants" json:"tenants"`
-	OTLP      OTLP              `yaml:"otlp" json:"otlp"`
+	Pipeline   Pipeline          `yaml:"pipeline" json:"pipeline"`
+	Uploads    Uploads           `yaml:"uploads" json:"uploads"`
+	Analysers  map[string]string `yaml:"analysers" json:"analysers"` // task → provider ("local", "openai", "aws")
+	Transcribe Transcribe        `yaml:"transcribe" json:"transcribe"`
+	OpenAI     OpenAI            `yaml:"openai" json:"openai"`
+	AWS        AWS               `yaml:"aws" json:"aws"`
+	Notify     Notify            `yaml:"notify" json:"notify"`
+	Prices     map[string]Price  `yaml:"prices" json:"prices"` // analyser id → price
+	Log        Log               `yaml:"log" json:"log"`
+	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
+	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 }
 
 // Pipeline overrides the embedded default pipeline files.
@@ -59,6 +60,15 @@ type Uploads struct {
 	MaxBytes   int64    `yaml:"max_bytes" json:"max_bytes"`
 	AbortAfter Duration `yaml:"abort_after" json:"abort_after"` // incomplete uploads older than this are aborted
 	Watch      bool     `yaml:"watch" json:"watch"`             // watch the bucket folder for dropped files
+}
+
+// Transcribe adapts transcription to an installation's domain: the
+// vocabulary (names, product words) and domain text build the local
+// recogniser's adapted dictionary and language model, and are sent as the
+// prompt to OpenAI-compatible servers. Uploads can add their own words.
+type Transcribe struct {
+	Vocabulary     []string `yaml:"vocabulary" json:"vocabulary"`
+	DomainTextFile string   `yaml:"domain_text_file" json:"domain_text_file"`
 }
 
 // OpenAI configures an OpenAI-compatible server.
@@ -109,8 +119,9 @@ type Log struct {
 
 // Tenant is one tenant and its API keys.
 type Tenant struct {
-	ID      string   `yaml:"id" json:"id"`
-	APIKeys []string `yaml:"api_keys" json:"api_keys"`
+	ID string `yaml:"id" json:"id"`
+	// Vocabulary is added to every transcription of this tenant's media.
+	Vocabulary []string `yaml:"vocabulary" json:"vocabulary"`
 }
 
 // OTLP configures trace export.

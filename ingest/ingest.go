@@ -54,6 +54,10 @@ func New(opt Options) *Service {
 	return &Service{opt: opt, log: opt.Logger}
 }
 
+// MetaVocabulary is the object metadata key holding an upload's
+// comma-separated vocabulary.
+const MetaVocabulary = "vocabulary"
+
 var extRE = regexp.MustCompile(`^[a-z0-9]{1,8}$`)
 
 // extension picks the stored file extension: the filename's when it is
@@ -109,8 +113,15 @@ func (s *Service) Upload(ctx context.Context, p *apiserver.UploadParams) (*catal
 	if _, _, err := mime.ParseMediaType(ct); err != nil || strings.HasPrefix(ct, "multipart/") || ct == "application/x-www-form-urlencoded" {
 		ct = "" // sniffed by the bucket
 	}
-	w, err := s.opt.Bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: ct,
-		Metadata: map[string]string{"media-id": id, "tenant": p.Tenant, "filename": asciiOnly(cleanFilename(p.Filename))}})
+	md := map[string]string{"media-id": id, "tenant": p.Tenant, "filename": asciiOnly(cleanFilename(p.Filename))}
+	if len(p.Vocabulary) > 0 {
+		v := strings.Join(p.Vocabulary, ",")
+		if len(v) > 1024 {
+			return nil, errcode.New(errcode.Invalid, "vocabulary: %d bytes, at most 1024 per upload (configure larger vocabularies per tenant)", len(v))
+		}
+		md[MetaVocabulary] = v
+	}
+	w, err := s.opt.Bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: ct, Metadata: md})
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,10 @@ type TranscribeOptions struct {
 	Language   string   `json:"language,omitempty"`   // ISO 639-1 hint
 	Vocabulary []string `json:"vocabulary,omitempty"` // sent as the prompt
 	Prompt     string   `json:"prompt,omitempty"`
+	// DomainText is text from the domain; its opening is used as the
+	// prompt when no prompt is given (whisper reads about 224 tokens).
+	DomainText string   `json:"domain_text,omitempty"`
+	Keywords   []string `json:"keywords,omitempty"` // accepted for compatibility with the local recogniser; unused
 }
 
 // Transcriber is the transcribe analyser for OpenAI-compatible servers.
@@ -77,6 +81,9 @@ func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.In
 	}
 	defer f.Close()
 	prompt := opt.Prompt
+	if prompt == "" && opt.DomainText != "" {
+		prompt = truncateRunes(opt.DomainText, 600)
+	}
 	if len(opt.Vocabulary) > 0 {
 		prompt = strings.TrimSpace(prompt + " " + strings.Join(opt.Vocabulary, ", "))
 	}
@@ -226,3 +233,11 @@ func fillMissingTimes(ws []types.Word, duration float64) {
 var _ analyser.Analyser = Transcriber{}
 var _ = time.Second
 var _ = fmt.Sprint
+
+func truncateRunes(s string, n int) string {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n])
+}

@@ -59,6 +59,7 @@ func mediaUpload(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "media upload")
 	mk := clientFlags(env, fs)
 	wait := fs.Bool("wait", false, "wait until each file's pipeline has finished and print its results")
+	vocab := fs.String("vocabulary", "", "comma-separated words the transcriber should expect (names, jargon)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "how long --wait waits")
 	files, err := ParseFlags(fs, args)
 	if err != nil {
@@ -70,7 +71,13 @@ func mediaUpload(ctx context.Context, env *Env, args []string) error {
 	c := mk()
 	var ids []string
 	for _, f := range files {
-		m, err := c.Upload(ctx, f)
+		var words []string
+		for _, w := range strings.Split(*vocab, ",") {
+			if w = strings.TrimSpace(w); w != "" {
+				words = append(words, w)
+			}
+		}
+		m, err := c.Upload(ctx, f, words...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
