@@ -161,10 +161,87 @@ func writeJava(b *strings.Builder, v any) {
 		}
 		b.WriteByte(']')
 	case json.Number:
-		b.WriteString(string(x))
+		b.WriteString(javaNumber(x))
 	default:
 		b.WriteString(MarshalString(x))
 	}
+}
+
+// javaNumber writes a JSON number as Step Functions' JSON library holds and
+// prints it: integers as written, anything with a fraction or an exponent
+// as a Java double (1.10 is 1.1, 1e2 is 100.0, 1e-5 is 1.0E-5).
+func javaNumber(n json.Number) string {
+	s := string(n)
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return strconv.FormatInt(i, 10)
+		}
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return javaDouble(f)
+}
+
+// javaDouble is Java's Double.toString.
+func javaDouble(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	if a := math.Abs(f); a >= 1e-3 && a < 1e7 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(f, 'E', -1, 64) // 1E-05, 1.5E+22
+	mant, exp, _ := strings.Cut(s, "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	sign := ""
+	if exp[0] == '-' {
+		sign = "-"
+	}
+	exp = strings.TrimLeft(exp[1:], "0")
+	if exp == "" {
+		exp = "0"
+	}
+	return mant + "E" + sign + exp
+}
+
+// javaNumbers returns v with every number written as javaNumber writes it.
+func javaNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return json.Number(javaNumber(x))
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = javaNumbers(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = javaNumbers(e)
+		}
+		return a
+	}
+	return v
 }
 
 func fnStringToJson(c *callCtx, args []any) (any, error) {
@@ -203,7 +280,7 @@ func canonicalInts(v any) any {
 }
 
 func fnJsonToString(c *callCtx, args []any) (any, error) {
-	b, err := Marshal(args[0])
+	b, err := Marshal(javaNumbers(args[0]))
 	if err != nil {
 		return nil, c.fail("%v", err)
 	}
