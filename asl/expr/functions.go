@@ -256,27 +256,7 @@ func fnStringToJson(c *callCtx, args []any) (any, error) {
 	if err != nil {
 		return nil, c.fail("the string is not valid JSON: %v", err)
 	}
-	return canonicalInts(v), nil
-}
-
-// canonicalInts rewrites integer literals canonically ("-0" → 0), as a
-// JSON parser that holds integers as integers prints them back.
-func canonicalInts(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return Int(i)
-		}
-	case map[string]any:
-		for k, e := range x {
-			x[k] = canonicalInts(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = canonicalInts(e)
-		}
-	}
-	return v
+	return javaNumbers(v), nil
 }
 
 func fnJsonToString(c *callCtx, args []any) (any, error) {
