@@ -576,3 +576,8 @@ func (e *Env) uuid() string {
 	hex.Encode(out[24:], b[10:])
 	return string(out[:])
 }
+
+// AWSNumbers returns v with its numbers written as Step Functions prints
+// the values it parsed: integers as written, numbers with a fraction or an
+// exponent as Java doubles (1.10 is 1.1, 1e2 is 100.0). v is not modified.
+func AWSNumbers(v any) any { return javaNumbers(v) }
