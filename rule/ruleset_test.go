@@ -1,0 +1,97 @@
+package rule
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+)
+
+func TestRuleSetAddRemove(t *testing.T) {
+	s := NewRuleSet()
+	event := []byte(`{"source":"aws.s3","detail":{"size":4096}}`)
+	if got, err := s.Match(event); err != nil || len(got) != 0 {
+		t.Fatalf("empty set matched %v, %v", got, err)
+	}
+	must := func(name, p string) {
+		t.Helper()
+		if err := s.Add(name, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must("big", `{"detail":{"size":[{"numeric":[">",1024]}]}}`)
+	must("s3", `{"source":["aws.s3"]}`)
+	must("other", `{"source":["aws.ec2"]}`)
+	if got, _ := s.Match(event); !slices.Equal(got, []string{"big", "s3"}) {
+		t.Fatalf("matched %v", got)
+	}
+	// Replacing a rule keeps its place and uses the new pattern.
+	must("big", `{"detail":{"size":[{"numeric":[">",10000]}]}}`)
+	if got, _ := s.Match(event); !slices.Equal(got, []string{"s3"}) {
+		t.Fatalf("after replace matched %v", got)
+	}
+	if !s.Remove("s3") || s.Remove("s3") {
+		t.Fatal("Remove reported wrongly")
+	}
+	if got, _ := s.Match(event); len(got) != 0 {
+		t.Fatalf("after remove matched %v", got)
+	}
+	if s.Len() != 2 || !slices.Equal(s.Names(), []string{"big", "other"}) {
+		t.Fatalf("names %v", s.Names())
+	}
+	if err := s.Add("bad", []byte(`{"a":[]}`)); err == nil || s.Len() != 2 {
+		t.Fatal("an invalid pattern was added")
+	}
+	if _, err := s.Match([]byte(`{"a":`)); err == nil {
+		t.Fatal("invalid event accepted")
+	}
+}
+
+// TestRuleSetConcurrent matches while other goroutines add and remove
+// rules; run with -race. Rule "fixed" is always present and must always
+// match.
+func TestRuleSetConcurrent(t *testing.T) {
+	s := NewRuleSet()
+	if err := s.Add("fixed", []byte(`{"k":[{"prefix":"incoming/"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	event := []byte(`{"k":"incoming/acme/x.mp4"}`)
+	var writers, readers sync.WaitGroup
+	stop := make(chan struct{})
+	for w := 0; w < 2; w++ {
+		writers.Add(1)
+		go func(w int) {
+			defer writers.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("w%d-%d", w, i%20)
+				if i%3 == 2 {
+					s.Remove(name)
+				} else if err := s.Add(name, []byte(fmt.Sprintf(`{"k":[{"prefix":"incoming/%d"}]}`, i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	for r := 0; r < 2; r++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for i := 0; i < 2000; i++ {
+				got, err := s.Match(event)
+				if err != nil || !slices.Contains(got, "fixed") {
+					t.Errorf("matched %v, %v", got, err)
+					return
+				}
+			}
+		}()
+	}
+	readers.Wait()
+	close(stop)
+	writers.Wait()
+}
