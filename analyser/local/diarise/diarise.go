@@ -178,6 +178,9 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 		if ctx.Err() != nil {
 			return nil, errcode.Wrap(errcode.Canceled, ctx.Err(), "diarise")
 		}
+		if errcode.Of(err) != errcode.Unknown {
+			return nil, err // the decoder's own verdict (Media.Empty, Media.Corrupt…)
+		}
 		return nil, errcode.Wrap(errcode.MediaCorrupt, err, "reading audio of %s", path)
 	}
 	if cerr != nil {
