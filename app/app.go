@@ -102,12 +102,12 @@ func workflowDB(catalogDB string) string {
 
 // New opens everything the configuration names and provisions the
 // pipeline. On error everything opened so far is closed.
-func New(ctx context.Context, cfg *config.Config, opt Options) (a *App, err error) {
+func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	a = &App{Cfg: cfg, Log: log, Metrics: NewMetrics()}
+	a := &App{Cfg: cfg, Log: log, Metrics: NewMetrics()}
 	defer func() {
 		if err != nil {
 			a.Close(context.Background())
