@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -52,4 +53,21 @@ func TestConcurrentEvaluation(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestNilEnv: a nil Env is an empty one.
+func TestNilEnv(t *testing.T) {
+	t.Parallel()
+	if _, err := MustCompilePath("$.a").Eval(nil); !errors.Is(err, ErrPathNotFound) {
+		t.Fatalf("path: %v", err)
+	}
+	if v, err := MustCompileTemplate(map[string]any{"a": "b"}).Eval(nil); err != nil || !Equal(v, map[string]any{"a": "b"}) {
+		t.Fatalf("template: %v %v", v, err)
+	}
+	if v, err := MustCompileIntrinsic("States.Array(1)").Eval(nil); err != nil || !Equal(v, []any{Int(1)}) {
+		t.Fatalf("intrinsic: %v %v", v, err)
+	}
+	if _, err := MustCompileJSONata("{% $states.input.a %}").Eval(nil); !errors.Is(err, ErrUndefined) {
+		t.Fatalf("jsonata: %v", err)
+	}
 }

@@ -300,6 +300,9 @@ func normalizeNumber(lit string) any {
 // nothing; the cause reads "The function '<the expression>' had the
 // following error: ...", as in Step Functions.
 func (f *Intrinsic) Eval(env *Env) (any, error) {
+	if env == nil {
+		env = &Env{}
+	}
 	v, err := f.call.eval(env)
 	if err != nil {
 		if e, ok := err.(*Error); ok {

@@ -282,6 +282,9 @@ func (j *JSONata) Eval(env *Env) (any, error) {
 // Functions does: "The JSONata expression '$x' specified for the field
 // 'Output' returned nothing (undefined)."
 func (j *JSONata) EvalField(env *Env, field string) (any, error) {
+	if env == nil {
+		env = &Env{}
+	}
 	b := newBindings(env)
 	return j.eval(b, field)
 }

@@ -530,6 +530,9 @@ func (p *Path) Get(doc any) (any, error) {
 // Context for "$$", the variable for "$name". An undefined variable is a
 // States.Runtime error wrapping ErrPathNotFound.
 func (p *Path) Eval(env *Env) (any, error) {
+	if env == nil {
+		env = &Env{}
+	}
 	switch p.root {
 	case RootContext:
 		return p.Get(env.Context)

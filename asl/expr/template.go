@@ -107,6 +107,9 @@ func (t *Template) IsStatic() bool {
 // Eval evaluates the template. Errors are *Error with Step Functions'
 // name and cause.
 func (t *Template) Eval(env *Env) (any, error) {
+	if env == nil {
+		env = &Env{}
+	}
 	if l, ok := t.root.(tLiteral); ok {
 		return l.v, nil
 	}
