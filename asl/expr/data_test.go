@@ -156,6 +156,10 @@ func TestPaths(t *testing.T) {
 			if p.String() != c.Path {
 				t.Fatalf("String() = %q, want %q", p.String(), c.Path)
 			}
+			_, refErr := CompileReferencePath(c.Path)
+			if p.IsReference() != (refErr == nil) {
+				t.Fatalf("IsReference() = %v but CompileReferencePath: %v", p.IsReference(), refErr)
+			}
 			got, err := p.Get(mustDecode(t, c.Doc))
 			c.check(t, got, err)
 			if err != nil && p.Definite() && !errors.Is(err, ErrPathNotFound) {

@@ -72,6 +72,11 @@ func (p *Path) VarName() string { return p.varName }
 // wildcard, slice, union, filter or "..").
 func (p *Path) Definite() bool { return p.definite }
 
+// IsReference reports whether the path is a reference path in the States
+// Language's sense: "$" followed by names and array indexes only (no "..",
+// "*", slices, unions, filters or functions).
+func (p *Path) IsReference() bool { return p.definite && p.fn == "" }
+
 // IsRoot reports whether the path is just its root ("$", "$$", "$name").
 func (p *Path) IsRoot() bool { return len(p.segs) == 0 && p.fn == "" }
 
