@@ -281,27 +281,32 @@ func (m *machine) finish(root *state) {
 
 // matchCtx is the per-match scratch space, pooled per machine.
 type matchCtx struct {
-	m       *machine
-	fl      flattener
-	stamp   []uint32 // per path: == gen when pathStart/pathCount are set
-	start   []int32
-	count   []int32
-	present []int32 // paths present in the event
-	gen     uint32
-	msf     []arrEntry // membership-so-far arena
-	seen    map[int32]struct{}
-	out     []int32
-	nexts   []*state
-	foldBuf []byte
+	m        *machine
+	fl       flattener
+	stamp    []uint32 // per path: == gen when pathStart/pathCount are set
+	start    []int32
+	count    []int32
+	present  []int32 // paths present in the event
+	outer    []int32 // per path: the array every field of the path sits in first, or -1
+	outerGen []uint32
+	gen      uint32
+	msf      []arrEntry // membership-so-far arena
+	seen     []uint32   // per rule: == seenGen when already matched
+	seenGen  uint32
+	out      []int32
+	nexts    []*state
+	foldBuf  []byte
 }
 
 func newMatchCtx(m *machine) *matchCtx {
 	return &matchCtx{
-		m:     m,
-		stamp: make([]uint32, m.npaths),
-		start: make([]int32, m.npaths),
-		count: make([]int32, m.npaths),
-		seen:  map[int32]struct{}{},
+		m:        m,
+		stamp:    make([]uint32, m.npaths),
+		outer:    make([]int32, m.npaths),
+		outerGen: make([]uint32, m.npaths),
+		start:    make([]int32, m.npaths),
+		count:    make([]int32, m.npaths),
+		seen:     make([]uint32, len(m.names)),
 	}
 }
 
@@ -315,13 +320,18 @@ func (m *machine) match(event []byte) ([]int32, *matchCtx, error) {
 		return nil, nil, err
 	}
 	c.out = c.out[:0]
-	clear(c.seen)
+	c.seenGen++
+	if c.seenGen == 0 {
+		clear(c.seen)
+		c.seenGen = 1
+	}
 	fs := c.fl.fields
 	if len(fs) > 0 || len(m.root.absent) > 0 || len(m.root.rules) > 0 {
 		slices.SortStableFunc(fs, func(a, b field) int { return int(a.path) - int(b.path) })
 		c.gen++
 		if c.gen == 0 {
 			clear(c.stamp)
+			clear(c.outerGen)
 			c.gen = 1
 		}
 		c.present = c.present[:0]
@@ -404,14 +414,14 @@ func (c *matchCtx) fieldsOf(p int32) []field {
 
 func (c *matchCtx) visit(s *state, a, b int) {
 	for _, r := range s.rules {
-		if _, ok := c.seen[r]; !ok {
-			c.seen[r] = struct{}{}
+		if c.seen[r] != c.seenGen {
+			c.seen[r] = c.seenGen
 			c.out = append(c.out, r)
 		}
 	}
 	for _, at := range s.absent {
 		found := false
-		fs := c.fieldsOf(at.path)
+		fs := c.narrow(at.path, c.fieldsOf(at.path), a, b)
 		for i := range fs {
 			mark := len(c.msf)
 			_, _, ok := c.consistent(a, b, c.fl.mem[fs[i].ms:fs[i].me])
@@ -442,7 +452,7 @@ func (c *matchCtx) visit(s *state, a, b int) {
 }
 
 func (c *matchCtx) step(t *transition, a, b int) {
-	fs := c.fieldsOf(t.path)
+	fs := c.narrow(t.path, c.fieldsOf(t.path), a, b)
 	for i := range fs {
 		f := &fs[i]
 		mark := len(c.msf)
@@ -458,6 +468,67 @@ func (c *matchCtx) step(t *transition, a, b int) {
 		}
 		c.msf = c.msf[:mark]
 	}
+}
+
+// narrow cuts the fields of path p down to those that can be consistent
+// with the membership so far, when that is cheap to tell: if every field
+// of p sits first in one array X, and the match has already chosen element
+// i of X, only the fields in element i qualify. Fields are in document
+// order, so those form one run, found by binary search.
+func (c *matchCtx) narrow(p int32, fs []field, a, b int) []field {
+	if len(fs) < 8 || a == b {
+		return fs
+	}
+	if c.outerGen[p] != c.gen {
+		c.outerGen[p] = c.gen
+		x := int32(-1)
+		for i := range fs {
+			f := &fs[i]
+			if f.ms == f.me {
+				x = -1
+				break
+			}
+			arr := c.fl.mem[f.ms].arr
+			if i == 0 {
+				x = arr
+			} else if arr != x {
+				x = -1
+				break
+			}
+		}
+		c.outer[p] = x
+	}
+	x := c.outer[p]
+	if x < 0 {
+		return fs
+	}
+	for _, e := range c.msf[a:b] {
+		if e.arr != x {
+			continue
+		}
+		mem := c.fl.mem
+		lo, hi := 0, len(fs)
+		for lo < hi { // first field with index >= e.idx
+			m := int(uint(lo+hi) >> 1)
+			if mem[fs[m].ms].idx < e.idx {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		start := lo
+		hi = len(fs)
+		for lo < hi { // first field with index > e.idx
+			m := int(uint(lo+hi) >> 1)
+			if mem[fs[m].ms].idx <= e.idx {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		return fs[start:lo]
+	}
+	return fs
 }
 
 // collect appends to c.nexts the states that the value of f reaches.
