@@ -41,6 +41,7 @@ package s3blob
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -239,7 +240,9 @@ func encodeValue(v string) string {
 	if plain && strings.TrimSpace(v) == v {
 		return v
 	}
-	return mime.BEncoding.Encode("UTF-8", v)
+	// An RFC 2047 encoded word, written out by hand: mime.BEncoding leaves
+	// ASCII unchanged, and these values must survive HTTP header trimming.
+	return "=?UTF-8?B?" + base64.StdEncoding.EncodeToString([]byte(v)) + "?="
 }
 
 func decodeMetadata(md map[string]string) (map[string]string, string) {
@@ -751,7 +754,8 @@ func (b *bucket) ErrorCode(err error) errcode.Code {
 			return errcode.NotFound
 		case "AccessDenied", "AllAccessDisabled", "AccountProblem":
 			return errcode.PermissionDenied
-		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
+			"XAdminUserNotFound": // versitygw's answer to an unknown access key
 			return errcode.Unauthenticated
 		case "SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError", "Throttling":
 			return errcode.Unavailable
