@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,15 +119,19 @@ const headlineOpts = `StartSel="` + catalog.SnippetOpen + `", StopSel="` + catal
 	`", MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter="…"`
 
 func search(ctx context.Context, db *sql.DB, a *sqlstore.SearchArgs) ([]*catalog.SearchHit, error) {
-	inner := `SELECT c.id, c.media_id, c.source, c.start_s, c.end_s, c.body, q, ts_rank(c.tsv, q) AS score
+	// Rank the newest catalog.MaxRankedMatches matches, as the SQLite
+	// driver does.
+	candidates := `SELECT c.id, c.media_id, c.source, c.start_s, c.end_s, c.body, c.tsv, q
 		FROM cat_chunks c, to_tsquery('english', $2) q
 		WHERE c.tenant_id = $1 AND c.tsv @@ q`
 	args := []any{a.TenantID, a.Query.TSQuery(), a.Limit}
 	if a.Source != "" {
-		inner += ` AND c.source = $4`
+		candidates += ` AND c.source = $4`
 		args = append(args, a.Source)
 	}
-	inner += ` ORDER BY score DESC, c.id LIMIT $3`
+	candidates += ` ORDER BY c.id DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
+	inner := `SELECT id, media_id, source, start_s, end_s, body, q, ts_rank(tsv, q) AS score
+		FROM (` + candidates + `) m ORDER BY score DESC, id LIMIT $3`
 	// ts_headline is costly: run it on the page only.
 	query := `SELECT media_id, source, start_s, end_s, ts_headline('english', body, q, '` + headlineOpts + `'), score
 		FROM (` + inner + `) t ORDER BY score DESC, id`

@@ -17,9 +17,9 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/hex"
 	"io/fs"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,42 +83,45 @@ func Dialect(migrations fs.FS) *sqlstore.Dialect {
 	}
 }
 
-// TenantToken is the tenant id as a single FTS token.
-func TenantToken(tenantID string) string { return "t" + hex.EncodeToString([]byte(tenantID)) }
-
 func insertChunks(ctx context.Context, tx *sql.Tx, tenantID, mediaID, source string, chunks []catalog.Chunk) error {
-	st, err := tx.PrepareContext(ctx, `INSERT INTO cat_chunks (tenant_id, media_id, source, seq, start_s, end_s, speaker, body, tenant_tok)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	st, err := tx.PrepareContext(ctx, `INSERT INTO cat_chunks (tenant_id, media_id, source, seq, start_s, end_s, speaker, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	tok := TenantToken(tenantID)
 	for _, c := range chunks {
-		if _, err := st.ExecContext(ctx, tenantID, mediaID, source, c.Seq, c.Start, c.End, c.Speaker, c.Text, tok); err != nil {
+		if _, err := st.ExecContext(ctx, tenantID, mediaID, source, c.Seq, c.Start, c.End, c.Speaker, c.Text); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// MatchExpr is the FTS5 expression for a query in one tenant.
-func MatchExpr(tenantID string, q catalog.Query) string {
-	return `tenant_tok : "` + TenantToken(tenantID) + `" AND ` + q.FTS5("body")
-}
+// MatchExpr is the FTS5 expression for a query, restricted to the body.
+func MatchExpr(q catalog.Query) string { return q.FTS5("body") }
 
+// search takes the tenant's catalog.MaxRankedMatches newest matching
+// chunks, ranks them by bm25 and keeps the page, reading only rowids and
+// ranks; snippets are built for the page alone (snippet() in the ranked
+// query would run for every match before the sort).
 func search(ctx context.Context, db *sql.DB, a *sqlstore.SearchArgs) ([]*catalog.SearchHit, error) {
+	candidates := `SELECT f3.rowid AS id, f3.rank AS rank FROM cat_chunks_fts f3 JOIN cat_chunks c3 ON c3.id = f3.rowid
+		WHERE f3.cat_chunks_fts MATCH ?1 AND c3.tenant_id = ?2`
+	if a.Source != "" {
+		candidates += ` AND c3.source = ?4`
+	}
+	candidates += ` ORDER BY f3.rowid DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
+	inner := `SELECT id FROM (` + candidates + `) ORDER BY rank LIMIT ?3`
 	query := `SELECT c.media_id, c.source, c.start_s, c.end_s,
 			snippet(cat_chunks_fts, 0, '` + catalog.SnippetOpen + `', '` + catalog.SnippetClose + `', '…', 16), f.rank
 		FROM cat_chunks_fts f JOIN cat_chunks c ON c.id = f.rowid
-		WHERE cat_chunks_fts MATCH ? AND c.tenant_id = ?`
-	args := []any{MatchExpr(a.TenantID, a.Query), a.TenantID}
+		WHERE f.cat_chunks_fts MATCH ?1 AND f.rowid IN (` + inner + `)
+		ORDER BY f.rank`
+	args := []any{MatchExpr(a.Query), a.TenantID, a.Limit}
 	if a.Source != "" {
-		query += ` AND c.source = ?`
 		args = append(args, a.Source)
 	}
-	query += ` ORDER BY f.rank LIMIT ?`
-	args = append(args, a.Limit)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -57,8 +57,7 @@ CREATE TABLE cat_failures (
 CREATE INDEX cat_failures_tenant_failed ON cat_failures (tenant_id, failed_at, id);
 CREATE INDEX cat_failures_media ON cat_failures (media_id);
 
--- Search chunks. tenant_tok is the tenant id as one FTS token, so the full
--- text index itself narrows a query to one tenant.
+-- Search chunks, indexed by the external-content FTS5 table below.
 CREATE TABLE cat_chunks (
 	id         INTEGER PRIMARY KEY,
 	tenant_id  TEXT NOT NULL,
@@ -68,28 +67,25 @@ CREATE TABLE cat_chunks (
 	start_s    REAL NOT NULL,
 	end_s      REAL NOT NULL,
 	speaker    TEXT NOT NULL DEFAULT '',
-	body       TEXT NOT NULL,
-	tenant_tok TEXT NOT NULL
+	body       TEXT NOT NULL
 );
 CREATE INDEX cat_chunks_media ON cat_chunks (media_id, source);
 
 CREATE VIRTUAL TABLE cat_chunks_fts USING fts5 (
-	body, tenant_tok,
+	body,
 	content = 'cat_chunks', content_rowid = 'id',
 	tokenize = 'porter unicode61 remove_diacritics 2'
 );
--- Rank by bm25 over the body only.
-INSERT INTO cat_chunks_fts (cat_chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
 
 CREATE TRIGGER cat_chunks_ai AFTER INSERT ON cat_chunks BEGIN
-	INSERT INTO cat_chunks_fts (rowid, body, tenant_tok) VALUES (new.id, new.body, new.tenant_tok);
+	INSERT INTO cat_chunks_fts (rowid, body) VALUES (new.id, new.body);
 END;
 CREATE TRIGGER cat_chunks_ad AFTER DELETE ON cat_chunks BEGIN
-	INSERT INTO cat_chunks_fts (cat_chunks_fts, rowid, body, tenant_tok) VALUES ('delete', old.id, old.body, old.tenant_tok);
+	INSERT INTO cat_chunks_fts (cat_chunks_fts, rowid, body) VALUES ('delete', old.id, old.body);
 END;
 CREATE TRIGGER cat_chunks_au AFTER UPDATE ON cat_chunks BEGIN
-	INSERT INTO cat_chunks_fts (cat_chunks_fts, rowid, body, tenant_tok) VALUES ('delete', old.id, old.body, old.tenant_tok);
-	INSERT INTO cat_chunks_fts (rowid, body, tenant_tok) VALUES (new.id, new.body, new.tenant_tok);
+	INSERT INTO cat_chunks_fts (cat_chunks_fts, rowid, body) VALUES ('delete', old.id, old.body);
+	INSERT INTO cat_chunks_fts (rowid, body) VALUES (new.id, new.body);
 END;
 
 CREATE TABLE cat_usage (
