@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"math"
 	"slices"
 	"sync"
 )
@@ -55,6 +56,8 @@ type valueMatcher struct {
 	suffixFold *trie // over reversed folded bytes
 	wild       *trie // wildcards by literal prefix
 	others     []*otherMatcher
+	nums       []*otherMatcher // numeric ranges
+	numIdx     *numIndex       // nums indexed, when there are many
 	needFold   bool
 }
 
@@ -167,6 +170,14 @@ func (vm *valueMatcher) add(m *matcher, next *state) {
 			}
 		}
 		n.wild = append(n.wild, wildOut{w: w, next: targets{next}})
+	case mNumeric:
+		for _, o := range vm.nums {
+			if o.m.sig == m.sig {
+				o.next = o.next.add(next)
+				return
+			}
+		}
+		vm.nums = append(vm.nums, &otherMatcher{m: m, next: targets{next}})
 	default:
 		for _, o := range vm.others {
 			if o.m.sig == m.sig {
@@ -270,6 +281,11 @@ func (m *machine) finish(root *state) {
 		}
 		s.kids = nil
 		slices.SortFunc(s.trans, func(a, b *transition) int { return int(a.path) - int(b.path) })
+		for _, t := range s.trans {
+			if len(t.vm.nums) > 8 {
+				t.vm.numIdx = buildNumIndex(t.vm.nums)
+			}
+		}
 		if len(s.trans) > 8 {
 			s.transIdx = make(map[int32]*transition, len(s.trans))
 			for _, t := range s.trans {
@@ -580,6 +596,17 @@ func (c *matchCtx) collect(vm *valueMatcher, f *field) {
 			}
 		}
 	}
+	if f.numOK {
+		if vm.numIdx != nil {
+			c.nexts = append(c.nexts, vm.numIdx.lookup(f.num)...)
+		} else {
+			for _, o := range vm.nums {
+				if o.m.inRange(f.num) {
+					c.nexts = append(c.nexts, o.next...)
+				}
+			}
+		}
+	}
 	for _, o := range vm.others {
 		if c.accepts(o.m, f, key) {
 			c.nexts = append(c.nexts, o.next...)
@@ -608,14 +635,7 @@ func (c *matchCtx) accepts(m *matcher, f *field, key []byte) bool {
 	case mExists:
 		return true
 	case mNumeric:
-		if !f.numOK {
-			return false
-		}
-		v := f.num
-		if v < m.lo || (m.loOpen && v == m.lo) || v > m.hi || (m.hiOpen && v == m.hi) {
-			return false
-		}
-		return true
+		return f.numOK && m.inRange(f.num)
 	case mCIDR:
 		if !isStr {
 			return false
@@ -657,4 +677,86 @@ func (c *matchCtx) accepts(m *matcher, f *field, key []byte) bool {
 		return true
 	}
 	return false
+}
+
+func (m *matcher) inRange(v float64) bool {
+	return !(v < m.lo || (m.loOpen && v == m.lo) || v > m.hi || (m.hiOpen && v == m.hi))
+}
+
+// numIndex answers "which ranges hold v" by binary search: the range
+// endpoints cut the number line into points and open segments, and each
+// piece lists the ranges that cover it. When ranges overlap so much that
+// the lists would be large, buildNumIndex returns nil and the ranges are
+// scanned (the answer is then large anyway).
+type numIndex struct {
+	bounds []float64 // sorted, distinct
+	points []targets // points[i]: ranges holding bounds[i]
+	segs   []targets // segs[i]: ranges holding (bounds[i-1], bounds[i])
+}
+
+func buildNumIndex(ms []*otherMatcher) *numIndex {
+	var b []float64
+	for _, o := range ms {
+		if !math.IsInf(o.m.lo, -1) {
+			b = append(b, o.m.lo)
+		}
+		if !math.IsInf(o.m.hi, 1) {
+			b = append(b, o.m.hi)
+		}
+	}
+	slices.Sort(b)
+	b = slices.Compact(b)
+	pos := func(v float64) int { i, _ := slices.BinarySearch(b, v); return i }
+	type span struct{ s0, s1, p0, p1 int }
+	spans := make([]span, len(ms))
+	total := 0
+	for i, o := range ms {
+		sp := span{s0: 0, s1: len(b), p0: 0, p1: len(b) - 1}
+		if !math.IsInf(o.m.lo, -1) {
+			sp.s0 = pos(o.m.lo) + 1
+			sp.p0 = pos(o.m.lo)
+			if o.m.loOpen {
+				sp.p0++
+			}
+		}
+		if !math.IsInf(o.m.hi, 1) {
+			sp.s1 = pos(o.m.hi)
+			sp.p1 = pos(o.m.hi)
+			if o.m.hiOpen {
+				sp.p1--
+			}
+		}
+		spans[i] = sp
+		total += max(0, sp.s1-sp.s0+1) + max(0, sp.p1-sp.p0+1)
+	}
+	if total > 64*len(ms)+4096 {
+		return nil
+	}
+	x := &numIndex{bounds: b, points: make([]targets, len(b)), segs: make([]targets, len(b)+1)}
+	for i, o := range ms {
+		sp := spans[i]
+		for k := sp.s0; k <= sp.s1; k++ {
+			x.segs[k] = append(x.segs[k], o.next...)
+		}
+		for k := sp.p0; k <= sp.p1; k++ {
+			x.points[k] = append(x.points[k], o.next...)
+		}
+	}
+	return x
+}
+
+func (x *numIndex) lookup(v float64) targets {
+	lo, hi := 0, len(x.bounds)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if x.bounds[m] < v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(x.bounds) && x.bounds[lo] == v {
+		return x.points[lo]
+	}
+	return x.segs[lo]
 }
