@@ -56,8 +56,11 @@
 // Where the engine's semantics differ from JSONata's reference
 // implementation, the differences Step Functions users meet most are
 // corrected here (null values, paths ending at an empty array, error
-// codes); the engine has no recursion limit, so a JSONata function that
-// recurses without end exhausts the goroutine stack.
+// codes). The engine has no recursion limit of its own: lambda bodies are
+// instrumented so that a function recursing without end fails the
+// evaluation (States.QueryEvaluationError) instead of exhausting the stack.
+// There is no time limit: a long evaluation (a range of ten million items)
+// holds up the process's other engine evaluations while it runs.
 package expr
 
 import (

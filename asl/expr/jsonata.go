@@ -42,6 +42,9 @@ type JSONata struct {
 	simple *simplePath
 	// states is what the expression reads of $states.
 	states *statesUse
+	// guarded is set when lambda bodies call the depth guard, which then
+	// must be bound.
+	guarded bool
 }
 
 // simplePath is a variable or a path of field names from a variable.
@@ -81,6 +84,9 @@ func CompileJSONata(s string) (*JSONata, error) {
 	if !utf8.ValidString(src) {
 		return nil, &CompileError{Expr: src, Offset: invalidUTF8Offset(src), Msg: codeInvalidJSONata + ": not valid UTF-8"}
 	}
+	if sourceNesting(src) > maxSourceNesting {
+		return nil, &CompileError{Expr: src, Offset: -1, Msg: codeInvalidJSONata + ": the expression nests brackets more than " + strconv.Itoa(maxSourceNesting) + " deep"}
+	}
 	e, err := compileSafely(src)
 	if err != nil {
 		ce := &CompileError{Expr: src, Offset: -1, Msg: codeInvalidJSONata + ": " + err.Error()}
@@ -91,6 +97,7 @@ func CompileJSONata(s string) (*JSONata, error) {
 		return nil, ce
 	}
 	j := &JSONata{src: src, expr: e, vars: mentionedVars(src)}
+	j.guarded = guardLambdas(e)
 	node, err := jparse.Parse(src)
 	if err == nil {
 		if msg := checkJSONataSupport(node); msg != "" {
@@ -368,6 +375,9 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 			vals[name] = v
 		}
 	}
+	if j.guarded {
+		vals[depthGuardName] = depthGuardCallable
+	}
 	if len(vals) > 0 {
 		if err := local.RegisterVars(vals); err != nil {
 			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "could not be evaluated: "+err.Error())}
@@ -439,6 +449,7 @@ func jsonataMessage(err error) string {
 func evalSafely(e *jsonata.Expr) (res any, err error) {
 	engineMu.Lock()
 	defer engineMu.Unlock()
+	guardCalls = 0
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error in the JSONata engine: %v", r)
