@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"sync"
@@ -295,6 +296,17 @@ func (m *machine) finish(root *state) {
 	}
 }
 
+// MaxMatchSteps bounds the work of matching one event. Events whose
+// arrays of objects make the search for consistent field combinations
+// explode (many arrays, each with many elements that all match) stop with
+// ErrEventTooComplex instead of running without limit. Ordinary events,
+// even the 256 KB ones EventBridge accepts, take a few thousand steps.
+var MaxMatchSteps = 20_000_000
+
+// ErrEventTooComplex reports an event that needs more than MaxMatchSteps
+// matching steps.
+var ErrEventTooComplex = errors.New("rule: event too complex to match: its arrays of objects allow too many field combinations")
+
 // matchCtx is the per-match scratch space, pooled per machine.
 type matchCtx struct {
 	m        *machine
@@ -309,6 +321,7 @@ type matchCtx struct {
 	msf      []arrEntry // membership-so-far arena
 	seen     []uint32   // per rule: == seenGen when already matched
 	seenGen  uint32
+	budget   int // matching steps left for this event
 	out      []int32
 	nexts    []*state
 	foldBuf  []byte
@@ -364,7 +377,12 @@ func (m *machine) match(event []byte) ([]int32, *matchCtx, error) {
 			i = j
 		}
 		c.msf = c.msf[:0]
+		c.budget = MaxMatchSteps
 		c.visit(m.root, 0, 0)
+		if c.budget < 0 {
+			m.release(c)
+			return nil, nil, ErrEventTooComplex
+		}
 	}
 	slices.Sort(c.out)
 	return c.out, c, nil
@@ -429,6 +447,9 @@ func (c *matchCtx) fieldsOf(p int32) []field {
 }
 
 func (c *matchCtx) visit(s *state, a, b int) {
+	if c.budget--; c.budget < 0 {
+		return
+	}
 	for _, r := range s.rules {
 		if c.seen[r] != c.seenGen {
 			c.seen[r] = c.seenGen
@@ -469,6 +490,9 @@ func (c *matchCtx) visit(s *state, a, b int) {
 
 func (c *matchCtx) step(t *transition, a, b int) {
 	fs := c.narrow(t.path, c.fieldsOf(t.path), a, b)
+	if c.budget -= len(fs); c.budget < 0 {
+		return
+	}
 	for i := range fs {
 		f := &fs[i]
 		mark := len(c.msf)

@@ -1,8 +1,10 @@
 package rule
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -94,4 +96,29 @@ func TestRuleSetConcurrent(t *testing.T) {
 	readers.Wait()
 	close(stop)
 	writers.Wait()
+}
+
+// TestEventTooComplex: three independent arrays whose every element
+// matches give 60^3 combinations per rule; with a small step budget the
+// match stops with an error rather than running on.
+func TestEventTooComplex(t *testing.T) {
+	old := MaxMatchSteps
+	defer func() { MaxMatchSteps = old }()
+	p := MustParsePattern(`{"a":{"x":["1"]},"b":{"x":["1"]},"c":{"x":["1"]},"d":{"x":["2"]}}`)
+	var parts []string
+	for _, k := range []string{"a", "b", "c"} {
+		var el []string
+		for i := 0; i < 60; i++ {
+			el = append(el, `{"x":"1"}`)
+		}
+		parts = append(parts, fmt.Sprintf("%q:[%s]", k, strings.Join(el, ",")))
+	}
+	event := []byte("{" + strings.Join(parts, ",") + "}")
+	if ok, err := p.Matches(event); err != nil || ok {
+		t.Fatalf("with the default budget: %v, %v; want false, nil", ok, err)
+	}
+	MaxMatchSteps = 10_000
+	if _, err := p.Matches(event); !errors.Is(err, ErrEventTooComplex) {
+		t.Fatalf("error %v, want ErrEventTooComplex", err)
+	}
 }
