@@ -49,10 +49,37 @@ type Turn struct {
 }
 
 // Output is the diarised transcript plus the speaker turns found in the
-// audio (which exist also where no words were recognised).
+// audio (which exist also where no words were recognised). Fields of the
+// transcribe result that a transcript does not model (keywords, the
+// language model used…) pass through unchanged.
 type Output struct {
 	types.Transcript
 	Turns []Turn `json:"turns"`
+	// Extra holds the transcribe result's other top-level fields.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// MarshalJSON writes the transcript fields and turns, then Extra's fields
+// that they do not already name.
+func (o Output) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		types.Transcript
+		Turns []Turn `json:"turns"`
+	}
+	b, err := json.Marshal(plain{o.Transcript, o.Turns})
+	if err != nil || len(o.Extra) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range o.Extra {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
 }
 
 // Analyser is the BIC diariser.
@@ -130,22 +157,35 @@ func ParseOptions(raw json.RawMessage) (Options, error) {
 }
 
 // transcriptOf reads Results["transcribe"] (any transcribe provider's
-// output carries the types.Transcript fields); nil when absent.
-func transcriptOf(in *analyser.Input) (*types.Transcript, error) {
+// output carries the types.Transcript fields) and its other top-level
+// fields; nil when absent.
+func transcriptOf(in *analyser.Input) (*types.Transcript, map[string]json.RawMessage, error) {
 	raw, ok := in.Results["transcribe"]
 	if !ok || len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var t types.Transcript
 	if err := json.Unmarshal(raw, &t); err != nil {
-		return nil, errcode.Wrap(errcode.Invalid, err, "/results/transcribe: not a transcript")
+		return nil, nil, errcode.Wrap(errcode.Invalid, err, "/results/transcribe: not a transcript")
+	}
+	var extra map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &extra); err != nil {
+		return nil, nil, errcode.Wrap(errcode.Invalid, err, "/results/transcribe: not an object")
+	}
+	for _, k := range []string{"language", "duration", "text", "words", "segments", "speakers", "engine", "turns"} {
+		delete(extra, k)
 	}
 	for i, w := range t.Words {
 		if !(w.End >= w.Start) || w.Start < 0 || math.IsInf(w.End, 0) {
-			return nil, errcode.New(errcode.Invalid, "/results/transcribe/words/%d: times %v..%v are not a span", i, w.Start, w.End)
+			return nil, nil, errcode.New(errcode.Invalid, "/results/transcribe/words/%d: times %v..%v are not a span", i, w.Start, w.End)
 		}
 	}
-	return &t, nil
+	for i, s := range t.Segments {
+		if s.FirstWord < 0 || s.WordCount < 0 || s.FirstWord+s.WordCount > len(t.Words) {
+			return nil, nil, errcode.New(errcode.Invalid, "/results/transcribe/segments/%d: words %d+%d outside the %d words", i, s.FirstWord, s.WordCount, len(t.Words))
+		}
+	}
+	return &t, extra, nil
 }
 
 // Run diarises the input.
@@ -159,7 +199,7 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 	if err != nil {
 		return nil, err
 	}
-	tr, err := transcriptOf(in)
+	tr, extra, err := transcriptOf(in)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +226,7 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 	if cerr != nil {
 		return nil, cerr
 	}
-	out := &Output{Turns: []Turn{}}
+	out := &Output{Turns: []Turn{}, Extra: extra}
 	if tr != nil {
 		out.Transcript = *tr
 	} else {

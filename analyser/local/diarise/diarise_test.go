@@ -147,6 +147,9 @@ func TestQualityDiarisation(t *testing.T) {
 		t.Fatal(err)
 	}
 	validate(t, withWords)
+	if b, _ := json.Marshal(withWords); !bytes.Contains(b, []byte(`"language_model":"generic"`)) {
+		t.Errorf("transcribe fields not passed through: %.300s", b)
+	}
 	a2 := attribution(ref, withWords.Turns)
 	// Words: the share whose speaker matches the reference turn they fall in.
 	w := wordAttribution(ref, withWords.Words)
