@@ -3,8 +3,10 @@ package expr
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestConcurrentEvaluation evaluates the same compiled expressions from many
@@ -69,5 +71,19 @@ func TestNilEnv(t *testing.T) {
 	}
 	if _, err := MustCompileJSONata("{% $states.input.a %}").Eval(nil); !errors.Is(err, ErrUndefined) {
 		t.Fatalf("jsonata: %v", err)
+	}
+}
+
+// TestJSONataTimeLimit: an evaluation that keeps calling lambdas past the
+// time limit fails. Not parallel: it shortens the package's limit.
+func TestJSONataTimeLimit(t *testing.T) {
+	saved := maxEngineTime
+	maxEngineTime = time.Millisecond
+	defer func() { maxEngineTime = saved }()
+	j := MustCompileJSONata("{% $count($map([1..1000000], function($v){ $v })) %}")
+	_, err := j.Eval(nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Name != ErrNameQueryEvaluation || !strings.HasSuffix(e.Cause, "threw an error during evaluation. Expression evaluation timeout: Check for infinite loop") {
+		t.Fatalf("got %v, want the evaluation timeout", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	jsonata "github.com/blues/jsonata-go"
@@ -449,7 +450,7 @@ func jsonataMessage(err error) string {
 func evalSafely(e *jsonata.Expr) (res any, err error) {
 	engineMu.Lock()
 	defer engineMu.Unlock()
-	guardCalls = 0
+	guardCalls, guardStart = 0, time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error in the JSONata engine: %v", r)

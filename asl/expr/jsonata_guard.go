@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"runtime"
+	"time"
 	"unsafe"
 
 	jsonata "github.com/blues/jsonata-go"
@@ -16,7 +17,8 @@ import (
 // and end the process. Step Functions fails such an evaluation instead. To
 // do the same, every lambda body in a compiled expression is prefixed with a
 // call to depthGuardName, which fails the evaluation once the goroutine is
-// more than maxEngineFrames calls deep.
+// more than maxEngineFrames calls deep or has run longer than
+// maxEngineTime.
 const (
 	depthGuardName  = "__landfallDepthGuard"
 	maxEngineFrames = 20000
@@ -36,14 +38,28 @@ var guardFrames = make([]uintptr, maxEngineFrames+1)
 // lambda calls so far, and the stack is only walked every guardEvery calls,
 // so guarding costs little and a runaway recursion is caught within
 // guardEvery levels of the limit.
-var guardCalls int
+var (
+	guardCalls int
+	guardStart time.Time // when the evaluation in progress started
+)
 
 const guardEvery = 32
 
+// maxEngineTime bounds an evaluation that keeps calling lambdas (a
+// variable so that tests can shorten it).
+var maxEngineTime = 5 * time.Second
+
+var errTooLong = errors.New("Expression evaluation timeout: Check for infinite loop")
+
 func depthGuard() (any, error) {
 	guardCalls++
-	if guardCalls%guardEvery == 0 && runtime.Callers(0, guardFrames) > maxEngineFrames {
-		return nil, errTooDeep
+	if guardCalls%guardEvery == 0 {
+		if runtime.Callers(0, guardFrames) > maxEngineFrames {
+			return nil, errTooDeep
+		}
+		if time.Since(guardStart) > maxEngineTime {
+			return nil, errTooLong
+		}
 	}
 	return nil, jtypes.ErrUndefined
 }
