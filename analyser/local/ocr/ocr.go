@@ -500,45 +500,51 @@ func alnum(s string) int {
 }
 
 var (
-	engineOnce sync.Once
-	engine     string
-	langsOnce  sync.Once
-	langs      map[string]bool
-	langsErr   error
+	toolMu sync.Mutex
+	engine string          // tesseract's version line, once read
+	langs  map[string]bool // installed languages, once listed
 )
 
+// engineVersion returns tesseract's version line ("tesseract 5.3.0").
+// Only a successful look-up is remembered.
 func engineVersion(ctx context.Context) string {
-	engineOnce.Do(func() {
-		engine = "tesseract"
-		r, err := execx.Run(ctx, execx.Cmd{Name: "tesseract", Args: []string{"--version"}})
-		if err == nil {
-			out := string(r.Stdout) + r.Stderr
-			if line, _, _ := strings.Cut(strings.TrimSpace(out), "\n"); line != "" {
-				engine = strings.TrimSpace(line)
-			}
-		}
-	})
-	return engine
+	toolMu.Lock()
+	defer toolMu.Unlock()
+	if engine != "" {
+		return engine
+	}
+	r, err := execx.Run(ctx, execx.Cmd{Name: "tesseract", Args: []string{"--version"}})
+	if err != nil {
+		return "tesseract"
+	}
+	out := string(r.Stdout) + r.Stderr
+	if line, _, _ := strings.Cut(strings.TrimSpace(out), "\n"); line != "" {
+		engine = strings.TrimSpace(line)
+		return engine
+	}
+	return "tesseract"
 }
 
+// checkLanguages fails with Tool.Missing naming the Debian package of the
+// first wanted language tesseract does not have. The installed list is
+// remembered once read (a failed or cancelled look-up is not).
 func checkLanguages(ctx context.Context, want []string) error {
-	langsOnce.Do(func() {
+	toolMu.Lock()
+	defer toolMu.Unlock()
+	if langs == nil {
 		r, err := execx.Run(ctx, execx.Cmd{Name: "tesseract", Args: []string{"--list-langs"}})
 		if err != nil {
-			langsErr = err
-			return
+			return err
 		}
-		langs = map[string]bool{}
+		found := map[string]bool{}
 		sc := bufio.NewScanner(bytes.NewReader(append(r.Stdout, r.Stderr...)))
 		for sc.Scan() {
 			l := strings.TrimSpace(sc.Text())
 			if l != "" && !strings.Contains(l, " ") {
-				langs[l] = true
+				found[l] = true
 			}
 		}
-	})
-	if langsErr != nil {
-		return langsErr
+		langs = found
 	}
 	for _, l := range want {
 		if !langs[l] {

@@ -346,3 +346,17 @@ func BenchmarkOCRKeyframe(b *testing.B) {
 	}
 	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
 }
+
+func TestCancelledRunDoesNotPoisonLaterRuns(t *testing.T) {
+	dir := fixtures(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in := &analyser.Input{Path: filepath.Join(dir, "dark.png"), Kind: "image"}
+	if _, err := (OCR{}).Run(ctx, &analyser.Env{Workdir: t.TempDir()}, in); !errors.Is(err, errcode.Canceled) {
+		t.Fatalf("cancelled run: %v, want Canceled", err)
+	}
+	r, err := readImage(t, "dark.png", "")
+	if err != nil || r.Text != "White on black text" {
+		t.Fatalf("run after a cancelled one: %+v %v", r, err)
+	}
+}
