@@ -59,8 +59,8 @@
 // codes). The engine has no recursion limit of its own: lambda bodies are
 // instrumented so that a function recursing without end fails the
 // evaluation (States.QueryEvaluationError) instead of exhausting the stack,
-// and one that keeps calling functions past five seconds fails too. An
-// evaluation that runs long without calling a function (a range of ten
+// and one that keeps calling its own functions past five seconds fails too.
+// An evaluation that runs long without calling a lambda (a range of ten
 // million items) is not bounded, and holds up the process's other engine
 // evaluations while it runs.
 package expr

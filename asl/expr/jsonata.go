@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	jsonata "github.com/blues/jsonata-go"
+	"github.com/blues/jsonata-go/jlib"
 	"github.com/blues/jsonata-go/jparse"
 	"github.com/blues/jsonata-go/jtypes"
 )
@@ -579,6 +580,8 @@ func jsNumber(f float64) json.Number {
 
 // The functions Step Functions adds to JSONata.
 var stepFunctionsExts = map[string]jsonata.Extension{
+	// JSONata's $not(undefined) is undefined; the engine answers true.
+	"not":       {Func: jlib.Not, UndefinedHandler: jtypes.ArgUndefined(0)},
 	"partition": {Func: jsPartition},
 	"range":     {Func: jsRange},
 	"hash":      {Func: jsHash},
