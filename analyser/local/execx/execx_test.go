@@ -133,3 +133,15 @@ func TestCmdString(t *testing.T) {
 		t.Fatalf("String() = %q, want %q", got, want)
 	}
 }
+
+func TestKnownPackages(t *testing.T) {
+	t.Parallel()
+	for cmd, pkg := range map[string]string{"ffprobe": "ffmpeg", "tesseract": "tesseract-ocr", "convert": "imagemagick", "flite": "flite"} {
+		if got := Package(cmd); got != pkg {
+			t.Errorf("Package(%q) = %q, want %q", cmd, got, pkg)
+		}
+	}
+	if err := Missing("tesseract"); !strings.Contains(err.Error(), "apt-get install tesseract-ocr") {
+		t.Errorf("Missing: %v", err)
+	}
+}

@@ -89,6 +89,9 @@ func fixtures(t testing.TB) string {
 			if err := mediagen.Image(ctx, p("tiny.png"), mediagen.ImageSpec{Width: 1, Height: 1}); err != nil {
 				return err
 			}
+			if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
+				return err
+			}
 			fi, err := os.Stat(p("lecture.mp4"))
 			if err != nil {
 				return err
@@ -257,6 +260,9 @@ func TestImage(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	if _, err := run(t, "truncated.mp4", ""); !errors.Is(err, errcode.MediaCorrupt) || !strings.Contains(err.Error(), "truncated.mp4") {
 		t.Fatalf("truncated: %v", err)
+	}
+	if _, err := run(t, "bomb.png", ""); !errors.Is(err, errcode.MediaTooLarge) || !strings.Contains(err.Error(), "bomb.png") {
+		t.Fatalf("png bomb: %v", err)
 	}
 	if _, err := run(t, "lecture.mp4", `{"scene_threshold": 2}`); !errors.Is(err, errcode.Invalid) || !strings.Contains(err.Error(), "/options/scene_threshold") {
 		t.Fatalf("bad threshold: %v", err)

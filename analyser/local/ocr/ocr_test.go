@@ -82,6 +82,9 @@ func makeFixtures(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
+		return err
+	}
 	fi, err := os.Stat(p("photo.jpg"))
 	if err != nil {
 		return err
@@ -238,6 +241,9 @@ func TestErrors(t *testing.T) {
 	dir := fixtures(t)
 	if _, err := readImage(t, "broken.jpg", ""); !errors.Is(err, errcode.MediaCorrupt) || !strings.Contains(err.Error(), "broken.jpg") {
 		t.Errorf("truncated jpeg: %v", err)
+	}
+	if _, err := readImage(t, "bomb.png", ""); !errors.Is(err, errcode.MediaTooLarge) || !strings.Contains(err.Error(), "bomb.png") {
+		t.Errorf("png bomb: %v", err)
 	}
 	if _, err := readImage(t, "missing.png", ""); !errors.Is(err, errcode.NotFound) {
 		t.Errorf("missing: %v", err)
