@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,8 +31,9 @@ import (
 //	  }
 //	]
 //
-// The file may also be an object {"rules": [...]}. Unknown fields are
-// errors. YAML is not read; convert it to JSON first.
+// The file may also be an object {"rules": [...]}, and it may be written
+// in YAML (any file that does not start with '[' or '{'). Unknown fields
+// are errors.
 
 // Rule states.
 const (
@@ -142,11 +144,19 @@ func LoadRulesFile(r io.Reader) ([]RuleSpec, error) {
 
 // ParseRulesFile is LoadRulesFile over bytes.
 func ParseRulesFile(data []byte) ([]RuleSpec, error) {
-	root, err := parseJSON(data)
+	var root *jnode
+	var err error
+	isYAML := false
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] != '[' && t[0] != '{' {
+		isYAML = true
+		root, err = parseYAML(data)
+	} else {
+		root, err = parseJSON(data)
+	}
 	if err != nil {
 		return nil, err
 	}
-	v := &fileValidator{}
+	v := &fileValidator{data: data, yaml: isYAML}
 	list, base := root, ""
 	if root.kind == jObject {
 		v.fields(root, "", "rules")
@@ -185,6 +195,17 @@ func ParseRulesFile(data []byte) ([]RuleSpec, error) {
 
 type fileValidator struct {
 	errs FileErrors
+	data []byte
+	yaml bool
+}
+
+// raw returns the JSON text of a value: as written for JSON files,
+// re-encoded for YAML ones.
+func (v *fileValidator) raw(n *jnode) []byte {
+	if v.yaml {
+		return appendJSON(nil, n)
+	}
+	return v.data[n.off:n.end]
 }
 
 func (v *fileValidator) add(n *jnode, ptr, format string, args ...any) {
@@ -258,7 +279,7 @@ func (v *fileValidator) rule(n *jnode, ptr string, data []byte) (RuleSpec, bool)
 	if p := n.get("event_pattern"); p == nil {
 		v.add(n, ptr, `missing "event_pattern"`)
 	} else {
-		spec.EventPattern = json.RawMessage(data[p.off:p.end])
+		spec.EventPattern = json.RawMessage(v.raw(p))
 		if p.kind == jString {
 			// EventBridge's API carries the pattern as a JSON string.
 			pat, err := ParsePattern([]byte(p.str))
@@ -266,7 +287,7 @@ func (v *fileValidator) rule(n *jnode, ptr string, data []byte) (RuleSpec, bool)
 			spec.Pattern = pat
 			spec.EventPattern = json.RawMessage(p.str)
 		} else {
-			pat, err := compilePattern(p, string(data[p.off:p.end]))
+			pat, err := compilePattern(p, string(spec.EventPattern))
 			v.patternErr(p, ptr+"/event_pattern", err, false)
 			spec.Pattern = pat
 		}
@@ -387,7 +408,7 @@ func (v *fileValidator) target(n *jnode, ptr string, data []byte) (TargetSpec, b
 	inputs := 0
 	if in := n.get("input"); in != nil {
 		inputs++
-		t.Input = json.RawMessage(data[in.off:in.end])
+		t.Input = json.RawMessage(v.raw(in))
 	}
 	if ip := n.get("input_path"); ip != nil {
 		inputs++

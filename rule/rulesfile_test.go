@@ -136,3 +136,56 @@ func TestInputTransformer(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadRulesFileYAML(t *testing.T) {
+	read := func(name string) []RuleSpec {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs, err := ParseRulesFile(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return specs
+	}
+	js, ys := read("rules_valid.json"), read("rules_valid.yaml")
+	if len(js) != len(ys) {
+		t.Fatalf("%d rules from JSON, %d from YAML", len(js), len(ys))
+	}
+	event := []byte(`{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"media"},"object":{"key":"incoming/a/b.mp4","size":4096}}}`)
+	for i := range js {
+		j, y := js[i], ys[i]
+		if j.Name != y.Name || j.State != y.State || j.EventBus != y.EventBus || len(j.Targets) != len(y.Targets) {
+			t.Fatalf("rule %d differs:\n%+v\n%+v", i, j, y)
+		}
+		mj, _ := j.Pattern.Matches(event)
+		my, _ := y.Pattern.Matches(event)
+		if mj != my || !mj {
+			t.Fatalf("rule %s: JSON pattern matches %v, YAML pattern %v", j.Name, mj, my)
+		}
+		for k := range j.Targets {
+			a, _ := j.Targets[k].TargetInput(event, TransformContext{})
+			b, _ := y.Targets[k].TargetInput(event, TransformContext{})
+			var av, bv any
+			if json.Unmarshal(a, &av) != nil || json.Unmarshal(b, &bv) != nil {
+				t.Fatalf("target %s: input is not JSON: %s | %s", j.Targets[k].ID, a, b)
+			}
+			aj, _ := json.Marshal(av)
+			bj, _ := json.Marshal(bv)
+			if !bytes.Equal(aj, bj) {
+				t.Fatalf("target %s: JSON file gives %s, YAML file %s", j.Targets[k].ID, aj, bj)
+			}
+		}
+	}
+	// Errors in YAML files are located too.
+	bad := []byte("- name: r\n  event_pattern:\n    detail:\n      size: [{numeric: [\">\", 5, \">\", 9]}]\n")
+	_, err := ParseRulesFile(bad)
+	var fe FileErrors
+	if !errors.As(err, &fe) || len(fe) != 1 || fe[0].Pointer != "/0/event_pattern/detail/size/0/numeric/2" || fe[0].Message != "Bad numeric range operator: >" {
+		t.Fatalf("error %v", err)
+	}
+	if line := 1 + bytes.Count(bad[:fe[0].Offset], []byte("\n")); line != 4 {
+		t.Fatalf("error located on line %d, want 4", line)
+	}
+}

@@ -23,7 +23,7 @@ func init() {
 	Register(Command{
 		Name:    "rules validate",
 		Usage:   "FILE",
-		Summary: "check a rules file (event patterns, targets, input transformers); every error is located",
+		Summary: "check a rules file, JSON or YAML (event patterns, targets, input transformers); every error is located",
 		Run:     rulesValidate,
 	})
 	Register(Command{
@@ -163,7 +163,7 @@ type matchLine struct {
 
 func rulesMatch(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "rules match")
-	rulesFile := fs.String("rules", "", "rules file (JSON)")
+	rulesFile := fs.String("rules", "", "rules file (JSON or YAML)")
 	eventsFile := fs.String("events", "", "events, one JSON object per line (- for standard input)")
 	rest, err := ParseFlags(fs, args)
 	if err != nil {
