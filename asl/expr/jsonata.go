@@ -609,13 +609,6 @@ var stepFunctionsCallables = func() map[string]any {
 	return out
 }()
 
-func jsInt(f float64, what string) (int64, error) {
-	if f != math.Trunc(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("the %s must be an integer, got %v", what, f)
-	}
-	return int64(f), nil
-}
-
 // jsPartition is Step Functions' $partition(array, size): the size is
 // truncated towards zero, and a size below 1 or an empty array gives
 // nothing.
