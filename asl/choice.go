@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,8 @@ type choiceRule struct {
 	opTime   time.Time
 	opNum    *big.Float
 	pattern  string
+	glob     globPattern
+	opFloat  float64 // opNum as a float64, for the fast comparison
 	// JSONata
 	condition evaluator
 	condSrc   string
@@ -230,6 +233,9 @@ func (p *parser) operand(o *obj, r *choiceRule) {
 		}
 		r.operand = s
 		r.pattern = s
+		if r.op.kind == opMatches {
+			r.glob = compileGlob(s)
+		}
 	case opNumeric:
 		n, ok := v.(json.Number)
 		if !ok {
@@ -242,6 +248,7 @@ func (p *parser) operand(o *obj, r *choiceRule) {
 			return
 		}
 		r.opNum = f
+		r.opFloat, _ = f.Float64()
 	case opBoolean, opIs:
 		b, ok := v.(bool)
 		if !ok {
@@ -334,7 +341,7 @@ func (r *choiceRule) eval(env *expr.Env) (bool, *stateError) {
 		return is == want, nil
 	}
 	operand := r.operand
-	opTime, opNum := r.opTime, r.opNum
+	opTime, opNum, opFloat := r.opTime, r.opNum, r.opFloat
 	if r.op.path {
 		ov, found, err := r.opPath.get(env)
 		if err != nil {
@@ -356,6 +363,7 @@ func (r *choiceRule) eval(env *expr.Env) (bool, *stateError) {
 				return false, nil
 			}
 			opNum = f
+			opFloat, _ = f.Float64()
 		case opTimestamp:
 			s, ok := ov.(string)
 			if !ok {
@@ -381,11 +389,20 @@ func (r *choiceRule) eval(env *expr.Env) (bool, *stateError) {
 		if !ok {
 			return false, nil
 		}
-		return wildcardMatch(r.pattern, a), nil
+		return r.glob.match(a), nil
 	case opNumeric:
 		n, ok := v.(json.Number)
 		if !ok || opNum == nil {
 			return false, nil
+		}
+		// float64 decides unless the two round to the same float, in
+		// which case the exact decimal values are compared.
+		if x, err := strconv.ParseFloat(string(n), 64); err == nil && x != opFloat {
+			c := -1
+			if x > opFloat {
+				c = 1
+			}
+			return cmpResult(c, r.op.cmp), nil
 		}
 		f, _, err := big.ParseFloat(string(n), 10, 200, big.ToNearestEven)
 		if err != nil {
@@ -426,48 +443,71 @@ func cmpResult(c int, op string) bool {
 	return false
 }
 
-// wildcardMatch matches s against a StringMatches pattern: '*' matches any
-// run of characters, '\*' a literal star and '\\' a literal backslash.
-func wildcardMatch(pattern, s string) bool {
-	type tok struct {
-		star bool
-		c    rune
-	}
-	var toks []tok
-	rs := []rune(pattern)
-	for i := 0; i < len(rs); i++ {
+// globPattern is a compiled StringMatches pattern: literal segments
+// separated by '*' wildcards.
+type globPattern struct {
+	segs        []string // literal runs, escapes resolved
+	leadingStar bool     // the pattern starts with '*'
+	trailStar   bool     // the pattern ends with '*'
+}
+
+// compileGlob reads a StringMatches pattern: '*' matches any run of
+// characters, '\*' a literal star and '\\' a literal backslash.
+func compileGlob(pattern string) globPattern {
+	var g globPattern
+	var cur strings.Builder
+	stars := 0
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
 		switch {
-		case rs[i] == '\\' && i+1 < len(rs):
+		case c == '\\' && i+1 < len(pattern):
 			i++
-			toks = append(toks, tok{c: rs[i]})
-		case rs[i] == '*':
-			toks = append(toks, tok{star: true})
+			cur.WriteByte(pattern[i])
+		case c == '*':
+			if i == 0 {
+				g.leadingStar = true
+			}
+			if i == len(pattern)-1 {
+				g.trailStar = true
+			}
+			g.segs = append(g.segs, cur.String())
+			cur.Reset()
+			stars++
 		default:
-			toks = append(toks, tok{c: rs[i]})
+			cur.WriteByte(c)
 		}
 	}
-	str := []rune(s)
-	// Iterative glob matching with backtracking to the last star.
-	ti, si := 0, 0
-	starT, starS := -1, 0
-	for si < len(str) {
-		switch {
-		case ti < len(toks) && !toks[ti].star && toks[ti].c == str[si]:
-			ti++
-			si++
-		case ti < len(toks) && toks[ti].star:
-			starT, starS = ti, si
-			ti++
-		case starT >= 0:
-			ti = starT + 1
-			starS++
-			si = starS
-		default:
+	g.segs = append(g.segs, cur.String())
+	return g
+}
+
+// match reports whether s matches the pattern. Segments are matched
+// leftmost-first, which is exact for patterns whose only wildcard is '*'.
+func (g *globPattern) match(s string) bool {
+	if len(g.segs) == 1 {
+		return s == g.segs[0]
+	}
+	first, last := g.segs[0], g.segs[len(g.segs)-1]
+	if !strings.HasPrefix(s, first) {
+		return false
+	}
+	s = s[len(first):]
+	if len(s) < len(last) || !strings.HasSuffix(s, last) {
+		return false
+	}
+	s = s[:len(s)-len(last)]
+	for _, seg := range g.segs[1 : len(g.segs)-1] {
+		i := strings.Index(s, seg)
+		if i < 0 {
 			return false
 		}
+		s = s[i+len(seg):]
 	}
-	for ti < len(toks) && toks[ti].star {
-		ti++
-	}
-	return ti == len(toks)
+	return true
+}
+
+// wildcardMatch matches s against a StringMatches pattern.
+func wildcardMatch(pattern, s string) bool {
+	g := compileGlob(pattern)
+	return g.match(s)
 }
