@@ -447,7 +447,12 @@ func (w *writer) startMultipart() {
 	go func() {
 		defer stop()
 		out, err := w.b.up.Upload(ctx, in)
-		pr.CloseWithError(errAborted) // unblock a writer if the upload failed early
+		// Unblock a Write waiting on an upload that ended early.
+		if err != nil {
+			pr.CloseWithError(err)
+		} else {
+			pr.CloseWithError(errAborted)
+		}
 		w.result <- uploadResult{out, err}
 	}()
 }
