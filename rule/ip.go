@@ -66,13 +66,19 @@ func looksLikeIPv6(s string) bool {
 // address.
 func parseIP(s string) (a [16]byte, v4 bool, ok bool) {
 	if looksLikeIPv4(s) {
-		parts := strings.Split(s, ".")
-		for i, p := range parts {
-			v, err := strconv.Atoi(p)
-			if err != nil || v > 255 {
+		part, v := 0, 0
+		for i := 0; i <= len(s); i++ {
+			if i == len(s) || s[i] == '.' {
+				if v > 255 {
+					return a, false, false
+				}
+				a[part] = byte(v)
+				part, v = part+1, 0
+				continue
+			}
+			if v = v*10 + int(s[i]-'0'); v > 255 {
 				return a, false, false
 			}
-			a[i] = byte(v)
 		}
 		return a, true, true
 	}

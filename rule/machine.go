@@ -57,9 +57,15 @@ type valueMatcher struct {
 	suffixFold *trie // over reversed folded bytes
 	wild       *trie // wildcards by literal prefix
 	others     []*otherMatcher
-	nums       []*otherMatcher // numeric ranges
-	numIdx     *numIndex       // nums indexed, when there are many
+	ips        map[ipKey]targets // IP address literals
+	nums       []*otherMatcher   // numeric ranges
+	numIdx     *numIndex         // nums indexed, when there are many
 	needFold   bool
+}
+
+type ipKey struct {
+	a  [16]byte
+	v4 bool
 }
 
 type otherMatcher struct {
@@ -171,6 +177,12 @@ func (vm *valueMatcher) add(m *matcher, next *state) {
 			}
 		}
 		n.wild = append(n.wild, wildOut{w: w, next: targets{next}})
+	case mIP:
+		if vm.ips == nil {
+			vm.ips = map[ipKey]targets{}
+		}
+		k := ipKey{a: m.ip.lo, v4: m.ip.v4}
+		vm.ips[k] = vm.ips[k].add(next)
 	case mNumeric:
 		for _, o := range vm.nums {
 			if o.m.sig == m.sig {
@@ -602,6 +614,11 @@ func (c *matchCtx) collect(vm *valueMatcher, f *field) {
 				if n = n.step(s[i]); n == nil {
 					break
 				}
+			}
+		}
+		if vm.ips != nil {
+			if a, v4, ok := parseIP(bstr(s)); ok {
+				c.nexts = append(c.nexts, vm.ips[ipKey{a: a, v4: v4}]...)
 			}
 		}
 		if vm.needFold {

@@ -57,6 +57,7 @@ const (
 	mWildcard
 	mNumeric
 	mCIDR
+	mIP // an IP address literal: equal to any spelling of the address
 	mExists
 	mAbsent
 	mButValues   // anything-but strings or numbers
@@ -223,7 +224,7 @@ func (c *compiler) values(v *jnode, name, ptr string) error {
 		case jString:
 			if looksLikeIPv4(e.str) || looksLikeIPv6(e.str) {
 				if a, v4, ok := parseIP(e.str); ok {
-					ms = append(ms, &matcher{kind: mCIDR, ip: ipRange{lo: a, hi: a, v4: v4}})
+					ms = append(ms, &matcher{kind: mIP, ip: ipRange{lo: a, hi: a, v4: v4}})
 					continue
 				}
 			}
@@ -279,7 +280,7 @@ func (m *matcher) signature() string {
 		b.WriteString(m.wild[0].src)
 	case mNumeric:
 		fmt.Fprintf(&b, "%v%x,%x%v", m.loOpen, math.Float64bits(m.lo), math.Float64bits(m.hi), m.hiOpen)
-	case mCIDR:
+	case mCIDR, mIP:
 		fmt.Fprintf(&b, "%v%x-%x", m.ip.v4, m.ip.lo, m.ip.hi)
 	case mButValues:
 		keys := make([]string, 0, len(m.set))

@@ -111,7 +111,7 @@ func refAccepts(m *matcher, v *jnode) bool {
 			return false
 		}
 		return !(f < m.lo || (m.loOpen && f == m.lo) || f > m.hi || (m.hiOpen && f == m.hi))
-	case mCIDR:
+	case mCIDR, mIP:
 		if !isStr {
 			return false
 		}

@@ -122,3 +122,25 @@ func TestEventTooComplex(t *testing.T) {
 		t.Fatalf("error %v, want ErrEventTooComplex", err)
 	}
 }
+
+// TestManyIPLiterals: IP address literals are looked up, not scanned, and
+// match any spelling of the address.
+func TestManyIPLiterals(t *testing.T) {
+	s := NewRuleSet()
+	for i := 0; i < 2000; i++ {
+		if err := s.Add(fmt.Sprintf("ip%d", i), []byte(fmt.Sprintf(`{"ip":["10.1.%d.%d"]}`, i/256, i%256))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ ip, want string }{
+		{"10.1.0.5", "ip5"}, {"10.1.007.207", "ip1999"}, {"10.1.7.208", ""}, {"::ffff:a01:101", "ip257"}, {"::ffff:10.1.1.1", ""}, {"10.1.0.5x", ""},
+	} {
+		got, err := s.Match([]byte(fmt.Sprintf(`{"ip":%q}`, c.ip)))
+		if err != nil || strings.Join(got, ",") != c.want {
+			t.Errorf("%s matched %v, %v; want %s", c.ip, got, err, c.want)
+		}
+	}
+	if m := s.machine(); len(m.root.trans) != 1 || len(m.root.trans[0].vm.ips) != 2000 {
+		t.Fatal("IP literals are not indexed")
+	}
+}
