@@ -480,38 +480,44 @@ func (r *runner) runAll(ctx context.Context, frames []*Frame, limit int, clock C
 	if limit <= 0 || limit > n {
 		limit = n
 	}
-	_, virtual := clock.(*VirtualClock)
-	if virtual && limit < n {
-		// Under a virtual clock, a bounded pool runs in waves so that each
-		// item starts when a slot frees up in virtual time.
-		for start := 0; start < n; start += limit {
-			end := min(start+limit, n)
-			r.runWave(ctx, frames, start, end, clock, name, outs, errs, clocks)
-			wave := clocks[start:end]
-			join(clock, wave)
+	if n == 0 {
+		return outs, errs, clocks
+	}
+	if v, virtual := clock.(*VirtualClock); virtual && limit < n {
+		// A pool of limit slots in virtual time: each item starts, in
+		// order, on the slot that frees up first. Items run one after
+		// another, so the schedule is deterministic.
+		slots := make([]time.Time, limit)
+		for j := range slots {
+			slots[j] = v.Now()
+		}
+		for i := range frames {
+			j := 0
+			for k := range slots {
+				if slots[k].Before(slots[j]) {
+					j = k
+				}
+			}
+			clocks[i] = NewVirtualClock(slots[j])
+			outs[i], errs[i] = r.frame(ctx, frames[i], clocks[i], name(i))
+			slots[j] = clocks[i].Now()
 		}
 		return outs, errs, clocks
 	}
-	r.runWave(ctx, frames, 0, n, clock, name, outs, errs, clocks)
-	return outs, errs, clocks
-}
-
-func (r *runner) runWave(ctx context.Context, frames []*Frame, start, end int, clock Clock, name func(int) string, outs []Outcome, errs []error, clocks []Clock) {
-	if end-start == 1 {
-		clocks[start] = fork(clock)
-		outs[start], errs[start] = r.frame(ctx, frames[start], clocks[start], name(start))
-		return
-	}
+	// Otherwise a pool of limit goroutines.
+	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
-	for i := start; i < end; i++ {
+	for i := range frames {
 		clocks[i] = fork(clock)
+		sem <- struct{}{}
 		wg.Add(1)
 		go func(i int) {
-			defer wg.Done()
+			defer func() { <-sem; wg.Done() }()
 			outs[i], errs[i] = r.frame(ctx, frames[i], clocks[i], name(i))
 		}(i)
 	}
 	wg.Wait()
+	return outs, errs, clocks
 }
 
 // runTask invokes the handler, enforcing TimeoutSeconds and
