@@ -400,11 +400,13 @@ func BenchmarkShotDetection60s720p(b *testing.B) {
 	}
 	b.ResetTimer()
 	start := time.Now()
+	var cpu float64
 	for i := 0; i < b.N; i++ {
-		cuts, err := DetectCuts(context.Background(), benchVideo.path, DefaultCutParams, nil)
+		cuts, err := DetectCuts(context.Background(), benchVideo.path, DefaultCutParams, &cpu)
 		if err != nil || len(cuts) != 11 {
 			b.Fatalf("cuts %v, %v", cuts, err)
 		}
 	}
 	b.ReportMetric(benchVideo.dur*float64(b.N)/time.Since(start).Seconds(), "x-realtime")
+	b.ReportMetric(benchVideo.dur*float64(b.N)/cpu, "x-realtime-per-cpu")
 }
