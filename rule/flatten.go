@@ -63,26 +63,20 @@ func (n *pathNode) child(key []byte) *pathNode {
 	if bytes.IndexByte(key, '.') < 0 {
 		return nil
 	}
-	for len(key) > 0 || n != nil {
-		i := bytes.IndexByte(key, '.')
-		seg := key
-		if i >= 0 {
-			seg = key[:i]
-		}
-		if n.kids == nil {
-			return nil
-		}
+	for {
+		seg, rest, more := bytes.Cut(key, []byte{'.'})
 		k := n.kids[bstr(seg)]
 		if k == nil {
 			return nil
 		}
-		n = k
-		if i < 0 {
-			return n
+		if !more {
+			return k
 		}
-		key = key[i+1:]
+		if k.kids == nil {
+			return nil
+		}
+		n, key = k, rest
 	}
-	return n
 }
 
 // arrEntry records that a field sits inside element idx of array arr.
