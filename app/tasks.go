@@ -299,6 +299,9 @@ func (t *Tasks) analyse(task string) workflow.InvokerFunc {
 				return nil, err
 			}
 			if full != nil {
+				if full, err = t.localiseArtefacts(ctx, &in.Media, dir, full); err != nil {
+					return nil, err
+				}
 				ain.Results[name] = full
 			}
 		}
@@ -317,6 +320,9 @@ func (t *Tasks) analyse(task string) workflow.InvokerFunc {
 			return nil, err
 		}
 		log.Info("analyser done", "seconds", time.Since(start).Seconds(), "bytes", len(b))
+		if b, err = t.shareArtefacts(ctx, &in.Media, dir, b); err != nil {
+			return nil, err
+		}
 		name := task
 		if task == analyser.TaskDiarise {
 			name = "transcript-diarised"
@@ -584,4 +590,121 @@ func (t *Tasks) notify(ctx context.Context, inv workflow.Invocation) (json.RawMe
 		sent = true
 	}
 	return json.Marshal(map[string]any{"event_id": ev.ID, "webhook": sent, "alert": alert})
+}
+
+// artefactScheme marks a file an analyser wrote into the work folder, in
+// stored results: "landfall-work:<relative path>". Results name files this
+// way, not by absolute path, so the next task can run on another worker:
+// the file is in the bucket under work/<tenant>/<id>/files/ and is fetched
+// into that worker's own work folder when it is not already there.
+const artefactScheme = "landfall-work:"
+
+// shareArtefacts uploads every file of the work folder that out names and
+// rewrites those paths as artefact references.
+func (t *Tasks) shareArtefacts(ctx context.Context, m *mediaRef, dir string, out []byte) ([]byte, error) {
+	v, err := decodeNumbers(out)
+	if err != nil {
+		return out, nil
+	}
+	prefix := dir + string(filepath.Separator)
+	var firstErr error
+	v = walkStrings(v, func(s string) string {
+		rel, ok := strings.CutPrefix(s, prefix)
+		if !ok || firstErr != nil {
+			return s
+		}
+		key := "work/" + m.Tenant + "/" + m.ID + "/files/" + filepath.ToSlash(rel)
+		if ok, _ := t.bucket.Exists(ctx, key); !ok {
+			f, err := os.Open(s)
+			if err != nil {
+				return s // not a file after all
+			}
+			defer f.Close()
+			if err := t.bucket.Upload(ctx, key, f, nil); err != nil {
+				firstErr = err
+				return s
+			}
+		}
+		return artefactScheme + filepath.ToSlash(rel)
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return json.Marshal(v)
+}
+
+// localiseArtefacts turns artefact references back into paths in this
+// worker's work folder, downloading files that are not there yet.
+func (t *Tasks) localiseArtefacts(ctx context.Context, m *mediaRef, dir string, raw []byte) ([]byte, error) {
+	if !bytes.Contains(raw, []byte(artefactScheme)) {
+		return raw, nil
+	}
+	v, err := decodeNumbers(raw)
+	if err != nil {
+		return raw, nil
+	}
+	var firstErr error
+	v = walkStrings(v, func(s string) string {
+		rel, ok := strings.CutPrefix(s, artefactScheme)
+		if !ok || firstErr != nil || strings.Contains(rel, "..") {
+			return s
+		}
+		local := filepath.Join(dir, filepath.FromSlash(rel))
+		if _, err := os.Stat(local); err == nil {
+			return local
+		}
+		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+			firstErr = err
+			return s
+		}
+		tmp := local + ".part"
+		f, err := os.Create(tmp)
+		if err != nil {
+			firstErr = err
+			return s
+		}
+		err = t.bucket.Download(ctx, "work/"+m.Tenant+"/"+m.ID+"/files/"+rel, f, nil)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp, local)
+		}
+		if err != nil {
+			os.Remove(tmp)
+			firstErr = err
+			return s
+		}
+		return local
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return json.Marshal(v)
+}
+
+// decodeNumbers decodes JSON keeping numbers as written.
+func decodeNumbers(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
+}
+
+// walkStrings applies f to every string in a decoded JSON value.
+func walkStrings(v any, f func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return f(x)
+	case []any:
+		for i := range x {
+			x[i] = walkStrings(x[i], f)
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = walkStrings(x[k], f)
+		}
+	}
+	return v
 }
