@@ -69,6 +69,7 @@ func conformanceExecutions(t *testing.T, reload bool) {
 				fpass++
 				if idOnly {
 					eventIDOnly++
+					t.Logf("passes only without the event id: %s", c.Name)
 				}
 				if known[c.Name] {
 					fixed = append(fixed, c.Name)

@@ -232,7 +232,8 @@ func (m *Machine) NewItemFrame(parent *Frame, index int, item any) *Frame {
 		return &Frame{Status: "FAILED", Error: ErrRuntime, Cause: "NewItemFrame: the parent frame is not in a Map state"}
 	}
 	g := s.mapSpec.processor
-	f := &Frame{Graph: g.id, State: g.startAt, Input: item, EventID: parent.EventID}
+	// The iteration starts after MapIterationStarted in the history.
+	f := &Frame{Graph: g.id, State: g.startAt, Input: item, EventID: parent.EventID + 1}
 	if s.mapSpec.mode != "DISTRIBUTED" {
 		f.Vars = copyVars(parent.Vars)
 	}
