@@ -936,6 +936,27 @@ func (b *Bucket) LocalPath(key string) (string, error) {
 	return p, nil
 }
 
+// SweepIncomplete removes what crashed writes left behind (the file
+// driver's temporary files, S3's open multipart uploads) that started more
+// than olderThan ago, and returns how many it removed. Choose olderThan
+// longer than the longest upload: a write still in progress that started
+// earlier fails at Close. The memory driver has nothing to sweep and
+// returns 0.
+func (b *Bucket) SweepIncomplete(ctx context.Context, olderThan time.Duration) (int, error) {
+	if err := b.check("sweep"); err != nil {
+		return 0, err
+	}
+	if olderThan < 0 {
+		return 0, errcode.New(errcode.Invalid, "blob: sweep: negative age %v", olderThan)
+	}
+	s, ok := b.d.(driver.Sweeper)
+	if !ok {
+		return 0, nil
+	}
+	n, err := s.SweepIncomplete(ctx, b.now().Add(-olderThan))
+	return n, b.wrap("sweep incomplete writes", "", err)
+}
+
 // SetClock replaces the clock used to check signed URLs (tests).
 func (b *Bucket) SetClock(now func() time.Time) { b.now = now }
 

@@ -80,6 +80,7 @@ func RunConformanceTests(t *testing.T, open OpenFunc, opts ...Option) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Versions", testVersions},
 		{"LocalPath", testLocalPath},
+		{"SweepIncomplete", testSweep},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -977,4 +978,36 @@ func testLocalPath(t *testing.T, b *blob.Bucket) {
 	}
 	_, err = b.LocalPath("lp/missing")
 	wantCode(t, err, errcode.NotFound, "LocalPath of a missing key")
+}
+
+func testSweep(t *testing.T, b *blob.Bucket) {
+	ctx := context.Background()
+	write(t, b, "sweep/done", payload(7<<20, 11), 1<<20, nil)
+	w, err := b.NewWriter(ctx, "sweep/pending", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(payload(7<<20, 12)); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is old enough yet.
+	if n, err := b.SweepIncomplete(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("SweepIncomplete(1h) = %d, %v; want 0", n, err)
+	}
+	if _, err := b.SweepIncomplete(ctx, -time.Second); !errors.Is(err, errcode.Invalid) {
+		t.Fatalf("negative age: %v", err)
+	}
+	n, err := b.SweepIncomplete(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("swept %d incomplete writes", n)
+	w.Abort()
+	if got := read(t, b, "sweep/done"); !bytes.Equal(got, payload(7<<20, 11)) {
+		t.Fatal("a sweep changed a committed object")
+	}
+	mustNotExist(t, b, "sweep/pending")
+	if n, err := b.SweepIncomplete(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("second sweep = %d, %v; want 0", n, err)
+	}
 }

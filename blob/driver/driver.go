@@ -106,6 +106,15 @@ type LocalPather interface {
 	LocalPath(key string) (string, error)
 }
 
+// Sweeper is implemented by drivers whose writes can outlive their
+// process when it crashes (temporary files, open multipart uploads).
+// SweepIncomplete removes those started before before and returns how
+// many it removed. It never touches committed objects; it does break a
+// write still in progress that started before before.
+type Sweeper interface {
+	SweepIncomplete(ctx context.Context, before time.Time) (int, error)
+}
+
 // Reader reads an object's content.
 type Reader interface {
 	io.ReadCloser

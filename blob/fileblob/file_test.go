@@ -312,3 +312,25 @@ func TestMoveKeepsAttributesAndPrunesFolders(t *testing.T) {
 		t.Fatalf("LocalPath = %s, %v", p, err)
 	}
 }
+
+func TestSweepRemovesCrashLeftovers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	b := open(t, dir, "")
+	b.WriteAll(ctx, "a/kept.bin", []byte("kept"), nil)
+	w, _ := b.NewWriter(ctx, "a/pending.bin", nil)
+	w.Write(pattern(1 << 20))
+	// A crash between the sidecar rename and the data rename of a new key.
+	os.WriteFile(filepath.Join(dir, "a", metaDir, "orphan.bin.json"), []byte(`{"v":1}`), 0o640)
+	n, err := b.SweepIncomplete(ctx, 0)
+	if err != nil || n != 2 {
+		t.Fatalf("SweepIncomplete = %d, %v; want 2 (a temporary file and an orphan sidecar)", n, err)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close of a swept write succeeded")
+	}
+	if a, err := b.Attributes(ctx, "a/kept.bin"); err != nil || a.SHA256 == "" {
+		t.Fatalf("committed object after a sweep: %+v %v", a, err)
+	}
+}

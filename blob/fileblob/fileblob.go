@@ -750,6 +750,44 @@ func (b *bucket) prune(dir string) {
 	}
 }
 
+// SweepIncomplete removes temporary files, and sidecars whose object is
+// gone, last modified before before.
+func (b *bucket) SweepIncomplete(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := filepath.WalkDir(b.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while walking
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() {
+			return nil
+		}
+		name := e.Name()
+		stale := func() bool {
+			fi, err := e.Info()
+			return err == nil && fi.ModTime().Before(before)
+		}
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+			if stale() && os.Remove(p) == nil {
+				n++
+			}
+		case filepath.Base(filepath.Dir(p)) == metaDir && strings.HasSuffix(name, ".json"):
+			data := filepath.Join(filepath.Dir(filepath.Dir(p)), strings.TrimSuffix(name, ".json"))
+			if _, err := os.Stat(data); errors.Is(err, fs.ErrNotExist) && stale() && os.Remove(p) == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
 func (b *bucket) SignedURL(ctx context.Context, key string, opts *driver.SignedURLOptions) (string, error) {
 	return b.signer.Sign(key, opts.Method, time.Now().Add(opts.Expiry), opts.ContentType), nil
 }
@@ -957,4 +995,5 @@ var (
 	_ driver.Mover       = (*bucket)(nil)
 	_ driver.URLVerifier = (*bucket)(nil)
 	_ driver.LocalPather = (*bucket)(nil)
+	_ driver.Sweeper     = (*bucket)(nil)
 )

@@ -268,3 +268,28 @@ func TestErrorCode(t *testing.T) {
 		t.Errorf("wrong credentials: %v; want Unauthenticated or PermissionDenied", err)
 	}
 }
+
+func TestSweepAbortsOpenUploads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, _, name := newBucket(t, &Options{PartSize: MinPartSize})
+	w, _ := b.NewWriter(ctx, "pending", nil)
+	w.Write(data(12 << 20))
+	// The upload has started once parts are in flight.
+	client := server.Client()
+	for range 100 {
+		out, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &name})
+		if err == nil && len(out.Uploads) > 0 {
+			break
+		}
+	}
+	n, err := b.SweepIncomplete(ctx, 0)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepIncomplete = %d, %v; want 1", n, err)
+	}
+	w.Abort()
+	out, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &name})
+	if err != nil || len(out.Uploads) != 0 {
+		t.Fatalf("uploads left: %v %v", out, err)
+	}
+}

@@ -51,6 +51,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -741,6 +742,32 @@ func (b *bucket) ListVersions(ctx context.Context, key string) ([]*driver.Versio
 	return out, nil
 }
 
+// SweepIncomplete aborts multipart uploads initiated before before.
+func (b *bucket) SweepIncomplete(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	in := &s3.ListMultipartUploadsInput{Bucket: &b.name}
+	for {
+		out, err := b.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return n, err
+		}
+		for _, u := range out.Uploads {
+			if !aws.ToTime(u.Initiated).Before(before) {
+				continue
+			}
+			_, err := b.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &b.name, Key: u.Key, UploadId: u.UploadId})
+			if err != nil && b.ErrorCode(err) != errcode.NotFound {
+				return n, err
+			}
+			n++
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return n, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
+}
+
 func (b *bucket) As(i any) bool {
 	if p, ok := i.(**s3.Client); ok {
 		*p = b.client
@@ -806,4 +833,5 @@ func (b *bucket) ErrorCode(err error) errcode.Code {
 var (
 	_ driver.Bucket    = (*bucket)(nil)
 	_ driver.Versioner = (*bucket)(nil)
+	_ driver.Sweeper   = (*bucket)(nil)
 )
