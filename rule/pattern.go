@@ -122,6 +122,11 @@ func compilePattern(root *jnode, src string) (*Pattern, error) {
 	return p, nil
 }
 
+// MaxCombinations bounds how many alternatives a pattern's $or branches
+// may expand to (the product of the branch counts of nested and sibling
+// $or arrays), as EventBridge bounds rule complexity.
+const MaxCombinations = 1000
+
 type compiler struct {
 	rules []map[string][]*matcher
 }
@@ -202,6 +207,9 @@ func (c *compiler) or(v *jnode, path []string, ptr string) error {
 			return err
 		}
 		all = append(all, c.rules...)
+		if len(all) > MaxCombinations {
+			return perr(v, ptr, "Rule is too complex: its $or branches expand to more than %d combinations", MaxCombinations)
+		}
 	}
 	if len(v.elems) < 2 {
 		return perr(v, ptr, "There must have at least 2 Objects in $or relationship.")
