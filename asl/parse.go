@@ -517,7 +517,13 @@ func (p *parser) state(name string, m map[string]any, ptr, parentQL string, g *g
 			"Iterator", "ItemProcessor", "ItemsPath", "Items", "ItemSelector", "ItemReader", "ItemBatcher",
 			"ResultWriter", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount",
 			"ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "Label",
-			"Retry", "Catch", "Arguments", "Output", "Assign"}
+			"Retry", "Catch", "Output", "Assign"}
+		if o.has("Arguments") {
+			if s.ql == JSONata {
+				o.err("Arguments", "a Map state takes its items from Items and shapes them with ItemSelector; Arguments is not supported here")
+			}
+			allowed = append(allowed, "Arguments") // reported once, above or as a JSONata-only field
+		}
 		p.flow(o, s)
 		p.io(o, s, true, true, true, true)
 		p.retryCatch(o, s)
