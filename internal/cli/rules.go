@@ -28,7 +28,7 @@ func init() {
 	})
 	Register(Command{
 		Name:    "rules match",
-		Usage:   "--rules FILE --events FILE.jsonl",
+		Usage:   "--rules FILE --events FILE.jsonl [--inputs]",
 		Summary: "match each event of a JSON Lines file against the enabled rules; one JSON line per event",
 		Run:     rulesMatch,
 	})
@@ -156,15 +156,27 @@ func rulesValidate(ctx context.Context, env *Env, args []string) error {
 
 // matchLine is the output of rules match for one event.
 type matchLine struct {
-	Line    int      `json:"line"`
-	ID      string   `json:"id,omitempty"`
-	Matched []string `json:"matched"`
+	Line    int           `json:"line"`
+	ID      string        `json:"id,omitempty"`
+	Matched []string      `json:"matched"`
+	Targets []targetInput `json:"targets,omitempty"`
+}
+
+// targetInput is what one target of a matched rule would receive.
+type targetInput struct {
+	Rule   string          `json:"rule"`
+	Target string          `json:"target"`
+	Type   string          `json:"type"`
+	Input  json.RawMessage `json:"input,omitempty"`
+	Text   string          `json:"text,omitempty"` // a text (non-JSON) input
+	Error  string          `json:"error,omitempty"`
 }
 
 func rulesMatch(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "rules match")
 	rulesFile := fs.String("rules", "", "rules file (JSON or YAML)")
 	eventsFile := fs.String("events", "", "events, one JSON object per line (- for standard input)")
+	inputs := fs.Bool("inputs", false, "also show the input each target of a matched rule would receive")
 	rest, err := ParseFlags(fs, args)
 	if err != nil {
 		return err
@@ -180,6 +192,10 @@ func rulesMatch(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	set := rule.RuleSetOf(specs)
+	byName := map[string]*rule.RuleSpec{}
+	for i := range specs {
+		byName[specs[i].Name] = &specs[i]
+	}
 	var in io.Reader = env.Stdin
 	if *eventsFile != "-" {
 		f, err := os.Open(*eventsFile)
@@ -210,6 +226,9 @@ func rulesMatch(ctx context.Context, env *Env, args []string) error {
 				fmt.Fprintf(env.Stderr, "%s:%d: event %s\n", *eventsFile, lineNo, describeErr(err))
 			} else {
 				ml := matchLine{Line: lineNo, ID: eventID(line), Matched: append([]string{}, matched...)}
+				if *inputs {
+					ml.Targets = targetInputs(byName, matched, bytes.TrimSpace(line))
+				}
 				if err := enc.Encode(ml); err != nil {
 					return err
 				}
@@ -223,6 +242,30 @@ func rulesMatch(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: ExitInvalid, Err: fmt.Errorf("%d invalid event(s) in %s", bad, *eventsFile)}
 	}
 	return nil
+}
+
+func targetInputs(byName map[string]*rule.RuleSpec, matched []string, event []byte) []targetInput {
+	var out []targetInput
+	for _, name := range matched {
+		spec := byName[name]
+		for _, t := range spec.Targets {
+			ti := targetInput{Rule: name, Target: t.ID, Type: t.Type}
+			in, err := t.TargetInput(event, rule.TransformContext{
+				RuleName: name,
+				RuleARN:  "arn:landfall:events:local:rule/" + name,
+			})
+			switch {
+			case err != nil:
+				ti.Error = err.Error()
+			case json.Valid(in):
+				ti.Input = in
+			default:
+				ti.Text = string(in)
+			}
+			out = append(out, ti)
+		}
+	}
+	return out
 }
 
 // eventID returns the event's top-level "id" when it is a string.
