@@ -97,6 +97,17 @@ func workflowDB(catalogDB string) string {
 		}
 		return out
 	}
+	// The catalog names its PostgreSQL schema with ?schema=; the engine
+	// takes the search_path runtime parameter.
+	if u, err := url.Parse(catalogDB); err == nil {
+		q := u.Query()
+		if sc := q.Get("schema"); sc != "" {
+			q.Del("schema")
+			q.Set("search_path", sc)
+			u.RawQuery = q.Encode()
+			return u.String()
+		}
+	}
 	return catalogDB
 }
 
