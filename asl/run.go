@@ -204,6 +204,9 @@ type Result struct {
 // error is only for a cancelled ctx; failures of the execution are in
 // Result.
 func Run(ctx context.Context, m *Machine, input any, opts RunOptions) (*Result, error) {
+	if jsonSizeExceeds(input, MaxPayloadBytes) {
+		return nil, fmt.Errorf("asl: the execution input is larger than the %d-byte limit", MaxPayloadBytes)
+	}
 	if opts.Clock == nil {
 		opts.Clock = NewVirtualClock(time.Now().UTC().Truncate(time.Millisecond))
 	}

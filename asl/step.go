@@ -472,8 +472,12 @@ func (e *evalCtx) effectiveInput() (any, *stateError) {
 
 // transition moves the frame to the next state with output, applying the
 // variable assignments, or ends it.
-func (m *Machine) transition(e *evalCtx, next string, output any, assigns map[string]any, out *Outcome) {
+func (m *Machine) transition(e *evalCtx, next string, output any, assigns map[string]any, out *Outcome) *stateError {
 	f, s := e.f, e.s
+	if jsonSizeExceeds(output, MaxPayloadBytes) {
+		return &stateError{name: ErrDataLimitExceeded,
+			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.name)}
+	}
 	if len(assigns) > 0 {
 		vars := make(map[string]any, len(f.Vars)+len(assigns))
 		for k, v := range f.Vars {
@@ -497,11 +501,12 @@ func (m *Machine) transition(e *evalCtx, next string, output any, assigns map[st
 		f.Status = "SUCCEEDED"
 		f.Output = output
 		f.Phase = "done"
-		return
+		return nil
 	}
 	f.State = next
 	f.Input = output
 	f.Phase = ""
+	return nil
 }
 
 // evalAssign evaluates an Assign block. In JSONPath states "$" is in; in
@@ -542,8 +547,7 @@ func (m *Machine) finishJSONPath(e *evalCtx, result, assignIn any, rp *resultPat
 	if err != nil {
 		return err
 	}
-	m.transition(e, next, output, assigns, out)
-	return nil
+	return m.transition(e, next, output, assigns, out)
 }
 
 func applyResultPath(input any, rp *resultPathSpec, result any) (any, *stateError) {
@@ -575,8 +579,7 @@ func (m *Machine) finishJSONata(e *evalCtx, output evaluator, assign *assignSpec
 	if err != nil {
 		return err
 	}
-	m.transition(e, next, result, assigns, out)
-	return nil
+	return m.transition(e, next, result, assigns, out)
 }
 
 func (m *Machine) execPass(e *evalCtx, out *Outcome) {
@@ -978,8 +981,7 @@ func taskLabel(s *state) string {
 }
 
 func checkSize(v any, stateName string) *stateError {
-	b, err := expr.Marshal(v)
-	if err != nil || len(b) > MaxPayloadBytes {
+	if jsonSizeExceeds(v, MaxPayloadBytes) {
 		return &stateError{name: ErrDataLimitExceeded,
 			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", stateName)}
 	}
@@ -1069,7 +1071,7 @@ func (m *Machine) handleError(e *evalCtx, serr *stateError, out *Outcome) bool {
 					var assigns map[string]any
 					assigns, err = e.evalAssign(c.assign, errOut, nil)
 					if err == nil {
-						m.transition(e, c.next, combined, assigns, out)
+						err = m.transition(e, c.next, combined, assigns, out)
 					}
 				}
 			}
