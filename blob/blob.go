@@ -28,6 +28,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -934,6 +936,46 @@ func (b *Bucket) LocalPath(key string) (string, error) {
 		return "", b.wrap("local path", key, err)
 	}
 	return p, nil
+}
+
+// LocalFile returns a path on this machine holding key's content, for
+// tools that need a file (ffmpeg, tesseract): the object's own file where
+// the driver has one (file driver, not encrypted), otherwise a private
+// temporary file in dir (os.TempDir() when empty) that the content is
+// streamed into. Call release when done; it removes a temporary copy and
+// does nothing for the object's own file. The extension of key is kept,
+// since some tools go by it.
+func (b *Bucket) LocalFile(ctx context.Context, key, dir string) (path string, release func() error, err error) {
+	p, err := b.LocalPath(key)
+	if err == nil {
+		return p, func() error { return nil }, nil
+	}
+	if c := errcode.Of(err); c != errcode.NotImplemented && c != errcode.FailedPrecond {
+		return "", nil, err
+	}
+	r, err := b.NewReader(ctx, key, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	defer r.Close()
+	f, err := os.CreateTemp(dir, "landfall-*"+filepath.Ext(key))
+	if err != nil {
+		return "", nil, errcode.Wrap(errcode.Unavailable, err, "blob: local copy of %q", key)
+	}
+	release = func() error { return os.Remove(f.Name()) }
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		release()
+		if errcode.Of(err) == errcode.Unknown {
+			err = errcode.Wrap(errcode.Unavailable, err, "blob: local copy of %q", key)
+		}
+		return "", nil, err
+	}
+	if err := f.Close(); err != nil {
+		release()
+		return "", nil, errcode.Wrap(errcode.Unavailable, err, "blob: local copy of %q", key)
+	}
+	return f.Name(), release, nil
 }
 
 // SweepIncomplete removes what crashed writes left behind (the file

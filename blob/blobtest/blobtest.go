@@ -81,6 +81,7 @@ func RunConformanceTests(t *testing.T, open OpenFunc, opts ...Option) {
 		{"Versions", testVersions},
 		{"LocalPath", testLocalPath},
 		{"SweepIncomplete", testSweep},
+		{"LocalFile", testLocalFile},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -978,6 +979,33 @@ func testLocalPath(t *testing.T, b *blob.Bucket) {
 	}
 	_, err = b.LocalPath("lp/missing")
 	wantCode(t, err, errcode.NotFound, "LocalPath of a missing key")
+}
+
+func testLocalFile(t *testing.T, b *blob.Bucket) {
+	ctx := context.Background()
+	p := payload(300_000, 13)
+	write(t, b, "lf/clip.wav", p, 0, nil)
+	path, release, err := b.LocalFile(ctx, "lf/clip.wav", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(path, ".wav") {
+		t.Errorf("local file %s lost the key's extension", path)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(got, p) {
+		t.Fatalf("local file %s: %v (same %v)", path, err, bytes.Equal(got, p))
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	if own, err := b.LocalPath("lf/clip.wav"); err != nil || own != path {
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("release left the temporary copy %s", path)
+		}
+	}
+	_, _, err = b.LocalFile(ctx, "lf/missing.wav", t.TempDir())
+	wantCode(t, err, errcode.NotFound, "LocalFile of a missing key")
 }
 
 func testSweep(t *testing.T, b *blob.Bucket) {
