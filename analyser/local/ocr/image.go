@@ -100,24 +100,22 @@ func lum(r, g, b uint8) uint8 {
 	return uint8((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(b) + 1<<15) >> 16)
 }
 
-// darkBackground reports whether the image's median brightness is dark:
-// its text is then most likely light on dark.
-func darkBackground(g *image.Gray) bool {
-	var hist [256]int
+// darkShare is the share (0..1) of the image's pixels that are dark
+// (below mid grey). Over half means light text on a dark background.
+func darkShare(g *image.Gray) float64 {
+	dark, n := 0, 0
 	for y := 0; y < g.Rect.Dy(); y++ {
 		for _, v := range g.Pix[y*g.Stride : y*g.Stride+g.Rect.Dx()] {
-			hist[v]++
+			if v < 128 {
+				dark++
+			}
+			n++
 		}
 	}
-	half := g.Rect.Dx() * g.Rect.Dy() / 2
-	n := 0
-	for v, c := range hist {
-		n += c
-		if n > half {
-			return v < 128
-		}
+	if n == 0 {
+		return 0
 	}
-	return false
+	return float64(dark) / float64(n)
 }
 
 func invert(g *image.Gray) *image.Gray {

@@ -3,7 +3,8 @@
 // media task's output) and in images with tesseract.
 //
 // Each frame is turned to grey, inverted when its background is dark
-// (tesseract reads dark text on light best), and read with tesseract's TSV
+// (tesseract reads dark text on light best; a frame with large dark and
+// light areas is read both ways), and read with tesseract's TSV
 // output, which gives every word's box and confidence. When the text is
 // small (words under 20 pixels high) the frame is upscaled at least three
 // times and read again. Lines are deduplicated across frames by normalised
@@ -48,9 +49,10 @@ var schema []byte
 type Options struct {
 	// Languages are tesseract language codes; default ["eng"].
 	Languages []string `json:"languages,omitempty"`
-	// Polarity: "auto" (default: invert frames with a dark background),
-	// "both" (read each frame as it is and inverted, keep the better line
-	// where they overlap), "normal" or "inverted".
+	// Polarity: "auto" (default: invert frames with a dark background,
+	// and read frames with large light and dark areas both ways), "both"
+	// (read every frame as it is and inverted, keep the better line where
+	// they overlap), "normal" or "inverted".
 	Polarity string `json:"polarity,omitempty"`
 	// MinConfidence: lines whose mean word confidence is below it are
 	// dropped. Default 55.
@@ -318,6 +320,11 @@ func (r *Reader) ReadFrames(ctx context.Context, frames []frameRef, scratch stri
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
+// MixedShare: in "auto" polarity, a frame whose dark (or light) pixels
+// make up more than this share, without being the majority, is read both
+// ways.
+const MixedShare = 0.2
+
 // MaxPixels bounds the frames ocr decodes.
 const MaxPixels = 60_000_000
 
@@ -331,12 +338,18 @@ func (r *Reader) ReadImage(ctx context.Context, path, base string, cpu *float64)
 	fr := &FrameResult{Path: path, Scale: 1}
 	w, h := gray.Rect.Dx(), gray.Rect.Dy()
 	var polarities []bool // inverted?
+	dark := darkShare(gray)
 	switch r.Options.Polarity {
 	case "auto":
-		polarities = []bool{darkBackground(gray)}
+		// Text covers a small share of a frame, so a frame that is mostly
+		// dark has a dark background. A frame with large areas of both
+		// (a dark title bar over a light slide) is read both ways.
+		polarities = []bool{dark > 0.5}
+		if dark > MixedShare && dark < 1-MixedShare {
+			polarities = append(polarities, dark <= 0.5)
+		}
 	case "both":
-		first := darkBackground(gray)
-		polarities = []bool{first, !first}
+		polarities = []bool{dark > 0.5, dark <= 0.5}
 	case "normal":
 		polarities = []bool{false}
 	case "inverted":

@@ -15,6 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/analyser/local/mediatools"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
@@ -83,6 +84,13 @@ func makeFixtures(ctx context.Context) error {
 		}
 	}
 	if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
+		return err
+	}
+	// A dark band with light text above a light band with dark text.
+	if err := mediagen.Image(ctx, p("light.png"), mediagen.ImageSpec{Width: 900, Height: 300, Text: "Black on white words", FontSize: 48}); err != nil {
+		return err
+	}
+	if _, err := execx.Run(ctx, execx.Cmd{Name: "convert", Args: []string{p("dark.png"), p("light.png"), "-append", p("mixed.png")}}); err != nil {
 		return err
 	}
 	fi, err := os.Stat(p("photo.jpg"))
@@ -206,6 +214,8 @@ func TestImages(t *testing.T) {
 		{"dark.png", `{"polarity": "both"}`, "White on black text", true, 1},
 		{"small.png", "", "Tiny caption 2026", false, 3},
 		{"photo.jpg", "", "Breaking News", true, 1},
+		{"mixed.png", "", "White on black text\nBlack on white words", true, 1},
+		{"mixed.png", `{"polarity": "normal"}`, "Black on white words", false, 1},
 	} {
 		t.Run(tc.name+tc.opts, func(t *testing.T) {
 			r, err := readImage(t, tc.name, tc.opts)
