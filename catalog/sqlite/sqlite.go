@@ -101,43 +101,99 @@ func insertChunks(ctx context.Context, tx *sql.Tx, tenantID, mediaID, source str
 // MatchExpr is the FTS5 expression for a query, restricted to the body.
 func MatchExpr(q catalog.Query) string { return q.FTS5("body") }
 
-// search takes the tenant's catalog.MaxRankedMatches newest matching
-// chunks, ranks them by bm25 and keeps the page, reading only rowids and
-// ranks; snippets are built for the page alone (snippet() in the ranked
-// query would run for every match before the sort).
+// search runs in two steps on one connection. It ranks the tenant's
+// catalog.MaxRankedMatches newest matching chunks by bm25 and keeps the
+// page, reading only rowids and ranks. Then it builds the page's snippets
+// in a small per-connection FTS5 table holding just those chunks: snippet()
+// in the ranked query would run for every candidate, and re-matching single
+// rowids of the big index costs a doclist seek per phrase or prefix term.
 func search(ctx context.Context, db *sql.DB, a *sqlstore.SearchArgs) ([]*catalog.SearchHit, error) {
-	candidates := `SELECT f3.rowid AS id, f3.rank AS rank FROM cat_chunks_fts f3 JOIN cat_chunks c3 ON c3.id = f3.rowid
-		WHERE f3.cat_chunks_fts MATCH ?1 AND c3.tenant_id = ?2`
+	match := MatchExpr(a.Query)
+	candidates := `SELECT f.rowid AS id, f.rank AS rank FROM cat_chunks_fts f JOIN cat_chunks c ON c.id = f.rowid
+		WHERE f.cat_chunks_fts MATCH ?1 AND c.tenant_id = ?2`
 	if a.Source != "" {
-		candidates += ` AND c3.source = ?4`
+		candidates += ` AND c.source = ?4`
 	}
-	candidates += ` ORDER BY f3.rowid DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
-	inner := `SELECT id FROM (` + candidates + `) ORDER BY rank LIMIT ?3`
-	query := `SELECT c.media_id, c.source, c.start_s, c.end_s,
-			snippet(cat_chunks_fts, 0, '` + catalog.SnippetOpen + `', '` + catalog.SnippetClose + `', '…', 16), f.rank
-		FROM cat_chunks_fts f JOIN cat_chunks c ON c.id = f.rowid
-		WHERE f.cat_chunks_fts MATCH ?1 AND f.rowid IN (` + inner + `)
-		ORDER BY f.rank`
-	args := []any{MatchExpr(a.Query), a.TenantID, a.Limit}
+	candidates += ` ORDER BY f.rowid DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
+	query := `SELECT c.id, c.media_id, c.source, c.start_s, c.end_s, c.body, r.rank
+		FROM (SELECT id, rank FROM (` + candidates + `) ORDER BY rank LIMIT ?3) r JOIN cat_chunks c ON c.id = r.id
+		ORDER BY r.rank, c.id`
+	args := []any{match, a.TenantID, a.Limit}
 	if a.Source != "" {
 		args = append(args, a.Source)
 	}
-	rows, err := db.QueryContext(ctx, query, args...)
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	var hits []*catalog.SearchHit
+	var ids []int64
+	var bodies []string
 	for rows.Next() {
 		h := &catalog.SearchHit{}
+		var id int64
+		var body string
 		var rank float64
-		if err := rows.Scan(&h.MediaID, &h.Source, &h.Start, &h.End, &h.Snippet, &rank); err != nil {
+		if err := rows.Scan(&id, &h.MediaID, &h.Source, &h.Start, &h.End, &body, &rank); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		h.Score = -rank // bm25 is lower-is-better
 		hits = append(hits, h)
+		ids = append(ids, id)
+		bodies = append(bodies, body)
 	}
-	return hits, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	snippets, err := snippets(ctx, conn, match, ids, bodies)
+	if err != nil {
+		return nil, err
+	}
+	for i, h := range hits {
+		h.Snippet = snippets[ids[i]]
+	}
+	return hits, nil
+}
+
+// snippets highlights match in the given chunk bodies using a temporary
+// FTS5 table private to conn, emptied after use.
+func snippets(ctx context.Context, conn *sql.Conn, match string, ids []int64, bodies []string) (map[int64]string, error) {
+	if _, err := conn.ExecContext(ctx, `CREATE VIRTUAL TABLE IF NOT EXISTS temp.cat_snippets USING fts5 (body,
+		tokenize = 'porter unicode61 remove_diacritics 2')`); err != nil {
+		return nil, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DELETE FROM temp.cat_snippets`)
+	for i, id := range ids {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO temp.cat_snippets (rowid, body) VALUES (?, ?)`, id, bodies[i]); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT rowid, snippet(cat_snippets, 0, '`+catalog.SnippetOpen+`', '`+
+		catalog.SnippetClose+`', '…', 16) FROM temp.cat_snippets WHERE cat_snippets MATCH ?`, match)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]string, len(ids))
+	for rows.Next() {
+		var id int64
+		var sn string
+		if err := rows.Scan(&id, &sn); err != nil {
+			return nil, err
+		}
+		out[id] = sn
+	}
+	return out, rows.Err()
 }
 
 func plan(ctx context.Context, db *sql.DB, query string, args []any) (string, error) {
