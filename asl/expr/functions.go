@@ -22,7 +22,7 @@ import (
 
 type intrinsicFunc struct {
 	minArgs, maxArgs int // maxArgs < 0: variadic
-	impl             func(c *callCtx, args []any) (any, error)
+	impl             func(c callCtx, args []any) (any, error)
 }
 
 func (f *intrinsicFunc) arity() string {
@@ -69,7 +69,7 @@ func init() {
 
 // argInt returns args[i] as an integer, failing for non-numbers and
 // numbers with a fraction.
-func (c *callCtx) argInt(args []any, i int, what string) (int64, error) {
+func (c callCtx) argInt(args []any, i int, what string) (int64, error) {
 	n, ok := toNumber(args[i])
 	if !ok {
 		return 0, c.fail("the %s must be an integer, got %s %s", what, typeName(args[i]), MarshalString(args[i]))
@@ -80,7 +80,7 @@ func (c *callCtx) argInt(args []any, i int, what string) (int64, error) {
 	return n.i, nil
 }
 
-func (c *callCtx) argString(args []any, i int, what string) (string, error) {
+func (c callCtx) argString(args []any, i int, what string) (string, error) {
 	s, ok := args[i].(string)
 	if !ok {
 		return "", c.fail("the %s must be a string, got %s %s", what, typeName(args[i]), MarshalString(args[i]))
@@ -88,7 +88,7 @@ func (c *callCtx) argString(args []any, i int, what string) (string, error) {
 	return s, nil
 }
 
-func (c *callCtx) argArray(args []any, i int, what string) ([]any, error) {
+func (c callCtx) argArray(args []any, i int, what string) ([]any, error) {
 	a, ok := args[i].([]any)
 	if !ok {
 		return nil, c.fail("the %s must be an array, got %s %s", what, typeName(args[i]), MarshalString(args[i]))
@@ -96,7 +96,7 @@ func (c *callCtx) argArray(args []any, i int, what string) ([]any, error) {
 	return a, nil
 }
 
-func fnFormat(c *callCtx, args []any) (any, error) {
+func fnFormat(c callCtx, args []any) (any, error) {
 	tmpl, err := c.argString(args, 0, "format string (first argument)")
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ func javaNumbers(v any) any {
 	return v
 }
 
-func fnStringToJson(c *callCtx, args []any) (any, error) {
+func fnStringToJson(c callCtx, args []any) (any, error) {
 	s, err := c.argString(args, 0, "argument")
 	if err != nil {
 		return nil, err
@@ -259,7 +259,7 @@ func fnStringToJson(c *callCtx, args []any) (any, error) {
 	return javaNumbers(v), nil
 }
 
-func fnJsonToString(c *callCtx, args []any) (any, error) {
+func fnJsonToString(c callCtx, args []any) (any, error) {
 	b, err := Marshal(javaNumbers(args[0]))
 	if err != nil {
 		return nil, c.fail("%v", err)
@@ -267,13 +267,13 @@ func fnJsonToString(c *callCtx, args []any) (any, error) {
 	return string(b), nil
 }
 
-func fnArray(c *callCtx, args []any) (any, error) {
+func fnArray(c callCtx, args []any) (any, error) {
 	out := make([]any, len(args))
 	copy(out, args)
 	return out, nil
 }
 
-func fnArrayPartition(c *callCtx, args []any) (any, error) {
+func fnArrayPartition(c callCtx, args []any) (any, error) {
 	a, err := c.argArray(args, 0, "first argument")
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func fnArrayPartition(c *callCtx, args []any) (any, error) {
 	return out, nil
 }
 
-func fnArrayContains(c *callCtx, args []any) (any, error) {
+func fnArrayContains(c callCtx, args []any) (any, error) {
 	a, err := c.argArray(args, 0, "first argument")
 	if err != nil {
 		return nil, err
@@ -308,7 +308,7 @@ func fnArrayContains(c *callCtx, args []any) (any, error) {
 	return false, nil
 }
 
-func fnArrayRange(c *callCtx, args []any) (any, error) {
+func fnArrayRange(c callCtx, args []any) (any, error) {
 	start, err := c.argInt(args, 0, "start")
 	if err != nil {
 		return nil, err
@@ -334,7 +334,7 @@ func fnArrayRange(c *callCtx, args []any) (any, error) {
 	return out, nil
 }
 
-func fnArrayGetItem(c *callCtx, args []any) (any, error) {
+func fnArrayGetItem(c callCtx, args []any) (any, error) {
 	a, err := c.argArray(args, 0, "first argument")
 	if err != nil {
 		return nil, err
@@ -349,7 +349,7 @@ func fnArrayGetItem(c *callCtx, args []any) (any, error) {
 	return a[i], nil
 }
 
-func fnArrayLength(c *callCtx, args []any) (any, error) {
+func fnArrayLength(c callCtx, args []any) (any, error) {
 	a, err := c.argArray(args, 0, "argument")
 	if err != nil {
 		return nil, err
@@ -357,7 +357,7 @@ func fnArrayLength(c *callCtx, args []any) (any, error) {
 	return Int(int64(len(a))), nil
 }
 
-func fnArrayUnique(c *callCtx, args []any) (any, error) {
+func fnArrayUnique(c callCtx, args []any) (any, error) {
 	a, err := c.argArray(args, 0, "argument")
 	if err != nil {
 		return nil, err
@@ -375,7 +375,7 @@ next:
 	return out, nil
 }
 
-func fnBase64Encode(c *callCtx, args []any) (any, error) {
+func fnBase64Encode(c callCtx, args []any) (any, error) {
 	s, err := c.argString(args, 0, "argument")
 	if err != nil {
 		return nil, err
@@ -386,7 +386,7 @@ func fnBase64Encode(c *callCtx, args []any) (any, error) {
 	return base64.StdEncoding.EncodeToString([]byte(s)), nil
 }
 
-func fnBase64Decode(c *callCtx, args []any) (any, error) {
+func fnBase64Decode(c callCtx, args []any) (any, error) {
 	s, err := c.argString(args, 0, "argument")
 	if err != nil {
 		return nil, err
@@ -401,7 +401,7 @@ func fnBase64Decode(c *callCtx, args []any) (any, error) {
 	return string(b), nil
 }
 
-func fnHash(c *callCtx, args []any) (any, error) {
+func fnHash(c callCtx, args []any) (any, error) {
 	data, err := c.argString(args, 0, "data (first argument)")
 	if err != nil {
 		return nil, err
@@ -432,7 +432,7 @@ func fnHash(c *callCtx, args []any) (any, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func fnJsonMerge(c *callCtx, args []any) (any, error) {
+func fnJsonMerge(c callCtx, args []any) (any, error) {
 	a, ok := args[0].(map[string]any)
 	if !ok {
 		return nil, c.fail("the first argument must be an object, got %s %s", typeName(args[0]), MarshalString(args[0]))
@@ -462,7 +462,7 @@ func fnJsonMerge(c *callCtx, args []any) (any, error) {
 // positive infinity.
 func javaRound(f float64) float64 { return math.Floor(f + 0.5) }
 
-func fnMathAdd(c *callCtx, args []any) (any, error) {
+func fnMathAdd(c callCtx, args []any) (any, error) {
 	var sum int64
 	for i := range 2 {
 		n, ok := toNumber(args[i])
@@ -485,7 +485,7 @@ func fnMathAdd(c *callCtx, args []any) (any, error) {
 	return Int(sum), nil
 }
 
-func fnMathRandom(c *callCtx, args []any) (any, error) {
+func fnMathRandom(c callCtx, args []any) (any, error) {
 	start, err := c.argInt(args, 0, "start")
 	if err != nil {
 		return nil, err
@@ -510,7 +510,7 @@ func fnMathRandom(c *callCtx, args []any) (any, error) {
 	return Int(start + r%(end-start)), nil
 }
 
-func fnStringSplit(c *callCtx, args []any) (any, error) {
+func fnStringSplit(c callCtx, args []any) (any, error) {
 	s, err := c.argString(args, 0, "string (first argument)")
 	if err != nil {
 		return nil, err
@@ -526,7 +526,7 @@ func fnStringSplit(c *callCtx, args []any) (any, error) {
 	return out, nil
 }
 
-func fnUUID(c *callCtx, args []any) (any, error) {
+func fnUUID(c callCtx, args []any) (any, error) {
 	return c.env.uuid(), nil
 }
 

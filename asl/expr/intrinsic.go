@@ -324,7 +324,7 @@ func (c *call) eval(env *Env) (any, error) {
 		}
 		vals = append(vals, v)
 	}
-	return c.fn.impl(&callCtx{call: c, env: env}, vals)
+	return c.fn.impl(callCtx{call: c, env: env}, vals)
 }
 
 func (a *arg) eval(env *Env) (any, error) {
@@ -363,6 +363,6 @@ type callCtx struct {
 }
 
 // fail returns a States.IntrinsicFailure error for the current function.
-func (c *callCtx) fail(format string, args ...any) error {
+func (c callCtx) fail(format string, args ...any) error {
 	return &Error{Name: ErrNameIntrinsicFailure, Cause: "Invalid arguments in States." + c.call.name + ": " + fmt.Sprintf(format, args...)}
 }
