@@ -405,9 +405,9 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 // reach the engine (see simpleGet).
 var engineMu sync.Mutex
 
-// jsonataMessage words an engine error as JSONata's reference
-// implementation (which Step Functions runs) does, with its error code, for
-// the errors whose wording is known; others keep the engine's text.
+// jsonataMessage words an engine error the way Step Functions reports it,
+// with JSONata's standard error code (T0410, T1006, T2001...), for the
+// errors whose wording is known; others keep the engine's text.
 func jsonataMessage(err error) string {
 	var argType *jsonata.ArgTypeError
 	if errors.As(err, &argType) {
