@@ -82,10 +82,7 @@ func TestQualityTranscription(t *testing.T) {
 	path, d, _ := testDialogue(t)
 	script := d.Script()
 
-	generic, err := run(t, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	generic := genericDialogue(t)
 	validate(t, generic)
 	gw, gd, n := wordErrorRate(script, generic.Words)
 

@@ -67,12 +67,17 @@ type Output struct {
 	Vocabulary *VocabularyReport `json:"vocabulary,omitempty"`
 }
 
-// KeywordHit is one occurrence of a keyword.
+// KeywordHit is one occurrence of a keyword. Source says who found it:
+// "transcript" (the recognised words), "acoustic" (the keyword spotter,
+// which searches the audio for the keyword's pronunciation whatever the
+// language model) or "both". Confidence is the recognised words' mean
+// confidence; the spotter gives none.
 type KeywordHit struct {
-	Keyword    string  `json:"keyword"`
-	Start      float64 `json:"start"`
-	End        float64 `json:"end"`
-	Confidence float64 `json:"confidence"`
+	Keyword    string   `json:"keyword"`
+	Start      float64  `json:"start"`
+	End        float64  `json:"end"`
+	Confidence *float64 `json:"confidence,omitempty"`
+	Source     string   `json:"source"`
 }
 
 // VocabularyReport says which vocabulary words needed generated
@@ -97,6 +102,10 @@ type Options struct {
 	MaxSeconds float64  `json:"max_seconds,omitempty"` // longest audio accepted; default 4 h
 	SegmentGap float64  `json:"segment_gap,omitempty"` // pause that ends a segment; default 0.5 s
 	LMOrder    int      `json:"lm_order,omitempty"`    // domain model order, 2 or 3; default 3
+	// KeywordThreshold is the keyword spotter's log10 detection threshold
+	// per phone of a keyword (default -2: a ten-phone keyword needs
+	// 1e-20); lower finds more and risks false hits.
+	KeywordThreshold float64 `json:"keyword_threshold,omitempty"`
 }
 
 // Limits on options.
@@ -153,12 +162,16 @@ func ParseOptions(raw json.RawMessage) (Options, error) {
 			if err = json.Unmarshal(v, &o.SegmentGap); err != nil || o.SegmentGap <= 0 || o.SegmentGap > 10 {
 				err = errcode.New(errcode.Invalid, "/options/segment_gap: must be a number in (0, 10]")
 			}
+		case "keyword_threshold":
+			if err = json.Unmarshal(v, &o.KeywordThreshold); err != nil || o.KeywordThreshold >= 0 || o.KeywordThreshold < -10 {
+				err = errcode.New(errcode.Invalid, "/options/keyword_threshold: must be a number in [-10, 0)")
+			}
 		case "lm_order":
 			if err = json.Unmarshal(v, &o.LMOrder); err != nil || o.LMOrder < 2 || o.LMOrder > 3 {
 				err = errcode.New(errcode.Invalid, "/options/lm_order: must be 2 or 3")
 			}
 		default:
-			err = errcode.New(errcode.Invalid, "/options/%s: unknown option (known: vocabulary, domain_text, keywords, language, workers, max_seconds, segment_gap, lm_order)", k)
+			err = errcode.New(errcode.Invalid, "/options/%s: unknown option (known: vocabulary, domain_text, keywords, keyword_threshold, language, workers, max_seconds, segment_gap, lm_order)", k)
 		}
 		if err != nil {
 			return o, err
@@ -204,6 +217,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LMOrder == 0 {
 		o.LMOrder = 3
+	}
+	if o.KeywordThreshold == 0 {
+		o.KeywordThreshold = -2
 	}
 	return o
 }
@@ -343,7 +359,7 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 		args = DefaultArgs
 	}
 	dec := Decoder{Command: Command, HMM: m.hmm, LM: m.lm, Dict: m.dict, Workers: opts.Workers, Extra: args}
-	casing, err := a.adapt(ctx, &dec, m, opts, work, out)
+	casing, lex, err := a.adapt(ctx, &dec, m, opts, work, out)
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +369,14 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 	}
 	Assemble(&out.Transcript, hyps, casing, opts.SegmentGap)
 	out.Keywords = FindKeywords(out.Words, opts.Keywords)
+	if len(opts.Keywords) > 0 && len(chunks) > 0 {
+		spots, kcpu, err := a.spot(ctx, dec, sp.Path, chunks, opts, lex, work)
+		if err != nil {
+			return nil, err
+		}
+		cpu += kcpu
+		out.Keywords = MergeKeywordHits(out.Keywords, spots, out.Words, opts.Keywords, lex)
+	}
 	env.Record(analyser.Usage{Analyser: ID, CPUSeconds: cpu, AudioSeconds: sp.Seconds()})
 	env.Log().Info("transcribe: done", "media_id", in.MediaID, "seconds", sp.Seconds(), "words", len(out.Words),
 		"wall", time.Since(started).Round(time.Millisecond), "cpu_seconds", math.Round(cpu*100)/100, "lm", out.LanguageModel)
@@ -361,7 +385,7 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 
 // adapt builds the custom dictionary and language model when options ask
 // for them, pointing dec at them; it returns the casing of vocabulary words.
-func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Options, work string, out *Output) (map[string]string, error) {
+func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Options, work string, out *Output) (map[string]string, Lexicon, error) {
 	casing := map[string]string{}
 	var terms []string
 	terms = append(terms, opts.Vocabulary...)
@@ -382,13 +406,14 @@ func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Option
 		}
 	}
 	if opts.DomainText == "" && len(vocabWords) == 0 {
-		return casing, nil
+		return casing, nil, nil
 	}
 	pron := a.Pronouncer
 	if pron == nil {
 		pron = EspeakPronouncer{}
 	}
 	report := &VocabularyReport{}
+	var lex Lexicon
 	if opts.DomainText != "" {
 		sents := Sentences(opts.DomainText)
 		for _, t := range terms {
@@ -396,7 +421,7 @@ func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Option
 		}
 		lm, err := BuildLM(sents, opts.LMOrder, vocabWords)
 		if err != nil {
-			return nil, errcode.Wrap(errcode.Invalid, err, "/options/domain_text")
+			return nil, nil, errcode.Wrap(errcode.Invalid, err, "/options/domain_text")
 		}
 		var words []string
 		for _, w := range lm.Vocabulary() {
@@ -404,23 +429,25 @@ func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Option
 				words = append(words, w)
 			}
 		}
-		lex, err := a.lexicon(ctx, m, words, pron, report)
+		l, err := a.lexicon(ctx, m, words, pron, report)
+		lex = l
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		dec.Dict = filepath.Join(work, "domain.dict")
 		dec.LM = filepath.Join(work, "domain.lm")
 		if err := writeFile(dec.Dict, func(w io.Writer) error { return lex.WriteDict(w, words) }); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := writeFile(dec.LM, lm.WriteARPA); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out.LanguageModel = "domain"
 	} else {
-		lex, err := a.lexicon(ctx, m, vocabWords, pron, report)
+		l, err := a.lexicon(ctx, m, vocabWords, pron, report)
+		lex = l
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(report.Pronounced) > 0 {
 			// The full dictionary plus the new words.
@@ -440,12 +467,12 @@ func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Option
 				}
 				return lex.WriteDict(w, added)
 			}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		gv, err := genericVocabulary(m.lm)
 		if err != nil {
-			return nil, errcode.Wrap(errcode.ToolFailed, err, "reading the generic language model's vocabulary")
+			return nil, nil, errcode.Wrap(errcode.ToolFailed, err, "reading the generic language model's vocabulary")
 		}
 		seen := map[string]bool{}
 		for _, w := range vocabWords {
@@ -459,7 +486,7 @@ func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Option
 	if len(report.Pronounced) > 0 || len(report.Unreachable) > 0 {
 		out.Vocabulary = report
 	}
-	return casing, nil
+	return casing, lex, nil
 }
 
 // lexicon returns pronunciations of words: the CMU dictionary's, and the
@@ -562,6 +589,102 @@ func Assemble(t *types.Transcript, hyps []Hyp, casing map[string]string, gap flo
 	t.Text = strings.Join(texts, " ")
 }
 
+// spot runs the keyword spotter for the keywords with pronunciations.
+func (a *Analyser) spot(ctx context.Context, dec Decoder, raw string, chunks []Region, opts Options, lex Lexicon, work string) ([]Spot, float64, error) {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, k := range opts.Keywords {
+		words := keywordWords(k)
+		phones := 0
+		for _, w := range words {
+			if p := lex[w]; len(p) > 0 {
+				phones += len(strings.Fields(p[0]))
+			} else {
+				phones = -1 // no pronunciation: cannot be spotted
+				break
+			}
+		}
+		phrase := strings.Join(words, " ")
+		if phones <= 0 || seen[phrase] {
+			continue
+		}
+		seen[phrase] = true
+		exp := math.Max(-50, math.Min(-5, opts.KeywordThreshold*float64(phones)))
+		fmt.Fprintf(&b, "%s /1e%d/\n", phrase, int(math.Round(exp)))
+	}
+	if b.Len() == 0 {
+		return nil, 0, nil
+	}
+	path := filepath.Join(work, "keywords.kws")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return nil, 0, err
+	}
+	dec.Extra = nil
+	return dec.Spot(ctx, raw, chunks, path)
+}
+
+func keywordWords(k string) []string {
+	var seq []string
+	for _, s := range Sentences(k) {
+		seq = append(seq, s...)
+	}
+	return seq
+}
+
+// MergeKeywordHits adds the spotter's detections to the transcript's
+// keyword hits: a detection overlapping a transcript hit of the same
+// keyword marks it "both"; the rest become "acoustic" hits, their end
+// estimated from the keyword's phone count (75 ms a phone) and snapped to
+// the recognised word spanning that time.
+func MergeKeywordHits(hits []KeywordHit, spots []Spot, words []types.Word, keywords []string, lex Lexicon) []KeywordHit {
+	byPhrase := map[string]string{}
+	phones := map[string]int{}
+	for _, k := range keywords {
+		ws := keywordWords(k)
+		p := strings.Join(ws, " ")
+		if _, ok := byPhrase[p]; !ok {
+			byPhrase[p] = k
+		}
+		for _, w := range ws {
+			if pr := lex[w]; len(pr) > 0 {
+				phones[p] += len(strings.Fields(pr[0]))
+			}
+		}
+	}
+	for _, s := range spots {
+		k, ok := byPhrase[s.Phrase]
+		if !ok {
+			continue
+		}
+		end := s.End
+		if end <= s.Start {
+			end = s.Start + 0.075*float64(max(phones[s.Phrase], 2))
+			for _, w := range words {
+				if w.Start <= end && w.End >= end && w.End > s.Start {
+					end = w.End
+					break
+				}
+			}
+		}
+		matched := false
+		for i := range hits {
+			if keywordKey(hits[i].Keyword) == s.Phrase && hits[i].Start < end && s.Start < hits[i].End {
+				if hits[i].Source == "transcript" {
+					hits[i].Source = "both"
+				}
+				matched = true
+			}
+		}
+		if !matched {
+			hits = append(hits, KeywordHit{Keyword: k, Start: round3(s.Start), End: round3(end), Source: "acoustic"})
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Start < hits[j].Start })
+	return hits
+}
+
+func keywordKey(k string) string { return strings.Join(keywordWords(k), " ") }
+
 // FindKeywords returns each place a keyword's words were recognised in a
 // row, in time order.
 func FindKeywords(words []types.Word, keywords []string) []KeywordHit {
@@ -571,10 +694,7 @@ func FindKeywords(words []types.Word, keywords []string) []KeywordHit {
 		lower[i] = strings.ToLower(w.Text)
 	}
 	for _, k := range keywords {
-		var seq []string
-		for _, s := range Sentences(k) {
-			seq = append(seq, s...)
-		}
+		seq := keywordWords(k)
 		if len(seq) == 0 {
 			continue
 		}
@@ -587,8 +707,9 @@ func FindKeywords(words []types.Word, keywords []string) []KeywordHit {
 				}
 				conf += words[i+j].Confidence
 			}
+			c := round3(conf / float64(len(seq)))
 			hits = append(hits, KeywordHit{Keyword: k, Start: words[i].Start, End: words[i+len(seq)-1].End,
-				Confidence: round3(conf / float64(len(seq)))})
+				Confidence: &c, Source: "transcript"})
 		}
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Start < hits[j].Start })

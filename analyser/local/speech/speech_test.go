@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,6 +124,39 @@ func run(t testing.TB, path string, opts any) (*Output, error) {
 	return a.Transcribe(ctx, &analyser.Env{Workdir: t.TempDir()}, in)
 }
 
+var (
+	genericOnce sync.Once
+	genericOut  *Output
+	genericErr  error
+)
+
+// genericDialogue transcribes the dialogue once per test binary with the
+// generic model, its keywords plus an absent one, on three workers, and
+// checks that the scratch folder is cleaned.
+func genericDialogue(t testing.TB) *Output {
+	t.Helper()
+	path, d, _ := testDialogue(t)
+	genericOnce.Do(func() {
+		wd, err := os.MkdirTemp("", "speech-generic-")
+		if err != nil {
+			genericErr = err
+			return
+		}
+		defer os.RemoveAll(wd)
+		opts, _ := json.Marshal(map[string]any{"keywords": append(d.Keywords, "Kubernetes cluster"), "workers": 3})
+		genericOut, genericErr = (&Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: wd}, &analyser.Input{Path: path, Options: opts})
+		if genericErr == nil {
+			if left, _ := os.ReadDir(wd); len(left) != 0 {
+				genericErr = fmt.Errorf("scratch files left behind: %v", left)
+			}
+		}
+	})
+	if genericErr != nil {
+		t.Fatal(genericErr)
+	}
+	return genericOut
+}
+
 func TestRegistered(t *testing.T) {
 	a, ok := analyser.Lookup(ID)
 	if !ok {
@@ -137,16 +171,8 @@ func TestRegistered(t *testing.T) {
 
 func TestTranscribeDialogue(t *testing.T) {
 	t.Parallel()
-	path, d, _ := testDialogue(t)
-	wd := t.TempDir()
-	opts, _ := json.Marshal(map[string]any{"keywords": d.Keywords, "workers": 3})
-	out, err := (&Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: wd}, &analyser.Input{Path: path, Options: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if left, _ := os.ReadDir(wd); len(left) != 0 {
-		t.Fatalf("scratch files left behind: %v", left)
-	}
+	_, d, turns := testDialogue(t)
+	out := genericDialogue(t)
 	validate(t, out)
 	if len(out.Words) < 50 {
 		t.Fatalf("only %d words recognised: %q", len(out.Words), out.Text)
@@ -175,4 +201,34 @@ func TestTranscribeDialogue(t *testing.T) {
 	if out.LanguageModel != "generic" {
 		t.Fatalf("language model %q", out.LanguageModel)
 	}
+	// Keywords: each spoken one found inside the turn that says it, by the
+	// transcript or the spotter ("Rekognition" is outside the generic
+	// language model, so only the spotter can find it); the absent one not.
+	for _, k := range d.Keywords {
+		found := false
+		for _, h := range out.Keywords {
+			if h.Keyword != k {
+				continue
+			}
+			in := false
+			for i, tt := range turns {
+				if h.Start >= tt.Start-0.2 && h.End <= tt.End+0.2 && strings.Contains(strings.ToLower(d.Turns[i].Text), strings.ToLower(k)) {
+					in = true
+				}
+			}
+			if !in {
+				t.Errorf("keyword %q hit at %.2f..%.2f is in no turn that says it", k, h.Start, h.End)
+			}
+			found = true
+		}
+		if !found {
+			t.Errorf("keyword %q not found: %+v", k, out.Keywords)
+		}
+	}
+	for _, h := range out.Keywords {
+		if h.Keyword == "Kubernetes cluster" {
+			t.Errorf("false keyword hit %+v", h)
+		}
+	}
+	t.Logf("keyword hits: %+v", out.Keywords)
 }
