@@ -19,7 +19,10 @@
 // replaced by hand, or a crash between the two renames, leaves a sidecar
 // that no longer matches, and the object is then described from the file
 // alone (type application/octet-stream, no SHA-256). Names starting with
-// ".landfall" are the driver's own and never listed.
+// ".landfall" are the driver's own and never listed; so are files put in the
+// folder by hand under names that are not valid keys (see
+// blob.ValidateKey: for example names in Unicode NFD), which no key could
+// read.
 //
 // Encryption at rest (format "LFBLOBE1"): a 48-byte header (magic, chunk
 // size, 32-byte random salt) then the content in 64 KiB chunks, each sealed

@@ -447,7 +447,7 @@ func (w *writer) startMultipart() {
 	w.buf = nil
 	go func() {
 		defer stop()
-		out, err := w.b.up.Upload(ctx, in)
+		out, err := w.b.up.Upload(ctx, in, func(u *manager.Uploader) { u.PartSize = int64(w.part) })
 		// Unblock a Write waiting on an upload that ended early.
 		if err != nil {
 			pr.CloseWithError(err)
