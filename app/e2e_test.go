@@ -26,7 +26,7 @@ import (
 
 // testApp starts an embedded app in a temporary data folder with its API
 // on a loopback test server.
-func testApp(t *testing.T, mod func(*config.Config)) (*App, *httptest.Server) {
+func testApp(t testing.TB, mod func(*config.Config)) (*App, *httptest.Server) {
 	t.Helper()
 	cfg := config.Default(t.TempDir())
 	cfg.Workers = 4
@@ -50,7 +50,7 @@ func testApp(t *testing.T, mod func(*config.Config)) (*App, *httptest.Server) {
 	return a, srv
 }
 
-func upload(t *testing.T, a *App, path string, vocab ...string) *catalog.Media {
+func upload(t testing.TB, a *App, path string, vocab ...string) *catalog.Media {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -66,7 +66,7 @@ func upload(t *testing.T, a *App, path string, vocab ...string) *catalog.Media {
 }
 
 // waitDone waits until the media item has succeeded or failed.
-func waitDone(t *testing.T, a *App, id string, within time.Duration) *catalog.Media {
+func waitDone(t testing.TB, a *App, id string, within time.Duration) *catalog.Media {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

@@ -47,6 +47,8 @@ type Tasks struct {
 	metrics    *Metrics
 	now        func() time.Time
 	domainText string // config transcribe.domain_text_file, read at start
+	// trace, when set, is told of every analyser run (benchmarks).
+	trace func(mediaID, task string, start, end time.Time)
 }
 
 // mediaRef is the media object the pipeline carries in $.media.
@@ -311,6 +313,9 @@ func (t *Tasks) analyse(task string) workflow.InvokerFunc {
 		out, err := a.Run(ctx, env, ain)
 		stop()
 		t.metrics.observeAnalyser(a.Spec().ID, time.Since(start), err)
+		if t.trace != nil {
+			t.trace(in.Media.ID, task, start, time.Now())
+		}
 		if err != nil {
 			log.Warn("analyser failed", "err", err, "seconds", time.Since(start).Seconds())
 			return nil, err
