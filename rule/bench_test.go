@@ -182,3 +182,20 @@ func BenchmarkStatusFlatten(b *testing.B) {
 	}
 	benchRuleSet(b, s, [][]byte{event})
 }
+
+// BenchmarkRuleSetBuild measures loading n rules and compiling them (the
+// first Match after a batch of changes builds the automaton).
+func BenchmarkRuleSetBuild(b *testing.B) {
+	events := citylots(b)
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				s := ruleSetOf(b, "mixed", n)
+				if _, err := s.Match(events[0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
