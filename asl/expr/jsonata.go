@@ -91,7 +91,7 @@ func CompileJSONata(s string) (*JSONata, error) {
 	}
 	e, err := compileSafely(src)
 	if err != nil {
-		ce := &CompileError{Expr: src, Offset: -1, Msg: codeInvalidJSONata + ": " + err.Error()}
+		ce := &CompileError{Expr: src, Offset: -1, Msg: codeInvalidJSONata + ": " + parseMessage(err)}
 		var pe *jparse.Error
 		if errors.As(err, &pe) {
 			ce.Offset = pe.Position
@@ -404,6 +404,35 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 // call, so concurrent evaluations race. Plain paths, the common case, do not
 // reach the engine (see simpleGet).
 var engineMu sync.Mutex
+
+// parseMessage words a parse error as Step Functions does (JSONata's
+// message, without its code) for the common errors; others keep the
+// parser's text.
+func parseMessage(err error) string {
+	var pe *jparse.Error
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	switch pe.Type {
+	case jparse.ErrUnexpectedToken:
+		return fmt.Sprintf("Expected %q, got %q", pe.Hint, pe.Token)
+	case jparse.ErrMissingToken:
+		return fmt.Sprintf("Expected %q before end of expression", pe.Hint)
+	case jparse.ErrUnexpectedEOF:
+		return "Unexpected end of expression"
+	case jparse.ErrUnterminatedString:
+		return "String literal must be terminated by a matching quote"
+	case jparse.ErrUnterminatedRegex:
+		return "No terminating / in regular expression"
+	case jparse.ErrUnterminatedName:
+		return "Quoted property name must be terminated with a backquote (`)"
+	case jparse.ErrPrefix:
+		return fmt.Sprintf("The symbol %q cannot be used as a unary operator", pe.Token)
+	case jparse.ErrEmptyRegex:
+		return "Empty regular expressions are not allowed"
+	}
+	return err.Error()
+}
 
 // jsonataMessage words an engine error the way Step Functions reports it,
 // with JSONata's standard error code (T0410, T1006, T2001...), for the
