@@ -45,11 +45,3 @@ func validStatus(field string, s types.Status) error {
 	}
 	return invalid("catalog: %s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED or FAILED)", field, s)
 }
-
-func validKind(field string, k types.Kind) error {
-	switch k {
-	case "", types.KindAudio, types.KindVideo, types.KindImage, types.KindUnsupported:
-		return nil
-	}
-	return invalid("catalog: %s: unknown kind %q (want audio, video, image or unsupported)", field, k)
-}

@@ -71,12 +71,8 @@ func Open(ctx context.Context, rawURL string, opts catalog.Options) (*sqlstore.S
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
-		db.Close()
-		return nil, errcode.Wrap(errcode.Unavailable, err, "catalog: postgres %s: create schema %s", u.Redacted(), schema)
-	}
 	sub, _ := fs.Sub(migrationFS, "migrations")
-	st, err := sqlstore.New(ctx, db, Dialect(sub), opts)
+	st, err := sqlstore.New(ctx, db, Dialect(sub, schema), opts)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -84,16 +80,20 @@ func Open(ctx context.Context, rawURL string, opts catalog.Options) (*sqlstore.S
 	return st, nil
 }
 
-// Dialect returns the PostgreSQL dialect with the given migrations.
-func Dialect(migrations fs.FS) *sqlstore.Dialect {
+// Dialect returns the PostgreSQL dialect with the given migrations for a
+// schema (already checked against schemaRE). The migration transaction
+// takes an advisory lock named after the schema, then creates the schema,
+// so concurrent first opens do not race on CREATE SCHEMA.
+func Dialect(migrations fs.FS, schema string) *sqlstore.Dialect {
 	return &sqlstore.Dialect{
-		Name:         "postgres",
-		Numbered:     true,
-		TimeArg:      func(t time.Time) any { return t },
-		ForUpdate:    " FOR UPDATE",
-		SkipLocked:   " FOR UPDATE SKIP LOCKED",
-		Migrations:   migrations,
-		MigrateLock:  `SELECT pg_advisory_xact_lock(hashtext('landfall.catalog.' || current_schema()))`,
+		Name:       "postgres",
+		Numbered:   true,
+		TimeArg:    func(t time.Time) any { return t },
+		ForUpdate:  " FOR UPDATE",
+		SkipLocked: " FOR UPDATE SKIP LOCKED",
+		Migrations: migrations,
+		MigrateLock: `SELECT pg_advisory_xact_lock(hashtext('landfall.catalog.` + schema + `'));
+			CREATE SCHEMA IF NOT EXISTS ` + schema,
 		InsertChunks: insertChunks,
 		Search:       search,
 		Plan:         plan,

@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/catalogtest"
 	_ "github.com/landfall/landfall/catalog/postgres"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/testutil"
 )
 
@@ -52,4 +54,65 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	testutil.PostgresURL(t)
 	catalogtest.Run(t, open)
+}
+
+// TestConcurrentOpen opens one new schema from several goroutines at once:
+// the advisory lock lets exactly one apply the migrations.
+func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
+	base := testutil.PostgresURL(t)
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "cat_test_" + hex.EncodeToString(b[:])
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("schema", schema)
+	u.RawQuery = q.Encode()
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err == nil {
+			conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(ctx)
+		}
+	})
+	const n = 4
+	errs := make(chan error, n)
+	stores := make(chan catalog.Store, n)
+	for range n {
+		go func() {
+			st, err := catalog.Open(ctx, u.String())
+			errs <- err
+			stores <- st
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		st := <-stores
+		defer st.Close()
+	}
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var migrations int
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM "+schema+".cat_migrations").Scan(&migrations); err != nil || migrations != 1 {
+		t.Fatalf("%d migrations recorded, %v", migrations, err)
+	}
+}
+
+func TestBadSchema(t *testing.T) {
+	t.Parallel()
+	base := testutil.PostgresURL(t)
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("schema", "Robert'); DROP")
+	u.RawQuery = q.Encode()
+	_, err := catalog.Open(context.Background(), u.String())
+	if errcode.Of(err) != errcode.Invalid || !strings.Contains(err.Error(), "schema") {
+		t.Fatalf("Open: %v", err)
+	}
 }

@@ -2,12 +2,17 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/catalogtest"
-	_ "github.com/landfall/landfall/catalog/sqlite"
+	"github.com/landfall/landfall/catalog/internal/sqlstore"
+	"github.com/landfall/landfall/catalog/sqlite"
+	"github.com/landfall/landfall/errcode"
 )
 
 func open(t *testing.T, opts ...catalog.Option) catalog.Store {
@@ -23,4 +28,100 @@ func open(t *testing.T, opts ...catalog.Option) catalog.Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	catalogtest.Run(t, open)
+}
+
+// TestAPIKeyStoredAsHash reads the table directly: the plaintext key and
+// its secret appear nowhere.
+func TestAPIKeyStoredAsHash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keys.db")
+	st, err := sqlite.Open(ctx, path, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "acme", Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := res.Key[strings.LastIndexByte(res.Key, '_')+1:]
+	var hash, id, tenant, name string
+	if err := st.DB().QueryRowContext(ctx, `SELECT hash, id, tenant_id, name FROM cat_api_keys`).Scan(&hash, &id, &tenant, &name); err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{hash, id, tenant, name} {
+		if strings.Contains(col, secret) || strings.Contains(col, res.Key) {
+			t.Fatalf("column %q holds the key", col)
+		}
+	}
+	if want, _ := catalog.HashAPIKey(res.Key); hash != want {
+		t.Fatalf("stored hash %s, want %s", hash, want)
+	}
+}
+
+// TestReopenAndShare opens a file that already holds another component's
+// tables and the catalog's own, twice: migrations apply once and leave
+// other tables alone.
+func TestReopenAndShare(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE wf_executions (id TEXT PRIMARY KEY); INSERT INTO wf_executions VALUES ('x')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for i := range 2 {
+		st, err := catalog.Open(ctx, "sqlite://"+path)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		if i == 0 {
+			if _, err := st.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "acme"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := st.(*sqlstore.Store)
+		var n, wf int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM cat_migrations`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("open %d: %d migrations recorded, %v", i, n, err)
+		}
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM wf_executions`).Scan(&wf); err != nil || wf != 1 {
+			t.Fatalf("open %d: wf_executions has %d rows, %v", i, wf, err)
+		}
+		if _, err := st.TenantGet(ctx, &catalog.TenantGetParams{ID: "acme"}); err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		st.Close()
+	}
+}
+
+func TestOpenURLs(t *testing.T) { // not parallel: it changes directory
+	ctx := context.Background()
+	for _, c := range []struct{ url, want string }{
+		{"sqlite://host/x.db", "has a host"},
+		{"sqlite://", "no file path"},
+	} {
+		_, err := catalog.Open(ctx, c.url)
+		if errcode.Of(err) != errcode.Invalid || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.url, err)
+		}
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	st, err := catalog.Open(ctx, "sqlite:rel.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := os.Stat(filepath.Join(dir, "rel.db")); err != nil {
+		t.Fatalf("relative path: %v", err)
+	}
 }
