@@ -450,6 +450,12 @@ func jsonataMessage(err error) string {
 		}
 		return fmt.Sprintf("T0410: Argument %d of function %q does not match function signature", which, argCount.Func)
 	}
+	msg := err.Error()
+	for _, fn := range []string{"sum", "max", "min", "average"} {
+		if strings.Contains(msg, "cannot call "+fn+" on a non-array type") || strings.Contains(msg, "cannot call "+fn+" on an array with non-number types") {
+			return fmt.Sprintf("T0412: Argument 1 of function %q must be an array of \"numbers\"", fn)
+		}
+	}
 	var ev *jsonata.EvalError
 	if errors.As(err, &ev) {
 		switch ev.Type {
