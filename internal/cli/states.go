@@ -25,7 +25,7 @@ func init() {
 	})
 	Register(Command{
 		Name:    "states run",
-		Usage:   "FILE [--input JSON|@FILE] [--mocks FILE] [--items-dir DIR] [--trace] [--real-time]",
+		Usage:   "FILE [--input JSON|@FILE] [--mocks FILE] [--items-dir DIR] [--subst NAME=VALUE]... [--trace] [--real-time]",
 		Summary: "run a state machine in memory and print its result as one JSON line",
 		Run:     statesRun,
 	})

@@ -52,3 +52,37 @@ func TestStatesCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestStatesRunWritesResults runs a Map with a ResultWriter against a
+// temporary folder and reads back the manifest it wrote.
+func TestStatesRunWritesResults(t *testing.T) {
+	dir := t.TempDir()
+	def, err := filepath.Abs(filepath.Join("testdata", "states", "mapwrite.asl.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "", "states", "run", def, "--input", `[1,2]`, "--items-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	var res struct {
+		Status string
+		Output struct {
+			ResultWriterDetails struct{ Bucket, Key string }
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	d := res.Output.ResultWriterDetails
+	if res.Status != "SUCCEEDED" || d.Bucket != "results" || !strings.HasPrefix(d.Key, "runs/") {
+		t.Fatalf("result %s", stdout)
+	}
+	manifest, err := os.ReadFile(filepath.Join(dir, d.Bucket, filepath.FromSlash(d.Key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(manifest), `"SUCCEEDED":[{"Key":"runs/`) {
+		t.Fatalf("manifest %s", manifest)
+	}
+}
