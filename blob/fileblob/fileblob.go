@@ -374,22 +374,29 @@ func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o, err := b.stat(key)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(o.path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errcode.New(errcode.NotFound, "fileblob: no object %q", key)
+	var o *object
+	var f *os.File
+	for attempt := 0; ; attempt++ {
+		var err error
+		if o, err = b.stat(key); err != nil {
+			return nil, err
 		}
-		return nil, err
-	}
-	// Describe the file actually opened (it may have been replaced since
-	// the stat).
-	if fi, err := f.Stat(); err == nil && (inode(fi) != inode(o.fi) || fi.Size() != o.fi.Size()) {
+		if f, err = os.Open(o.path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, errcode.New(errcode.NotFound, "fileblob: no object %q", key)
+			}
+			return nil, err
+		}
+		// Describe the file actually opened: it may have been replaced
+		// since the stat.
+		fi, err := f.Stat()
+		if err == nil && inode(fi) == inode(o.fi) && fi.Size() == o.fi.Size() {
+			break
+		}
 		f.Close()
-		return b.NewRangeReader(ctx, key, offset, length, opts)
+		if attempt == 4 {
+			return nil, errcode.New(errcode.Unavailable, "fileblob: %q was replaced %d times while being opened", key, attempt+1)
+		}
 	}
 	ra := &driver.ReaderAttributes{ContentType: o.attrs.ContentType, ModTime: o.attrs.ModTime, Size: o.attrs.Size, ETag: o.attrs.ETag}
 	if offset > o.attrs.Size {
