@@ -168,12 +168,34 @@ func slideAccuracy(t testing.TB, r *Result) (acc float64, edits, chars int) {
 	return 1 - float64(edits)/float64(chars), edits, chars
 }
 
-func TestSlideCaptions(t *testing.T) {
+var (
+	slideOnce   sync.Once
+	slideResult *Result
+	slideErr    error
+)
+
+// slideRun reads the lecture's keyframes once; TestSlideCaptions and
+// TestQualityOCR share the result.
+func slideRun(t testing.TB) *Result {
+	t.Helper()
 	fixtures(t)
-	r, err := runOCR(t, &analyser.Input{Results: map[string]json.RawMessage{"media": mediaOut}})
-	if err != nil {
-		t.Fatal(err)
+	slideOnce.Do(func() {
+		out, err := OCR{}.Run(context.Background(), &analyser.Env{Workdir: filepath.Join(fixtureDir, "slides-ocr")},
+			&analyser.Input{Results: map[string]json.RawMessage{"media": mediaOut}})
+		slideResult, slideErr = nil, err
+		if err == nil {
+			slideResult = out.(*Result)
+		}
+	})
+	if slideErr != nil {
+		t.Fatal(slideErr)
 	}
+	validate(t, slideResult)
+	return slideResult
+}
+
+func TestSlideCaptions(t *testing.T) {
+	r := slideRun(t)
 	acc, _, _ := slideAccuracy(t, r)
 	if acc < 0.98 {
 		t.Errorf("character accuracy %.2f%%, want ≥ 98%%", acc*100)
@@ -332,11 +354,7 @@ func FuzzParseTSV(f *testing.F) {
 // TestQualityOCR prints the OCR row of the quality table: character
 // accuracy on clean slide captions read from video keyframes.
 func TestQualityOCR(t *testing.T) {
-	fixtures(t)
-	r, err := runOCR(t, &analyser.Input{Results: map[string]json.RawMessage{"media": mediaOut}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := slideRun(t)
 	acc, edits, chars := slideAccuracy(t, r)
 	t.Logf("| %-40s | %5.2f%% (%d/%d) | %8s |", "ocr: character accuracy, slide captions", acc*100, chars-edits, chars, "≥ 98%")
 	if acc < 0.98 {
