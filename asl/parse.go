@@ -763,6 +763,8 @@ func (p *parser) task(o *obj, s *state) {
 		if !o.has("Resource") {
 			o.err("", "These fields are required: [Resource]")
 		}
+	} else if res == "" {
+		o.err("Resource", "must name the task's resource (an ARN or a registered resource name)")
 	} else {
 		s.resource = res
 		s.pattern = RequestResponse

@@ -712,7 +712,8 @@ func (m *Machine) execChoice(e *evalCtx, out *Outcome) {
 	}
 	if matched == nil {
 		if s.defaultNext == "" {
-			m.failFrame(e.f, &stateError{name: ErrNoChoiceMatched, cause: "No Matches!"}, s)
+			m.failFrame(e.f, &stateError{name: ErrNoChoiceMatched, prefixed: true,
+				cause: "No choice rule matched the input and the Choice state has no Default."}, s)
 			return
 		}
 		next = s.defaultNext
