@@ -136,10 +136,6 @@ func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
 	return c.do(ctx, req, out)
 }
 
-// approxTokens estimates tokens as a quarter of the bytes, the usual rule
-// of thumb for English with BPE tokenisers.
-func approxTokens(s string) int { return (len(s) + 3) / 4 }
-
 func errorf(code errcode.Code, format string, args ...any) error {
 	return errcode.New(code, "openai: "+format, args...)
 }

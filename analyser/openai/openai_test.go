@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/llm"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -224,7 +225,7 @@ func FuzzCheckInsights(f *testing.F) {
 	f.Add(goodInsights)
 	f.Add("```json\n{}\n```")
 	f.Fuzz(func(t *testing.T, s string) {
-		if out, err := checkInsights(s); err == nil {
+		if out, err := llm.Check(s); err == nil {
 			if len(strings.Fields(out.Summary)) > 80 || len(out.SEODescription) > 160 {
 				t.Fatal("limits not enforced")
 			}
