@@ -83,7 +83,7 @@ func TestJSONataTimeLimit(t *testing.T) {
 	j := MustCompileJSONata("{% $count($map([1..1000000], function($v){ $v })) %}")
 	_, err := j.Eval(nil)
 	var e *Error
-	if !errors.As(err, &e) || e.Name != ErrNameQueryEvaluation || !strings.HasSuffix(e.Cause, "threw an error during evaluation. Expression evaluation timeout: Check for infinite loop") {
+	if !errors.As(err, &e) || e.Name != ErrNameQueryEvaluation || !strings.HasSuffix(e.Cause, "threw an error during evaluation: Expression evaluation timeout: Check for infinite loop") {
 		t.Fatalf("got %v, want the evaluation timeout", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"math"
 	mrand "math/rand"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -390,7 +392,14 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 		if errors.Is(err, jsonata.ErrUndefined) {
 			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned nothing (undefined)."), Err: ErrUndefined}
 		}
-		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "threw an error during evaluation. "+jsonataMessage(err))}
+		msg := jsonataMessage(err)
+		// Step Functions ends its sentence with ". " before a message that
+		// carries a JSONata code and with ": " before one that does not.
+		sep := ": "
+		if jsonataCoded.MatchString(msg) {
+			sep = ". "
+		}
+		return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "threw an error during evaluation"+sep+msg)}
 	}
 	v, ok := fromJSONata(reflect.ValueOf(res))
 	if !ok {
@@ -398,6 +407,9 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 	}
 	return v, nil
 }
+
+// jsonataCoded matches a message that starts with a JSONata error code.
+var jsonataCoded = regexp.MustCompile(`^[A-Z][0-9]{4}: `)
 
 // engineMu serialises the engine's evaluations: its function values
 // (built-ins included) are shared and record their name and context on every
@@ -434,10 +446,46 @@ func parseMessage(err error) string {
 	return err.Error()
 }
 
+// codedError is an error JSONata raises with one of its codes.
+type codedError struct{ code, msg string }
+
+func (e *codedError) Error() string { return e.code + ": " + e.msg }
+
+func jsError(msg jtypes.OptionalString) (any, error) {
+	if !msg.IsSet() {
+		return nil, &codedError{"D3137", "$error() function evaluated"}
+	}
+	return nil, &codedError{"D3137", msg.String}
+}
+
+func jsAssert(cond bool, msg jtypes.OptionalString) (any, error) {
+	if cond {
+		return nil, jtypes.ErrUndefined
+	}
+	if !msg.IsSet() {
+		return nil, &codedError{"D3141", "$assert() statement failed"}
+	}
+	return nil, &codedError{"D3141", msg.String}
+}
+
+func jsBase64Encode(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func jsBase64Decode(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", fmt.Errorf("the string is not valid base64: %v", err)
+	}
+	return string(b), nil
+}
+
 // jsonataMessage words an engine error the way Step Functions reports it,
 // with JSONata's standard error code (T0410, T1006, T2001...), for the
 // errors whose wording is known; others keep the engine's text.
 func jsonataMessage(err error) string {
+	var coded *codedError
+	if errors.As(err, &coded) {
+		return coded.Error()
+	}
 	var argType *jsonata.ArgTypeError
 	if errors.As(err, &argType) {
 		return fmt.Sprintf("T0410: Argument %d of function %q does not match function signature", argType.Which, argType.Func)
@@ -616,13 +664,18 @@ func jsNumber(f float64) json.Number {
 // The functions Step Functions adds to JSONata.
 var stepFunctionsExts = map[string]jsonata.Extension{
 	// JSONata's $not(undefined) is undefined; the engine answers true.
-	"not":       {Func: jlib.Not, UndefinedHandler: jtypes.ArgUndefined(0)},
-	"partition": {Func: jsPartition},
-	"range":     {Func: jsRange},
-	"hash":      {Func: jsHash},
-	"random":    {Func: jsRandom},
-	"uuid":      {Func: jsUUID},
-	"parse":     {Func: jsParse},
+	"not": {Func: jlib.Not, UndefinedHandler: jtypes.ArgUndefined(0)},
+	// JSONata functions the engine lacks or words differently.
+	"error":        {Func: jsError},
+	"assert":       {Func: jsAssert},
+	"base64encode": {Func: jsBase64Encode, UndefinedHandler: jtypes.ArgUndefined(0)},
+	"base64decode": {Func: jsBase64Decode, UndefinedHandler: jtypes.ArgUndefined(0)},
+	"partition":    {Func: jsPartition},
+	"range":        {Func: jsRange},
+	"hash":         {Func: jsHash},
+	"random":       {Func: jsRandom},
+	"uuid":         {Func: jsUUID},
+	"parse":        {Func: jsParse},
 }
 
 // stepFunctionsCallables holds the engine's callable for each extension,
