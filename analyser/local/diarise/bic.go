@@ -191,3 +191,94 @@ func contains(xs []int, v int) bool {
 	}
 	return false
 }
+
+// BlockSize bounds the segments one agglomerative pass holds: its time
+// grows with the cube of the count and its memory with the square.
+var BlockSize = 300
+
+// RunLarge clusters any number of segments. Up to BlockSize it is Run.
+// Beyond, neighbouring segments are first merged left to right while
+// ΔBIC says they are one speaker (speaker-change detection), then each
+// block of BlockSize segments is clustered on its own and the clusters
+// of all blocks are clustered together, recursively.
+func (c Cluster) RunLarge(segs []*stats) []int {
+	if len(segs) <= BlockSize {
+		return c.Run(segs)
+	}
+	// Speaker-change detection: grow a run while the next segment fits it.
+	group := make([]int, len(segs))
+	var runs []*stats
+	cur := segs[0]
+	curLD := cur.logDet(c.Ridge)
+	for i := 1; i < len(segs); i++ {
+		ld := segs[i].logDet(c.Ridge)
+		if d, mld := c.deltaBIC(cur, segs[i], curLD, ld); d < 0 {
+			cur, curLD = cur.merged(segs[i]), mld
+		} else {
+			runs = append(runs, cur)
+			cur, curLD = segs[i], ld
+		}
+		group[i] = len(runs)
+	}
+	runs = append(runs, cur)
+	if len(runs) < max(1, c.MinSpeakers) {
+		runs, group = segs, identity(len(segs))
+	}
+	// Blocks clustered alone, by BIC only.
+	free := c
+	free.MinSpeakers, free.MaxSpeakers = 1, 0
+	var pooled []*stats
+	runCluster := make([]int, len(runs))
+	for b := 0; b < len(runs); b += BlockSize {
+		block := runs[b:min(len(runs), b+BlockSize)]
+		labels := free.Run(block)
+		base := len(pooled)
+		k := 0
+		for _, l := range labels {
+			k = max(k, l+1)
+		}
+		for i := 0; i < k; i++ {
+			pooled = append(pooled, nil)
+		}
+		for i, l := range labels {
+			if pooled[base+l] == nil {
+				pooled[base+l] = block[i]
+			} else {
+				pooled[base+l] = pooled[base+l].merged(block[i])
+			}
+			runCluster[b+i] = base + l
+		}
+	}
+	var final []int
+	if len(pooled) < len(runs) {
+		final = c.RunLarge(pooled)
+	} else {
+		final = c.Run(pooled) // no block merged anything: finish in one pass
+	}
+	out := make([]int, len(segs))
+	for i := range segs {
+		out[i] = final[runCluster[group[i]]]
+	}
+	return renumber(out)
+}
+
+func identity(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// renumber relabels clusters 0, 1, … in order of first appearance.
+func renumber(labels []int) []int {
+	m := map[int]int{}
+	out := make([]int, len(labels))
+	for i, l := range labels {
+		if _, ok := m[l]; !ok {
+			m[l] = len(m)
+		}
+		out[i] = m[l]
+	}
+	return out
+}

@@ -246,12 +246,12 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 	segStats := make([]*stats, len(pieces))
 	for i, p := range pieces {
 		s := newStats(DefaultMFCC.Coeffs - 1)
-		for f := p.Start; f < p.End && f < len(feats.Coeffs); f++ {
-			s.add(feats.Coeffs[f][1:]) // c1..c12: c0 is loudness, not voice
+		for f := p.Start; f < p.End && f < feats.Frames(); f++ {
+			s.add(feats.Frame(f)[1:]) // c1..c12: c0 is loudness, not voice
 		}
 		segStats[i] = s
 	}
-	labels := Cluster{Lambda: opts.Lambda, Ridge: 1e-3, MinSpeakers: opts.MinSpeakers, MaxSpeakers: opts.MaxSpeakers}.Run(segStats)
+	labels := Cluster{Lambda: opts.Lambda, Ridge: 1e-3, MinSpeakers: opts.MinSpeakers, MaxSpeakers: opts.MaxSpeakers}.RunLarge(segStats)
 
 	for i, p := range pieces {
 		t := Turn{Speaker: label(labels[i]), Start: float64(p.Start) / 100, End: float64(p.End) / 100}

@@ -145,25 +145,31 @@ func (m *MFCC) frame(x []float64, emit func([]float64, float64)) {
 	emit(out, db)
 }
 
-// Features are the per-frame coefficients and energies of a whole file.
+// Features are the per-frame coefficients and energies of a whole file,
+// stored flat (an hour is 360 000 frames: 19 MB of coefficients).
 type Features struct {
-	Coeffs [][]float32 // frames × coefficients
-	Energy []float32   // dBFS per frame
+	Dim    int       // coefficients per frame
+	Data   []float32 // frames × Dim, row major
+	Energy []float32 // dBFS per frame
 }
+
+// Frames is the number of frames.
+func (f *Features) Frames() int { return len(f.Energy) }
+
+// Frame returns frame i's coefficients.
+func (f *Features) Frame(i int) []float32 { return f.Data[i*f.Dim : (i+1)*f.Dim] }
 
 // Extract reads s16le mono PCM from r and returns its features.
 func Extract(r io.Reader, cfg MFCCConfig) (*Features, error) {
 	m := NewMFCC(cfg)
-	f := &Features{}
+	f := &Features{Dim: cfg.Coeffs}
 	br := bufio.NewReaderSize(r, 64<<10)
 	raw := make([]byte, 32<<10)
 	samples := make([]float64, 0, len(raw)/2)
 	emit := func(c []float64, e float64) {
-		row := make([]float32, len(c))
-		for i, v := range c {
-			row[i] = float32(v)
+		for _, v := range c {
+			f.Data = append(f.Data, float32(v))
 		}
-		f.Coeffs = append(f.Coeffs, row)
 		f.Energy = append(f.Energy, float32(e))
 	}
 	carry := -1

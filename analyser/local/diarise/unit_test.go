@@ -64,8 +64,8 @@ func TestMFCC(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 16000 samples, 400-sample window, 160 hop: 1 + (16000-400)/160 frames.
-	if len(f.Coeffs) != 98 || len(f.Coeffs[0]) != 13 {
-		t.Fatalf("%d frames of %d coefficients", len(f.Coeffs), len(f.Coeffs[0]))
+	if f.Frames() != 98 || f.Dim != 13 || len(f.Data) != 98*13 {
+		t.Fatalf("%d frames of %d coefficients", f.Frames(), f.Dim)
 	}
 	// Doubling the amplitude multiplies every mel energy by four: c0
 	// rises by √26·ln 4 and the shape (c1..c12) stays.
@@ -73,11 +73,11 @@ func TestMFCC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := float64(loud.Coeffs[10][0] - f.Coeffs[10][0]); math.Abs(d-math.Sqrt(26)*math.Log(4)) > 0.05 {
+	if d := float64(loud.Frame(10)[0] - f.Frame(10)[0]); math.Abs(d-math.Sqrt(26)*math.Log(4)) > 0.05 {
 		t.Fatalf("c0 rose by %v, want %v", d, math.Sqrt(26)*math.Log(4))
 	}
 	for k := 1; k < 13; k++ {
-		if d := math.Abs(float64(loud.Coeffs[10][k] - f.Coeffs[10][k])); d > 0.05 {
+		if d := math.Abs(float64(loud.Frame(10)[k] - f.Frame(10)[k])); d > 0.05 {
 			t.Fatalf("c%d moved by %v with loudness", k, d)
 		}
 	}
@@ -94,15 +94,15 @@ func TestMFCC(t *testing.T) {
 	}
 	var d float64
 	for k := 1; k < 13; k++ {
-		d += math.Abs(float64(g.Coeffs[10][k] - f.Coeffs[10][k]))
+		d += math.Abs(float64(g.Frame(10)[k] - f.Frame(10)[k]))
 	}
 	if d < 5 {
 		t.Fatalf("440 Hz and 2500 Hz cepstra too close: %v", d)
 	}
 	// Silence is −100 dBFS and finite.
 	s, _ := Extract(bytes.NewReader(make([]byte, 8000)), DefaultMFCC)
-	for _, c := range s.Coeffs {
-		for _, v := range c {
+	for i := 0; i < s.Frames(); i++ {
+		for _, v := range s.Frame(i) {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				t.Fatal("non-finite coefficient on silence")
 			}
@@ -271,4 +271,59 @@ func BenchmarkDiarise(b *testing.B) {
 		audio += out.Duration
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/audio, "rtf")
+}
+
+// TestClusterLarge: many segments go through the blocked path and still
+// find the three speakers, within bounded time.
+func TestClusterLarge(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	means := make([][]float64, 3)
+	for s := range means {
+		means[s] = make([]float64, 12)
+		for k := range means[s] {
+			means[s][k] = float64(s*3) - 3
+		}
+	}
+	old := BlockSize
+	BlockSize = 40
+	defer func() { BlockSize = old }()
+	var segs []*stats
+	var want []int
+	for i := 0; i < 400; i++ {
+		// Turns of a few segments each.
+		spk := (i / 3) % 3
+		if (i/3)%7 == 5 {
+			spk = 2
+		}
+		segs = append(segs, gaussianSegment(r, means[spk], 1, 120))
+		want = append(want, spk)
+	}
+	got := Cluster{Lambda: 1, Ridge: 1e-3, MinSpeakers: 1}.RunLarge(segs)
+	// Same partition up to renaming.
+	m := map[int]int{}
+	for i := range got {
+		if v, ok := m[got[i]]; ok && v != want[i] {
+			t.Fatalf("segment %d: cluster %d holds speakers %d and %d", i, got[i], v, want[i])
+		}
+		m[got[i]] = want[i]
+	}
+	if len(m) != 3 {
+		t.Fatalf("%d clusters, want 3", len(m))
+	}
+}
+
+// BenchmarkClusterLarge clusters an hour of speech in 2.5 s pieces.
+func BenchmarkClusterLarge(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var segs []*stats
+	for i := 0; i < 1440; i++ {
+		m := make([]float64, 12)
+		for k := range m {
+			m[k] = float64(((i/4)%2)*3) + 0.3*r.NormFloat64()
+		}
+		segs = append(segs, gaussianSegment(r, m, 1, 250))
+	}
+	for b.Loop() {
+		Cluster{Lambda: 2.5, Ridge: 1e-3, MinSpeakers: 1}.RunLarge(segs)
+	}
 }
