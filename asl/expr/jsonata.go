@@ -719,8 +719,8 @@ func jsPartition(arr []any, size float64) (any, error) {
 	return out, nil
 }
 
-// maxJSONataRange bounds $range as JSONata bounds its range operator.
-const maxJSONataRange = 10_000_000
+// maxJSONataRange is the most items Step Functions lets $range produce.
+const maxJSONataRange = 360_145
 
 // jsRange is Step Functions' $range(start, end, step): the arguments are
 // truncated to integers, the end is inclusive, a step of 0 or one that
@@ -738,7 +738,7 @@ func jsRange(start, end, step float64) (any, error) {
 	}
 	count := (e-s)/st + 1
 	if count > maxJSONataRange {
-		return nil, fmt.Errorf("D2014: The size of the sequence allocated by $range must not exceed %d. Attempted to allocate %d", maxJSONataRange, count)
+		return nil, errors.New("Expression evaluation memory limit exceeded")
 	}
 	if count == 1 {
 		return float64(s), nil
