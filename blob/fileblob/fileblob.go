@@ -602,6 +602,9 @@ func (b *bucket) install(key, p, tmp string, s *sidecar) error {
 func syncDirs(dirs ...string) error {
 	for _, d := range dirs {
 		f, err := os.Open(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // pruned since: nothing left in it to make durable
+		}
 		if err != nil {
 			return err
 		}
@@ -713,7 +716,14 @@ func (b *bucket) Move(ctx context.Context, dst, src string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(o.path, dp); err != nil {
+	err = os.Rename(o.path, dp)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A concurrent Delete pruned the (empty) destination folder.
+		if err = os.MkdirAll(filepath.Join(filepath.Dir(dp), metaDir), dirPerm); err == nil {
+			err = os.Rename(o.path, dp)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if err := syncDirs(filepath.Dir(dp), filepath.Join(filepath.Dir(dp), metaDir), filepath.Dir(o.path)); err != nil {
