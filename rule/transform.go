@@ -260,7 +260,8 @@ func (t *InputTransformer) check() []fieldProblem {
 
 // Validate reports the first problem with the transformer, if any.
 func (t *InputTransformer) Validate() error {
-	if p := t.check(); len(p) > 0 {
+	c := *t // check fills in compiled fields; leave t untouched
+	if p := c.check(); len(p) > 0 {
 		return fmt.Errorf("%s: %s", p[0].ptr, p[0].msg)
 	}
 	return nil
@@ -273,9 +274,13 @@ func (t *InputTransformer) Validate() error {
 // inserted as text. The result of a JSON template is checked to be JSON.
 func (t *InputTransformer) Apply(event []byte, ctx TransformContext) ([]byte, error) {
 	if t.paths == nil {
-		if err := t.Validate(); err != nil {
-			return nil, err
+		// Built by hand rather than loaded from a rules file: compile a
+		// copy, so that concurrent Apply calls never write to t.
+		c := *t
+		if p := c.check(); len(p) > 0 {
+			return nil, fmt.Errorf("%s: %s", p[0].ptr, p[0].msg)
 		}
+		t = &c
 	}
 	root, err := parseJSON(event)
 	if err != nil {
