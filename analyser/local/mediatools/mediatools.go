@@ -15,6 +15,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -348,17 +349,37 @@ func DetectCuts(ctx context.Context, path string, params CutParams, cpu *float64
 // measure for cuts and makes the pass many times faster than real time at
 // 720p.
 func FrameScores(ctx context.Context, path string, cpu *float64) ([]Cut, error) {
+	// The per-frame lines are parsed as ffmpeg prints them, never held
+	// whole: a long video prints one line pair per frame.
+	pr, pw := io.Pipe()
+	type parsed struct {
+		cuts []Cut
+		err  error
+	}
+	done := make(chan parsed, 1)
+	go func() {
+		cuts, err := parseScene(pr)
+		// Parsing stops early only on garbage; closing the reader then
+		// fails ffmpeg's next write instead of blocking it.
+		pr.CloseWithError(err)
+		done <- parsed{cuts, err}
+	}()
 	r, err := execx.Run(ctx, execx.Cmd{Name: "ffmpeg", Args: []string{
 		"-hide_banner", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn",
 		"-vf", "scale=320:-2:flags=fast_bilinear,select='gte(scene\\,0)',metadata=mode=print:file=-",
-		"-f", "null", "-"}, MaxStdout: 256 << 20})
+		"-f", "null", "-"}, Stdout: pw})
+	pw.Close()
+	p := <-done
 	if cpu != nil {
 		*cpu += r.CPUSeconds
 	}
 	if err != nil {
 		return nil, mediaErr(err, path, "measuring scene changes")
 	}
-	return parseSceneOutput(r.Stdout)
+	if p.err != nil {
+		return nil, errcode.Wrap(errcode.ToolFailed, p.err, "%s: reading ffmpeg's scene scores", filepath.Base(path))
+	}
+	return p.cuts, nil
 }
 
 // PickCuts picks the frames that start a new shot from per-frame scores.
@@ -387,13 +408,17 @@ func PickCuts(scores []Cut, p CutParams) []Cut {
 	return cuts
 }
 
-// parseSceneOutput reads the metadata filter's print output:
+// parseSceneOutput reads the metadata filter's print output from b (see
+// parseScene).
+func parseSceneOutput(b []byte) ([]Cut, error) { return parseScene(bytes.NewReader(b)) }
+
+// parseScene reads the metadata filter's print output:
 //
 //	frame:0    pts:30      pts_time:1.2
 //	lavfi.scene_score=0.542
-func parseSceneOutput(b []byte) ([]Cut, error) {
+func parseScene(r io.Reader) ([]Cut, error) {
 	var cuts []Cut
-	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if strings.HasPrefix(line, "frame:") {
