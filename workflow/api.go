@@ -213,7 +213,11 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 	}
 	arn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.cfg.Region, e.cfg.Account, sm.Name, p.Name)
 	var out *Execution
+	var run *taskRun
+	var done bool
+	slot := e.trySlot()
 	err = e.withTx(ctx, func(tx dbtx) error {
+		run, done = nil, false
 		existing, err := e.describe(ctx, tx, arn)
 		if err == nil {
 			if string(existing.Input) != string(p.Input) {
@@ -225,7 +229,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		if !errors.Is(err, errcode.NotFound) {
 			return err
 		}
-		now := time.Now().UTC()
+		now := time.Now().UTC().Truncate(time.Microsecond)
 		var timeoutUS int64
 		if timeout > 0 {
 			timeoutUS = micros(now.Add(time.Duration(timeout) * time.Second))
@@ -234,20 +238,35 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 			VALUES ($1,$2,$3,'RUNNING',$4,$5,$6,$7,$8,1)`, arn, sm.ARN, p.Name, string(p.Input), p.CorrelationID, sm.Definition, micros(now), timeoutUS); err != nil {
 			return err
 		}
-		t := &txn{e: e, ctx: ctx, tx: tx, now: now, frames: map[string]*frameRow{}, prog: prog,
-			exec: &execRow{arn: arn, smARN: sm.ARN, name: p.Name, status: StatusRunning, input: string(p.Input), nextEvent: 1}}
+		t := &txn{e: e, ctx: ctx, tx: tx, now: now, frames: map[string]*frameRow{}, prog: prog, canInline: slot,
+			exec: &execRow{arn: arn, smARN: sm.ARN, name: p.Name, status: StatusRunning, input: string(p.Input), nextEvent: 1,
+				startUS: micros(now), timeoutUS: timeoutUS}}
 		root := t.newFrame(nil, 0, frame)
 		root.checkpoint, root.checkpointKind = frame, "start"
 		t.event(root, "ExecutionStarted", map[string]any{"input": string(p.Input), "roleArn": sm.RoleARN,
 			"stateMachineArn": sm.ARN, "inputDetails": map[string]bool{"truncated": false}})
-		t.stepJob(root, time.Time{})
+		// The in-memory states up to the first effect run now; the first
+		// task runs in this process when a slot is free.
+		if err := t.drive(root); err != nil {
+			return err
+		}
 		if err := t.flush(); err != nil {
 			return err
 		}
-		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: StatusRunning, Input: p.Input, CorrelationID: p.CorrelationID, StartDate: now}
+		run, done = t.inline, t.exec.finished
+		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: t.exec.status, Input: p.Input, CorrelationID: p.CorrelationID, StartDate: now}
 		return nil
 	})
-	return out, err
+	if slot {
+		e.spawn(run)
+	}
+	if done {
+		e.notifyDone(arn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const execListCols = `arn, sm_arn, name, status, input, output, error, cause, correlation_id, start_us, stop_us, redrive_count, redrive_us`
@@ -303,9 +322,11 @@ func (e *Engine) DescribeExecution(ctx context.Context, arn string) (*Execution,
 
 // WaitExecution blocks until the execution has ended or ctx is done.
 func (e *Engine) WaitExecution(ctx context.Context, arn string) (*Execution, error) {
-	poll := 200 * time.Millisecond
+	// Executions ended by another process are seen by polling.
+	poll := 250 * time.Millisecond
+	defer e.dropWaiter(arn)
 	for {
-		wake := e.doneWaiter()
+		wake := e.doneWaiter(arn)
 		x, err := e.DescribeExecution(ctx, arn)
 		if err != nil {
 			return nil, err

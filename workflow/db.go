@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,7 +102,11 @@ func redact(dsn string) string {
 // ---- SQLite ----
 
 type sqliteBackend struct {
-	db     *sql.DB
+	db *sql.DB
+	// stmts caches prepared statements: SQLite spends most of a small
+	// statement's time parsing it.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 	driver *riversqlite.Driver
 	client *river.Client[*sql.Tx]
 }
@@ -139,7 +144,7 @@ func openSQLite(dsn string) (*sqliteBackend, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &sqliteBackend{db: db, driver: riversqlite.New(db)}, nil
+	return &sqliteBackend{db: db, driver: riversqlite.New(db), stmts: map[string]*sql.Stmt{}}, nil
 }
 
 func (b *sqliteBackend) dialect() dialect { return dialectSQLite }
@@ -175,7 +180,54 @@ func (b *sqliteBackend) withLock(ctx context.Context, _ int64, f func(context.Co
 	return f(ctx)
 }
 
-func (b *sqliteBackend) close() error { return b.db.Close() }
+func (b *sqliteBackend) close() error {
+	b.stmtMu.Lock()
+	for _, st := range b.stmts {
+		st.Close()
+	}
+	b.stmts = map[string]*sql.Stmt{}
+	b.stmtMu.Unlock()
+	return b.db.Close()
+}
+
+// stmt returns the prepared statement of q inside tx.
+func (t *sqliteTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	b := t.b
+	b.stmtMu.Lock()
+	st, ok := b.stmts[q]
+	b.stmtMu.Unlock()
+	if !ok {
+		// Prepare inside the transaction (the pool has one connection,
+		// which the transaction holds), then keep a DB-level statement
+		// for later transactions.
+		var err error
+		st, err = t.tx.PrepareContext(ctx, sqliteSQL(q))
+		if err != nil {
+			return nil, err
+		}
+		if len(b.stmts) < 512 {
+			// The transaction's statement closes with it; cache a copy
+			// prepared on the pool once the connection is free again.
+			go b.prepareLater(q)
+		}
+		return st, nil
+	}
+	return t.tx.StmtContext(ctx, st), nil
+}
+
+func (b *sqliteBackend) prepareLater(q string) {
+	st, err := b.db.Prepare(sqliteSQL(q))
+	if err != nil {
+		return
+	}
+	b.stmtMu.Lock()
+	defer b.stmtMu.Unlock()
+	if _, dup := b.stmts[q]; dup || b.stmts == nil {
+		st.Close()
+		return
+	}
+	b.stmts[q] = st
+}
 
 type sqliteTx struct {
 	b  *sqliteBackend
@@ -193,7 +245,11 @@ func sqliteSQL(q string) string {
 }
 
 func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := t.tx.ExecContext(ctx, sqliteSQL(q), args...)
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -201,7 +257,11 @@ func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, erro
 }
 
 func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := t.tx.QueryContext(ctx, sqliteSQL(q), args...)
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	r, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +269,11 @@ func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, erro
 }
 
 func (t *sqliteTx) queryRow(ctx context.Context, q string, args ...any) row {
-	return sqlRow{t.tx.QueryRowContext(ctx, sqliteSQL(q), args...)}
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	return sqlRow{st.QueryRowContext(ctx, args...)}
 }
 
 func (t *sqliteTx) insertJobs(ctx context.Context, params []river.InsertManyParams) error {
@@ -251,6 +315,10 @@ func (r sqlRow) Scan(dest ...any) error {
 }
 
 var errNoRows = errors.New("no rows")
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // ---- PostgreSQL ----
 

@@ -74,10 +74,13 @@ type Engine struct {
 	// activityWake wakes long polls of GetActivityTask in this process.
 	activityMu   sync.Mutex
 	activityWake chan struct{}
-	// execDone wakes waiters of WaitExecution in this process.
-	doneMu   sync.Mutex
-	doneWake chan struct{}
-	slots    chan struct{}
+	// slots bounds the tasks run outside River jobs (started by the API
+	// calls of this process); runCtx ends with the engine.
+	slots  chan struct{}
+	runCtx context.Context
+	// waiters wakes WaitExecution calls in this process by execution.
+	doneMu  sync.Mutex
+	waiters map[string]chan struct{}
 }
 
 const stepJobKind = "landfall_workflow_step"
@@ -133,7 +136,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("migrate %s: %w", redact(cfg.DB), err)
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = time.Second
+		cfg.PollInterval = 100 * time.Millisecond
 		if b.dialect() == dialectSQLite {
 			cfg.PollInterval = 50 * time.Millisecond
 		}
@@ -145,7 +148,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		workerID:     randomID(12),
 		compile:      cfg.compile,
 		activityWake: make(chan struct{}),
-		doneWake:     make(chan struct{}),
+		waiters:      map[string]chan struct{}{},
 		slots:        make(chan struct{}, cfg.Workers),
 	}
 	if e.compile == nil {
@@ -205,6 +208,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		e.cancel = cancel
+		e.runCtx = bg
 		e.started = true
 		e.wg.Add(2)
 		go e.heartbeatLoop(bg)
@@ -320,6 +324,35 @@ func backoff(ctx context.Context, attempt int) {
 // failed): the work it carried is already done or no longer wanted.
 var errStale = errors.New("workflow: stale transition")
 
+// trySlot reserves a slot to run a task in this process outside a River
+// job; it fails when the engine does not work or all slots are taken.
+func (e *Engine) trySlot() bool {
+	if !e.started || e.cfg.Role == RoleAPI {
+		return false
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// spawn runs run (and the tasks after it) in the background and then
+// frees the slot trySlot reserved.
+func (e *Engine) spawn(run *taskRun) {
+	if run == nil {
+		<-e.slots
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() { <-e.slots }()
+		e.runLoop(e.runCtx, run)
+	}()
+}
+
 // notifyActivity wakes local long polls.
 func (e *Engine) notifyActivity() {
 	e.activityMu.Lock()
@@ -334,15 +367,28 @@ func (e *Engine) activityWaiter() <-chan struct{} {
 	return e.activityWake
 }
 
-func (e *Engine) notifyDone() {
+func (e *Engine) notifyDone(arn string) {
 	e.doneMu.Lock()
-	close(e.doneWake)
-	e.doneWake = make(chan struct{})
+	if ch, ok := e.waiters[arn]; ok {
+		close(ch)
+		delete(e.waiters, arn)
+	}
 	e.doneMu.Unlock()
 }
 
-func (e *Engine) doneWaiter() <-chan struct{} {
+func (e *Engine) doneWaiter(arn string) <-chan struct{} {
 	e.doneMu.Lock()
 	defer e.doneMu.Unlock()
-	return e.doneWake
+	ch, ok := e.waiters[arn]
+	if !ok {
+		ch = make(chan struct{})
+		e.waiters[arn] = ch
+	}
+	return ch
+}
+
+func (e *Engine) dropWaiter(arn string) {
+	e.doneMu.Lock()
+	delete(e.waiters, arn)
+	e.doneMu.Unlock()
 }

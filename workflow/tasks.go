@@ -43,7 +43,8 @@ func (e *Engine) settleTask(ctx context.Context, token string, f func(t *txn, fr
 	if err != nil {
 		return err
 	}
-	_, err = e.transition(ctx, arn, nil, true, func(t *txn) error {
+	slot := e.trySlot()
+	run, err := e.transition(ctx, arn, nil, slot, func(t *txn) error {
 		k, err := scanTask(t.tx.queryRow(t.ctx, `SELECT `+taskCols+` FROM wf_tasks WHERE token = $1`, token))
 		if err != nil {
 			return err
@@ -63,6 +64,9 @@ func (e *Engine) settleTask(ctx context.Context, token string, f func(t *txn, fr
 		}
 		return f(t, fr, k)
 	})
+	if slot {
+		e.spawn(run)
+	}
 	if errors.Is(err, errStale) {
 		return errcode.Wrap(errcode.FailedPrecond, ErrTaskTimedOut, "task token %s is no longer awaited", short(token))
 	}

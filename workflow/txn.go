@@ -106,7 +106,7 @@ func (f *frameRow) spec() childSpec {
 type childSpec struct {
 	Kind             string  `json:"k"` // parallel | map
 	State            string  `json:"s"`
-	Gen              int64   `json:"g"` // the gen of the children
+	Gen              int64   `json:"g"`  // the gen of the children
 	ToleratedCount   int     `json:"tc"` // -1: not set
 	ToleratedPercent float64 `json:"tp"` // -1: not set
 }
@@ -166,7 +166,7 @@ type txn struct {
 	newTasks  []*taskRow
 	events    []eventRow
 	jobs      []river.InsertManyParams
-	cancelled []string // frame path prefixes whose open frames are cancelled
+	cancelled []string // path prefixes of the open frames to cancel ("" is every frame)
 	job       *river.Job[stepArgs]
 
 	canInline bool
@@ -208,7 +208,7 @@ func (e *Engine) transition(ctx context.Context, execARN string, job *river.Job[
 		return nil, err
 	}
 	if done {
-		e.notifyDone()
+		e.notifyDone(execARN)
 	}
 	if activity {
 		e.notifyActivity()
@@ -337,8 +337,8 @@ func (t *txn) flush() error {
 	}
 	for _, prefix := range t.cancelled {
 		if _, err := tx.exec(ctx, `UPDATE wf_frames SET status='canceled', version=version+1, updated_us=$1
-			WHERE execution_arn=$2 AND (path = $3 OR path LIKE $4) AND status NOT IN ('succeeded','failed','canceled')`,
-			now, t.exec.arn, prefix, prefix+"/%"); err != nil {
+			WHERE execution_arn=$2 AND path LIKE $3 ESCAPE '\' AND status NOT IN ('succeeded','failed','canceled')`,
+			now, t.exec.arn, likePrefix(prefix)); err != nil {
 			return fmt.Errorf("cancel frames: %w", err)
 		}
 	}
@@ -367,8 +367,8 @@ func (t *txn) flush() error {
 			args = append(args, x.output, nullIfEmpty(x.errName), nullIfEmpty(x.cause), x.stopUS)
 		}
 		if x.setRedrive {
-			args = append(args, x.redriveCount, x.redriveUS)
-			q += fmt.Sprintf(`, redrive_count=$%d, redrive_us=$%d`, len(args)-1, len(args))
+			args = append(args, x.redriveCount, x.redriveUS, x.timeoutUS)
+			q += fmt.Sprintf(`, redrive_count=$%d, redrive_us=$%d, timeout_us=$%d`, len(args)-2, len(args)-1, len(args))
 		}
 		args = append(args, x.arn)
 		q += fmt.Sprintf(` WHERE arn=$%d`, len(args))
@@ -385,6 +385,12 @@ func (t *txn) flush() error {
 		}
 	}
 	return nil
+}
+
+// likePrefix is a LIKE pattern matching strings that start with p.
+func likePrefix(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(p) + "%"
 }
 
 func nullIfEmpty(s string) *string {

@@ -1,0 +1,159 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/landfall/landfall/workflow"
+	"github.com/landfall/landfall/workflow/workflowtest"
+)
+
+// chain returns a definition of n states of the given JSON body, each
+// going to the next.
+func chain(n int, body string) string {
+	var b strings.Builder
+	b.WriteString(`{"StartAt": "S0", "States": {`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		end := fmt.Sprintf(`"Next": "S%d"`, i+1)
+		if i == n-1 {
+			end = `"End": true`
+		}
+		fmt.Fprintf(&b, `"S%d": {%s, %s}`, i, body, end)
+	}
+	b.WriteString(`}}`)
+	return b.String()
+}
+
+func benchDBs(b *testing.B, f func(b *testing.B, open workflowtest.Open)) {
+	b.Run("sqlite", func(b *testing.B) { f(b, workflowtest.SQLite) })
+	b.Run("postgres", func(b *testing.B) { f(b, workflowtest.Postgres) })
+}
+
+// runChains runs executions of def, parallel at a time, until total
+// transitions of perExec each are done, and reports transitions/s.
+func runChains(b *testing.B, e *workflow.Engine, def string, perExec int, parallel int) {
+	ctx := context.Background()
+	sm, err := e.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: "bench", Definition: def})
+	if err != nil {
+		b.Fatal(err)
+	}
+	execs := (b.N + perExec - 1) / perExec
+	b.ResetTimer()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, parallel)
+	for w := 0; w < parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(execs) {
+					return
+				}
+				x, err := e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Name: fmt.Sprintf("x%d", i)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := e.WaitExecution(ctx, x.ARN)
+				if err != nil || got.Status != workflow.StatusSucceeded {
+					errs <- fmt.Errorf("%s: %v %s %s", x.ARN, err, got.Status, got.Cause)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.ReportMetric(float64(execs*perExec)/elapsed.Seconds(), "transitions/s")
+}
+
+// BenchmarkPassChain: state transitions per second through chains of 100
+// Pass states.
+func BenchmarkPassChain(b *testing.B) {
+	benchDBs(b, func(b *testing.B, open workflowtest.Open) {
+		cfg := workflowtest.Config(open(b), workflowtest.Resources())
+		e := workflowtest.StartEngine(b, cfg)
+		runChains(b, e, chain(100, `"Type": "Pass", "Result": {"ok": true}`), 100, 8)
+	})
+}
+
+// BenchmarkTaskChain: task completions per second through chains of 20
+// Task states, 4 engines' worth of concurrency (64 executions at once).
+func BenchmarkTaskChain(b *testing.B) {
+	benchDBs(b, func(b *testing.B, open workflowtest.Open) {
+		cfg := workflowtest.Config(open(b), workflowtest.Resources())
+		cfg.Workers = 64
+		e := workflowtest.StartEngine(b, cfg)
+		runChains(b, e, chain(20, `"Type": "Task", "Resource": "test:fn:echo"`), 20, 64)
+	})
+}
+
+// BenchmarkStartToFirstTask: latency from StartExecution to the first
+// task's invocation.
+func BenchmarkStartToFirstTask(b *testing.B) {
+	benchDBs(b, func(b *testing.B, open workflowtest.Open) {
+		res := workflowtest.Resources()
+		var mu sync.Mutex
+		started := map[string]chan struct{}{}
+		fns := workflow.NewFunctions("bench:")
+		fns.Add("first", func(_ context.Context, inv workflow.Invocation) (json.RawMessage, error) {
+			mu.Lock()
+			ch := started[inv.ExecutionARN]
+			mu.Unlock()
+			if ch != nil {
+				close(ch)
+			}
+			return json.RawMessage(`{}`), nil
+		})
+		res.Register("bench:", fns)
+		e := workflowtest.StartEngine(b, workflowtest.Config(open(b), res))
+		ctx := context.Background()
+		sm, err := e.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: "first", Definition: chain(1, `"Type": "Task", "Resource": "bench:first"`)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			name := fmt.Sprintf("x%d", i)
+			arn := strings.Replace(sm.ARN, ":stateMachine:", ":execution:", 1) + ":" + name
+			ch := make(chan struct{})
+			mu.Lock()
+			started[arn] = ch
+			mu.Unlock()
+			t0 := time.Now()
+			if _, err := e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Name: name}); err != nil {
+				b.Fatal(err)
+			}
+			select {
+			case <-ch:
+			case <-time.After(10 * time.Second):
+				b.Fatal("first task not invoked within 10s")
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	})
+}
