@@ -35,6 +35,7 @@ type state struct {
 	result                any
 	hasResult             bool
 	resultTooLarge        bool // a Pass Result over MaxPayloadBytes
+	resultSize            int  // the Pass Result's JSON length
 	// JSONata data flow
 	arguments, output evaluator
 	assign            *assignSpec

@@ -474,9 +474,8 @@ func (p *parser) state(name string, m map[string]any, ptr, parentQL string, g *g
 		p.io(o, s, true, true, true, false)
 		if v, ok := m["Result"]; ok {
 			s.result, s.hasResult = v, true
-			if b, err := expr.Marshal(v); err == nil && len(b) > MaxPayloadBytes {
-				s.resultTooLarge = true
-			}
+			s.resultSize = jsonSize(v, MaxPayloadBytes)
+			s.resultTooLarge = s.resultSize > MaxPayloadBytes
 			if s.ql == JSONata {
 				o.err("Result", "field \"Result\" is not supported when QueryLanguage is JSONata (use Output)")
 			}

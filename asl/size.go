@@ -5,6 +5,16 @@ import (
 	"unicode/utf8"
 )
 
+// jsonSize returns the compact JSON length of v, or limit+1 when it is
+// longer than limit (the walk stops there).
+func jsonSize(v any, limit int) int {
+	n := 0
+	if !addJSONSize(v, &n, limit) {
+		return limit + 1
+	}
+	return n
+}
+
 // jsonSizeExceeds reports whether v, written as compact JSON, is longer
 // than limit bytes. It walks v without allocating and stops as soon as
 // the limit is passed.

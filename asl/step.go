@@ -47,6 +47,10 @@ type Frame struct {
 	// runtime errors quote the id at which the state was entered.
 	EventID      int `json:"eventId"`
 	StateEventID int `json:"stateEventId"`
+	// InputSize is an upper bound of Input's JSON length (0: unknown). It
+	// lets most states check the 256 KiB limit without measuring their
+	// whole output.
+	InputSize int `json:"inputSize,omitempty"`
 	// Pending holds what a state computed before it waited: the task's
 	// effective input, the Map's items and settings, the Wait's end.
 	Pending *Pending `json:"pending,omitempty"`
@@ -472,11 +476,17 @@ func (e *evalCtx) effectiveInput() (any, *stateError) {
 
 // transition moves the frame to the next state with output, applying the
 // variable assignments, or ends it.
-func (m *Machine) transition(e *evalCtx, next string, output any, assigns map[string]any, out *Outcome) *stateError {
+// bound is an upper bound of the output's JSON length, or -1 when
+// unknown; the output is measured exactly only when the bound does not
+// already prove it fits.
+func (m *Machine) transition(e *evalCtx, next string, output any, assigns map[string]any, out *Outcome, bound int) *stateError {
 	f, s := e.f, e.s
-	if jsonSizeExceeds(output, MaxPayloadBytes) {
-		return &stateError{name: ErrDataLimitExceeded,
-			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.name)}
+	if bound < 0 || bound > MaxPayloadBytes {
+		bound = jsonSize(output, MaxPayloadBytes)
+		if bound > MaxPayloadBytes {
+			return &stateError{name: ErrDataLimitExceeded,
+				cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.name)}
+		}
 	}
 	if len(assigns) > 0 {
 		vars := make(map[string]any, len(f.Vars)+len(assigns))
@@ -505,6 +515,7 @@ func (m *Machine) transition(e *evalCtx, next string, output any, assigns map[st
 	}
 	f.State = next
 	f.Input = output
+	f.InputSize = bound
 	f.Phase = ""
 	return nil
 }
@@ -531,7 +542,8 @@ func (e *evalCtx) evalAssign(a *assignSpec, in any, states map[string]any) (map[
 
 // finishJSONPath applies ResultPath and OutputPath to result, evaluates
 // Assign (whose "$" is assignIn) and transitions.
-func (m *Machine) finishJSONPath(e *evalCtx, result, assignIn any, rp *resultPathSpec, assign *assignSpec, next string, out *Outcome) *stateError {
+// resultSize is the JSON length of result when the caller knows it, or -1.
+func (m *Machine) finishJSONPath(e *evalCtx, result, assignIn any, resultSize int, rp *resultPathSpec, assign *assignSpec, next string, out *Outcome) *stateError {
 	combined, err := applyResultPath(e.f.Input, rp, result)
 	if err != nil {
 		return err
@@ -547,7 +559,43 @@ func (m *Machine) finishJSONPath(e *evalCtx, result, assignIn any, rp *resultPat
 	if err != nil {
 		return err
 	}
-	return m.transition(e, next, output, assigns, out)
+	// An upper bound of the output's size: the result, the input, or
+	// both joined along the ResultPath. OutputPath only selects from it,
+	// unless it reads the context object or a variable.
+	if resultSize < 0 && (rp == nil || !rp.discard) {
+		resultSize = jsonSize(result, MaxPayloadBytes)
+	}
+	var bound int
+	switch {
+	case rp == nil:
+		bound = resultSize
+	case rp.discard:
+		bound = e.inputSize()
+	default:
+		bound = e.inputSize() + resultSize + 4*len(rp.src) + 8
+	}
+	if op := e.s.outputPath; op != nil && (op.null || op.p.Root() != expr.RootInput) {
+		bound = -1
+	}
+	return m.transition(e, next, output, assigns, out, bound)
+}
+
+// effSize is the size bound of the effective input: the input's when
+// there is no InputPath, else unknown (-1).
+func (e *evalCtx) effSize() int {
+	if e.s.inputPath == nil {
+		return e.inputSize()
+	}
+	return -1
+}
+
+// inputSize returns an upper bound of the frame's input JSON length,
+// measuring it once when unknown.
+func (e *evalCtx) inputSize() int {
+	if e.f.InputSize <= 0 {
+		e.f.InputSize = jsonSize(e.f.Input, MaxPayloadBytes)
+	}
+	return e.f.InputSize
 }
 
 func applyResultPath(input any, rp *resultPathSpec, result any) (any, *stateError) {
@@ -579,7 +627,7 @@ func (m *Machine) finishJSONata(e *evalCtx, output evaluator, assign *assignSpec
 	if err != nil {
 		return err
 	}
-	return m.transition(e, next, result, assigns, out)
+	return m.transition(e, next, result, assigns, out, -1)
 }
 
 func (m *Machine) execPass(e *evalCtx, out *Outcome) {
@@ -596,21 +644,26 @@ func (m *Machine) execPass(e *evalCtx, out *Outcome) {
 		return
 	}
 	result := eff
+	resultSize := -1
+	if s.inputPath == nil {
+		resultSize = e.inputSize()
+	}
 	switch {
 	case s.resultTooLarge:
 		m.failFrame(e.f, &stateError{name: ErrDataLimitExceeded,
 			cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", s.name)}, s)
 		return
 	case s.hasResult:
-		result = s.result
+		result, resultSize = s.result, s.resultSize
 	case s.parameters != nil:
+		result, resultSize = nil, -1
 		result, err = e.evalTemplate(s.parameters, eff)
 		if err != nil {
 			m.failFrame(e.f, err, s)
 			return
 		}
 	}
-	if err := m.finishJSONPath(e, result, result, s.resultPath, s.assign, s.next, out); err != nil {
+	if err := m.finishJSONPath(e, result, result, resultSize, s.resultPath, s.assign, s.next, out); err != nil {
 		m.failFrame(e.f, err, s)
 	}
 }
@@ -628,7 +681,7 @@ func (m *Machine) execSucceed(e *evalCtx, out *Outcome) {
 		m.failFrame(e.f, err, s)
 		return
 	}
-	if err := m.finishJSONPath(e, eff, eff, nil, nil, "", out); err != nil {
+	if err := m.finishJSONPath(e, eff, eff, e.effSize(), nil, nil, "", out); err != nil {
 		m.failFrame(e.f, err, s)
 	}
 }
@@ -730,7 +783,7 @@ func (m *Machine) execChoice(e *evalCtx, out *Outcome) {
 	if s.ql == JSONata {
 		err = m.finishJSONata(e, output, assign, nil, e.f.Input, next, out)
 	} else {
-		err = m.finishJSONPath(e, eff, eff, nil, assign, next, out)
+		err = m.finishJSONPath(e, eff, eff, e.effSize(), nil, assign, next, out)
 	}
 	if err != nil {
 		m.failFrame(e.f, err, s)
@@ -844,7 +897,7 @@ func (m *Machine) finishWait(e *evalCtx, eff any, out *Outcome) {
 	if s.ql == JSONata {
 		err = m.finishJSONata(e, s.output, s.assign, nil, e.f.Input, s.next, out)
 	} else {
-		err = m.finishJSONPath(e, eff, eff, nil, s.assign, s.next, out)
+		err = m.finishJSONPath(e, eff, eff, e.effSize(), nil, s.assign, s.next, out)
 	}
 	if err != nil {
 		m.failFrame(e.f, err, s)
@@ -1004,7 +1057,7 @@ func (m *Machine) completeResult(e *evalCtx, result any, out *Outcome) *stateErr
 		}
 		result = v
 	}
-	return m.finishJSONPath(e, result, result, s.resultPath, s.assign, s.next, out)
+	return m.finishJSONPath(e, result, result, -1, s.resultPath, s.assign, s.next, out)
 }
 
 // FailTask records the failure of the frame's pending task: a matching
@@ -1072,7 +1125,7 @@ func (m *Machine) handleError(e *evalCtx, serr *stateError, out *Outcome) bool {
 					var assigns map[string]any
 					assigns, err = e.evalAssign(c.assign, errOut, nil)
 					if err == nil {
-						err = m.transition(e, c.next, combined, assigns, out)
+						err = m.transition(e, c.next, combined, assigns, out, -1)
 					}
 				}
 			}
