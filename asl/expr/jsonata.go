@@ -46,9 +46,9 @@ type JSONata struct {
 	simple *simplePath
 	// states is what the expression reads of $states.
 	states *statesUse
-	// guarded is set when lambda bodies call the depth guard, which then
-	// must be bound.
-	guarded bool
+	// guarded is set when lambda bodies call the depth guard, exists when
+	// $exists calls were rewritten; the functions they call are then bound.
+	guarded, exists bool
 }
 
 // simplePath is a variable or a path of field names from a variable.
@@ -101,7 +101,7 @@ func CompileJSONata(s string) (*JSONata, error) {
 		return nil, ce
 	}
 	j := &JSONata{src: src, expr: e, vars: mentionedVars(src)}
-	j.guarded = guardLambdas(e)
+	j.guarded, j.exists = instrument(e)
 	node, err := jparse.Parse(src)
 	if err == nil {
 		if msg := checkJSONataSupport(node); msg != "" {
@@ -381,6 +381,9 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 	}
 	if j.guarded {
 		vals[depthGuardName] = depthGuardCallable
+	}
+	if j.exists {
+		vals[existsName] = existsCallable
 	}
 	if len(vals) > 0 {
 		if err := local.RegisterVars(vals); err != nil {

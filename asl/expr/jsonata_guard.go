@@ -87,10 +87,125 @@ var exprNodeField = func() reflect.StructField {
 	return f
 }()
 
-// guardLambdas prefixes every lambda body of e's tree with the depth guard
-// and reports whether it found any.
-func guardLambdas(e *jsonata.Expr) bool {
+// instrument rewrites e's tree in place: every lambda body is prefixed with
+// the depth guard, and $exists of a plain path becomes existsName (see
+// jsExists). It reports which of the two it used.
+func instrument(e *jsonata.Expr) (guarded, exists bool) {
 	root := *(*jparse.Node)(unsafe.Add(unsafe.Pointer(e), exprNodeField.Offset))
+	guarded = guardLambdas(root)
+	exists = rewriteExists(root)
+	return guarded, exists
+}
+
+// rewriteExists turns $exists(<variable>.a.b) into
+// __landfallExists(<variable>.a, "b"): the engine reads a path that ends at
+// an empty array as nothing, so its $exists says false where JSONata says
+// true.
+func rewriteExists(root jparse.Node) bool {
+	found := false
+	var visit func(n jparse.Node)
+	visit = func(n jparse.Node) {
+		if n == nil {
+			return
+		}
+		forEachChild(n, visit)
+		call, ok := n.(*jparse.FunctionCallNode)
+		if !ok || len(call.Args) != 1 {
+			return
+		}
+		if fn, ok := call.Func.(*jparse.VariableNode); !ok || fn.Name != "exists" {
+			return
+		}
+		pn, ok := call.Args[0].(*jparse.PathNode)
+		if !ok || pn.KeepArrays || len(pn.Steps) < 2 {
+			return
+		}
+		if v, ok := pn.Steps[0].(*jparse.VariableNode); !ok || v.Name == "" || v.Name == "$" {
+			return
+		}
+		for _, st := range pn.Steps[1:] {
+			if _, ok := st.(*jparse.NameNode); !ok {
+				return
+			}
+		}
+		last := pn.Steps[len(pn.Steps)-1].(*jparse.NameNode).Value
+		var parent jparse.Node = pn.Steps[0]
+		if len(pn.Steps) > 2 {
+			parent = &jparse.PathNode{Steps: pn.Steps[:len(pn.Steps)-1]}
+		}
+		call.Func = &jparse.VariableNode{Name: existsName}
+		call.Args = []jparse.Node{parent, &jparse.StringNode{Value: last}}
+		found = true
+	}
+	visit(root)
+	return found
+}
+
+const existsName = "__landfallExists"
+
+// jsExists is $exists(parent.name) as JSONata answers it: true when the
+// field is there, whatever it holds (null and [] included); over an array
+// of objects, true when the mapped path yields anything.
+func jsExists(parent reflect.Value, name string) bool {
+	if !parent.IsValid() {
+		return false
+	}
+	p := jtypes.Resolve(parent)
+	if !p.IsValid() || !p.CanInterface() {
+		return false
+	}
+	switch x := p.Interface().(type) {
+	case map[string]any:
+		_, ok := x[name]
+		return ok
+	case []any:
+		for _, e := range x {
+			if walkItem(e, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// walkItem reports whether an item of a mapped path yields something for
+// name: a field that is not an empty array (those flatten to nothing).
+func walkItem(e any, name string) bool {
+	switch x := e.(type) {
+	case map[string]any:
+		fv, ok := x[name]
+		if !ok {
+			return false
+		}
+		if a, ok := fv.([]any); ok && len(a) == 0 {
+			return false
+		}
+		return true
+	case []any:
+		for _, y := range x {
+			if walkItem(y, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var existsCallable = func() any {
+	e := jsonata.MustCompile("$" + existsName)
+	if err := e.RegisterExts(map[string]jsonata.Extension{existsName: {Func: jsExists}}); err != nil {
+		panic("expr: registering $exists: " + err.Error())
+	}
+	fn, err := e.Eval(nil)
+	if err != nil {
+		panic("expr: registering $exists: " + err.Error())
+	}
+	return fn
+}()
+
+// guardLambdas prefixes every lambda body of the tree with the depth guard
+// and reports whether it found any.
+func guardLambdas(root jparse.Node) bool {
 	found := false
 	guard := func(body jparse.Node) jparse.Node {
 		found = true
