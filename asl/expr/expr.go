@@ -55,8 +55,8 @@
 // with only the parts of $states they read converted for it.
 // Where the engine's semantics differ from JSONata's reference
 // implementation, the differences Step Functions users meet most are
-// corrected here (null values, paths ending at an empty array, error
-// codes). The engine has no recursion limit of its own: lambda bodies are
+// corrected here (null values, paths ending at an empty array, $exists,
+// $not, error codes and wording, $eval disabled). The engine has no recursion limit of its own: lambda bodies are
 // instrumented so that a function recursing without end fails the
 // evaluation (States.QueryEvaluationError) instead of exhausting the stack,
 // and one that keeps calling its own functions past five seconds fails too.
