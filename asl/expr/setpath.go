@@ -1,5 +1,7 @@
 package expr
 
+import "maps"
+
 // ReferencePath is a compiled reference path (ResultPath): a definite
 // JSONPath of names and indexes that names where to put a value.
 type ReferencePath struct {
@@ -55,9 +57,13 @@ func (r *ReferencePath) set(node any, i int, value any) (any, error) {
 		var m map[string]any
 		switch x := node.(type) {
 		case map[string]any:
-			m = make(map[string]any, len(x)+1)
-			for k, v := range x {
-				m[k] = v
+			if _, replacing := x[sg.name]; replacing {
+				m = maps.Clone(x) // same keys: a bulk copy
+			} else {
+				m = make(map[string]any, len(x)+1)
+				for k, v := range x {
+					m[k] = v
+				}
 			}
 		case nil:
 			if i == 0 {
