@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser"
+	awsprov "github.com/landfall/landfall/analyser/aws"
 	"github.com/landfall/landfall/analyser/openai"
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/blob"
@@ -143,6 +144,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err := registerRemote(cfg); err != nil {
 		return nil, err
 	}
+	if err := registerAWS(ctx, cfg); err != nil {
+		return nil, err
+	}
 	resources := workflow.NewResources()
 	fns := workflow.NewFunctions(FunctionPrefix)
 	resources.Register(FunctionPrefix, fns)
@@ -210,6 +214,34 @@ func registerRemote(cfg *config.Config) error {
 	}
 	registerOnce(openai.Transcriber{C: c})
 	registerOnce(openai.Summariser{C: c})
+	return nil
+}
+
+// registerAWS registers the AWS analysers when any task is configured to
+// use them.
+func registerAWS(ctx context.Context, cfg *config.Config) error {
+	use := false
+	for _, p := range cfg.Analysers {
+		use = use || p == "aws"
+	}
+	if !use {
+		return nil
+	}
+	c, err := awsprov.New(ctx, awsprov.Config{Region: cfg.AWS.Region, Profile: cfg.AWS.Profile, Endpoint: cfg.AWS.Endpoint,
+		StagingBucket: cfg.AWS.TranscribeBucket, BedrockModel: cfg.AWS.BedrockModel,
+		MediaURI: func(key string) string {
+			if name := BucketName(cfg.Blob); strings.HasPrefix(cfg.Blob, "s3://") {
+				return "s3://" + name + "/" + key
+			}
+			return ""
+		}})
+	if err != nil {
+		return err
+	}
+	registerOnce(awsprov.Transcriber{C: c})
+	registerOnce(awsprov.Labeller{C: c})
+	registerOnce(awsprov.Moderator{C: c})
+	registerOnce(awsprov.Summariser{C: c})
 	return nil
 }
 
