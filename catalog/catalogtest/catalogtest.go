@@ -905,6 +905,13 @@ func testOutboxAtomic(t *testing.T, b *bundle) {
 	if !evs[0].CreatedAt.Equal(t0) || evs[0].Attempts != 1 {
 		t.Fatalf("event %+v", evs[0])
 	}
+	// Payloads come back byte for byte.
+	raw := `{"z": 1,  "a": [true, null], "id":"ev-raw"}`
+	ok(t, st.OutboxInsert(ctx, &catalog.OutboxInsertParams{Events: []catalog.OutboxEvent{{ID: "ev-raw", Payload: json.RawMessage(raw)}}}))
+	got2 := must[[]*catalog.OutboxEvent](t)(st.OutboxClaim(ctx, &catalog.OutboxClaimParams{}))
+	if len(got2) != 1 || string(got2[0].Payload) != raw {
+		t.Fatalf("payload changed: %+v", got2)
+	}
 }
 
 func testOutboxClaimAckRelease(t *testing.T, b *bundle) {
