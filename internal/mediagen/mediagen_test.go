@@ -231,3 +231,47 @@ func TestBrokenFiles(t *testing.T) {
 		t.Fatal("not empty")
 	}
 }
+
+func TestVideoSlideWithImage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	pic := filepath.Join(dir, "pic.png")
+	if err := Image(ctx, pic, ImageSpec{Width: 200, Height: 100, Background: "red"}); err != nil {
+		t.Fatal(err)
+	}
+	wav := filepath.Join(dir, "s.wav")
+	if err := Tone(ctx, wav, 1, 440); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "v.mp4")
+	res, err := Video(ctx, p, VideoSpec{Width: 320, Height: 240, Audio: wav, Slides: []Slide{
+		{Text: "Intro", Seconds: 1}, {Text: "Picture", Seconds: 1, Image: pic, Background: "white"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Duration != 2 || len(res.Cuts) != 1 {
+		t.Fatalf("%+v", res)
+	}
+	// The middle of the second slide is the red picture.
+	frame := filepath.Join(dir, "f.png")
+	if _, err := execx.Run(ctx, execx.Cmd{Name: "ffmpeg", Args: []string{"-v", "error", "-ss", "1.5", "-i", p, "-frames:v", "1", "-vf", "crop=2:2:159:100", frame}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, g, b, _ := img.At(0, 0).RGBA()
+	if r>>8 < 180 || g>>8 > 80 || b>>8 > 80 {
+		t.Fatalf("centre pixel is %d,%d,%d, want red", r>>8, g>>8, b>>8)
+	}
+	if _, err := Video(ctx, filepath.Join(dir, "x.mp4"), VideoSpec{Slides: []Slide{{Seconds: 1, Image: filepath.Join(dir, "missing.png")}}}); !errors.Is(err, errcode.Invalid) {
+		t.Fatalf("missing image: %v", err)
+	}
+}

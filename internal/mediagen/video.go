@@ -20,6 +20,9 @@ type Slide struct {
 	Background string  `json:"background,omitempty"` // ffmpeg colour, e.g. "navy" or "0x1E3A8A"; default per slide index
 	Color      string  `json:"color,omitempty"`      // text colour; default white
 	FontSize   int     `json:"font_size,omitempty"`  // pixels; default Height/12
+	// Image is a picture (PNG, JPEG, …) shown centred on the slide, scaled
+	// to 70% of the frame's height; the text then runs along the bottom.
+	Image string `json:"image,omitempty"`
 }
 
 // VideoSpec describes a generated slide video.
@@ -99,6 +102,13 @@ func Video(ctx context.Context, path string, spec VideoSpec) (*VideoResult, erro
 
 	res := &VideoResult{}
 	var graph strings.Builder
+	// Inputs: the soundtrack first (when there is one), then slide images.
+	var inputs []string
+	nextInput := 0
+	if spec.Audio != "" {
+		inputs = append(inputs, "-i", spec.Audio)
+		nextInput = 1
+	}
 	frames := 0
 	for i, s := range spec.Slides {
 		n := int(math.Round(s.Seconds * float64(fps)))
@@ -124,13 +134,24 @@ func Video(ctx context.Context, path string, spec VideoSpec) (*VideoResult, erro
 			size = h / 12
 		}
 		fmt.Fprintf(&graph, "color=c=%s:s=%dx%d:r=%d:d=%s", bg, w, h, fps, strconv.FormatFloat(float64(n)/float64(fps), 'f', 6, 64))
+		textY := "(h-text_h)/2"
+		if s.Image != "" {
+			if _, err := os.Stat(s.Image); err != nil {
+				return nil, errcode.New(errcode.Invalid, "mediagen: slide %d image: %v", i, err)
+			}
+			inputs = append(inputs, "-loop", "1", "-framerate", strconv.Itoa(fps), "-i", s.Image)
+			fmt.Fprintf(&graph, "[bg%d];[%d:v]scale=-2:%d,format=rgba[pic%d];[bg%d][pic%d]overlay=x=(W-w)/2:y=(H-h)/2-%d:shortest=1",
+				i, nextInput, h*7/10/2*2, i, i, i, h/20)
+			nextInput++
+			textY = fmt.Sprintf("h-text_h-%d", h/30)
+		}
 		if strings.TrimSpace(s.Text) != "" {
 			txt := filepath.Join(tmp, fmt.Sprintf("slide%03d.txt", i))
 			if err := os.WriteFile(txt, []byte(s.Text), 0o644); err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(&graph, ",drawtext=fontfile=%s:textfile=%s:fontsize=%d:fontcolor=%s:line_spacing=%d:x=(w-text_w)/2:y=(h-text_h)/2",
-				FontPath, txt, size, fg, size/3)
+			fmt.Fprintf(&graph, ",drawtext=fontfile=%s:textfile=%s:fontsize=%d:fontcolor=%s:line_spacing=%d:x=(w-text_w)/2:y=%s",
+				FontPath, txt, size, fg, size/3, textY)
 		}
 		fmt.Fprintf(&graph, "[s%d];", i)
 	}
@@ -140,9 +161,8 @@ func Video(ctx context.Context, path string, spec VideoSpec) (*VideoResult, erro
 	fmt.Fprintf(&graph, "concat=n=%d:v=1:a=0,format=yuv420p[v]", len(spec.Slides))
 	res.Duration = float64(frames) / float64(fps)
 
-	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y"}
+	args := append([]string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y"}, inputs...)
 	if spec.Audio != "" {
-		args = append(args, "-i", spec.Audio)
 		fmt.Fprintf(&graph, ";[0:a]aformat=sample_rates=%d:channel_layouts=mono,apad=whole_dur=%s,atrim=end=%s[a]",
 			SampleRate, ftoa(res.Duration), ftoa(res.Duration))
 	}

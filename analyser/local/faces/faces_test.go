@@ -17,6 +17,7 @@ import (
 
 	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/analyser/local/execx"
+	"github.com/landfall/landfall/analyser/local/mediatools"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/types"
@@ -206,6 +207,46 @@ func TestKeyframesTimestampsAndCounts(t *testing.T) {
 	two := r.Detections[1].Boxes
 	if !(two[0].Left < 0.5 && two[1].Left > 0.5) {
 		t.Errorf("the two faces should be one in each half: %+v", two)
+	}
+}
+
+// TestVideo finds faces in the keyframes the media task takes from a
+// generated video: a text slide, the astronaut photo, then the two-face
+// picture.
+func TestVideo(t *testing.T) {
+	dir := fixtures(t)
+	ps := photos(t)
+	ctx := context.Background()
+	video := filepath.Join(t.TempDir(), "people.mp4")
+	gen, err := mediagen.Video(ctx, video, mediagen.VideoSpec{Width: 1280, Height: 720, Slides: []mediagen.Slide{
+		{Text: "Meet the crew", Seconds: 2},
+		{Text: "Commander", Seconds: 2, Image: filepath.Join(ps.Dir, "astronaut.png"), Background: "black"},
+		{Text: "Two of them", Seconds: 2, Image: filepath.Join(dir, "two.png"), Background: "black"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &analyser.Env{Workdir: t.TempDir()}
+	m, err := mediatools.Media{}.Run(ctx, env, &analyser.Input{Path: video, Options: json.RawMessage(`{"thumbnails": 1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mj, _ := json.Marshal(m)
+	r, err := run(t, &analyser.Input{Results: map[string]json.RawMessage{"media": mj}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FramesAnalysed != 3 || r.MaxCount != 2 || len(r.Detections) != 2 {
+		t.Fatalf("frames %d, max %d, detections %+v", r.FramesAnalysed, r.MaxCount, r.Detections)
+	}
+	for i, d := range r.Detections {
+		start, end := gen.Starts[i+1], gen.Duration
+		if i+2 < len(gen.Starts) {
+			end = gen.Starts[i+2]
+		}
+		if d.Timestamp < start || d.Timestamp >= end || len(d.Boxes) != i+1 {
+			t.Errorf("detection %d: %d faces at %.2fs, want %d in [%.2f, %.2f)", i, len(d.Boxes), d.Timestamp, i+1, start, end)
+		}
 	}
 }
 
