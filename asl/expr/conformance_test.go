@@ -16,6 +16,7 @@ import (
 type confCase struct {
 	Name          string          `json:"name"`
 	QueryLanguage string          `json:"query_language"`
+	ExecutionType string          `json:"execution_type"`
 	Definition    json.RawMessage `json:"definition"`
 	Input         json.RawMessage `json:"input"`
 	Expected      json.RawMessage `json:"expected"`
@@ -155,21 +156,26 @@ type passRunner struct {
 	context map[string]any
 }
 
-func newContext(input any) map[string]any {
-	return map[string]any{
+func newContext(input any, express bool) map[string]any {
+	ctx := map[string]any{
 		"Execution": map[string]any{
-			"Id":        "arn:aws:states:us-east-1:111111111111:execution:sm-name:exec-name",
-			"Input":     input,
-			"Name":      "exec-name",
-			"RoleArn":   "arn:aws:iam::111111111111:role/role",
-			"StartTime": "2024-01-01T00:00:00.000Z",
+			"Id":           "arn:aws:states:us-east-1:111111111111:execution:sm-name:exec-name",
+			"Input":        input,
+			"Name":         "exec-name",
+			"RedriveCount": json.Number("0"),
+			"RoleArn":      "arn:aws:iam::111111111111:role/role",
+			"StartTime":    "2024-01-01T00:00:00.000Z",
 		},
 		"StateMachine": map[string]any{
 			"Id":   "arn:aws:states:us-east-1:111111111111:stateMachine:sm-name",
 			"Name": "sm-name",
 		},
-		"State": map[string]any{"EnteredTime": "2024-01-01T00:00:00.000Z", "Name": "", "RetryCount": json.Number("0")},
+		"State": map[string]any{"EnteredTime": "2024-01-01T00:00:00.000Z", "Name": ""},
 	}
+	if express {
+		delete(ctx["Execution"].(map[string]any), "RedriveCount") // Express executions cannot be redriven
+	}
+	return ctx
 }
 
 // stripStatePrefix removes what the interpreter puts before an
@@ -191,7 +197,7 @@ type runResult struct {
 
 // runPassChain runs a definition made only of Pass states. ok is false when
 // the definition uses something the chain runner does not model.
-func runPassChain(t *testing.T, def map[string]any, input any) (res runResult, ok bool) {
+func runPassChain(t *testing.T, def map[string]any, input any, express bool) (res runResult, ok bool) {
 	t.Helper()
 	states, _ := def["States"].(map[string]any)
 	topQL, _ := def["QueryLanguage"].(string)
@@ -210,7 +216,7 @@ func runPassChain(t *testing.T, def map[string]any, input any) (res runResult, o
 		if q, ok := st["QueryLanguage"].(string); ok {
 			ql = q
 		}
-		ctx := newContext(input)
+		ctx := newContext(input, express)
 		ctx["State"].(map[string]any)["Name"] = name
 		var out any
 		var err error
@@ -364,13 +370,13 @@ func checkCase(t *testing.T, c confCase, res runResult) {
 	if res.err != nil {
 		t.Fatalf("unexpected error %s: %s", res.err.Name, res.err.Cause)
 	}
-	if strings.Contains(string(c.Expected), "ArnPart_0idx") {
-		// The context object's values were masked when recorded.
-		t.Skip("output holds masked context-object values")
-	}
 	got, want := deepCopy(res.output), deepCopy(exp.Output)
 	for _, p := range exp.UncheckedPaths {
 		got, want = removePointer(got, p), removePointer(want, p)
+	}
+	if text := MarshalString(want); strings.Contains(text, "ArnPart_0idx") || strings.Contains(text, "<partition>") {
+		// The context object's values were masked when recorded.
+		t.Skip("output holds masked context-object values")
 	}
 	if !Equal(got, want) {
 		t.Fatalf("output:\n got %s\nwant %s", MarshalString(res.output), MarshalString(exp.Output))
@@ -403,7 +409,7 @@ func TestConformancePassChains(t *testing.T) {
 			}
 			input := mustDecode(t, c.Input)
 			t.Run(c.Name, func(t *testing.T) {
-				res, ok := runPassChain(t, def, input)
+				res, ok := runPassChain(t, def, input, c.ExecutionType == "EXPRESS")
 				if !ok {
 					t.Skip("not a Pass-only definition")
 				}

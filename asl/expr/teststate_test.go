@@ -54,7 +54,7 @@ func TestConformanceTestStateDataFlow(t *testing.T) {
 			if input == nil {
 				input = map[string]any{} // TestState's default input
 			}
-			var ctx any = newContext(input)
+			var ctx any = newContext(input, false)
 			if len(c.Request.Context) > 0 {
 				ctx = mustDecode(t, c.Request.Context)
 			}
