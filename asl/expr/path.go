@@ -466,7 +466,7 @@ func (p *pathParser) parseIndexOrSlice() (segment, error) {
 	return segment{kind: segIndexes, indexes: idx, jaywayText: "[" + strings.Join(parts, ",") + "]"}, nil
 }
 
-// pathNotFound is the error of a definite path that selects nothing.
+// notFound is the error of a definite path that selects nothing.
 func (p *Path) notFound(msg string) error {
 	return &Error{Name: ErrNameRuntime, Cause: "Invalid path '" + p.src + "' : " + msg, Err: ErrPathNotFound, jayway: msg}
 }
