@@ -92,6 +92,13 @@
 //
 //	res, err := asl.Run(ctx, m, input, asl.RunOptions{Tasks: handler, Trace: func(e asl.TraceEvent) { ... }})
 //
+// # Testing one state
+//
+// TestState runs a single state — given alone or named in a machine —
+// with a mocked task result or error, as Step Functions' TestState API
+// does, and reports SUCCEEDED, FAILED, CAUGHT_ERROR or RETRIABLE with the
+// output, error, next state and inspection data.
+//
 // Package asl/asltest has scripted task mocks in the conformance suite's
 // format and an in-memory bucket for ItemReaders.
 package asl

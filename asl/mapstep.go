@@ -144,7 +144,8 @@ func (m *Machine) execMap(e *evalCtx, out *Outcome) bool {
 		}
 		src := "$"
 		if ms.itemsPath != nil {
-			src = ms.itemsPath.src
+			// Step Functions names a context path with one "$" here.
+			src = strings.Replace(ms.itemsPath.src, "$$", "$", 1)
 		}
 		return m.handleError(e, &stateError{name: ErrRuntime, prefixed: true,
 			cause: fmt.Sprintf("Reference path \"%s\" must point to array.", src)}, out)

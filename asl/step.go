@@ -99,6 +99,13 @@ type StepContext struct {
 	// jitter is derived from a hash of the state and attempt, so steps stay
 	// deterministic.
 	Random func() float64
+
+	// stopAtNext makes a step end before entering a second state
+	// (TestState runs one state).
+	stopAtNext *int
+	// verbatimContext uses Context as given, without State (TestState
+	// with a caller's context object).
+	verbatimContext bool
 }
 
 // Kind is what an Outcome asks of the caller.
@@ -135,7 +142,13 @@ type Outcome struct {
 	Cause string
 	// Entered lists the states entered during the step, in order.
 	Entered []EnteredState
+
+	caught    bool       // a catcher handled an error during the step (TestState)
+	caughtErr stateError // the error it handled
 }
+
+// kindNext ends a TestState step before the next state.
+const kindNext Kind = "next"
 
 // EnteredState records one state entered during a step.
 type EnteredState struct {
@@ -286,6 +299,11 @@ func (m *Machine) resetEval(e *evalCtx, f *Frame, s *state, sc *StepContext) *ev
 	if !s.usesContext {
 		return e
 	}
+	if sc.verbatimContext {
+		e.ctx = sc.Context
+		e.env.Context = sc.Context
+		return e
+	}
 	ctx := make(map[string]any, len(sc.Context)+3)
 	for k, v := range sc.Context {
 		ctx[k] = v
@@ -369,6 +387,13 @@ func (m *Machine) runN(f *Frame, sc *StepContext, out *Outcome, limit int) {
 		if f.Status != "" {
 			m.finish(f, out)
 			return
+		}
+		if sc.stopAtNext != nil && f.Phase == "" {
+			if *sc.stopAtNext > 0 {
+				out.Kind = kindNext
+				return
+			}
+			*sc.stopAtNext++
 		}
 		s := m.current(f)
 		if s == nil {
@@ -1106,6 +1131,7 @@ func (m *Machine) handleError(e *evalCtx, serr *stateError, out *Outcome) bool {
 			if !matchesAny(c.errorEquals, name) {
 				continue
 			}
+			out.caught, out.caughtErr = true, stateError{name: name, cause: serr.cause}
 			cause := serr.cause
 			if serr.prefixed {
 				cause = fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", s.name, f.StateEventID, serr.cause)
