@@ -164,11 +164,12 @@ func (OCR) Spec() analyser.Spec {
 	}
 }
 
-// frameRef is one frame to read and the span of time it stands for.
-type frameRef struct {
-	path        string
-	time        float64
-	first, last float64
+// Frame is one frame to read: an image file, the time it was taken and
+// the span of time it stands for (its shot).
+type Frame struct {
+	Path        string
+	Time        float64
+	First, Last float64
 }
 
 // Run implements analyser.Analyser.
@@ -187,7 +188,7 @@ func (OCR) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any,
 	if len(frames) > opts.MaxFrames {
 		frames = frames[:opts.MaxFrames]
 	}
-	r := &Reader{Options: opts}
+	r := &Reader{opts: opts}
 	var cpu float64
 	defer func() { env.Record(analyser.Usage{Analyser: ID, CPUSeconds: cpu, Images: len(frames)}) }()
 	scratch := ""
@@ -199,20 +200,20 @@ func (OCR) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any,
 
 // framesOf lists the frames to read: the media task's keyframes, each
 // standing for its whole shot, or the input image itself.
-func framesOf(in *analyser.Input) ([]frameRef, error) {
+func framesOf(in *analyser.Input) ([]Frame, error) {
 	if raw, ok := in.Results[analyser.TaskMedia]; ok && len(raw) > 0 {
 		var m mediatools.Result
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return nil, errcode.Wrap(errcode.Invalid, err, "ocr: /results/media")
 		}
-		frames := make([]frameRef, 0, len(m.Keyframes))
+		frames := make([]Frame, 0, len(m.Keyframes))
 		for i, kf := range m.Keyframes {
 			if kf.Path == "" {
 				return nil, errcode.New(errcode.Invalid, "ocr: /results/media/keyframes/%d/path is empty", i)
 			}
-			f := frameRef{path: kf.Path, time: kf.Time, first: kf.Time, last: kf.Time}
+			f := Frame{Path: kf.Path, Time: kf.Time, First: kf.Time, Last: kf.Time}
 			if kf.Shot >= 0 && kf.Shot < len(m.Shots) && m.Kind == types.KindVideo {
-				f.first, f.last = m.Shots[kf.Shot].Start, m.Shots[kf.Shot].End
+				f.First, f.Last = m.Shots[kf.Shot].Start, m.Shots[kf.Shot].End
 			}
 			frames = append(frames, f)
 		}
@@ -236,12 +237,25 @@ func framesOf(in *analyser.Input) ([]frameRef, error) {
 	if kind != "" && kind != types.KindImage {
 		return nil, errcode.New(errcode.FailedPrecond, "ocr: %s is %s: run the media task first and pass its output as /results/media", filepath.Base(in.Path), kind)
 	}
-	return []frameRef{{path: in.Path}}, nil
+	return []Frame{{Path: in.Path}}, nil
 }
 
 // Reader reads text from frames with tesseract.
 type Reader struct {
-	Options Options
+	opts Options
+}
+
+// NewReader returns a Reader with opts; zero fields take their defaults.
+func NewReader(opts Options) (*Reader, error) {
+	raw, err := json.Marshal(opts)
+	if err != nil {
+		return nil, err
+	}
+	o, err := parseOptions(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{opts: o}, nil
 }
 
 type item struct {
@@ -259,7 +273,10 @@ type OCRLine struct {
 // ReadFrames reads every frame and deduplicates the lines across them.
 // Scratch files go under scratch (a temporary folder when empty). cpu
 // accumulates the CPU seconds tesseract spent.
-func (r *Reader) ReadFrames(ctx context.Context, frames []frameRef, scratch string, cpu *float64) (*Result, error) {
+func (r *Reader) ReadFrames(ctx context.Context, frames []Frame, scratch string, cpu *float64) (*Result, error) {
+	if cpu == nil {
+		cpu = new(float64)
+	}
 	if scratch == "" {
 		d, err := os.MkdirTemp("", "landfall-ocr-")
 		if err != nil {
@@ -270,17 +287,17 @@ func (r *Reader) ReadFrames(ctx context.Context, frames []frameRef, scratch stri
 	} else if err := os.MkdirAll(scratch, 0o755); err != nil {
 		return nil, errcode.Wrap(errcode.Unavailable, err, "ocr: scratch folder")
 	}
-	if err := checkLanguages(ctx, r.Options.Languages); err != nil {
+	if err := checkLanguages(ctx, r.opts.Languages); err != nil {
 		return nil, err
 	}
 	res := &Result{Texts: []types.OCRText{}, Frames: []FrameResult{}, Engine: engineVersion(ctx)}
 	var norms []string
 	for i, f := range frames {
-		lines, fr, err := r.ReadImage(ctx, f.path, filepath.Join(scratch, fmt.Sprintf("frame-%04d", i)), cpu)
+		lines, fr, err := r.ReadImage(ctx, f.Path, filepath.Join(scratch, fmt.Sprintf("frame-%04d", i)), cpu)
 		if err != nil {
 			return nil, err
 		}
-		fr.Time = f.time
+		fr.Time = f.Time
 		res.Frames = append(res.Frames, *fr)
 		for _, l := range lines {
 			n := Normalise(l.Text)
@@ -290,19 +307,19 @@ func (r *Reader) ReadFrames(ctx context.Context, frames []frameRef, scratch stri
 			match := -1
 			best := 0.0
 			for j, m := range norms {
-				if s := Similarity(n, m); s >= r.Options.Similarity && s > best {
+				if s := Similarity(n, m); s >= r.opts.Similarity && s > best {
 					match, best = j, s
 				}
 			}
 			box := l.Box
 			if match < 0 {
 				norms = append(norms, n)
-				res.Texts = append(res.Texts, types.OCRText{Text: l.Text, Confidence: round2(l.Conf), First: f.first, Last: f.last, Box: &box})
+				res.Texts = append(res.Texts, types.OCRText{Text: l.Text, Confidence: round2(l.Conf), First: f.First, Last: f.Last, Box: &box})
 				continue
 			}
 			t := &res.Texts[match]
-			t.First = math.Min(t.First, f.first)
-			t.Last = math.Max(t.Last, f.last)
+			t.First = math.Min(t.First, f.First)
+			t.Last = math.Max(t.Last, f.Last)
 			if l.Conf > t.Confidence {
 				t.Text, t.Confidence, t.Box = l.Text, round2(l.Conf), &box
 				norms[match] = n
@@ -329,8 +346,12 @@ const MixedShare = 0.2
 const MaxPixels = 60_000_000
 
 // ReadImage reads the text of one image. base is a path prefix for
-// scratch files.
+// scratch files (its folder must exist). cpu, when not nil, accumulates
+// tesseract's CPU seconds.
 func (r *Reader) ReadImage(ctx context.Context, path, base string, cpu *float64) ([]OCRLine, *FrameResult, error) {
+	if cpu == nil {
+		cpu = new(float64)
+	}
 	gray, err := loadGray(ctx, path, base, cpu)
 	if err != nil {
 		return nil, nil, err
@@ -339,7 +360,7 @@ func (r *Reader) ReadImage(ctx context.Context, path, base string, cpu *float64)
 	w, h := gray.Rect.Dx(), gray.Rect.Dy()
 	var polarities []bool // inverted?
 	dark := darkShare(gray)
-	switch r.Options.Polarity {
+	switch r.opts.Polarity {
 	case "auto":
 		// Text covers a small share of a frame, so a frame that is mostly
 		// dark has a dark background. A frame with large areas of both
@@ -384,7 +405,7 @@ func (r *Reader) readScaled(ctx context.Context, img *image.Gray, base string, c
 		return nil, 0, err
 	}
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	small := r.Options.SmallTextPixels
+	small := r.opts.SmallTextPixels
 	var heights []int
 	for _, l := range lines {
 		heights = append(heights, l.WordHeight)
@@ -475,11 +496,11 @@ func (r *Reader) tesseract(ctx context.Context, img *image.Gray, pgm string, cpu
 		return nil, errcode.Wrap(errcode.Unavailable, err, "ocr: writing %s", pgm)
 	}
 	defer os.Remove(pgm)
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.Options.FrameTimeoutSeconds*float64(time.Second)))
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(r.opts.FrameTimeoutSeconds*float64(time.Second)))
 	defer cancel()
 	res, err := execx.Run(ctx, execx.Cmd{
 		Name: "tesseract",
-		Args: []string{pgm, "stdout", "-l", strings.Join(r.Options.Languages, "+"), "--psm", fmt.Sprint(r.Options.PSM),
+		Args: []string{pgm, "stdout", "-l", strings.Join(r.opts.Languages, "+"), "--psm", fmt.Sprint(r.opts.PSM),
 			"-c", "tessedit_do_invert=0", "tsv"},
 		// One thread per run: the machine's cores are shared with the
 		// other analysers, and OpenMP's spinning costs more than it gives.
@@ -495,7 +516,7 @@ func (r *Reader) tesseract(ctx context.Context, img *image.Gray, pgm string, cpu
 	}
 	var keep []Line
 	for _, l := range Lines(words, 20) {
-		if l.Conf >= r.Options.MinConfidence && alnum(l.Text) >= 2 {
+		if l.Conf >= r.opts.MinConfidence && alnum(l.Text) >= 2 {
 			keep = append(keep, l)
 		}
 	}

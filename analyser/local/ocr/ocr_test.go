@@ -369,8 +369,10 @@ func BenchmarkOCRKeyframe(b *testing.B) {
 	if err := json.Unmarshal(mediaOut, &m); err != nil {
 		b.Fatal(err)
 	}
-	r := &Reader{}
-	r.Options, _ = parseOptions(nil)
+	r, err := NewReader(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var cpu float64
 	for i := 0; i < b.N; i++ {
 		lines, _, err := r.ReadImage(context.Background(), m.Keyframes[0].Path, filepath.Join(b.TempDir(), "f"), &cpu)
