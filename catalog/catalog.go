@@ -18,6 +18,16 @@
 // errcode.NotFound; a forbidden status change or a stale version
 // errcode.FailedPrecond (the latter also matches ErrVersionConflict).
 //
+// Search indexes the summary of each media item as one chunk and its
+// transcript as time-coded chunks of a few sentences (ChunkTranscript).
+// User queries are sanitised by ParseQuery into words, phrases, OR, NOT and
+// prefixes, so no input is a database syntax error. Both drivers stem
+// English (FTS5's porter tokenizer; PostgreSQL's english configuration,
+// which also drops stop words, so a query of only "the" finds nothing
+// there). Scores are comparable within one result list only. A query that
+// matches more than MaxRankedMatches chunks of a tenant ranks the newest
+// ones.
+//
 // Tables are prefixed cat_ so the catalog can share a database with the
 // workflow engine (wf_, river_*). Each driver embeds and applies its own
 // migrations when opened.
