@@ -24,6 +24,12 @@ func init() {
 		Run:     statesValidate,
 	})
 	Register(Command{
+		Name:    "states test",
+		Usage:   "FILE [--state NAME] [--input JSON|@FILE] [--mock-result JSON | --mock-error NAME --mock-cause TEXT] [--variables JSON] [--retry-count N]",
+		Summary: "run one state with a mocked result or error, like Step Functions' TestState",
+		Run:     statesTest,
+	})
+	Register(Command{
 		Name:    "states run",
 		Usage:   "FILE [--input JSON|@FILE] [--mocks FILE] [--items-dir DIR] [--subst NAME=VALUE]... [--trace] [--real-time]",
 		Summary: "run a state machine in memory and print its result as one JSON line",
@@ -188,6 +194,87 @@ func statesRun(ctx context.Context, env *Env, args []string) error {
 	out.Error, out.Cause = &errName, &cause
 	writeResult(env.Stdout, out)
 	return &ExitError{Code: ExitFailure}
+}
+
+func statesTest(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "states test")
+	stateName := fs.String("state", "", "the state to run when FILE is a whole machine (default: StartAt)")
+	inputArg := fs.String("input", "{}", "state input: JSON text, or @FILE (@- for standard input)")
+	mockResult := fs.String("mock-result", "", "the task's (or Parallel/Map's) result: JSON text or @FILE")
+	mockError := fs.String("mock-error", "", "fail the task with this error name")
+	mockCause := fs.String("mock-cause", "", "the cause of --mock-error")
+	varsArg := fs.String("variables", "", "variables in scope: a JSON object, or @FILE")
+	retryCount := fs.Int("retry-count", 0, "retries the matching retrier has already made")
+	pos, err := ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return UsageError("want one definition file, got %d arguments", len(pos))
+	}
+	if *mockResult != "" && *mockError != "" {
+		return UsageError("--mock-result and --mock-error are exclusive")
+	}
+	def, err := os.ReadFile(pos[0])
+	if err != nil {
+		return &ExitError{Code: ExitInvalid, Err: err}
+	}
+	req := asl.TestStateRequest{Definition: def, StateName: *stateName, RetrierRetryCount: *retryCount}
+	if req.Input, err = decodeArg(env, "--input", *inputArg); err != nil {
+		return err
+	}
+	if *varsArg != "" {
+		v, err := decodeArg(env, "--variables", *varsArg)
+		if err != nil {
+			return err
+		}
+		vars, ok := v.(map[string]any)
+		if !ok {
+			return UsageError("--variables: must be a JSON object")
+		}
+		req.Variables = vars
+	}
+	switch {
+	case *mockResult != "":
+		v, err := decodeArg(env, "--mock-result", *mockResult)
+		if err != nil {
+			return err
+		}
+		req.Mock = &asl.TestStateMock{Result: v, HasResult: true}
+	case *mockError != "":
+		req.Mock = &asl.TestStateMock{Error: *mockError, Cause: *mockCause}
+	}
+	res, err := asl.TestState(ctx, req, asl.RunOptions{})
+	var verrs asl.ValidationErrors
+	if errors.As(err, &verrs) {
+		writeResult(env.Stdout, runResult{Status: "INVALID", Errors: verrs})
+		return &ExitError{Code: ExitInvalid}
+	}
+	if err != nil {
+		return &ExitError{Code: ExitInvalid, Err: err}
+	}
+	b, err := expr.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s\n", b)
+	if res.Status == "FAILED" {
+		return &ExitError{Code: ExitFailure}
+	}
+	return nil
+}
+
+// decodeArg reads a JSON flag value given as text or @FILE.
+func decodeArg(env *Env, name, v string) (any, error) {
+	b, err := ReadArg(env, v)
+	if err != nil {
+		return nil, err
+	}
+	x, err := expr.Decode(b)
+	if err != nil {
+		return nil, UsageError("%s: not valid JSON: %v", name, err)
+	}
+	return x, nil
 }
 
 func writeResult(w io.Writer, r runResult) {
