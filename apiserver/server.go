@@ -84,6 +84,9 @@ type Config struct {
 	SFN http.Handler
 	// Metrics serves /metrics.
 	Metrics http.Handler
+	// Resumable serves resumable (tus) uploads under /v1/uploads/tus/;
+	// requests reach it authenticated (TenantFrom gives the tenant).
+	Resumable http.Handler
 	// MaxUploadBytes bounds one upload.
 	MaxUploadBytes int64
 	// Version is shown by /healthz.
@@ -133,6 +136,9 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/rules", s.auth(s.ruleList))
 	m.Handle("POST /v1/rules", s.auth(s.rulePut))
 	m.Handle("DELETE /v1/rules/{name}", s.auth(s.ruleDelete))
+	if s.cfg.Resumable != nil {
+		m.Handle("/v1/uploads/tus/", s.authHandler(s.cfg.Resumable))
+	}
 	for prefix, h := range s.cfg.Mounts {
 		m.Handle(prefix, h)
 	}
@@ -224,6 +230,20 @@ func (s *Server) auth(h handler) http.Handler {
 			WriteProblem(w, r, err)
 		}
 	})
+}
+
+// authHandler authenticates requests for a plain handler.
+func (s *Server) authHandler(h http.Handler) http.Handler {
+	return s.auth(func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// TenantFrom returns the tenant of an authenticated request's context.
+func TenantFrom(ctx context.Context) (string, bool) {
+	p, ok := ctx.Value(ctxKey{}).(principal)
+	return p.tenant, ok
 }
 
 func (s *Server) authenticate(r *http.Request) (principal, error) {

@@ -63,8 +63,9 @@ type App struct {
 	// StateMachineARN is the media pipeline's ARN.
 	StateMachineARN string
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	janitor *ingest.Janitor
 }
 
 // Options adjust New.
@@ -173,6 +174,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err := a.provision(ctx); err != nil {
 		return nil, err
 	}
+	resumable, janitor, err := a.Ingest.Resumable(filepath.Join(cfg.Data, "uploads"), cfg.Uploads.AbortAfter.Duration)
+	if err != nil {
+		return nil, fmt.Errorf("resumable uploads: %w", err)
+	}
+	a.janitor = janitor
 	var mounts map[string]http.Handler
 	var sfn http.Handler
 	if opt.Mounts != nil {
@@ -180,7 +186,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	}
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0,
-		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version})
+		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
+		Resumable: resumable})
 	return a, nil
 }
 
@@ -316,6 +323,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if a.Cfg.Role != "worker" {
 		a.goRun(func() { _ = a.Bus.Run(ctx) })
+		a.goRun(func() { a.janitor.Run(ctx, 10*time.Minute) })
 		if a.Cfg.Uploads.Watch {
 			a.goRun(func() { _ = a.Ingest.Watch(ctx, 2*time.Second) })
 		}

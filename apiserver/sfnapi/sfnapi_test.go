@@ -297,8 +297,8 @@ func TestProtocolErrors(t *testing.T) {
 	h := sfnapi.New(e)
 	for _, tc := range []struct {
 		target, body string
-		status        int
-		typ           string
+		status       int
+		typ          string
 	}{
 		{"AWSStepFunctions.Nope", `{}`, 400, "UnknownOperationException"},
 		{"Other.StartExecution", `{}`, 400, "UnknownOperationException"},
