@@ -310,6 +310,20 @@ func (m *Machine) CompleteItemRead(f *Frame, r io.Reader, sc StepContext) Outcom
 	return out
 }
 
+// failPending fails whatever the frame waits for with errName; Retry and
+// Catch apply (TestState's mocked errors).
+func (m *Machine) failPending(f *Frame, errName, cause string, sc StepContext) Outcome {
+	var out Outcome
+	s := m.current(f)
+	if s == nil || f.Phase == "" || f.Phase == "done" {
+		return m.misuse(f, "failPending", "a waiting phase", &out)
+	}
+	e := m.newEval(f, s, &sc)
+	m.handleError(e, &stateError{name: errName, cause: cause}, &out)
+	m.continueAfter(f, &sc, &out)
+	return out
+}
+
 // FailItemRead records that the caller could not read the ItemReader's
 // object; the Map fails with States.ItemReaderFailed unless caught.
 func (m *Machine) FailItemRead(f *Frame, cause string, sc StepContext) Outcome {

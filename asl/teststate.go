@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -27,6 +28,11 @@ type TestStateRequest struct {
 	// RetrierRetryCount is how many retries the matching retrier has
 	// already made.
 	RetrierRetryCount int
+	// MapIterationFailureCount is how many iterations of a mocked Map
+	// failed; it counts against the Map's tolerated failure threshold.
+	MapIterationFailureCount int
+	// MapItemReaderData stands in for the object a Map's ItemReader reads.
+	MapItemReaderData []byte
 	// Now is the time the state is entered (default: the wall clock).
 	Now time.Time
 }
@@ -170,6 +176,15 @@ func TestState(ctx context.Context, req TestStateRequest, opts RunOptions) (*Tes
 				errored = true
 			}
 		case KindItemRead:
+			if req.Mock != nil && !req.Mock.HasResult {
+				errored = true
+				out = m.failPending(f, req.Mock.Error, req.Mock.Cause, sc)
+				continue
+			}
+			if req.MapItemReaderData != nil {
+				out = m.CompleteItemRead(f, bytes.NewReader(req.MapItemReaderData), sc)
+				continue
+			}
 			if opts.ItemReader == nil {
 				out = m.FailItemRead(f, "TestState has no item reader for "+out.Read.Resource, sc)
 				continue
@@ -206,7 +221,11 @@ func testChildren(ctx context.Context, m *Machine, f *Frame, out Outcome, req Te
 		if out.Kind == KindParallel {
 			return m.CompleteParallel(f, results, sc), nil
 		}
-		return m.CompleteMap(f, results, 0, sc), nil
+		failed := 0
+		if mc := out.Map; mc.ToleratedFailureCount >= 0 || mc.ToleratedFailurePercentage >= 0 {
+			failed = req.MapIterationFailureCount
+		}
+		return m.CompleteMap(f, results, failed, sc), nil
 	}
 	if opts.Clock == nil {
 		opts.Clock = NewVirtualClock(sc.Now)

@@ -121,6 +121,13 @@ func runTestStateCase(c testStateCase) (why string) {
 		i, _ := n.Int64()
 		req.RetrierRetryCount = int(i)
 	}
+	if n, ok := c.Request.StateConfiguration["mapIterationFailureCount"].(json.Number); ok {
+		i, _ := n.Int64()
+		req.MapIterationFailureCount = int(i)
+	}
+	if d, ok := c.Request.StateConfiguration["mapItemReaderData"].(string); ok {
+		req.MapItemReaderData = []byte(d)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := asl.TestState(ctx, req, asl.RunOptions{})
