@@ -140,7 +140,9 @@ func (s *Server) routes() {
 		m.Handle("/v1/uploads/tus/", s.authHandler(s.cfg.Resumable))
 	}
 	for prefix, h := range s.cfg.Mounts {
-		m.Handle(prefix, h)
+		// Mounted APIs are installation-wide: with keys required, any
+		// valid key may use them.
+		m.Handle(prefix, s.authHandler(h))
 	}
 	if s.cfg.SFN != nil {
 		m.Handle("POST /{$}", s.cfg.SFN)
