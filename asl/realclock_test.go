@@ -34,3 +34,16 @@ func TestRealClockHeartbeat(t *testing.T) {
 		t.Fatalf("the watchdog did not stop the task")
 	}
 }
+
+// TestRealClockExecutionTimeout checks that the machine's TimeoutSeconds
+// ends a wall-clock execution inside a long Wait.
+func TestRealClockExecutionTimeout(t *testing.T) {
+	m := mustParse(t, `{"TimeoutSeconds":1,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}`)
+	res, err := asl.Run(context.Background(), m, map[string]any{}, asl.RunOptions{Clock: asl.RealClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "FAILED" || res.Error != asl.ErrTimeout {
+		t.Fatalf("result %+v, want States.Timeout", res)
+	}
+}

@@ -231,14 +231,20 @@ func Run(ctx context.Context, m *Machine, input any, opts RunOptions) (*Result, 
 	}
 	start := opts.Clock.Now()
 	if m.TimeoutSeconds > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
 		r.deadline = start.Add(time.Duration(m.TimeoutSeconds) * time.Second)
+		if _, virtual := opts.Clock.(*VirtualClock); !virtual {
+			// On the wall clock the execution is cut at its deadline even
+			// inside a long task or wait.
+			var cancel context.CancelCauseFunc
+			ctx, cancel = context.WithCancelCause(ctx)
+			defer cancel(nil)
+			t := time.AfterFunc(time.Until(r.deadline), func() { cancel(errExecutionTimeout) })
+			defer t.Stop()
+		}
 	}
 	out, err := r.frame(ctx, m.NewFrame(input), opts.Clock, "")
 	if err != nil {
-		if errors.Is(err, errExecutionTimeout) {
+		if errors.Is(err, errExecutionTimeout) || errors.Is(context.Cause(ctx), errExecutionTimeout) {
 			return &Result{Status: "FAILED", Error: ErrTimeout, Cause: "The execution timed out"}, nil
 		}
 		return nil, err
