@@ -275,3 +275,14 @@ func TestVideoSlideWithImage(t *testing.T) {
 		t.Fatalf("missing image: %v", err)
 	}
 }
+
+func TestVideoInAFolderThatNeedsEscaping(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "a,b 'c':d")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Video(context.Background(), filepath.Join(dir, "v.mp4"), VideoSpec{Width: 160, Height: 120, Slides: []Slide{{Text: "x", Seconds: 0.4}}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -88,9 +88,18 @@ func Video(ctx context.Context, path string, spec VideoSpec) (*VideoResult, erro
 	if preset == "" {
 		preset = "veryfast"
 	}
+	// Slide texts are files named inside the filtergraph, so their folder
+	// must need no escaping: next to the output when that path is plain,
+	// else in the system temp folder.
 	tmp, err := tempDir(path)
 	if err != nil {
 		return nil, err
+	}
+	if safePath(tmp) != nil {
+		os.RemoveAll(tmp)
+		if tmp, err = os.MkdirTemp("", "mediagen-"); err != nil {
+			return nil, err
+		}
 	}
 	defer os.RemoveAll(tmp)
 	if err := safePath(tmp); err != nil {

@@ -28,8 +28,6 @@ var (
 	fixtureErr  error
 	// slideVideo is the generator's report on lecture.mp4: the true cuts.
 	slideVideo *mediagen.VideoResult
-	// sameBackground is the report on samebg.mp4.
-	sameBackground *mediagen.VideoResult
 )
 
 func TestMain(m *testing.M) {
@@ -66,18 +64,6 @@ func fixtures(t testing.TB) string {
 				return err
 			}
 			if _, err := mediagen.Video(ctx, p("silent.mp4"), mediagen.VideoSpec{Width: 640, Height: 360, Slides: slides[:3]}); err != nil {
-				return err
-			}
-			// Slides sharing one background: only the text changes at a cut.
-			var same []mediagen.Slide
-			for i, s := range slideLengths[:5] {
-				same = append(same, mediagen.Slide{Text: fmt.Sprintf("Topic %d: %s", i+1, []string{"ingest", "route", "orchestrate", "analyse", "persist"}[i]), Seconds: s, Background: "navy", FontSize: 40})
-			}
-			sameBackground, err = mediagen.Video(ctx, p("samebg.mp4"), mediagen.VideoSpec{Width: 640, Height: 360, Slides: same})
-			if err != nil {
-				return err
-			}
-			if _, err := mediagen.Video(ctx, p("oneshot.mp4"), mediagen.VideoSpec{Width: 320, Height: 240, Slides: []mediagen.Slide{{Text: "Only", Seconds: 2}}}); err != nil {
 				return err
 			}
 			if err := mediagen.Silence(ctx, p("silence.wav"), 2); err != nil {
@@ -196,16 +182,6 @@ func TestVideoShotsExact(t *testing.T) {
 	}
 }
 
-func TestTextOnlyCutsExact(t *testing.T) {
-	r, err := run(t, "samebg.mp4", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(r.Cuts) != fmt.Sprint(sameBackground.Cuts) {
-		t.Fatalf("cuts %v, generated %v", r.Cuts, sameBackground.Cuts)
-	}
-}
-
 func TestVideoWithoutAudioSaysSo(t *testing.T) {
 	r, err := run(t, "silent.mp4", "")
 	if err != nil {
@@ -219,13 +195,52 @@ func TestVideoWithoutAudioSaysSo(t *testing.T) {
 	}
 }
 
-func TestSingleShot(t *testing.T) {
-	r, err := run(t, "oneshot.mp4", "")
+type shotCase struct {
+	Name     string           `json:"name"`
+	Width    int              `json:"width"`
+	Height   int              `json:"height"`
+	FPS      int              `json:"fps"`
+	Slides   []mediagen.Slide `json:"slides"`
+	WantCuts *[]float64       `json:"want_cuts"` // default: every slide change
+}
+
+// TestShotCases generates each video of testdata/shots.json and checks
+// that the cuts found are exactly the generated ones.
+func TestShotCases(t *testing.T) {
+	b, err := os.ReadFile("testdata/shots.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Cuts) != 0 || len(r.Shots) != 1 || len(r.Keyframes) != 1 || r.Shots[0].End != r.Duration {
-		t.Fatalf("cuts %v shots %+v", r.Cuts, r.Shots)
+	var cases []shotCase
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cases); err != nil {
+		t.Fatalf("testdata/shots.json: %v", err)
+	}
+	ctx := context.Background()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "v.mp4")
+			gen, err := mediagen.Video(ctx, path, mediagen.VideoSpec{Width: tc.Width, Height: tc.Height, FPS: tc.FPS, Slides: tc.Slides})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := gen.Cuts
+			if tc.WantCuts != nil {
+				want = *tc.WantCuts
+			}
+			out, err := Media{}.Run(ctx, &analyser.Env{Workdir: t.TempDir()}, &analyser.Input{Path: path, Options: json.RawMessage(`{"thumbnails": 1}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := out.(*Result)
+			if fmt.Sprint(r.Cuts) != fmt.Sprint(want) {
+				t.Fatalf("cuts %v, want %v", r.Cuts, want)
+			}
+			if len(r.Shots) != len(want)+1 || len(r.Keyframes) != len(r.Shots) || r.Shots[len(r.Shots)-1].End != r.Duration {
+				t.Fatalf("%d shots, %d keyframes for %d cuts", len(r.Shots), len(r.Keyframes), len(want))
+			}
+		})
 	}
 }
 
