@@ -27,7 +27,7 @@ func (r *rec) StartExecution(ctx context.Context, sm, name string, input []byte)
 	return name, nil
 }
 
-func setup(t *testing.T, max int64) (*Service, *blob.Bucket, catalog.Store, *bus.Bus, *rec) {
+func setup(t testing.TB, max int64) (*Service, *blob.Bucket, catalog.Store, *bus.Bus, *rec) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
