@@ -26,6 +26,10 @@ func decodeDefinition(def []byte) (any, error) {
 		if err != nil {
 			return nil, ValidationErrors{{Code: CodeInvalidJSON, Message: err.Error()}}
 		}
+		if dups := jsonDuplicateKeys(trimmed); len(dups) > 0 {
+			addPositions(trimmed, dups)
+			return nil, dups
+		}
 		return v, nil
 	}
 	var raw any

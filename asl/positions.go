@@ -3,6 +3,7 @@ package asl
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -115,6 +116,74 @@ func jsonPositions(b []byte) map[string]position {
 		}
 		if top != nil {
 			advance(top)
+		}
+	}
+}
+
+// jsonDuplicateKeys reports every object key that appears twice in the
+// JSON text b (decoding would silently keep the last one).
+func jsonDuplicateKeys(b []byte) ValidationErrors {
+	type obj struct {
+		ptr  string
+		keys map[string]bool
+		key  string
+		want bool // expecting a key
+		idx  int
+		arr  bool
+	}
+	var errs ValidationErrors
+	var stack []*obj
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return errs
+		}
+		var top *obj
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				if p.arr {
+					p.idx++
+				} else {
+					p.want = true
+				}
+			}
+			continue
+		}
+		if top != nil && !top.arr && top.want {
+			k, _ := tok.(string)
+			if top.keys[k] {
+				errs = append(errs, ValidationError{Code: CodeSchema, Pointer: top.ptr + "/" + escapePointer(k),
+					Message: fmt.Sprintf("duplicate key %q: each field may appear once", k)})
+			}
+			top.keys[k] = true
+			top.key, top.want = k, false
+			continue
+		}
+		ptr := ""
+		if top != nil {
+			if top.arr {
+				ptr = top.ptr + "/" + strconv.Itoa(top.idx)
+			} else {
+				ptr = top.ptr + "/" + escapePointer(top.key)
+			}
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, &obj{ptr: ptr, keys: map[string]bool{}, want: d == '{', arr: d == '['})
+			continue
+		}
+		if top != nil {
+			if top.arr {
+				top.idx++
+			} else {
+				top.want = true
+			}
 		}
 	}
 }
