@@ -542,7 +542,11 @@ func (r *runner) runTask(ctx context.Context, f *Frame, call *TaskCall, clock Cl
 	start := clock.Now()
 	var mu sync.Mutex
 	lastBeat, maxGap := start, time.Duration(0)
-	req := &TaskRequest{TaskCall: *call, Attempt: attempt, Clock: clock, Token: fmt.Sprintf("landfall-task-token-%d", r.tokens.Load())}
+	token := call.TaskToken
+	if token == "" {
+		token = fmt.Sprintf("landfall-task-token-%d", r.tokens.Add(1))
+	}
+	req := &TaskRequest{TaskCall: *call, Attempt: attempt, Clock: clock, Token: token}
 	req.Heartbeat = func() {
 		mu.Lock()
 		defer mu.Unlock()

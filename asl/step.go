@@ -173,6 +173,9 @@ type TaskCall struct {
 	TimeoutSeconds   int `json:"timeoutSeconds,omitempty"`
 	HeartbeatSeconds int `json:"heartbeatSeconds,omitempty"`
 	Credentials      any `json:"credentials,omitempty"`
+	// TaskToken is the StepContext.TaskToken the state saw
+	// ($$.Task.Token), for .waitForTaskToken integrations.
+	TaskToken string `json:"taskToken,omitempty"`
 }
 
 // ItemRead asks the caller to fetch a Map's items from a bucket object.
@@ -953,6 +956,9 @@ func (m *Machine) misuse(f *Frame, fn, phase string, out *Outcome) Outcome {
 func (m *Machine) execTask(e *evalCtx, out *Outcome) bool {
 	s := e.s
 	call := &TaskCall{State: s.name, Resource: s.resource, Pattern: s.pattern}
+	if s.pattern == WaitForTaskToken {
+		call.TaskToken = e.sc.TaskToken
+	}
 	var eff any
 	var err *stateError
 	if s.ql == JSONata {

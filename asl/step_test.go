@@ -1,7 +1,9 @@
 package asl_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +200,27 @@ func TestStepDeterministic(t *testing.T) {
 	}
 	if delays[0] != delays[1] {
 		t.Fatalf("jitter without a random source differs between identical steps: %v", delays)
+	}
+}
+
+// TestRunTaskTokenMatchesContext checks that a .waitForTaskToken task is
+// handed the token its Parameters read from $$.Task.Token, also with
+// iterations running concurrently.
+func TestRunTaskTokenMatchesContext(t *testing.T) {
+	m := mustParse(t, `{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":{"StartAt":"T","States":{
+		"T":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken","Parameters":{"token.$":"$$.Task.Token"},"End":true}}}}}}`)
+	handler := asl.TaskHandlerFunc(func(ctx context.Context, req *asl.TaskRequest) (any, error) {
+		in, _ := req.Input.(map[string]any)
+		if in["token"] != req.Token || req.Token == "" {
+			return nil, &asl.TaskError{Name: "Token.Mismatch", Cause: fmt.Sprintf("%v != %q", in["token"], req.Token)}
+		}
+		return req.Token, nil
+	})
+	res, err := asl.Run(context.Background(), m, []any{1, 2, 3, 4, 5, 6, 7, 8}, asl.RunOptions{Tasks: handler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "SUCCEEDED" {
+		t.Fatalf("%+v", res)
 	}
 }
