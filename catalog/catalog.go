@@ -436,7 +436,7 @@ const (
 // MaxRankedMatches bounds the work of one search: when a query matches more
 // chunks of a tenant than this, only the most recently indexed ones are
 // ranked. Queries for very common words stay fast and favour recent media.
-const MaxRankedMatches = 5000
+const MaxRankedMatches = 2000
 
 // SearchQueryParams run a search in one tenant. Limit defaults to 20 and is
 // at most 200. Source, when set, keeps only SourceSummary or
