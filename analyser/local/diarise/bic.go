@@ -82,6 +82,13 @@ type Cluster struct {
 	Ridge       float64 // covariance ridge
 	MinSpeakers int     // stop merging at this many clusters (≥ 1)
 	MaxSpeakers int     // keep merging past ΔBIC ≥ 0 while above this (0: no limit)
+	// Cap bounds the frames a ΔBIC comparison counts (0: no bound). The
+	// likelihood term of BIC grows with the frame count and its penalty
+	// only with the log, so clusters of one voice saying different things
+	// stop merging once they hold minutes of speech; past Cap frames the
+	// counts are scaled down, which makes the test a per-frame divergence
+	// threshold of λ·P(Cap)/Cap.
+	Cap float64
 
 	trace func(k int, delta float64) // tests: called before each merge
 }
@@ -92,24 +99,34 @@ func (c Cluster) deltaBIC(a, b *stats, ldA, ldB float64) (float64, float64) {
 	m := a.merged(b)
 	ldM := m.logDet(c.Ridge)
 	d := float64(len(a.sum))
-	p := 0.5 * (d + d*(d+1)/2) * math.Log(m.n)
-	return 0.5*(m.n*ldM-a.n*ldA-b.n*ldB) - c.Lambda*p, ldM
+	n, scale := m.n, 1.0
+	if c.Cap > 0 && n > c.Cap {
+		n, scale = c.Cap, c.Cap/m.n
+	}
+	p := 0.5 * (d + d*(d+1)/2) * math.Log(n)
+	return scale*0.5*(m.n*ldM-a.n*ldA-b.n*ldB) - c.Lambda*p, ldM
 }
 
 // Run clusters the segments' statistics and returns each segment's
 // cluster index (0..k-1, in order of first appearance).
+//
+// The closest pair (lowest ΔBIC) is merged until one cluster is left (or
+// MinSpeakers), recording each merge's ΔBIC. Greedy merging is not
+// monotonic: a merge may cost more than later ones. So the cut is made
+// below the final run of costly merges: the number of clusters is the
+// largest k such that every merge from k clusters down was positive —
+// merging different voices only gets costlier — bounded by MinSpeakers
+// and MaxSpeakers.
 func (c Cluster) Run(segs []*stats) []int {
 	n := len(segs)
 	if n == 0 {
 		return nil
 	}
 	minK := max(1, c.MinSpeakers)
-	members := make([][]int, n)
 	cl := make([]*stats, n)
 	ld := make([]float64, n)
 	alive := make([]bool, n)
 	for i, s := range segs {
-		members[i] = []int{i}
 		cl[i] = s
 		ld[i] = s.logDet(c.Ridge)
 		alive[i] = true
@@ -122,8 +139,12 @@ func (c Cluster) Run(segs []*stats) []int {
 			dist[i][j], _ = c.deltaBIC(cl[i], cl[j], ld[i], ld[j])
 		}
 	}
-	k := n
-	for k > minK {
+	type merge struct {
+		from, into int
+		delta      float64
+	}
+	var history []merge
+	for k := n; k > minK; k-- {
 		bi, bj := -1, -1
 		best := math.Inf(1)
 		for i := 0; i < n; i++ {
@@ -136,19 +157,16 @@ func (c Cluster) Run(segs []*stats) []int {
 				}
 			}
 		}
-		if bi < 0 || (best >= 0 && (c.MaxSpeakers == 0 || k <= c.MaxSpeakers)) {
+		if bi < 0 {
 			break
 		}
 		if c.trace != nil {
 			c.trace(k, best)
 		}
-		// Merge bi into bj.
+		history = append(history, merge{bi, bj, best})
 		cl[bj] = cl[bj].merged(cl[bi])
 		ld[bj] = cl[bj].logDet(c.Ridge)
-		members[bj] = append(members[bj], members[bi]...)
 		alive[bi] = false
-		members[bi] = nil
-		k--
 		for o := 0; o < n; o++ {
 			if !alive[o] || o == bj {
 				continue
@@ -161,36 +179,37 @@ func (c Cluster) Run(segs []*stats) []int {
 			}
 		}
 	}
-	label := make([]int, n)
-	for i := range label {
-		label[i] = -1
+	// history[i] took n-i clusters to n-i-1. Keep merges until the final
+	// run of positive ones.
+	keep := len(history)
+	for keep > 0 && history[keep-1].delta >= 0 {
+		keep--
 	}
-	next := 0
-	for s := 0; s < n; s++ { // number clusters by first appearance
-		if label[s] >= 0 {
-			continue
-		}
-		for i := 0; i < n; i++ {
-			if alive[i] && contains(members[i], s) {
-				for _, m := range members[i] {
-					label[m] = next
-				}
-				next++
-				break
-			}
-		}
+	if c.MaxSpeakers > 0 {
+		keep = max(keep, min(len(history), n-c.MaxSpeakers))
 	}
-	return label
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for _, m := range history[:keep] {
+		parent[find(m.from)] = find(m.into)
+	}
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = find(i)
+	}
+	return renumber(labels)
 }
 
-func contains(xs []int, v int) bool {
-	for _, x := range xs {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
 
 // BlockSize bounds the segments one agglomerative pass holds: its time
 // grows with the cube of the count and its memory with the square.
@@ -281,4 +300,93 @@ func renumber(labels []int) []int {
 		out[i] = m[l]
 	}
 	return out
+}
+
+// gaussian is a full-covariance Gaussian fitted to stats.
+type gaussian struct {
+	mean   []float64
+	inv    []float64 // inverse covariance, d×d
+	logDet float64
+}
+
+// cov returns the ML covariance (full, symmetric) plus the ridge.
+func (s *stats) cov(ridge float64) []float64 {
+	d := len(s.sum)
+	c := make([]float64, d*d)
+	for i := 0; i < d; i++ {
+		for j := 0; j <= i; j++ {
+			v := s.sq[i*d+j]/s.n - s.sum[i]/s.n*s.sum[j]/s.n
+			c[i*d+j], c[j*d+i] = v, v
+		}
+		c[i*d+i] += ridge
+	}
+	return c
+}
+
+func (s *stats) gaussian(ridge float64) gaussian {
+	d := len(s.sum)
+	g := gaussian{mean: make([]float64, d), logDet: s.logDet(ridge)}
+	for i := range g.mean {
+		g.mean[i] = s.sum[i] / s.n
+	}
+	// Gauss-Jordan inversion with partial pivoting.
+	a := s.cov(ridge)
+	inv := make([]float64, d*d)
+	for i := 0; i < d; i++ {
+		inv[i*d+i] = 1
+	}
+	for col := 0; col < d; col++ {
+		p := col
+		for r := col + 1; r < d; r++ {
+			if math.Abs(a[r*d+col]) > math.Abs(a[p*d+col]) {
+				p = r
+			}
+		}
+		for k := 0; k < d; k++ {
+			a[col*d+k], a[p*d+k] = a[p*d+k], a[col*d+k]
+			inv[col*d+k], inv[p*d+k] = inv[p*d+k], inv[col*d+k]
+		}
+		piv := a[col*d+col]
+		if math.Abs(piv) < 1e-300 {
+			piv = 1e-300
+		}
+		for k := 0; k < d; k++ {
+			a[col*d+k] /= piv
+			inv[col*d+k] /= piv
+		}
+		for r := 0; r < d; r++ {
+			if r == col {
+				continue
+			}
+			f := a[r*d+col]
+			if f == 0 {
+				continue
+			}
+			for k := 0; k < d; k++ {
+				a[r*d+k] -= f * a[col*d+k]
+				inv[r*d+k] -= f * inv[col*d+k]
+			}
+		}
+	}
+	g.inv = inv
+	return g
+}
+
+// logLik is the log-likelihood of the frames summarised by p under g,
+// without the constant -n·d/2·log 2π: from p's sums alone,
+// Σ(x-μ)ᵀA(x-μ) = tr(A·Σxxᵀ) - 2μᵀA·Σx + n·μᵀAμ.
+func (g gaussian) logLik(p *stats) float64 {
+	d := len(g.mean)
+	var tr, cross, quad float64
+	for i := 0; i < d; i++ {
+		var am float64 // (Aμ)_i
+		for j := 0; j < d; j++ {
+			sij := p.sq[max(i, j)*d+min(i, j)]
+			tr += g.inv[i*d+j] * sij
+			am += g.inv[i*d+j] * g.mean[j]
+		}
+		cross += am * p.sum[i]
+		quad += am * g.mean[i]
+	}
+	return -0.5 * (tr - 2*cross + p.n*quad + p.n*g.logDet)
 }

@@ -251,7 +251,7 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 		}
 		segStats[i] = s
 	}
-	labels := Cluster{Lambda: opts.Lambda, Ridge: 1e-3, MinSpeakers: opts.MinSpeakers, MaxSpeakers: opts.MaxSpeakers}.RunLarge(segStats)
+	labels := clusterPieces(segStats, Cluster{Lambda: opts.Lambda, Ridge: 1e-3, Cap: 2000, MinSpeakers: opts.MinSpeakers, MaxSpeakers: opts.MaxSpeakers})
 
 	for i, p := range pieces {
 		t := Turn{Speaker: label(labels[i]), Start: float64(p.Start) / 100, End: float64(p.End) / 100}
@@ -269,6 +269,65 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 }
 
 func label(i int) string { return fmt.Sprintf("spk_%d", i) }
+
+// minModelled is the shortest piece (in frames) clustered: shorter ones
+// ("Thanks.") hold too few frames for a full covariance and join the
+// cluster under whose Gaussian they are most likely.
+const minModelled = 100
+
+// clusterPieces clusters the pieces of at least minModelled frames, then
+// assigns each shorter piece to the most likely cluster.
+func clusterPieces(segs []*stats, c Cluster) []int {
+	var long []int
+	for i, s := range segs {
+		if s.n >= minModelled {
+			long = append(long, i)
+		}
+	}
+	if len(long) == 0 || len(long) == len(segs) {
+		return c.RunLarge(segs)
+	}
+	sub := make([]*stats, len(long))
+	for k, i := range long {
+		sub[k] = segs[i]
+	}
+	subLabels := c.RunLarge(sub)
+	k := 0
+	for _, l := range subLabels {
+		k = max(k, l+1)
+	}
+	pooled := make([]*stats, k)
+	labels := make([]int, len(segs))
+	for i := range labels {
+		labels[i] = -1
+	}
+	for j, i := range long {
+		l := subLabels[j]
+		labels[i] = l
+		if pooled[l] == nil {
+			pooled[l] = segs[i]
+		} else {
+			pooled[l] = pooled[l].merged(segs[i])
+		}
+	}
+	gs := make([]gaussian, k)
+	for l, p := range pooled {
+		gs[l] = p.gaussian(c.Ridge)
+	}
+	for i, s := range segs {
+		if labels[i] >= 0 {
+			continue
+		}
+		best, bestLL := 0, math.Inf(-1)
+		for l, g := range gs {
+			if ll := g.logLik(s); ll > bestLL {
+				best, bestLL = l, ll
+			}
+		}
+		labels[i] = best
+	}
+	return renumber(labels)
+}
 
 // speechRegions are the stretches to diarise, in 10 ms frames: the energy
 // detector's speech regions, which cover whole turns; when it finds none

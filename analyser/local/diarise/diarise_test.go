@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/analyser/local/speech"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
@@ -235,5 +236,57 @@ func TestOptions(t *testing.T) {
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.wantErr)) || errcode.Of(err) != errcode.Invalid {
 			t.Errorf("%s: error %v, want %q", c.raw, err, c.wantErr)
 		}
+	}
+}
+
+// TestQualityLongDiarisation diarises the dialogue repeated seven times
+// (six minutes, re-encoded as AAC): the two voices must still come out
+// as two speakers, however much each says.
+func TestQualityLongDiarisation(t *testing.T) {
+	path, ref := testDialogue(t)
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "long.wav")
+	long := filepath.Join(dir, "long.m4a")
+	const reps = 7
+	var args []string
+	for i := 0; i < reps; i++ {
+		args = append(args, path)
+	}
+	ctx := context.Background()
+	if _, err := execx.Run(ctx, execx.Cmd{Name: "sox", Args: append(args, wav)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := execx.Run(ctx, execx.Cmd{Name: "ffmpeg", Args: []string{"-nostdin", "-loglevel", "error", "-i", wav, "-ac", "2", "-ar", "44100", long}}); err != nil {
+		t.Fatal(err)
+	}
+	var one float64
+	for _, r := range ref {
+		one = math.Max(one, r.End)
+	}
+	// The reference turns repeat every file length.
+	pcm, err := speech.OpenPCM(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := Extract(pcm, DefaultMFCC)
+	pcm.Close()
+	period := float64(f.Frames()+(DefaultMFCC.FrameLen/DefaultMFCC.Hop)-1) / 100
+	var refs []mediagen.TurnTiming
+	for i := 0; i < reps; i++ {
+		for _, r := range ref {
+			refs = append(refs, mediagen.TurnTiming{Speaker: r.Speaker, Start: r.Start + float64(i)*period, End: r.End + float64(i)*period})
+		}
+	}
+	out, err := diarise(t, &analyser.Input{Path: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := attribution(refs, out.Turns)
+	t.Logf("| metric | value | target |")
+	t.Logf("|---|---|---|")
+	t.Logf("| speakers found, %.0f s of dialogue | %d | 2 |", period*reps, len(out.Speakers))
+	t.Logf("| speech attributed correctly | %.1f%% | ≥ 95%% |", 100*a)
+	if len(out.Speakers) != 2 || a < 0.95 {
+		t.Errorf("speakers %+v, attribution %.1f%%", out.Speakers, 100*a)
 	}
 }

@@ -327,3 +327,50 @@ func BenchmarkClusterLarge(b *testing.B) {
 		Cluster{Lambda: 2.5, Ridge: 1e-3, MinSpeakers: 1}.RunLarge(segs)
 	}
 }
+
+// TestGaussianLogLik: the likelihood from sufficient statistics equals
+// the sum over frames.
+func TestGaussianLogLik(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	d := 4
+	fit, probe := newStats(d), newStats(d)
+	var frames [][]float32
+	for i := 0; i < 300; i++ {
+		x := make([]float32, d)
+		for k := range x {
+			x[k] = float32(r.NormFloat64()*float64(k+1) + float64(k))
+		}
+		fit.add(x)
+		if i%10 == 0 {
+			probe.add(x)
+			frames = append(frames, x)
+		}
+	}
+	g := fit.gaussian(1e-3)
+	c := fit.cov(1e-3)
+	// A·Σ = I checks the inverse.
+	for i := 0; i < d; i++ {
+		for j := 0; j < d; j++ {
+			var v float64
+			for k := 0; k < d; k++ {
+				v += g.inv[i*d+k] * c[k*d+j]
+			}
+			if want := map[bool]float64{true: 1, false: 0}[i == j]; math.Abs(v-want) > 1e-9 {
+				t.Fatalf("(A·Σ)[%d][%d] = %v", i, j, v)
+			}
+		}
+	}
+	var want float64
+	for _, x := range frames {
+		var q float64
+		for i := 0; i < d; i++ {
+			for j := 0; j < d; j++ {
+				q += (float64(x[i]) - g.mean[i]) * g.inv[i*d+j] * (float64(x[j]) - g.mean[j])
+			}
+		}
+		want += -0.5 * (q + g.logDet)
+	}
+	if got := g.logLik(probe); math.Abs(got-want) > 1e-6*math.Abs(want) {
+		t.Fatalf("logLik %v, want %v", got, want)
+	}
+}
