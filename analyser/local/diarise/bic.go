@@ -210,7 +210,6 @@ func (c Cluster) Run(segs []*stats) []int {
 	return renumber(labels)
 }
 
-
 // BlockSize bounds the segments one agglomerative pass holds: its time
 // grows with the cube of the count and its memory with the square.
 var BlockSize = 300
