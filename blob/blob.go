@@ -23,7 +23,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"mime"
 	"net/http"
@@ -57,7 +56,6 @@ const (
 	DefaultSignedExpiry  = time.Hour
 	MaxSignedExpiry      = 7 * 24 * time.Hour
 	sniffLen             = 512
-	overlapMin           = 256 << 10 // writes this large hash concurrently with the driver's write
 	defaultContentType   = "application/octet-stream"
 	reservedMetadataHead = "landfall-"
 )
@@ -364,7 +362,8 @@ type WriterOptions struct {
 
 // Writer writes an object. It is an io.WriteCloser: the object becomes
 // visible only when Close returns nil. Abort, or cancelling the context
-// passed to NewWriter before Close, discards everything written.
+// passed to NewWriter before Close, discards everything written. Always
+// end a Writer with Close or Abort: it may hold a goroutine until then.
 type Writer struct {
 	b           *Bucket
 	ctx         context.Context
@@ -375,7 +374,7 @@ type Writer struct {
 
 	w    driver.Writer // nil until the content type is known
 	buf  []byte        // content held back for sniffing
-	h    hash.Hash
+	hs   *hasher
 	n    int64
 	sum  string
 	done bool
@@ -417,7 +416,7 @@ func (b *Bucket) NewWriter(ctx context.Context, key string, opts *WriterOptions)
 		key:         key,
 		contentType: opts.ContentType,
 		want:        want,
-		h:           sha256.New(),
+		hs:          newHasher(),
 		dopts: &driver.WriterOptions{
 			CacheControl:       opts.CacheControl,
 			ContentDisposition: opts.ContentDisposition,
@@ -455,23 +454,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	w.n += int64(len(p))
-	if w.w != nil && len(p) >= overlapMin {
-		// Hash on another core while the driver writes: both only read p,
-		// and both finish before Write returns, so p is not retained.
-		done := make(chan struct{})
-		go func() {
-			w.h.Write(p)
-			close(done)
-		}()
-		n, err := w.w.Write(p)
-		<-done
-		if err != nil {
-			w.fail(w.b.wrap("write", w.key, err))
-			return n, w.err
-		}
-		return n, nil
-	}
-	w.h.Write(p)
+	w.hs.Write(p)
 	if w.w == nil {
 		if len(w.buf)+len(p) < sniffLen {
 			w.buf = append(w.buf, p...)
@@ -510,6 +493,7 @@ func (w *Writer) fail(err error) {
 	if w.err == nil {
 		w.err = err
 	}
+	w.hs.Stop()
 	if w.w != nil {
 		w.w.Abort()
 	}
@@ -557,7 +541,18 @@ func (w *Writer) Close() error {
 			return err
 		}
 	}
-	w.sum = hex.EncodeToString(w.h.Sum(nil))
+	// Finish the hash while the driver makes the content durable.
+	if f, ok := w.w.(driver.Flusher); ok {
+		flushed := make(chan error, 1)
+		go func() { flushed <- f.Flush() }()
+		w.sum = w.hs.Sum()
+		if err := <-flushed; err != nil {
+			w.fail(w.b.wrap("write", w.key, err))
+			return w.err
+		}
+	} else {
+		w.sum = w.hs.Sum()
+	}
 	if w.want != "" && w.want != w.sum {
 		w.fail(errcode.New(errcode.Invalid, "blob: write %q: content SHA-256 is %s, want %s; nothing stored", w.key, w.sum, w.want))
 		return w.err
@@ -575,6 +570,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	w.hs.Stop()
 	if w.w != nil {
 		return w.b.wrap("abort write", w.key, w.w.Abort())
 	}

@@ -134,6 +134,15 @@ type Writer interface {
 	Abort() error
 }
 
+// Flusher is implemented by Writers that can make their content durable
+// before they know its SHA-256. blob calls Flush once, after the last
+// Write and before Commit, on another goroutine while it finishes hashing
+// (never at the same time as another method of the Writer). The content
+// stays invisible until Commit.
+type Flusher interface {
+	Flush() error
+}
+
 // Attributes describes a stored object.
 type Attributes struct {
 	ContentType        string

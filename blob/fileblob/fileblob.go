@@ -489,17 +489,18 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 }
 
 type writer struct {
-	b    *bucket
-	ctx  context.Context
-	key  string
-	path string
-	f    *os.File
-	bw   *bufio.Writer
-	enc  *encWriter
-	out  io.Writer
-	n    int64
-	side sidecar
-	done bool
+	b       *bucket
+	ctx     context.Context
+	key     string
+	path    string
+	f       *os.File
+	bw      *bufio.Writer
+	enc     *encWriter
+	out     io.Writer
+	n       int64
+	side    sidecar
+	flushed bool
+	done    bool
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -529,7 +530,13 @@ func (w *writer) Commit(sum string) error {
 	return err
 }
 
-func (w *writer) commit(sum string) error {
+// Flush writes what is buffered (and the last encrypted chunk) and fsyncs
+// the temporary file; the object stays invisible until Commit.
+func (w *writer) Flush() error {
+	if w.flushed {
+		return nil
+	}
+	w.flushed = true
 	if w.enc != nil {
 		if err := w.enc.Close(); err != nil {
 			return err
@@ -538,7 +545,11 @@ func (w *writer) commit(sum string) error {
 	if err := w.bw.Flush(); err != nil {
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
+	return w.f.Sync()
+}
+
+func (w *writer) commit(sum string) error {
+	if err := w.Flush(); err != nil {
 		return err
 	}
 	fi, err := w.f.Stat()
@@ -1016,4 +1027,5 @@ var (
 	_ driver.URLVerifier = (*bucket)(nil)
 	_ driver.LocalPather = (*bucket)(nil)
 	_ driver.Sweeper     = (*bucket)(nil)
+	_ driver.Flusher     = (*writer)(nil)
 )
