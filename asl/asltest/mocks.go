@@ -306,11 +306,31 @@ func (b *Bucket) WriteResults(_ context.Context, w *asl.ResultWrite) (any, error
 	return details, nil
 }
 
-// OpenItems implements asl.ItemReader for s3:getObject readers whose
-// Parameters name Bucket and Key.
+// OpenItems implements asl.ItemReader: s3:getObject readers get the object
+// named by the Bucket and Key parameters; s3:listObjectsV2 readers get a
+// JSON array describing the objects under Prefix, in key order.
 func (b *Bucket) OpenItems(_ context.Context, read *asl.ItemRead) (io.ReadCloser, error) {
 	p, _ := read.Parameters.(map[string]any)
 	bucket, _ := p["Bucket"].(string)
+	if strings.HasSuffix(read.Resource, ":listObjectsV2") {
+		prefix, _ := p["Prefix"].(string)
+		var keys []string
+		for k := range b.Objects {
+			if name, ok := strings.CutPrefix(k, bucket+"/"); ok && strings.HasPrefix(name, prefix) {
+				keys = append(keys, name)
+			}
+		}
+		sort.Strings(keys)
+		list := make([]any, len(keys))
+		for i, k := range keys {
+			list[i] = map[string]any{"Key": k, "Size": json.Number(fmt.Sprint(len(b.Objects[bucket+"/"+k])))}
+		}
+		body, err := expr.Marshal(list)
+		if err != nil {
+			return nil, err
+		}
+		return io.NopCloser(bytes.NewReader(body)), nil
+	}
 	key, _ := p["Key"].(string)
 	body, ok := b.Objects[bucket+"/"+key]
 	if !ok {

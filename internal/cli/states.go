@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -292,6 +293,9 @@ type dirItems string
 func (d dirItems) OpenItems(_ context.Context, read *asl.ItemRead) (io.ReadCloser, error) {
 	p, _ := read.Parameters.(map[string]any)
 	bucket, _ := p["Bucket"].(string)
+	if strings.HasSuffix(read.Resource, ":listObjectsV2") {
+		return d.list(bucket, p)
+	}
 	key, _ := p["Key"].(string)
 	if bucket == "" || key == "" {
 		return nil, fmt.Errorf("the ItemReader needs Bucket and Key parameters, got %s", expr.MarshalString(read.Parameters))
@@ -302,6 +306,47 @@ func (d dirItems) OpenItems(_ context.Context, read *asl.ItemRead) (io.ReadClose
 		return nil, fmt.Errorf("object %s/%s is outside %s", bucket, key, string(d))
 	}
 	return os.Open(path)
+}
+
+// list describes the files under DIR/BUCKET/PREFIX as a JSON array of
+// {"Key", "Size"}, as an s3:listObjectsV2 ItemReader reads them.
+func (d dirItems) list(bucket string, p map[string]any) (io.ReadCloser, error) {
+	if bucket == "" {
+		return nil, fmt.Errorf("the ItemReader needs a Bucket parameter, got %s", expr.MarshalString(p))
+	}
+	prefix, _ := p["Prefix"].(string)
+	root := filepath.Join(string(d), filepath.FromSlash(bucket))
+	var list []any
+	err := filepath.WalkDir(root, func(path string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		info, err := de.Info()
+		if err != nil {
+			return err
+		}
+		list = append(list, map[string]any{"Key": key, "Size": expr.Int(info.Size())})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []any{}
+	}
+	b, err := expr.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // WriteResults stores a Map's results under DIR/BUCKET/.
