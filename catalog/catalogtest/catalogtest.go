@@ -90,6 +90,7 @@ func Run(t *testing.T, open Opener) {
 		{"Failures", testFailures},
 		{"Search", testSearch},
 		{"SearchBadInput", testSearchBadInput},
+		{"SearchRankBound", testSearchRankBound},
 		{"Usage", testUsage},
 		{"OutboxAtomic", testOutboxAtomic},
 		{"OutboxClaimAckRelease", testOutboxClaimAckRelease},
@@ -794,6 +795,45 @@ func sameSet(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// testSearchRankBound checks that a query matching more than
+// MaxRankedMatches chunks ranks the newest ones: the oldest chunk, the best
+// match by far, is left out.
+func testSearchRankBound(t *testing.T, b *bundle) {
+	ctx, st := b.ctx, b.st
+	n := catalog.MaxRankedMatches + 30
+	tr := &types.Transcript{}
+	at := 0.0
+	add := func(w string) {
+		tr.Words = append(tr.Words, types.Word{Text: w, Start: at, End: at + 0.5})
+		at++
+	}
+	add("comet comet comet comet.")
+	add("comet comet comet comet.")
+	add("comet comet comet comet.")
+	for range n - 1 {
+		add("comet.")
+		add("filler words here.")
+		add("more filler words.")
+	}
+	tr.Duration = at
+	m := b.media(t, catalog.MediaCreateParams{Status: types.StatusProcessing})
+	must[*catalog.Media](t)(st.MediaUpdate(ctx, &catalog.MediaUpdateParams{ID: m.ID, Transcript: tr}))
+	hits := must[[]*catalog.SearchHit](t)(st.SearchQuery(ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "comet", Limit: 50}))
+	if len(hits) != 50 {
+		t.Fatalf("%d hits, want 50", len(hits))
+	}
+	for _, h := range hits {
+		if h.Start < float64(3*(n-catalog.MaxRankedMatches)) {
+			t.Fatalf("hit at %gs is older than the newest %d matches", h.Start, catalog.MaxRankedMatches)
+		}
+	}
+	// A rarer word in that old chunk is still found.
+	must[*catalog.Media](t)(st.MediaUpdate(ctx, &catalog.MediaUpdateParams{ID: m.ID, Summary: "comet summary"}))
+	if h := must[[]*catalog.SearchHit](t)(st.SearchQuery(ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "summary"})); len(h) != 1 {
+		t.Fatalf("rare word: %d hits", len(h))
+	}
 }
 
 func testSearchBadInput(t *testing.T, b *bundle) {

@@ -24,8 +24,6 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ catalog.Store = (*Store)(nil)
-
 // New wraps an open database, applies the dialect's migrations and returns
 // the store. The store owns db and closes it in Close.
 func New(ctx context.Context, db *sql.DB, d *Dialect, opts catalog.Options) (*Store, error) {
@@ -1423,3 +1421,5 @@ func (s *Store) DeliveryPrune(ctx context.Context, p *catalog.DeliveryPruneParam
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+var _ catalog.Store = (*Store)(nil)
