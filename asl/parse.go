@@ -1118,6 +1118,9 @@ func (p *parser) mapState(o *obj, s *state) {
 			ms.executionType = et
 		}
 		pco.allow("Mode", "ExecutionType")
+		if ms.mode == "DISTRIBUTED" && ms.executionType == "" && !pco.has("ExecutionType") {
+			pco.err("", "These fields are required: [ExecutionType] (a DISTRIBUTED Map runs its items as STANDARD or EXPRESS child workflows)")
+		}
 	}
 	var missing []string
 	if !po.has("States") {
