@@ -504,6 +504,16 @@ type writer struct {
 }
 
 func (w *writer) Write(p []byte) (int, error) {
+	if w.enc == nil && len(p) >= w.bw.Size() {
+		// Large writes skip the buffer (bufio copies a write that only
+		// fills it).
+		if err := w.bw.Flush(); err != nil {
+			return 0, err
+		}
+		n, err := w.f.Write(p)
+		w.n += int64(n)
+		return n, err
+	}
 	n, err := w.out.Write(p)
 	w.n += int64(n)
 	return n, err
