@@ -611,20 +611,52 @@ func (w *ResultWrite) Files() (bucket string, files []ResultFile, details any, e
 	if prefix != "" {
 		base = strings.TrimSuffix(prefix, "/") + "/" + base
 	}
+	cfg, _ := w.WriterConfig.(map[string]any)
+	transformation, _ := cfg["Transformation"].(string)
+	jsonl := cfg["OutputType"] == "JSONL"
+	succeeded := w.Succeeded
+	switch transformation {
+	case "COMPACT", "FLATTEN":
+		// Only the iterations' outputs; FLATTEN spreads array outputs.
+		succeeded = nil
+		for _, r := range w.Succeeded {
+			out := r.(map[string]any)["Output"]
+			if arr, ok := out.([]any); ok && transformation == "FLATTEN" {
+				succeeded = append(succeeded, arr...)
+			} else {
+				succeeded = append(succeeded, out)
+			}
+		}
+	}
+	ext := ".json"
+	if jsonl {
+		ext = ".jsonl"
+	}
 	result := map[string]any{}
 	for _, set := range []struct {
 		name    string
 		records []any
-	}{{"SUCCEEDED", w.Succeeded}, {"FAILED", w.Failed}} {
+	}{{"SUCCEEDED", succeeded}, {"FAILED", w.Failed}} {
 		if len(set.records) == 0 {
 			result[set.name] = []any{}
 			continue
 		}
-		body, err := expr.Marshal(set.records)
-		if err != nil {
-			return "", nil, nil, err
+		var body []byte
+		if jsonl {
+			for _, rec := range set.records {
+				line, err := expr.Marshal(rec)
+				if err != nil {
+					return "", nil, nil, err
+				}
+				body = append(append(body, line...), '\n')
+			}
+		} else {
+			var err error
+			if body, err = expr.Marshal(set.records); err != nil {
+				return "", nil, nil, err
+			}
 		}
-		key := base + "/" + set.name + "_0.json"
+		key := base + "/" + set.name + "_0" + ext
 		files = append(files, ResultFile{Key: key, Body: body})
 		result[set.name] = []any{map[string]any{"Key": key, "Size": expr.Int(int64(len(body)))}}
 	}

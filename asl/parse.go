@@ -1187,8 +1187,16 @@ func (p *parser) mapState(o *obj, s *state) {
 		if v, ok := rw["Arguments"]; ok {
 			ms.writer.params = p.jsonata(rwo, "Arguments", v)
 		}
-		if v, ok := rw["WriterConfig"]; ok {
-			ms.writer.config = v
+		if wc, ok := rwo.object("WriterConfig"); ok {
+			ms.writer.config = wc
+			wco := p.obj(wc, rwo.at("WriterConfig"))
+			if t, ok := wco.str("Transformation"); ok && t != "NONE" && t != "COMPACT" && t != "FLATTEN" {
+				wco.err("Transformation", "must be NONE, COMPACT or FLATTEN, not %q", t)
+			}
+			if t, ok := wco.str("OutputType"); ok && t != "JSON" && t != "JSONL" {
+				wco.err("OutputType", "must be JSON or JSONL, not %q", t)
+			}
+			wco.allow("Transformation", "OutputType")
 		}
 		rwo.allow("Resource", "Parameters", "Arguments", "WriterConfig")
 	}

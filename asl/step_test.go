@@ -224,3 +224,20 @@ func TestRunTaskTokenMatchesContext(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// TestResultWriteFiles checks the ResultWriter layout for FLATTEN + JSONL.
+func TestResultWriteFiles(t *testing.T) {
+	w := &asl.ResultWrite{Parameters: map[string]any{"Bucket": "out", "Prefix": "p/"}, MapRunID: "M-2",
+		WriterConfig: map[string]any{"Transformation": "FLATTEN", "OutputType": "JSONL"},
+		Succeeded: []any{map[string]any{"Output": []any{"a", "a"}}, map[string]any{"Output": "b"}}, Failed: []any{}}
+	bucket, files, details, err := w.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bucket != "out" || len(files) != 2 || files[0].Key != "p/M-2/SUCCEEDED_0.jsonl" || string(files[0].Body) != "\"a\"\n\"a\"\n\"b\"\n" {
+		t.Fatalf("files %q", files)
+	}
+	if !expr.Equal(details, map[string]any{"Bucket": "out", "Key": "p/M-2/manifest.json"}) {
+		t.Fatalf("details %v", details)
+	}
+}
