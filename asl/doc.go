@@ -99,6 +99,20 @@
 // does, and reports SUCCEEDED, FAILED, CAUGHT_ERROR or RETRIABLE with the
 // output, error, next state and inspection data.
 //
+// # Known differences from Step Functions
+//
+//   - History event ids in causes ("entered at the event id #N") are
+//     counted per thread: exact for the top level and for sequential
+//     iterations, approximate inside concurrent branches and iterations.
+//   - The cause of States.NoChoiceMatched is Landfall's wording (no
+//     recorded AWS text is available).
+//   - A failed Parallel branch fails the Parallel with the branch's own
+//     error and cause; States.BranchFailed is never raised.
+//   - ItemReader reads JSON, JSONL and CSV objects and bucket listings;
+//     MANIFEST and PARQUET inputs fail with States.ItemReaderFailed.
+//   - ResultWriter records carry Index, Input, Output or Error/Cause and
+//     Status, not the child executions' ARNs and dates.
+//
 // Package asl/asltest has scripted task mocks in the conformance suite's
 // format and an in-memory bucket for ItemReaders.
 package asl
