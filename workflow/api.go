@@ -254,7 +254,15 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 			return err
 		}
 		run, done = t.inline, t.exec.finished
-		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: t.exec.status, Input: p.Input, CorrelationID: p.CorrelationID, StartDate: now}
+		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: t.exec.status, Input: p.Input, CorrelationID: p.CorrelationID, StartDate: now,
+			Error: t.exec.errName, Cause: t.exec.cause}
+		if t.exec.output != nil {
+			out.Output = json.RawMessage(*t.exec.output)
+		}
+		if t.exec.finished {
+			stop := fromMicros(t.exec.stopUS)
+			out.StopDate = &stop
+		}
 		return nil
 	})
 	if slot {

@@ -8,15 +8,8 @@ import (
 	"github.com/landfall/landfall/app"
 )
 
-// mounts adds the workflow REST API (/v1/state-machines, /v1/executions,
-// /v1/tasks, /v1/activities) and the AWS Step Functions JSON protocol
-// (POST / with X-Amz-Target) to the server. The Step Functions protocol
-// authenticates with SigV4, which Landfall does not verify, so it is
-// served only when the API is open (no tenants with keys configured).
+// mounts adds the workflow REST API and the Step Functions protocol to the
+// server.
 func mounts(a *app.App) (map[string]http.Handler, http.Handler) {
-	m := workflowapi.New(a.Engine).Mounts()
-	if len(a.Cfg.Tenants) > 0 {
-		return m, nil
-	}
-	return m, sfnapi.New(a.Engine)
+	return workflowapi.New(a.Engine).Mounts(), sfnapi.New(a.Engine)
 }
