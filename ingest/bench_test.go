@@ -29,7 +29,7 @@ func (p *pattern) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-const benchSize = 1 << 30
+var benchSize int64 = 1 << 30
 
 // BenchmarkUpload1GiB streams 1 GiB through the upload path (bucket write
 // with hashing, row and event) and reports throughput and the peak heap
