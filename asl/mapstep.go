@@ -586,8 +586,6 @@ func (m *Machine) FailMap(f *Frame, errName, cause string, sc StepContext) Outco
 	return out
 }
 
-// itoa is strconv.Itoa, kept short for cause texts.
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // ResultFile is one object a ResultWriter stores.
 type ResultFile struct {
