@@ -130,6 +130,7 @@ func TestRegistered(t *testing.T) {
 // TestQualityDiarisation diarises a male/female flite dialogue, from the
 // audio alone and on top of the pocketsphinx transcript.
 func TestQualityDiarisation(t *testing.T) {
+	t.Parallel()
 	path, ref := testDialogue(t)
 	audioOnly, err := diarise(t, &analyser.Input{MediaID: "d", Path: path})
 	if err != nil {
@@ -239,15 +240,16 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// TestQualityLongDiarisation diarises the dialogue repeated seven times
-// (six minutes, re-encoded as AAC): the two voices must still come out
+// TestQualityLongDiarisation diarises the dialogue repeated five times
+// (four minutes, re-encoded as AAC): the two voices must still come out
 // as two speakers, however much each says.
 func TestQualityLongDiarisation(t *testing.T) {
+	t.Parallel()
 	path, ref := testDialogue(t)
 	dir := t.TempDir()
 	wav := filepath.Join(dir, "long.wav")
 	long := filepath.Join(dir, "long.m4a")
-	const reps = 7
+	const reps = 5
 	var args []string
 	for i := 0; i < reps; i++ {
 		args = append(args, path)
