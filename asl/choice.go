@@ -354,7 +354,7 @@ func (r *choiceRule) eval(env *expr.Env) (bool, *stateError) {
 		case opString, opBoolean:
 			operand = ov
 		case opNumeric:
-			n, ok := ov.(json.Number)
+			n, ok := asNumber(ov)
 			if !ok {
 				return false, nil
 			}
@@ -391,7 +391,7 @@ func (r *choiceRule) eval(env *expr.Env) (bool, *stateError) {
 		}
 		return r.glob.match(a), nil
 	case opNumeric:
-		n, ok := v.(json.Number)
+		n, ok := asNumber(v)
 		if !ok || opNum == nil {
 			return false, nil
 		}
@@ -425,6 +425,17 @@ func (r *choiceRule) eval(env *expr.Env) (bool, *stateError) {
 		return cmpResult(t.Compare(opTime), r.op.cmp), nil
 	}
 	return false, nil
+}
+
+// asNumber returns a JSON number of any Go numeric type as json.Number.
+func asNumber(v any) (json.Number, bool) {
+	if n, ok := v.(json.Number); ok {
+		return n, true
+	}
+	if f, ok := toFloat(v); ok {
+		return expr.Float(f), true
+	}
+	return "", false
 }
 
 func cmpResult(c int, op string) bool {
