@@ -178,3 +178,17 @@ func TestVocabularyWithoutDomainText(t *testing.T) {
 		t.Errorf("unreachable %v, want [rekognition]", out.Vocabulary.Unreachable)
 	}
 }
+
+// TestMissingModel: a missing model or recogniser is a named
+// Tool.Missing error, not a silent fallback.
+func TestMissingModel(t *testing.T) {
+	t.Setenv("LANDFALL_POCKETSPHINX_MODEL", t.TempDir())
+	path := filepath.Join(t.TempDir(), "x.wav")
+	if err := mediagen.Silence(context.Background(), path, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(t, path, nil)
+	if errcode.Of(err) != errcode.ToolMissing || !strings.Contains(err.Error(), "pocketsphinx-en-us") {
+		t.Fatalf("error %v, want Tool.Missing naming pocketsphinx-en-us", err)
+	}
+}

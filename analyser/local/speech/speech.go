@@ -313,7 +313,7 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 		return nil, err
 	}
 	if _, err := execx.LookPath(Command); err != nil {
-		return nil, err
+		return nil, errcode.New(errcode.ToolMissing, "%s is not installed: install the Debian package pocketsphinx (apt-get install pocketsphinx pocketsphinx-en-us)", Command)
 	}
 	m, err := findModel()
 	if err != nil {
