@@ -25,3 +25,10 @@ func TestCrashPostgres(t *testing.T) {
 	}
 	workflowtest.RunCrash(t, workflowtest.Postgres, workflowtest.CrashOptions{})
 }
+
+func TestScaleOutPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale-out test runs worker processes")
+	}
+	workflowtest.RunScaleOut(t, 100)
+}

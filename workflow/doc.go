@@ -1,0 +1,59 @@
+// Package workflow runs Amazon States Language state machines as durable
+// executions on River, embedded on SQLite (sqlite:///path/file.db) or
+// scaled out on PostgreSQL (postgres://…?search_path=schema).
+//
+// # Transitions
+//
+// An execution is a tree of frames (the top level, Parallel branches, Map
+// iterations), each an asl frame stored as JSON in wf_frames with a
+// version. Every transition is one SQL transaction: it locks the
+// execution row, runs the interpreter over the frame until it needs an
+// effect (Pass, Choice, Succeed and Fail states all run inside it), and
+// writes the new frame with a compare-and-swap on its version, appends the
+// history events (Step Functions' types, ids and previous ids), enqueues
+// the next River jobs with InsertManyTx and completes the River job being
+// worked with JobCompleteTx. A transition that loses the compare-and-swap
+// is abandoned, so a job delivered twice changes nothing the second time.
+//
+// # Effects
+//
+//   - Task: a wf_tasks row per attempt. Resources are run by Invokers from
+//     a Resources registry (longest prefix wins), outside any transaction,
+//     at least once, with an idempotency key that is the same for every
+//     delivery of one attempt. A chain of tasks in one execution runs in
+//     the worker that ran the first, one transaction per task and no job.
+//     .waitForTaskToken tasks invoke the resource with the task token and
+//     wait for SendTaskSuccess or SendTaskFailure; activity ARNs queue the
+//     task for GetActivityTask, which long-polls, so workers in any
+//     language serve them over HTTP.
+//   - Wait and Retry: River jobs scheduled at the wake time.
+//   - Parallel and Map: child frames and a pending count on the parent;
+//     MaxConcurrency starts further Map iterations as earlier ones end, and
+//     a failed branch cancels its siblings.
+//
+// # Failures
+//
+// Each worker process holds a lease (wf_workers) that it renews every
+// Lease/4. A reaper in every worker hands the running tasks of a worker
+// whose lease ran out to the others (the same attempt, the same
+// idempotency key), re-enqueues step jobs a dead worker had fetched (River
+// would only rescue them after an hour), fails tasks past their
+// TimeoutSeconds or HeartbeatSeconds with States.Timeout or
+// States.HeartbeatTimeout, and times out executions past their
+// TimeoutSeconds. A result that arrives after its attempt was fenced off
+// is discarded.
+//
+// # Executions
+//
+// StartExecution is idempotent by name and stores a correlation id;
+// DescribeExecution, ListExecutions (by state machine, status, correlation
+// id and start time, newest first, paged), StopExecution, History and
+// RedriveExecution (from the Task, Parallel branch or Map iteration that
+// failed; what succeeded is not repeated) complete the set. The
+// apiserver/workflowapi and apiserver/sfnapi packages serve them over
+// HTTP, the latter in the Step Functions protocol.
+//
+// The engine's tables are prefixed wf_ and migrated by the package's
+// embedded migrations, River's by rivermigrate; the database may hold
+// other tables besides.
+package workflow
