@@ -47,7 +47,7 @@ var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // Open connects to the PostgreSQL catalog named by a postgres:// URL with
 // an optional schema parameter.
-func Open(ctx context.Context, rawURL string, opts catalog.Options) (*sqlstore.Store, error) {
+func Open(ctx context.Context, rawURL string, opts catalog.Options) (catalog.Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Invalid, err, "catalog: postgres URL")

@@ -2,7 +2,8 @@
 // cgo), registered as the "sqlite" URL scheme:
 //
 //	sqlite:///var/lib/landfall/landfall.db   an absolute path
-//	sqlite:data/landfall.db                  a path relative to the working directory
+//	sqlite://data/landfall.db                a path relative to the working directory
+//	sqlite:data/landfall.db                  the same
 //
 // The database runs in WAL mode with a busy timeout; write transactions
 // take the write lock when they begin, so they serialise instead of failing
@@ -34,22 +35,28 @@ var migrationFS embed.FS
 
 func init() {
 	catalog.Register("sqlite", func(ctx context.Context, u *url.URL, opts catalog.Options) (catalog.Store, error) {
-		path := u.Path
+		// sqlite:///abs/file.db, sqlite://rel/file.db (what follows the
+		// two slashes, as the workflow store reads it) or sqlite:rel/file.db.
+		path := u.Host + u.Path
 		if u.Opaque != "" {
 			path = u.Opaque
 		}
-		if u.Host != "" {
-			return nil, errcode.New(errcode.Invalid, "catalog: sqlite URL %q: has a host %q; write sqlite:///absolute/path or sqlite:relative/path", u.Redacted(), u.Host)
+		if u.User != nil || u.Port() != "" {
+			return nil, errcode.New(errcode.Invalid, "catalog: sqlite URL %q: a file path has no user or port", u.Redacted())
 		}
 		if path == "" {
 			return nil, errcode.New(errcode.Invalid, "catalog: sqlite URL %q: no file path", u.Redacted())
+		}
+		if u.RawQuery != "" {
+			return nil, errcode.New(errcode.Invalid, "catalog: sqlite URL %q: takes no parameters (got %q)", u.Redacted(), u.RawQuery)
 		}
 		return Open(ctx, path, opts)
 	})
 }
 
-// Open opens (creating if needed) the SQLite catalog at path.
-func Open(ctx context.Context, path string, opts catalog.Options) (*sqlstore.Store, error) {
+// Open opens (creating if needed) the SQLite catalog at path. The store's
+// DB method gives the *sql.DB for tools and tests.
+func Open(ctx context.Context, path string, opts catalog.Options) (catalog.Store, error) {
 	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)

@@ -50,7 +50,7 @@ func TestAPIKeyStoredAsHash(t *testing.T) {
 	}
 	secret := res.Key[strings.LastIndexByte(res.Key, '_')+1:]
 	var hash, id, tenant, name string
-	if err := st.DB().QueryRowContext(ctx, `SELECT hash, id, tenant_id, name FROM cat_api_keys`).Scan(&hash, &id, &tenant, &name); err != nil {
+	if err := st.(*sqlstore.Store).DB().QueryRowContext(ctx, `SELECT hash, id, tenant_id, name FROM cat_api_keys`).Scan(&hash, &id, &tenant, &name); err != nil {
 		t.Fatal(err)
 	}
 	for _, col := range []string{hash, id, tenant, name} {
@@ -106,8 +106,9 @@ func TestReopenAndShare(t *testing.T) {
 func TestOpenURLs(t *testing.T) { // not parallel: it changes directory
 	ctx := context.Background()
 	for _, c := range []struct{ url, want string }{
-		{"sqlite://host/x.db", "has a host"},
+		{"sqlite://u@host:5/x.db", "no user or port"},
 		{"sqlite://", "no file path"},
+		{"sqlite:///tmp/x.db?cache=shared", "takes no parameters"},
 	} {
 		_, err := catalog.Open(ctx, c.url)
 		if errcode.Of(err) != errcode.Invalid || !strings.Contains(err.Error(), c.want) {
@@ -116,12 +117,19 @@ func TestOpenURLs(t *testing.T) { // not parallel: it changes directory
 	}
 	dir := t.TempDir()
 	t.Chdir(dir)
-	st, err := catalog.Open(ctx, "sqlite:rel.db")
-	if err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
-	if _, err := os.Stat(filepath.Join(dir, "rel.db")); err != nil {
-		t.Fatalf("relative path: %v", err)
+	for _, u := range []string{"sqlite:rel.db", "sqlite://sub/rel.db", "sqlite://" + filepath.Join(dir, "abs.db")} {
+		st, err := catalog.Open(ctx, u)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		st.Close()
+	}
+	for _, f := range []string{"rel.db", "sub/rel.db", "abs.db"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 	}
 }
