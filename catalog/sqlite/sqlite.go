@@ -167,9 +167,20 @@ func search(ctx context.Context, db *sql.DB, a *sqlstore.SearchArgs) ([]*catalog
 		return nil, err
 	}
 	for i, h := range hits {
-		h.Snippet = snippets[ids[i]]
+		if h.Snippet = snippets[ids[i]]; h.Snippet == "" {
+			h.Snippet = leadingWords(bodies[i], 16)
+		}
 	}
 	return hits, nil
+}
+
+// leadingWords returns the first n words of s, with … when cut.
+func leadingWords(s string, n int) string {
+	f := strings.Fields(s)
+	if len(f) <= n {
+		return strings.Join(f, " ")
+	}
+	return strings.Join(f[:n], " ") + "…"
 }
 
 // snippets highlights match in the given chunk bodies using a temporary
