@@ -27,7 +27,7 @@ type Cue struct {
 // labels are shown). A word longer than a line is cut across lines.
 func Cues(t *types.Transcript, o Options, prefixSpeaker bool) []Cue {
 	o = o.withDefaults()
-	toks := tokens(t)
+	toks := splitLong(tokens(t), o.MaxLineChars)
 	var cues []Cue
 	var cur []token
 	flush := func() {
@@ -85,6 +85,29 @@ func Cues(t *types.Transcript, o Options, prefixSpeaker bool) []Cue {
 		}
 	}
 	return cues
+}
+
+// splitLong cuts words longer than a line into line-sized pieces that
+// share the word's time in proportion, so no cue needs a third line.
+func splitLong(ts []token, max int) []token {
+	var out []token
+	for _, t := range ts {
+		w := []rune(t.text + t.punct)
+		if len(w) <= max {
+			out = append(out, t)
+			continue
+		}
+		n := (len(w) + max - 1) / max
+		span := t.end - t.start
+		for i := 0; i < n; i++ {
+			p := t
+			p.text, p.punct = string(w[i*max:min(len(w), (i+1)*max)]), ""
+			p.start = t.start + span*float64(i)/float64(n)
+			p.end = t.start + span*float64(i+1)/float64(n)
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func cueChars(ts []token) int {
