@@ -25,7 +25,12 @@ type PCM struct {
 	r      io.Reader
 	closer func() error
 	path   string
+	cpu    float64 // the decoder's CPU seconds, known after Close
 }
+
+// CPUSeconds is the CPU time ffmpeg spent decoding (0 for a WAV read
+// directly); valid after Close.
+func (p *PCM) CPUSeconds() float64 { return p.cpu }
 
 // Read reads raw PCM bytes.
 func (p *PCM) Read(b []byte) (int, error) { return p.r.Read(b) }
@@ -138,19 +143,22 @@ func ffmpegPCM(ctx context.Context, path string) (*PCM, error) {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	p := &PCM{r: pr, path: path}
 	go func() {
-		_, err := execx.Run(ctx, execx.Cmd{
+		res, err := execx.Run(ctx, execx.Cmd{
 			Name: "ffmpeg",
 			Args: []string{"-nostdin", "-hide_banner", "-loglevel", "error",
 				"-i", path, "-map", "0:a:0", "-vn", "-sn", "-dn",
 				"-ac", "1", "-ar", fmt.Sprint(SampleRate), "-acodec", "pcm_s16le", "-f", "s16le", "pipe:1"},
 			Stdout: pw,
 		})
+		if res != nil {
+			p.cpu = res.CPUSeconds // read by Close after done
+		}
 		err = classifyFFmpeg(path, err)
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	p := &PCM{r: pr, path: path}
 	p.closer = func() error {
 		cancel()
 		pr.Close()

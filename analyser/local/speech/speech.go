@@ -377,6 +377,7 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 		cpu += kcpu
 		out.Keywords = MergeKeywordHits(out.Keywords, spots, out.Words, opts.Keywords, lex)
 	}
+	cpu += pcm.CPUSeconds()
 	env.Record(analyser.Usage{Analyser: ID, CPUSeconds: cpu, AudioSeconds: sp.Seconds()})
 	env.Log().Info("transcribe: done", "media_id", in.MediaID, "seconds", sp.Seconds(), "words", len(out.Words),
 		"wall", time.Since(started).Round(time.Millisecond), "cpu_seconds", math.Round(cpu*100)/100, "lm", out.LanguageModel)
