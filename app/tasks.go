@@ -471,15 +471,23 @@ func (t *Tasks) move(ctx context.Context, inv workflow.Invocation) (json.RawMess
 			return nil, err
 		}
 	}
-	row, err := t.cat.MediaUpdate(ctx, &catalog.MediaUpdateParams{ID: m.ID, BucketKey: dst, Status: types.StatusSucceeded})
+	cur, err := t.cat.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID})
 	if err != nil {
 		return nil, err
 	}
-	ev := Event("Media Processed", map[string]any{"media_id": m.ID, "tenant": m.Tenant, "key": dst, "kind": row.Kind, "summary": row.Summary})
+	// The Media Processed event is written in the same transaction as the
+	// status change (outbox), so a consumer never misses a finished item.
+	ev := Event("Media Processed", map[string]any{"media_id": m.ID, "tenant": m.Tenant, "key": dst, "kind": cur.Kind, "summary": cur.Summary})
+	row, err := bus.OutboxEvent(ev)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.cat.MediaUpdate(ctx, &catalog.MediaUpdateParams{ID: m.ID, BucketKey: dst, Status: types.StatusSucceeded,
+		Events: []catalog.OutboxEvent{row}}); err != nil {
+		return nil, err
+	}
 	if t.bus != nil {
-		if err := t.bus.Put(ctx, ev); err != nil {
-			t.log.Warn("event not published", "media_id", m.ID, "err", err)
-		}
+		t.bus.Notify()
 	}
 	t.metrics.mediaDone(string(types.StatusSucceeded))
 	t.log.Info("pipeline: media processed", "media_id", m.ID, "tenant", m.Tenant, "key", dst)
