@@ -41,9 +41,9 @@ func benchDBs(b *testing.B, f func(b *testing.B, open workflowtest.Open)) {
 
 // runChains runs executions of def, parallel at a time, until total
 // transitions of perExec each are done, and reports transitions/s.
-func runChains(b *testing.B, e *workflow.Engine, def string, perExec int, parallel int) {
+func runChains(b *testing.B, engines []*workflow.Engine, def string, perExec int, parallel int) {
 	ctx := context.Background()
-	sm, err := e.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: "bench", Definition: def})
+	sm, err := engines[0].CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: "bench", Definition: def})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,6 +55,7 @@ func runChains(b *testing.B, e *workflow.Engine, def string, perExec int, parall
 	errs := make(chan error, parallel)
 	for w := 0; w < parallel; w++ {
 		wg.Add(1)
+		e := engines[w%len(engines)]
 		go func() {
 			defer wg.Done()
 			for {
@@ -92,18 +93,29 @@ func BenchmarkPassChain(b *testing.B) {
 	benchDBs(b, func(b *testing.B, open workflowtest.Open) {
 		cfg := workflowtest.Config(open(b), workflowtest.Resources())
 		e := workflowtest.StartEngine(b, cfg)
-		runChains(b, e, chain(100, `"Type": "Pass", "Result": {"ok": true}`), 100, 8)
+		runChains(b, []*workflow.Engine{e}, chain(100, `"Type": "Pass", "Result": {"ok": true}`), 100, 8)
 	})
 }
 
 // BenchmarkTaskChain: task completions per second through chains of 20
-// Task states, 4 engines' worth of concurrency (64 executions at once).
+// Task states, 64 executions at once, on one engine (SQLite has one
+// writer) and on four worker engines sharing PostgreSQL.
 func BenchmarkTaskChain(b *testing.B) {
-	benchDBs(b, func(b *testing.B, open workflowtest.Open) {
-		cfg := workflowtest.Config(open(b), workflowtest.Resources())
+	b.Run("sqlite", func(b *testing.B) {
+		cfg := workflowtest.Config(workflowtest.SQLite(b), workflowtest.Resources())
 		cfg.Workers = 64
 		e := workflowtest.StartEngine(b, cfg)
-		runChains(b, e, chain(20, `"Type": "Task", "Resource": "test:fn:echo"`), 20, 64)
+		runChains(b, []*workflow.Engine{e}, chain(20, `"Type": "Task", "Resource": "test:fn:echo"`), 20, 64)
+	})
+	b.Run("postgres-4workers", func(b *testing.B) {
+		db := workflowtest.Postgres(b)
+		var es []*workflow.Engine
+		for i := 0; i < 4; i++ {
+			cfg := workflowtest.Config(db, workflowtest.Resources())
+			cfg.Workers = 16
+			es = append(es, workflowtest.StartEngine(b, cfg))
+		}
+		runChains(b, es, chain(20, `"Type": "Task", "Resource": "test:fn:echo"`), 20, 64)
 	})
 }
 

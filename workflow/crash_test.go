@@ -13,6 +13,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestCrashSQLite(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test kills worker processes for about a minute")
 	}
@@ -20,6 +21,7 @@ func TestCrashSQLite(t *testing.T) {
 }
 
 func TestCrashPostgres(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test kills worker processes for about a minute")
 	}
@@ -27,6 +29,7 @@ func TestCrashPostgres(t *testing.T) {
 }
 
 func TestScaleOutPostgres(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("scale-out test runs worker processes")
 	}

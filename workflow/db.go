@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -241,6 +242,20 @@ var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
 func sqliteSQL(q string) string {
 	q = strings.ReplaceAll(q, " FOR UPDATE SKIP LOCKED", "")
 	q = strings.ReplaceAll(q, " FOR UPDATE", "")
+	// Placeholders numbered 1, 2, 3… in order become plain ?, which
+	// SQLite binds by position; others keep their number (?N), which it
+	// binds by a name lookup per parameter.
+	next, inOrder := 1, true
+	for _, m := range dollarParam.FindAllStringSubmatch(q, -1) {
+		if m[1] != strconv.Itoa(next) {
+			inOrder = false
+			break
+		}
+		next++
+	}
+	if inOrder {
+		return dollarParam.ReplaceAllString(q, "?")
+	}
 	return dollarParam.ReplaceAllString(q, "?$1")
 }
 
@@ -333,8 +348,8 @@ func openPostgres(ctx context.Context, dsn string) (*pgBackend, error) {
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Invalid, err, "database URL %q", redact(dsn))
 	}
-	if cfg.MaxConns < 8 {
-		cfg.MaxConns = 8
+	if cfg.MaxConns < 10 && !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = 10
 	}
 	schema := cfg.ConnConfig.RuntimeParams["search_path"]
 	if schema != "" {
