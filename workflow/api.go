@@ -528,3 +528,19 @@ func (e *Engine) History(ctx context.Context, arn string, p HistoryParams) ([]Hi
 	}
 	return out, next, nil
 }
+
+// PutStateMachine creates the named state machine, or updates its
+// definition when it exists with another one (a deployment that ships a
+// new pipeline). Running executions keep the definition they started
+// with.
+func (e *Engine) PutStateMachine(ctx context.Context, p CreateStateMachineParams) (*StateMachine, error) {
+	sm, err := e.CreateStateMachine(ctx, p)
+	if !errors.Is(err, errcode.AlreadyExists) {
+		return sm, err
+	}
+	existing, err := e.DescribeStateMachine(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	return e.UpdateStateMachine(ctx, existing.ARN, p.Definition, p.RoleARN)
+}

@@ -302,6 +302,30 @@ func Run(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("PutStateMachine", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		v1 := `{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": true}}}`
+		v2 := `{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 2, "End": true}}}`
+		sm := b.create("put", v1)
+		if _, err := b.e.CreateStateMachine(b.ctx, workflow.CreateStateMachineParams{Name: "put", Definition: v2}); !errors.Is(err, errcode.AlreadyExists) {
+			t.Fatalf("create with another definition: %v", err)
+		}
+		again, err := b.e.CreateStateMachine(b.ctx, workflow.CreateStateMachineParams{Name: "put", Definition: v1})
+		if err != nil || again.ARN != sm.ARN || again.Revision != 1 {
+			t.Fatalf("create with the same definition: %+v %v", again, err)
+		}
+		put, err := b.e.PutStateMachine(b.ctx, workflow.CreateStateMachineParams{Name: "put", Definition: v2})
+		if err != nil || put.Revision != 2 || put.Definition != v2 {
+			t.Fatalf("put: %+v %v", put, err)
+		}
+		got, h := b.run(sm, "after-put", `{}`)
+		expectStatus(t, got, h, workflow.StatusSucceeded)
+		if string(got.Output) != "2" {
+			t.Fatalf("output %s", got.Output)
+		}
+	})
+
 	t.Run("BadInput", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
