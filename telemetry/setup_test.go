@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -251,4 +252,33 @@ func TestShutdownReportsAFailedExport(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), srv.URL+"/v1/traces") || !strings.Contains(err.Error(), "400") {
 		t.Fatalf("shutdown error %v, want the failed export to %s/v1/traces", err, srv.URL)
 	}
+}
+
+func FuzzTracesURL(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:4318", "https://h/otlp/", "http://[::1]:4318/v1/traces", "ftp://x", "http://u@h", "%zz", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, endpoint string) {
+		if len(endpoint) > 2048 {
+			return
+		}
+		got, err := tracesURL(endpoint)
+		if err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Field != "Endpoint" {
+				t.Fatalf("tracesURL(%q) error %v is not a ConfigError on Endpoint", endpoint, err)
+			}
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("tracesURL(%q) = %q, which does not parse: %v", endpoint, got, err)
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(u.Path, "/v1/traces") || u.User != nil {
+			t.Fatalf("tracesURL(%q) = %q", endpoint, got)
+		}
+		if again, err := tracesURL(got); err != nil || again != got {
+			t.Fatalf("tracesURL(%q) = %q, then %q, %v: not idempotent", endpoint, got, again, err)
+		}
+	})
 }
