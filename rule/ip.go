@@ -2,7 +2,6 @@ package rule
 
 import (
 	"bytes"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -108,27 +107,27 @@ func parseCIDR(s string) (ipRange, error) {
 		slashed = slashed[:len(slashed)-1] // as Java's String.split drops trailing empties
 	}
 	if len(slashed) != 2 {
-		return r, fmt.Errorf("Malformed CIDR, one '/' required")
+		return r, awsError("Malformed CIDR, one '/' required")
 	}
 	bits, err := strconv.Atoi(slashed[1])
 	if err != nil {
-		return r, fmt.Errorf("Malformed CIDR, mask bits must be an integer")
+		return r, awsError("Malformed CIDR, mask bits must be an integer")
 	}
 	if bits < 0 {
-		return r, fmt.Errorf("Malformed CIDR, mask bits must not be negative")
+		return r, awsError("Malformed CIDR, mask bits must not be negative")
 	}
 	a, v4, ok := parseIP(slashed[0])
 	if !ok {
-		return r, fmt.Errorf("Nonstandard IP address: %s", slashed[0])
+		return r, awsErrorf("Nonstandard IP address: %s", slashed[0])
 	}
 	n := 16
 	if v4 {
 		n = 4
 		if bits > 31 {
-			return r, fmt.Errorf("IPv4 mask bits must be < 32")
+			return r, awsError("IPv4 mask bits must be < 32")
 		}
 	} else if bits > 127 {
-		return r, fmt.Errorf("IPv6 mask bits must be < 128")
+		return r, awsError("IPv6 mask bits must be < 128")
 	}
 	r.v4 = v4
 	r.lo = a

@@ -619,3 +619,11 @@ func anythingBut(v *jnode, ptr string) (*matcher, error) {
 	}
 	return m, nil
 }
+
+// awsError is an error whose text is EventBridge's own message, kept word
+// for word (and so capitalised).
+type awsError string
+
+func (e awsError) Error() string { return string(e) }
+
+func awsErrorf(format string, args ...any) error { return awsError(fmt.Sprintf(format, args...)) }

@@ -1,7 +1,6 @@
 package rule
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -28,7 +27,7 @@ func parseWildcard(s string) (*wildcard, error) {
 		switch c {
 		case '*':
 			if i+1 < len(s) && s[i+1] == '*' {
-				return nil, fmt.Errorf("Consecutive wildcard characters at pos %d", i+1)
+				return nil, awsErrorf("Consecutive wildcard characters at pos %d", i+1)
 			}
 			if i == 0 {
 				w.lead = true
@@ -45,7 +44,7 @@ func parseWildcard(s string) (*wildcard, error) {
 				i++
 				continue
 			}
-			return nil, fmt.Errorf("Invalid escape character at pos %d", i+1)
+			return nil, awsErrorf("Invalid escape character at pos %d", i+1)
 		default:
 			cur = append(cur, c)
 		}
