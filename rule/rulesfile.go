@@ -174,7 +174,7 @@ func ParseRulesFile(data []byte) ([]RuleSpec, error) {
 	names := map[string]string{}
 	for i, n := range list.elems {
 		ptr := fmt.Sprintf("%s/%d", base, i)
-		spec, ok := v.rule(n, ptr, data)
+		spec, ok := v.rule(n, ptr)
 		if !ok {
 			continue
 		}
@@ -241,7 +241,7 @@ func (v *fileValidator) str(n *jnode, ptr, field string) (string, bool) {
 	return f.str, true
 }
 
-func (v *fileValidator) rule(n *jnode, ptr string, data []byte) (RuleSpec, bool) {
+func (v *fileValidator) rule(n *jnode, ptr string) (RuleSpec, bool) {
 	var spec RuleSpec
 	if n.kind != jObject {
 		v.add(n, ptr, "want a rule object, got %s", n.kind)
@@ -302,7 +302,7 @@ func (v *fileValidator) rule(n *jnode, ptr string, data []byte) (RuleSpec, bool)
 			ids := map[string]bool{}
 			for i, tn := range ts.elems {
 				tp := fmt.Sprintf("%s/targets/%d", ptr, i)
-				t, ok := v.target(tn, tp, data)
+				t, ok := v.target(tn, tp)
 				if t.ID != "" {
 					if ids[t.ID] {
 						v.add(tn.get("id"), tp+"/id", "duplicate target id %q", t.ID)
@@ -339,7 +339,7 @@ func (v *fileValidator) patternErr(p *jnode, ptr string, err error, inString boo
 	}
 }
 
-func (v *fileValidator) target(n *jnode, ptr string, data []byte) (TargetSpec, bool) {
+func (v *fileValidator) target(n *jnode, ptr string) (TargetSpec, bool) {
 	var t TargetSpec
 	if n.kind != jObject {
 		v.add(n, ptr, "want a target object, got %s", n.kind)
