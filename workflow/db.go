@@ -41,6 +41,9 @@ type dbtx interface {
 	queryRow(ctx context.Context, q string, args ...any) row
 	// insertJobs enqueues River jobs inside the transaction.
 	insertJobs(ctx context.Context, params []river.InsertManyParams) error
+	// execBatch runs statements in order and returns each one's count of
+	// affected rows; PostgreSQL sends them in one round trip.
+	execBatch(ctx context.Context, stmts []stmt) ([]int64, error)
 	// runningSteps lists step jobs River holds as running.
 	runningSteps(ctx context.Context) ([]*rivertype.JobRow, error)
 	// completeJob marks the River job being worked as completed inside
@@ -48,6 +51,12 @@ type dbtx interface {
 	completeJob(ctx context.Context, job *river.Job[stepArgs]) error
 	commit(ctx context.Context) error
 	rollback(ctx context.Context) error
+}
+
+// stmt is one statement of a batch.
+type stmt struct {
+	q    string
+	args []any
 }
 
 type rows interface {
@@ -271,6 +280,18 @@ func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, erro
 	return res.RowsAffected()
 }
 
+func (t *sqliteTx) execBatch(ctx context.Context, stmts []stmt) ([]int64, error) {
+	out := make([]int64, len(stmts))
+	for i, s := range stmts {
+		n, err := t.exec(ctx, s.q, s.args...)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
 func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
 	st, err := t.stmt(ctx, q)
 	if err != nil {
@@ -435,6 +456,27 @@ func (t *pgTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
 		return 0, err
 	}
 	return tag.RowsAffected(), nil
+}
+
+func (t *pgTx) execBatch(ctx context.Context, stmts []stmt) ([]int64, error) {
+	if len(stmts) == 0 {
+		return nil, nil
+	}
+	var b pgx.Batch
+	for _, s := range stmts {
+		b.Queue(s.q, s.args...)
+	}
+	res := t.tx.SendBatch(ctx, &b)
+	out := make([]int64, len(stmts))
+	for i := range stmts {
+		tag, err := res.Exec()
+		if err != nil {
+			res.Close()
+			return nil, err
+		}
+		out[i] = tag.RowsAffected()
+	}
+	return out, res.Close()
 }
 
 func (t *pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {

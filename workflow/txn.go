@@ -307,57 +307,46 @@ func (t *txn) stepJob(f *frameRow, at time.Time) {
 	})
 }
 
-// flush writes the transition.
+// flush writes the transition: the frames (compare-and-swap on their
+// versions), cancellations, tasks, history and execution row in one
+// batch, then the River jobs and the completion of the job being worked.
 func (t *txn) flush() error {
 	ctx, tx := t.ctx, t.tx
 	now := micros(t.now)
+	var batch []stmt
+	var cas []int // indexes in batch of frame updates that must touch a row
+	add := func(q string, args ...any) { batch = append(batch, stmt{q, args}) }
 	for _, f := range t.order {
 		if f.isNew {
-			_, err := tx.exec(ctx, `INSERT INTO wf_frames (`+frameCols+`, updated_us) VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`,
+			add(`INSERT INTO wf_frames (`+frameCols+`, updated_us) VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`,
 				f.id, f.execARN, f.parentID, f.idx, f.gen, f.path, f.status, string(f.frame), f.taskToken, f.wakeUS,
 				f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec, f.output, f.errName, f.cause, f.lastEvent,
 				string(f.checkpoint), f.checkpointKind, now)
-			if err != nil {
-				return fmt.Errorf("insert frame: %w", err)
-			}
 			continue
 		}
-		n, err := tx.exec(ctx, `UPDATE wf_frames SET status=$1, version=version+1, frame=$2, task_token=$3, wake_us=$4, pending=$5, next_child=$6,
+		cas = append(cas, len(batch))
+		add(`UPDATE wf_frames SET status=$1, version=version+1, frame=$2, task_token=$3, wake_us=$4, pending=$5, next_child=$6,
 			total_children=$7, max_children=$8, failed_children=$9, child_spec=$10, output=$11, error=$12, cause=$13, last_event=$14, updated_us=$15,
 			checkpoint=$16, checkpoint_kind=$17
 			WHERE id=$18 AND version=$19`,
 			f.status, string(f.frame), f.taskToken, f.wakeUS, f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec,
 			f.output, f.errName, f.cause, f.lastEvent, now, string(f.checkpoint), f.checkpointKind, f.id, f.version)
-		if err != nil {
-			return fmt.Errorf("update frame: %w", err)
-		}
-		if n == 0 {
-			return errStale
-		}
 	}
 	for _, prefix := range t.cancelled {
-		if _, err := tx.exec(ctx, `UPDATE wf_frames SET status='canceled', version=version+1, updated_us=$1
+		add(`UPDATE wf_frames SET status='canceled', version=version+1, updated_us=$1
 			WHERE execution_arn=$2 AND path LIKE $3 ESCAPE '\' AND status NOT IN ('succeeded','failed','canceled')`,
-			now, t.exec.arn, likePrefix(prefix)); err != nil {
-			return fmt.Errorf("cancel frames: %w", err)
-		}
+			now, t.exec.arn, likePrefix(prefix))
 	}
 	if len(t.cancelled) > 0 {
-		if _, err := tx.exec(ctx, `UPDATE wf_tasks SET status='canceled' WHERE execution_arn=$1 AND status IN ('scheduled','running','waiting')
-			AND frame_id IN (SELECT id FROM wf_frames WHERE execution_arn=$1 AND status='canceled')`, t.exec.arn); err != nil {
-			return fmt.Errorf("cancel tasks: %w", err)
-		}
+		add(`UPDATE wf_tasks SET status='canceled' WHERE execution_arn=$1 AND status IN ('scheduled','running','waiting')
+			AND frame_id IN (SELECT id FROM wf_frames WHERE execution_arn=$1 AND status='canceled')`, t.exec.arn)
 	}
 	for _, k := range t.newTasks {
-		if _, err := tx.exec(ctx, `INSERT INTO wf_tasks (`+taskCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+		add(`INSERT INTO wf_tasks (`+taskCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
 			k.token, k.execARN, k.frameID, k.stateName, k.statePath, k.attempt, k.kind, k.resource, k.activity, string(k.input),
-			k.status, k.owner, k.dispatch, k.heartbeatSeconds, k.timeoutUS, k.heartbeatUS, k.createdUS); err != nil {
-			return fmt.Errorf("insert task: %w", err)
-		}
+			k.status, k.owner, k.dispatch, k.heartbeatSeconds, k.timeoutUS, k.heartbeatUS, k.createdUS)
 	}
-	if err := t.flushEvents(); err != nil {
-		return err
-	}
+	batch = append(batch, t.eventStmts()...)
 	x := t.exec
 	if x.nextEvent != x.origNextEvent || x.statusChange || x.setRedrive {
 		q := `UPDATE wf_executions SET next_event=$1, status=$2`
@@ -372,8 +361,15 @@ func (t *txn) flush() error {
 		}
 		args = append(args, x.arn)
 		q += fmt.Sprintf(` WHERE arn=$%d`, len(args))
-		if _, err := tx.exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("update execution: %w", err)
+		add(q, args...)
+	}
+	counts, err := tx.execBatch(ctx, batch)
+	if err != nil {
+		return fmt.Errorf("write transition: %w", err)
+	}
+	for _, i := range cas {
+		if counts[i] == 0 {
+			return errStale
 		}
 	}
 	if err := tx.insertJobs(ctx, t.jobs); err != nil {
@@ -400,8 +396,11 @@ func nullIfEmpty(s string) *string {
 	return &s
 }
 
-func (t *txn) flushEvents() error {
+// eventStmts are the inserts of the transition's history events, up to
+// 100 rows a statement.
+func (t *txn) eventStmts() []stmt {
 	const per = 6
+	var out []stmt
 	for start := 0; start < len(t.events); start += 100 {
 		batch := t.events[start:min(start+100, len(t.events))]
 		var q strings.Builder
@@ -419,11 +418,9 @@ func (t *txn) flushEvents() error {
 			}
 			args = append(args, t.exec.arn, ev.id, ev.prev, ev.typ, ev.ts, details)
 		}
-		if _, err := t.tx.exec(t.ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("append history: %w", err)
-		}
+		out = append(out, stmt{q.String(), args})
 	}
-	return nil
+	return out
 }
 
 // ---- driving frames ----
