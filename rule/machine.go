@@ -22,6 +22,7 @@ type state struct {
 	transIdx map[int32]*transition // the same, indexed, when there are many
 	absent   []absentTrans         // exists:false transitions
 	kids     map[string]*state     // build only: condition signature → next state
+	id       int32                 // index among the machine\'s states
 }
 
 type transition struct {
@@ -204,11 +205,12 @@ func (vm *valueMatcher) add(m *matcher, next *state) {
 
 // machine is an immutable compiled rule set.
 type machine struct {
-	root   *state
-	paths  *pathNode
-	npaths int
-	names  []string
-	pool   sync.Pool
+	root    *state
+	paths   *pathNode
+	npaths  int
+	nstates int
+	names   []string
+	pool    sync.Pool
 }
 
 type compiledRule struct {
@@ -289,6 +291,8 @@ func (m *machine) finish(root *state) {
 	for len(stack) > 0 {
 		s := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
+		s.id = int32(m.nstates)
+		m.nstates++
 		for _, k := range s.kids {
 			stack = append(stack, k)
 		}
@@ -333,7 +337,9 @@ type matchCtx struct {
 	msf      []arrEntry // membership-so-far arena
 	seen     []uint32   // per rule: == seenGen when already matched
 	seenGen  uint32
-	budget   int // matching steps left for this event
+	budget   int      // matching steps left for this event
+	visited  []uint32 // per state: == visitGen when visited with no array membership
+	visitGen uint32
 	out      []int32
 	nexts    []*state
 	foldBuf  []byte
@@ -348,6 +354,7 @@ func newMatchCtx(m *machine) *matchCtx {
 		start:    make([]int32, m.npaths),
 		count:    make([]int32, m.npaths),
 		seen:     make([]uint32, len(m.names)),
+		visited:  make([]uint32, m.nstates),
 	}
 }
 
@@ -390,6 +397,10 @@ func (m *machine) match(event []byte) ([]int32, *matchCtx, error) {
 		}
 		c.msf = c.msf[:0]
 		c.budget = MaxMatchSteps
+		if c.visitGen++; c.visitGen == 0 {
+			clear(c.visited)
+			c.visitGen = 1
+		}
 		c.visit(m.root, 0, 0)
 		if c.budget < 0 {
 			m.release(c)
@@ -461,6 +472,15 @@ func (c *matchCtx) fieldsOf(p int32) []field {
 func (c *matchCtx) visit(s *state, a, b int) {
 	if c.budget--; c.budget < 0 {
 		return
+	}
+	if a == b {
+		// With no array membership chosen, what follows from s is the same
+		// each time: visit it once (duplicate values, several matchers of
+		// one condition accepting the same value).
+		if c.visited[s.id] == c.visitGen {
+			return
+		}
+		c.visited[s.id] = c.visitGen
 	}
 	for _, r := range s.rules {
 		if c.seen[r] != c.seenGen {

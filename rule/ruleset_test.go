@@ -144,3 +144,15 @@ func TestManyIPLiterals(t *testing.T) {
 		t.Fatal("IP literals are not indexed")
 	}
 }
+
+// TestDuplicateValues: repeated values in arrays of primitives do not
+// multiply the work (5000 × 5000 pairs would exceed the step budget).
+func TestDuplicateValues(t *testing.T) {
+	p := MustParsePattern(`{"r":["a"],"s":["b"],"t":[{"exists":false}]}`)
+	rs := strings.Repeat(`"a",`, 4999) + `"a"`
+	ss := strings.Repeat(`"b",`, 4999) + `"b"`
+	ok, err := p.Matches([]byte(`{"r":[` + rs + `],"s":[` + ss + `]}`))
+	if err != nil || !ok {
+		t.Fatalf("match %v, %v; want true", ok, err)
+	}
+}
