@@ -7,18 +7,23 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/telemetry"
 	"github.com/landfall/landfall/workflow"
 )
 
 // starter starts workflow targets on the engine.
 type starter struct{ a *App }
 
-func (s starter) StartExecution(ctx context.Context, stateMachine, name string, input []byte) (string, error) {
+func (s starter) StartExecution(ctx context.Context, stateMachine, name string, input []byte) (_ string, err error) {
+	ctx, span := telemetry.Start(ctx, correlationOf(input), "bus.start_execution", attribute.String("landfall.state_machine", stateMachine))
+	defer func() { telemetry.End(span, err) }()
 	sm, err := s.a.Engine.DescribeStateMachine(ctx, stateMachine)
 	if err != nil {
 		return "", err

@@ -29,6 +29,7 @@ import (
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/ingest"
 	"github.com/landfall/landfall/pipelines"
+	"github.com/landfall/landfall/telemetry"
 	"github.com/landfall/landfall/workflow"
 
 	// Drivers and the local analysers register themselves.
@@ -341,7 +342,8 @@ func (a *App) goRun(f func()) {
 
 // Serve serves the HTTP API on ln until ctx ends.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	skip := func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/metrics" }
+	srv := &http.Server{Handler: telemetry.HTTPHandler(a.API, skip), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

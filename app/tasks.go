@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
@@ -23,6 +25,7 @@ import (
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/telemetry"
 	"github.com/landfall/landfall/types"
 	"github.com/landfall/landfall/workflow"
 )
@@ -82,15 +85,15 @@ type resultRef struct {
 const inlineLimit = 8 << 10
 
 func (t *Tasks) register(fns *workflow.Functions) {
-	fns.Add("register", t.registerMedia)
+	fns.Add("register", traced("register", t.registerMedia))
 	for _, task := range []string{analyser.TaskClassify, analyser.TaskMedia, analyser.TaskTranscribe, analyser.TaskDiarise,
 		analyser.TaskOCR, analyser.TaskFaces, analyser.TaskLabels, analyser.TaskModerate, analyser.TaskLanguage, analyser.TaskSummarise} {
-		fns.Add(task, t.analyse(task))
+		fns.Add(task, traced(task, t.analyse(task)))
 	}
-	fns.Add("persist", t.persist)
-	fns.Add("move", t.move)
-	fns.Add("record-failure", t.recordFailure)
-	fns.Add("notify", t.notify)
+	fns.Add("persist", traced("persist", t.persist))
+	fns.Add("move", traced("move", t.move))
+	fns.Add("record-failure", traced("record-failure", t.recordFailure))
+	fns.Add("notify", traced("notify", t.notify))
 }
 
 func decodeInput(inv workflow.Invocation, v any) error {
@@ -152,6 +155,10 @@ func (t *Tasks) registerMedia(ctx context.Context, inv workflow.Invocation) (jso
 			return nil, err
 		}
 	}
+	// Files dropped without a media-id name got their id just now: this span
+	// joins the media's trace and links back to the register span.
+	_, span := telemetry.Start(ctx, m.ID, "media.registered", attribute.String("landfall.key", in.Key))
+	span.End()
 	t.log.Info("pipeline: media registered", "media_id", m.ID, "tenant", m.TenantID, "key", in.Key, "execution", inv.ExecutionARN)
 	ref := mediaRef{ID: m.ID, Tenant: m.TenantID, Bucket: in.Bucket, Key: in.Key, Size: m.Size, Filename: m.Filename,
 		Features: map[string]bool{
@@ -310,7 +317,9 @@ func (t *Tasks) analyse(task string) workflow.InvokerFunc {
 		env := &analyser.Env{Workdir: dir, Logger: log, Usage: func(u analyser.Usage) { t.recordUsage(ctx, &in.Media, u) }}
 		start := time.Now()
 		stop := heartbeat(ctx, inv)
-		out, err := a.Run(ctx, env, ain)
+		rctx, span := telemetry.Start(ctx, in.Media.ID, "analyser.run", attribute.String("landfall.analyser", a.Spec().ID))
+		out, err := a.Run(rctx, env, ain)
+		telemetry.End(span, err)
 		stop()
 		t.metrics.observeAnalyser(a.Spec().ID, time.Since(start), err)
 		if t.trace != nil {
@@ -720,4 +729,29 @@ func walkStrings(v any, f func(string) string) any {
 		}
 	}
 	return v
+}
+
+// traced runs a pipeline task inside a span of its media item's trace.
+func traced(name string, f workflow.InvokerFunc) workflow.InvokerFunc {
+	return func(ctx context.Context, inv workflow.Invocation) (out json.RawMessage, err error) {
+		ctx, span := telemetry.Start(ctx, mediaIDOf(inv.Input), "task."+name,
+			attribute.String("landfall.execution", inv.ExecutionARN), attribute.String("landfall.state", inv.StatePath),
+			attribute.Int("landfall.attempt", inv.Attempt))
+		defer func() { telemetry.End(span, err) }()
+		return f(ctx, inv)
+	}
+}
+
+// mediaIDOf is $.media.id of a task's input or, before register has run,
+// the media id in the object key.
+func mediaIDOf(input []byte) string {
+	var in struct {
+		Media struct {
+			ID string `json:"id"`
+		} `json:"media"`
+	}
+	if json.Unmarshal(input, &in) == nil && in.Media.ID != "" {
+		return in.Media.ID
+	}
+	return correlationOf(input)
 }

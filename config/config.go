@@ -126,7 +126,9 @@ type Tenant struct {
 
 // OTLP configures trace export.
 type OTLP struct {
-	Endpoint string `yaml:"endpoint" json:"endpoint"` // e.g. http://127.0.0.1:4318; empty = no traces
+	Endpoint    string            `yaml:"endpoint" json:"endpoint"`         // e.g. http://127.0.0.1:4318; empty = no traces
+	SampleRatio float64           `yaml:"sample_ratio" json:"sample_ratio"` // fraction of media traces kept; 0 = all
+	Headers     map[string]string `yaml:"headers" json:"headers"`           // sent with every export, e.g. Authorization
 }
 
 // Duration is a time.Duration written as "90s", "15m" or "24h".

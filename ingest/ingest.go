@@ -13,11 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/telemetry"
 )
 
 // Options configure the ingest service.
@@ -99,7 +102,7 @@ func cleanFilename(name string) string {
 // creates the media row and its Object Created event in one transaction.
 // An empty body, an unknown tenant and a body past the size limit are
 // refused and leave nothing behind.
-func (s *Service) Upload(ctx context.Context, p *apiserver.UploadParams) (*catalog.Media, error) {
+func (s *Service) Upload(ctx context.Context, p *apiserver.UploadParams) (_ *catalog.Media, err error) {
 	if err := s.tenant(ctx, p.Tenant); err != nil {
 		return nil, err
 	}
@@ -108,6 +111,8 @@ func (s *Service) Upload(ctx context.Context, p *apiserver.UploadParams) (*catal
 	}
 	id := catalog.NewMediaID()
 	key := "incoming/" + p.Tenant + "/" + id + "." + extension(p.Filename, p.ContentType)
+	ctx, span := telemetry.Start(ctx, id, "ingest.upload", attribute.String("landfall.tenant", p.Tenant), attribute.String("landfall.key", key))
+	defer func() { telemetry.End(span, err) }()
 	log := s.log.With("media_id", id, "tenant", p.Tenant, "key", key)
 	ct := p.ContentType
 	if _, _, err := mime.ParseMediaType(ct); err != nil || strings.HasPrefix(ct, "multipart/") || ct == "application/x-www-form-urlencoded" {

@@ -15,6 +15,7 @@ import (
 	"github.com/landfall/landfall/app"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/config"
+	"github.com/landfall/landfall/telemetry"
 	"github.com/landfall/landfall/workflow"
 )
 
@@ -70,7 +71,19 @@ func runProcess(ctx context.Context, env *Env, args []string) error {
 	if *verbose {
 		level = slog.LevelInfo
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	shutdownTraces, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: cfg.OTLP.Endpoint, Role: "process",
+		SampleRatio: cfg.OTLP.SampleRatio, Headers: cfg.OTLP.Headers})
+	if err != nil {
+		return &ExitError{Code: ExitInvalid, Err: err}
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTraces(sctx); err != nil {
+			fmt.Fprintln(env.Stderr, "landfall process:", err)
+		}
+	}()
+	log := slog.New(telemetry.NewLogHandler(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level})))
 	a, err := app.New(ctx, cfg, app.Options{Logger: log})
 	if err != nil {
 		return err

@@ -7,8 +7,10 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/landfall/landfall/app"
+	"github.com/landfall/landfall/telemetry"
 )
 
 func init() {
@@ -52,6 +54,18 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: ExitInvalid, Err: err}
 	}
 	log := newLogger(env, cfg.Log.Format, cfg.Log.Level, cfg.Log.Sample)
+	shutdownTraces, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: cfg.OTLP.Endpoint, Role: cfg.Role,
+		Version: version(), SampleRatio: cfg.OTLP.SampleRatio, Headers: cfg.OTLP.Headers})
+	if err != nil {
+		return &ExitError{Code: ExitInvalid, Err: err}
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTraces(sctx); err != nil {
+			log.Warn(err.Error())
+		}
+	}()
 	a, err := app.New(ctx, cfg, app.Options{Logger: log, Version: version(), Mounts: mounts})
 	if err != nil {
 		return err
@@ -98,6 +112,7 @@ func newLogger(env *Env, format, level string, sample float64) *slog.Logger {
 	if format == "text" {
 		h = slog.NewTextHandler(env.Stderr, opts)
 	}
+	h = telemetry.NewLogHandler(h)
 	if sample > 0 && sample < 1 {
 		h = &sampler{Handler: h, keep: sample}
 	}
