@@ -19,32 +19,32 @@ type refField struct {
 func refFlatten(root *jnode) []refField {
 	var out []refField
 	var arrays int32
-	var walk func(n *jnode, path string, mem []arrEntry)
-	walk = func(n *jnode, path string, mem []arrEntry) {
+	var walk func(n *jnode, path string, root bool, mem []arrEntry)
+	walk = func(n *jnode, path string, root bool, mem []arrEntry) {
 		switch n.kind {
 		case jObject:
 			for i, k := range n.keys {
 				p := k
-				if path != "" {
+				if !root {
 					p = path + "." + k
 				}
-				walk(n.vals[i], p, mem)
+				walk(n.vals[i], p, false, mem)
 			}
 		case jArray:
 			id := arrays
 			arrays++
 			for i, e := range n.elems {
 				if e.kind == jObject || e.kind == jArray {
-					walk(e, path, append(mem[:len(mem):len(mem)], arrEntry{id, int32(i)}))
+					walk(e, path, false, append(mem[:len(mem):len(mem)], arrEntry{id, int32(i)}))
 				} else {
-					walk(e, path, mem)
+					walk(e, path, false, mem)
 				}
 			}
 		default:
 			out = append(out, refField{path: path, val: n, mem: mem})
 		}
 	}
-	walk(root, "", nil)
+	walk(root, "", true, nil)
 	return out
 }
 
