@@ -326,6 +326,96 @@ func Run(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("MapMaxConcurrency", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		var mu sync.Mutex
+		running, peak := 0, 0
+		fns := workflow.NewFunctions("test:slow:")
+		fns.Add("item", func(ctx context.Context, inv workflow.Invocation) (json.RawMessage, error) {
+			mu.Lock()
+			running++
+			peak = max(peak, running)
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+			return inv.Input, nil
+		})
+		b.res.Register("test:slow:", fns)
+		sm := b.create("bounded", `{"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+			"ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "test:slow:item", "End": true}}}}}}`)
+		got, h := b.run(sm, "six", `[1, 2, 3, 4, 5, 6]`)
+		expectStatus(t, got, h, workflow.StatusSucceeded)
+		if string(got.Output) != `[1,2,3,4,5,6]` {
+			t.Fatalf("output %s", got.Output)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if peak != 2 {
+			t.Fatalf("%d iterations ran at once, want MaxConcurrency 2", peak)
+		}
+	})
+
+	t.Run("WorkerHandoff", func(t *testing.T) {
+		t.Parallel()
+		db := open(t)
+		started := make(chan string, 1)
+		resA := workflow.NewResources()
+		fa := workflow.NewFunctions("test:hand:")
+		fa.Add("off", func(ctx context.Context, inv workflow.Invocation) (json.RawMessage, error) {
+			started <- inv.IdempotencyKey
+			<-ctx.Done() // the worker goes away mid-task
+			return nil, ctx.Err()
+		})
+		resA.Register("test:hand:", fa)
+		a, err := workflow.Open(context.Background(), Config(db, resA))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sm, err := a.CreateStateMachine(context.Background(), workflow.CreateStateMachineParams{Name: "handoff",
+			Definition: `{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "test:hand:off", "End": true}}}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := a.StartExecution(context.Background(), workflow.StartExecutionParams{StateMachineARN: sm.ARN, Name: "moved", Input: json.RawMessage(`{"v": 1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyA := <-started
+		var keyB atomic.Value
+		resB := workflow.NewResources()
+		fb := workflow.NewFunctions("test:hand:")
+		fb.Add("off", func(ctx context.Context, inv workflow.Invocation) (json.RawMessage, error) {
+			keyB.Store(inv.IdempotencyKey)
+			return json.RawMessage(`{"by": "b"}`), nil
+		})
+		resB.Register("test:hand:", fb)
+		bEngine := StartEngine(t, Config(db, resB))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := Wait(t, bEngine, x.ARN, 20*time.Second)
+		h, _, _ := bEngine.History(context.Background(), x.ARN, workflow.HistoryParams{})
+		expectStatus(t, got, h, workflow.StatusSucceeded)
+		if string(got.Output) != `{"by":"b"}` {
+			t.Fatalf("output %s", got.Output)
+		}
+		if k, _ := keyB.Load().(string); k != keyA || k == "" {
+			t.Fatalf("idempotency key %q on the second delivery, %q on the first", k, keyA)
+		}
+		counts := CheckHistory(t, h)
+		if counts["TaskScheduled"] != 1 || counts["TaskStarted"] != 1 || counts["TaskSucceeded"] != 1 {
+			t.Fatalf("history:\n%s", FormatHistory(h))
+		}
+	})
+
 	t.Run("BadInput", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
