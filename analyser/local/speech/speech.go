@@ -236,10 +236,11 @@ type Analyser struct {
 }
 
 // DefaultArgs trade a little search width for speed: no second
-// (flat-lexicon) pass and at most 3000 active HMMs per frame. Measured on
-// the two-voice test dialogue they halve CPU time at the same word error
-// rate as pocketsphinx's defaults.
-var DefaultArgs = []string{"-fwdflat", "no", "-maxhmmpf", "3000"}
+// (flat-lexicon) pass, at most 2000 active HMMs and 5 word exits per
+// frame. Measured on the two-voice test dialogue they cut CPU time by
+// more than half against pocketsphinx's defaults at the same word error
+// rate (generic and domain language model alike).
+var DefaultArgs = []string{"-fwdflat", "no", "-maxhmmpf", "2000", "-maxwpf", "5"}
 
 func init() { analyser.Register(&Analyser{}) }
 
