@@ -167,6 +167,9 @@ type txn struct {
 	events    []eventRow
 	jobs      []river.InsertManyParams
 	cancelled []string // path prefixes of the open frames to cancel ("" is every frame)
+	// fences are statements that must each change a row for the
+	// transition to stand (a task attempt still held by this worker).
+	fences []stmt
 	job       *river.Job[stepArgs]
 
 	canInline bool
@@ -313,8 +316,11 @@ func (t *txn) stepJob(f *frameRow, at time.Time) {
 func (t *txn) flush() error {
 	ctx, tx := t.ctx, t.tx
 	now := micros(t.now)
-	var batch []stmt
-	var cas []int // indexes in batch of frame updates that must touch a row
+	batch := append([]stmt(nil), t.fences...)
+	var cas []int // indexes in batch of statements that must touch a row
+	for i := range t.fences {
+		cas = append(cas, i)
+	}
 	add := func(q string, args ...any) { batch = append(batch, stmt{q, args}) }
 	for _, f := range t.order {
 		if f.isNew {

@@ -147,14 +147,11 @@ func (e *Engine) completeRun(ctx context.Context, run *taskRun, out json.RawMess
 		if ierr != nil {
 			status = taskFailed
 		}
-		n, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status=$1 WHERE token=$2 AND status='running' AND owner=$3 AND dispatch=$4`,
-			status, run.token, e.workerID, run.dispatch)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return errStale // fenced: timed out, stopped, or handed to another worker
-		}
+		// Fenced: when the attempt timed out, was stopped or was handed to
+		// another worker, this changes no row and the transition is
+		// abandoned with its result.
+		t.fences = append(t.fences, stmt{`UPDATE wf_tasks SET status=$1 WHERE token=$2 AND status='running' AND owner=$3 AND dispatch=$4`,
+			[]any{status, run.token, e.workerID, run.dispatch}})
 		f, err := t.loadFrame(run.frameID)
 		if err != nil {
 			return err
