@@ -296,13 +296,6 @@ type sidecar struct {
 	Inode    uint64 `json:"inode"`
 }
 
-func inode(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
-	}
-	return 0
-}
-
 // object is a stored object's file and what is known about it.
 type object struct {
 	path  string
