@@ -16,7 +16,9 @@
 // interpolated Kneser-Ney smoothing that replaces the generic one.
 // Without domain text the generic model is kept, and vocabulary words it
 // cannot produce are listed in the output. {"keywords": [...]} reports
-// where each keyword was spoken.
+// where each keyword was spoken: found in the recognised words, by
+// pocketsphinx's keyword spotter (which searches the audio for the
+// keyword's pronunciation whatever the language model), or both.
 package speech
 
 import (
