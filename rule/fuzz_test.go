@@ -138,3 +138,41 @@ func FuzzRulesFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInputTransformer checks that JSONPaths and templates never panic,
+// and that a JSON template's output is JSON.
+func FuzzInputTransformer(f *testing.F) {
+	var cases []struct {
+		Paths    map[string]string `json:"paths"`
+		Template string            `json:"template"`
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "transform_cases.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		f.Fatal(err)
+	}
+	event := `{"id":"e-1","detail":{"bucket":{"name":"media"},"object":{"key":"a\"b","size":2048.0},"tags":[{"k":"x"}]}}`
+	for _, c := range cases {
+		for k, p := range c.Paths {
+			f.Add(k, p, c.Template, event)
+		}
+		f.Add("k", "$.detail", c.Template, event)
+	}
+	f.Fuzz(func(t *testing.T, name, path, template, event string) {
+		if len(name)+len(path)+len(template)+len(event) > fuzzMax {
+			return
+		}
+		tr := &InputTransformer{InputPathsMap: map[string]string{name: path}, InputTemplate: template}
+		out, err := tr.Apply([]byte(event), TransformContext{RuleName: "r"})
+		if err != nil {
+			return
+		}
+		if tr.IsJSON() {
+			if _, err := parseJSON(out); err != nil {
+				t.Fatalf("template %q gave invalid JSON %q: %v", template, out, err)
+			}
+		}
+	})
+}
