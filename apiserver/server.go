@@ -84,6 +84,8 @@ type Config struct {
 	SFN http.Handler
 	// Metrics serves /metrics.
 	Metrics http.Handler
+	// UI serves the web UI under /ui/; GET / redirects there.
+	UI http.Handler
 	// Resumable serves resumable (tus) uploads under /v1/uploads/tus/;
 	// requests reach it authenticated (TenantFrom gives the tenant).
 	Resumable http.Handler
@@ -136,6 +138,10 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/rules", s.auth(s.ruleList))
 	m.Handle("POST /v1/rules", s.auth(s.rulePut))
 	m.Handle("DELETE /v1/rules/{name}", s.auth(s.ruleDelete))
+	if s.cfg.UI != nil {
+		m.Handle("GET /ui/", s.cfg.UI)
+		m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })
+	}
 	if s.cfg.Resumable != nil {
 		m.Handle("/v1/uploads/tus/", s.authHandler(s.cfg.Resumable))
 	}
@@ -250,6 +256,11 @@ func TenantFrom(ctx context.Context) (string, bool) {
 
 func (s *Server) authenticate(r *http.Request) (principal, error) {
 	key := r.Header.Get("X-Api-Key")
+	// Media elements cannot send headers: GET requests may carry the key
+	// as access_token (keep such URLs out of shared logs).
+	if key == "" && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" {
+		key = r.URL.Query().Get("access_token")
+	}
 	if a := r.Header.Get("Authorization"); key == "" && a != "" {
 		k, ok := strings.CutPrefix(a, "Bearer ")
 		if !ok {

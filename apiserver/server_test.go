@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/landfall/landfall/blob"
+	_ "github.com/landfall/landfall/blob/memblob"
 	"github.com/landfall/landfall/catalog"
 	_ "github.com/landfall/landfall/catalog/sqlite"
 	"github.com/landfall/landfall/types"
@@ -143,5 +145,41 @@ func TestPutEventsWithoutBusIsNotImplemented(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 501 {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+func TestOriginalSupportsRangesAndAccessToken(t *testing.T) {
+	ctx := context.Background()
+	cat, err := catalog.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "cat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	b, err := blob.OpenBucket(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "acme"})
+	k, _ := cat.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "acme"})
+	body := []byte("0123456789abcdefghij")
+	b.WriteAll(ctx, "incoming/acme/x.mp3", body, &blob.WriterOptions{ContentType: "audio/mpeg"})
+	m, _ := cat.MediaCreate(ctx, &catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/x.mp3"})
+	srv := httptest.NewServer(New(Config{Catalog: cat, Bucket: b, RequireKeys: true, Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/media/"+m.ID+"/original?access_token="+k.Key, nil)
+	req.Header.Set("Range", "bytes=5-9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || string(got) != "56789" || resp.Header.Get("Content-Type") != "audio/mpeg" {
+		t.Fatalf("%d %q %v", resp.StatusCode, got, resp.Header)
+	}
+	resp, _ = http.Get(srv.URL + "/v1/media/" + m.ID + "/original")
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("no key: %d", resp.StatusCode)
 	}
 }
