@@ -208,7 +208,7 @@ func BenchmarkListPrefix(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		it := bucket.List(&blob.ListOptions{Prefix: "incoming/t042/"})
+		it := bucket.List(&blob.ListOptions{Prefix: "incoming/t017/"})
 		n := 0
 		for {
 			if _, err := it.Next(ctx); err != nil {
