@@ -329,6 +329,12 @@ func (t *Tasks) analyse(task string) workflow.InvokerFunc {
 			log.Warn("analyser failed", "err", err, "seconds", time.Since(start).Seconds())
 			return nil, err
 		}
+		// Every output is checked against its analyser's schema, so a
+		// provider's drift fails here, named, not three states later.
+		if err := analyser.ValidateOutput(a.Spec(), out); err != nil {
+			log.Error("analyser output rejected", "err", err)
+			return nil, errcode.Wrap(errcode.ProviderBadOutput, err, "%s", a.Spec().ID)
+		}
 		b, err := json.Marshal(out)
 		if err != nil {
 			return nil, err

@@ -110,6 +110,9 @@ func TestTranscribeJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := analyser.ValidateOutput(Transcriber{}.Spec(), out); err != nil {
+		t.Fatal(err)
+	}
 	tr := out.(*types.Transcript)
 	if len(tr.Words) != 4 || tr.Words[0].Text != "Hello," || tr.Words[1].Text != "Lisbon." || tr.Words[3].Speaker != "spk_1" {
 		t.Fatalf("words %+v", tr.Words)
@@ -203,6 +206,9 @@ func TestLabelsOnKeyframesAndModeration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := analyser.ValidateOutput(Labeller{}.Spec(), out); err != nil {
+		t.Fatal(err)
+	}
 	labels := out.(map[string]any)["labels"].([]types.Label)
 	if len(labels) != 2 || labels[0].Name != "Person" || labels[0].Confidence != 92 || len(labels[0].Timestamps) != 2 || labels[1].Timestamps[0] != 4.5 {
 		t.Fatalf("labels %+v", labels)
@@ -246,6 +252,9 @@ func TestBedrockToolUseWithRepair(t *testing.T) {
 	out, err := Summariser{f.clients(t)}.Run(context.Background(), &analyser.Env{Usage: func(u analyser.Usage) { used = u }},
 		&analyser.Input{Results: map[string]json.RawMessage{"transcribe": tr}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := analyser.ValidateOutput(Summariser{}.Spec(), out); err != nil {
 		t.Fatal(err)
 	}
 	ins := out.(*types.Insights)

@@ -104,7 +104,7 @@ type Labeller struct{ C *Clients }
 func (l Labeller) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.labels.aws", Task: analyser.TaskLabels, Provider: "aws",
 		Summary: "Rekognition DetectLabels on the image or on each shot keyframe of a video",
-		Kinds:   []types.Kind{types.KindImage, types.KindVideo}}
+		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema}
 }
 
 // Run labels the frames and merges labels across them, keeping the best
@@ -167,7 +167,7 @@ type Moderator struct{ C *Clients }
 func (m Moderator) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.moderate.aws", Task: analyser.TaskModerate, Provider: "aws",
 		Summary: "Rekognition DetectModerationLabels on the image or on each shot keyframe of a video",
-		Kinds:   []types.Kind{types.KindImage, types.KindVideo}}
+		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema}
 }
 
 // Run flags every frame's moderation labels.

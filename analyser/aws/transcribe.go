@@ -39,7 +39,7 @@ type Transcriber struct{ C *Clients }
 func (t Transcriber) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.transcribe.aws", Task: analyser.TaskTranscribe, Provider: "aws",
 		Summary: "Amazon Transcribe batch jobs with speaker labels, polled to completion",
-		Kinds:   []types.Kind{types.KindAudio, types.KindVideo}}
+		Kinds:   []types.Kind{types.KindAudio, types.KindVideo}, OutputSchema: types.TranscriptSchema}
 }
 
 // JobName is the Transcribe job name of a media item: deterministic, so a

@@ -71,6 +71,9 @@ func TestTranscribeVerboseJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := analyser.ValidateOutput(Transcriber{c}.Spec(), out); err != nil {
+		t.Fatal(err)
+	}
 	tr := out.(*types.Transcript)
 	if tr.Language != "en" || len(tr.Words) != 6 || len(tr.Segments) != 2 || tr.Segments[1].WordCount != 3 {
 		t.Fatalf("%+v", tr)
@@ -159,6 +162,9 @@ func TestSummariseRepairsOnce(t *testing.T) {
 	var used analyser.Usage
 	out, err := Summariser{c}.Run(context.Background(), &analyser.Env{Usage: func(u analyser.Usage) { used = u }}, &analyser.Input{Results: transcriptResults()})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := analyser.ValidateOutput(Summariser{c}.Spec(), out); err != nil {
 		t.Fatal(err)
 	}
 	ins := out.(*types.Insights)

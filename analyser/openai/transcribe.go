@@ -59,8 +59,9 @@ type Transcriber struct{ C *Client }
 func (t Transcriber) Spec() analyser.Spec {
 	return analyser.Spec{
 		ID: "analyser.transcribe.openai", Task: analyser.TaskTranscribe, Provider: "openai",
-		Summary: "transcription by an OpenAI-compatible /v1/audio/transcriptions server (verbose_json, word timings)",
-		Kinds:   []types.Kind{types.KindAudio, types.KindVideo},
+		Summary:      "transcription by an OpenAI-compatible /v1/audio/transcriptions server (verbose_json, word timings)",
+		Kinds:        []types.Kind{types.KindAudio, types.KindVideo},
+		OutputSchema: types.TranscriptSchema,
 	}
 }
 

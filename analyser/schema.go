@@ -1,0 +1,56 @@
+package analyser
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+var (
+	schemaMu    sync.Mutex
+	schemaCache = map[string]*jsonschema.Schema{}
+)
+
+// ValidateOutput checks an analyser's output against its Spec's
+// OutputSchema. An analyser without a schema passes.
+func ValidateOutput(s Spec, out any) error {
+	if len(s.OutputSchema) == 0 {
+		return nil
+	}
+	schemaMu.Lock()
+	sch, ok := schemaCache[s.ID]
+	if !ok {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.OutputSchema))
+		if err != nil {
+			schemaMu.Unlock()
+			return fmt.Errorf("%s: output schema: %w", s.ID, err)
+		}
+		c := jsonschema.NewCompiler()
+		url := "landfall:" + s.ID + ".json"
+		if err := c.AddResource(url, doc); err != nil {
+			schemaMu.Unlock()
+			return err
+		}
+		if sch, err = c.Compile(url); err != nil {
+			schemaMu.Unlock()
+			return fmt.Errorf("%s: output schema: %w", s.ID, err)
+		}
+		schemaCache[s.ID] = sch
+	}
+	schemaMu.Unlock()
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	if err := sch.Validate(inst); err != nil {
+		return fmt.Errorf("%s: output does not match its schema: %w", s.ID, err)
+	}
+	return nil
+}
