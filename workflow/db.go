@@ -72,6 +72,9 @@ type row interface{ Scan(dest ...any) error }
 type backend interface {
 	dialect() dialect
 	begin(ctx context.Context) (dbtx, error)
+	// run runs f in a transaction and commits it unless f fails. SQLite
+	// commits the transactions of concurrent callers together.
+	run(ctx context.Context, f func(tx dbtx) error) error
 	// migrateRiver runs River's own migrations.
 	migrateRiver(ctx context.Context) error
 	// newRiver builds the River client with the given config; a nil
@@ -117,6 +120,11 @@ type sqliteBackend struct {
 	// statement's time parsing it.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// Group commit: one goroutine runs queued transactions, as many as
+	// are waiting, in one SQLite transaction with a savepoint each.
+	reqs chan *groupReq
+	quit chan struct{}
+	once sync.Once
 	driver *riversqlite.Driver
 	client *river.Client[*sql.Tx]
 }
@@ -154,7 +162,9 @@ func openSQLite(dsn string) (*sqliteBackend, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &sqliteBackend{db: db, driver: riversqlite.New(db), stmts: map[string]*sql.Stmt{}}, nil
+	b := &sqliteBackend{db: db, driver: riversqlite.New(db), stmts: map[string]*sql.Stmt{}, reqs: make(chan *groupReq, 256), quit: make(chan struct{})}
+	go b.committer()
+	return b, nil
 }
 
 func (b *sqliteBackend) dialect() dialect { return dialectSQLite }
@@ -165,6 +175,130 @@ func (b *sqliteBackend) begin(ctx context.Context) (dbtx, error) {
 		return nil, err
 	}
 	return &sqliteTx{b: b, tx: tx}, nil
+}
+
+type groupReq struct {
+	ctx  context.Context
+	f    func(tx dbtx) error
+	err  error
+	done chan struct{}
+}
+
+// maxGroup bounds the transactions committed together.
+const maxGroup = 64
+
+var errClosed = errors.New("workflow: database closed")
+
+func (b *sqliteBackend) run(ctx context.Context, f func(tx dbtx) error) error {
+	r := &groupReq{ctx: ctx, f: f, done: make(chan struct{})}
+	select {
+	case b.reqs <- r:
+	case <-b.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-b.quit:
+		// The committer finishes the group it holds before it stops.
+		<-r.done
+		return r.err
+	}
+}
+
+func (b *sqliteBackend) committer() {
+	for {
+		var first *groupReq
+		select {
+		case first = <-b.reqs:
+		case <-b.quit:
+			// Fail whatever is still queued.
+			for {
+				select {
+				case r := <-b.reqs:
+					r.err = errClosed
+					close(r.done)
+				default:
+					return
+				}
+			}
+		}
+		group := []*groupReq{first}
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case r := <-b.reqs:
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		b.runGroup(group)
+	}
+}
+
+func finish(rs []*groupReq, err error) {
+	for _, r := range rs {
+		r.err = err
+		close(r.done)
+	}
+}
+
+// runGroup runs each request's function in its own savepoint of one
+// transaction: a function that fails rolls back only its own changes.
+func (b *sqliteBackend) runGroup(group []*groupReq) {
+	ctx := context.Background()
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		finish(group, err)
+		return
+	}
+	st := &sqliteTx{b: b, tx: tx}
+	if len(group) == 1 {
+		r := group[0]
+		if err := r.f(st); err != nil {
+			_ = tx.Rollback()
+			finish(group, err)
+			return
+		}
+		finish(group, tx.Commit())
+		return
+	}
+	var ok []*groupReq
+	for i, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			finish([]*groupReq{r}, err)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT wf_group"); err != nil {
+			_ = tx.Rollback()
+			finish(append(ok, group[i:]...), err)
+			return
+		}
+		ferr := r.f(st)
+		if ferr != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO wf_group"); err != nil {
+				_ = tx.Rollback()
+				finish(append(ok, group[i+1:]...), err)
+				finish([]*groupReq{r}, ferr)
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE wf_group"); err != nil {
+			_ = tx.Rollback()
+			finish(append(ok, group[i+1:]...), err)
+			finish([]*groupReq{r}, errors.Join(ferr, err))
+			return
+		}
+		if ferr != nil {
+			finish([]*groupReq{r}, ferr)
+			continue
+		}
+		ok = append(ok, r)
+	}
+	finish(ok, tx.Commit())
 }
 
 func (b *sqliteBackend) migrateRiver(ctx context.Context) error {
@@ -191,6 +325,7 @@ func (b *sqliteBackend) withLock(ctx context.Context, _ int64, f func(context.Co
 }
 
 func (b *sqliteBackend) close() error {
+	b.once.Do(func() { close(b.quit) })
 	b.stmtMu.Lock()
 	for _, st := range b.stmts {
 		st.Close()
@@ -205,6 +340,7 @@ func (t *sqliteTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	b := t.b
 	b.stmtMu.Lock()
 	st, ok := b.stmts[q]
+	room := len(b.stmts) < 512
 	b.stmtMu.Unlock()
 	if !ok {
 		// Prepare inside the transaction (the pool has one connection,
@@ -215,7 +351,7 @@ func (t *sqliteTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(b.stmts) < 512 {
+		if room {
 			// The transaction's statement closes with it; cache a copy
 			// prepared on the pool once the connection is free again.
 			go b.prepareLater(q)
@@ -411,6 +547,18 @@ func (b *pgBackend) begin(ctx context.Context) (dbtx, error) {
 		return nil, err
 	}
 	return &pgTx{b: b, tx: tx}, nil
+}
+
+func (b *pgBackend) run(ctx context.Context, f func(tx dbtx) error) error {
+	tx, err := b.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.rollback(ctx)
+		return err
+	}
+	return tx.commit(ctx)
 }
 
 func (b *pgBackend) migrateRiver(ctx context.Context) error {

@@ -290,20 +290,7 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 // withTx runs f in a transaction, retrying on lock conflicts.
 func (e *Engine) withTx(ctx context.Context, f func(tx dbtx) error) error {
 	for attempt := 0; ; attempt++ {
-		tx, err := e.b.begin(ctx)
-		if err != nil {
-			if isConflict(err) && attempt < 20 {
-				backoff(ctx, attempt)
-				continue
-			}
-			return err
-		}
-		err = f(tx)
-		if err == nil {
-			err = tx.commit(ctx)
-		} else {
-			_ = tx.rollback(ctx)
-		}
+		err := e.b.run(ctx, f)
 		if err != nil && isConflict(err) && attempt < 20 {
 			backoff(ctx, attempt)
 			continue
