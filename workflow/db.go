@@ -122,9 +122,9 @@ type sqliteBackend struct {
 	stmts  map[string]*sql.Stmt
 	// Group commit: one goroutine runs queued transactions, as many as
 	// are waiting, in one SQLite transaction with a savepoint each.
-	reqs chan *groupReq
-	quit chan struct{}
-	once sync.Once
+	reqs   chan *groupReq
+	quit   chan struct{}
+	once   sync.Once
 	driver *riversqlite.Driver
 	client *river.Client[*sql.Tx]
 }

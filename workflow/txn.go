@@ -170,7 +170,7 @@ type txn struct {
 	// fences are statements that must each change a row for the
 	// transition to stand (a task attempt still held by this worker).
 	fences []stmt
-	job       *river.Job[stepArgs]
+	job    *river.Job[stepArgs]
 
 	canInline bool
 	inline    *taskRun
