@@ -27,6 +27,7 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/config"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
 	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/telemetry"
@@ -325,6 +326,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.Cfg.Role != "worker" {
 		a.goRun(func() { _ = a.Bus.Run(ctx) })
 		a.goRun(func() { a.janitor.Run(ctx, 10*time.Minute) })
+		a.goRun(func() { a.sweepBucket(ctx, 10*time.Minute) })
 		if a.Cfg.Uploads.Watch {
 			a.goRun(func() { _ = a.Ingest.Watch(ctx, 2*time.Second) })
 		}
@@ -371,5 +373,27 @@ func (a *App) Close(ctx context.Context) {
 	}
 	if a.Bucket != nil {
 		_ = a.Bucket.Close()
+	}
+}
+
+// sweepBucket removes what crashed writes left in the bucket (temporary
+// files, open multipart uploads) once they are older than the upload abort
+// age.
+func (a *App) sweepBucket(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := a.Bucket.SweepIncomplete(ctx, a.Cfg.Uploads.AbortAfter.Duration)
+		switch {
+		case err != nil && ctx.Err() == nil && !errors.Is(err, errcode.NotImplemented):
+			a.Log.Warn("bucket sweep", "err", err)
+		case n > 0:
+			a.Log.Info("bucket sweep: removed incomplete writes", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -117,4 +118,34 @@ func branchOverlap(ss []span) float64 {
 		}
 	}
 	return hi.Sub(lo).Seconds() / (union(speech) + union(visual))
+}
+
+// BenchmarkTenMinuteVideo runs the whole local analysis of a 10-minute
+// 720p video (the sample lecture looped) and reports wall time over its
+// duration.
+func BenchmarkTenMinuteVideo(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := mediagen.MakeSamples(ctx, dir); err != nil {
+		b.Fatal(err)
+	}
+	long := filepath.Join(dir, "ten-minutes.mp4")
+	// 18 loops of the 34 s lecture, copied without re-encoding.
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "17",
+		"-i", filepath.Join(dir, "lecture.mp4"), "-c", "copy", long)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	a, _ := testApp(b, nil)
+	var ratio float64
+	for b.Loop() {
+		start := time.Now()
+		m := upload(b, a, long)
+		done := waitDone(b, a, m.ID, 60*time.Minute)
+		if done.Status != types.StatusSucceeded {
+			b.Fatalf("%s: %s", done.Error, done.Cause)
+		}
+		ratio += time.Since(start).Seconds() / done.Duration
+	}
+	b.ReportMetric(ratio/float64(b.N), "wall/duration")
 }
