@@ -1,0 +1,850 @@
+// The Landfall web UI: a single-page app with hash routes over the JSON API
+// of the same origin. Pages: media list with uploads (#/), search
+// (#/search), media detail (#/media/ID?t=SECONDS) and failures
+// (#/failures).
+import {
+  buildQuery, exportLabel, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
+  parseRoute, percentOf, problemDetail, speakerName, transcriptBlocks, withToken,
+} from "./lib.js";
+
+const KEY_STORAGE = "landfall.apiKey";
+const view = document.getElementById("view");
+
+const state = {
+  key: sessionStorage.getItem(KEY_STORAGE) || "",
+  // keyPrompt is the open API-key dialog, shared by every request that got
+  // a 401 while it is open, so the user is asked once.
+  keyPrompt: null,
+  // cleanups run when the page changes (timers, listeners, players).
+  cleanups: [],
+  // cursors is the stack of cursors of the media pages before this one.
+  cursors: [],
+  names: new Map(), // media id → file name, for search results
+};
+
+// ---------------------------------------------------------------- DOM
+
+/** h builds an element: h("a", {href: "#/"}, "text", child…). */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "html") el.innerHTML = v; // callers pass escaped HTML only
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function badge(status) {
+  return h("span", { class: "badge " + status }, status ? status.toLowerCase() : "unknown");
+}
+
+function timeEl(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return h("time", { datetime: iso, title: d.toISOString() }, d.toLocaleString());
+}
+
+function alertBox(err) {
+  const msg = err instanceof ApiError ? err.message : String(err && err.message ? err.message : err);
+  return h("div", { class: "alert", role: "alert" }, h("strong", {}, "Error: "), msg,
+    err instanceof ApiError && err.code ? h("span", { class: "muted" }, ` (${err.code})`) : "");
+}
+
+function toast(message, isError) {
+  const box = document.getElementById("toasts");
+  const t = h("div", { class: "toast" + (isError ? " error" : "") }, message);
+  box.append(t);
+  setTimeout(() => t.remove(), isError ? 8000 : 4000);
+}
+
+function onCleanup(fn) { state.cleanups.push(fn); }
+
+function every(ms, fn) {
+  const id = setInterval(fn, ms);
+  onCleanup(() => clearInterval(id));
+}
+
+// ---------------------------------------------------------------- API
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code || "";
+  }
+}
+
+async function readProblem(res) {
+  let body = null;
+  try {
+    const text = await res.text();
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  return { code: body && body.code, detail: problemDetail(res.status, body) };
+}
+
+/** api calls the JSON API, asking for an API key when the server wants one. */
+async function api(path, opts = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const headers = new Headers(opts.headers || {});
+    headers.set("Accept", "application/json");
+    if (state.key) headers.set("Authorization", "Bearer " + state.key);
+    let res;
+    try {
+      res = await fetch(path, { ...opts, headers });
+    } catch (e) {
+      throw new ApiError(0, "", `cannot reach the Landfall server (${e.message})`);
+    }
+    if (res.status === 401 && attempt < 3) {
+      const p = await readProblem(res);
+      await askForKey(p.detail);
+      continue;
+    }
+    if (!res.ok) {
+      const p = await readProblem(res);
+      throw new ApiError(res.status, p.code, p.detail);
+    }
+    if (res.status === 204) return null;
+    return res.json();
+  }
+}
+
+/**
+ * askForKey shows the API-key dialog once for all requests waiting on it.
+ * It resolves when a key is entered and rejects when the user cancels.
+ */
+function askForKey(reason) {
+  if (state.keyPrompt) return state.keyPrompt;
+  const dialog = document.getElementById("key-dialog");
+  const input = document.getElementById("key-input");
+  const form = document.getElementById("key-form");
+  const cancel = document.getElementById("key-cancel");
+  document.getElementById("key-reason").textContent = state.key
+    ? `The server did not accept the key: ${reason}`
+    : `This server asks for an API key (${reason}). It is kept for this browser tab only.`;
+  state.keyPrompt = new Promise((resolve, reject) => {
+    const done = (key) => {
+      form.removeEventListener("submit", onSubmit);
+      cancel.removeEventListener("click", onCancel);
+      dialog.removeEventListener("cancel", onCancel);
+      if (dialog.open) dialog.close();
+      state.keyPrompt = null;
+      if (key) {
+        setKey(key);
+        resolve(key);
+      } else {
+        reject(new ApiError(401, "Unauthenticated", "an API key is needed to use this server; choose “API key” at the top to enter one"));
+      }
+    };
+    const onSubmit = (e) => {
+      e.preventDefault();
+      const k = input.value.trim();
+      if (k) done(k);
+    };
+    const onCancel = (e) => {
+      e.preventDefault();
+      done("");
+    };
+    form.addEventListener("submit", onSubmit);
+    cancel.addEventListener("click", onCancel);
+    dialog.addEventListener("cancel", onCancel);
+    input.value = "";
+    dialog.showModal();
+    input.focus();
+  });
+  document.getElementById("key-button").hidden = false;
+  return state.keyPrompt;
+}
+
+function setKey(key) {
+  state.key = key;
+  if (key) sessionStorage.setItem(KEY_STORAGE, key);
+  else sessionStorage.removeItem(KEY_STORAGE);
+  document.getElementById("key-button").hidden = !key;
+}
+
+/** authURL is a same-origin URL usable without headers (media, downloads). */
+function authURL(url) { return withToken(url, state.key); }
+
+/**
+ * uploadFile streams one file to POST /v1/uploads (the browser reads it from
+ * disk as it sends) and reports progress. It returns {promise, abort}.
+ */
+function uploadFile(file, onProgress) {
+  let xhr = null;
+  let aborted = false;
+  const send = () => new Promise((resolve, reject) => {
+    xhr = new XMLHttpRequest();
+    xhr.open("POST", "/v1/uploads" + buildQuery({ filename: file.name }));
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    if (state.key) xhr.setRequestHeader("Authorization", "Bearer " + state.key);
+    xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { body = null; }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body && body.code, problemDetail(xhr.status, body)));
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "", "the upload was interrupted (network error)")));
+    xhr.addEventListener("abort", () => reject(new ApiError(0, "Canceled", "upload cancelled")));
+    xhr.send(file);
+  });
+  const promise = (async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send();
+      } catch (e) {
+        if (e.status === 401 && attempt < 3 && !aborted) {
+          await askForKey(e.message);
+          continue;
+        }
+        throw e;
+      }
+    }
+  })();
+  return { promise, abort: () => { aborted = true; if (xhr) xhr.abort(); } };
+}
+
+// ---------------------------------------------------------------- Router
+
+function navigate(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+async function render() {
+  for (const fn of state.cleanups.splice(0)) {
+    try { fn(); } catch { /* a cleanup never blocks the next page */ }
+  }
+  const route = parseRoute(location.hash);
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    if (a.dataset.nav === route.page || (route.page === "detail" && a.dataset.nav === "list")) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  const page = h("div", {});
+  view.replaceChildren(page);
+  const pages = { list: listPage, detail: detailPage, search: searchPage, failures: failuresPage };
+  const fn = pages[route.page];
+  if (!fn) {
+    document.title = "Not found · Landfall";
+    append(page, h("h1", {}, "Page not found"), h("p", {}, "There is no page at ", h("code", {}, location.hash), ". ", h("a", { href: "#/" }, "Go to the media list.")));
+    return;
+  }
+  try {
+    await fn(page, route);
+  } catch (e) {
+    if (view.contains(page)) page.append(alertBox(e));
+  }
+}
+
+/** heading sets the page title and moves focus to it for screen readers. */
+function heading(page, text) {
+  document.title = text + " · Landfall";
+  const el = h("h1", { tabindex: "-1" }, text);
+  page.append(el);
+  if (state.focusOnRender) el.focus({ preventScroll: true });
+  return el;
+}
+
+// ---------------------------------------------------------------- Media list
+
+const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED"];
+const KINDS = ["audio", "video", "image", "unsupported"];
+const SINCE = [["", "Any time"], ["24h", "Last 24 hours"], ["168h", "Last 7 days"], ["720h", "Last 30 days"]];
+
+function selectField(id, label, name, options, value) {
+  return h("div", { class: "field" },
+    h("label", { for: id }, label),
+    h("select", { id, name }, options.map(([v, text]) => h("option", { value: v, selected: v === (value || "") }, text))));
+}
+
+async function listPage(page, route) {
+  const p = route.params;
+  heading(page, "Media");
+  page.append(uploadZone());
+  const form = h("form", { class: "toolbar", role: "search", "aria-label": "Filter media" },
+    selectField("f-status", "Status", "status", [["", "All"], ...STATUSES.map((s) => [s, s.toLowerCase()])], p.status),
+    selectField("f-kind", "Kind", "kind", [["", "All"], ...KINDS.map((k) => [k, k])], p.kind),
+    selectField("f-since", "Created", "since", SINCE, p.since));
+  form.addEventListener("change", () => {
+    const fd = new FormData(form);
+    state.cursors = [];
+    navigate("#/" + buildQuery({ status: fd.get("status"), kind: fd.get("kind"), since: fd.get("since") }));
+  });
+  form.addEventListener("submit", (e) => e.preventDefault());
+  page.append(form);
+
+  const panel = h("section", { class: "panel", "aria-label": "Media items", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading…"));
+  page.append(panel);
+  const data = await api("/v1/media" + buildQuery({ status: p.status, kind: p.kind, since: p.since, cursor: p.cursor, limit: 25 }));
+  panel.removeAttribute("aria-busy");
+  if (!p.cursor) state.cursors = [];
+  const media = data.media || [];
+  if (media.length === 0) {
+    panel.replaceChildren(h("p", { class: "empty" }, p.status || p.kind || p.since
+      ? "No media matches these filters."
+      : "No media yet. Upload a video, audio file or image to begin."));
+  } else {
+    const rows = new Map();
+    const tbody = h("tbody", {}, media.map((m) => {
+      const row = mediaRow(m);
+      rows.set(m.id, row);
+      return row;
+    }));
+    panel.replaceChildren(h("table", { class: "cards" },
+      h("caption", { class: "visually-hidden" }, "Media, newest first"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Kind"), h("th", { scope: "col" }, "Status"),
+        h("th", { scope: "col", class: "num" }, "Size"), h("th", { scope: "col", class: "num" }, "Duration"), h("th", { scope: "col" }, "Created"))),
+      tbody));
+    refreshWhileProcessing(media, rows);
+  }
+  const base = { status: p.status, kind: p.kind, since: p.since };
+  const pager = h("nav", { class: "pager", "aria-label": "Pages" });
+  if (p.cursor) {
+    pager.append(h("button", { type: "button", onclick: () => navigate("#/" + buildQuery({ ...base, cursor: state.cursors.pop() || "" })) },
+      state.cursors.length > 0 ? "← Newer" : "← First page"));
+  }
+  if (data.next) {
+    pager.append(h("button", { type: "button", onclick: () => { state.cursors.push(p.cursor || ""); navigate("#/" + buildQuery({ ...base, cursor: data.next })); } }, "Older →"));
+  }
+  if (pager.childElementCount) page.append(pager);
+}
+
+function mediaRow(m) {
+  return h("tr", {},
+    h("td", { "data-label": "Name" }, h("a", { href: `#/media/${encodeURIComponent(m.id)}` }, m.filename || m.id),
+      m.error ? h("div", { class: "cause" }, m.error) : ""),
+    h("td", { "data-label": "Kind" }, m.kind ? h("span", { class: "badge kind" }, m.kind) : h("span", { class: "muted" }, "—")),
+    h("td", { "data-label": "Status" }, badge(m.status)),
+    h("td", { "data-label": "Size", class: "num" }, formatBytes(m.size)),
+    h("td", { "data-label": "Duration", class: "num" }, m.duration ? formatTime(m.duration) : "—"),
+    h("td", { "data-label": "Created" }, timeEl(m.created_at)));
+}
+
+/** refreshWhileProcessing re-reads unfinished items until they finish. */
+function refreshWhileProcessing(media, rows) {
+  const pending = new Map(media.filter((m) => !isFinal(m.status)).map((m) => [m.id, m]));
+  if (pending.size === 0) return;
+  let busy = false;
+  every(3000, async () => {
+    if (busy || document.hidden || pending.size === 0) return;
+    busy = true;
+    try {
+      for (const id of [...pending.keys()].slice(0, 20)) {
+        const m = await api(`/v1/media/${encodeURIComponent(id)}`);
+        const old = pending.get(id);
+        if (m.status !== old.status || m.duration !== old.duration || m.kind !== old.kind) {
+          const row = mediaRow(m);
+          rows.get(id).replaceWith(row);
+          rows.set(id, row);
+        }
+        if (isFinal(m.status)) pending.delete(id);
+        else pending.set(id, m);
+      }
+    } catch {
+      // A failed refresh is retried on the next tick.
+    } finally {
+      busy = false;
+    }
+  });
+}
+
+function uploadZone() {
+  const input = h("input", { type: "file", id: "upload-input", hidden: true, multiple: true, accept: "audio/*,video/*,image/*" });
+  const list = h("ul", { class: "uploads", "aria-label": "Uploads" });
+  const zone = h("section", { class: "dropzone", "aria-label": "Upload media" },
+    h("div", {}, h("strong", {}, "Upload media"), h("div", { class: "muted" }, "Drop audio, video or image files here, or choose them.")),
+    h("button", { type: "button", class: "primary", onclick: () => input.click() }, "Choose files…"),
+    input, list);
+  input.addEventListener("change", () => { startUploads(input.files, list); input.value = ""; });
+  let depth = 0;
+  const hasFiles = (e) => e.dataTransfer && [...e.dataTransfer.types].includes("Files");
+  const enter = (e) => { if (!hasFiles(e)) return; e.preventDefault(); depth++; document.body.classList.add("dragging"); };
+  const over = (e) => { if (hasFiles(e)) e.preventDefault(); };
+  const leave = () => { depth = Math.max(0, depth - 1); if (depth === 0) document.body.classList.remove("dragging"); };
+  const drop = (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    document.body.classList.remove("dragging");
+    startUploads(e.dataTransfer.files, list);
+  };
+  document.addEventListener("dragenter", enter);
+  document.addEventListener("dragover", over);
+  document.addEventListener("dragleave", leave);
+  document.addEventListener("drop", drop);
+  onCleanup(() => {
+    document.removeEventListener("dragenter", enter);
+    document.removeEventListener("dragover", over);
+    document.removeEventListener("dragleave", leave);
+    document.removeEventListener("drop", drop);
+    document.body.classList.remove("dragging");
+  });
+  return zone;
+}
+
+function startUploads(files, list) {
+  for (const file of files) {
+    const bar = h("progress", { max: "100", value: "0", "aria-label": `Upload progress of ${file.name}` });
+    const pct = h("span", { class: "muted mono" }, "0%");
+    const cancel = h("button", { type: "button", class: "ghost" }, "Cancel");
+    const item = h("li", {}, h("span", { class: "name", title: file.name }, file.name, " ", h("span", { class: "muted" }, formatBytes(file.size))), bar, pct, cancel);
+    list.append(item);
+    const up = uploadFile(file, (loaded, total) => {
+      const v = total > 0 ? Math.round((loaded / total) * 100) : 0;
+      bar.value = v;
+      pct.textContent = v + "%";
+    });
+    cancel.addEventListener("click", () => up.abort());
+    up.promise.then((m) => {
+      bar.value = 100;
+      pct.textContent = "100%";
+      cancel.replaceWith(h("a", { href: `#/media/${encodeURIComponent(m.id)}`, class: "done" }, "Uploaded ✓"));
+      toast(`Uploaded ${file.name}; processing has started.`);
+      const r = parseRoute(location.hash);
+      if (r.page === "list" && !r.params.cursor) {
+        // Show the new item at the top once every upload in the list is done.
+        if (!list.querySelector("button")) setTimeout(() => { if (location.hash === "" || parseRoute(location.hash).page === "list") render(); }, 600);
+      }
+    }, (e) => {
+      cancel.remove();
+      item.append(h("span", { class: "err", role: "alert" }, `${file.name}: ${e.message}`));
+    });
+  }
+}
+
+// ---------------------------------------------------------------- Search
+
+async function searchPage(page, route) {
+  const q = route.params.q || "";
+  const source = route.params.source || "";
+  heading(page, "Search");
+  const input = h("input", { type: "search", id: "q", name: "q", value: q, placeholder: "words, \"a phrase\", -not, prefix*", autocomplete: "off" });
+  const form = h("form", { class: "toolbar", role: "search", "aria-label": "Search transcripts and summaries" },
+    h("div", { class: "field grow" }, h("label", { for: "q" }, "Search transcripts and summaries"), input),
+    selectField("s-source", "In", "source", [["", "Everything"], ["transcript", "Transcripts"], ["summary", "Summaries"]], source),
+    h("button", { type: "submit", class: "primary" }, "Search"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    navigate("#/search" + buildQuery({ q: String(fd.get("q") || "").trim(), source: fd.get("source") }));
+  });
+  page.append(form);
+  if (!q) {
+    input.focus();
+    page.append(h("p", { class: "muted" }, "Matches are shown in context; choose one to play the media from that moment."));
+    return;
+  }
+  const panel = h("section", { class: "panel", "aria-label": "Results", "aria-busy": "true" }, h("p", { class: "muted" }, "Searching…"));
+  page.append(panel);
+  const data = await api("/v1/search" + buildQuery({ q, source, limit: 50 }));
+  panel.removeAttribute("aria-busy");
+  const hits = data.hits || [];
+  if (hits.length === 0) {
+    panel.replaceChildren(h("p", { class: "empty" }, `No matches for “${q}”.`));
+    return;
+  }
+  const titles = new Map();
+  const list = h("ol", { class: "hits" }, hits.map((hit) => {
+    const t = hit.source === "transcript" ? hit.start : 0;
+    const title = h("a", { href: `#/media/${encodeURIComponent(hit.media_id)}${buildQuery({ t: t > 0 ? t.toFixed(2) : "" })}` }, state.names.get(hit.media_id) || hit.media_id);
+    if (!titles.has(hit.media_id)) titles.set(hit.media_id, []);
+    titles.get(hit.media_id).push(title);
+    return h("li", {},
+      h("div", { class: "meta" }, title,
+        h("span", { class: "badge kind" }, hit.source),
+        hit.source === "transcript" ? h("span", { class: "mono" }, `${formatTime(hit.start)}–${formatTime(hit.end)}`) : "",
+        h("span", { class: "muted", title: "relevance within this result list" }, `score ${Number(hit.score).toFixed(2)}`)),
+      h("p", { class: "snippet", html: highlightSnippet(hit.snippet) }));
+  }));
+  panel.replaceChildren(h("p", { class: "muted" }, `${hits.length} match${hits.length === 1 ? "" : "es"}`), list);
+  // Name each media item by its file name (best effort; ids stay if not).
+  for (const [id, links] of titles) {
+    if (state.names.has(id)) continue;
+    api(`/v1/media/${encodeURIComponent(id)}`).then((m) => {
+      if (!m.filename) return;
+      state.names.set(id, m.filename);
+      for (const a of links) a.textContent = m.filename;
+    }, () => {});
+  }
+}
+
+// ---------------------------------------------------------------- Failures
+
+async function failuresPage(page, route) {
+  const p = route.params;
+  heading(page, "Failures");
+  const only = h("input", { type: "checkbox", id: "f-open", checked: p.not_redriven === "true" });
+  only.addEventListener("change", () => navigate("#/failures" + buildQuery({ not_redriven: only.checked ? "true" : "" })));
+  page.append(h("div", { class: "toolbar" }, h("label", { class: "check", for: "f-open" }, only, "Only failures not yet redriven")));
+  const panel = h("section", { class: "panel", "aria-label": "Failures", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading…"));
+  page.append(panel);
+  const data = await api("/v1/failures" + buildQuery({ not_redriven: p.not_redriven, cursor: p.cursor, limit: 50 }));
+  panel.removeAttribute("aria-busy");
+  const failures = data.failures || [];
+  if (failures.length === 0) {
+    panel.replaceChildren(h("p", { class: "empty" }, "No failures. Everything that ran has succeeded."));
+  } else {
+    panel.replaceChildren(h("table", { class: "cards" },
+      h("caption", { class: "visually-hidden" }, "Failed executions, newest first"),
+      h("thead", {}, h("tr", {}, ["Media", "Error", "State", "Failed", "Redrive"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, failures.map(failureRow))));
+  }
+  const pager = h("nav", { class: "pager", "aria-label": "Pages" });
+  if (p.cursor) pager.append(h("a", { class: "button", href: "#/failures" + buildQuery({ not_redriven: p.not_redriven }) }, "← First page"));
+  if (data.next) pager.append(h("a", { class: "button", href: "#/failures" + buildQuery({ not_redriven: p.not_redriven, cursor: data.next }) }, "Older →"));
+  if (pager.childElementCount) page.append(pager);
+}
+
+function failureRow(f) {
+  const cell = h("td", { "data-label": "Redrive" });
+  const fill = (f2) => {
+    if (f2.redriven_at) {
+      cell.replaceChildren(h("span", { class: "muted" }, "Redriven ", timeEl(f2.redriven_at)));
+      return;
+    }
+    const btn = h("button", { type: "button", "aria-label": `Redrive failure ${f2.id}${f2.media_id ? " of media " + f2.media_id : ""}` }, "Redrive");
+    btn.addEventListener("click", async () => {
+      btn.disabled = true;
+      btn.textContent = "Redriving…";
+      try {
+        const res = await api(`/v1/failures/${encodeURIComponent(f2.id)}/redrive`, { method: "POST" });
+        toast(`Redriven${res && res.redrive_execution_id ? ": execution " + res.redrive_execution_id : ""}.`);
+        fill(res && res.redriven_at ? res : { ...f2, redriven_at: new Date().toISOString() });
+      } catch (e) {
+        btn.disabled = false;
+        btn.textContent = "Redrive";
+        toast(`Redrive of failure ${f2.id} failed: ${e.message}`, true);
+      }
+    });
+    cell.replaceChildren(btn);
+  };
+  fill(f);
+  return h("tr", {},
+    h("td", { "data-label": "Media" }, f.media_id ? h("a", { href: `#/media/${encodeURIComponent(f.media_id)}` }, f.media_id) : h("span", { class: "muted" }, f.bucket_key || "—")),
+    h("td", { "data-label": "Error" }, h("code", {}, f.error), f.cause ? h("div", { class: "cause" }, f.cause) : ""),
+    h("td", { "data-label": "State" }, f.state_name || "—"),
+    h("td", { "data-label": "Failed" }, timeEl(f.failed_at)),
+    cell);
+}
+
+// ---------------------------------------------------------------- Detail
+
+async function detailPage(page, route) {
+  const id = route.id;
+  const path = `/v1/media/${encodeURIComponent(id)}`;
+  const m = await api(path);
+  const title = heading(page, m.filename || m.id);
+  title.remove();
+  page.append(h("div", { class: "detail-head" }, title, badge(m.status), m.kind ? h("span", { class: "badge kind" }, m.kind) : ""));
+  page.append(h("ul", { class: "facts", "aria-label": "Facts" },
+    h("li", {}, "ID ", h("code", {}, m.id)),
+    m.duration ? h("li", {}, "Duration ", formatTime(m.duration)) : "",
+    h("li", {}, formatBytes(m.size)),
+    m.content_type ? h("li", {}, m.content_type) : "",
+    h("li", {}, "Uploaded ", timeEl(m.created_at))));
+  if (m.status === "FAILED") {
+    page.append(h("div", { class: "alert", role: "alert" }, h("strong", {}, m.error || "Failed"), m.cause ? ": " + m.cause : "", " ",
+      h("a", { href: "#/failures" }, "See failures to redrive it.")));
+  }
+  if (!isFinal(m.status)) {
+    page.append(h("p", { class: "panel", role: "status" }, `This ${m.kind || "item"} is ${m.status.toLowerCase()}; the page updates when the results are ready.`));
+    every(3000, async () => {
+      if (document.hidden) return;
+      try {
+        const m2 = await api(path);
+        if (m2.status !== m.status) render();
+      } catch { /* retried on the next tick */ }
+    });
+  }
+
+  const player = buildPlayer(m);
+  const stage = h("div", { class: "stage" });
+  const left = h("div", {}, h("section", { class: "panel player", "aria-label": "Player" }, player.el));
+  stage.append(left);
+  page.append(stage);
+
+  const ins = m.insights || null;
+  const duration = () => (player.media && Number.isFinite(player.media.duration) && player.media.duration > 0 ? player.media.duration : m.duration || 0);
+  const seek = (t) => {
+    if (!player.media) return;
+    player.media.currentTime = Math.max(0, t);
+    if (player.media.paused) player.media.play().catch(() => {});
+  };
+
+  // Timeline with chapters, labels and on-screen text.
+  let chapterList = null;
+  if (player.media && ins) {
+    const tl = timeline(ins, duration, seek, player.media);
+    left.firstChild.append(tl);
+    if (ins.chapters && ins.chapters.length) {
+      chapterList = h("ol", { class: "chapters" }, ins.chapters.map((c) =>
+        h("li", {}, h("button", { type: "button", onclick: () => seek(c.start_seconds) }, h("span", { class: "t" }, formatTime(c.start_seconds)), c.title))));
+      left.append(h("section", { class: "panel", "aria-labelledby": "h-chapters" }, h("h2", { id: "h-chapters" }, "Chapters"), chapterList));
+    }
+  } else if (ins && ins.chapters && ins.chapters.length) {
+    left.append(h("section", { class: "panel", "aria-labelledby": "h-chapters" }, h("h2", { id: "h-chapters" }, "Chapters"),
+      h("ol", { class: "chapters" }, ins.chapters.map((c) => h("li", {}, h("span", { class: "t" }, formatTime(c.start_seconds)), " ", c.title)))));
+  }
+
+  // Transcript beside the player.
+  if (m.links && m.links.transcript_json) {
+    const panel = h("section", { class: "panel transcript-panel", "aria-labelledby": "h-transcript" }, h("h2", { id: "h-transcript" }, "Transcript"), h("p", { class: "muted" }, "Loading…"));
+    stage.append(panel);
+    api(m.links.transcript_json).then((tr) => fillTranscript(panel, tr, player.media, seek, chapterList, ins), (e) => panel.append(alertBox(e)));
+  } else if (m.kind !== "image" && isFinal(m.status)) {
+    stage.append(h("section", { class: "panel", "aria-label": "Transcript" }, h("h2", {}, "Transcript"), h("p", { class: "muted" }, "No transcript for this item.")));
+  }
+
+  // Seek to ?t= once the player knows its duration.
+  const t0 = Number(route.params.t);
+  if (player.media && Number.isFinite(t0) && t0 > 0) {
+    const go = () => { player.media.currentTime = t0; };
+    if (player.media.readyState >= 1) go();
+    else player.media.addEventListener("loadedmetadata", go, { once: true });
+  }
+
+  if (ins) page.append(insightsGrid(ins, seek, Boolean(player.media)));
+  page.append(downloads(m));
+  page.append(h("section", { class: "panel" }, h("details", { class: "raw" }, h("summary", {}, "Raw record (JSON)"), h("pre", {}, h("code", {}, JSON.stringify(m, null, 2))))));
+  onCleanup(() => { if (player.media) player.media.pause(); });
+}
+
+function buildPlayer(m) {
+  const src = authURL(`/v1/media/${encodeURIComponent(m.id)}/original`);
+  const name = m.filename || m.id;
+  const note = h("p", { class: "muted", role: "status" });
+  const onError = () => {
+    note.textContent = "The original file could not be played in this browser or could not be loaded from the server.";
+  };
+  if (m.kind === "video" || m.kind === "audio") {
+    const media = h(m.kind, { controls: true, preload: "metadata", src, "aria-label": `${m.kind === "video" ? "Video" : "Audio"}: ${name}` });
+    if (m.kind === "video") media.setAttribute("playsinline", "");
+    if (m.links && m.links.captions_vtt) {
+      const lang = m.insights && m.insights.language && m.insights.language.code;
+      media.append(h("track", { kind: "captions", label: "Captions", srclang: lang || "en", src: authURL(m.links.captions_vtt), default: true }));
+    }
+    media.addEventListener("error", onError);
+    return { el: h("div", {}, media, note), media };
+  }
+  if (m.kind === "image") {
+    const img = h("img", { src, alt: (m.insights && m.insights.summary) || name });
+    img.addEventListener("error", onError);
+    return { el: h("div", {}, img, note), media: null };
+  }
+  return { el: h("p", { class: "muted" }, m.kind === "unsupported" ? "This file is not a supported media type." : "Playback is available once the media has been classified."), media: null };
+}
+
+function timeline(ins, duration, seek, media) {
+  const played = h("div", { class: "played" });
+  const head = h("div", { class: "head" });
+  const bar = h("div", { class: "timeline", role: "presentation" }, played, head);
+  const marks = [];
+  for (const c of ins.chapters || []) {
+    const b = h("button", { type: "button", class: "chapter", "aria-label": `Chapter at ${formatTime(c.start_seconds)}: ${c.title}`, title: `${formatTime(c.start_seconds)} ${c.title}` }, h("span", { "aria-hidden": "true" }, c.title));
+    b.addEventListener("click", (e) => { e.stopPropagation(); seek(c.start_seconds); });
+    marks.push([b, c.start_seconds, null]);
+    bar.append(b);
+  }
+  for (const l of ins.labels || []) {
+    for (const ts of (l.timestamps || []).slice(0, 50)) {
+      const t = h("div", { class: "tick", title: `${l.name} at ${formatTime(ts)}` });
+      marks.push([t, ts, null]);
+      bar.append(t);
+    }
+  }
+  for (const o of ins.ocr || []) {
+    const s = h("div", { class: "span", title: `On screen ${formatTime(o.first_seen)}–${formatTime(o.last_seen)}: ${o.text}` });
+    marks.push([s, o.first_seen, o.last_seen]);
+    bar.append(s);
+  }
+  const layout = () => {
+    const d = duration();
+    for (const [el, t, end] of marks) {
+      el.style.left = percentOf(t, d) + "%";
+      if (end !== null) el.style.width = Math.max(0.4, percentOf(end, d) - percentOf(t, d)) + "%";
+    }
+  };
+  const progress = () => {
+    const x = percentOf(media.currentTime, duration());
+    played.style.width = x + "%";
+    head.style.left = x + "%";
+  };
+  bar.addEventListener("click", (e) => {
+    const r = bar.getBoundingClientRect();
+    if (r.width > 0) seek(((e.clientX - r.left) / r.width) * duration());
+  });
+  media.addEventListener("loadedmetadata", layout);
+  media.addEventListener("timeupdate", progress);
+  layout();
+  const legend = h("p", { class: "legend" }, "Timeline: chapters (lines with titles)",
+    (ins.labels || []).some((l) => l.timestamps && l.timestamps.length) ? ", labels (ticks)" : "",
+    (ins.ocr || []).length ? ", on-screen text (bars)" : "", ". Click to seek.");
+  return h("div", {}, bar, legend);
+}
+
+function fillTranscript(panel, tr, media, seek, chapterList, ins) {
+  const words = tr.words || [];
+  const blocks = transcriptBlocks(tr);
+  const speakers = [...new Set(blocks.map((b) => b.speaker).filter(Boolean))];
+  const follow = h("input", { type: "checkbox", id: "follow", checked: true });
+  const box = h("div", { class: "transcript", tabindex: "0", "aria-label": "Transcript text" });
+  panel.replaceChildren(
+    h("div", { class: "bar" }, h("h2", { id: "h-transcript" }, "Transcript"),
+      media ? h("label", { class: "check", for: "follow" }, follow, "Follow playback") : ""),
+    box);
+  if (blocks.length === 0) {
+    box.append(h("p", { class: "muted" }, "The transcript is empty (no speech was recognised)."));
+    return;
+  }
+  const wordEls = new Array(words.length);
+  const blockEls = blocks.map((b) => {
+    const spk = speakers.indexOf(b.speaker);
+    const headEl = h("div", { class: "seg-head" },
+      h("button", { type: "button", class: "t", "aria-label": `Play from ${formatTime(b.start)}${b.speaker ? ", " + speakerName(b.speaker) : ""}`, onclick: () => seek(b.start), disabled: !media }, formatTime(b.start)),
+      b.speaker ? h("span", { class: "speaker" }, speakerName(b.speaker)) : "");
+    const p = h("p", {});
+    if (b.count > 0) {
+      for (let i = b.first; i < b.first + b.count; i++) {
+        const w = words[i];
+        const el = h("span", { class: "w" + (w.confidence !== undefined && w.confidence < 0.5 ? " low" : ""), "data-i": i }, w.text);
+        if (w.confidence !== undefined && w.confidence < 0.5) el.title = `low confidence (${Math.round(w.confidence * 100)}%)`;
+        wordEls[i] = el;
+        p.append(el, " ");
+      }
+    } else {
+      p.append(b.text);
+    }
+    return h("div", { class: "seg" + (spk >= 0 ? ` spk-${spk % 6}` : "") }, headEl, p);
+  });
+  append(box, blockEls);
+  if (!media) return;
+  box.addEventListener("click", (e) => {
+    const i = e.target && e.target.dataset ? Number(e.target.dataset.i) : NaN;
+    if (Number.isInteger(i) && words[i]) seek(words[i].start);
+  });
+  // Following playback: highlight the word and block being spoken and keep
+  // them in view, unless the reader scrolled the transcript recently.
+  let userScrolled = 0;
+  for (const ev of ["wheel", "touchmove", "keydown"]) box.addEventListener(ev, () => { userScrolled = Date.now(); }, { passive: true });
+  let curWord = -1;
+  let curBlock = -1;
+  let curChapter = -1;
+  const chapters = (ins && ins.chapters) || [];
+  const chapterItems = chapterList ? [...chapterList.children] : [];
+  const update = () => {
+    const t = media.currentTime;
+    let wi = indexAt(words, t);
+    if (wi >= 0 && t > words[wi].end + 1) wi = -1; // in a pause
+    if (wi !== curWord) {
+      if (curWord >= 0 && wordEls[curWord]) wordEls[curWord].classList.remove("cur");
+      if (wi >= 0 && wordEls[wi]) wordEls[wi].classList.add("cur");
+      curWord = wi;
+    }
+    const bi = indexAt(blocks, t);
+    if (bi !== curBlock) {
+      if (curBlock >= 0) blockEls[curBlock].classList.remove("current");
+      if (bi >= 0) {
+        blockEls[bi].classList.add("current");
+        if (follow.checked && Date.now() - userScrolled > 4000) {
+          const el = blockEls[bi];
+          const top = el.offsetTop - box.offsetTop;
+          if (top < box.scrollTop || top + el.offsetHeight > box.scrollTop + box.clientHeight) {
+            box.scrollTo({ top: Math.max(0, top - box.clientHeight / 3), behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+          }
+        }
+      }
+      curBlock = bi;
+    }
+    const ci = indexAt(chapters.map((c) => ({ start: c.start_seconds })), t);
+    if (ci !== curChapter && chapterItems.length) {
+      if (curChapter >= 0 && chapterItems[curChapter]) chapterItems[curChapter].classList.remove("current");
+      if (ci >= 0 && chapterItems[ci]) chapterItems[ci].classList.add("current");
+      curChapter = ci;
+    }
+  };
+  let raf = 0;
+  const loop = () => {
+    update();
+    raf = media.paused ? 0 : requestAnimationFrame(loop);
+  };
+  const start = () => { if (!raf) raf = requestAnimationFrame(loop); };
+  media.addEventListener("play", start);
+  media.addEventListener("seeked", update);
+  media.addEventListener("timeupdate", update);
+  onCleanup(() => { if (raf) cancelAnimationFrame(raf); });
+  update();
+}
+
+function insightsGrid(ins, seek, canSeek) {
+  const grid = h("div", { class: "insights" });
+  const section = (id, title, ...body) => h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...body);
+  const timeButton = (t) => (canSeek
+    ? h("button", { type: "button", class: "link mono", onclick: () => seek(t), "aria-label": `Play from ${formatTime(t)}` }, formatTime(t))
+    : h("span", { class: "mono" }, formatTime(t)));
+  if (ins.summary || ins.seo_description) {
+    grid.append(section("h-summary", "Summary",
+      ins.summary ? h("p", {}, ins.summary) : "",
+      ins.seo_description ? [h("h3", {}, "SEO description"), h("p", {}, ins.seo_description)] : ""));
+  }
+  if (ins.topics && ins.topics.length) grid.append(section("h-topics", "Topics", h("ul", { class: "chips" }, ins.topics.map((t) => h("li", {}, t)))));
+  const ent = ins.entities || {};
+  const groups = [["People", ent.people], ["Organisations", ent.organisations], ["Places", ent.places]].filter(([, v]) => v && v.length);
+  if (groups.length) {
+    grid.append(section("h-entities", "Entities", groups.map(([name, v]) => [h("h3", {}, name), h("ul", { class: "chips" }, v.map((x) => h("li", {}, x)))])));
+  }
+  const facts = [];
+  if (ins.language) facts.push(["Language", `${ins.language.code} (${Math.round((ins.language.confidence || 0) * 100)}% from ${ins.language.source || "?"})`]);
+  if (ins.faces) facts.push(["Faces", `${ins.faces.max_count} at most in one frame (${(ins.faces.detections || []).length} frames with faces)`]);
+  if (facts.length) grid.append(section("h-facts", "Details", h("dl", { class: "kv" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))));
+  if (ins.ocr && ins.ocr.length) {
+    grid.append(section("h-ocr", "On-screen text", h("ul", { class: "plain" }, ins.ocr.map((o) =>
+      h("li", {}, timeButton(o.first_seen), o.last_seen > o.first_seen ? h("span", { class: "mono muted" }, `–${formatTime(o.last_seen)}`) : "", " ", h("q", {}, o.text))))));
+  }
+  if (ins.labels && ins.labels.length) {
+    grid.append(section("h-labels", "Labels", h("ul", { class: "plain" }, ins.labels.map((l) =>
+      h("li", {}, l.name, " ", h("span", { class: "muted" }, `${Math.round(l.confidence > 1 ? l.confidence : l.confidence * 100)}%`),
+        (l.timestamps || []).length ? [" · ", (l.timestamps || []).slice(0, 5).map((t, i) => [i ? ", " : "", timeButton(t)])] : "")))));
+  }
+  if (ins.moderation && ins.moderation.length) {
+    grid.append(section("h-moderation", "Moderation", h("ul", { class: "plain" }, ins.moderation.map((x) =>
+      h("li", {}, x.parent_name ? `${x.parent_name} › ` : "", x.name, " ", h("span", { class: "muted" }, `${Math.round(x.confidence > 1 ? x.confidence : x.confidence * 100)}%`),
+        x.timestamp ? [" at ", timeButton(x.timestamp)] : "")))));
+  }
+  return grid;
+}
+
+function downloads(m) {
+  const items = [h("li", {}, h("a", { class: "button", href: authURL(`/v1/media/${encodeURIComponent(m.id)}/original`), download: m.filename || "" }, "Original file"))];
+  for (const [key, url] of Object.entries(m.links || {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (key === "self") continue;
+    items.push(h("li", {}, h("a", { class: "button", href: authURL(url), download: `${m.id}-${exportLabel(key)}` }, exportLabel(key))));
+  }
+  return h("section", { class: "panel", "aria-labelledby": "h-downloads" }, h("h2", { id: "h-downloads" }, "Downloads"), h("ul", { class: "downloads" }, items));
+}
+
+// ---------------------------------------------------------------- Start
+
+document.getElementById("key-button").addEventListener("click", () => {
+  askForKey("enter a new key").then(() => render(), () => {});
+});
+document.getElementById("key-button").hidden = !state.key;
+window.addEventListener("hashchange", () => { state.focusOnRender = true; render(); });
+render();

@@ -1,0 +1,217 @@
+// Pure helpers of the Landfall web UI: no DOM, no network. The Go tests run
+// them under node against the cases in testdata/lib_cases.json.
+
+const htmlEscapes = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** escapeHTML makes text safe to place in HTML markup or an attribute. */
+export function escapeHTML(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => htmlEscapes[c]);
+}
+
+/**
+ * highlightSnippet turns a search snippet, whose matched words sit between
+ * « and », into HTML: the text is escaped first, then each « » pair becomes
+ * <mark></mark>. An unclosed « is closed at the end; a stray » is dropped.
+ */
+export function highlightSnippet(snippet) {
+  const text = escapeHTML(snippet);
+  let out = "";
+  let open = false;
+  for (const ch of text) {
+    if (ch === "«") {
+      if (!open) out += "<mark>";
+      open = true;
+    } else if (ch === "»") {
+      if (open) out += "</mark>";
+      open = false;
+    } else {
+      out += ch;
+    }
+  }
+  if (open) out += "</mark>";
+  return out;
+}
+
+/** formatTime renders seconds as m:ss, or h:mm:ss from an hour up. */
+export function formatTime(seconds) {
+  let s = Number(seconds);
+  if (!Number.isFinite(s) || s < 0) s = 0;
+  s = Math.floor(s);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+/** formatBytes renders a size with a binary unit: 1.5 MiB. */
+export function formatBytes(n) {
+  let v = Number(n);
+  if (!Number.isFinite(v) || v < 0) return "";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/**
+ * indexAt returns the index of the last item (word or segment, sorted by
+ * start) whose start is at or before t, or -1 when t is before the first.
+ */
+export function indexAt(items, t) {
+  let lo = 0;
+  let hi = items.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (items[mid].start <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
+/**
+ * parseRoute reads a location hash: "#/media/ID?t=12" is the detail page,
+ * "#/search?q=…" search, "#/failures" failures, "" or "#/" (with filters)
+ * the media list. Unknown paths are page "notfound".
+ */
+export function parseRoute(hash) {
+  let h = String(hash || "").replace(/^#/, "");
+  if (!h.startsWith("/")) h = "/" + h;
+  const q = h.indexOf("?");
+  const path = q >= 0 ? h.slice(0, q) : h;
+  const params = {};
+  if (q >= 0) {
+    for (const [k, v] of new URLSearchParams(h.slice(q + 1))) params[k] = v;
+  }
+  const parts = path.split("/").filter((p) => p !== "");
+  let segs;
+  try {
+    segs = parts.map(decodeURIComponent);
+  } catch {
+    return { page: "notfound", path, params };
+  }
+  if (segs.length === 0 || (segs.length === 1 && segs[0] === "media")) return { page: "list", params };
+  if (segs.length === 2 && segs[0] === "media") return { page: "detail", id: segs[1], params };
+  if (segs.length === 1 && segs[0] === "search") return { page: "search", params };
+  if (segs.length === 1 && segs[0] === "failures") return { page: "failures", params };
+  return { page: "notfound", path, params };
+}
+
+/** buildQuery encodes params, leaving out empty values: "?a=1&b=x" or "". */
+export function buildQuery(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? "?" + s : "";
+}
+
+/**
+ * withToken adds ?access_token=KEY to a same-origin URL, for the requests
+ * that cannot carry an Authorization header (media elements, downloads).
+ */
+export function withToken(url, key) {
+  if (!key) return url;
+  const [base, hash] = String(url).split("#", 2);
+  const sep = base.includes("?") ? "&" : "?";
+  return base + sep + "access_token=" + encodeURIComponent(key) + (hash !== undefined ? "#" + hash : "");
+}
+
+/** speakerName turns "spk_0" into "Speaker 1"; other labels stay as they are. */
+export function speakerName(label) {
+  const m = /^spk_(\d+)$/.exec(String(label || ""));
+  return m ? `Speaker ${Number(m[1]) + 1}` : String(label || "");
+}
+
+/**
+ * transcriptBlocks groups a transcript's words into the blocks the UI
+ * shows: one per segment (its words from first_word and word_count, or by
+ * time when those are absent), or, without segments, runs of words by one
+ * speaker broken at pauses of more than gap seconds. Each block is
+ * {start, end, speaker, text, first, count} where first/count index words.
+ */
+export function transcriptBlocks(tr, gap = 1.5) {
+  const words = (tr && tr.words) || [];
+  const segs = (tr && tr.segments) || [];
+  const blocks = [];
+  if (segs.length > 0) {
+    let w = 0;
+    for (const s of segs) {
+      let first = -1;
+      let count = 0;
+      if (Number.isInteger(s.word_count) && s.word_count > 0 && Number.isInteger(s.first_word) && s.first_word >= 0 && s.first_word + s.word_count <= words.length) {
+        first = s.first_word;
+        count = s.word_count;
+      } else {
+        while (w < words.length && words[w].start < s.start) w++;
+        const from = w;
+        while (w < words.length && words[w].start < s.end) w++;
+        if (w > from) {
+          first = from;
+          count = w - from;
+        }
+      }
+      blocks.push({ start: s.start, end: s.end, speaker: s.speaker || "", text: s.text || "", first, count });
+    }
+    return blocks;
+  }
+  for (let i = 0; i < words.length; i++) {
+    const wd = words[i];
+    const last = blocks[blocks.length - 1];
+    const prev = words[i - 1];
+    if (last && (wd.speaker || "") === last.speaker && wd.start - prev.end <= gap) {
+      last.end = wd.end;
+      last.count++;
+      last.text += " " + wd.text;
+    } else {
+      blocks.push({ start: wd.start, end: wd.end, speaker: wd.speaker || "", text: wd.text, first: i, count: 1 });
+    }
+  }
+  if (blocks.length === 0 && tr && tr.text) {
+    blocks.push({ start: 0, end: tr.duration || 0, speaker: "", text: tr.text, first: -1, count: 0 });
+  }
+  return blocks;
+}
+
+/**
+ * exportLabel names a links entry for a download list: "captions_vtt"
+ * becomes "captions.vtt"; the last underscore is the extension.
+ */
+export function exportLabel(key) {
+  const k = String(key);
+  const i = k.lastIndexOf("_");
+  return i > 0 ? k.slice(0, i) + "." + k.slice(i + 1) : k;
+}
+
+/**
+ * problemDetail picks the message to show for a failed response: the
+ * problem document's detail, else its title, else "HTTP <status>".
+ */
+export function problemDetail(status, body) {
+  if (body && typeof body === "object") {
+    if (typeof body.detail === "string" && body.detail !== "") return body.detail;
+    if (typeof body.title === "string" && body.title !== "") return body.title;
+  }
+  return `HTTP ${status}`;
+}
+
+/** percentOf places t on a timeline of duration seconds, clamped to 0–100. */
+export function percentOf(t, duration) {
+  const d = Number(duration);
+  const x = Number(t);
+  if (!Number.isFinite(d) || d <= 0 || !Number.isFinite(x)) return 0;
+  return Math.min(100, Math.max(0, (x / d) * 100));
+}
+
+/** isFinal reports whether a media status no longer changes by itself. */
+export function isFinal(status) {
+  return status === "SUCCEEDED" || status === "FAILED";
+}

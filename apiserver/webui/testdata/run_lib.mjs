@@ -1,0 +1,17 @@
+// Runs the cases of a JSON file against lib.mjs (a copy of static/lib.js
+// beside this script) and prints [{name, got}] or [{name, error}] as JSON.
+import { readFileSync } from "node:fs";
+import * as lib from "./lib.mjs";
+
+const cases = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const out = cases.map((c) => {
+  const fn = lib[c.fn];
+  if (typeof fn !== "function") return { name: c.name, error: `lib.js exports no function ${c.fn}` };
+  try {
+    const got = fn(...c.args);
+    return { name: c.name, got: got === undefined ? null : got };
+  } catch (e) {
+    return { name: c.name, error: String(e && e.stack ? e.stack : e) };
+  }
+});
+process.stdout.write(JSON.stringify(out));
