@@ -44,6 +44,9 @@ type dbtx interface {
 	// execBatch runs statements in order and returns each one's count of
 	// affected rows; PostgreSQL sends them in one round trip.
 	execBatch(ctx context.Context, stmts []stmt) ([]int64, error)
+	// queryRows runs queries of one row each in order, handing each row
+	// to its scan; PostgreSQL sends them in one round trip.
+	queryRows(ctx context.Context, stmts []stmt, scans []func(row) error) error
 	// runningSteps lists step jobs River holds as running.
 	runningSteps(ctx context.Context) ([]*rivertype.JobRow, error)
 	// completeJob marks the River job being worked as completed inside
@@ -428,6 +431,15 @@ func (t *sqliteTx) execBatch(ctx context.Context, stmts []stmt) ([]int64, error)
 	return out, nil
 }
 
+func (t *sqliteTx) queryRows(ctx context.Context, stmts []stmt, scans []func(row) error) error {
+	for i, s := range stmts {
+		if err := scans[i](t.queryRow(ctx, s.q, s.args...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
 	st, err := t.stmt(ctx, q)
 	if err != nil {
@@ -625,6 +637,21 @@ func (t *pgTx) execBatch(ctx context.Context, stmts []stmt) ([]int64, error) {
 		out[i] = tag.RowsAffected()
 	}
 	return out, res.Close()
+}
+
+func (t *pgTx) queryRows(ctx context.Context, stmts []stmt, scans []func(row) error) error {
+	var b pgx.Batch
+	for _, s := range stmts {
+		b.Queue(s.q, s.args...)
+	}
+	res := t.tx.SendBatch(ctx, &b)
+	for i := range stmts {
+		if err := scans[i](pgRow{res.QueryRow()}); err != nil {
+			res.Close()
+			return err
+		}
+	}
+	return res.Close()
 }
 
 func (t *pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {

@@ -183,16 +183,43 @@ type txn struct {
 // completion of job (when not nil). errStale from f or from a
 // compare-and-swap abandons the transition and is returned.
 func (e *Engine) transition(ctx context.Context, execARN string, job *river.Job[stepArgs], canInline bool, f func(t *txn) error) (*taskRun, error) {
+	return e.transitionOn(ctx, execARN, "", job, canInline, f)
+}
+
+// transitionOn is transition that also reads frame prefetch with the
+// execution row.
+func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job *river.Job[stepArgs], canInline bool, f func(t *txn) error) (*taskRun, error) {
 	var run *taskRun
 	var done, activity bool
 	err := e.withTx(ctx, func(tx dbtx) error {
 		t := &txn{e: e, ctx: ctx, tx: tx, now: time.Now().UTC(), frames: map[string]*frameRow{}, job: job, canInline: canInline && e.cfg.Role != RoleAPI}
-		x, err := scanExec(tx.queryRow(ctx, `SELECT `+execCols+` FROM wf_executions WHERE arn = $1 FOR UPDATE`, execARN))
+		var x *execRow
+		stmts := []stmt{{`SELECT ` + execCols + ` FROM wf_executions WHERE arn = $1 FOR UPDATE`, []any{execARN}}}
+		scans := []func(row) error{func(r row) (err error) { x, err = scanExec(r); return err }}
+		if prefetch != "" {
+			// The frame the transition is about comes in the same round
+			// trip (the execution row's lock already covers it).
+			stmts = append(stmts, stmt{`SELECT ` + frameCols + ` FROM wf_frames WHERE id = $1`, []any{prefetch}})
+			scans = append(scans, func(r row) error {
+				f, err := scanFrame(r)
+				if errors.Is(err, errNoRows) {
+					return nil
+				}
+				if err == nil {
+					t.frames[f.id] = f
+				}
+				return err
+			})
+		}
+		err := tx.queryRows(ctx, stmts, scans)
 		if errors.Is(err, errNoRows) {
 			return errStale
 		}
 		if err != nil {
 			return err
+		}
+		if f, ok := t.frames[prefetch]; ok && f.execARN != execARN {
+			delete(t.frames, prefetch)
 		}
 		t.exec = x
 		if t.prog, err = e.progs.get(x.definition, e.compile); err != nil {

@@ -17,7 +17,7 @@ import (
 // workStep is the River worker of every transition job.
 func (e *Engine) workStep(ctx context.Context, job *river.Job[stepArgs]) error {
 	a := job.Args
-	run, err := e.transition(ctx, a.Exec, job, true, func(t *txn) error {
+	run, err := e.transitionOn(ctx, a.Exec, a.Frame, job, true, func(t *txn) error {
 		if t.exec.status != StatusRunning {
 			return errStale
 		}
@@ -137,7 +137,7 @@ func invokeSafely(ctx context.Context, inv Invoker, in Invocation) (out json.Raw
 // completeRun records the result of an invocation, fenced on the attempt
 // still being this worker's, and advances the frame.
 func (e *Engine) completeRun(ctx context.Context, run *taskRun, out json.RawMessage, ierr error) (*taskRun, error) {
-	return e.transition(ctx, run.execARN, nil, true, func(t *txn) error {
+	return e.transitionOn(ctx, run.execARN, run.frameID, nil, true, func(t *txn) error {
 		if run.kind == kindCallback && ierr == nil {
 			_, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='waiting', owner='' WHERE token=$1 AND status='running' AND owner=$2 AND dispatch=$3`,
 				run.token, e.workerID, run.dispatch)
