@@ -14,6 +14,9 @@
 // the next River jobs with InsertManyTx and completes the River job being
 // worked with JobCompleteTx. A transition that loses the compare-and-swap
 // is abandoned, so a job delivered twice changes nothing the second time.
+// On SQLite, which has one writer, the transitions of concurrent callers
+// are committed together, each in its own savepoint (group commit); on
+// PostgreSQL a transition's writes go in one round trip.
 //
 // # Effects
 //

@@ -47,7 +47,7 @@ type Config struct {
 	ReapInterval time.Duration
 	// PollInterval is how often a worker polls for new jobs when no
 	// notification reaches it, e.g. jobs inserted by another process on
-	// SQLite (default 50ms on SQLite, 1s on PostgreSQL).
+	// SQLite (default 50ms on SQLite, 100ms on PostgreSQL).
 	PollInterval time.Duration
 	// Region and Account fill the ARNs (defaults "local", "000000000000").
 	Region, Account string

@@ -40,8 +40,8 @@ func stateMachinesCreate(ctx context.Context, env *Env, args []string) error {
 		map[string]any{"name": rest[0], "definition": string(def), "type": *typ}, &sm); err != nil {
 		return exitForCode(fmt.Errorf("%s: %w", rest[1], err))
 	}
-	sm.Definition = ""
-	return printJSON(env.Stdout, sm)
+	return printJSON(env.Stdout, map[string]any{"stateMachineArn": sm.ARN, "name": sm.Name, "type": sm.Type,
+		"revision": sm.Revision, "creationDate": sm.CreatedAt})
 }
 
 func stateMachinesList(ctx context.Context, env *Env, args []string) error {
