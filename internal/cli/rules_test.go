@@ -56,11 +56,11 @@ func TestRulesDemo(t *testing.T) {
 	root := testutil.RepoRoot(t)
 	rules := filepath.Join(root, "examples", "rules.json")
 	events := filepath.Join(root, "examples", "events.jsonl")
-	code, stdout, stderr := run(t, "", "rules", "validate", rules)
+	code, _, stderr := run(t, "", "rules", "validate", rules)
 	if code != 0 {
 		t.Fatalf("validate: code %d: %s", code, stderr)
 	}
-	code, stdout, stderr = run(t, "", "rules", "match", "--rules", rules, "--events", events)
+	code, stdout, stderr := run(t, "", "rules", "match", "--rules", rules, "--events", events)
 	if code != 0 {
 		t.Fatalf("match: code %d: %s", code, stderr)
 	}
