@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/errcode"
 )
 
@@ -67,6 +68,12 @@ func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachinePar
 	}
 	if _, err := e.compile([]byte(p.Definition)); err != nil {
 		return nil, err
+	}
+	if p.Type == "EXPRESS" {
+		// Express machines refuse the .sync and .waitForTaskToken patterns.
+		if _, err := asl.Parse([]byte(p.Definition), asl.ParseOptions{Express: true}); err != nil {
+			return nil, errcode.Wrap(errcode.Invalid, err, "invalid EXPRESS state machine definition")
+		}
 	}
 	arn := e.arn("stateMachine", p.Name)
 	now := micros(time.Now())

@@ -433,6 +433,11 @@ func Run(t *testing.T, open Open) {
 				t.Errorf("no error located at %s; got %v", p, ve)
 			}
 		}
+		_, err = b.e.CreateStateMachine(b.ctx, workflow.CreateStateMachineParams{Name: "express", Type: "EXPRESS",
+			Definition: `{"StartAt": "Notify", "States": {"Notify": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true}}}`})
+		if ve := workflow.DefinitionErrors(err); len(ve) != 1 || ve[0].Pointer != "/States/Notify/Resource" {
+			t.Fatalf("express with .waitForTaskToken: %v", err)
+		}
 		sm := b.create("missing", Definition(t, "missing_path"))
 		if _, err := b.e.StartExecution(b.ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Input: json.RawMessage(`{"media": `)}); !errors.Is(err, errcode.Invalid) {
 			t.Fatalf("invalid JSON input: %v", err)
