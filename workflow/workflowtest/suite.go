@@ -177,11 +177,11 @@ func Run(t *testing.T, open Open) {
 		if string(task.Input) != `{"n":7}` {
 			t.Fatalf("activity input %s", task.Input)
 		}
-		time.Sleep(1200 * time.Millisecond)
+		time.Sleep(1500 * time.Millisecond)
 		if err := b.e.SendTaskHeartbeat(b.ctx, task.Token); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(1200 * time.Millisecond) // past HeartbeatSeconds from the start, not from the heartbeat
+		time.Sleep(2000 * time.Millisecond) // past HeartbeatSeconds from the start, not from the heartbeat
 		if err := b.e.SendTaskSuccess(b.ctx, task.Token, json.RawMessage(`"done"`)); err != nil {
 			t.Fatal(err)
 		}
