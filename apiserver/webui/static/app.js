@@ -35,11 +35,11 @@ function h(tag, attrs, ...children) {
     else if (v === true) el.setAttribute(k, "");
     else el.setAttribute(k, String(v));
   }
-  append(el, children);
+  append(el, ...children);
   return el;
 }
 
-function append(el, children) {
+function append(el, ...children) {
   for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -750,7 +750,9 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
   const chapters = (ins && ins.chapters) || [];
   const chapterItems = chapterList ? [...chapterList.children] : [];
   const update = () => {
-    const t = media.currentTime;
+    // Seeks land on the nearest sample, which can be a hair before the
+    // word's start: look 20 ms ahead so the clicked word is the current one.
+    const t = media.currentTime + 0.02;
     let wi = indexAt(words, t);
     if (wi >= 0 && t > words[wi].end + 1) wi = -1; // in a pause
     if (wi !== curWord) {

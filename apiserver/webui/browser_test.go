@@ -1,0 +1,584 @@
+package webui
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeAPI serves the parts of Landfall's /v1 API the UI uses, from the
+// fixtures in testdata/api, and records what the UI asked for.
+type fakeAPI struct {
+	t   *testing.T
+	key string // required API key when not empty
+
+	mu        sync.Mutex
+	media     []map[string]any
+	requests  []string // "METHOD /path?query"
+	auths     []string // Authorization header or access_token of each request
+	uploads   []fakeUpload
+	procReads int
+	redriven  map[string]bool
+	wav, png  []byte
+}
+
+type fakeUpload struct {
+	Filename, ContentType string
+	Size                  int64
+}
+
+func newFakeAPI(t *testing.T, key string) *fakeAPI {
+	a := &fakeAPI{t: t, key: key, redriven: map[string]bool{}, wav: toneWAV(6, 8000), png: testPNG(t)}
+	b, err := os.ReadFile(filepath.Join("testdata", "api", "media.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &a.media); err != nil {
+		t.Fatalf("testdata/api/media.json: %v", err)
+	}
+	return a
+}
+
+// toneWAV is a 16-bit mono WAV file of a 440 Hz tone.
+func toneWAV(seconds, rate int) []byte {
+	n := seconds * rate
+	var b bytes.Buffer
+	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	b.WriteString("RIFF")
+	w(uint32(36 + 2*n))
+	b.WriteString("WAVEfmt ")
+	w(uint32(16))
+	w(uint16(1))
+	w(uint16(1))
+	w(uint32(rate))
+	w(uint32(2 * rate))
+	w(uint16(2))
+	w(uint16(16))
+	b.WriteString("data")
+	w(uint32(2 * n))
+	for i := 0; i < n; i++ {
+		w(int16(8000 * math.Sin(2*math.Pi*440*float64(i)/float64(rate))))
+	}
+	return b.Bytes()
+}
+
+func testPNG(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 4), 120, uint8(y * 5), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func (a *fakeAPI) problem(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="landfall"`)
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail, "code": code})
+}
+
+func (a *fakeAPI) json(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (a *fakeAPI) fixture(w http.ResponseWriter, name, ctype string) {
+	b, err := os.ReadFile(filepath.Join("testdata", "api", name))
+	if err != nil {
+		a.problem(w, http.StatusNotFound, "NotFound", name+" not found")
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	_, _ = w.Write(b)
+}
+
+func (a *fakeAPI) saw(prefix string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.ContainsFunc(a.requests, func(r string) bool { return strings.HasPrefix(r, prefix) })
+}
+
+func (a *fakeAPI) mediaByID(id string) map[string]any {
+	for _, m := range a.media {
+		if m["id"] == id {
+			return m
+		}
+	}
+	return nil
+}
+
+func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.requests = append(a.requests, r.Method+" "+r.URL.RequestURI())
+	auth := r.Header.Get("Authorization")
+	if tok := r.URL.Query().Get("access_token"); tok != "" && r.Method == http.MethodGet {
+		auth = "token " + tok
+	}
+	a.auths = append(a.auths, auth)
+	a.mu.Unlock()
+	if a.key != "" && auth != "Bearer "+a.key && auth != "token "+a.key {
+		detail := "an API key is required (Authorization: Bearer <key> or X-Api-Key)"
+		if auth != "" {
+			detail = "API key is unknown or revoked"
+		}
+		a.problem(w, http.StatusUnauthorized, "Unauthenticated", detail)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/media", a.list)
+	mux.HandleFunc("GET /v1/media/{id}", a.get)
+	mux.HandleFunc("GET /v1/media/{id}/{export}", a.export)
+	mux.HandleFunc("GET /v1/search", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("q") == "fox" {
+			a.fixture(w, "search_fox.json", "application/json")
+			return
+		}
+		a.json(w, 200, map[string]any{"query": r.URL.Query().Get("q"), "hits": []any{}})
+	})
+	mux.HandleFunc("GET /v1/failures", func(w http.ResponseWriter, r *http.Request) { a.fixture(w, "failures.json", "application/json") })
+	mux.HandleFunc("POST /v1/failures/{id}/redrive", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.redriven[r.PathValue("id")] = true
+		a.mu.Unlock()
+		a.json(w, http.StatusAccepted, map[string]any{"id": 7, "media_id": "med_failed", "error": "Media.Unsupported",
+			"failed_at": "2026-11-26T10:01:05Z", "redriven_at": "2026-11-26T11:00:00Z", "redrive_execution_id": "exec-8"})
+	})
+	mux.HandleFunc("POST /v1/uploads", func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			a.problem(w, 400, "Invalid", err.Error())
+			return
+		}
+		name := r.URL.Query().Get("filename")
+		a.mu.Lock()
+		a.uploads = append(a.uploads, fakeUpload{Filename: name, ContentType: r.Header.Get("Content-Type"), Size: n})
+		a.mu.Unlock()
+		a.json(w, http.StatusCreated, map[string]any{"id": "med_new", "filename": name, "size": n, "status": "PENDING", "created_at": "2026-11-26T11:00:00Z",
+			"links": map[string]string{"self": "/v1/media/med_new"}})
+	})
+	mux.ServeHTTP(w, r)
+}
+
+func (a *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var out []map[string]any
+	a.mu.Lock()
+	for _, m := range a.media {
+		if (q.Get("status") == "" || m["status"] == q.Get("status")) && (q.Get("kind") == "" || m["kind"] == q.Get("kind")) {
+			out = append(out, m)
+		}
+	}
+	a.mu.Unlock()
+	// Pages of three, to exercise the cursor.
+	page := map[string]any{}
+	switch {
+	case q.Get("cursor") == "p2" && len(out) > 3:
+		out = out[3:]
+	case q.Get("cursor") == "":
+		if len(out) > 3 {
+			out, page["next"] = out[:3], "p2"
+		}
+	default:
+		a.problem(w, 400, "Invalid", "cursor: not from this listing")
+		return
+	}
+	page["media"] = out
+	a.json(w, 200, page)
+}
+
+func (a *fakeAPI) get(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	m := a.mediaByID(r.PathValue("id"))
+	if m != nil && m["id"] == "med_proc" {
+		// The item finishes after the UI has looked at it once.
+		if a.procReads++; a.procReads > 1 {
+			m["status"], m["duration"] = "SUCCEEDED", 61.0
+		}
+	}
+	a.mu.Unlock()
+	if m == nil {
+		a.problem(w, http.StatusNotFound, "NotFound", "media "+r.PathValue("id")+" not found")
+		return
+	}
+	a.json(w, 200, m)
+}
+
+func (a *fakeAPI) export(w http.ResponseWriter, r *http.Request) {
+	id, name := r.PathValue("id"), r.PathValue("export")
+	switch {
+	case name == "original" && id == "med_audio":
+		w.Header().Set("Content-Type", "audio/wav")
+		http.ServeContent(w, r, "interview.wav", time.Time{}, bytes.NewReader(a.wav))
+	case name == "original" && id == "med_image":
+		w.Header().Set("Content-Type", "image/png")
+		http.ServeContent(w, r, "sign.png", time.Time{}, bytes.NewReader(a.png))
+	case name == "transcript.json":
+		a.fixture(w, "transcript_"+id+".json", "application/json")
+	case name == "captions.vtt":
+		a.fixture(w, "captions_"+id+".vtt", "text/vtt")
+	default:
+		a.problem(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no export %q of media %s", name, id))
+	}
+}
+
+// site serves the UI and the fake API on one loopback origin.
+func newSite(t *testing.T, api *fakeAPI) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", Handler())
+	mux.Handle("/v1/", api)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+const wait = 15 * time.Second
+
+// checkPage fails on JavaScript errors and on controls without an
+// accessible name, and checks the page fits narrow screens.
+func checkPage(t *testing.T, b *browser) {
+	t.Helper()
+	var unnamed []string
+	b.eval(`[...document.querySelectorAll("button, input:not([type=hidden]):not([hidden]), select, a[href]")].filter((el) => {
+		const name = (el.getAttribute("aria-label") || "").trim() || (el.labels && [...el.labels].map((l) => l.textContent).join("").trim()) || (el.textContent || "").trim() || (el.querySelector("img[alt]:not([alt=''])") ? "img" : "");
+		return !name;
+	}).map((el) => el.outerHTML.slice(0, 120))`, &unnamed)
+	if len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %v", unnamed)
+	}
+	if e := b.takeExceptions(); len(e) > 0 {
+		t.Errorf("JavaScript errors: %v", e)
+	}
+}
+
+func click(b *browser, selector string) {
+	b.t.Helper()
+	b.waitFor(`document.querySelector(`+jsString(selector)+`)`, wait)
+	b.eval(`document.querySelector(`+jsString(selector)+`).click()`, nil)
+}
+
+func TestBrowser(t *testing.T) {
+	b := startBrowser(t)
+	api := newFakeAPI(t, "")
+	srv := newSite(t, api)
+	ui := srv.URL + "/ui/"
+
+	t.Run("media list pages and filters", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui)
+		b.waitFor(`document.querySelectorAll("tbody tr").length === 3`, wait)
+		var text string
+		b.eval(`document.querySelector("tbody").innerText`, &text)
+		for _, want := range []string{"interview.wav", "succeeded", "meeting.mp3", "processing", "sign.png", "94 KiB", "0:06"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("list does not show %q:\n%s", want, text)
+			}
+		}
+		var current string
+		b.eval(`document.querySelector("[aria-current=page]").textContent`, &current)
+		if current != "Media" {
+			t.Errorf("current nav item %q, want Media", current)
+		}
+		click(b, ".pager button")
+		b.waitFor(`location.hash.includes("cursor=p2") && document.querySelectorAll("tbody tr").length === 1 && document.querySelector("tbody").innerText.includes("broken.bin")`, wait)
+		click(b, ".pager button")
+		b.waitFor(`!location.hash.includes("cursor") && document.querySelectorAll("tbody tr").length === 3`, wait)
+
+		b.eval(`(() => { const s = document.getElementById("f-status"); s.value = "FAILED"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`, nil)
+		b.waitFor(`location.hash === "#/?status=FAILED" && document.querySelectorAll("tbody tr").length === 1`, wait)
+		if !api.saw("GET /v1/media?status=FAILED") {
+			t.Errorf("the status filter did not reach the API: %v", api.requests)
+		}
+		var sel string
+		b.eval(`document.getElementById("f-status").value`, &sel)
+		if sel != "FAILED" {
+			t.Errorf("status select shows %q after reload, want FAILED", sel)
+		}
+		checkPage(t, b)
+	})
+
+	t.Run("processing badges refresh", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/")
+		b.waitFor(`[...document.querySelectorAll("tbody tr")].some((tr) => tr.innerText.includes("meeting.mp3") && tr.innerText.includes("processing"))`, wait)
+		b.waitFor(`[...document.querySelectorAll("tbody tr")].some((tr) => tr.innerText.includes("meeting.mp3") && tr.innerText.includes("succeeded") && tr.innerText.includes("1:01"))`, wait)
+		checkPage(t, b)
+	})
+
+	t.Run("upload streams the file with progress", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/")
+		b.waitFor(`document.getElementById("upload-input")`, wait)
+		file := filepath.Join(t.TempDir(), "clip.wav")
+		if err := os.WriteFile(file, api.wav, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Root struct {
+				NodeID int `json:"nodeId"`
+			} `json:"root"`
+		}
+		b.do("DOM.getDocument", nil, &doc)
+		var node struct {
+			NodeID int `json:"nodeId"`
+		}
+		b.do("DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": "#upload-input"}, &node)
+		b.do("DOM.setFileInputFiles", map[string]any{"nodeId": node.NodeID, "files": []string{file}}, nil)
+		b.waitFor(`document.querySelector(".uploads a.done") && document.querySelector(".uploads progress").value === 100`, wait)
+		var href string
+		b.eval(`document.querySelector(".uploads a.done").getAttribute("href")`, &href)
+		if href != "#/media/med_new" {
+			t.Errorf("uploaded item links to %q", href)
+		}
+		api.mu.Lock()
+		ups := slices.Clone(api.uploads)
+		api.mu.Unlock()
+		if len(ups) != 1 || ups[0].Filename != "clip.wav" || ups[0].Size != int64(len(api.wav)) || !strings.HasPrefix(ups[0].ContentType, "audio/") {
+			t.Errorf("uploads %+v, want clip.wav of %d bytes as audio/*", ups, len(api.wav))
+		}
+		checkPage(t, b)
+	})
+
+	t.Run("search highlights matches safely", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/search?q=fox")
+		b.waitFor(`document.querySelectorAll(".hits li").length === 2`, wait)
+		var marks []string
+		b.eval(`[...document.querySelectorAll(".hits mark")].map((m) => m.textContent)`, &marks)
+		if !slices.Equal(marks, []string{"fox", "fox", "friends"}) {
+			t.Errorf("marks %q, want fox, fox, friends", marks)
+		}
+		var injected bool
+		b.eval(`document.getElementById("injected") !== null`, &injected)
+		if injected {
+			t.Error("markup in a snippet became an element")
+		}
+		var second string
+		b.eval(`document.querySelectorAll(".hits .snippet")[1].textContent`, &second)
+		if !strings.Contains(second, "<img src=x id=injected>") {
+			t.Errorf("snippet text %q does not show the markup as text", second)
+		}
+		var hrefs []string
+		b.eval(`[...document.querySelectorAll(".hits .meta a")].map((a) => a.getAttribute("href"))`, &hrefs)
+		if !slices.Equal(hrefs, []string{"#/media/med_audio?t=3.10", "#/media/med_audio"}) {
+			t.Errorf("result links %q", hrefs)
+		}
+		b.waitFor(`document.querySelector(".hits .meta a").textContent === "interview.wav"`, wait)
+		var times string
+		b.eval(`document.querySelector(".hits .meta .mono").textContent`, &times)
+		if times != "0:03–0:05" {
+			t.Errorf("chunk time %q, want 0:03–0:05", times)
+		}
+		b.eval(`(() => { const f = document.querySelector("form[role=search]"); f.q.value = "nothing here"; f.requestSubmit(); })()`, nil)
+		b.waitFor(`location.hash === "#/search?q=nothing+here" && document.querySelector(".empty") && document.querySelector(".empty").textContent.includes("nothing here")`, wait)
+		checkPage(t, b)
+	})
+
+	t.Run("detail player follows the transcript", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/media/med_audio?t=2.2")
+		b.waitFor(`document.querySelectorAll(".seg").length === 3 && document.querySelector("audio") && document.querySelector("audio").readyState >= 1`, wait)
+		var info struct {
+			Title     string
+			Speakers  []string
+			Words     int
+			Low       int
+			Src       string
+			Track     string
+			Time      float64
+			Chapters  []string
+			Marks     int
+			Downloads []string
+			Raw       bool
+			Text      string
+		}
+		b.eval(`(() => { const a = document.querySelector("audio"); return {
+			Title: document.querySelector("h1").textContent,
+			Speakers: [...document.querySelectorAll(".seg .speaker")].map((s) => s.textContent),
+			Words: document.querySelectorAll(".w").length,
+			Low: document.querySelectorAll(".w.low").length,
+			Src: a.getAttribute("src"), Track: document.querySelector("track").getAttribute("src"), Time: a.currentTime,
+			Chapters: [...document.querySelectorAll(".chapters li")].map((li) => li.innerText.replace(/\s+/g, " ")),
+			Marks: document.querySelectorAll(".timeline .chapter").length,
+			Downloads: [...document.querySelectorAll(".downloads a")].map((x) => x.textContent),
+			Raw: document.querySelector("details.raw pre").textContent.includes('"id": "med_audio"'),
+			Text: document.getElementById("view").innerText }; })()`, &info)
+		if info.Title != "interview.wav" {
+			t.Errorf("title %q", info.Title)
+		}
+		if !slices.Equal(info.Speakers, []string{"Speaker 1", "Speaker 2", "Speaker 2"}) {
+			t.Errorf("speakers %q", info.Speakers)
+		}
+		if info.Words != 12 || info.Low != 1 {
+			t.Errorf("%d words (%d low confidence), want 12 (1)", info.Words, info.Low)
+		}
+		if info.Src != "/v1/media/med_audio/original" || info.Track != "/v1/media/med_audio/captions.vtt" {
+			t.Errorf("player src %q, track %q", info.Src, info.Track)
+		}
+		if math.Abs(info.Time-2.2) > 0.05 {
+			t.Errorf("player starts at %.2f s, want 2.2 from ?t=", info.Time)
+		}
+		if !slices.Equal(info.Chapters, []string{"0:00 Greeting", "0:03 The fox"}) || info.Marks != 2 {
+			t.Errorf("chapters %q, %d timeline marks", info.Chapters, info.Marks)
+		}
+		if !slices.Equal(info.Downloads, []string{"Original file", "captions.srt", "captions.vtt", "chapters.json", "insights", "transcript.json"}) {
+			t.Errorf("downloads %q", info.Downloads)
+		}
+		if !info.Raw {
+			t.Error("raw JSON section does not hold the record")
+		}
+		for _, want := range []string{"Two people talk about the quick brown fox.", "foxes", "Ada Lovelace", "Landfall Ltd", "Dover",
+			"BREAKING NEWS", "2 at most in one frame", "en (93% from transcript)", "Speech", "An interview about a quick brown fox."} {
+			if !strings.Contains(info.Text, want) {
+				t.Errorf("detail page does not show %q", want)
+			}
+		}
+		// The word being spoken at ?t=2.2 is "Fine", in the second block.
+		b.waitFor(`document.querySelector(".w.cur") && document.querySelector(".w.cur").textContent === "Fine" && document.querySelectorAll(".seg")[1].classList.contains("current")`, wait)
+
+		// Clicking a word seeks there; play() is stubbed so time stands still.
+		b.eval(`document.querySelector("audio").play = () => Promise.resolve()`, nil)
+		click(b, `.w[data-i="10"]`)
+		b.waitFor(`Math.abs(document.querySelector("audio").currentTime - 4.1) < 0.01 && document.querySelector(".w.cur").dataset.i === "10" && document.querySelectorAll(".seg")[2].classList.contains("current") && document.querySelectorAll(".chapters li")[1].classList.contains("current")`, wait)
+		// The block's time button and a chapter are keyboard-reachable buttons.
+		click(b, `.seg .seg-head button`)
+		b.waitFor(`Math.abs(document.querySelector("audio").currentTime - 0.2) < 0.01 && document.querySelector(".w.cur").textContent === "Hello" && document.querySelectorAll(".chapters li")[0].classList.contains("current")`, wait)
+		b.eval(`document.querySelectorAll(".chapters li button")[1].click()`, nil)
+		b.waitFor(`Math.abs(document.querySelector("audio").currentTime - 3) < 0.01`, wait)
+		// The original file and captions really load.
+		b.waitFor(`document.querySelector("audio").duration > 5.9 && document.querySelector("audio").textTracks[0].cues && document.querySelector("audio").textTracks[0].cues.length === 3`, wait)
+		var headLeft string
+		b.eval(`document.querySelector(".timeline .head").style.left`, &headLeft)
+		if headLeft != "50%" {
+			t.Errorf("timeline playhead at %q, want 50%% at 3 s of 6 s", headLeft)
+		}
+		checkPage(t, b)
+	})
+
+	t.Run("image detail", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/media/med_image")
+		b.waitFor(`document.querySelector(".player img") && document.querySelector(".player img").naturalWidth === 64`, wait)
+		var text string
+		b.eval(`document.getElementById("view").innerText`, &text)
+		if !strings.Contains(text, "EXIT") || strings.Contains(text, "Transcript") {
+			t.Errorf("image page should show its on-screen text and no transcript:\n%s", text)
+		}
+		checkPage(t, b)
+	})
+
+	t.Run("errors show the problem detail", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/media/med_failed")
+		b.waitFor(`document.querySelector(".alert") && document.querySelector(".alert").textContent.includes("ffprobe found no audio")`, wait)
+		b.navigate(ui + "#/media/nope")
+		b.waitFor(`document.querySelector("[role=alert]") && document.querySelector("[role=alert]").textContent.includes("media nope not found")`, wait)
+		b.navigate(ui + "#/no/such/page")
+		b.waitFor(`document.querySelector("h1").textContent === "Page not found"`, wait)
+		checkPage(t, b)
+	})
+
+	t.Run("failures redrive", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/failures")
+		b.waitFor(`document.querySelectorAll("tbody tr").length === 2`, wait)
+		var text string
+		b.eval(`document.querySelector("tbody").innerText`, &text)
+		for _, want := range []string{"med_failed", "Media.Unsupported", "ffprobe found no audio", "ClassifyMedia", "Provider.Throttled", "Redriven"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("failures do not show %q:\n%s", want, text)
+			}
+		}
+		var buttons int
+		b.eval(`document.querySelectorAll("tbody button").length`, &buttons)
+		if buttons != 1 {
+			t.Errorf("%d redrive buttons, want 1 (the other failure was redriven)", buttons)
+		}
+		click(b, "tbody button")
+		b.waitFor(`document.querySelectorAll("tbody button").length === 0 && document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("exec-8")`, wait)
+		api.mu.Lock()
+		ok := api.redriven["7"]
+		api.mu.Unlock()
+		if !ok {
+			t.Error("POST /v1/failures/7/redrive was not sent")
+		}
+		click(b, "#f-open")
+		b.waitFor(`location.hash === "#/failures?not_redriven=true"`, wait)
+		b.waitFor(`document.querySelectorAll("tbody tr").length === 2`, wait)
+		if !api.saw("GET /v1/failures?not_redriven=true") {
+			t.Error("the not-redriven filter did not reach the API")
+		}
+		checkPage(t, b)
+	})
+
+	t.Run("narrow screens do not scroll sideways", func(t *testing.T) {
+		b.t = t
+		b.do("Emulation.setDeviceMetricsOverride", map[string]any{"width": 380, "height": 800, "deviceScaleFactor": 1, "mobile": true}, nil)
+		defer b.do("Emulation.clearDeviceMetricsOverride", nil, nil)
+		for _, page := range []string{"#/", "#/media/med_audio", "#/failures", "#/search?q=fox"} {
+			b.navigate(ui + page)
+			b.waitFor(`!document.querySelector("[aria-busy=true]") && document.querySelector("h1")`, wait)
+			b.waitFor(`document.querySelector("main section, main table, main .hits")`, wait)
+			var widths []int
+			b.eval(`[document.documentElement.scrollWidth, window.innerWidth]`, &widths)
+			if widths[0] > widths[1] {
+				t.Errorf("%s: page is %d px wide on a %d px screen", page, widths[0], widths[1])
+			}
+		}
+		checkPage(t, b)
+	})
+
+	t.Run("api key is asked for once and used", func(t *testing.T) {
+		b.t = t
+		keyed := newFakeAPI(t, "s3cret")
+		srv2 := newSite(t, keyed)
+		b.navigate(srv2.URL + "/ui/")
+		b.waitFor(`document.getElementById("key-dialog").open`, wait)
+		var dialogs int
+		b.eval(`document.querySelectorAll("dialog[open]").length`, &dialogs)
+		if dialogs != 1 {
+			t.Errorf("%d open dialogs, want 1", dialogs)
+		}
+		b.eval(`(() => { document.getElementById("key-input").value = "wrong"; document.getElementById("key-form").requestSubmit(); })()`, nil)
+		b.waitFor(`document.getElementById("key-dialog").open && document.getElementById("key-reason").textContent.includes("did not accept")`, wait)
+		b.eval(`(() => { document.getElementById("key-input").value = "s3cret"; document.getElementById("key-form").requestSubmit(); })()`, nil)
+		b.waitFor(`document.querySelectorAll("tbody tr").length === 3 && sessionStorage.getItem("landfall.apiKey") === "s3cret"`, wait)
+		b.navigate(srv2.URL + "/ui/#/media/med_audio")
+		b.waitFor(`document.querySelector("audio") && document.querySelector("audio").readyState >= 1 && document.querySelectorAll(".seg").length === 3`, wait)
+		var src, dl string
+		b.eval(`document.querySelector("audio").getAttribute("src")`, &src)
+		b.eval(`document.querySelector(".downloads a").getAttribute("href")`, &dl)
+		if src != "/v1/media/med_audio/original?access_token=s3cret" || dl != src {
+			t.Errorf("media src %q, download %q: want the key as access_token", src, dl)
+		}
+		var opened bool
+		b.eval(`document.getElementById("key-dialog").open`, &opened)
+		if opened {
+			t.Error("the key dialog opened again although the key works")
+		}
+		checkPage(t, b)
+	})
+}
