@@ -261,7 +261,7 @@ func (b *sqliteBackend) runGroup(group []*groupReq) {
 	st := &sqliteTx{b: b, tx: tx}
 	if len(group) == 1 {
 		r := group[0]
-		if err := r.f(st); err != nil {
+		if err := safely(func() error { return r.f(st) }); err != nil {
 			_ = tx.Rollback()
 			finish(group, err)
 			return
@@ -280,7 +280,7 @@ func (b *sqliteBackend) runGroup(group []*groupReq) {
 			finish(append(ok, group[i:]...), err)
 			return
 		}
-		ferr := r.f(st)
+		ferr := safely(func() error { return r.f(st) })
 		if ferr != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO wf_group"); err != nil {
 				_ = tx.Rollback()
@@ -566,7 +566,7 @@ func (b *pgBackend) run(ctx context.Context, f func(tx dbtx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
+	if err := safely(func() error { return f(tx) }); err != nil {
 		_ = tx.rollback(ctx)
 		return err
 	}

@@ -225,7 +225,7 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 		if t.prog, err = e.progs.get(x.definition, e.compile); err != nil {
 			return fmt.Errorf("execution %s: definition: %w", x.arn, err)
 		}
-		if err := f(t); err != nil {
+		if err := safely(func() error { return f(t) }); err != nil {
 			return err
 		}
 		if err := t.flush(); err != nil {
@@ -234,6 +234,24 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 		run, done, activity = t.inline, t.exec.finished, t.activity
 		return nil
 	})
+	var pe *panicError
+	if errors.As(err, &pe) {
+		// A bug in the interpreter or the engine must not crash the worker
+		// nor leave the execution running forever: it fails, with the
+		// panic as its cause.
+		e.log.Error("workflow: transition panicked; failing the execution", "execution", execARN, "panic", pe.v)
+		_, ferr := e.transition(ctx, execARN, nil, false, func(t *txn) error {
+			if t.exec.status != StatusRunning {
+				return errStale
+			}
+			t.endExecution(StatusFailed, "ExecutionFailed", "States.Runtime", fmt.Sprintf("internal error in the workflow engine: %v", pe.v))
+			return nil
+		})
+		if ferr != nil && !errors.Is(ferr, errStale) {
+			return nil, errors.Join(err, ferr)
+		}
+		return nil, errStale
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -854,4 +872,19 @@ func (t *txn) endExecution(status, typ, errName, cause string) {
 	x.statusChange, x.finished, x.stopUS = true, true, micros(t.now)
 	t.event(nil, typ, map[string]any{"error": errName, "cause": cause})
 	t.cancelled = append(t.cancelled, "")
+}
+
+// panicError is a panic recovered from a transition.
+type panicError struct{ v any }
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.v) }
+
+// safely runs f, turning a panic into a *panicError.
+func safely(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicError{v}
+		}
+	}()
+	return f()
 }
