@@ -162,7 +162,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	a.Tasks = &Tasks{cfg: cfg, bucket: a.Bucket, bucketName: BucketName(cfg.Blob), cat: a.Catalog, bus: a.Bus, engine: a.Engine,
 		webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, log: log.With("component", "pipeline"),
-		workRoot: filepath.Join(cfg.Data, "work"), metrics: a.Metrics, now: time.Now}
+		workRoot: filepath.Join(cfg.Data, "work"), metrics: a.Metrics, now: time.Now,
+		shareFiles: !strings.HasPrefix(cfg.DB, "sqlite:")}
 	if p := cfg.Transcribe.DomainTextFile; p != "" {
 		b, err := os.ReadFile(p)
 		if err != nil {

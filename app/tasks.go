@@ -50,6 +50,10 @@ type Tasks struct {
 	metrics    *Metrics
 	now        func() time.Time
 	domainText string // config transcribe.domain_text_file, read at start
+	// shareFiles uploads analyser artefacts to the bucket for workers on
+	// other machines; on SQLite every worker shares this machine's data
+	// folder, so files stay where they are.
+	shareFiles bool
 	// trace, when set, is told of every analyser run (benchmarks).
 	trace func(mediaID, task string, start, end time.Time)
 }
@@ -340,8 +344,10 @@ func (t *Tasks) analyse(task string) workflow.InvokerFunc {
 			return nil, err
 		}
 		log.Info("analyser done", "seconds", time.Since(start).Seconds(), "bytes", len(b))
-		if b, err = t.shareArtefacts(ctx, &in.Media, dir, b); err != nil {
-			return nil, err
+		if t.shareFiles {
+			if b, err = t.shareArtefacts(ctx, &in.Media, dir, b); err != nil {
+				return nil, err
+			}
 		}
 		name := task
 		if task == analyser.TaskDiarise {
