@@ -23,6 +23,7 @@ import (
 	awsprov "github.com/landfall/landfall/analyser/aws"
 	"github.com/landfall/landfall/analyser/openai"
 	"github.com/landfall/landfall/apiserver"
+	"github.com/landfall/landfall/apiserver/webui"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
@@ -190,7 +191,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable})
+		Resumable: resumable, UI: webui.Handler()})
 	return a, nil
 }
 
