@@ -79,8 +79,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(env.Stderr, "landfall serving on %s (role %s)\n  data:      %s\n  database:  %s\n  bucket:    %s\n  API:       %s/v1/media  %s/openapi.json  %s/metrics\n",
-		base, cfg.Role, cfg.Data, redactURL(cfg.DB), redactURL(cfg.Blob), base, base, base)
+	fmt.Fprintf(env.Stderr, "landfall serving on %s (role %s)\n  web UI:    %s/ui/\n  data:      %s\n  database:  %s\n  bucket:    %s\n  API:       %s/v1/media  %s/openapi.json  %s/metrics\n",
+		base, cfg.Role, base, cfg.Data, redactURL(cfg.DB), redactURL(cfg.Blob), base, base, base)
 	if len(cfg.Tenants) == 0 && !isLoopback(ln.Addr()) {
 		log.Warn("no tenants with API keys are configured and the API listens beyond loopback: anyone who can reach it can read and upload media")
 	}
