@@ -290,12 +290,18 @@ func TestBrowser(t *testing.T) {
 		b.t = t
 		b.navigate(ui)
 		b.waitFor(`document.querySelectorAll("tbody tr").length === 3`, wait)
+		b.screenshot("list")
 		var text string
 		b.eval(`document.querySelector("tbody").innerText`, &text)
 		for _, want := range []string{"interview.wav", "succeeded", "meeting.mp3", "processing", "sign.png", "94 KiB", "0:06"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("list does not show %q:\n%s", want, text)
 			}
+		}
+		var keyButton string
+		b.eval(`getComputedStyle(document.getElementById("key-button")).display`, &keyButton)
+		if keyButton != "none" {
+			t.Errorf("the API key button shows (display %q) although the server asked for no key", keyButton)
 		}
 		var current string
 		b.eval(`document.querySelector("[aria-current=page]").textContent`, &current)
@@ -348,6 +354,7 @@ func TestBrowser(t *testing.T) {
 		b.do("DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": "#upload-input"}, &node)
 		b.do("DOM.setFileInputFiles", map[string]any{"nodeId": node.NodeID, "files": []string{file}}, nil)
 		b.waitFor(`document.querySelector(".uploads a.done") && document.querySelector(".uploads progress").value === 100`, wait)
+		b.screenshot("upload")
 		var href string
 		b.eval(`document.querySelector(".uploads a.done").getAttribute("href")`, &href)
 		if href != "#/media/med_new" {
@@ -387,6 +394,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("result links %q", hrefs)
 		}
 		b.waitFor(`document.querySelector(".hits .meta a").textContent === "interview.wav"`, wait)
+		b.screenshot("search")
 		var times string
 		b.eval(`document.querySelector(".hits .meta .mono").textContent`, &times)
 		if times != "0:03–0:05" {
@@ -444,20 +452,21 @@ func TestBrowser(t *testing.T) {
 		if !slices.Equal(info.Chapters, []string{"0:00 Greeting", "0:03 The fox"}) || info.Marks != 2 {
 			t.Errorf("chapters %q, %d timeline marks", info.Chapters, info.Marks)
 		}
-		if !slices.Equal(info.Downloads, []string{"Original file", "captions.srt", "captions.vtt", "chapters.json", "insights", "transcript.json"}) {
+		if !slices.Equal(info.Downloads, []string{"Original file", "captions.srt", "captions.vtt", "chapters.json", "insights.json", "transcript.json"}) {
 			t.Errorf("downloads %q", info.Downloads)
 		}
 		if !info.Raw {
 			t.Error("raw JSON section does not hold the record")
 		}
 		for _, want := range []string{"Two people talk about the quick brown fox.", "foxes", "Ada Lovelace", "Landfall Ltd", "Dover",
-			"BREAKING NEWS", "2 at most in one frame", "en (93% from transcript)", "Speech", "An interview about a quick brown fox."} {
+			"BREAKING NEWS", "2 at most in one frame (1 frame with faces)", "en (93% from transcript)", "Speech", "An interview about a quick brown fox."} {
 			if !strings.Contains(info.Text, want) {
 				t.Errorf("detail page does not show %q", want)
 			}
 		}
 		// The word being spoken at ?t=2.2 is "Fine", in the second block.
 		b.waitFor(`document.querySelector(".w.cur") && document.querySelector(".w.cur").textContent === "Fine" && document.querySelectorAll(".seg")[1].classList.contains("current")`, wait)
+		b.screenshot("detail")
 
 		// Clicking a word seeks there; play() is stubbed so time stands still.
 		b.eval(`document.querySelector("audio").play = () => Promise.resolve()`, nil)
@@ -505,6 +514,7 @@ func TestBrowser(t *testing.T) {
 		b.t = t
 		b.navigate(ui + "#/failures")
 		b.waitFor(`document.querySelectorAll("tbody tr").length === 2`, wait)
+		b.screenshot("failures")
 		var text string
 		b.eval(`document.querySelector("tbody").innerText`, &text)
 		for _, want := range []string{"med_failed", "Media.Unsupported", "ffprobe found no audio", "ClassifyMedia", "Provider.Throttled", "Redriven"} {
@@ -542,6 +552,7 @@ func TestBrowser(t *testing.T) {
 			b.navigate(ui + page)
 			b.waitFor(`!document.querySelector("[aria-busy=true]") && document.querySelector("h1")`, wait)
 			b.waitFor(`document.querySelector("main section, main table, main .hits")`, wait)
+			b.screenshot("narrow-" + strings.Trim(strings.NewReplacer("#", "", "/", "-", "?", "-", "=", "-").Replace(page), "-"))
 			var widths []int
 			b.eval(`[document.documentElement.scrollWidth, window.innerWidth]`, &widths)
 			if widths[0] > widths[1] {
@@ -551,12 +562,33 @@ func TestBrowser(t *testing.T) {
 		checkPage(t, b)
 	})
 
+	t.Run("text contrast in light and dark schemes", func(t *testing.T) {
+		b.t = t
+		for _, scheme := range []string{"light", "dark"} {
+			b.do("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}, {"name": "prefers-reduced-motion", "value": "reduce"}}}, nil)
+			for _, page := range []string{"#/", "#/media/med_audio?t=2.2", "#/failures", "#/search?q=fox"} {
+				b.navigate(ui + page)
+				b.waitFor(`!document.querySelector("[aria-busy=true]") && document.querySelector("main section, main table, main .hits")`, wait)
+				b.waitFor(`!document.querySelector(".transcript-panel") || document.querySelector(".seg")`, wait)
+				b.screenshot(scheme + "-" + strings.Trim(strings.NewReplacer("#", "", "/", "-", "?", "-", "=", "-", ".", "-").Replace(page), "-"))
+				var low []string
+				b.eval(contrastJS, &low)
+				if len(low) > 0 {
+					t.Errorf("%s scheme, %s: text below WCAG AA contrast:\n%s", scheme, page, strings.Join(low, "\n"))
+				}
+			}
+		}
+		b.do("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{}}, nil)
+		checkPage(t, b)
+	})
+
 	t.Run("api key is asked for once and used", func(t *testing.T) {
 		b.t = t
 		keyed := newFakeAPI(t, "s3cret")
 		srv2 := newSite(t, keyed)
 		b.navigate(srv2.URL + "/ui/")
 		b.waitFor(`document.getElementById("key-dialog").open`, wait)
+		b.screenshot("key")
 		var dialogs int
 		b.eval(`document.querySelectorAll("dialog[open]").length`, &dialogs)
 		if dialogs != 1 {
@@ -574,6 +606,11 @@ func TestBrowser(t *testing.T) {
 		if src != "/v1/media/med_audio/original?access_token=s3cret" || dl != src {
 			t.Errorf("media src %q, download %q: want the key as access_token", src, dl)
 		}
+		var keyButton string
+		b.eval(`getComputedStyle(document.getElementById("key-button")).display`, &keyButton)
+		if keyButton == "none" {
+			t.Error("the API key button is hidden although a key is in use")
+		}
 		var opened bool
 		b.eval(`document.getElementById("key-dialog").open`, &opened)
 		if opened {
@@ -582,3 +619,42 @@ func TestBrowser(t *testing.T) {
 		checkPage(t, b)
 	})
 }
+
+// contrastJS lists visible text elements whose colour has less than WCAG
+// AA contrast with the background behind them (4.5:1, or 3:1 for large
+// or bold-large text).
+const contrastJS = `(() => {
+  const parse = (c) => { const m = c.match(/[\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const blend = (top, bottom) => { const a = top.length > 3 ? top[3] : 1; return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)); };
+  const bgOf = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if ((c.length > 3 ? c[3] : 1) > 0) layers.push(c);
+      if ((c.length > 3 ? c[3] : 1) === 1) break;
+    }
+    let bg = parse(getComputedStyle(document.documentElement).backgroundColor);
+    if ((bg.length > 3 ? bg[3] : 1) === 0) bg = matchMedia("(prefers-color-scheme: dark)").matches ? [0, 0, 0] : [255, 255, 255];
+    for (const l of layers.reverse()) bg = blend(l, bg);
+    return bg;
+  };
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || seen.has(el) || !el.getClientRects().length) continue;
+    seen.add(el);
+    const cs = getComputedStyle(el);
+    if (cs.visibility === "hidden" || Number(cs.opacity) === 0 || el.closest("[hidden], .visually-hidden, .skip, dialog:not([open]), select, details:not([open]) > :not(summary)")) continue;
+    const fg = blend(parse(cs.color), bgOf(el));
+    const bg = bgOf(el);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(cs.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(cs.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) out.push(ratio.toFixed(2) + ":1 " + el.tagName.toLowerCase() + "." + el.className + " " + JSON.stringify(n.textContent.trim().slice(0, 40)));
+  }
+  return out;
+})()`

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -300,6 +301,23 @@ func (b *browser) navigate(url string) {
 	b.t.Helper()
 	b.do("Page.navigate", map[string]any{"url": url}, nil)
 	b.waitFor(`document.readyState === "complete" && location.href === `+jsString(url), 15*time.Second)
+}
+
+// screenshot saves a PNG of the page to $LANDFALL_UI_SCREENSHOTS/name.png
+// when that variable names a folder (for looking at the UI by eye).
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	dir := os.Getenv("LANDFALL_UI_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	var shot struct {
+		Data []byte `json:"data"`
+	}
+	b.do("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true}, &shot)
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), shot.Data, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
 }
 
 // takeExceptions returns and clears the recorded JavaScript errors.

@@ -3,7 +3,7 @@
 // (#/search), media detail (#/media/ID?t=SECONDS) and failures
 // (#/failures).
 import {
-  buildQuery, exportLabel, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
+  buildQuery, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
   parseRoute, percentOf, problemDetail, speakerName, transcriptBlocks, withToken,
 } from "./lib.js";
 
@@ -70,6 +70,8 @@ function toast(message, isError) {
   box.append(t);
   setTimeout(() => t.remove(), isError ? 8000 : 4000);
 }
+
+function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
 
 function onCleanup(fn) { state.cleanups.push(fn); }
 
@@ -474,7 +476,7 @@ async function searchPage(page, route) {
         h("span", { class: "muted", title: "relevance within this result list" }, `score ${Number(hit.score).toFixed(2)}`)),
       h("p", { class: "snippet", html: highlightSnippet(hit.snippet) }));
   }));
-  panel.replaceChildren(h("p", { class: "muted" }, `${hits.length} match${hits.length === 1 ? "" : "es"}`), list);
+  panel.replaceChildren(h("p", { class: "muted" }, hits.length === 1 ? "1 match" : `${hits.length} matches`), list);
   // Name each media item by its file name (best effort; ids stay if not).
   for (const [id, links] of titles) {
     if (state.names.has(id)) continue;
@@ -814,7 +816,7 @@ function insightsGrid(ins, seek, canSeek) {
   }
   const facts = [];
   if (ins.language) facts.push(["Language", `${ins.language.code} (${Math.round((ins.language.confidence || 0) * 100)}% from ${ins.language.source || "?"})`]);
-  if (ins.faces) facts.push(["Faces", `${ins.faces.max_count} at most in one frame (${(ins.faces.detections || []).length} frames with faces)`]);
+  if (ins.faces) facts.push(["Faces", `${ins.faces.max_count} at most in one frame (${plural((ins.faces.detections || []).length, "frame")} with faces)`]);
   if (facts.length) grid.append(section("h-facts", "Details", h("dl", { class: "kv" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))));
   if (ins.ocr && ins.ocr.length) {
     grid.append(section("h-ocr", "On-screen text", h("ul", { class: "plain" }, ins.ocr.map((o) =>
@@ -835,9 +837,10 @@ function insightsGrid(ins, seek, canSeek) {
 
 function downloads(m) {
   const items = [h("li", {}, h("a", { class: "button", href: authURL(`/v1/media/${encodeURIComponent(m.id)}/original`), download: m.filename || "" }, "Original file"))];
-  for (const [key, url] of Object.entries(m.links || {}).sort(([a], [b]) => a.localeCompare(b))) {
-    if (key === "self") continue;
-    items.push(h("li", {}, h("a", { class: "button", href: authURL(url), download: `${m.id}-${exportLabel(key)}` }, exportLabel(key))));
+  const links = Object.entries(m.links || {}).filter(([key]) => key !== "self").map(([, url]) => url);
+  for (const url of links.sort((a, b) => exportName(a).localeCompare(exportName(b)))) {
+    const name = exportName(url);
+    items.push(h("li", {}, h("a", { class: "button", href: authURL(url), download: `${m.id}-${name}` }, name)));
   }
   return h("section", { class: "panel", "aria-labelledby": "h-downloads" }, h("h2", { id: "h-downloads" }, "Downloads"), h("ul", { class: "downloads" }, items));
 }

@@ -182,13 +182,12 @@ export function transcriptBlocks(tr, gap = 1.5) {
 }
 
 /**
- * exportLabel names a links entry for a download list: "captions_vtt"
- * becomes "captions.vtt"; the last underscore is the extension.
+ * exportName is the file name of an export URL, shown in the download
+ * list: "/v1/media/m/captions.vtt?x=1" gives "captions.vtt".
  */
-export function exportLabel(key) {
-  const k = String(key);
-  const i = k.lastIndexOf("_");
-  return i > 0 ? k.slice(0, i) + "." + k.slice(i + 1) : k;
+export function exportName(url) {
+  const path = String(url || "").split(/[?#]/, 1)[0];
+  return path.slice(path.lastIndexOf("/") + 1);
 }
 
 /**
