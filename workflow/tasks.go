@@ -209,7 +209,7 @@ func (e *Engine) GetActivityTask(ctx context.Context, activity, workerName strin
 func (e *Engine) claimActivityTask(ctx context.Context, name, workerName string) (*ActivityTask, error) {
 	var token, arn string
 	err := e.withTx(ctx, func(tx dbtx) error {
-		err := tx.queryRow(ctx, `SELECT token, execution_arn FROM wf_tasks WHERE activity = $1 AND status = 'scheduled' ORDER BY created_us LIMIT 1 FOR UPDATE SKIP LOCKED`, name).Scan(&token, &arn)
+		err := tx.queryRow(ctx, `SELECT token, execution_arn FROM wf_tasks WHERE activity = $1 AND status = 'scheduled' AND activity <> '' ORDER BY created_us LIMIT 1 FOR UPDATE SKIP LOCKED`, name).Scan(&token, &arn)
 		if errors.Is(err, errNoRows) {
 			token = ""
 			return nil
