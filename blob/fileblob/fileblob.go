@@ -592,7 +592,7 @@ func (b *bucket) install(key, p, tmp string, s *sidecar) error {
 	if err != nil {
 		return err
 	}
-	if _, err := sf.Write(raw); err == nil {
+	if _, err = sf.Write(raw); err == nil {
 		err = sf.Sync()
 	}
 	if cerr := sf.Close(); err == nil {

@@ -258,11 +258,6 @@ func NewReader(opts Options) (*Reader, error) {
 	return &Reader{opts: o}, nil
 }
 
-type item struct {
-	text OCRLine
-	norm string
-}
-
 // OCRLine is a line found in one frame.
 type OCRLine struct {
 	Text string

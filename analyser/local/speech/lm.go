@@ -280,21 +280,19 @@ func BuildLM(sentences [][]string, order int, extra []string) (*LM, error) {
 // backoff computes p(w | h) for an n-gram g that is not listed, from the
 // already estimated lower orders, as the ARPA reader will.
 func (lm *LM) backoff(prob []map[string]float64, g string, n, nv int) float64 {
-	for {
-		if p, ok := prob[n][g]; ok {
-			return p
-		}
-		if n == 1 {
-			return 1 / float64(nv)
-		}
-		h := history(g)
-		bow := 1.0
-		if b, ok := lm.bows[n-2][h]; ok {
-			bow = math.Pow(10, b)
-		}
-		_, rest, _ := strings.Cut(g, sep)
-		return bow * lm.backoff(prob, rest, n-1, nv)
+	if p, ok := prob[n][g]; ok {
+		return p
 	}
+	if n == 1 {
+		return 1 / float64(nv)
+	}
+	h := history(g)
+	bow := 1.0
+	if b, ok := lm.bows[n-2][h]; ok {
+		bow = math.Pow(10, b)
+	}
+	_, rest, _ := strings.Cut(g, sep)
+	return bow * lm.backoff(prob, rest, n-1, nv)
 }
 
 // discounted is the discounted relative frequency max(c-d, 0)/total,

@@ -398,9 +398,7 @@ func (a *Analyser) adapt(ctx context.Context, dec *Decoder, m model, opts Option
 	for _, t := range terms {
 		fields := strings.Fields(t)
 		for _, s := range Sentences(t) {
-			for _, w := range s {
-				vocabWords = append(vocabWords, w)
-			}
+			vocabWords = append(vocabWords, s...)
 		}
 		for _, f := range fields {
 			f = strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
