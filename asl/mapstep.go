@@ -586,7 +586,6 @@ func (m *Machine) FailMap(f *Frame, errName, cause string, sc StepContext) Outco
 	return out
 }
 
-
 // ResultFile is one object a ResultWriter stores.
 type ResultFile struct {
 	Key  string

@@ -229,7 +229,7 @@ func TestRunTaskTokenMatchesContext(t *testing.T) {
 func TestResultWriteFiles(t *testing.T) {
 	w := &asl.ResultWrite{Parameters: map[string]any{"Bucket": "out", "Prefix": "p/"}, MapRunID: "M-2",
 		WriterConfig: map[string]any{"Transformation": "FLATTEN", "OutputType": "JSONL"},
-		Succeeded: []any{map[string]any{"Output": []any{"a", "a"}}, map[string]any{"Output": "b"}}, Failed: []any{}}
+		Succeeded:    []any{map[string]any{"Output": []any{"a", "a"}}, map[string]any{"Output": "b"}}, Failed: []any{}}
 	bucket, files, details, err := w.Files()
 	if err != nil {
 		t.Fatal(err)

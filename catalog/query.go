@@ -72,7 +72,7 @@ func ParseQuery(s string) (Query, error) {
 			if next == '"' || isWordRune(next) {
 				negate = true
 				i++
-				r, size = utf8.DecodeRuneInString(s[i:])
+				r, _ = utf8.DecodeRuneInString(s[i:])
 			}
 		}
 		var raw string

@@ -69,7 +69,7 @@ func newProcess(t *testing.T, opts ...sdktrace.TracerProviderOption) *process {
 func attr(s sdktrace.ReadOnlySpan, key attribute.Key) string {
 	for _, kv := range s.Attributes() {
 		if kv.Key == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

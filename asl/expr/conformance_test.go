@@ -147,15 +147,6 @@ func deepCopy(v any) any {
 	return v
 }
 
-// passRunner runs a chain of JSONPath / JSONata Pass states: the data flow
-// that only this package's expressions decide.
-type passRunner struct {
-	t       *testing.T
-	def     map[string]any
-	input   any
-	context map[string]any
-}
-
 func newContext(input any, express bool) map[string]any {
 	ctx := map[string]any{
 		"Execution": map[string]any{

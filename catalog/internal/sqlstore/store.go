@@ -82,13 +82,6 @@ func (s *Store) q(query string) string {
 
 func (s *Store) t(t time.Time) any { return s.d.TimeArg(micro(t)) }
 
-func (s *Store) optT(t *time.Time) any {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	return s.t(*t)
-}
-
 // tx runs fn in a transaction, committing when it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.live(); err != nil {
