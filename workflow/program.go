@@ -74,7 +74,6 @@ type outcome struct {
 	errName, cause string
 	// stateName is the state that produced the effect.
 	stateName string
-	stateType string
 }
 
 // stateEvent is one Step Functions history event of a state passing

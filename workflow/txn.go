@@ -44,7 +44,6 @@ type execRow struct {
 	redriveCount                                               int
 	origNextEvent                                              int64
 
-	dirty        bool
 	output       *string
 	errName      string
 	cause        string

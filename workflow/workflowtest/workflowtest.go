@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -228,7 +227,6 @@ func CheckHistory(tb testing.TB, h []workflow.HistoryEvent) map[string]int {
 	return counts
 }
 
-var mu sync.Mutex
 
 // Pipeline20Counts is the number of each event type of one successful
 // execution of pipeline20 (2 branches, 5 map items).
