@@ -227,7 +227,6 @@ func CheckHistory(tb testing.TB, h []workflow.HistoryEvent) map[string]int {
 	return counts
 }
 
-
 // Pipeline20Counts is the number of each event type of one successful
 // execution of pipeline20 (2 branches, 5 map items).
 var Pipeline20Counts = map[string]int{
