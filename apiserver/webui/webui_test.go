@@ -417,3 +417,22 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkHandler serves index.html and a versioned script, the two
+// requests of every page load (figures are rough on a shared machine).
+func BenchmarkHandler(b *testing.B) {
+	h := Handler()
+	for _, target := range []string{Prefix, Prefix + "app.js?v=" + defaultSite.assets["app.js"].hash} {
+		b.Run(strings.Trim(strings.SplitN(target, "?", 2)[0], "/"), func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, target, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
+}

@@ -734,7 +734,7 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
     } else {
       p.append(b.text);
     }
-    return h("div", { class: "seg" + (spk >= 0 ? ` spk-${spk % 6}` : "") }, headEl, p);
+    return h("div", { class: "seg" + (spk >= 0 ? ` spk-${spk % 6}` : ""), "data-start": b.start }, headEl, p);
   });
   append(box, blockEls);
   if (!media) return;
@@ -816,7 +816,11 @@ function insightsGrid(ins, seek, canSeek) {
   }
   const facts = [];
   if (ins.language) facts.push(["Language", `${ins.language.code} (${Math.round((ins.language.confidence || 0) * 100)}% from ${ins.language.source || "?"})`]);
-  if (ins.faces) facts.push(["Faces", `${ins.faces.max_count} at most in one frame (${plural((ins.faces.detections || []).length, "frame")} with faces)`]);
+  if (ins.faces) {
+    facts.push(["Faces", ins.faces.max_count > 0
+      ? `${ins.faces.max_count} at most in one frame (${plural((ins.faces.detections || []).length, "frame")} with faces)`
+      : "none seen"]);
+  }
   if (facts.length) grid.append(section("h-facts", "Details", h("dl", { class: "kv" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))));
   if (ins.ocr && ins.ocr.length) {
     grid.append(section("h-ocr", "On-screen text", h("ul", { class: "plain" }, ins.ocr.map((o) =>
