@@ -122,6 +122,18 @@ func (a *fakeAPI) saw(prefix string) bool {
 	return slices.ContainsFunc(a.requests, func(r string) bool { return strings.HasPrefix(r, prefix) })
 }
 
+func (a *fakeAPI) count(prefix string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, r := range a.requests {
+		if strings.HasPrefix(r, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
 func (a *fakeAPI) mediaByID(id string) map[string]any {
 	for _, m := range a.media {
 		if m["id"] == id {
@@ -174,6 +186,10 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		name := r.URL.Query().Get("filename")
+		if name == "huge.bin" {
+			a.problem(w, http.StatusRequestEntityTooLarge, "TooLarge", fmt.Sprintf("upload of %d bytes is larger than the 1024-byte limit", n))
+			return
+		}
 		a.mu.Lock()
 		a.uploads = append(a.uploads, fakeUpload{Filename: name, ContentType: r.Header.Get("Content-Type"), Size: n})
 		a.mu.Unlock()
@@ -366,6 +382,72 @@ func TestBrowser(t *testing.T) {
 		if len(ups) != 1 || ups[0].Filename != "clip.wav" || ups[0].Size != int64(len(api.wav)) || !strings.HasPrefix(ups[0].ContentType, "audio/") {
 			t.Errorf("uploads %+v, want clip.wav of %d bytes as audio/*", ups, len(api.wav))
 		}
+		checkPage(t, b)
+	})
+
+	t.Run("drag and drop uploads and shows errors", func(t *testing.T) {
+		b.t = t
+		b.navigate(ui + "#/")
+		b.waitFor(`document.querySelector(".dropzone") && document.querySelector("tbody")`, wait)
+		lists := api.count("GET /v1/media?")
+		b.eval(`(() => {
+			const dt = new DataTransfer();
+			dt.items.add(new File([new Uint8Array(3000)], "dropped.mp4", {type: "video/mp4"}));
+			dt.items.add(new File([new Uint8Array(2048)], "huge.bin", {type: ""}));
+			const z = document.querySelector(".dropzone");
+			z.dispatchEvent(new DragEvent("dragenter", {dataTransfer: dt, bubbles: true, cancelable: true}));
+			const dragging = document.body.classList.contains("dragging");
+			z.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+			return dragging;
+		})()`, nil)
+		b.waitFor(`document.querySelector(".uploads .err") && document.querySelectorAll(".uploads a.done").length === 2`, wait)
+		// The list is read again once the uploads are done, to show the new
+		// items, and the uploads stay listed until cleared.
+		deadline := time.Now().Add(wait)
+		for api.count("GET /v1/media?") == lists && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if api.count("GET /v1/media?") == lists {
+			t.Error("the media list was not read again after the uploads finished")
+		}
+		b.waitFor(`document.querySelectorAll("tbody tr").length === 3 && document.querySelectorAll(".uploads li").length === 3`, wait)
+		var errText string
+		b.eval(`document.querySelector(".uploads .err").textContent`, &errText)
+		if errText != "huge.bin: upload of 2048 bytes is larger than the 1024-byte limit" {
+			t.Errorf("upload error shows %q", errText)
+		}
+		var dragging bool
+		b.eval(`document.body.classList.contains("dragging")`, &dragging)
+		if dragging {
+			t.Error("the drop zone stays highlighted after the drop")
+		}
+		click(b, ".dropzone > button.ghost")
+		b.waitFor(`document.querySelectorAll(".uploads li").length === 0 && getComputedStyle(document.querySelector(".dropzone > button.ghost")).display === "none"`, wait)
+		api.mu.Lock()
+		last := api.uploads[len(api.uploads)-1]
+		api.mu.Unlock()
+		if last.Filename != "dropped.mp4" || last.Size != 3000 || last.ContentType != "video/mp4" {
+			t.Errorf("dropped upload arrived as %+v", last)
+		}
+		checkPage(t, b)
+	})
+
+	t.Run("detail of an item in progress updates when it finishes", func(t *testing.T) {
+		b.t = t
+		api.mu.Lock()
+		m := api.mediaByID("med_proc")
+		m["status"], api.procReads = "PROCESSING", 0
+		delete(m, "duration")
+		api.mu.Unlock()
+		b.navigate(ui + "#/")
+		click(b, `a[href="#/media/med_proc"]`)
+		b.waitFor(`document.querySelector(".detail-head .badge.PROCESSING") && document.querySelector("p[role=status]").textContent.includes("processing")`, wait)
+		var focused string
+		b.eval(`document.activeElement.tagName + ":" + document.activeElement.textContent`, &focused)
+		if focused != "H1:meeting.mp3" {
+			t.Errorf("after navigating, focus is on %q, want the page heading", focused)
+		}
+		b.waitFor(`document.querySelector(".detail-head .badge.SUCCEEDED") && !document.querySelector("p[role=status].panel")`, wait)
 		checkPage(t, b)
 	})
 
@@ -616,6 +698,26 @@ func TestBrowser(t *testing.T) {
 		if opened {
 			t.Error("the key dialog opened again although the key works")
 		}
+		checkPage(t, b)
+
+		// In a new tab session without a key, cancelling asks no more until
+		// the user chooses the API key button.
+		b.eval(`sessionStorage.clear()`, nil)
+		b.navigate(srv2.URL + "/ui/#/failures")
+		b.do("Page.reload", nil, nil)
+		b.waitFor(`document.getElementById("key-dialog").open`, wait)
+		click(b, "#key-cancel")
+		b.waitFor(`!document.getElementById("key-dialog").open && document.querySelector("[role=alert]") && document.querySelector("[role=alert]").textContent.includes("needs an API key")`, wait)
+		b.eval(`location.hash = "#/search?q=fox"`, nil)
+		b.waitFor(`document.querySelector("[role=alert]") && document.querySelector("h1").textContent === "Search"`, wait)
+		b.eval(`document.getElementById("key-dialog").open`, &opened)
+		if opened {
+			t.Error("the key dialog opened again after it was cancelled")
+		}
+		click(b, "#key-button")
+		b.waitFor(`document.getElementById("key-dialog").open`, wait)
+		b.eval(`(() => { document.getElementById("key-input").value = "s3cret"; document.getElementById("key-form").requestSubmit(); })()`, nil)
+		b.waitFor(`document.querySelectorAll(".hits li").length === 2`, wait)
 		checkPage(t, b)
 	})
 }

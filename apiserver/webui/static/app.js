@@ -15,6 +15,7 @@ const state = {
   // keyPrompt is the open API-key dialog, shared by every request that got
   // a 401 while it is open, so the user is asked once.
   keyPrompt: null,
+  keyDeclined: false,
   // cleanups run when the page changes (timers, listeners, players).
   cleanups: [],
   // cursors is the stack of cursors of the media pages before this one.
@@ -130,16 +131,21 @@ async function api(path, opts = {}) {
 /**
  * askForKey shows the API-key dialog once for all requests waiting on it.
  * It resolves when a key is entered and rejects when the user cancels.
+ * After a cancel, requests fail at once instead of asking again, until the
+ * user opens the dialog with the "API key" button (chosen = true).
  */
-function askForKey(reason) {
+function askForKey(reason, chosen = false) {
   if (state.keyPrompt) return state.keyPrompt;
+  if (state.keyDeclined && !chosen) return Promise.reject(keyNeeded());
   const dialog = document.getElementById("key-dialog");
   const input = document.getElementById("key-input");
   const form = document.getElementById("key-form");
   const cancel = document.getElementById("key-cancel");
-  document.getElementById("key-reason").textContent = state.key
-    ? `The server did not accept the key: ${reason}`
-    : `This server asks for an API key (${reason}). It is kept for this browser tab only.`;
+  document.getElementById("key-reason").textContent = chosen
+    ? "Enter the API key to use for this browser tab."
+    : state.key
+      ? `The server did not accept the key: ${reason}`
+      : `This server asks for an API key (${reason}). It is kept for this browser tab only.`;
   state.keyPrompt = new Promise((resolve, reject) => {
     const done = (key) => {
       form.removeEventListener("submit", onSubmit);
@@ -148,10 +154,13 @@ function askForKey(reason) {
       if (dialog.open) dialog.close();
       state.keyPrompt = null;
       if (key) {
+        state.keyDeclined = false;
         setKey(key);
         resolve(key);
       } else {
-        reject(new ApiError(401, "Unauthenticated", "an API key is needed to use this server; choose “API key” at the top to enter one"));
+        state.keyDeclined = true;
+        document.getElementById("key-button").hidden = false;
+        reject(keyNeeded());
       }
     };
     const onSubmit = (e) => {
@@ -170,8 +179,11 @@ function askForKey(reason) {
     dialog.showModal();
     input.focus();
   });
-  document.getElementById("key-button").hidden = false;
   return state.keyPrompt;
+}
+
+function keyNeeded() {
+  return new ApiError(401, "Unauthenticated", "this server needs an API key; choose “API key” at the top to enter one");
 }
 
 function setKey(key) {
@@ -256,11 +268,14 @@ async function render() {
   }
 }
 
-/** heading sets the page title and moves focus to it for screen readers. */
-function heading(page, text) {
+/**
+ * heading sets the page title and adds the page's h1 to parent, moving
+ * focus to it after a navigation so screen readers announce the new page.
+ */
+function heading(parent, text) {
   document.title = text + " · Landfall";
   const el = h("h1", { tabindex: "-1" }, text);
-  page.append(el);
+  parent.append(el);
   if (state.focusOnRender) el.focus({ preventScroll: true });
   return el;
 }
@@ -370,11 +385,18 @@ function refreshWhileProcessing(media, rows) {
 
 function uploadZone() {
   const input = h("input", { type: "file", id: "upload-input", hidden: true, multiple: true, accept: "audio/*,video/*,image/*" });
-  const list = h("ul", { class: "uploads", "aria-label": "Uploads" });
+  const list = uploadList();
+  const clear = h("button", { type: "button", class: "ghost", hidden: true }, "Clear finished uploads");
+  clear.addEventListener("click", () => {
+    for (const li of list.querySelectorAll("li.finished")) li.remove();
+    clear.hidden = true;
+  });
+  state.onUploadsChanged = () => { clear.hidden = !list.querySelector("li.finished"); };
+  state.onUploadsChanged();
   const zone = h("section", { class: "dropzone", "aria-label": "Upload media" },
     h("div", {}, h("strong", {}, "Upload media"), h("div", { class: "muted" }, "Drop audio, video or image files here, or choose them.")),
     h("button", { type: "button", class: "primary", onclick: () => input.click() }, "Choose files…"),
-    input, list);
+    input, list, clear);
   input.addEventListener("change", () => { startUploads(input.files, list); input.value = ""; });
   let depth = 0;
   const hasFiles = (e) => e.dataTransfer && [...e.dataTransfer.types].includes("Files");
@@ -402,13 +424,36 @@ function uploadZone() {
   return zone;
 }
 
+/**
+ * uploadList is the list of uploads of this tab. It outlives page renders,
+ * so uploads keep their progress while the media list refreshes or the
+ * user looks at other pages.
+ */
+function uploadList() {
+  if (!state.uploadList) {
+    state.uploadList = h("ul", { class: "uploads", "aria-label": "Uploads" });
+    state.activeUploads = 0;
+  }
+  return state.uploadList;
+}
+
 function startUploads(files, list) {
+  let succeeded = 0;
+  const finished = () => {
+    state.activeUploads--;
+    if (state.onUploadsChanged) state.onUploadsChanged();
+    const r = parseRoute(location.hash);
+    if (state.activeUploads === 0 && succeeded > 0 && r.page === "list" && !r.params.cursor) {
+      render(); // show the new items at the top
+    }
+  };
   for (const file of files) {
     const bar = h("progress", { max: "100", value: "0", "aria-label": `Upload progress of ${file.name}` });
     const pct = h("span", { class: "muted mono" }, "0%");
-    const cancel = h("button", { type: "button", class: "ghost" }, "Cancel");
+    const cancel = h("button", { type: "button", class: "ghost", "aria-label": `Cancel the upload of ${file.name}` }, "Cancel");
     const item = h("li", {}, h("span", { class: "name", title: file.name }, file.name, " ", h("span", { class: "muted" }, formatBytes(file.size))), bar, pct, cancel);
     list.append(item);
+    state.activeUploads++;
     const up = uploadFile(file, (loaded, total) => {
       const v = total > 0 ? Math.round((loaded / total) * 100) : 0;
       bar.value = v;
@@ -419,17 +464,18 @@ function startUploads(files, list) {
       bar.value = 100;
       pct.textContent = "100%";
       cancel.replaceWith(h("a", { href: `#/media/${encodeURIComponent(m.id)}`, class: "done" }, "Uploaded ✓"));
+      item.classList.add("finished");
       toast(`Uploaded ${file.name}; processing has started.`);
-      const r = parseRoute(location.hash);
-      if (r.page === "list" && !r.params.cursor) {
-        // Show the new item at the top once every upload in the list is done.
-        if (!list.querySelector("button")) setTimeout(() => { if (location.hash === "" || parseRoute(location.hash).page === "list") render(); }, 600);
-      }
+      succeeded++;
+      finished();
     }, (e) => {
       cancel.remove();
+      item.classList.add("finished");
       item.append(h("span", { class: "err", role: "alert" }, `${file.name}: ${e.message}`));
+      finished();
     });
   }
+  if (state.onUploadsChanged) state.onUploadsChanged();
 }
 
 // ---------------------------------------------------------------- Search
@@ -553,9 +599,10 @@ async function detailPage(page, route) {
   const id = route.id;
   const path = `/v1/media/${encodeURIComponent(id)}`;
   const m = await api(path);
-  const title = heading(page, m.filename || m.id);
-  title.remove();
-  page.append(h("div", { class: "detail-head" }, title, badge(m.status), m.kind ? h("span", { class: "badge kind" }, m.kind) : ""));
+  const head = h("div", { class: "detail-head" });
+  page.append(head);
+  heading(head, m.filename || m.id);
+  head.append(badge(m.status), m.kind ? h("span", { class: "badge kind" }, m.kind) : "");
   page.append(h("ul", { class: "facts", "aria-label": "Facts" },
     h("li", {}, "ID ", h("code", {}, m.id)),
     m.duration ? h("li", {}, "Duration ", formatTime(m.duration)) : "",
@@ -852,7 +899,7 @@ function downloads(m) {
 // ---------------------------------------------------------------- Start
 
 document.getElementById("key-button").addEventListener("click", () => {
-  askForKey("enter a new key").then(() => render(), () => {});
+  askForKey("", true).then(() => render(), () => {});
 });
 document.getElementById("key-button").hidden = !state.key;
 window.addEventListener("hashchange", () => { state.focusOnRender = true; render(); });
