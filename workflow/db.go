@@ -319,7 +319,7 @@ func (b *sqliteBackend) newRiver(cfg *river.Config) (err error) {
 }
 
 func (b *sqliteBackend) startRiver(ctx context.Context) error { return b.client.Start(ctx) }
-func (b *sqliteBackend) stopRiver(ctx context.Context) error  { return b.client.Stop(ctx) }
+func (b *sqliteBackend) stopRiver(ctx context.Context) error  { return b.client.StopAndCancel(ctx) }
 
 func (b *sqliteBackend) withLock(ctx context.Context, _ int64, f func(context.Context) error) error {
 	// Every SQLite transaction here is BEGIN IMMEDIATE, so the schema
@@ -588,7 +588,7 @@ func (b *pgBackend) newRiver(cfg *river.Config) (err error) {
 }
 
 func (b *pgBackend) startRiver(ctx context.Context) error { return b.client.Start(ctx) }
-func (b *pgBackend) stopRiver(ctx context.Context) error  { return b.client.Stop(ctx) }
+func (b *pgBackend) stopRiver(ctx context.Context) error  { return b.client.StopAndCancel(ctx) }
 
 func (b *pgBackend) withLock(ctx context.Context, key int64, f func(context.Context) error) error {
 	conn, err := b.pool.Acquire(ctx)

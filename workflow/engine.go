@@ -217,15 +217,27 @@ func (e *Engine) Start(ctx context.Context) error {
 	return err
 }
 
-// Close stops working (waiting for running steps to finish their current
-// transition) and closes the database.
+// Close stops working and closes the database. Running tasks are
+// cancelled and handed to other workers; Close waits for them until ctx
+// ends.
 func (e *Engine) Close(ctx context.Context) error {
 	var err error
 	e.stopOnce.Do(func() {
 		if e.started {
+			// Tasks in flight are abandoned: their contexts end, they stay
+			// marked running under this worker, and deleting the worker's
+			// row below hands them to the other workers at once.
 			e.cancel()
-			e.wg.Wait()
 			err = e.b.stopRiver(ctx)
+			done := make(chan struct{})
+			go func() { e.wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				// An invoker that ignores its context keeps running; its
+				// late result will be fenced off.
+				err = errors.Join(err, fmt.Errorf("workflow: tasks still running at close: %w", ctx.Err()))
+			}
 			e.unregisterWorker(context.WithoutCancel(ctx))
 		}
 		if cerr := e.b.close(); err == nil {
