@@ -708,6 +708,11 @@ func isConflict(err error) bool {
 		switch pe.Code {
 		case "40001", "40P01", "55P03":
 			return true
+		case "23505":
+			// Two creates of one name raced; run again, the retry finds
+			// the winner's row (StartExecution and CreateStateMachine
+			// are idempotent).
+			return true
 		}
 	}
 	s := err.Error()

@@ -15,3 +15,13 @@ func TestPostgres(t *testing.T) {
 	t.Parallel()
 	workflowtest.Run(t, workflowtest.Postgres)
 }
+
+func TestConcurrentStartsPostgres(t *testing.T) {
+	t.Parallel()
+	workflowtest.RunConcurrentStarts(t, workflowtest.Postgres)
+}
+
+func TestConcurrentStartsSQLite(t *testing.T) {
+	t.Parallel()
+	workflowtest.RunConcurrentStarts(t, workflowtest.SQLite)
+}

@@ -603,3 +603,38 @@ func CheckTypes(h []workflow.HistoryEvent) map[string]int {
 	}
 	return m
 }
+
+// RunConcurrentStarts starts one execution name from many goroutines at
+// once: every call returns the same execution.
+func RunConcurrentStarts(t *testing.T, open Open) {
+	e := StartEngine(t, Config(open(t), Resources()))
+	ctx := context.Background()
+	sm, err := e.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: "race", Definition: `{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	arns := make([]string, 8)
+	errs := make([]error, 8)
+	for i := range arns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x, err := e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Name: "once", Input: json.RawMessage(`{}`)})
+			if err == nil {
+				arns[i] = x.ARN
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i := range arns {
+		if errs[i] != nil || arns[i] != arns[0] {
+			t.Fatalf("start %d: %v %s", i, errs[i], arns[i])
+		}
+	}
+	xs, _, err := e.ListExecutions(ctx, workflow.ListExecutionsParams{StateMachineARN: sm.ARN})
+	if err != nil || len(xs) != 1 {
+		t.Fatalf("%d executions, want 1 (%v)", len(xs), err)
+	}
+}
