@@ -482,6 +482,11 @@ func TestBrowser(t *testing.T) {
 		if times != "0:03–0:05" {
 			t.Errorf("chunk time %q, want 0:03–0:05", times)
 		}
+		var rel []string
+		b.eval(`[...document.querySelectorAll(".hits .meta .muted")].map((x) => x.textContent)`, &rel)
+		if !slices.Equal(rel, []string{"relevance 100%", "relevance 50%"}) {
+			t.Errorf("relevance %q, want 100%% and 50%%", rel)
+		}
 		b.eval(`(() => { const f = document.querySelector("form[role=search]"); f.q.value = "nothing here"; f.requestSubmit(); })()`, nil)
 		b.waitFor(`location.hash === "#/search?q=nothing+here" && document.querySelector(".empty") && document.querySelector(".empty").textContent.includes("nothing here")`, wait)
 		checkPage(t, b)

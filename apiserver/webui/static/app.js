@@ -4,7 +4,7 @@
 // (#/failures).
 import {
   buildQuery, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
-  parseRoute, percentOf, problemDetail, speakerName, transcriptBlocks, withToken,
+  parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks, withToken,
 } from "./lib.js";
 
 const KEY_STORAGE = "landfall.apiKey";
@@ -510,6 +510,7 @@ async function searchPage(page, route) {
     return;
   }
   const titles = new Map();
+  const best = Math.max(...hits.map((x) => Number(x.score) || 0));
   const list = h("ol", { class: "hits" }, hits.map((hit) => {
     const t = hit.source === "transcript" ? hit.start : 0;
     const title = h("a", { href: `#/media/${encodeURIComponent(hit.media_id)}${buildQuery({ t: t > 0 ? t.toFixed(2) : "" })}` }, state.names.get(hit.media_id) || hit.media_id);
@@ -519,7 +520,7 @@ async function searchPage(page, route) {
       h("div", { class: "meta" }, title,
         h("span", { class: "badge kind" }, hit.source),
         hit.source === "transcript" ? h("span", { class: "mono" }, `${formatTime(hit.start)}–${formatTime(hit.end)}`) : "",
-        h("span", { class: "muted", title: "relevance within this result list" }, `score ${Number(hit.score).toFixed(2)}`)),
+        h("span", { class: "muted", title: `score ${hit.score}; relevance is relative to the best match` }, `relevance ${relevance(hit.score, best)}%`)),
       h("p", { class: "snippet", html: highlightSnippet(hit.snippet) }));
   }));
   panel.replaceChildren(h("p", { class: "muted" }, hits.length === 1 ? "1 match" : `${hits.length} matches`), list);

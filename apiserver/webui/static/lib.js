@@ -210,6 +210,17 @@ export function percentOf(t, duration) {
   return Math.min(100, Math.max(0, (x / d) * 100));
 }
 
+/**
+ * relevance is a hit's score as a whole percentage of the best score in
+ * its result list (scores are comparable within one list only).
+ */
+export function relevance(score, best) {
+  const s = Number(score);
+  const b = Number(best);
+  if (!Number.isFinite(s) || !Number.isFinite(b) || b <= 0 || s <= 0) return 0;
+  return Math.min(100, Math.round((s / b) * 100));
+}
+
 /** isFinal reports whether a media status no longer changes by itself. */
 export function isFinal(status) {
   return status === "SUCCEEDED" || status === "FAILED";
