@@ -171,6 +171,13 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a.json(w, 200, map[string]any{"query": r.URL.Query().Get("q"), "hits": []any{}})
 	})
+	mux.HandleFunc("GET /v1/executions/{arn}/history", func(w http.ResponseWriter, r *http.Request) {
+		name := "history_" + r.PathValue("arn")
+		if tok := r.URL.Query().Get("nextToken"); tok != "" {
+			name += "." + tok
+		}
+		a.fixture(w, name+".json", "application/json")
+	})
 	mux.HandleFunc("GET /v1/failures", func(w http.ResponseWriter, r *http.Request) { a.fixture(w, "failures.json", "application/json") })
 	mux.HandleFunc("POST /v1/failures/{id}/redrive", func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
@@ -551,7 +558,29 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("detail page does not show %q", want)
 			}
 		}
-		// The word being spoken at ?t=2.2 is "Fine", in the second block.
+		// The execution's states, read from two pages of history.
+		b.waitFor(`document.querySelectorAll(".steps li").length === 5`, wait)
+		var steps []string
+		b.eval(`[...document.querySelectorAll(".steps li")].map((li) => li.innerText.replace(/\s+/g, " ").trim() + " @" + li.style.marginLeft)`, &steps)
+		wantSteps := []string{
+			"✓ succeeded ClassifyMedia Task 1.5 s 1 retry Provider.Throttled: 429 from the probe service @0rem",
+			"✓ succeeded Analyse Parallel 3.0 s @0rem",
+			"✓ succeeded Transcribe Task 3.0 s @1.5rem",
+			"✓ succeeded ReadText Task 500 ms @1.5rem",
+			"✓ succeeded Done Succeed 0 ms @0rem",
+		}
+		if !slices.Equal(steps, wantSteps) {
+			t.Errorf("execution steps:\n%s\nwant:\n%s", strings.Join(steps, "\n"), strings.Join(wantSteps, "\n"))
+		}
+		var summary string
+		b.eval(`document.querySelector(".exec-summary").innerText.replace(/\s+/g, " ").trim()`, &summary)
+		if summary != "succeeded 5 states, took 4.6 s · history (JSON)" {
+			t.Errorf("execution summary %q", summary)
+		}
+		if !api.saw("GET /v1/executions/exec-1/history?limit=1000&nextToken=page2") {
+			t.Error("the second page of the history was not read")
+		}
+				// The word being spoken at ?t=2.2 is "Fine", in the second block.
 		b.waitFor(`document.querySelector(".w.cur") && document.querySelector(".w.cur").textContent === "Fine" && document.querySelectorAll(".seg")[1].classList.contains("current")`, wait)
 		b.screenshot("detail")
 
@@ -590,6 +619,12 @@ func TestBrowser(t *testing.T) {
 		b.t = t
 		b.navigate(ui + "#/media/med_failed")
 		b.waitFor(`document.querySelector(".alert") && document.querySelector(".alert").textContent.includes("ffprobe found no audio")`, wait)
+		b.waitFor(`document.querySelectorAll(".steps li").length === 3`, wait)
+		var statuses []string
+		b.eval(`[...document.querySelectorAll(".steps li")].map((li) => li.className)`, &statuses)
+		if !slices.Equal(statuses, []string{"step caught", "step succeeded", "step failed"}) {
+			t.Errorf("failed execution's steps: %q", statuses)
+		}
 		b.navigate(ui + "#/media/nope")
 		b.waitFor(`document.querySelector("[role=alert]") && document.querySelector("[role=alert]").textContent.includes("media nope not found")`, wait)
 		b.navigate(ui + "#/no/such/page")

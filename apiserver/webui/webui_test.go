@@ -303,7 +303,7 @@ func TestLib(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, filepath.Join(dir, "run_lib.mjs"), casesPath)
+	cmd := exec.Command(node, filepath.Join(dir, "run_lib.mjs"), casesPath, filepath.Dir(casesPath))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -4,7 +4,7 @@
 // (#/failures).
 import {
   buildQuery, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
-  parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks, withToken,
+  executionSteps, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks, withToken,
 } from "./lib.js";
 
 const KEY_STORAGE = "landfall.apiKey";
@@ -614,13 +614,15 @@ async function detailPage(page, route) {
     page.append(h("div", { class: "alert", role: "alert" }, h("strong", {}, m.error || "Failed"), m.cause ? ": " + m.cause : "", " ",
       h("a", { href: "#/failures" }, "See failures to redrive it.")));
   }
+  const exec = m.execution_id ? executionPanel(m.execution_id) : null;
   if (!isFinal(m.status)) {
     page.append(h("p", { class: "panel", role: "status" }, `This ${m.kind || "item"} is ${m.status.toLowerCase()}; the page updates when the results are ready.`));
     every(3000, async () => {
       if (document.hidden) return;
       try {
         const m2 = await api(path);
-        if (m2.status !== m.status) render();
+        if (m2.status !== m.status || m2.execution_id !== m.execution_id) render();
+        else if (exec) await exec.load();
       } catch { /* retried on the next tick */ }
     });
   }
@@ -672,6 +674,10 @@ async function detailPage(page, route) {
   }
 
   if (ins) page.append(insightsGrid(ins, seek, Boolean(player.media)));
+  if (exec) {
+    page.append(exec.el);
+    exec.load().catch(() => {});
+  }
   page.append(downloads(m));
   page.append(h("section", { class: "panel" }, h("details", { class: "raw" }, h("summary", {}, "Raw record (JSON)"), h("pre", {}, h("code", {}, JSON.stringify(m, null, 2))))));
   onCleanup(() => { if (player.media) player.media.pause(); });
@@ -885,6 +891,57 @@ function insightsGrid(ins, seek, canSeek) {
         x.timestamp ? [" at ", timeButton(x.timestamp)] : "")))));
   }
   return grid;
+}
+
+const STEP_MARK = { succeeded: "✓", caught: "↪", failed: "✕", retrying: "↻", running: "…", stopped: "■" };
+const EXEC_BADGE = { SUCCEEDED: "SUCCEEDED", FAILED: "FAILED", TIMED_OUT: "FAILED", ABORTED: "PENDING", RUNNING: "PROCESSING" };
+
+/**
+ * executionPanel shows the states an execution went through, read from
+ * its history. load() (re)reads the history; it is called again while the
+ * media is processing, so the panel follows the run.
+ */
+function executionPanel(execID) {
+  const base = `/v1/executions/${encodeURIComponent(execID)}/history`;
+  const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const el = h("section", { class: "panel", "aria-labelledby": "h-execution" }, h("h2", { id: "h-execution" }, "Execution"), body);
+  const load = async () => {
+    const events = [];
+    let token = "";
+    try {
+      for (let pages = 0; pages < 20; pages++) {
+        const r = await api(base + buildQuery({ limit: 1000, nextToken: token }));
+        events.push(...(r.events || []));
+        token = r.nextToken || "";
+        if (!token) break;
+      }
+    } catch (e) {
+      body.replaceChildren(h("p", { class: "muted" }, `The execution history is not available: ${e.message}`));
+      throw e;
+    }
+    const { execution, steps } = executionSteps(events);
+    const took = execution.start ? formatDuration((execution.end ? Date.parse(execution.end) : Date.now()) - Date.parse(execution.start)) : "";
+    const items = steps.map((st) => {
+      const dur = st.exited ? formatDuration(Date.parse(st.exited) - Date.parse(st.entered)) : "";
+      const li = h("li", { class: "step " + st.status },
+        h("span", { class: "step-status" }, h("span", { "aria-hidden": "true" }, STEP_MARK[st.status] || ""), " ", st.status),
+        h("span", { class: "step-name" }, st.name),
+        h("span", { class: "muted" }, st.type),
+        dur ? h("span", { class: "mono muted" }, dur) : "",
+        st.retries > 0 ? h("span", { class: "muted" }, (st.retries === 1 ? "1 retry" : `${st.retries} retries`)) : "",
+        st.error ? h("div", { class: "cause" }, h("code", {}, st.error), st.cause ? ": " + st.cause : "") : "");
+      li.style.marginLeft = st.depth * 1.5 + "rem";
+      return li;
+    });
+    body.replaceChildren(
+      h("p", { class: "exec-summary" }, h("span", { class: "badge " + (EXEC_BADGE[execution.status] || "PENDING") }, execution.status.toLowerCase().replace("_", " ")),
+        " ", plural(steps.length, "state"), took ? `, ${execution.end ? "took" : "running for"} ${took}` : "",
+        execution.error ? [" — ", h("code", {}, execution.error), execution.cause ? ": " + execution.cause : ""] : "",
+        " · ", h("a", { href: authURL(base + buildQuery({ limit: 1000 })) }, "history (JSON)")),
+      items.length ? h("ol", { class: "steps", "aria-label": "States in the order they were entered" }, items) : h("p", { class: "muted" }, "No states have run yet."));
+    return execution.status;
+  };
+  return { el, load };
 }
 
 function downloads(m) {

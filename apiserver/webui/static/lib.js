@@ -225,3 +225,110 @@ export function relevance(score, best) {
 export function isFinal(status) {
   return status === "SUCCEEDED" || status === "FAILED";
 }
+
+/** formatDuration renders milliseconds as "350 ms", "4.2 s", "3 min 5 s" or "2 h 5 min". */
+export function formatDuration(ms) {
+  const v = Number(ms);
+  if (!Number.isFinite(v) || v < 0) return "";
+  if (v < 1000) return `${Math.round(v)} ms`;
+  const s = v / 1000;
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.floor(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+const STATE_ENTERED = /^(\w+)StateEntered$/;
+const STATE_EXITED = /StateExited$/;
+const SCHEDULED = /^(Task|Activity|LambdaFunction)Scheduled$/;
+const STEP_FAILED = /^(Task|Activity|LambdaFunction)(Failed|TimedOut|StartFailed|ScheduleFailed|SubmitFailed)$|^(Parallel|Map)StateFailed$/;
+const EXECUTION_END = /^Execution(Succeeded|Failed|Aborted|TimedOut)$/;
+
+/**
+ * executionSteps reads an execution's history events (the workflow API's
+ * /v1/executions/{arn}/history) into the states it went through, in the
+ * order they were entered. Each step is {name, type, depth, entered,
+ * exited, status, attempts, retries, error, cause}: depth counts the
+ * Parallel and Map states around it; status is "succeeded", "caught" (it
+ * failed and a Catch moved on), "failed", "retrying", "running" or
+ * "stopped". Events are linked through previousEventId, so the branches of
+ * a Parallel state are told apart even when their events interleave. The
+ * result is {execution: {status, start, end, error, cause}, steps}.
+ */
+export function executionSteps(events) {
+  const list = [...(events || [])].sort((a, b) => a.id - b.id);
+  const byId = new Map(list.map((e) => [e.id, e]));
+  const stepOf = new Map(); // id of a StateEntered event → step
+  const prev = (e) => (e.previousEventId && e.previousEventId !== e.id ? byId.get(e.previousEventId) : undefined);
+  // enclosing walks back from e to the nearest StateEntered event (of the
+  // state called name, when given) and returns its step.
+  const enclosing = (e, name) => {
+    let guard = 0;
+    for (let p = prev(e); p && guard < 100000; p = prev(p), guard++) {
+      if (STATE_ENTERED.test(p.type) && (name === undefined || (p.details && p.details.name) === name)) return stepOf.get(p.id);
+    }
+    return undefined;
+  };
+  const execution = { status: "RUNNING", start: null, end: null, error: "", cause: "" };
+  const steps = [];
+  for (const e of list) {
+    const d = e.details || {};
+    const entered = STATE_ENTERED.exec(e.type);
+    if (e.type === "ExecutionStarted") {
+      execution.start = e.timestamp;
+    } else if (EXECUTION_END.test(e.type)) {
+      execution.status = EXECUTION_END.exec(e.type)[1] === "TimedOut" ? "TIMED_OUT" : EXECUTION_END.exec(e.type)[1].toUpperCase();
+      execution.end = e.timestamp;
+      execution.error = d.error || "";
+      execution.cause = d.cause || "";
+    } else if (entered) {
+      let depth = 0;
+      let guard = 0;
+      for (let p = prev(e); p && guard < 100000; p = prev(p), guard++) {
+        if (STATE_EXITED.test(p.type)) {
+          const s = enclosing(p, p.details && p.details.name);
+          depth = s ? s.depth : 0;
+          break;
+        }
+        if (STATE_ENTERED.test(p.type)) {
+          const s = stepOf.get(p.id);
+          depth = s ? s.depth + 1 : 0;
+          break;
+        }
+      }
+      const step = { name: d.name || "", type: entered[1], depth, entered: e.timestamp, exited: null, status: "running", attempts: 0, retries: 0, error: "", cause: "", failedLast: false };
+      stepOf.set(e.id, step);
+      steps.push(step);
+    } else if (STATE_EXITED.test(e.type)) {
+      const s = enclosing(e, d.name);
+      if (s) {
+        s.exited = e.timestamp;
+        s.status = s.failedLast ? "caught" : "succeeded";
+      }
+    } else if (SCHEDULED.test(e.type)) {
+      const s = enclosing(e);
+      if (s) {
+        s.attempts++;
+        s.failedLast = false;
+      }
+    } else if (STEP_FAILED.test(e.type)) {
+      const s = enclosing(e);
+      if (s) {
+        s.error = d.error || e.type;
+        s.cause = d.cause || "";
+        s.failedLast = true;
+      }
+    }
+  }
+  for (const s of steps) {
+    if (s.type === "Fail") {
+      s.status = "failed";
+    } else if (!s.exited) {
+      if (execution.status === "RUNNING") s.status = s.failedLast ? "retrying" : "running";
+      else s.status = s.failedLast ? "failed" : "stopped";
+    }
+    s.retries = Math.max(0, s.attempts - 1);
+    delete s.failedLast;
+  }
+  return { execution, steps };
+}
