@@ -287,7 +287,9 @@ func (a *App) provision(ctx context.Context) error {
 		subs[k] = v
 	}
 	if a.Engine.Role() != workflow.RoleWorker {
-		sm, err := a.Engine.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: pipelines.MediaName, Definition: substitute(def, subs)})
+		// Put: create, or update when a new release or the configuration
+		// changed the definition; running executions keep their revision.
+		sm, err := a.Engine.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: pipelines.MediaName, Definition: substitute(def, subs)})
 		if err != nil {
 			return fmt.Errorf("pipeline definition: %w", err)
 		}
