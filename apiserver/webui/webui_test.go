@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io/fs"
@@ -435,4 +436,95 @@ func BenchmarkHandler(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzLib feeds arbitrary strings to the UI's helpers that read outside
+// data (snippets, location hashes, history events, transcripts) in one
+// long-lived node process per fuzz worker, which checks their invariants:
+// no markup survives escaping, marks are balanced, routes parse to a known
+// page and their queries round-trip, history and transcript readers never
+// throw and stay within their input.
+func FuzzLib(f *testing.F) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		f.Skip("node is not installed: JavaScript fuzzing skipped")
+	}
+	dir := f.TempDir()
+	script, err := os.ReadFile(filepath.Join("testdata", "fuzz_lib.mjs"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"lib.mjs": defaultSite.assets["lib.js"].body, "fuzz_lib.mjs": script} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	var cases []struct {
+		Args []json.RawMessage `json:"args"`
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "lib_cases.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range cases {
+		for _, a := range c.Args {
+			var s string
+			if json.Unmarshal(a, &s) == nil {
+				f.Add(s)
+			} else {
+				f.Add(string(a))
+			}
+		}
+	}
+	for _, name := range []string{"history_succeeded.json", "history_failed.json", "api/transcript_med_audio.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add(`[{"id":1,"previousEventId":2,"type":"TaskStateEntered"},{"id":2,"previousEventId":1,"type":"TaskStateExited"}]`)
+
+	cmd := exec.Command(node, filepath.Join(dir, "fuzz_lib.mjs"))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		f.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		f.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	replies := bufio.NewReader(stdout)
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 4096 {
+			return
+		}
+		line, _ := json.Marshal(s)
+		if _, err := stdin.Write(append(line, '\n')); err != nil {
+			t.Fatalf("node: %v\n%s", err, stderr.String())
+		}
+		reply, err := replies.ReadBytes('\n')
+		if err != nil {
+			t.Fatalf("node: %v\n%s", err, stderr.String())
+		}
+		var out string
+		if err := json.Unmarshal(reply, &out); err != nil {
+			t.Fatalf("node reply %q: %v", reply, err)
+		}
+		if out != "ok" {
+			t.Fatalf("input %q: %s", s, out)
+		}
+	})
 }

@@ -262,9 +262,11 @@ export function executionSteps(events) {
   const prev = (e) => (e.previousEventId && e.previousEventId !== e.id ? byId.get(e.previousEventId) : undefined);
   // enclosing walks back from e to the nearest StateEntered event (of the
   // state called name, when given) and returns its step.
+  // Walks are bounded by the number of events, so a malformed history
+  // whose previousEventId links form a cycle cannot hang the page.
   const enclosing = (e, name) => {
     let guard = 0;
-    for (let p = prev(e); p && guard < 100000; p = prev(p), guard++) {
+    for (let p = prev(e); p && guard < list.length; p = prev(p), guard++) {
       if (STATE_ENTERED.test(p.type) && (name === undefined || (p.details && p.details.name) === name)) return stepOf.get(p.id);
     }
     return undefined;
@@ -284,7 +286,7 @@ export function executionSteps(events) {
     } else if (entered) {
       let depth = 0;
       let guard = 0;
-      for (let p = prev(e); p && guard < 100000; p = prev(p), guard++) {
+      for (let p = prev(e); p && guard < list.length; p = prev(p), guard++) {
         if (STATE_EXITED.test(p.type)) {
           const s = enclosing(p, p.details && p.details.name);
           depth = s ? s.depth : 0;
