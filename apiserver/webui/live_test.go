@@ -4,13 +4,17 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLive opens the UI of a running Landfall server named by
 // LANDFALL_UI_LIVE_URL (e.g. http://127.0.0.1:8080, serving /ui/ and /v1/)
 // in headless Chromium and visits every page and the detail page of the
 // newest media items, failing on JavaScript errors and on pages that do not
-// render. It is skipped when the variable is not set.
+// render. With LANDFALL_UI_LIVE_KEY it enters that API key when asked; with
+// LANDFALL_UI_LIVE_UPLOAD (a file path) it first uploads that file through
+// the page and waits for its pipeline to succeed. It is skipped when
+// LANDFALL_UI_LIVE_URL is not set.
 func TestLive(t *testing.T) {
 	base := strings.TrimRight(os.Getenv("LANDFALL_UI_LIVE_URL"), "/")
 	if base == "" {
@@ -19,7 +23,41 @@ func TestLive(t *testing.T) {
 	b := startBrowser(t)
 	ui := base + "/ui/"
 	b.navigate(ui)
+	if key := os.Getenv("LANDFALL_UI_LIVE_KEY"); key != "" {
+		b.waitFor(`document.getElementById("key-dialog").open`, wait)
+		b.eval(`(() => { document.getElementById("key-input").value = `+jsString(key)+`; document.getElementById("key-form").requestSubmit(); })()`, nil)
+	}
 	b.waitFor(`document.querySelector("tbody tr, .empty")`, wait)
+	if upload := os.Getenv("LANDFALL_UI_LIVE_UPLOAD"); upload != "" {
+		// Upload through the page and wait for the pipeline to finish.
+		var doc struct {
+			Root struct {
+				NodeID int `json:"nodeId"`
+			} `json:"root"`
+		}
+		b.do("DOM.getDocument", nil, &doc)
+		var node struct {
+			NodeID int `json:"nodeId"`
+		}
+		b.do("DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": "#upload-input"}, &node)
+		b.do("DOM.setFileInputFiles", map[string]any{"nodeId": node.NodeID, "files": []string{upload}}, nil)
+		b.waitFor(`document.querySelector(".uploads a.done") || document.querySelector(".uploads .err")`, wait)
+		var errText string
+		b.eval(`document.querySelector(".uploads .err") ? document.querySelector(".uploads .err").textContent : ""`, &errText)
+		if errText != "" {
+			t.Fatalf("upload: %s", errText)
+		}
+		click(b, ".uploads a.done")
+		b.waitFor(`document.querySelector(".detail-head .badge.SUCCEEDED, .detail-head .badge.FAILED")`, 5*time.Minute)
+		b.screenshot("live-uploaded")
+		var status string
+		b.eval(`document.querySelector(".detail-head .badge").textContent`, &status)
+		if status != "succeeded" {
+			t.Errorf("uploaded media %s", status)
+		}
+		b.navigate(ui)
+		b.waitFor(`document.querySelector("tbody tr")`, wait)
+	}
 	b.screenshot("live-list")
 	var ids []string
 	b.eval(`[...document.querySelectorAll("tbody tr td:first-child a")].map((a) => decodeURIComponent(a.getAttribute("href").replace("#/media/", ""))).slice(0, 5)`, &ids)

@@ -946,7 +946,7 @@ function executionPanel(execID) {
 
 function downloads(m) {
   const items = [h("li", {}, h("a", { class: "button", href: authURL(`/v1/media/${encodeURIComponent(m.id)}/original`), download: m.filename || "" }, "Original file"))];
-  const links = Object.entries(m.links || {}).filter(([key]) => key !== "self").map(([, url]) => url);
+  const links = Object.entries(m.links || {}).filter(([key, url]) => key !== "self" && exportName(url) !== "original").map(([, url]) => url);
   for (const url of links.sort((a, b) => exportName(a).localeCompare(exportName(b)))) {
     const name = exportName(url);
     items.push(h("li", {}, h("a", { class: "button", href: authURL(url), download: `${m.id}-${name}` }, name)));
