@@ -38,8 +38,8 @@ type fakeAPI struct {
 }
 
 type fakeUpload struct {
-	Filename, ContentType string
-	Size                  int64
+	Filename, ContentType, Vocabulary string
+	Size                              int64
 }
 
 func newFakeAPI(t *testing.T, key string) *fakeAPI {
@@ -198,7 +198,7 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.mu.Lock()
-		a.uploads = append(a.uploads, fakeUpload{Filename: name, ContentType: r.Header.Get("Content-Type"), Size: n})
+		a.uploads = append(a.uploads, fakeUpload{Filename: name, ContentType: r.Header.Get("Content-Type"), Size: n, Vocabulary: r.URL.Query().Get("vocabulary")})
 		a.mu.Unlock()
 		a.json(w, http.StatusCreated, map[string]any{"id": "med_new", "filename": name, "size": n, "status": "PENDING", "created_at": "2026-11-26T11:00:00Z",
 			"links": map[string]string{"self": "/v1/media/med_new"}})
@@ -397,6 +397,7 @@ func TestBrowser(t *testing.T) {
 		b.navigate(ui + "#/")
 		b.waitFor(`document.querySelector(".dropzone") && document.querySelector("tbody")`, wait)
 		lists := api.count("GET /v1/media?")
+		b.eval(`(() => { const v = document.getElementById("upload-vocab"); v.value = " Ada Lovelace, Dover "; v.dispatchEvent(new Event("input", {bubbles: true})); })()`, nil)
 		b.eval(`(() => {
 			const dt = new DataTransfer();
 			dt.items.add(new File([new Uint8Array(3000)], "dropped.mp4", {type: "video/mp4"}));
@@ -433,7 +434,7 @@ func TestBrowser(t *testing.T) {
 		api.mu.Lock()
 		last := api.uploads[len(api.uploads)-1]
 		api.mu.Unlock()
-		if last.Filename != "dropped.mp4" || last.Size != 3000 || last.ContentType != "video/mp4" {
+		if last.Filename != "dropped.mp4" || last.Size != 3000 || last.ContentType != "video/mp4" || last.Vocabulary != "Ada Lovelace, Dover" {
 			t.Errorf("dropped upload arrived as %+v", last)
 		}
 		checkPage(t, b)
@@ -580,7 +581,7 @@ func TestBrowser(t *testing.T) {
 		if !api.saw("GET /v1/executions/exec-1/history?limit=1000&nextToken=page2") {
 			t.Error("the second page of the history was not read")
 		}
-				// The word being spoken at ?t=2.2 is "Fine", in the second block.
+		// The word being spoken at ?t=2.2 is "Fine", in the second block.
 		b.waitFor(`document.querySelector(".w.cur") && document.querySelector(".w.cur").textContent === "Fine" && document.querySelectorAll(".seg")[1].classList.contains("current")`, wait)
 		b.screenshot("detail")
 
@@ -593,6 +594,13 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(`Math.abs(document.querySelector("audio").currentTime - 0.2) < 0.01 && document.querySelector(".w.cur").textContent === "Hello" && document.querySelectorAll(".chapters li")[0].classList.contains("current")`, wait)
 		b.eval(`document.querySelectorAll(".chapters li button")[1].click()`, nil)
 		b.waitFor(`Math.abs(document.querySelector("audio").currentTime - 3) < 0.01`, wait)
+		click(b, ".player button.ghost")
+		b.waitFor(`location.hash === "#/media/med_audio?t=3.0" && document.querySelector(".toast:last-child").textContent.includes("0:03")`, wait)
+		var speakers string
+		b.eval(`document.querySelector(".speakers").textContent`, &speakers)
+		if speakers != "2 speakers: Speaker 1 0:01, Speaker 2 0:02" {
+			t.Errorf("speaker line %q", speakers)
+		}
 		// The original file and captions really load.
 		b.waitFor(`document.querySelector("audio").duration > 5.9 && document.querySelector("audio").textTracks[0].cues && document.querySelector("audio").textTracks[0].cues.length === 3`, wait)
 		var headLeft string

@@ -200,12 +200,12 @@ function authURL(url) { return withToken(url, state.key); }
  * uploadFile streams one file to POST /v1/uploads (the browser reads it from
  * disk as it sends) and reports progress. It returns {promise, abort}.
  */
-function uploadFile(file, onProgress) {
+function uploadFile(file, vocabulary, onProgress) {
   let xhr = null;
   let aborted = false;
   const send = () => new Promise((resolve, reject) => {
     xhr = new XMLHttpRequest();
-    xhr.open("POST", "/v1/uploads" + buildQuery({ filename: file.name }));
+    xhr.open("POST", "/v1/uploads" + buildQuery({ filename: file.name, vocabulary }));
     xhr.setRequestHeader("Accept", "application/json");
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     if (state.key) xhr.setRequestHeader("Authorization", "Bearer " + state.key);
@@ -393,8 +393,11 @@ function uploadZone() {
   });
   state.onUploadsChanged = () => { clear.hidden = !list.querySelector("li.finished"); };
   state.onUploadsChanged();
+  const vocab = h("input", { type: "text", id: "upload-vocab", value: state.vocabulary || "", placeholder: "e.g. Sarah Johnson, Red Cross", autocomplete: "off" });
+  vocab.addEventListener("input", () => { state.vocabulary = vocab.value.trim(); });
   const zone = h("section", { class: "dropzone", "aria-label": "Upload media" },
     h("div", {}, h("strong", {}, "Upload media"), h("div", { class: "muted" }, "Drop audio, video or image files here, or choose them.")),
+    h("div", { class: "field grow" }, h("label", { for: "upload-vocab" }, "Names and terms to expect ", h("span", { class: "muted" }, "(optional, comma-separated)")), vocab),
     h("button", { type: "button", class: "primary", onclick: () => input.click() }, "Choose files…"),
     input, list, clear);
   input.addEventListener("change", () => { startUploads(input.files, list); input.value = ""; });
@@ -454,7 +457,7 @@ function startUploads(files, list) {
     const item = h("li", {}, h("span", { class: "name", title: file.name }, file.name, " ", h("span", { class: "muted" }, formatBytes(file.size))), bar, pct, cancel);
     list.append(item);
     state.activeUploads++;
-    const up = uploadFile(file, (loaded, total) => {
+    const up = uploadFile(file, state.vocabulary || "", (loaded, total) => {
       const v = total > 0 ? Math.round((loaded / total) * 100) : 0;
       bar.value = v;
       pct.textContent = v + "%";
@@ -645,7 +648,7 @@ async function detailPage(page, route) {
   let chapterList = null;
   if (player.media && ins) {
     const tl = timeline(ins, duration, seek, player.media);
-    left.firstChild.append(tl);
+    left.firstChild.append(tl, shareButton(m.id, player.media));
     if (ins.chapters && ins.chapters.length) {
       chapterList = h("ol", { class: "chapters" }, ins.chapters.map((c) =>
         h("li", {}, h("button", { type: "button", onclick: () => seek(c.start_seconds) }, h("span", { class: "t" }, formatTime(c.start_seconds)), c.title))));
@@ -756,6 +759,26 @@ function timeline(ins, duration, seek, media) {
   return h("div", {}, bar, legend);
 }
 
+/**
+ * shareButton puts the current time into the page's address (#/media/ID?t=)
+ * and copies that link when the browser allows it.
+ */
+function shareButton(id, media) {
+  const btn = h("button", { type: "button", class: "ghost" }, "Link to this moment");
+  btn.addEventListener("click", async () => {
+    const hash = `#/media/${encodeURIComponent(id)}${buildQuery({ t: media.currentTime > 0 ? media.currentTime.toFixed(1) : "" })}`;
+    history.replaceState(null, "", hash);
+    const url = location.href;
+    try {
+      await navigator.clipboard.writeText(url);
+      toast(`Copied a link to ${formatTime(media.currentTime)}.`);
+    } catch {
+      toast(`The address bar now links to ${formatTime(media.currentTime)}.`);
+    }
+  });
+  return btn;
+}
+
 function fillTranscript(panel, tr, media, seek, chapterList, ins) {
   const words = tr.words || [];
   const blocks = transcriptBlocks(tr);
@@ -765,6 +788,9 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
   panel.replaceChildren(
     h("div", { class: "bar" }, h("h2", { id: "h-transcript" }, "Transcript"),
       media ? h("label", { class: "check", for: "follow" }, follow, "Follow playback") : ""),
+    (tr.speakers || []).length > 1
+      ? h("p", { class: "muted speakers" }, `${tr.speakers.length} speakers: `, tr.speakers.map((sp, i) => [i ? ", " : "", `${speakerName(sp.label)} ${formatTime(sp.seconds)}`]))
+      : "",
     box);
   if (blocks.length === 0) {
     box.append(h("p", { class: "muted" }, "The transcript is empty (no speech was recognised)."));
