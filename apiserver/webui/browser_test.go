@@ -620,6 +620,18 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(text, "EXIT") || strings.Contains(text, "Transcript") {
 			t.Errorf("image page should show its on-screen text and no transcript:\n%s", text)
 		}
+		// One text box and two face boxes, the second clipped at the image's
+		// edge; the text line without a box has none. Boxes sit on the
+		// image, in its proportions.
+		var boxes []string
+		b.eval(`(() => { const img = document.querySelector(".player img").getBoundingClientRect();
+			return [...document.querySelectorAll(".player .box")].map((x) => { const r = x.getBoundingClientRect();
+				return x.className + " " + [(r.left - img.left) / img.width, (r.top - img.top) / img.height, r.width / img.width, r.height / img.height].map((v) => v.toFixed(2)).join(" ") + " " + x.title; }); })()`, &boxes)
+		if !slices.Equal(boxes, []string{"box text 0.25 0.50 0.50 0.25 Text: EXIT", "box face 0.10 0.10 0.20 0.30 Face (91%)", "box face 0.90 0.90 0.10 0.10 Face (50%)"}) {
+			t.Errorf("image boxes %q", boxes)
+		}
+		click(b, "#show-boxes")
+		b.waitFor(`getComputedStyle(document.querySelector(".player .box")).display === "none"`, wait)
 		checkPage(t, b)
 	})
 

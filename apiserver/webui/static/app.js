@@ -676,6 +676,7 @@ async function detailPage(page, route) {
     else player.media.addEventListener("loadedmetadata", go, { once: true });
   }
 
+  if (stage.childElementCount === 1) stage.classList.add("solo");
   if (ins) page.append(insightsGrid(ins, seek, Boolean(player.media)));
   if (exec) {
     page.append(exec.el);
@@ -706,7 +707,26 @@ function buildPlayer(m) {
   if (m.kind === "image") {
     const img = h("img", { src, alt: (m.insights && m.insights.summary) || name });
     img.addEventListener("error", onError);
-    return { el: h("div", {}, img, note), media: null };
+    const frame = h("div", { class: "frame" }, img);
+    const boxes = imageBoxes(m.insights);
+    if (boxes.length === 0) return { el: h("div", {}, frame, note), media: null };
+    for (const b of boxes) {
+      const el = h("div", { class: "box " + b.kind, title: b.label });
+      el.style.left = b.left * 100 + "%";
+      el.style.top = b.top * 100 + "%";
+      el.style.width = b.width * 100 + "%";
+      el.style.height = b.height * 100 + "%";
+      frame.append(el);
+    }
+    const show = h("input", { type: "checkbox", id: "show-boxes", checked: true });
+    show.addEventListener("change", () => frame.classList.toggle("no-boxes", !show.checked));
+    const faces = boxes.filter((b) => b.kind === "face").length;
+    const texts = boxes.length - faces;
+    return {
+      el: h("div", {}, frame, note, h("label", { class: "check", for: "show-boxes" }, show,
+        `Show what was found (${[texts ? plural(texts, "text line") : "", faces ? plural(faces, "face") : ""].filter(Boolean).join(", ")})`)),
+      media: null,
+    };
   }
   return { el: h("p", { class: "muted" }, m.kind === "unsupported" ? "This file is not a supported media type." : "Playback is available once the media has been classified."), media: null };
 }
@@ -757,6 +777,33 @@ function timeline(ins, duration, seek, media) {
     (ins.labels || []).some((l) => l.timestamps && l.timestamps.length) ? ", labels (ticks)" : "",
     (ins.ocr || []).length ? ", on-screen text (bars)" : "", ". Click to seek.");
   return h("div", {}, bar, legend);
+}
+
+/**
+ * imageBoxes are the boxes found in an image (ratios of its size): lines of
+ * text from OCR and the faces of the first (only) frame.
+ */
+function imageBoxes(ins) {
+  const out = [];
+  // Boxes reaching past an edge are clipped to the image; malformed ones
+  // are left out.
+  const clip = (b) => {
+    if (!b || ![b.left, b.top, b.width, b.height].every(Number.isFinite) || b.left < 0 || b.top < 0 || b.left >= 1 || b.top >= 1) return null;
+    const width = Math.min(b.width, 1 - b.left);
+    const height = Math.min(b.height, 1 - b.top);
+    return width > 0 && height > 0 ? { left: b.left, top: b.top, width, height } : null;
+  };
+  for (const o of (ins && ins.ocr) || []) {
+    const b = clip(o.box);
+    if (b) out.push({ kind: "text", label: `Text: ${o.text}`, ...b });
+  }
+  const frame = ins && ins.faces && ins.faces.detections && ins.faces.detections[0];
+  for (const [i, b] of ((frame && frame.boxes) || []).entries()) {
+    const score = frame.scores && frame.scores[i];
+    const c = clip(b);
+    if (c) out.push({ kind: "face", label: `Face${Number.isFinite(score) ? ` (${Math.round(score * 100)}%)` : ""}`, ...c });
+  }
+  return out;
 }
 
 /**
