@@ -659,7 +659,9 @@ func TestBrowser(t *testing.T) {
 		b.screenshot("failures")
 		var text string
 		b.eval(`document.querySelector("tbody").innerText`, &text)
-		for _, want := range []string{"med_failed", "Media.Unsupported", "ffprobe found no audio", "ClassifyMedia", "Provider.Throttled", "Redriven"} {
+		b.waitFor(`document.querySelector("tbody a").textContent === "broken.bin"`, wait)
+		b.eval(`document.querySelector("tbody").innerText`, &text)
+		for _, want := range []string{"broken.bin", "med_old", "Media.Unsupported", "ffprobe found no audio", "ClassifyMedia", "Provider.Throttled", "Redriven"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("failures do not show %q:\n%s", want, text)
 			}

@@ -527,13 +527,25 @@ async function searchPage(page, route) {
       h("p", { class: "snippet", html: highlightSnippet(hit.snippet) }));
   }));
   panel.replaceChildren(h("p", { class: "muted" }, hits.length === 1 ? "1 match" : `${hits.length} matches`), list);
-  // Name each media item by its file name (best effort; ids stay if not).
-  for (const [id, links] of titles) {
-    if (state.names.has(id)) continue;
+  nameLinks(titles);
+}
+
+/**
+ * nameLinks replaces media ids in link texts with the media's file names
+ * once known (best effort: a link keeps the id when the record cannot be
+ * read). links maps a media id to its link elements.
+ */
+function nameLinks(links) {
+  for (const [id, els] of links) {
+    const known = state.names.get(id);
+    if (known) {
+      for (const a of els) a.textContent = known;
+      continue;
+    }
     api(`/v1/media/${encodeURIComponent(id)}`).then((m) => {
       if (!m.filename) return;
       state.names.set(id, m.filename);
-      for (const a of links) a.textContent = m.filename;
+      for (const a of els) a.textContent = m.filename;
     }, () => {});
   }
 }
@@ -558,6 +570,12 @@ async function failuresPage(page, route) {
       h("caption", { class: "visually-hidden" }, "Failed executions, newest first"),
       h("thead", {}, h("tr", {}, ["Media", "Error", "State", "Failed", "Redrive"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, failures.map(failureRow))));
+    const links = new Map();
+    for (const a of panel.querySelectorAll("a[data-media]")) {
+      if (!links.has(a.dataset.media)) links.set(a.dataset.media, []);
+      links.get(a.dataset.media).push(a);
+    }
+    nameLinks(links);
   }
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
   if (p.cursor) pager.append(h("a", { class: "button", href: "#/failures" + buildQuery({ not_redriven: p.not_redriven }) }, "← First page"));
@@ -590,7 +608,7 @@ function failureRow(f) {
   };
   fill(f);
   return h("tr", {},
-    h("td", { "data-label": "Media" }, f.media_id ? h("a", { href: `#/media/${encodeURIComponent(f.media_id)}` }, f.media_id) : h("span", { class: "muted" }, f.bucket_key || "—")),
+    h("td", { "data-label": "Media" }, f.media_id ? h("a", { href: `#/media/${encodeURIComponent(f.media_id)}`, "data-media": f.media_id }, state.names.get(f.media_id) || f.media_id) : h("span", { class: "muted" }, f.bucket_key || "—")),
     h("td", { "data-label": "Error" }, h("code", {}, f.error), f.cause ? h("div", { class: "cause" }, f.cause) : ""),
     h("td", { "data-label": "State" }, f.state_name || "—"),
     h("td", { "data-label": "Failed" }, timeEl(f.failed_at)),
@@ -878,6 +896,7 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
   let curChapter = -1;
   const chapters = (ins && ins.chapters) || [];
   const chapterItems = chapterList ? [...chapterList.children] : [];
+  const chapterStarts = chapters.map((c) => ({ start: c.start_seconds }));
   const update = () => {
     // Seeks land on the nearest sample, which can be a hair before the
     // word's start: look 20 ms ahead so the clicked word is the current one.
@@ -904,7 +923,7 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
       }
       curBlock = bi;
     }
-    const ci = indexAt(chapters.map((c) => ({ start: c.start_seconds })), t);
+    const ci = indexAt(chapterStarts, t);
     if (ci !== curChapter && chapterItems.length) {
       if (curChapter >= 0 && chapterItems[curChapter]) chapterItems[curChapter].classList.remove("current");
       if (ci >= 0 && chapterItems[ci]) chapterItems[ci].classList.add("current");
