@@ -6,6 +6,9 @@
 // redrive. Nothing is fetched from other hosts and there is no build step:
 // the files in static/ are what the browser runs.
 //
+// Text assets are also held gzip-compressed and sent so to clients that
+// accept it (Vary: Accept-Encoding; the compressed form has its own ETag).
+//
 // Caching: index.html is served with "Cache-Control: no-cache" and refers to
 // every other asset with a "?v=<content hash>" query that Handler writes in
 // when the package loads. A request whose v matches the asset's current
@@ -17,6 +20,7 @@ package webui
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -24,6 +28,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,6 +65,10 @@ type asset struct {
 	ctype string
 	hash  string // first 16 hex digits of the SHA-256 of body
 	etag  string
+	// gz is body compressed with gzip, for text types when that is
+	// smaller; it has its own ETag.
+	gz     []byte
+	gzEtag string
 }
 
 // site is the set of assets served by Handler.
@@ -77,7 +86,39 @@ func newAsset(name string, body []byte) *asset {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	return &asset{name: name, body: body, ctype: ct, hash: h, etag: `"` + h + `"`}
+	a := &asset{name: name, body: body, ctype: ct, hash: h, etag: `"` + h + `"`}
+	if strings.HasPrefix(ct, "text/") || ct == "image/svg+xml" || ct == "application/json" {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		if b.Len() < len(body) {
+			a.gz, a.gzEtag = b.Bytes(), `"`+h+`-gz"`
+		}
+	}
+	return a
+}
+
+// acceptsGzip reports whether an Accept-Encoding header allows gzip (a
+// "gzip" or "*" coding whose q is not 0).
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding != "gzip" && coding != "*" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		return q > 0
+	}
+	return false
 }
 
 // load reads the embedded files and versions index.html's references.
@@ -170,7 +211,17 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("Content-Type", a.ctype)
-	h.Set("ETag", a.etag)
+	body, etag := a.body, a.etag
+	if a.gz != nil {
+		h.Set("Vary", "Accept-Encoding")
+		// Ranges are served from the identity body, so their offsets mean
+		// the same thing for every client.
+		if r.Header.Get("Range") == "" && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+			body, etag = a.gz, a.gzEtag
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
 	switch {
 	case a.name == "index.html":
 		h.Set("Cache-Control", "no-cache")
@@ -179,7 +230,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.Set("Cache-Control", "no-cache")
 	}
-	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(a.body))
+	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(body))
 }
 
 var _ http.Handler = (*site)(nil)

@@ -3,7 +3,9 @@ package webui
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +31,9 @@ type requestCase struct {
 	CacheControl string            `json:"cache_control"`
 	Location     string            `json:"location"`
 	Allow        string            `json:"allow"`
+	Encoding     string            `json:"content_encoding"`
+	Vary         string            `json:"vary"`
+	ETag         string            `json:"etag"`
 	BodyContains string            `json:"body_contains"`
 	EmptyBody    bool              `json:"empty_body"`
 }
@@ -88,6 +93,29 @@ func TestHandler(t *testing.T) {
 			check("Cache-Control", c.CacheControl)
 			check("Location", c.Location)
 			check("Allow", c.Allow)
+			check("Vary", c.Vary)
+			check("ETag", expandHashes(t, c.ETag))
+			if got := res.Header.Get("Content-Encoding"); got != c.Encoding {
+				t.Errorf("Content-Encoding: %q, want %q", got, c.Encoding)
+			}
+			if c.Encoding == "gzip" && res.StatusCode == http.StatusOK && c.Method == http.MethodGet {
+				zr, err := gzip.NewReader(strings.NewReader(body))
+				if err != nil {
+					t.Fatalf("gzip body: %v", err)
+				}
+				plain, err := io.ReadAll(zr)
+				if err != nil {
+					t.Fatalf("gzip body: %v", err)
+				}
+				body = string(plain)
+				name := strings.TrimPrefix(strings.SplitN(r.URL.Path, "?", 2)[0], Prefix)
+				if name == "" {
+					name = "index.html"
+				}
+				if !bytes.Equal(plain, defaultSite.assets[name].body) {
+					t.Errorf("gzip body does not decompress to %s", name)
+				}
+			}
 			if c.BodyContains != "" && !strings.Contains(body, c.BodyContains) {
 				t.Errorf("body does not contain %q:\n%.300s", c.BodyContains, body)
 			}
