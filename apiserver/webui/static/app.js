@@ -145,7 +145,7 @@ function askForKey(reason, chosen = false) {
     ? "Enter the API key to use for this browser tab."
     : state.key
       ? `The server did not accept the key: ${reason}`
-      : `This server asks for an API key (${reason}). It is kept for this browser tab only.`;
+      : "This server needs an API key. It is kept for this browser tab only.";
   state.keyPrompt = new Promise((resolve, reject) => {
     const done = (key) => {
       form.removeEventListener("submit", onSubmit);
