@@ -678,7 +678,7 @@ async function detailPage(page, route) {
   }
 
   // Transcript beside the player.
-  if (m.links && m.links.transcript_json) {
+  if (m.links && typeof m.links.transcript_json === "string" && m.links.transcript_json.startsWith("/v1/")) {
     const panel = h("section", { class: "panel transcript-panel", "aria-labelledby": "h-transcript" }, h("h2", { id: "h-transcript" }, "Transcript"), h("p", { class: "muted" }, "Loading…"));
     stage.append(panel);
     api(m.links.transcript_json).then((tr) => fillTranscript(panel, tr, player.media, seek, chapterList, ins), (e) => panel.append(alertBox(e)));
@@ -715,7 +715,7 @@ function buildPlayer(m) {
   if (m.kind === "video" || m.kind === "audio") {
     const media = h(m.kind, { controls: true, preload: "metadata", src, "aria-label": `${m.kind === "video" ? "Video" : "Audio"}: ${name}` });
     if (m.kind === "video") media.setAttribute("playsinline", "");
-    if (m.links && m.links.captions_vtt) {
+    if (m.links && typeof m.links.captions_vtt === "string" && m.links.captions_vtt.startsWith("/v1/")) {
       const lang = m.insights && m.insights.language && m.insights.language.code;
       media.append(h("track", { kind: "captions", label: "Captions", srclang: lang || "en", src: authURL(m.links.captions_vtt), default: true }));
     }
@@ -1038,7 +1038,10 @@ function executionPanel(execID) {
 
 function downloads(m) {
   const items = [h("li", {}, h("a", { class: "button", href: authURL(`/v1/media/${encodeURIComponent(m.id)}/original`), download: m.filename || "" }, "Original file"))];
-  const links = Object.entries(m.links || {}).filter(([key, url]) => key !== "self" && exportName(url) !== "original").map(([, url]) => url);
+  // Only same-origin paths become links.
+  const links = Object.entries(m.links || {})
+    .filter(([key, url]) => key !== "self" && typeof url === "string" && url.startsWith("/") && !url.startsWith("//") && exportName(url) !== "original")
+    .map(([, url]) => url);
   for (const url of links.sort((a, b) => exportName(a).localeCompare(exportName(b)))) {
     const name = exportName(url);
     items.push(h("li", {}, h("a", { class: "button", href: authURL(url), download: `${m.id}-${name}` }, name)));
