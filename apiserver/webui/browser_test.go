@@ -608,6 +608,17 @@ func TestBrowser(t *testing.T) {
 		if headLeft != "50%" {
 			t.Errorf("timeline playhead at %q, want 50%% at 3 s of 6 s", headLeft)
 		}
+		// Find in transcript.
+		b.eval(`(() => { const f = document.getElementById("find"); f.value = "THE"; f.dispatchEvent(new Event("input", {bubbles: true})); })()`, nil)
+		// "the" is typed as a prefix: "there," and "The" both match.
+		b.waitFor(`[...document.querySelectorAll(".w.hit")].map((w) => w.textContent).join(" ") === "there, The" && document.querySelector(".find [aria-live]").textContent === "2 matches"`, wait)
+		b.eval(`(() => { const f = document.getElementById("find"); f.value = "quick bro"; f.dispatchEvent(new Event("input", {bubbles: true})); f.form.requestSubmit(); })()`, nil)
+		b.waitFor(`[...document.querySelectorAll(".w.hit")].map((w) => w.textContent).join(" ") === "quick brown" && document.querySelectorAll(".w.hit-cur").length === 2 && Math.abs(document.querySelector("audio").currentTime - 3.25) < 0.01`, wait)
+		var found string
+		b.eval(`document.querySelector(".find [aria-live]").textContent`, &found)
+		if found != "1 of 1" {
+			t.Errorf("find shows %q, want 1 of 1", found)
+		}
 		checkPage(t, b)
 	})
 

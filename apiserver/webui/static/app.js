@@ -4,7 +4,7 @@
 // (#/failures).
 import {
   buildQuery, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
-  executionSteps, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks, withToken,
+  executionSteps, findInWords, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks, withToken,
 } from "./lib.js";
 
 const KEY_STORAGE = "landfall.apiKey";
@@ -849,10 +849,15 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
   const blocks = transcriptBlocks(tr);
   const speakers = [...new Set(blocks.map((b) => b.speaker).filter(Boolean))];
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
+  const findInput = h("input", { type: "search", id: "find", placeholder: "Find in transcript", autocomplete: "off" });
+  const findCount = h("span", { class: "muted", "aria-live": "polite" });
+  const findBar = h("form", { class: "find", role: "search", "aria-label": "Find in transcript" },
+    h("label", { for: "find", class: "visually-hidden" }, "Find in transcript"), findInput, findCount);
   const box = h("div", { class: "transcript", tabindex: "0", "aria-label": "Transcript text" });
   panel.replaceChildren(
     h("div", { class: "bar" }, h("h2", { id: "h-transcript" }, "Transcript"),
       media ? h("label", { class: "check", for: "follow" }, follow, "Follow playback") : ""),
+    words.length ? findBar : "",
     (tr.speakers || []).length > 1
       ? h("p", { class: "muted speakers" }, `${tr.speakers.length} speakers: `, tr.speakers.map((sp, i) => [i ? ", " : "", `${speakerName(sp.label)} ${formatTime(sp.seconds)}`]))
       : "",
@@ -882,6 +887,34 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
     return h("div", { class: "seg" + (spk >= 0 ? ` spk-${spk % 6}` : ""), "data-start": b.start }, headEl, p);
   });
   append(box, blockEls);
+
+  // Find in transcript: matches are marked as one types; Enter moves to
+  // the next one (and plays from there when there is a player).
+  let matches = [];
+  let at = -1;
+  const mark = () => {
+    for (const el of box.querySelectorAll(".w.hit")) el.classList.remove("hit", "hit-cur");
+    matches = findInWords(words, findInput.value);
+    at = -1;
+    for (const [i, n] of matches) for (let k = i; k < i + n; k++) if (wordEls[k]) wordEls[k].classList.add("hit");
+    findCount.textContent = findInput.value.trim() ? (matches.length === 1 ? "1 match" : `${matches.length} matches`) : "";
+  };
+  findInput.addEventListener("input", mark);
+  findBar.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (matches.length === 0) return;
+    for (const el of box.querySelectorAll(".w.hit-cur")) el.classList.remove("hit-cur");
+    at = (at + 1) % matches.length;
+    const [i, n] = matches[at];
+    for (let k = i; k < i + n; k++) if (wordEls[k]) wordEls[k].classList.add("hit-cur");
+    findCount.textContent = `${at + 1} of ${matches.length}`;
+    const el = wordEls[i];
+    if (el) {
+      const top = el.offsetTop - box.offsetTop;
+      box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+    }
+    if (media) seek(words[i].start);
+  });
   if (!media) return;
   box.addEventListener("click", (e) => {
     const i = e.target && e.target.dataset ? Number(e.target.dataset.i) : NaN;

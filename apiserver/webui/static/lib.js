@@ -334,3 +334,26 @@ export function executionSteps(events) {
   }
   return { execution, steps };
 }
+
+const normalizeWord = (s) => String(s ?? "").toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/[^\p{L}\p{N}']+/gu, "");
+
+/**
+ * findInWords finds a query in a transcript's words, ignoring case,
+ * accents and punctuation: every word of the query must match a word in
+ * sequence, the last one as a prefix (so results follow typing). It
+ * returns [first word index, word count] pairs in order.
+ */
+export function findInWords(words, query) {
+  const q = String(query ?? "").split(/\s+/).map(normalizeWord).filter((t) => t !== "");
+  const out = [];
+  if (q.length === 0) return out;
+  const norm = (words || []).map((w) => normalizeWord(w && w.text));
+  for (let i = 0; i + q.length <= norm.length; i++) {
+    let ok = true;
+    for (let j = 0; j < q.length && ok; j++) {
+      ok = j === q.length - 1 ? norm[i + j].startsWith(q[j]) && norm[i + j] !== "" : norm[i + j] === q[j];
+    }
+    if (ok) out.push([i, q.length]);
+  }
+  return out;
+}
