@@ -33,6 +33,9 @@ function check(s) {
   const tok = lib.withToken("/v1/x" + (s.includes("#") ? "" : "?a=1"), s);
   if (s && !tok.includes("access_token=" + encodeURIComponent(s))) return `withToken lost the key ${JSON.stringify(s)}`;
   lib.exportName(s);
+  for (const [i, n] of lib.findInWords(s.split(" ").map((text) => ({ text })), s.slice(-8))) {
+    if (i < 0 || n < 1) return `findInWords(${JSON.stringify(s)}) gave [${i}, ${n}]`;
+  }
   lib.formatTime(Number(s));
   lib.formatBytes(Number(s));
   lib.formatDuration(Number(s));
@@ -56,6 +59,9 @@ function check(s) {
       if (b.count > 0 && (b.first < 0 || b.first + b.count > tr.words.length)) return `transcriptBlocks: block ${JSON.stringify(b)} outside ${tr.words.length} words`;
     }
     lib.indexAt(tr.words, Number(v.t));
+    for (const [i, n] of lib.findInWords(tr.words, typeof v.q === "string" ? v.q : s.slice(0, 20))) {
+      if (i < 0 || n < 1 || i + n > tr.words.length) return `findInWords: match [${i}, ${n}] outside ${tr.words.length} words`;
+    }
   }
   return "ok";
 }
