@@ -76,8 +76,19 @@ function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
 
 function onCleanup(fn) { state.cleanups.push(fn); }
 
-function every(ms, fn) {
-  const id = setInterval(fn, ms);
+/**
+ * every runs fn every ms milliseconds while owner is on the page. A page
+ * that finishes loading after the user has moved on registers its timers
+ * after the move's cleanup; tying them to an element stops them anyway.
+ */
+function every(ms, fn, owner) {
+  const id = setInterval(() => {
+    if (!owner.isConnected) {
+      clearInterval(id);
+      return;
+    }
+    fn();
+  }, ms);
   onCleanup(() => clearInterval(id));
 }
 
@@ -273,9 +284,10 @@ async function render() {
  * focus to it after a navigation so screen readers announce the new page.
  */
 function heading(parent, text) {
-  document.title = text + " · Landfall";
   const el = h("h1", { tabindex: "-1" }, text);
   parent.append(el);
+  if (!el.isConnected) return el; // a page the user has already left
+  document.title = text + " · Landfall";
   if (state.focusOnRender) el.focus({ preventScroll: true });
   return el;
 }
@@ -330,7 +342,7 @@ async function listPage(page, route) {
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Kind"), h("th", { scope: "col" }, "Status"),
         h("th", { scope: "col", class: "num" }, "Size"), h("th", { scope: "col", class: "num" }, "Duration"), h("th", { scope: "col" }, "Created"))),
       tbody));
-    refreshWhileProcessing(media, rows);
+    refreshWhileProcessing(media, rows, panel);
   }
   const base = { status: p.status, kind: p.kind, since: p.since };
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
@@ -356,7 +368,7 @@ function mediaRow(m) {
 }
 
 /** refreshWhileProcessing re-reads unfinished items until they finish. */
-function refreshWhileProcessing(media, rows) {
+function refreshWhileProcessing(media, rows, owner) {
   const pending = new Map(media.filter((m) => !isFinal(m.status)).map((m) => [m.id, m]));
   if (pending.size === 0) return;
   let busy = false;
@@ -380,7 +392,7 @@ function refreshWhileProcessing(media, rows) {
     } finally {
       busy = false;
     }
-  });
+  }, owner);
 }
 
 function uploadZone() {
@@ -645,7 +657,7 @@ async function detailPage(page, route) {
         if (m2.status !== m.status || m2.execution_id !== m.execution_id) render();
         else if (exec) await exec.load();
       } catch { /* retried on the next tick */ }
-    });
+    }, page);
   }
 
   const player = buildPlayer(m);
