@@ -107,8 +107,6 @@ func decodeInput(inv workflow.Invocation, v any) error {
 	return nil
 }
 
-var registerNamespace = uuid.MustParse("6c1f8a2e-4f3b-4c8e-9d27-3b1e0f6a5d11")
-
 // registerMedia finds or creates the media row for the object that
 // started the execution and marks it PROCESSING.
 func (t *Tasks) registerMedia(ctx context.Context, inv workflow.Invocation) (json.RawMessage, error) {
@@ -136,7 +134,7 @@ func (t *Tasks) registerMedia(ctx context.Context, inv workflow.Invocation) (jso
 		m, _ = t.cat.MediaGet(ctx, &catalog.MediaGetParams{ID: base, TenantID: tenant})
 	}
 	if m == nil {
-		id := uuid.NewSHA1(registerNamespace, []byte(in.Key+"\x00"+in.ETag)).String()
+		id := ingest.DroppedMediaID(in.Key, in.ETag)
 		var err error
 		m, err = t.cat.MediaGet(ctx, &catalog.MediaGetParams{ID: id})
 		if errors.Is(err, errcode.NotFound) {

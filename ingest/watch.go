@@ -16,9 +16,15 @@ import (
 	"github.com/landfall/landfall/errcode"
 )
 
-// watchNamespace makes the media id of a dropped file deterministic: the
-// same object seen twice (or by two watchers) is one media item.
-var watchNamespace = uuid.MustParse("6c1f8a2e-4f3b-4c8e-9d27-3b1e0f6a5d11")
+// droppedNamespace makes the media id of a dropped file deterministic.
+var droppedNamespace = uuid.MustParse("6c1f8a2e-4f3b-4c8e-9d27-3b1e0f6a5d11")
+
+// DroppedMediaID is the media id of an object no upload named: derived
+// from its key and ETag, so the same object seen twice (by two watchers,
+// or by a watcher and the pipeline's register step) is one media item.
+func DroppedMediaID(key, etag string) string {
+	return uuid.NewSHA1(droppedNamespace, []byte(key+"\x00"+etag)).String()
+}
 
 // Watch polls incoming/ in the bucket for objects that no upload created
 // (files dropped into the bucket folder, or written by another tool) and
@@ -112,7 +118,7 @@ func (s *Service) register(ctx context.Context, key string, size int64) (bool, e
 	if err != nil {
 		return false, err
 	}
-	id := uuid.NewSHA1(watchNamespace, []byte(key+"\x00"+attrs.ETag)).String()
+	id := DroppedMediaID(key, attrs.ETag)
 	ev := bus.ObjectCreated(s.opt.BucketName, bus.ObjectDetail{Key: key, Size: size, ETag: attrs.ETag}, "PutObject", s.opt.Now())
 	row, err := bus.OutboxEvent(ev)
 	if err != nil {
