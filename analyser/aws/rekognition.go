@@ -79,7 +79,7 @@ func (c *Clients) image(ctx context.Context, mediaID, key string, f frame) (*rty
 
 func visionOptions(raw json.RawMessage) (VisionOptions, error) {
 	var o VisionOptions
-	if err := strict(raw, &o); err != nil {
+	if err := analyser.DecodeOptions(raw, &o); err != nil {
 		return o, errcode.New(errcode.Invalid, "options: %v", err)
 	}
 	if o.MinConfidence == 0 {

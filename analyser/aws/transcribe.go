@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func JobName(mediaID, key string) string {
 // Run starts (or finds) the job, polls it, and maps its output.
 func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	var opt TranscribeOptions
-	if err := strict(in.Options, &opt); err != nil {
+	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
 		return nil, errcode.New(errcode.Invalid, "transcribe options: %v", err)
 	}
 	bucket, key, err := t.C.stage(ctx, in.MediaID, in.Key, in.Path)
@@ -83,7 +84,7 @@ func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.In
 	}
 	if _, err := t.C.Transcribe.StartTranscriptionJob(ctx, req); err != nil {
 		var ae smithy.APIError
-		if !(errorsAs(err, &ae) && ae.ErrorCode() == "ConflictException") {
+		if !(errors.As(err, &ae) && ae.ErrorCode() == "ConflictException") {
 			return nil, classify(err, "aws: StartTranscriptionJob")
 		}
 		env.Log().Info("transcription job exists; resuming", "job", name)

@@ -1,9 +1,7 @@
 package openai
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 
 	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/analyser/llm"
@@ -87,16 +85,6 @@ func (s Summariser) call(ctx context.Context, msgs []llm.Message, usage *analyse
 		return "", errorf(errcode.ProviderFailed, "the model refused: %s", r)
 	}
 	return resp.Choices[0].Message.Content, nil
-}
-
-func strictJSON(raw json.RawMessage, v any) error {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(t))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 var _ analyser.Analyser = Summariser{}

@@ -69,7 +69,7 @@ func (t Transcriber) Spec() analyser.Spec {
 // the verbose_json response to Landfall's transcript.
 func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	var opt TranscribeOptions
-	if err := strictJSON(in.Options, &opt); err != nil {
+	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
 		return nil, errcode.New(errcode.Invalid, "transcribe options: %v", err)
 	}
 	path := audioPath(in)

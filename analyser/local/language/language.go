@@ -4,7 +4,6 @@
 package language
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -69,12 +68,8 @@ const minWords = 3
 func (d Detector) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	start := time.Now()
 	var opt Options
-	if len(bytes.TrimSpace(in.Options)) > 0 && string(bytes.TrimSpace(in.Options)) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(in.Options))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&opt); err != nil {
-			return nil, errcode.New(errcode.Invalid, "language options: %v", err)
-		}
+	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
+		return nil, errcode.New(errcode.Invalid, "language options: %v", err)
 	}
 	langs := opt.Languages
 	if len(langs) == 0 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +42,7 @@ func (Summariser) Spec() analyser.Spec {
 func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	start := time.Now()
 	var opt SummariseOptions
-	if err := strictJSON(in.Options, &opt); err != nil {
+	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
 		return nil, errcode.New(errcode.Invalid, "summarise options: %v", err)
 	}
 	if opt.MaxSummaryWords <= 0 || opt.MaxSummaryWords > 80 {
@@ -258,18 +257,6 @@ func unwrap(raw json.RawMessage, keys ...string) json.RawMessage {
 		}
 	}
 	return raw
-}
-
-func strictJSON(raw json.RawMessage, v any) error {
-	if isNull(raw) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w", err)
-	}
-	return nil
 }
 
 func init() { analyser.Register(Summariser{}) }
