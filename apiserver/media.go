@@ -2,8 +2,10 @@ package apiserver
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,15 @@ func parseTime(field, v string) (time.Time, error) {
 	return time.Time{}, errcode.New(errcode.Invalid, "%s: %q is neither an RFC 3339 time nor a duration such as 24h", field, v)
 }
 
+// parseWindow reads the since and until query parameters.
+func parseWindow(q url.Values) (since, until time.Time, err error) {
+	if since, err = parseTime("since", q.Get("since")); err != nil {
+		return
+	}
+	until, err = parseTime("until", q.Get("until"))
+	return
+}
+
 func parseLimit(v string) (int, error) {
 	if v == "" {
 		return 0, nil
@@ -46,10 +57,7 @@ func (s *Server) mediaList(w http.ResponseWriter, r *http.Request) error {
 	p := &catalog.MediaListParams{TenantID: tenantFor(r), Status: types.Status(strings.ToUpper(q.Get("status"))),
 		Kind: types.Kind(strings.ToLower(q.Get("kind"))), Cursor: q.Get("cursor")}
 	var err error
-	if p.Since, err = parseTime("since", q.Get("since")); err != nil {
-		return err
-	}
-	if p.Until, err = parseTime("until", q.Get("until")); err != nil {
+	if p.Since, p.Until, err = parseWindow(q); err != nil {
 		return err
 	}
 	if p.Limit, err = parseLimit(q.Get("limit")); err != nil {
@@ -127,10 +135,7 @@ func (s *Server) failureList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	p := &catalog.FailureListParams{TenantID: tenantFor(r), MediaID: q.Get("media_id"), Cursor: q.Get("cursor"), NotRedriven: q.Get("not_redriven") == "true"}
 	var err error
-	if p.Since, err = parseTime("since", q.Get("since")); err != nil {
-		return err
-	}
-	if p.Until, err = parseTime("until", q.Get("until")); err != nil {
+	if p.Since, p.Until, err = parseWindow(q); err != nil {
 		return err
 	}
 	if p.Limit, err = parseLimit(q.Get("limit")); err != nil {
@@ -188,10 +193,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	p := &catalog.UsageTotalsParams{TenantID: tenantFor(r), MediaID: q.Get("media_id")}
 	var err error
-	if p.Since, err = parseTime("since", q.Get("since")); err != nil {
-		return err
-	}
-	if p.Until, err = parseTime("until", q.Get("until")); err != nil {
+	if p.Since, p.Until, err = parseWindow(q); err != nil {
 		return err
 	}
 	rep, err := s.cfg.Catalog.UsageTotals(r.Context(), p)
@@ -250,7 +252,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 	}
 	m, err := s.cfg.Uploads.Upload(r.Context(), &UploadParams{Tenant: tenantFor(r), Filename: name, ContentType: ctype, Size: size, Body: body, Vocabulary: words})
 	if err != nil {
-		if mbe := new(http.MaxBytesError); errorsAs(err, &mbe) {
+		if mbe := new(http.MaxBytesError); errors.As(err, &mbe) {
 			return errcode.New(errcode.TooLarge, "upload is larger than the %d-byte limit", s.cfg.MaxUploadBytes)
 		}
 		return err

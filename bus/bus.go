@@ -185,6 +185,15 @@ func (b *Bus) Rules() []Rule {
 	return out
 }
 
+// busOf names the bus a target or dead letter points at: its name, or the
+// last segment of its ARN (arn:aws:events:region:account:event-bus/NAME).
+func busOf(name, arn string) string {
+	if name != "" {
+		return name
+	}
+	return arn[strings.LastIndexByte(arn, '/')+1:]
+}
+
 func busName(n string) string {
 	if n == "" {
 		return DefaultBus
@@ -434,10 +443,7 @@ func (b *Bus) deliverTarget(ctx context.Context, eventID string, event []byte, s
 		if err := json.Unmarshal(event, &ev); err != nil {
 			return errcode.Wrap(errcode.Invalid, err, "event")
 		}
-		ev.EventBusName = strings.TrimPrefix(t.Bus, "")
-		if ev.EventBusName == "" {
-			ev.EventBusName = t.ARN[strings.LastIndexByte(t.ARN, '/')+1:]
-		}
+		ev.EventBusName = busOf(t.Bus, t.ARN)
 		return b.Put(ctx, ev)
 	}
 	return errcode.New(errcode.Invalid, "rule %s target %s: unknown type %q", spec.Name, t.ID, t.Type)
@@ -447,10 +453,7 @@ func (b *Bus) deadLetter(ctx context.Context, event []byte, spec *rule.RuleSpec,
 	dl := &DeadLetter{Event: event, Rule: spec.Name, Target: t.ID, Attempts: attempts, Error: cause.Error(), At: b.opt.Now().UTC()}
 	b.log.Error("bus: dead letter", "rule", spec.Name, "target", t.ID, "attempts", attempts, "err", cause)
 	if t.DeadLetter != nil && (t.DeadLetter.Bus != "" || t.DeadLetter.ARN != "") {
-		name := t.DeadLetter.Bus
-		if name == "" {
-			name = t.DeadLetter.ARN[strings.LastIndexByte(t.DeadLetter.ARN, '/')+1:]
-		}
+		name := busOf(t.DeadLetter.Bus, t.DeadLetter.ARN)
 		raw, _ := json.Marshal(dl)
 		ev := Event{Version: "0", ID: NewID(), DetailType: "Landfall Dead Letter", Source: "landfall.bus", Account: DefaultAccount,
 			Time: dl.At.Truncate(time.Second), Region: DefaultRegion, Resources: []string{}, Detail: raw, EventBusName: name}
