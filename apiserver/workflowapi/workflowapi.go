@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/workflow"
 )
@@ -105,53 +106,11 @@ type DefinitionError struct {
 	Message string `json:"message"`
 }
 
-func statusOf(c errcode.Code) int {
-	switch c {
-	case errcode.Invalid:
-		return http.StatusBadRequest
-	case errcode.NotFound:
-		return http.StatusNotFound
-	case errcode.AlreadyExists, errcode.FailedPrecond:
-		return http.StatusConflict
-	case errcode.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case errcode.NotImplemented:
-		return http.StatusNotImplemented
-	case errcode.Unavailable:
-		return http.StatusServiceUnavailable
-	case errcode.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	}
-	return http.StatusInternalServerError
-}
-
-func slug(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r >= 'A' && r <= 'Z':
-			if i > 0 && s[i-1] != '.' {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r + 'a' - 'A')
-		case r == '.':
-			b.WriteByte('-')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
-	code := errcode.Of(err)
-	status := statusOf(code)
-	detail := errcode.MessageOf(err)
-	if status == http.StatusInternalServerError {
-		code, detail = errcode.Unknown, "internal error: "+err.Error()
-	}
-	p := Problem{Type: "https://landfall.dev/problems/" + slug(string(code)), Title: http.StatusText(status), Status: status,
-		Detail: detail, Instance: r.URL.Path, Code: string(code)}
+	// Statuses, types and the hiding of internal details are the API's
+	// own (apiserver.ProblemOf); this API adds located definition errors.
+	base := apiserver.ProblemOf(r, err)
+	p := Problem{Type: base.Type, Title: base.Title, Status: base.Status, Detail: base.Detail, Instance: base.Instance, Code: base.Code}
 	for _, ve := range workflow.DefinitionErrors(err) {
 		p.Errors = append(p.Errors, DefinitionError{Pointer: ve.Pointer, Code: ve.Code, Message: ve.Message})
 	}
@@ -159,7 +118,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		p.Detail = "invalid state machine definition"
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
+	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
 
