@@ -15,6 +15,10 @@ import (
 // Invocation is one attempt of a Task state handed to an Invoker.
 type Invocation struct {
 	ExecutionARN string
+	// Tenant is the tenant the execution runs for, as stored when it
+	// started. Task functions derive their capabilities (bucket prefixes,
+	// catalog rows) from it, never from their input.
+	Tenant string
 	// StatePath names the state inside the execution: Parallel branches
 	// and Map iterations appear as /index segments ("/2/Transcribe").
 	StatePath string

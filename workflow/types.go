@@ -45,10 +45,14 @@ type Execution struct {
 	Error           string          `json:"error,omitempty"`
 	Cause           string          `json:"cause,omitempty"`
 	CorrelationID   string          `json:"correlationId,omitempty"`
-	StartDate       time.Time       `json:"startDate"`
-	StopDate        *time.Time      `json:"stopDate,omitempty"`
-	RedriveCount    int             `json:"redriveCount"`
-	RedriveDate     *time.Time      `json:"redriveDate,omitempty"`
+	// Tenant is the tenant the execution runs for, fixed when it starts
+	// (empty for installation work). Tasks receive it in their Invocation;
+	// it is never read from the state.
+	Tenant       string     `json:"tenant,omitempty"`
+	StartDate    time.Time  `json:"startDate"`
+	StopDate     *time.Time `json:"stopDate,omitempty"`
+	RedriveCount int        `json:"redriveCount"`
+	RedriveDate  *time.Time `json:"redriveDate,omitempty"`
 }
 
 // StartExecutionParams starts an execution.
@@ -61,6 +65,10 @@ type StartExecutionParams struct {
 	// CorrelationID ties the execution to something outside (Landfall
 	// uses the media id); it is stored and returned by Describe.
 	CorrelationID string
+	// Tenant is the tenant the execution runs for: the authenticated
+	// caller's, or the one a bucket event's key names. Stored with the
+	// execution and handed to every task; never taken from the input.
+	Tenant string
 	// TimeoutSeconds bounds the whole execution; 0 takes the
 	// definition's TimeoutSeconds, if any.
 	TimeoutSeconds int
@@ -72,10 +80,12 @@ type ListExecutionsParams struct {
 	StateMachineARN string
 	Status          string
 	CorrelationID   string
-	StartedAfter    time.Time
-	StartedBefore   time.Time
-	Limit           int    // default 100, at most 1000
-	NextToken       string // from the previous page
+	// Tenant, when set, lists only that tenant's executions.
+	Tenant        string
+	StartedAfter  time.Time
+	StartedBefore time.Time
+	Limit         int    // default 100, at most 1000
+	NextToken     string // from the previous page
 }
 
 // HistoryEvent is one Step Functions history event. Details is the
