@@ -45,6 +45,34 @@ type Config struct {
 	Log        Log               `yaml:"log" json:"log"`
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
+	Limits     Limits            `yaml:"limits" json:"limits"`
+	// Open serves an open installation (no tenants configured, no keys) on
+	// a non-loopback address. Without it such an installation only binds
+	// to loopback.
+	Open bool `yaml:"open" json:"open"`
+}
+
+// Limits bound what one tenant, key or execution can use. Zero takes the
+// default; a negative value is an error. Rates are per process.
+type Limits struct {
+	// HistoryEvents caps the history of one execution (Step Functions:
+	// 25,000); an execution that would exceed it fails with States.Runtime.
+	HistoryEvents int `yaml:"history_events" json:"history_events"`
+	// ExecutionTimeout caps how long any execution may run.
+	ExecutionTimeout Duration `yaml:"execution_timeout" json:"execution_timeout"`
+	// ConcurrentExecutions caps one tenant's running executions.
+	ConcurrentExecutions int `yaml:"concurrent_executions" json:"concurrent_executions"`
+	// StoredBytes caps one tenant's stored media (uploads are refused past
+	// it); 0 means unlimited.
+	StoredBytes int64 `yaml:"stored_bytes" json:"stored_bytes"`
+	// RequestsPerMinute and UploadsPerMinute rate-limit each API key.
+	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute"`
+	UploadsPerMinute  int `yaml:"uploads_per_minute" json:"uploads_per_minute"`
+	// BodyReadTimeout cuts off a request whose body stops arriving: no
+	// byte for this long ends the request.
+	BodyReadTimeout Duration `yaml:"body_read_timeout" json:"body_read_timeout"`
+	// IdleTimeout closes idle keep-alive connections.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 }
 
 // Pipeline overrides the embedded default pipeline files.
@@ -203,6 +231,28 @@ func (c *Config) applyDefaults() {
 	if c.Analysers == nil {
 		c.Analysers = map[string]string{}
 	}
+	l := &c.Limits
+	if l.HistoryEvents == 0 {
+		l.HistoryEvents = 25000
+	}
+	if l.ExecutionTimeout.Duration == 0 {
+		l.ExecutionTimeout.Duration = 24 * time.Hour
+	}
+	if l.ConcurrentExecutions == 0 {
+		l.ConcurrentExecutions = 100
+	}
+	if l.RequestsPerMinute == 0 {
+		l.RequestsPerMinute = 1200
+	}
+	if l.UploadsPerMinute == 0 {
+		l.UploadsPerMinute = 120
+	}
+	if l.BodyReadTimeout.Duration == 0 {
+		l.BodyReadTimeout.Duration = time.Minute
+	}
+	if l.IdleTimeout.Duration == 0 {
+		l.IdleTimeout.Duration = 2 * time.Minute
+	}
 }
 
 // Load reads a configuration file (YAML or JSON). Unknown keys are errors
@@ -255,6 +305,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Uploads.MaxBytes < 0 {
 		errs = append(errs, errors.New("/uploads/max_bytes: must not be negative"))
+	}
+	l := c.Limits
+	for _, v := range []struct {
+		name string
+		neg  bool
+	}{
+		{"history_events", l.HistoryEvents < 0}, {"execution_timeout", l.ExecutionTimeout.Duration < 0},
+		{"concurrent_executions", l.ConcurrentExecutions < 0}, {"stored_bytes", l.StoredBytes < 0},
+		{"requests_per_minute", l.RequestsPerMinute < 0}, {"uploads_per_minute", l.UploadsPerMinute < 0},
+		{"body_read_timeout", l.BodyReadTimeout.Duration < 0}, {"idle_timeout", l.IdleTimeout.Duration < 0},
+	} {
+		if v.neg {
+			errs = append(errs, fmt.Errorf("/limits/%s: must not be negative", v.name))
+		}
 	}
 	if c.Log.Sample < 0 || c.Log.Sample > 1 {
 		errs = append(errs, errors.New("/log/sample: must be between 0 and 1"))
