@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/landfall/landfall/errcode"
@@ -54,7 +55,8 @@ type Rule struct {
 }
 
 // RulePutParams create or replace a rule. Name is 1–64 of letters, digits
-// and .-_ (EventBridge's rule names); EventBus likewise (required); Spec a
+// and .-_ (EventBridge's rule names); EventBus likewise, '/' also allowed
+// (partner buses), and required; Spec a
 // JSON object of at most 256 KiB; State RuleEnabled or RuleDisabled;
 // Source 1–32 of letters, digits and -_.
 type RulePutParams struct {
@@ -89,7 +91,7 @@ func ValidateRule(p *RulePutParams) error {
 	if err := validRuleName("name", p.Name); err != nil {
 		return err
 	}
-	if err := validRuleName("event_bus", p.EventBus); err != nil {
+	if err := validName("event_bus", p.EventBus, "/.-_"); err != nil {
 		return err
 	}
 	if len(p.Spec) == 0 {
@@ -109,7 +111,7 @@ func ValidateRule(p *RulePutParams) error {
 		return invalid("catalog: source: 1–32 characters required, got %d", len(p.Source))
 	}
 	for i := 0; i < len(p.Source); i++ {
-		if c := p.Source[i]; !isRuleChar(c) || c == '.' {
+		if c := p.Source[i]; !isAlnum(c) && c != '-' && c != '_' {
 			return invalid("catalog: source: %q has a character other than letters, digits and -_ at byte %d", p.Source, i)
 		}
 	}
@@ -119,7 +121,11 @@ func ValidateRule(p *RulePutParams) error {
 	return nil
 }
 
-func validRuleName(field, name string) error {
+func validRuleName(field, name string) error { return validName(field, name, ".-_") }
+
+// validName checks 1–64 bytes of letters, digits and the punctuation in
+// extra.
+func validName(field, name, extra string) error {
 	if name == "" {
 		return invalid("catalog: %s: required", field)
 	}
@@ -127,8 +133,8 @@ func validRuleName(field, name string) error {
 		return invalid("catalog: %s: longer than 64 bytes", field)
 	}
 	for i := 0; i < len(name); i++ {
-		if !isRuleChar(name[i]) {
-			return invalid("catalog: %s: %q has a character other than letters, digits and .-_ at byte %d", field, name, i)
+		if c := name[i]; !isAlnum(c) && strings.IndexByte(extra, c) < 0 {
+			return invalid("catalog: %s: %q has a character other than letters, digits and %s at byte %d", field, name, extra, i)
 		}
 	}
 	return nil
@@ -137,9 +143,7 @@ func validRuleName(field, name string) error {
 // ValidateRuleName checks a rule name (for RuleGet and RuleDelete).
 func ValidateRuleName(field, name string) error { return validRuleName(field, name) }
 
-func isRuleChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
-}
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 // RuleVersionConflict returns the error for a stale rule Version.
 func RuleVersionConflict(name string, want, have int64) error {

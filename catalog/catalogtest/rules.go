@@ -39,7 +39,7 @@ func testRules(t *testing.T, b *bundle) {
 	if r.Version != 2 || r.EventBus != "orders" || r.State != catalog.RuleDisabled || !r.UpdatedAt.Equal(t0.Add(time.Second)) {
 		t.Fatalf("second put = %+v", r)
 	}
-	must[*catalog.Rule](t)(st.RulePut(ctx, rulePut("alpha", "default", spec)))
+	must[*catalog.Rule](t)(st.RulePut(ctx, rulePut("alpha", "aws.partner/acme.com/1", spec)))
 	if v := version(); v != 3 {
 		t.Fatalf("rules version after three puts = %d", v)
 	}
@@ -96,7 +96,7 @@ func testRulesInvalid(t *testing.T, b *bundle) {
 		{func(p *catalog.RulePutParams) { p.Name = "has space" }, "name:"},
 		{func(p *catalog.RulePutParams) { p.Name = string(make([]byte, 65)) }, "name: longer than 64"},
 		{func(p *catalog.RulePutParams) { p.EventBus = "" }, "event_bus: required"},
-		{func(p *catalog.RulePutParams) { p.EventBus = "a/b" }, "event_bus:"},
+		{func(p *catalog.RulePutParams) { p.EventBus = "a b" }, "event_bus:"},
 		{func(p *catalog.RulePutParams) { p.Spec = nil }, "spec: required"},
 		{func(p *catalog.RulePutParams) { p.Spec = json.RawMessage(`[1]`) }, "spec: not a JSON object"},
 		{func(p *catalog.RulePutParams) { p.Spec = json.RawMessage(`{"a":`) }, "spec: not a JSON object"},
