@@ -355,7 +355,21 @@ func (a *App) goRun(f func()) {
 // Serve serves the HTTP API on ln until ctx ends.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	skip := func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/metrics" }
-	srv := &http.Server{Handler: telemetry.HTTPHandler(a.API, skip), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	lim := a.Cfg.Limits
+	// No ReadTimeout or WriteTimeout: uploads and downloads of any size
+	// take as long as they take while bytes keep flowing. A body that
+	// stalls for BodyReadTimeout ends its request; headers get the same
+	// bound (capped at 10s); idle keep-alive connections close after
+	// IdleTimeout.
+	header := 10 * time.Second
+	if d := lim.BodyReadTimeout.Duration; d > 0 && d < header {
+		header = d
+	}
+	srv := &http.Server{
+		Handler:           apiserver.BodyReadTimeout(telemetry.HTTPHandler(a.API, skip), lim.BodyReadTimeout.Duration),
+		ReadHeaderTimeout: header,
+		IdleTimeout:       lim.IdleTimeout.Duration,
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
