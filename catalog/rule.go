@@ -143,7 +143,9 @@ func validName(field, name, extra string) error {
 // ValidateRuleName checks a rule name (for RuleGet and RuleDelete).
 func ValidateRuleName(field, name string) error { return validRuleName(field, name) }
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 // RuleVersionConflict returns the error for a stale rule Version.
 func RuleVersionConflict(name string, want, have int64) error {
