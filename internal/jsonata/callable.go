@@ -28,6 +28,61 @@ func (n *callableName) SetName(s string) {
 	n.name = s
 }
 
+// atCallSite returns the callable to invoke for one call: fn itself, or a
+// copy of it bearing the name the call uses and, for a Go function, the
+// call's context. Callables are shared (by every evaluation of an
+// expression, and built-ins and extensions by every expression), so a call
+// never changes the callable it looked up: concurrent evaluations would
+// race on it.
+func atCallSite(fn jtypes.Callable, name string, context reflect.Value) jtypes.Callable {
+	switch f := fn.(type) {
+	case *goCallable:
+		c := *f
+		if name != "" {
+			c.name = name
+		}
+		c.context = context
+		return &c
+	}
+	if name == "" {
+		return fn
+	}
+	if n, ok := fn.(interface{ Name() string }); ok && n.Name() == name {
+		return fn
+	}
+	switch f := fn.(type) {
+	case *lambdaCallable:
+		c := *f
+		c.name = name
+		return &c
+	case *partialCallable:
+		c := *f
+		c.name = name
+		return &c
+	case *transformationCallable:
+		c := *f
+		c.name = name
+		return &c
+	case *regexCallable:
+		c := *f
+		c.name = name
+		return &c
+	case *matchCallable:
+		c := *f
+		c.name = name
+		return &c
+	case *undefinedCallable:
+		c := *f
+		c.name = name
+		return &c
+	case *chainCallable:
+		c := *f
+		c.name = name
+		return &c
+	}
+	return fn
+}
+
 type callableMarshaler struct{}
 
 func (callableMarshaler) MarshalJSON() ([]byte, error) {
@@ -422,6 +477,14 @@ func (f *lambdaCallable) Call(argv []reflect.Value) (reflect.Value, error) {
 	argv, err := f.validateArgs(argv)
 	if err != nil {
 		return undefined, err
+	}
+
+	if t := f.env.trackedCalls(); t != nil {
+		t.depth++
+		defer func() { t.depth-- }()
+		if err := t.onCall(t.depth); err != nil {
+			return undefined, err
+		}
 	}
 
 	// Create a local scope for this function's arguments.

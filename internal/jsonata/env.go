@@ -19,13 +19,27 @@ import (
 type environment struct {
 	parent  *environment
 	symbols map[string]reflect.Value
+	// calls is the evaluation's lambda call tracking (nil when the
+	// evaluation set no OnLambdaCall); scopes inherit it.
+	calls *callTracker
 }
 
 func newEnvironment(parent *environment, size int) *environment {
-	return &environment{
+	env := &environment{
 		parent:  parent,
 		symbols: make(map[string]reflect.Value, size),
 	}
+	if parent != nil {
+		env.calls = parent.calls
+	}
+	return env
+}
+
+// callTracker counts the lambda calls in progress in one evaluation and
+// reports each new one to the evaluation's hook.
+type callTracker struct {
+	depth  int
+	onCall func(depth int) error
 }
 
 func (s *environment) bind(name string, value reflect.Value) {
@@ -536,4 +550,12 @@ func contextHandlerFormatNumber(argv []reflect.Value) bool {
 
 func isStringOrCallable(v reflect.Value) bool {
 	return jtypes.IsString(v) || jtypes.IsCallable(v)
+}
+
+// trackedCalls returns the evaluation's call tracker, if any.
+func (s *environment) trackedCalls() *callTracker {
+	if s == nil {
+		return nil
+	}
+	return s.calls
 }

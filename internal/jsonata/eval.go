@@ -864,14 +864,6 @@ func evalPartial(node *jparse.PartialNode, data reflect.Value, env *environment)
 	return reflect.ValueOf(f), nil
 }
 
-type nameSetter interface {
-	SetName(string)
-}
-
-type contextSetter interface {
-	SetContext(reflect.Value)
-}
-
 func evalFunctionCall(node *jparse.FunctionCallNode, data reflect.Value, env *environment) (reflect.Value, error) {
 	v, err := eval(node.Func, data, env)
 	if err != nil {
@@ -883,15 +875,11 @@ func evalFunctionCall(node *jparse.FunctionCallNode, data reflect.Value, env *en
 		return undefined, newEvalError(ErrNonCallable, node.Func, nil)
 	}
 
-	if setter, ok := fn.(nameSetter); ok {
-		if sym, ok := node.Func.(*jparse.VariableNode); ok {
-			setter.SetName(sym.Name)
-		}
+	name := ""
+	if sym, ok := node.Func.(*jparse.VariableNode); ok {
+		name = sym.Name
 	}
-
-	if setter, ok := fn.(contextSetter); ok {
-		setter.SetContext(data)
-	}
+	fn = atCallSite(fn, name, data)
 
 	argv := make([]reflect.Value, len(node.Args))
 	for i, arg := range node.Args {
@@ -913,8 +901,13 @@ func evalFunctionApplication(node *jparse.FunctionApplicationNode, data reflect.
 	// evaluate it.
 	if f, ok := node.RHS.(*jparse.FunctionCallNode); ok {
 
-		f.Args = append([]jparse.Node{node.LHS}, f.Args...)
-		return evalFunctionCall(f, data, env)
+		// The call is built afresh: the parsed tree is shared by
+		// every evaluation of the expression and is never changed.
+		call := &jparse.FunctionCallNode{
+			Func: f.Func,
+			Args: append([]jparse.Node{node.LHS}, f.Args...),
+		}
+		return evalFunctionCall(call, data, env)
 	}
 
 	// Evaluate both sides and return any errors.

@@ -113,6 +113,18 @@ func Compile(expr string) (*Expr, error) {
 	return e, nil
 }
 
+// NewExpr returns the Expr of a tree parsed by jparse.Parse, which the
+// caller may have rewritten before. The tree must not change afterwards:
+// evaluations only read it, so one Expr serves any number of concurrent
+// evaluations.
+func NewExpr(node jparse.Node) *Expr {
+	e := &Expr{node: node}
+	globalRegistryMutex.RLock()
+	e.updateRegistry(globalRegistry)
+	globalRegistryMutex.RUnlock()
+	return e
+}
+
 // MustCompile is like Compile except it panics if given an
 // invalid expression.
 func MustCompile(expr string) *Expr {
@@ -139,7 +151,11 @@ func (e *Expr) Eval(data interface{}) (interface{}, error) {
 		input = reflect.ValueOf(data)
 	}
 
-	result, err := eval(e.node, input, e.newEnv(input))
+	return resultOf(eval(e.node, input, e.newEnv(input)))
+}
+
+// resultOf converts an evaluation's result for the caller.
+func resultOf(result reflect.Value, err error) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +173,38 @@ func (e *Expr) Eval(data interface{}) (interface{}, error) {
 	}
 
 	return result.Interface(), nil
+}
+
+// EvalParams are the settings of one evaluation (see EvalWith).
+type EvalParams struct {
+	// Vars are variables bound for this evaluation only, over the
+	// Expr's registered functions and variables.
+	Vars map[string]interface{}
+
+	// OnLambdaCall, when set, is called as each function defined in the
+	// expression (with the function keyword) is entered, with the number
+	// of such calls in progress, the entered one included. An error it
+	// returns ends the evaluation with that error: this is how a caller
+	// bounds recursion depth and running time.
+	OnLambdaCall func(depth int) error
+}
+
+// EvalWith is Eval with per-evaluation variables and hooks. Unlike
+// RegisterVars it leaves e unchanged, so concurrent evaluations of one
+// Expr may each bind their own values.
+func (e *Expr) EvalWith(data interface{}, p EvalParams) (interface{}, error) {
+	input, ok := data.(reflect.Value)
+	if !ok {
+		input = reflect.ValueOf(data)
+	}
+	env := e.newEnv(input)
+	for name, v := range p.Vars {
+		env.bind(name, reflect.ValueOf(v))
+	}
+	if p.OnLambdaCall != nil {
+		env.calls = &callTracker{onCall: p.OnLambdaCall}
+	}
+	return resultOf(eval(e.node, input, env))
 }
 
 // EvalBytes is like Eval but it accepts and returns byte slices
