@@ -62,6 +62,9 @@ func StatusOf(c errcode.Code) int {
 
 // ProblemOf builds the problem document for err.
 func ProblemOf(r *http.Request, err error) Problem {
+	if stall := bodyStalled(r); stall != nil {
+		err = stall
+	}
 	code := errcode.Of(err)
 	status := StatusOf(code)
 	detail := errcode.MessageOf(err)

@@ -56,12 +56,13 @@ type Handler struct {
 	mux *http.ServeMux
 	// MaxPoll bounds the long poll of activity tasks (default 60s).
 	MaxPoll time.Duration
+	routes  []string
 }
 
 // New returns the API handler of e.
 func New(e *workflow.Engine) *Handler {
 	h := &Handler{e: e, mux: http.NewServeMux(), MaxPoll: 60 * time.Second}
-	m := h.mux
+	m := routeRecorder{h}
 	m.HandleFunc("POST /v1/state-machines", h.createStateMachine)
 	m.HandleFunc("GET /v1/state-machines", h.listStateMachines)
 	m.HandleFunc("GET /v1/state-machines/{name}", h.describeStateMachine)
