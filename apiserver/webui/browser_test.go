@@ -275,7 +275,9 @@ func (a *fakeAPI) export(w http.ResponseWriter, r *http.Request) {
 }
 
 // fakeSignature stands in for the server's URL signature of path.
-func fakeSignature(path string) string { return "sig" + strings.NewReplacer("/", "-", ".", "_").Replace(path) }
+func fakeSignature(path string) string {
+	return "sig" + strings.NewReplacer("/", "-", ".", "_").Replace(path)
+}
 
 // links answers POST /v1/media/{id}/links as the server does: a signed URL
 // for the original and each export.
