@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -16,6 +15,8 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
+	"github.com/landfall/landfall/ingest"
 )
 
 // Uploader stores an uploaded stream as a new media item.
@@ -25,19 +26,11 @@ type Uploader interface {
 	Upload(ctx context.Context, p *UploadParams) (*catalog.Media, error)
 	// Intake turns an S3 event notification (or EventBridge Object Created
 	// event) into bus events.
-	Intake(ctx context.Context, body []byte) (int, error)
+	Intake(ctx context.Context, body []byte) (*ingest.IntakeResult, error)
 }
 
 // UploadParams describe one upload.
-type UploadParams struct {
-	Tenant      string
-	Filename    string
-	ContentType string
-	Size        int64 // -1 when unknown
-	Body        io.Reader
-	// Vocabulary are words (names, jargon) the transcriber should expect.
-	Vocabulary []string
-}
+type UploadParams = ingest.UploadParams
 
 // EventBus is what the API needs of the bus.
 type EventBus interface {
@@ -219,6 +212,14 @@ type principal struct {
 
 type ctxKey struct{}
 
+// identity is the principal as the layers below the API see it.
+func (p principal) identity() identity.Principal {
+	if p.open {
+		return identity.Principal{Role: identity.RoleAnonymous, Tenant: p.tenant}
+	}
+	return identity.Principal{Role: identity.RoleTenant, Tenant: p.tenant}
+}
+
 func principalOf(ctx context.Context) principal { p, _ := ctx.Value(ctxKey{}).(principal); return p }
 
 type handler func(w http.ResponseWriter, r *http.Request) error
@@ -229,7 +230,9 @@ func (s *Server) auth(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err == nil {
-			err = h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+			ctx := context.WithValue(r.Context(), ctxKey{}, p)
+			ctx = identity.NewContext(ctx, p.identity())
+			err = h(w, r.WithContext(ctx))
 		}
 		if err != nil {
 			if errcode.Of(err) == errcode.Unknown {
