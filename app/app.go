@@ -27,6 +27,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/busstore"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
@@ -160,7 +161,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
-	a.Bus = bus.New(bus.Options{Store: a.Catalog, Starter: starter{a}, Dead: deadLetters{a.Bucket},
+	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
 		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	var domainText string
 	if p := cfg.Transcribe.DomainTextFile; p != "" {
@@ -312,6 +313,11 @@ func (a *App) provision(ctx context.Context) error {
 	if _, err := a.Bus.LoadRules(rules, source); err != nil {
 		return fmt.Errorf("pipeline rules: %w", err)
 	}
+	// The rules added through the API, kept in the catalog; Bus.Run
+	// reloads them when any process changes them.
+	if err := a.Bus.Reload(ctx); err != nil {
+		return fmt.Errorf("stored rules: %w", err)
+	}
 	for _, t := range a.Cfg.Tenants {
 		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: t.ID, IfNotExists: true}); err != nil {
 			return fmt.Errorf("tenant %s: %w", t.ID, err)
@@ -354,7 +360,21 @@ func (a *App) goRun(f func()) {
 // Serve serves the HTTP API on ln until ctx ends.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	skip := func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/metrics" }
-	srv := &http.Server{Handler: telemetry.HTTPHandler(a.API, skip), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	lim := a.Cfg.Limits
+	// No ReadTimeout or WriteTimeout: uploads and downloads of any size
+	// take as long as they take while bytes keep flowing. A body that
+	// stalls for BodyReadTimeout ends its request; headers get the same
+	// bound (capped at 10s); idle keep-alive connections close after
+	// IdleTimeout.
+	header := 10 * time.Second
+	if d := lim.BodyReadTimeout.Duration; d > 0 && d < header {
+		header = d
+	}
+	srv := &http.Server{
+		Handler:           apiserver.BodyReadTimeout(telemetry.HTTPHandler(a.API, skip), lim.BodyReadTimeout.Duration),
+		ReadHeaderTimeout: header,
+		IdleTimeout:       lim.IdleTimeout.Duration,
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

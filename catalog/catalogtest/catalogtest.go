@@ -96,6 +96,9 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxClaimAckRelease", testOutboxClaimAckRelease},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"Deliveries", testDeliveries},
+		{"Rules", testRules},
+		{"RulesInvalid", testRulesInvalid},
+		{"RulesConcurrent", testRulesConcurrent},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
