@@ -51,3 +51,10 @@ func TestKeysAndTenantsCommands(t *testing.T) {
 	must(0, "tenants", "delete", "acme")
 	must(1, "tenants", "delete", "acme")
 }
+
+func TestServeRefusesAnOpenInstallationBeyondLoopback(t *testing.T) {
+	code, _, errs := run(t, "", "serve", "--data", t.TempDir(), "--addr", "0.0.0.0:0")
+	if code != ExitInvalid || !strings.Contains(errs, "loopback only") || !strings.Contains(errs, "--open") {
+		t.Fatalf("exit %d, stderr %s", code, errs)
+	}
+}
