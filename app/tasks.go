@@ -89,15 +89,19 @@ type resultRef struct {
 const inlineLimit = 8 << 10
 
 func (t *Tasks) register(fns *workflow.Functions) {
-	fns.Add("register", traced("register", t.registerMedia))
+	// Every task's error leaves through redacting: failure causes,
+	// history and events never name this machine's folders.
+	red := newRedactor(t.cfg, t.workRoot)
+	add := func(name string, f workflow.InvokerFunc) { fns.Add(name, traced(name, redacting(red, f))) }
+	add("register", t.registerMedia)
 	for _, task := range []string{analyser.TaskClassify, analyser.TaskMedia, analyser.TaskTranscribe, analyser.TaskDiarise,
 		analyser.TaskOCR, analyser.TaskFaces, analyser.TaskLabels, analyser.TaskModerate, analyser.TaskLanguage, analyser.TaskSummarise} {
-		fns.Add(task, traced(task, t.analyse(task)))
+		add(task, t.analyse(task))
 	}
-	fns.Add("persist", traced("persist", t.persist))
-	fns.Add("move", traced("move", t.move))
-	fns.Add("record-failure", traced("record-failure", t.recordFailure))
-	fns.Add("notify", traced("notify", t.notify))
+	add("persist", t.persist)
+	add("move", t.move)
+	add("record-failure", t.recordFailure)
+	add("notify", t.notify)
 }
 
 func decodeInput(inv workflow.Invocation, v any) error {
@@ -342,10 +346,10 @@ func (t *Tasks) analyse(task string) workflow.InvokerFunc {
 			return nil, err
 		}
 		log.Info("analyser done", "seconds", time.Since(start).Seconds(), "bytes", len(b))
-		if t.shareFiles {
-			if b, err = t.shareArtefacts(ctx, &in.Media, dir, b); err != nil {
-				return nil, err
-			}
+		// Paths into the work folder become artefact references, so
+		// outputs (and the history that holds them) name no server path.
+		if b, err = t.shareArtefacts(ctx, &in.Media, dir, b); err != nil {
+			return nil, err
 		}
 		name := task
 		if task == analyser.TaskDiarise {
@@ -631,8 +635,9 @@ func (t *Tasks) notify(ctx context.Context, inv workflow.Invocation) (json.RawMe
 // into that worker's own work folder when it is not already there.
 const artefactScheme = "landfall-work:"
 
-// shareArtefacts uploads every file of the work folder that out names and
-// rewrites those paths as artefact references.
+// shareArtefacts rewrites the paths into the work folder that out names as
+// artefact references, uploading each file first when workers do not
+// share the data folder.
 func (t *Tasks) shareArtefacts(ctx context.Context, m *mediaRef, dir string, out []byte) ([]byte, error) {
 	v, err := decodeNumbers(out)
 	if err != nil {
@@ -646,7 +651,11 @@ func (t *Tasks) shareArtefacts(ctx context.Context, m *mediaRef, dir string, out
 			return s
 		}
 		key := "work/" + m.Tenant + "/" + m.ID + "/files/" + filepath.ToSlash(rel)
-		if ok, _ := t.bucket.Exists(ctx, key); !ok {
+		if !t.shareFiles {
+			if _, err := os.Stat(s); err != nil {
+				return s // not a file after all
+			}
+		} else if ok, _ := t.bucket.Exists(ctx, key); !ok {
 			f, err := os.Open(s)
 			if err != nil {
 				return s // not a file after all

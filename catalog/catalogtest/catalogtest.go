@@ -97,6 +97,8 @@ func Run(t *testing.T, open Opener) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"Deliveries", testDeliveries},
 		{"Closed", testClosed},
+		{"TextValidation", testTextValidation},
+		{"DriverErrorText", testDriverErrorText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
