@@ -16,6 +16,7 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 )
 
 // Uploader stores an uploaded stream as a new media item.
@@ -151,7 +152,15 @@ func (s *Server) routes() {
 		m.Handle(prefix, s.authHandler(h))
 	}
 	if s.cfg.SFN != nil {
-		m.Handle("POST /{$}", s.cfg.SFN)
+		// The Step Functions protocol signs with AWS credentials, not API
+		// keys: an open installation serves it to the anonymous caller;
+		// with keys required it carries no principal and refuses.
+		m.Handle("POST /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !s.cfg.RequireKeys {
+				r = r.WithContext(identity.NewContext(r.Context(), identity.Principal{Role: identity.RoleAnonymous, Tenant: s.cfg.DefaultTenant}))
+			}
+			s.cfg.SFN.ServeHTTP(w, r)
+		}))
 	}
 }
 
@@ -219,6 +228,14 @@ type principal struct {
 	open   bool
 }
 
+// identity is the principal as the packages below the server see it.
+func (p principal) identity() identity.Principal {
+	if p.open {
+		return identity.Principal{Role: identity.RoleAnonymous, Tenant: p.tenant}
+	}
+	return identity.Principal{Role: identity.RoleTenant, Tenant: p.tenant}
+}
+
 type ctxKey struct{}
 
 func principalOf(ctx context.Context) principal { p, _ := ctx.Value(ctxKey{}).(principal); return p }
@@ -231,7 +248,8 @@ func (s *Server) auth(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err == nil {
-			err = h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+			ctx := identity.NewContext(context.WithValue(r.Context(), ctxKey{}, p), p.identity())
+			err = h(w, r.WithContext(ctx))
 		}
 		if err != nil {
 			if errcode.Of(err) == errcode.Unknown {

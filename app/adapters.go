@@ -90,14 +90,14 @@ func (x busAPI) Rules() []apiserver.RuleInfo {
 }
 
 func (x busAPI) PutRule(ctx context.Context, spec []byte) (*apiserver.RuleInfo, error) {
-	r, err := x.b.PutRule(spec, "api")
+	r, err := x.b.PutRule(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	return &apiserver.RuleInfo{Name: r.Name, Description: r.Description, State: r.State, Source: "api", Spec: r}, nil
+	return &apiserver.RuleInfo{Name: r.Name, Description: r.Description, State: r.State, Source: bus.SourceAPI, Spec: r}, nil
 }
 
-func (x busAPI) DeleteRule(ctx context.Context, name string) error { return x.b.DeleteRule(name) }
+func (x busAPI) DeleteRule(ctx context.Context, name string) error { return x.b.DeleteRule(ctx, name) }
 
 // redriver runs a failed media item's pipeline again from the start with
 // the input of the execution that failed.

@@ -27,6 +27,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/busstore"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
@@ -159,7 +160,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
-	a.Bus = bus.New(bus.Options{Store: a.Catalog, Starter: starter{a}, Dead: deadLetters{a.Bucket},
+	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
 		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	a.Tasks = &Tasks{cfg: cfg, bucket: a.Bucket, bucketName: BucketName(cfg.Blob), cat: a.Catalog, bus: a.Bus, engine: a.Engine,
 		webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, log: log.With("component", "pipeline"),
@@ -306,6 +307,11 @@ func (a *App) provision(ctx context.Context) error {
 	}
 	if _, err := a.Bus.LoadRules(rules, source); err != nil {
 		return fmt.Errorf("pipeline rules: %w", err)
+	}
+	// The rules added through the API, kept in the catalog; Bus.Run
+	// reloads them when any process changes them.
+	if err := a.Bus.Reload(ctx); err != nil {
+		return fmt.Errorf("stored rules: %w", err)
 	}
 	for _, t := range a.Cfg.Tenants {
 		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: t.ID, IfNotExists: true}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -13,9 +14,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/rule"
+	"github.com/landfall/landfall/types"
 )
 
 // Starter starts workflow executions for workflow targets. Start must be
@@ -42,17 +43,21 @@ type DeadLetter struct {
 
 // Options configure a bus.
 type Options struct {
-	Store   catalog.Store // the outbox lives in the catalog
-	Starter Starter       // workflow targets; nil rejects them at delivery
-	Webhook *Webhook      // webhook targets; a default Webhook when nil
-	Dead    DeadLetters   // where dead letters are kept; logged only when nil
+	Store   Store       // the outbox and the stored rules; required
+	Starter Starter     // workflow targets; nil rejects them at delivery
+	Webhook *Webhook    // webhook targets; a default Webhook when nil
+	Dead    DeadLetters // where dead letters are kept; logged only when nil
 	Logger  *slog.Logger
 	// Poll is how often the dispatcher looks for events when idle
 	// (default 200 ms); Put wakes it at once.
 	Poll time.Duration
 	// Lease is how long a claimed batch is held (default 1 minute).
 	Lease time.Duration
-	Now   func() time.Time
+	// RulesPoll is how often Run checks the store's rules version and
+	// reloads the stored rules when it changed (default 2 s). A rule put
+	// through another process is routed here within about this long.
+	RulesPoll time.Duration
+	Now       func() time.Time
 }
 
 // Bus routes events from the outbox to rule targets.
@@ -62,8 +67,17 @@ type Bus struct {
 	wake chan struct{}
 
 	mu    sync.RWMutex
-	rules map[string]*entry // by rule name
-	sets  map[string]*rule.RuleSet
+	local map[string]*entry // rules of the rules files, by name
+	// stored are the store's rules at storedVersion; a stored rule
+	// shadows a local one of the same name.
+	stored        map[string]*entry
+	storedVersion int64
+	loaded        bool                     // stored has been read once
+	rules         map[string]*entry        // in effect: local overlaid by stored
+	sets          map[string]*rule.RuleSet // enabled rules in effect, by bus
+
+	// reloadMu serialises reloads so an older list never replaces a newer.
+	reloadMu sync.Mutex
 
 	// done remembers, per event still in the outbox, the targets already
 	// delivered (or dead-lettered), so a redelivery after one target's
@@ -76,8 +90,10 @@ type Bus struct {
 }
 
 type entry struct {
-	spec   rule.RuleSpec
-	source string // "default", "file" or "api"
+	spec      rule.RuleSpec
+	source    string // "default", "file" or "api"
+	version   int64  // stored rules: puts so far
+	updatedAt time.Time
 }
 
 // envelope is what the outbox holds: the event and the bus it was put on.
@@ -100,14 +116,20 @@ func New(opt Options) *Bus {
 	if opt.Lease <= 0 {
 		opt.Lease = time.Minute
 	}
+	if opt.RulesPoll <= 0 {
+		opt.RulesPoll = 2 * time.Second
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Bus{opt: opt, log: opt.Logger, wake: make(chan struct{}, 1), rules: map[string]*entry{}, sets: map[string]*rule.RuleSet{},
-		done: map[string]map[string]bool{}}
+	return &Bus{opt: opt, log: opt.Logger, wake: make(chan struct{}, 1), local: map[string]*entry{}, stored: map[string]*entry{},
+		rules: map[string]*entry{}, sets: map[string]*rule.RuleSet{}, done: map[string]map[string]bool{}}
 }
 
-// LoadRules adds or replaces the rules of a rules file, tagged with source.
+// LoadRules adds or replaces the rules of a rules file, tagged with source
+// ("default" or "file"). These rules live in this process only: every
+// process loads the same files at start, and reloads of the stored rules
+// leave them in place.
 func (b *Bus) LoadRules(data []byte, source string) ([]rule.RuleSpec, error) {
 	specs, err := rule.ParseRulesFile(data)
 	if err != nil {
@@ -116,70 +138,148 @@ func (b *Bus) LoadRules(data []byte, source string) ([]rule.RuleSpec, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i := range specs {
-		b.putLocked(specs[i], source)
+		b.local[specs[i].Name] = &entry{spec: specs[i], source: source}
 	}
+	b.rebuildLocked()
 	return specs, nil
 }
 
-// PutRule adds or replaces one rule given as a JSON object of the rules
-// file format.
-func (b *Bus) PutRule(data []byte, source string) (*rule.RuleSpec, error) {
-	specs, err := rule.ParseRulesFile(append(append([]byte("["), bytes.TrimSpace(data)...), ']'))
+// SourceAPI is the source of rules put through the API (PutRule).
+const SourceAPI = "api"
+
+// PutRule stores one rule given as a JSON object of the rules file format,
+// replacing a stored rule of the same name and shadowing a rules-file rule
+// of that name until it is deleted. Every process of the installation
+// routes by it once its next reload runs (Options.RulesPoll); this one at
+// once.
+func (b *Bus) PutRule(ctx context.Context, data []byte) (*rule.RuleSpec, error) {
+	data = bytes.TrimSpace(data)
+	specs, err := rule.ParseRulesFile(append(append([]byte("["), data...), ']'))
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Invalid, err, "rule")
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.putLocked(specs[0], source)
-	return &specs[0], nil
+	spec := specs[0]
+	state := rule.StateEnabled
+	if !spec.Enabled() {
+		state = rule.StateDisabled
+	}
+	if _, err := b.opt.Store.RulePut(ctx, &RulePutParams{Name: spec.Name, EventBus: busName(spec.EventBus), Spec: data,
+		State: state, Source: SourceAPI}); err != nil {
+		return nil, err
+	}
+	if err := b.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return &spec, nil
 }
 
-func (b *Bus) putLocked(spec rule.RuleSpec, source string) {
-	if old, ok := b.rules[spec.Name]; ok {
-		if set := b.sets[busName(old.spec.EventBus)]; set != nil {
-			set.Remove(spec.Name)
-		}
+// DeleteRule removes a stored rule everywhere (a rules-file rule it
+// shadowed comes back into effect). A rule that only a rules file defines
+// cannot be deleted here: the file would bring it back at the next start.
+func (b *Bus) DeleteRule(ctx context.Context, name string) error {
+	b.mu.RLock()
+	_, stored := b.stored[name]
+	loc := b.local[name]
+	b.mu.RUnlock()
+	if !stored && loc != nil {
+		return errcode.New(errcode.FailedPrecond, "rule %q comes from the %s rules file; change it there, or put a DISABLED rule of that name to override it", name, loc.source)
 	}
-	b.rules[spec.Name] = &entry{spec: spec, source: source}
-	if spec.Enabled() && spec.Pattern != nil {
-		bn := busName(spec.EventBus)
-		set := b.sets[bn]
-		if set == nil {
-			set = rule.NewRuleSet()
-			b.sets[bn] = set
+	if err := b.opt.Store.RuleDelete(ctx, &RuleDeleteParams{Name: name}); err != nil {
+		if errors.Is(err, errcode.NotFound) {
+			return errcode.New(errcode.NotFound, "no rule named %q", name)
 		}
-		set.AddPattern(spec.Name, spec.Pattern)
+		return err
 	}
+	return b.Reload(ctx)
 }
 
-// DeleteRule removes a rule.
-func (b *Bus) DeleteRule(name string) error {
+// Reload reads the stored rules when the store's rules version differs
+// from the one loaded, and puts them into effect. Run calls it every
+// Options.RulesPoll; call it once at start to route by the stored rules
+// before Run begins.
+func (b *Bus) Reload(ctx context.Context) error {
+	b.reloadMu.Lock()
+	defer b.reloadMu.Unlock()
+	v, err := b.opt.Store.RulesVersion(ctx, &RulesVersionParams{})
+	if err != nil {
+		return err
+	}
+	b.mu.RLock()
+	same := b.loaded && v == b.storedVersion
+	b.mu.RUnlock()
+	if same {
+		return nil
+	}
+	list, err := b.opt.Store.RuleList(ctx, &RuleListParams{})
+	if err != nil {
+		return err
+	}
+	stored := make(map[string]*entry, len(list.Rules))
+	for _, r := range list.Rules {
+		specs, err := rule.ParseRulesFile(append(append([]byte("["), r.Spec...), ']'))
+		if err != nil {
+			// It parsed when it was put; a release that reads rules more
+			// strictly must not stop routing by all the others.
+			b.log.Error("bus: stored rule does not parse; not in effect", "rule", r.Name, "version", r.Version, "err", err)
+			continue
+		}
+		stored[r.Name] = &entry{spec: specs[0], source: r.Source, version: r.Version, updatedAt: r.UpdatedAt}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	e, ok := b.rules[name]
-	if !ok {
-		return errcode.New(errcode.NotFound, "no rule named %q", name)
-	}
-	if set := b.sets[busName(e.spec.EventBus)]; set != nil {
-		set.Remove(name)
-	}
-	delete(b.rules, name)
+	b.stored, b.storedVersion, b.loaded = stored, list.Version, true
+	b.rebuildLocked()
 	return nil
 }
 
-// Rule is a loaded rule and where it came from.
+// RulesVersion is the stored rules version this bus routes by.
+func (b *Bus) RulesVersion() int64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.storedVersion
+}
+
+// rebuildLocked recomputes the rules in effect and their matchers.
+func (b *Bus) rebuildLocked() {
+	rules := make(map[string]*entry, len(b.local)+len(b.stored))
+	for n, e := range b.local {
+		rules[n] = e
+	}
+	for n, e := range b.stored {
+		rules[n] = e
+	}
+	sets := map[string]*rule.RuleSet{}
+	for n, e := range rules {
+		if !e.spec.Enabled() || e.spec.Pattern == nil {
+			continue
+		}
+		bn := busName(e.spec.EventBus)
+		set := sets[bn]
+		if set == nil {
+			set = rule.NewRuleSet()
+			sets[bn] = set
+		}
+		set.AddPattern(n, e.spec.Pattern)
+	}
+	b.rules, b.sets = rules, sets
+}
+
+// Rule is a rule in effect and where it came from.
 type Rule struct {
 	Spec   rule.RuleSpec
 	Source string
+	// Version and UpdatedAt are set for stored rules.
+	Version   int64
+	UpdatedAt time.Time
 }
 
-// Rules returns the loaded rules sorted by name.
+// Rules returns the rules in effect sorted by name.
 func (b *Bus) Rules() []Rule {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	out := make([]Rule, 0, len(b.rules))
 	for _, e := range b.rules {
-		out = append(out, Rule{Spec: e.spec, Source: e.source})
+		out = append(out, Rule{Spec: e.spec, Source: e.source, Version: e.version, UpdatedAt: e.updatedAt})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Spec.Name < out[j].Spec.Name })
 	return out
@@ -202,22 +302,22 @@ func busName(n string) string {
 }
 
 // OutboxEvent returns the outbox row for an event, for callers that write
-// it in their own transaction (catalog.MediaCreate's Events).
-func OutboxEvent(ev Event) (catalog.OutboxEvent, error) {
+// it in their own transaction (the catalog's MediaCreate Events).
+func OutboxEvent(ev Event) (types.OutboxEvent, error) {
 	raw, err := json.Marshal(ev)
 	if err != nil {
-		return catalog.OutboxEvent{}, err
+		return types.OutboxEvent{}, err
 	}
 	payload, err := json.Marshal(envelope{Bus: busName(ev.EventBusName), Event: raw})
 	if err != nil {
-		return catalog.OutboxEvent{}, err
+		return types.OutboxEvent{}, err
 	}
-	return catalog.OutboxEvent{ID: ev.ID, Payload: payload}, nil
+	return types.OutboxEvent{ID: ev.ID, Payload: payload}, nil
 }
 
 // Put writes events to the outbox; the dispatcher delivers them.
 func (b *Bus) Put(ctx context.Context, events ...Event) error {
-	rows := make([]catalog.OutboxEvent, 0, len(events))
+	rows := make([]types.OutboxEvent, 0, len(events))
 	for _, ev := range events {
 		row, err := OutboxEvent(ev)
 		if err != nil {
@@ -225,7 +325,7 @@ func (b *Bus) Put(ctx context.Context, events ...Event) error {
 		}
 		rows = append(rows, row)
 	}
-	if err := b.opt.Store.OutboxInsert(ctx, &catalog.OutboxInsertParams{Events: rows}); err != nil {
+	if err := b.opt.Store.OutboxInsert(ctx, &OutboxInsertParams{Events: rows}); err != nil {
 		return err
 	}
 	b.Notify()
@@ -267,8 +367,16 @@ func (b *Bus) PutEvents(ctx context.Context, entries []PutEventsEntry) ([]PutEve
 	return res, nil
 }
 
-// Run dispatches events until ctx ends.
+// Run dispatches events, and reloads the stored rules when they change,
+// until ctx ends.
 func (b *Bus) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.watchRules(ctx)
+	}()
+	defer wg.Wait()
 	t := time.NewTicker(b.opt.Poll)
 	defer t.Stop()
 	for {
@@ -288,10 +396,26 @@ func (b *Bus) Run(ctx context.Context) error {
 	}
 }
 
+// watchRules reloads the stored rules every RulesPoll until ctx ends.
+func (b *Bus) watchRules(ctx context.Context) {
+	t := time.NewTicker(b.opt.RulesPoll)
+	defer t.Stop()
+	for {
+		if err := b.Reload(ctx); err != nil && ctx.Err() == nil {
+			b.log.Error("bus: reloading stored rules", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // DispatchOnce claims one batch of events and delivers it. It returns how
 // many events it handled.
 func (b *Bus) DispatchOnce(ctx context.Context) (int, error) {
-	batch, err := b.opt.Store.OutboxClaim(ctx, &catalog.OutboxClaimParams{Limit: 50, Lease: b.opt.Lease})
+	batch, err := b.opt.Store.OutboxClaim(ctx, &OutboxClaimParams{Limit: 50, Lease: b.opt.Lease})
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
@@ -307,12 +431,12 @@ func (b *Bus) DispatchOnce(ctx context.Context) (int, error) {
 			continue
 		}
 		delay := backoff(row.Attempts)
-		if _, rerr := b.opt.Store.OutboxRelease(ctx, &catalog.OutboxReleaseParams{ClaimToken: token, IDs: []string{row.ID}, Delay: delay, Error: err.Error()}); rerr != nil {
+		if _, rerr := b.opt.Store.OutboxRelease(ctx, &OutboxReleaseParams{ClaimToken: token, IDs: []string{row.ID}, Delay: delay, Error: err.Error()}); rerr != nil {
 			b.log.Error("bus: release", "event_id", row.ID, "err", rerr)
 		}
 	}
 	if len(done) > 0 {
-		if _, err := b.opt.Store.OutboxAck(ctx, &catalog.OutboxAckParams{ClaimToken: token, IDs: done}); err != nil {
+		if _, err := b.opt.Store.OutboxAck(ctx, &OutboxAckParams{ClaimToken: token, IDs: done}); err != nil {
 			return len(batch), err
 		}
 	}
@@ -327,7 +451,7 @@ func backoff(n int) time.Duration {
 
 // deliver sends one outbox row to every matching target. It reports
 // whether a failed delivery should be retried.
-func (b *Bus) deliver(ctx context.Context, row *catalog.OutboxEvent) (retry bool, err error) {
+func (b *Bus) deliver(ctx context.Context, row *types.OutboxEvent) (retry bool, err error) {
 	var env envelope
 	if err := json.Unmarshal(row.Payload, &env); err != nil || len(env.Event) == 0 {
 		b.log.Error("bus: malformed outbox row dropped", "event_id", row.ID, "err", err)

@@ -7,15 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/landfall/landfall/catalog"
-	_ "github.com/landfall/landfall/catalog/sqlite"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/pipelines"
 )
@@ -54,13 +51,8 @@ func (d *deadList) KeepDeadLetter(ctx context.Context, dl *DeadLetter) error {
 
 func newBus(t *testing.T) (*Bus, *fakeStarter, *deadList) {
 	t.Helper()
-	cat, err := catalog.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
 	st, dl := &fakeStarter{}, &deadList{}
-	b := New(Options{Store: cat, Starter: st, Dead: dl, Logger: slog.New(slog.DiscardHandler),
+	b := New(Options{Store: NewMemoryStore(nil), Starter: st, Dead: dl, Logger: slog.New(slog.DiscardHandler),
 		Webhook: &Webhook{Sleep: noSleep, MaxAttempts: 1}})
 	return b, st, dl
 }
@@ -149,19 +141,19 @@ func TestRetryThenDeadLetter(t *testing.T) {
 
 func TestPutAndDeleteRule(t *testing.T) {
 	b, _, _ := newBus(t)
-	if _, err := b.PutRule([]byte(`{"name":"r","event_pattern":{"source":[{"prefix":""}]},"state":"ENABLED"}`), "api"); err != nil {
+	if _, err := b.PutRule(context.Background(), []byte(`{"name":"r","event_pattern":{"source":[{"prefix":""}]},"state":"ENABLED"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.PutRule([]byte(`{"name":"bad","event_pattern":{"source":[]},"state":"ENABLED"}`), "api"); err == nil || !strings.Contains(err.Error(), "/0/event_pattern/source") {
+	if _, err := b.PutRule(context.Background(), []byte(`{"name":"bad","event_pattern":{"source":[]},"state":"ENABLED"}`)); err == nil || !strings.Contains(err.Error(), "/0/event_pattern/source") {
 		t.Fatalf("invalid rule: %v", err)
 	}
 	if len(b.Rules()) != 1 {
 		t.Fatal(b.Rules())
 	}
-	if err := b.DeleteRule("r"); err != nil {
+	if err := b.DeleteRule(context.Background(), "r"); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.DeleteRule("r"); !errors.Is(err, errcode.NotFound) {
+	if err := b.DeleteRule(context.Background(), "r"); !errors.Is(err, errcode.NotFound) {
 		t.Fatal(err)
 	}
 }

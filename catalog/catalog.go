@@ -35,7 +35,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -116,6 +115,8 @@ type Store interface {
 	DeliveryMark(ctx context.Context, p *DeliveryMarkParams) (first bool, err error)
 	// DeliveryPrune forgets delivery marks older than Before.
 	DeliveryPrune(ctx context.Context, p *DeliveryPruneParams) (int, error)
+
+	RuleStore
 
 	Close() error
 }
@@ -501,16 +502,9 @@ type UsageReport struct {
 	ByAnalyser []UsageSum `json:"by_analyser"`
 }
 
-// OutboxEvent is an event waiting in the outbox. On insert only ID and
-// Payload are read.
-type OutboxEvent struct {
-	ID         string          `json:"id"`
-	Payload    json.RawMessage `json:"payload"`
-	CreatedAt  time.Time       `json:"created_at"`
-	Attempts   int             `json:"attempts"` // claims so far, this one included
-	ClaimToken string          `json:"claim_token,omitempty"`
-	LastError  string          `json:"last_error,omitempty"`
-}
+// OutboxEvent is an event waiting in the outbox (the type is shared with
+// the bus, which delivers it). On insert only ID and Payload are read.
+type OutboxEvent = types.OutboxEvent
 
 type OutboxInsertParams struct{ Events []OutboxEvent }
 

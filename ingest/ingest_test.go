@@ -15,6 +15,7 @@ import (
 	_ "github.com/landfall/landfall/blob/fileblob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/busstore"
 	_ "github.com/landfall/landfall/catalog/sqlite"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
@@ -45,7 +46,7 @@ func setup(t testing.TB, max int64) (*Service, *blob.Bucket, catalog.Store, *bus
 		t.Fatal(err)
 	}
 	r := &rec{}
-	bs := bus.New(bus.Options{Store: cat, Starter: r, Logger: slog.New(slog.DiscardHandler)})
+	bs := bus.New(bus.Options{Store: busstore.New(cat), Starter: r, Logger: slog.New(slog.DiscardHandler)})
 	if _, err := bs.LoadRules([]byte(`[{"name":"all","event_pattern":{"source":["aws.s3"]},"state":"ENABLED","targets":[{"id":"t","type":"workflow","state_machine":"media","input_path":"$.detail.object"}]}]`), "test"); err != nil {
 		t.Fatal(err)
 	}
