@@ -37,7 +37,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/workflow"
@@ -159,10 +158,6 @@ func (h *Handler) serve(r *http.Request) (any, error) {
 // decode reads a request. Unknown members are ignored, as AWS does, so
 // newer SDKs keep working.
 func decode(body []byte, v any) error {
-	// NUL and bytes that are not UTF-8 never reach the engine's store.
-	if err := apiserver.CheckJSONText(body); err != nil {
-		return fail("ValidationException", "%s", errcode.MessageOf(err))
-	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {

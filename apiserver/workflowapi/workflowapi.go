@@ -155,9 +155,6 @@ func decode(r *http.Request, v any) error {
 // DecodeBody decodes one JSON object into v, rejecting unknown fields and
 // trailing data with an error that names the offset or field.
 func DecodeBody(body []byte, v any) error {
-	if err := apiserver.CheckJSONText(body); err != nil {
-		return err
-	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
