@@ -174,10 +174,10 @@ func CheckJSONText(body []byte) error {
 	}
 }
 
-// guard runs before routing: it sets the headers every response carries
+// screen runs before routing: it sets the headers every response carries
 // and refuses path values and query parameters that are not text. It
 // reports whether the request goes on.
-func (s *Server) guard(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) screen(w http.ResponseWriter, r *http.Request) bool {
 	securityHeaders(w.Header(), r)
 	_, pattern := s.mux.Handler(r)
 	if err := checkRequestText(r, pattern); err != nil {

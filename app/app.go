@@ -23,6 +23,7 @@ import (
 	awsprov "github.com/landfall/landfall/analyser/aws"
 	"github.com/landfall/landfall/analyser/openai"
 	"github.com/landfall/landfall/apiserver"
+	"github.com/landfall/landfall/apiserver/auth"
 	"github.com/landfall/landfall/apiserver/webui"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
@@ -189,8 +190,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if opt.Mounts != nil {
 		mounts, sfn = opt.Mounts(a)
 	}
+	secret, err := auth.LoadSecret(cfg.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("secret_file: %w", err)
+	}
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
-		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0,
+		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
+		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
 		Resumable: resumable, UI: webui.Handler()})
 	return a, nil
@@ -313,14 +319,44 @@ func (a *App) provision(ctx context.Context) error {
 	if err := a.Bus.Reload(ctx); err != nil {
 		return fmt.Errorf("stored rules: %w", err)
 	}
+	if len(a.Cfg.Tenants) == 0 {
+		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
+			return err
+		}
+		return nil
+	}
+	return a.provisionTenants(ctx)
+}
+
+// provisionTenants makes the catalog's tenants follow the configuration:
+// configured tenants are created, or enabled again if an earlier
+// configuration dropped them; catalog tenants the configuration no longer
+// names are disabled (their keys stop working; their data stays). An open
+// installation (no tenants configured) changes nothing here.
+func (a *App) provisionTenants(ctx context.Context) error {
+	want := map[string]bool{}
 	for _, t := range a.Cfg.Tenants {
+		want[t.ID] = true
 		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: t.ID, IfNotExists: true}); err != nil {
 			return fmt.Errorf("tenant %s: %w", t.ID, err)
 		}
 	}
-	if len(a.Cfg.Tenants) == 0 {
-		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
-			return err
+	have, err := a.Catalog.TenantList(ctx, &catalog.TenantListParams{})
+	if err != nil {
+		return err
+	}
+	for _, t := range have {
+		switch {
+		case want[t.ID] && t.DisabledAt != nil:
+			if _, err := a.Catalog.TenantEnable(ctx, &catalog.TenantEnableParams{ID: t.ID}); err != nil {
+				return fmt.Errorf("tenant %s: %w", t.ID, err)
+			}
+			a.Log.Info("tenant is configured again: enabled", "tenant", t.ID, "disabled_at", *t.DisabledAt)
+		case !want[t.ID] && t.DisabledAt == nil:
+			if _, err := a.Catalog.TenantDisable(ctx, &catalog.TenantDisableParams{ID: t.ID}); err != nil {
+				return fmt.Errorf("tenant %s: %w", t.ID, err)
+			}
+			a.Log.Warn("tenant is no longer configured: disabled, its API keys stop working (its data stays)", "tenant", t.ID)
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/landfall/landfall/errcode"
@@ -62,91 +61,90 @@ const apiKeyPrefix = "lf_"
 // "lf_<id>_<secret>" with a 16-hex-digit id and a 43-character secret.
 func NewAPIKey() (key, id string) {
 	var idb [8]byte
-	var sec [32]byte
 	_, _ = rand.Read(idb[:])
-	_, _ = rand.Read(sec[:])
 	id = hex.EncodeToString(idb[:])
-	return apiKeyPrefix + id + "_" + base64.RawURLEncoding.EncodeToString(sec[:]), id
+	return NewAPIKeyWithID(id), id
+}
+
+// NewAPIKeyWithID returns a fresh plaintext key with an existing id (a
+// rotation).
+func NewAPIKeyWithID(id string) string {
+	var sec [32]byte
+	_, _ = rand.Read(sec[:])
+	return apiKeyPrefix + id + "_" + base64.RawURLEncoding.EncodeToString(sec[:])
+}
+
+// ParseAPIKey checks the shape of a plaintext key and returns its id; a
+// malformed key is errcode.Unauthenticated (the message never repeats the
+// key).
+func ParseAPIKey(key string) (id string, err error) {
+	rest, ok := strings.CutPrefix(key, apiKeyPrefix)
+	if !ok || len(rest) != 16+1+43 || rest[16] != '_' {
+		return "", errcode.New(errcode.Unauthenticated, "catalog: API key is malformed (want lf_<id>_<secret>)")
+	}
+	if !lowerHex(rest[:16]) {
+		return "", errcode.New(errcode.Unauthenticated, "catalog: API key is malformed (id is not lower-case hex)")
+	}
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(rest[17:]); err != nil {
+		return "", errcode.New(errcode.Unauthenticated, "catalog: API key is malformed (secret is not base64url)")
+	}
+	return rest[:16], nil
 }
 
 // HashAPIKey returns the stored form of a plaintext key (hex SHA-256) after
 // checking its shape; a malformed key is errcode.Unauthenticated.
 func HashAPIKey(key string) (string, error) {
-	rest, ok := strings.CutPrefix(key, apiKeyPrefix)
-	if !ok || len(rest) != 16+1+43 || rest[16] != '_' {
-		return "", errcode.New(errcode.Unauthenticated, "catalog: API key is malformed (want lf_<id>_<secret>)")
-	}
-	if _, err := hex.DecodeString(rest[:16]); err != nil {
-		return "", errcode.New(errcode.Unauthenticated, "catalog: API key is malformed (id is not hex)")
+	if _, err := ParseAPIKey(key); err != nil {
+		return "", err
 	}
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// ValidateText checks a free-text value (a filename, a content type, a
-// cause, a name) before any database sees it: valid UTF-8, no NUL byte,
-// at most max bytes. PostgreSQL refuses NUL and invalid UTF-8 outright and
-// SQLite would store them as they are; both are refused here, naming the
-// field and the byte offset.
-func ValidateText(field, v string, max int) error {
-	if i := strings.IndexByte(v, 0); i >= 0 {
-		return invalid("catalog: %s: has a NUL byte at byte %d", field, i)
-	}
-	if i := InvalidUTF8At(v); i >= 0 {
-		return invalid("catalog: %s: not valid UTF-8 at byte %d", field, i)
-	}
-	if max > 0 && len(v) > max {
-		return invalid("catalog: %s: longer than %d bytes", field, max)
+// ValidateAPIKeyID checks a key id named in a request (16 lower-case hex
+// digits).
+func ValidateAPIKeyID(field, id string) error {
+	if len(id) != 16 || !lowerHex(id) {
+		return invalid("catalog: %s: %q is not a key id (16 lower-case hex digits)", field, id)
 	}
 	return nil
 }
 
-// InvalidUTF8At returns the offset of the first byte of s that is not part
-// of valid UTF-8, or -1.
-func InvalidUTF8At(s string) int {
-	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return i
-		}
-		i += size
+const accessKeyPrefix = "LFAK"
+
+// AccessKeyID is the AWS-style access key id of a key: "LFAK" and the key
+// id in upper-case hex, 20 characters like AWS's. Clients of the Step
+// Functions protocol sign requests with it and the key's secret access key.
+func AccessKeyID(keyID string) string { return accessKeyPrefix + strings.ToUpper(keyID) }
+
+// ParseAccessKeyID returns the key id of an access key id; anything else is
+// errcode.Unauthenticated.
+func ParseAccessKeyID(s string) (keyID string, err error) {
+	rest, ok := strings.CutPrefix(s, accessKeyPrefix)
+	if !ok || len(rest) != 16 {
+		return "", errcode.New(errcode.Unauthenticated, "catalog: access key id %q is malformed (want LFAK and 16 upper-case hex digits)", clip(s))
 	}
-	return -1
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
+			return "", errcode.New(errcode.Unauthenticated, "catalog: access key id %q is malformed (want LFAK and 16 upper-case hex digits)", clip(s))
+		}
+	}
+	return strings.ToLower(rest), nil
 }
 
-// TruncateText cuts s to at most max bytes on a character boundary, so a
-// long name of multi-byte characters stays valid UTF-8.
-func TruncateText(s string, max int) string {
-	if len(s) <= max {
-		return s
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
 	}
-	if max <= 0 {
-		return ""
-	}
-	cut := max
-	// Step back over continuation bytes to the start of the character
-	// that would be split.
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
+	return true
 }
 
-// ValidateJSONText checks encoded JSON for the escape \u0000, which
-// PostgreSQL's jsonb refuses; the error names the field and the offset.
-func ValidateJSONText(field string, b []byte) error {
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' || i+1 >= len(b) {
-			continue
-		}
-		if b[i+1] == 'u' && i+6 <= len(b) && string(b[i+2:i+6]) == "0000" {
-			return invalid("catalog: %s: has a NUL character (\\u0000) at byte %d", field, i)
-		}
-		i++ // skip the escaped character
+// clip bounds untrusted text quoted in an error.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
 	}
-	return nil
+	return s
 }

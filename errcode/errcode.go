@@ -21,7 +21,8 @@ const (
 	FailedPrecond    Code = "FailedPrecondition"
 	PermissionDenied Code = "PermissionDenied" // authenticated but not allowed (another tenant's data)
 	Unauthenticated  Code = "Unauthenticated"
-	TooLarge         Code = "TooLarge" // a size limit was passed
+	TooLarge         Code = "TooLarge"    // a size limit was passed
+	RateLimited      Code = "RateLimited" // a caller's request or upload rate was passed: retry after a while
 	Unavailable      Code = "Unavailable"
 	NotImplemented   Code = "NotImplemented" // a driver or provider cannot do this (yet)
 	Canceled         Code = "Canceled"
