@@ -15,6 +15,7 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/ingest"
 	"github.com/landfall/landfall/types"
 )
 
@@ -27,7 +28,9 @@ func (u *recordingUploads) Upload(ctx context.Context, p *UploadParams) (*catalo
 	return &catalog.Media{ID: "m1", TenantID: p.Tenant, Filename: p.Filename}, nil
 }
 
-func (u *recordingUploads) Intake(ctx context.Context, body []byte) (int, error) { return 0, nil }
+func (u *recordingUploads) Intake(ctx context.Context, body []byte) (*ingest.IntakeResult, error) {
+	return &ingest.IntakeResult{}, nil
+}
 
 // recordingBus is an EventBus that accepts every entry.
 type recordingBus struct{ EventBus }

@@ -287,11 +287,11 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request) error {
 	if err := CheckJSONText(body); err != nil {
 		return err
 	}
-	n, err := s.cfg.Uploads.Intake(r.Context(), body)
+	res, err := s.cfg.Uploads.Intake(r.Context(), body)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"events": n})
+	writeJSON(w, http.StatusAccepted, res)
 	return nil
 }
 

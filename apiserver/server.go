@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -17,6 +16,7 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/identity"
+	"github.com/landfall/landfall/ingest"
 )
 
 // Uploader stores an uploaded stream as a new media item.
@@ -26,19 +26,11 @@ type Uploader interface {
 	Upload(ctx context.Context, p *UploadParams) (*catalog.Media, error)
 	// Intake turns an S3 event notification (or EventBridge Object Created
 	// event) into bus events.
-	Intake(ctx context.Context, body []byte) (int, error)
+	Intake(ctx context.Context, body []byte) (*ingest.IntakeResult, error)
 }
 
 // UploadParams describe one upload.
-type UploadParams struct {
-	Tenant      string
-	Filename    string
-	ContentType string
-	Size        int64 // -1 when unknown
-	Body        io.Reader
-	// Vocabulary are words (names, jargon) the transcriber should expect.
-	Vocabulary []string
-}
+type UploadParams = ingest.UploadParams
 
 // EventBus is what the API needs of the bus.
 type EventBus interface {

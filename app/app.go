@@ -32,6 +32,7 @@ import (
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/telemetry"
 	"github.com/landfall/landfall/workflow"
@@ -61,7 +62,7 @@ type App struct {
 	Engine  *workflow.Engine
 	Bus     *bus.Bus
 	Ingest  *ingest.Service
-	Tasks   *Tasks
+	Tasks   *pipeline.Tasks
 	Metrics *Metrics
 	API     *apiserver.Server
 
@@ -163,24 +164,26 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	}
 	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
 		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
-	a.Tasks = &Tasks{cfg: cfg, bucket: a.Bucket, bucketName: BucketName(cfg.Blob), cat: a.Catalog, bus: a.Bus, engine: a.Engine,
-		webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, log: log.With("component", "pipeline"),
-		workRoot: filepath.Join(cfg.Data, "work"), metrics: a.Metrics, now: time.Now,
-		shareFiles: !strings.HasPrefix(cfg.DB, "sqlite:")}
+	var domainText string
 	if p := cfg.Transcribe.DomainTextFile; p != "" {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("transcribe.domain_text_file: %w", err)
 		}
-		a.Tasks.domainText = string(b)
+		domainText = string(b)
 	}
-	a.Tasks.register(fns)
+	a.Tasks = pipeline.New(pipeline.Options{Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
+		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
+		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionWriters})
+	registerTasks(fns, a.Tasks, newRedactor(cfg, filepath.Join(cfg.Data, "work")))
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
-		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest"), AutoTenants: len(cfg.Tenants) == 0})
+		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest")})
 	if err := a.provision(ctx); err != nil {
 		return nil, err
 	}
-	resumable, janitor, err := a.Ingest.Resumable(filepath.Join(cfg.Data, "uploads"), cfg.Uploads.AbortAfter.Duration)
+	resumable, janitor, err := a.Ingest.Resumable(ingest.ResumableOptions{Dir: filepath.Join(cfg.Data, "uploads"),
+		AbortAfter: cfg.Uploads.AbortAfter.Duration, Status: apiserver.StatusOf, WriteProblem: apiserver.WriteProblem})
 	if err != nil {
 		return nil, fmt.Errorf("resumable uploads: %w", err)
 	}
@@ -201,6 +204,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Resumable: resumable, UI: webui.Handler()})
 	return a, nil
 }
+
+var _ apiserver.Uploader = (*ingest.Service)(nil)
 
 func redact(u string) string {
 	p, err := url.Parse(u)

@@ -44,6 +44,18 @@ const (
 	ToolFailed            Code = "Tool.Failed"  // an external command exited non-zero
 )
 
+// Codes raised by the pipeline's tasks.
+const (
+	// ForbiddenReference: a task's input names something outside what the
+	// execution may touch (another tenant's media, key or rows, another
+	// bucket, a key outside the tenant's prefixes, a ".." component). The
+	// task touches nothing.
+	ForbiddenReference Code = "Landfall.ForbiddenReference"
+	// AlreadyProcessed: the object's media item already finished
+	// (SUCCEEDED or FAILED); a repeated delivery does not reset it.
+	AlreadyProcessed Code = "Landfall.AlreadyProcessed"
+)
+
 // Error is an error with a code. Message says what is wrong and where.
 type Error struct {
 	Code    Code
