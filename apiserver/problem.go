@@ -44,7 +44,7 @@ func StatusOf(c errcode.Code) int {
 		return http.StatusGatewayTimeout
 	case errcode.Canceled:
 		return 499 // client closed request
-	case errcode.ProviderThrottled:
+	case errcode.ProviderThrottled, errcode.RateLimited:
 		return http.StatusTooManyRequests
 	case errcode.ProviderTransient, errcode.ProviderFailed, errcode.ProviderBadOutput:
 		return http.StatusBadGateway

@@ -6,15 +6,20 @@ import (
 	"github.com/landfall/landfall/analyser/export"
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/types"
 )
+
+// captionWriters are the caption files persist writes beside each
+// transcript.
+var captionWriters = map[string]pipeline.CaptionWriter{}
 
 // The caption files persisted beside each transcript, and the exports the
 // API serves at /v1/media/{id}/{name}, all rendered from the one internal
 // transcript and insights.
 func init() {
-	captionWriters["captions.vtt"] = captionWriter{"text/vtt", func(w io.Writer, t *types.Transcript) error { return export.WriteVTT(w, t, export.Options{}) }}
-	captionWriters["captions.srt"] = captionWriter{"application/x-subrip", func(w io.Writer, t *types.Transcript) error { return export.WriteSRT(w, t, export.Options{}) }}
+	captionWriters["captions.vtt"] = pipeline.CaptionWriter{ContentType: "text/vtt", Write: func(w io.Writer, t *types.Transcript) error { return export.WriteVTT(w, t, export.Options{}) }}
+	captionWriters["captions.srt"] = pipeline.CaptionWriter{ContentType: "application/x-subrip", Write: func(w io.Writer, t *types.Transcript) error { return export.WriteSRT(w, t, export.Options{}) }}
 
 	transcriptExport := func(name string) apiserver.Exporter {
 		f, _ := export.Lookup(name)
