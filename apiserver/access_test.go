@@ -477,3 +477,37 @@ func TestOpenInstallation(t *testing.T) {
 		t.Fatalf("principal with ?tenant= = %v", p)
 	}
 }
+
+// Every route the server serves is in the OpenAPI document with its
+// method.
+func TestRoutesAreDocumented(t *testing.T) {
+	t.Parallel()
+	f := keyed(t, Config{Resumable: http.NotFoundHandler(), UI: http.NotFoundHandler()})
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range f.s.Routes() {
+		path := strings.TrimSuffix(rt.Pattern, "{$}")
+		if rt.Method == "" { // a mounted prefix: some documented path under it
+			found := false
+			for p := range doc.Paths {
+				found = found || strings.HasPrefix(p+"/", strings.TrimSuffix(path, "/")+"/")
+			}
+			if !found {
+				t.Errorf("mount %s: no documented path", rt.Pattern)
+			}
+			continue
+		}
+		ops, ok := doc.Paths[path]
+		if !ok {
+			t.Errorf("%s %s: not in openapi.json", rt.Method, path)
+			continue
+		}
+		if _, ok := ops[strings.ToLower(rt.Method)]; !ok {
+			t.Errorf("%s %s: method not in openapi.json", rt.Method, path)
+		}
+	}
+}
