@@ -451,9 +451,21 @@ func TestOpenInstallation(t *testing.T) {
 	rec := &recorder{}
 	f := setup(t, false)
 	s := New(Config{Catalog: f.cat, DefaultTenant: "acme", Mounts: map[string]http.Handler{"/v1/executions": rec}, SFN: rec,
-		Metrics: rec, RequestsPerMinute: 2, Logger: slog.New(slog.DiscardHandler)})
+		Metrics: rec, RequestsPerMinute: 3, Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
+	// AWS clients always sign; an open installation takes any signature.
+	r, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader("{}"))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=00")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || rec.last().Role != identity.RoleAnonymous {
+		t.Fatalf("signed request to an open installation: %d", resp.StatusCode)
+	}
+	rec.seen = nil
 	for _, path := range []string{"/v1/executions", "/v1/executions?tenant=globex", "/metrics"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
