@@ -34,6 +34,8 @@ func StatusOf(c errcode.Code) int {
 		return http.StatusNotFound
 	case errcode.AlreadyExists, errcode.FailedPrecond:
 		return http.StatusConflict
+	case errcode.ResourceExhausted:
+		return http.StatusTooManyRequests
 	case errcode.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case errcode.NotImplemented:

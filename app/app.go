@@ -161,7 +161,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	fns := workflow.NewFunctions(FunctionPrefix)
 	resources.Register(FunctionPrefix, fns)
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
-		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow")})
+		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
+		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
+		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}

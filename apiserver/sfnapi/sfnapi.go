@@ -220,6 +220,8 @@ func mapErr(err error, notFound string, invalid string) error {
 		return fail("ConflictException", "%s", msg)
 	case errcode.PermissionDenied:
 		return fail("AccessDeniedException", "%s", msg)
+	case errcode.ResourceExhausted:
+		return fail("ExecutionLimitExceeded", "%s", msg)
 	case errcode.Unauthenticated:
 		return &apiError{Type: "UnrecognizedClientException", Message: msg, Status: http.StatusForbidden}
 	case errcode.FailedPrecond:
