@@ -217,7 +217,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("http", attrs...)
 	}()
-	s.mux.ServeHTTP(rec, r)
+	if s.screen(rec, r) {
+		s.mux.ServeHTTP(rec, r)
+	}
 }
 
 type statusRecorder struct {

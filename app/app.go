@@ -181,7 +181,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionWriters})
-	registerTasks(fns, a.Tasks)
+	registerTasks(fns, a.Tasks, newRedactor(cfg, filepath.Join(cfg.Data, "work")))
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest")})
 	if err := a.provision(ctx); err != nil {
