@@ -88,3 +88,8 @@ func (s Summariser) call(ctx context.Context, msgs []llm.Message, usage *analyse
 }
 
 var _ analyser.Analyser = Summariser{}
+
+// Close releases the client's idle connections when the app stops.
+func (s Summariser) Close() error { return s.C.Close() }
+
+var _ analyser.Closer = Summariser{}

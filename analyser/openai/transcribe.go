@@ -242,3 +242,8 @@ func truncateRunes(s string, n int) string {
 	}
 	return string(r[:n])
 }
+
+// Close releases the client's idle connections when the app stops.
+func (t Transcriber) Close() error { return t.C.Close() }
+
+var _ analyser.Closer = Transcriber{}
