@@ -64,7 +64,7 @@ type App struct {
 	// Exports are the transcript and chapter files this app serves and
 	// writes.
 	Exports *export.Registry
-	Engine    *workflow.Engine
+	Engine  *workflow.Engine
 	Bus     *bus.Bus
 	Ingest  *ingest.Service
 	Tasks   *Tasks
