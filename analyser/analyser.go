@@ -53,6 +53,9 @@ type Spec struct {
 	Requires []string     // external commands it runs, e.g. "ffmpeg"
 	// OutputSchema is the JSON Schema (draft 2020-12) of the output.
 	OutputSchema json.RawMessage
+	// Options declare the keys Input.Options may hold; DecodeOptions
+	// accepts nothing else.
+	Options []Option
 }
 
 // Input is what every analyser receives: the Task state's effective input.
