@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -84,6 +85,37 @@ type Env struct {
 	// Usage records resources spent (CPU seconds, audio minutes, tokens);
 	// may be nil.
 	Usage func(Usage)
+	// Artefacts receives the files under Workdir that later tasks read
+	// (audio tracks, keyframes, thumbnails); may be nil. Only declared
+	// files travel to a worker on another machine.
+	Artefacts func(Artefact)
+}
+
+// Artefact is a file an analyser wrote under Env.Workdir for later tasks.
+// Its output names the file by Path; the pipeline ships declared files to
+// the bucket and puts them at the same place in the next worker's work
+// folder, replacing Path in the output when that place differs.
+type Artefact struct {
+	// Name is the file's slash-separated path relative to Workdir, e.g.
+	// "audio.wav" or "keyframes/0003.jpg".
+	Name string `json:"name"`
+	// MediaType is the file's content type, e.g. "audio/wav".
+	MediaType string `json:"media_type"`
+	// Path is the file's path as the output names it.
+	Path string `json:"path"`
+}
+
+// Declare reports a written file to env.Artefacts when it is set. The
+// name is the path relative to Workdir.
+func (e *Env) Declare(path, mediaType string) {
+	if e == nil || e.Artefacts == nil {
+		return
+	}
+	rel, err := filepath.Rel(e.Workdir, path)
+	if err != nil {
+		rel = path // refused by the pipeline: not under the work folder
+	}
+	e.Artefacts(Artefact{Name: filepath.ToSlash(rel), MediaType: mediaType, Path: path})
 }
 
 // Usage is one entry of the usage ledger.

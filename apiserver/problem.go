@@ -13,18 +13,13 @@ import (
 	"strings"
 
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/types"
 )
 
 // Problem is an RFC 9457 problem details document with Landfall's stable
-// error code.
-type Problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Instance string `json:"instance,omitempty"`
-	Code     string `json:"code"`
-}
+// error code; the type lives in package types so that clients read it
+// without linking the server.
+type Problem = types.Problem
 
 // StatusOf maps an error code to an HTTP status.
 func StatusOf(c errcode.Code) int {
@@ -49,7 +44,7 @@ func StatusOf(c errcode.Code) int {
 		return http.StatusGatewayTimeout
 	case errcode.Canceled:
 		return 499 // client closed request
-	case errcode.ProviderThrottled:
+	case errcode.ProviderThrottled, errcode.RateLimited:
 		return http.StatusTooManyRequests
 	case errcode.ProviderTransient, errcode.ProviderFailed, errcode.ProviderBadOutput:
 		return http.StatusBadGateway

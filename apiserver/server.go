@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -13,10 +12,12 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser/export"
+	"github.com/landfall/landfall/apiserver/auth"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
-	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
+	"github.com/landfall/landfall/ingest"
 )
 
 // Uploader stores an uploaded stream as a new media item.
@@ -26,19 +27,11 @@ type Uploader interface {
 	Upload(ctx context.Context, p *UploadParams) (*catalog.Media, error)
 	// Intake turns an S3 event notification (or EventBridge Object Created
 	// event) into bus events.
-	Intake(ctx context.Context, body []byte) (int, error)
+	Intake(ctx context.Context, body []byte) (*ingest.IntakeResult, error)
 }
 
 // UploadParams describe one upload.
-type UploadParams struct {
-	Tenant      string
-	Filename    string
-	ContentType string
-	Size        int64 // -1 when unknown
-	Body        io.Reader
-	// Vocabulary are words (names, jargon) the transcriber should expect.
-	Vocabulary []string
-}
+type UploadParams = ingest.UploadParams
 
 // EventBus is what the API needs of the bus.
 type EventBus interface {
@@ -70,25 +63,39 @@ type Config struct {
 	Bus     EventBus
 	Redrive Redriver
 	Logger  *slog.Logger
-	// RequireKeys makes every /v1 request present an API key (Bearer or
-	// X-Api-Key); the key's tenant scopes what it sees. Without it the
-	// server trusts its callers and takes the tenant from ?tenant= (for
-	// loopback-only embedded use).
+	// RequireKeys makes every route but health, the OpenAPI document and
+	// the web UI's files need a credential (an API key, or a signed URL
+	// for media downloads); the key's role and tenant decide what it may
+	// do. Without it the installation is open: every caller is the
+	// anonymous principal acting for ?tenant= or DefaultTenant, which is
+	// why open installations bind to loopback unless told otherwise.
 	RequireKeys bool
 	// DefaultTenant is used in open mode when a request names none.
 	DefaultTenant string
+	// Secret is the installation secret: it derives secret access keys
+	// and signs media URLs (see package auth). Without it signed URLs and
+	// Signature Version 4 are refused.
+	Secret []byte
+	// RequestsPerMinute and UploadsPerMinute rate-limit each API key (each
+	// remote address on open installations); 0 is unlimited.
+	RequestsPerMinute int
+	UploadsPerMinute  int
+	// Now is the clock for rate limits and signed URLs (time.Now when nil).
+	Now func() time.Time
 	// Mounts are further handlers by path prefix (the workflow REST API at
-	// /v1/state-machines, /v1/executions, …; the Step Functions protocol at
-	// POST /).
+	// /v1/state-machines, /v1/executions, …). Requests reach them
+	// authenticated, with the principal in their context.
 	Mounts map[string]http.Handler
-	// SFN serves POST / with X-Amz-Target (the Step Functions protocol).
+	// SFN serves POST / with X-Amz-Target (the Step Functions protocol),
+	// authenticated like the mounts.
 	SFN http.Handler
-	// Metrics serves /metrics.
+	// Metrics serves /metrics to operators and admins.
 	Metrics http.Handler
 	// UI serves the web UI under /ui/; GET / redirects there.
 	UI http.Handler
 	// Resumable serves resumable (tus) uploads under /v1/uploads/tus/;
-	// requests reach it authenticated (TenantFrom gives the tenant).
+	// requests reach it authenticated, with the principal (and the tenant
+	// it acts for) in their context.
 	Resumable http.Handler
 	// MaxUploadBytes bounds one upload.
 	MaxUploadBytes int64
@@ -101,9 +108,13 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg  Config
+	log  *slog.Logger
+	mux  *http.ServeMux
+	auth *auth.Authenticator
+
+	requests, uploads *limiter
+	routeTable        []Route
 }
 
 // New builds the server.
@@ -114,7 +125,12 @@ func New(cfg Config) *Server {
 	if cfg.DefaultTenant == "" {
 		cfg.DefaultTenant = "default"
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		auth:     &auth.Authenticator{Catalog: cfg.Catalog, Secret: cfg.Secret, Now: cfg.Now},
+		requests: newLimiter(cfg.RequestsPerMinute, cfg.Now), uploads: newLimiter(cfg.UploadsPerMinute, cfg.Now)}
 	s.routes()
 	return s
 }
@@ -122,40 +138,49 @@ func New(cfg Config) *Server {
 const headerRequestID = "X-Request-Id"
 
 func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /healthz", s.healthz)
-	m.HandleFunc("GET /openapi.json", s.openapi)
-	if s.cfg.Metrics != nil {
-		m.Handle("GET /metrics", s.cfg.Metrics)
+	pub := func(method, pattern string, h http.HandlerFunc) {
+		s.handle(Route{Method: method, Pattern: pattern, Access: AccessPublic}, h)
 	}
-	m.Handle("GET /v1/media", s.auth(s.mediaList))
-	m.Handle("GET /v1/media/{id}", s.auth(s.mediaGet))
-	m.Handle("GET /v1/media/{id}/{export}", s.auth(s.mediaExport))
-	m.Handle("GET /v1/search", s.auth(s.search))
-	m.Handle("GET /v1/failures", s.auth(s.failureList))
-	m.Handle("GET /v1/failures/{id}", s.auth(s.failureGet))
-	m.Handle("POST /v1/failures/{id}/redrive", s.auth(s.failureRedrive))
-	m.Handle("GET /v1/usage", s.auth(s.usage))
-	m.Handle("POST /v1/uploads", s.auth(s.upload))
-	m.Handle("POST /v1/intake/s3", s.auth(s.intake))
-	m.Handle("POST /v1/events", s.auth(s.putEvents))
-	m.Handle("GET /v1/rules", s.auth(s.ruleList))
-	m.Handle("POST /v1/rules", s.auth(s.rulePut))
-	m.Handle("DELETE /v1/rules/{name}", s.auth(s.ruleDelete))
+	api := func(method, pattern string, access Access, h handler) {
+		s.handle(Route{Method: method, Pattern: pattern, Access: access}, s.errors(h))
+	}
+	pub("GET", "/healthz", s.healthz)
+	pub("GET", "/openapi.json", s.openapi)
+	if s.cfg.Metrics != nil {
+		s.handle(Route{Method: "GET", Pattern: "/metrics", Access: AccessOperator}, s.cfg.Metrics)
+	}
+	api("GET", "/v1/media", AccessTenantRead, s.mediaList)
+	api("GET", "/v1/media/{id}", AccessTenantRead, s.mediaGet)
+	s.handle(Route{Method: "GET", Pattern: "/v1/media/{id}/{export}", Access: AccessTenantRead, SignedURL: true}, s.errors(s.mediaExport))
+	api("POST", "/v1/media/{id}/links", AccessTenantRead, s.mediaLinks)
+	api("GET", "/v1/search", AccessTenantRead, s.search)
+	api("GET", "/v1/failures", AccessTenantRead, s.failureList)
+	api("GET", "/v1/failures/{id}", AccessTenantRead, s.failureGet)
+	api("POST", "/v1/failures/{id}/redrive", AccessTenantWrite, s.failureRedrive)
+	api("GET", "/v1/usage", AccessTenantRead, s.usage)
+	s.handle(Route{Method: "POST", Pattern: "/v1/uploads", Access: AccessTenantWrite, Upload: true}, s.errors(s.upload))
+	api("POST", "/v1/intake/s3", AccessInstallation, s.intake)
+	api("POST", "/v1/events", AccessInstallation, s.putEvents)
+	api("GET", "/v1/rules", AccessInstallation, s.ruleList)
+	api("POST", "/v1/rules", AccessInstallation, s.rulePut)
+	api("DELETE", "/v1/rules/{name}", AccessInstallation, s.ruleDelete)
+	s.adminRoutes(api)
 	if s.cfg.UI != nil {
-		m.Handle("GET /ui/", s.cfg.UI)
-		m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })
+		s.handle(Route{Method: "GET", Pattern: "/ui/", Access: AccessPublic}, s.cfg.UI)
+		pub("GET", "/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })
 	}
 	if s.cfg.Resumable != nil {
-		m.Handle("/v1/uploads/tus/", s.authHandler(s.cfg.Resumable))
+		// tus: POST creates an upload (counted as one), PATCH sends its
+		// bytes, HEAD resumes, DELETE abandons.
+		s.handle(Route{Pattern: "/v1/uploads/tus/", Access: AccessTenantWrite, Upload: true}, s.cfg.Resumable)
 	}
 	for prefix, h := range s.cfg.Mounts {
-		// Mounted APIs are installation-wide: with keys required, any
-		// valid key may use them.
-		m.Handle(prefix, s.authHandler(h))
+		// Mounted APIs see the principal in the request's context and
+		// scope what it may see and do themselves.
+		s.handle(Route{Pattern: prefix, Access: AccessCaller}, h)
 	}
 	if s.cfg.SFN != nil {
-		m.Handle("POST /{$}", s.cfg.SFN)
+		s.handle(Route{Method: "POST", Pattern: "/{$}", Access: AccessCaller}, s.cfg.SFN)
 	}
 }
 
@@ -214,82 +239,21 @@ func (r *statusRecorder) Flush() {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// principal is who is calling: the tenant a key is scoped to, or any
-// tenant in open mode.
-type principal struct {
-	tenant string
-	open   bool
-}
-
-type ctxKey struct{}
-
-func principalOf(ctx context.Context) principal { p, _ := ctx.Value(ctxKey{}).(principal); return p }
-
 type handler func(w http.ResponseWriter, r *http.Request) error
 
-// auth resolves the caller's tenant and turns a handler's error into a
-// problem response.
-func (s *Server) auth(h handler) http.Handler {
+// errors turns a handler's error into a problem response.
+func (s *Server) errors(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.authenticate(r)
-		if err == nil {
-			err = h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
-		}
-		if err != nil {
-			if errcode.Of(err) == errcode.Unknown {
-				s.log.Error("request failed", "request_id", r.Header.Get(headerRequestID), "path", r.URL.Path, "err", err)
-			}
-			WriteProblem(w, r, err)
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
 		}
 	})
 }
 
-// authHandler authenticates requests for a plain handler.
-func (s *Server) authHandler(h http.Handler) http.Handler {
-	return s.auth(func(w http.ResponseWriter, r *http.Request) error {
-		h.ServeHTTP(w, r)
-		return nil
-	})
-}
-
-// TenantFrom returns the tenant of an authenticated request's context.
+// TenantFrom returns the tenant an authenticated request acts for.
 func TenantFrom(ctx context.Context) (string, bool) {
-	p, ok := ctx.Value(ctxKey{}).(principal)
-	return p.tenant, ok
-}
-
-func (s *Server) authenticate(r *http.Request) (principal, error) {
-	key := r.Header.Get("X-Api-Key")
-	// Media elements cannot send headers: GET requests may carry the key
-	// as access_token (keep such URLs out of shared logs).
-	if key == "" && r.Method == http.MethodGet && r.Header.Get("Authorization") == "" {
-		key = r.URL.Query().Get("access_token")
-	}
-	if a := r.Header.Get("Authorization"); key == "" && a != "" {
-		k, ok := strings.CutPrefix(a, "Bearer ")
-		if !ok {
-			return principal{}, errcode.New(errcode.Unauthenticated, "Authorization: want \"Bearer <api key>\"")
-		}
-		key = strings.TrimSpace(k)
-	}
-	if key == "" {
-		if s.cfg.RequireKeys {
-			return principal{}, errcode.New(errcode.Unauthenticated, "an API key is required (Authorization: Bearer <key> or X-Api-Key)")
-		}
-		t := r.URL.Query().Get("tenant")
-		if t == "" {
-			t = s.cfg.DefaultTenant
-		}
-		return principal{tenant: t, open: true}, nil
-	}
-	k, err := s.cfg.Catalog.APIKeyLookup(r.Context(), &catalog.APIKeyLookupParams{Key: key})
-	if err != nil {
-		return principal{}, err
-	}
-	if t := r.URL.Query().Get("tenant"); t != "" && t != k.TenantID {
-		return principal{}, errcode.New(errcode.PermissionDenied, "tenant=%s: this API key belongs to another tenant", t)
-	}
-	return principal{tenant: k.TenantID}, nil
+	p, ok := identity.FromContext(ctx)
+	return p.Tenant, ok && p.Tenant != ""
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -148,7 +148,7 @@ func TestPutEventsWithoutBusIsNotImplemented(t *testing.T) {
 	}
 }
 
-func TestOriginalSupportsRangesAndAccessToken(t *testing.T) {
+func TestOriginalSupportsRangesAndSignedURLs(t *testing.T) {
 	ctx := context.Background()
 	cat, err := catalog.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "cat.db"))
 	if err != nil {
@@ -164,9 +164,10 @@ func TestOriginalSupportsRangesAndAccessToken(t *testing.T) {
 	body := []byte("0123456789abcdefghij")
 	b.WriteAll(ctx, "incoming/acme/x.mp3", body, &blob.WriterOptions{ContentType: "audio/mpeg"})
 	m, _ := cat.MediaCreate(ctx, &catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/x.mp3"})
-	srv := httptest.NewServer(New(Config{Catalog: cat, Bucket: b, RequireKeys: true, Logger: slog.New(slog.DiscardHandler)}))
+	srv := httptest.NewServer(New(Config{Catalog: cat, Bucket: b, RequireKeys: true, Secret: testSecret, Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
-	req, _ := http.NewRequest("GET", srv.URL+"/v1/media/"+m.ID+"/original?access_token="+k.Key, nil)
+	links := signedLinks(t, srv.URL, m.ID, k.Key)
+	req, _ := http.NewRequest("GET", srv.URL+links["original"], nil)
 	req.Header.Set("Range", "bytes=5-9")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -181,5 +182,11 @@ func TestOriginalSupportsRangesAndAccessToken(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Fatalf("no key: %d", resp.StatusCode)
+	}
+	// The whole key in the URL is refused, even a good one.
+	resp, _ = http.Get(srv.URL + "/v1/media/" + m.ID + "/original?access_token=" + k.Key)
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("access_token: %d", resp.StatusCode)
 	}
 }

@@ -14,43 +14,64 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/telemetry"
+	"github.com/landfall/landfall/types"
 	"github.com/landfall/landfall/workflow"
 )
 
 // starter starts workflow targets on the engine.
 type starter struct{ a *App }
 
+// StartExecution starts an execution for a rule's target. When the input
+// names an incoming object (the default rule's {"bucket","key",…}), the
+// execution's tenant is the key's tenant folder and its correlation id the
+// object's media id (the upload's, or the dropped file's derived one); a
+// key outside the layout starts nothing. An object whose media item already
+// finished is not run again: a repeated delivery of the event starts no
+// execution.
 func (s starter) StartExecution(ctx context.Context, stateMachine, name string, input []byte) (_ string, err error) {
-	ctx, span := telemetry.Start(ctx, correlationOf(input), "bus.start_execution", attribute.String("landfall.state_machine", stateMachine))
+	k, etag, named, err := pipeline.ObjectOf(input)
+	if err != nil {
+		return "", err
+	}
+	var tenant, correlation string
+	if named {
+		tenant, correlation = k.Tenant, pipeline.MediaIDOf(k, etag)
+	}
+	ctx, span := telemetry.Start(ctx, correlation, "bus.start_execution", attribute.String("landfall.state_machine", stateMachine))
 	defer func() { telemetry.End(span, err) }()
+	if named {
+		if _, err := s.a.Catalog.TenantGet(ctx, &catalog.TenantGetParams{ID: tenant}); err != nil {
+			return "", err
+		}
+		scope, err := pipeline.NewScope(tenant, BucketName(s.a.Cfg.Blob), s.a.Bucket, s.a.Catalog)
+		if err != nil {
+			return "", err
+		}
+		m, _, err := pipeline.FindMedia(ctx, scope.Catalog, k, etag)
+		if err != nil {
+			return "", err
+		}
+		if m != nil && pipeline.Finished(m.Status) {
+			s.a.Log.Info("bus: object already processed; no new execution", "key", k.String(), "media_id", m.ID, "status", m.Status)
+			return "", nil
+		}
+		if m != nil {
+			correlation = m.ID
+		}
+	}
 	sm, err := s.a.Engine.DescribeStateMachine(ctx, stateMachine)
 	if err != nil {
 		return "", err
 	}
 	ex, err := s.a.Engine.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Name: name, Input: input,
-		CorrelationID: correlationOf(input)})
+		CorrelationID: correlation, Tenant: tenant})
 	if err != nil {
 		return "", err
 	}
 	s.a.Metrics.executionStarted()
 	return ex.ARN, nil
-}
-
-// correlationOf is the media id in an upload's key (incoming/<t>/<id>.<ext>),
-// or the key itself, so executions can be found by media.
-func correlationOf(input []byte) string {
-	var in struct {
-		Key string `json:"key"`
-	}
-	if json.Unmarshal(input, &in) != nil || in.Key == "" {
-		return ""
-	}
-	base := in.Key[strings.LastIndexByte(in.Key, '/')+1:]
-	if i := strings.IndexByte(base, '.'); i > 0 {
-		base = base[:i]
-	}
-	return base
 }
 
 // deadLetters keeps undeliverable events in the bucket under dead-letters/.
@@ -111,20 +132,35 @@ func (r redriver) RedriveMedia(ctx context.Context, f *catalog.Failure) (string,
 	if err != nil {
 		return "", err
 	}
+	var m *catalog.Media
 	if f.MediaID != "" {
-		// The media goes back to processing; a missing original (moved or
+		// The media goes back to PENDING first: the register task does not
+		// reset an item that finished. A missing original (moved or
 		// deleted) fails the new execution with a recorded reason.
-		if m, err := r.a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: f.MediaID}); err == nil && m.BucketKey != "" {
+		if m, err = r.a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: f.MediaID, TenantID: f.TenantID}); err != nil {
+			return "", err
+		}
+		if m.BucketKey != "" {
 			var in map[string]any
 			if json.Unmarshal(ex.Input, &in) == nil {
 				in["key"] = m.BucketKey
 				ex.Input, _ = json.Marshal(in)
 			}
 		}
+		if m.Status == types.StatusFailed {
+			if _, err := r.a.Catalog.MediaUpdate(ctx, &catalog.MediaUpdateParams{ID: m.ID, TenantID: f.TenantID, Status: types.StatusPending}); err != nil {
+				return "", err
+			}
+		}
 	}
 	n, err := r.a.Engine.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: ex.StateMachineARN,
-		Name: fmt.Sprintf("redrive-%d-%d", f.ID, time.Now().Unix()), Input: ex.Input, CorrelationID: f.MediaID})
+		Name: fmt.Sprintf("redrive-%d-%d", f.ID, time.Now().Unix()), Input: ex.Input, CorrelationID: f.MediaID, Tenant: f.TenantID})
 	if err != nil {
+		if m != nil && m.Status == types.StatusFailed {
+			// Nothing runs it: the item stays FAILED, as it was.
+			_, _ = r.a.Catalog.MediaUpdate(context.WithoutCancel(ctx), &catalog.MediaUpdateParams{ID: m.ID, TenantID: f.TenantID, Status: types.StatusFailed,
+				Error: m.Error, Cause: m.Cause})
+		}
 		return "", err
 	}
 	return n.ARN, nil

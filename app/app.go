@@ -24,6 +24,7 @@ import (
 	"github.com/landfall/landfall/analyser/export"
 	"github.com/landfall/landfall/analyser/openai"
 	"github.com/landfall/landfall/apiserver"
+	"github.com/landfall/landfall/apiserver/auth"
 	"github.com/landfall/landfall/apiserver/webui"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
@@ -32,6 +33,7 @@ import (
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/telemetry"
 	"github.com/landfall/landfall/workflow"
@@ -67,7 +69,7 @@ type App struct {
 	Engine  *workflow.Engine
 	Bus     *bus.Bus
 	Ingest  *ingest.Service
-	Tasks   *Tasks
+	Tasks   *pipeline.Tasks
 	Metrics *Metrics
 	API     *apiserver.Server
 
@@ -171,24 +173,27 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	}
 	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
 		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
-	a.Tasks = &Tasks{cfg: cfg, bucket: a.Bucket, bucketName: BucketName(cfg.Blob), cat: a.Catalog, bus: a.Bus, engine: a.Engine,
-		webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, log: log.With("component", "pipeline"),
-		workRoot: filepath.Join(cfg.Data, "work"), metrics: a.Metrics, now: time.Now,
-		shareFiles: !strings.HasPrefix(cfg.DB, "sqlite:")}
+	var domainText string
 	if p := cfg.Transcribe.DomainTextFile; p != "" {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("transcribe.domain_text_file: %w", err)
 		}
-		a.Tasks.domainText = string(b)
+		domainText = string(b)
 	}
-	a.Tasks.register(fns)
+	a.Tasks = pipeline.New(pipeline.Options{Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
+		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
+		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
+		Analysers: a.Analysers})
+	registerTasks(fns, a.Tasks)
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
-		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest"), AutoTenants: len(cfg.Tenants) == 0})
+		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest")})
 	if err := a.provision(ctx); err != nil {
 		return nil, err
 	}
-	resumable, janitor, err := a.Ingest.Resumable(filepath.Join(cfg.Data, "uploads"), cfg.Uploads.AbortAfter.Duration)
+	resumable, janitor, err := a.Ingest.Resumable(ingest.ResumableOptions{Dir: filepath.Join(cfg.Data, "uploads"),
+		AbortAfter: cfg.Uploads.AbortAfter.Duration, Status: apiserver.StatusOf, WriteProblem: apiserver.WriteProblem})
 	if err != nil {
 		return nil, fmt.Errorf("resumable uploads: %w", err)
 	}
@@ -198,12 +203,19 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if opt.Mounts != nil {
 		mounts, sfn = opt.Mounts(a)
 	}
+	secret, err := auth.LoadSecret(cfg.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("secret_file: %w", err)
+	}
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
-		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0,
+		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
+		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
 		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports})
 	return a, nil
 }
+
+var _ apiserver.Uploader = (*ingest.Service)(nil)
 
 func redact(u string) string {
 	p, err := url.Parse(u)
@@ -320,14 +332,44 @@ func (a *App) provision(ctx context.Context) error {
 	if err := a.Bus.Reload(ctx); err != nil {
 		return fmt.Errorf("stored rules: %w", err)
 	}
+	if len(a.Cfg.Tenants) == 0 {
+		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
+			return err
+		}
+		return nil
+	}
+	return a.provisionTenants(ctx)
+}
+
+// provisionTenants makes the catalog's tenants follow the configuration:
+// configured tenants are created, or enabled again if an earlier
+// configuration dropped them; catalog tenants the configuration no longer
+// names are disabled (their keys stop working; their data stays). An open
+// installation (no tenants configured) changes nothing here.
+func (a *App) provisionTenants(ctx context.Context) error {
+	want := map[string]bool{}
 	for _, t := range a.Cfg.Tenants {
+		want[t.ID] = true
 		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: t.ID, IfNotExists: true}); err != nil {
 			return fmt.Errorf("tenant %s: %w", t.ID, err)
 		}
 	}
-	if len(a.Cfg.Tenants) == 0 {
-		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
-			return err
+	have, err := a.Catalog.TenantList(ctx, &catalog.TenantListParams{})
+	if err != nil {
+		return err
+	}
+	for _, t := range have {
+		switch {
+		case want[t.ID] && t.DisabledAt != nil:
+			if _, err := a.Catalog.TenantEnable(ctx, &catalog.TenantEnableParams{ID: t.ID}); err != nil {
+				return fmt.Errorf("tenant %s: %w", t.ID, err)
+			}
+			a.Log.Info("tenant is configured again: enabled", "tenant", t.ID, "disabled_at", *t.DisabledAt)
+		case !want[t.ID] && t.DisabledAt == nil:
+			if _, err := a.Catalog.TenantDisable(ctx, &catalog.TenantDisableParams{ID: t.ID}); err != nil {
+				return fmt.Errorf("tenant %s: %w", t.ID, err)
+			}
+			a.Log.Warn("tenant is no longer configured: disabled, its API keys stop working (its data stays)", "tenant", t.ID)
 		}
 	}
 	return nil

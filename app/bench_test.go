@@ -40,11 +40,11 @@ func BenchmarkLectureEndToEnd(b *testing.B) {
 	a, _ := testApp(b, nil)
 	var mu sync.Mutex
 	spans := map[string][]span{}
-	a.Tasks.trace = func(id, task string, start, end time.Time) {
+	a.Tasks.SetTrace(func(id, task string, start, end time.Time) {
 		mu.Lock()
 		spans[id] = append(spans[id], span{task, start, end})
 		mu.Unlock()
-	}
+	})
 	var wallSum, durSum, outside, overlap float64
 	for b.Loop() {
 		start := time.Now()

@@ -47,6 +47,9 @@ func TestScaleOutOnPostgresAndS3(t *testing.T) {
 		return a
 	}
 	api := mk("api")
+	// Two workers, each with its own work folder: a task may run on either,
+	// so files one task declares reach the next through the bucket.
+	_ = mk("worker")
 	_ = mk("worker")
 
 	ctx := context.Background()
@@ -73,6 +76,12 @@ func TestScaleOutOnPostgresAndS3(t *testing.T) {
 		}
 		if ok, _ := api.Bucket.Exists(ctx, m.BucketKey); ok {
 			t.Fatalf("%s: %s still in incoming/", f, m.BucketKey)
+		}
+		if filepath.Ext(f) == ".wav" {
+			shipped := "work/default/" + m.ID + "/files/audio.wav"
+			if ok, err := api.Bucket.Exists(ctx, shipped); !ok {
+				t.Fatalf("%s: the extracted audio track was not shipped to %s: %v", f, shipped, err)
+			}
 		}
 		t.Logf("%s: %s in S3 at %s; summary %q", filepath.Base(f), done.Status, done.BucketKey, done.Summary)
 	}

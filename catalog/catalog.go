@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/types"
 )
 
@@ -55,15 +56,36 @@ type Store interface {
 	TenantCreate(ctx context.Context, p *TenantCreateParams) (*Tenant, error)
 	TenantGet(ctx context.Context, p *TenantGetParams) (*Tenant, error)
 	TenantList(ctx context.Context, p *TenantListParams) ([]*Tenant, error)
+	// TenantDisable stops a tenant's keys working at once (every lookup
+	// reads the tenant row); its data stays. Disabling twice keeps the
+	// first time.
+	TenantDisable(ctx context.Context, p *TenantDisableParams) (*Tenant, error)
+	// TenantEnable makes a disabled tenant's keys work again.
+	TenantEnable(ctx context.Context, p *TenantEnableParams) (*Tenant, error)
+	// TenantDelete removes a tenant and its keys. A tenant that still has
+	// media, failures or usage is errcode.FailedPrecond: disable it instead.
+	TenantDelete(ctx context.Context, p *TenantDeleteParams) error
 
-	// APIKeyCreate makes a new key for a tenant. The plaintext key is in the
-	// result only; the store keeps its SHA-256.
+	// APIKeyCreate makes a new key: an admin or operator key, or a tenant
+	// or reviewer key of one tenant. The plaintext key is in the result
+	// only; the store keeps its SHA-256.
 	APIKeyCreate(ctx context.Context, p *APIKeyCreateParams) (*APIKeyCreateResult, error)
-	// APIKeyLookup finds the live key matching a plaintext key. A malformed,
-	// unknown or revoked key is errcode.Unauthenticated.
+	// APIKeyLookup finds the live key matching a plaintext key (Key) or a
+	// key id (ID, for request signatures the caller verifies). A malformed,
+	// unknown, revoked or expired key is errcode.Unauthenticated; a key of
+	// a disabled tenant is errcode.PermissionDenied. It always reads the
+	// database, so a revocation or a disabled tenant holds on every process
+	// from the next request.
 	APIKeyLookup(ctx context.Context, p *APIKeyLookupParams) (*APIKey, error)
+	// APIKeyList lists keys (never a secret), of one tenant or all.
 	APIKeyList(ctx context.Context, p *APIKeyListParams) ([]*APIKey, error)
-	APIKeyRevoke(ctx context.Context, p *APIKeyRevokeParams) error
+	// APIKeyRevoke ends a key for good. Revoking twice keeps the first time.
+	APIKeyRevoke(ctx context.Context, p *APIKeyRevokeParams) (*APIKey, error)
+	// APIKeyRotate replaces a live key's secret: the id stays, the
+	// generation goes up by one, and the old plaintext stops working.
+	APIKeyRotate(ctx context.Context, p *APIKeyRotateParams) (*APIKeyCreateResult, error)
+	// APIKeyExpire sets the time a key stops working.
+	APIKeyExpire(ctx context.Context, p *APIKeyExpireParams) (*APIKey, error)
 
 	// MediaCreate inserts a media row and, in the same transaction, its
 	// outbox events.
@@ -203,6 +225,8 @@ type Tenant struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// DisabledAt is set while the tenant is disabled: its keys do not work.
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 }
 
 // TenantCreateParams create a tenant. ID is 1–63 of a-z, 0-9, '-' and '_',
@@ -218,18 +242,43 @@ type TenantGetParams struct{ ID string }
 
 type TenantListParams struct{}
 
-// APIKey is a tenant's API key as stored: never the key itself.
+type TenantDisableParams struct{ ID string }
+
+type TenantEnableParams struct{ ID string }
+
+type TenantDeleteParams struct{ ID string }
+
+// APIKey is an API key as stored: never the key itself.
 type APIKey struct {
-	ID        string     `json:"id"` // public part of the key, shown in listings
-	TenantID  string     `json:"tenant_id"`
+	ID   string        `json:"id"` // public part of the key, shown in listings
+	Role identity.Role `json:"role"`
+	// TenantID is the tenant of a tenant or reviewer key; empty for admin
+	// and operator keys.
+	TenantID  string     `json:"tenant_id,omitempty"`
 	Name      string     `json:"name"`
 	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Generation starts at 1 and goes up by one at each rotation; secrets
+	// derived from a key (its secret access key) change with it.
+	Generation int64      `json:"generation"`
+	RotatedAt  *time.Time `json:"rotated_at,omitempty"`
 }
 
+// Principal is who a key authenticates.
+func (k *APIKey) Principal() identity.Principal {
+	return identity.Principal{Role: k.Role, Tenant: k.TenantID, KeyID: k.ID}
+}
+
+// APIKeyCreateParams create a key. Role defaults to tenant; tenant and
+// reviewer keys need TenantID, admin and operator keys must not have one.
 type APIKeyCreateParams struct {
+	Role     identity.Role
 	TenantID string
 	Name     string
+	// ExpiresAt, when set, is when the key stops working; it must be in the
+	// future.
+	ExpiresAt time.Time
 }
 
 // APIKeyCreateResult carries the plaintext key, which cannot be recovered
@@ -239,13 +288,36 @@ type APIKeyCreateResult struct {
 	APIKey *APIKey
 }
 
-type APIKeyLookupParams struct{ Key string }
+// APIKeyLookupParams name a key by its plaintext or by its id (exactly
+// one).
+type APIKeyLookupParams struct {
+	Key string
+	ID  string
+}
 
+// APIKeyListParams list the keys of TenantID, or every key when it is
+// empty.
 type APIKeyListParams struct{ TenantID string }
 
+// APIKeyRevokeParams name a key; a TenantID, when set, must be the key's
+// tenant (a tenant acting on its own keys).
 type APIKeyRevokeParams struct {
 	TenantID string
 	ID       string
+}
+
+// APIKeyRotateParams name a key as APIKeyRevokeParams do.
+type APIKeyRotateParams struct {
+	TenantID string
+	ID       string
+}
+
+// APIKeyExpireParams set a key's expiry to At (which may be in the past to
+// end it now).
+type APIKeyExpireParams struct {
+	TenantID string
+	ID       string
+	At       time.Time
 }
 
 // Media is one media item's record.

@@ -75,3 +75,31 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseAPIKey(f *testing.F) {
+	key, id := NewAPIKey()
+	for _, s := range []string{key, "lf_" + id + "_", "lf_" + strings.ToUpper(id) + key[19:], "hunter2", "lf_", key + "=", AccessKeyID(id), "LFAK", "LFAK0123456789abcdef"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if id, err := ParseAPIKey(s); err == nil {
+			// A parsed key carries its id and hashes.
+			if !strings.HasPrefix(s, "lf_"+id+"_") || ValidateAPIKeyID("id", id) != nil {
+				t.Fatalf("ParseAPIKey(%q) = %q", s, id)
+			}
+			if _, err := HashAPIKey(s); err != nil {
+				t.Fatal(err)
+			}
+		} else if strings.Contains(err.Error(), s) && len(s) > 8 {
+			t.Fatalf("error %q repeats the key", err)
+		}
+		if id, err := ParseAccessKeyID(s); err == nil {
+			// Access key ids round-trip.
+			if AccessKeyID(id) != s || ValidateAPIKeyID("id", id) != nil {
+				t.Fatalf("ParseAccessKeyID(%q) = %q", s, id)
+			}
+		} else if !strings.Contains(err.Error(), "access key id") {
+			t.Fatalf("error %q does not name the access key id", err)
+		}
+	})
+}

@@ -13,9 +13,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/types"
 )
 
 // Client talks to one Landfall server.
@@ -60,7 +60,7 @@ func (c *Client) do(req *http.Request, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		var p apiserver.Problem
+		var p types.Problem
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		if json.Unmarshal(b, &p) == nil && p.Code != "" {
 			return &errcode.Error{Code: errcode.Code(p.Code), Message: p.Detail}

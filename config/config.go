@@ -46,6 +46,11 @@ type Config struct {
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 	Limits     Limits            `yaml:"limits" json:"limits"`
+	// SecretFile holds the installation secret (derives secret access keys,
+	// signs media URLs): created with mode 0600 on first start. Default
+	// <data>/installation.secret; every process of a scale-out
+	// installation must point at the same secret.
+	SecretFile string `yaml:"secret_file" json:"secret_file"`
 	// Open serves an open installation (no tenants configured, no keys) on
 	// a non-loopback address. Without it such an installation only binds
 	// to loopback.
@@ -200,6 +205,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Role == "" {
 		c.Role = "all"
+	}
+	if c.SecretFile == "" {
+		c.SecretFile = filepath.Join(c.Data, "installation.secret")
 	}
 	if c.Workers == 0 {
 		c.Workers = 4

@@ -21,7 +21,8 @@ const (
 	FailedPrecond    Code = "FailedPrecondition"
 	PermissionDenied Code = "PermissionDenied" // authenticated but not allowed (another tenant's data)
 	Unauthenticated  Code = "Unauthenticated"
-	TooLarge         Code = "TooLarge" // a size limit was passed
+	TooLarge         Code = "TooLarge"    // a size limit was passed
+	RateLimited      Code = "RateLimited" // a caller's request or upload rate was passed: retry after a while
 	Unavailable      Code = "Unavailable"
 	NotImplemented   Code = "NotImplemented" // a driver or provider cannot do this (yet)
 	Canceled         Code = "Canceled"
@@ -41,6 +42,18 @@ const (
 	ProviderNotConfigured Code = "Provider.NotConfigured"
 	ToolMissing           Code = "Tool.Missing" // an external command (ffmpeg, tesseract, …) is not installed
 	ToolFailed            Code = "Tool.Failed"  // an external command exited non-zero
+)
+
+// Codes raised by the pipeline's tasks.
+const (
+	// ForbiddenReference: a task's input names something outside what the
+	// execution may touch (another tenant's media, key or rows, another
+	// bucket, a key outside the tenant's prefixes, a ".." component). The
+	// task touches nothing.
+	ForbiddenReference Code = "Landfall.ForbiddenReference"
+	// AlreadyProcessed: the object's media item already finished
+	// (SUCCEEDED or FAILED); a repeated delivery does not reset it.
+	AlreadyProcessed Code = "Landfall.AlreadyProcessed"
 )
 
 // Error is an error with a code. Message says what is wrong and where.

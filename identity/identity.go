@@ -46,7 +46,9 @@ func ParseRole(s string) (Role, error) {
 type Principal struct {
 	Role Role
 	// Tenant is the tenant a tenant or reviewer key is scoped to, or the
-	// default tenant of an open installation. Empty for admin and operator.
+	// tenant an open installation's caller names (?tenant=, else the
+	// default). An admin has one only while acting for a tenant it named
+	// with ?tenant=; an operator never has one.
 	Tenant string
 	// KeyID is the public id of the key that authenticated the request
 	// (empty on open installations).

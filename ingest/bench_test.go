@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
-
-	"github.com/landfall/landfall/apiserver"
 )
 
 // pattern is a reader of n bytes that allocates nothing per read.
@@ -43,7 +41,7 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	peak := uint64(0)
 	for b.Loop() {
-		if _, err := s.Upload(context.Background(), &apiserver.UploadParams{Tenant: "acme", Filename: "big.mp4", Size: benchSize, Body: &pattern{left: benchSize}}); err != nil {
+		if _, err := s.Upload(context.Background(), &UploadParams{Tenant: "acme", Filename: "big.mp4", Size: benchSize, Body: &pattern{left: benchSize}}); err != nil {
 			b.Fatal(err)
 		}
 		var after runtime.MemStats

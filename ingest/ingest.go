@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -15,11 +14,12 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
+	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/telemetry"
 )
 
@@ -32,9 +32,17 @@ type Options struct {
 	MaxBytes   int64 // 0 = unlimited
 	Logger     *slog.Logger
 	Now        func() time.Time
-	// AutoTenants creates a tenant on its first upload (embedded mode);
-	// otherwise an unknown tenant is an error.
-	AutoTenants bool
+}
+
+// UploadParams describe one upload.
+type UploadParams struct {
+	Tenant      string
+	Filename    string
+	ContentType string
+	Size        int64 // -1 when unknown
+	Body        io.Reader
+	// Vocabulary are words (names, jargon) the transcriber should expect.
+	Vocabulary []string
 }
 
 // Service stores uploads and turns stored objects into events.
@@ -59,7 +67,7 @@ func New(opt Options) *Service {
 
 // MetaVocabulary is the object metadata key holding an upload's
 // comma-separated vocabulary.
-const MetaVocabulary = "vocabulary"
+const MetaVocabulary = pipeline.MetaVocabulary
 
 var extRE = regexp.MustCompile(`^[a-z0-9]{1,8}$`)
 
@@ -102,7 +110,7 @@ func cleanFilename(name string) string {
 // creates the media row and its Object Created event in one transaction.
 // An empty body, an unknown tenant and a body past the size limit are
 // refused and leave nothing behind.
-func (s *Service) Upload(ctx context.Context, p *apiserver.UploadParams) (_ *catalog.Media, err error) {
+func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media, err error) {
 	if err := s.tenant(ctx, p.Tenant); err != nil {
 		return nil, err
 	}
@@ -110,7 +118,11 @@ func (s *Service) Upload(ctx context.Context, p *apiserver.UploadParams) (_ *cat
 		return nil, errcode.New(errcode.TooLarge, "upload of %d bytes is larger than the %d-byte limit", p.Size, s.opt.MaxBytes)
 	}
 	id := catalog.NewMediaID()
-	key := "incoming/" + p.Tenant + "/" + id + "." + extension(p.Filename, p.ContentType)
+	k, err := pipeline.UploadKey(p.Tenant, id, extension(p.Filename, p.ContentType))
+	if err != nil {
+		return nil, err
+	}
+	key := k.String()
 	ctx, span := telemetry.Start(ctx, id, "ingest.upload", attribute.String("landfall.tenant", p.Tenant), attribute.String("landfall.key", key))
 	defer func() { telemetry.End(span, err) }()
 	log := s.log.With("media_id", id, "tenant", p.Tenant, "key", key)
@@ -191,43 +203,19 @@ func asciiOnly(s string) string {
 	}, s)
 }
 
+// tenant checks that an existing tenant is named. No tenant is ever
+// created here: tenants come from the configuration (or the default
+// tenant of an open installation) and the admin API.
 func (s *Service) tenant(ctx context.Context, id string) error {
 	if id == "" {
 		return errcode.New(errcode.Invalid, "tenant: required")
 	}
-	_, err := s.opt.Catalog.TenantGet(ctx, &catalog.TenantGetParams{ID: id})
-	if err == nil {
-		return nil
+	if err := identity.CheckTenantID(id); err != nil {
+		return errcode.Wrap(errcode.Invalid, err, "tenant")
 	}
+	_, err := s.opt.Catalog.TenantGet(ctx, &catalog.TenantGetParams{ID: id})
 	if errors.Is(err, errcode.NotFound) {
-		if s.opt.AutoTenants {
-			_, err = s.opt.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: id, IfNotExists: true})
-			return err
-		}
 		return errcode.New(errcode.NotFound, "unknown tenant %q", id)
 	}
 	return err
 }
-
-// Intake puts the Object Created events of an S3 event notification on
-// the bus and returns how many there were.
-func (s *Service) Intake(ctx context.Context, body []byte) (int, error) {
-	evs, err := ParseNotification(body)
-	if err != nil {
-		return 0, err
-	}
-	if len(evs) == 0 {
-		return 0, nil
-	}
-	if s.opt.Bus == nil {
-		return 0, errcode.New(errcode.Unavailable, "no event bus on this server role")
-	}
-	if err := s.opt.Bus.Put(ctx, evs...); err != nil {
-		return 0, err
-	}
-	return len(evs), nil
-}
-
-var _ apiserver.Uploader = (*Service)(nil)
-
-var _ = fmt.Sprint

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/blob"
 	_ "github.com/landfall/landfall/blob/fileblob"
 	"github.com/landfall/landfall/bus"
@@ -74,7 +73,7 @@ func TestUploadStoresRowAndEvent(t *testing.T) {
 	s, b, cat, bs, r := setup(t, 1<<20)
 	ctx := context.Background()
 	body := bytes.Repeat([]byte("landfall "), 300)
-	m, err := s.Upload(ctx, &apiserver.UploadParams{Tenant: "acme", Filename: "../../etc/Talk One.MP4", ContentType: "video/mp4", Size: int64(len(body)), Body: bytes.NewReader(body)})
+	m, err := s.Upload(ctx, &UploadParams{Tenant: "acme", Filename: "../../etc/Talk One.MP4", ContentType: "video/mp4", Size: int64(len(body)), Body: bytes.NewReader(body)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,15 +99,15 @@ func TestUploadRefusesBadInput(t *testing.T) {
 	s, b, _, _, _ := setup(t, 1000)
 	ctx := context.Background()
 	for name, tc := range map[string]struct {
-		p    apiserver.UploadParams
+		p    UploadParams
 		code errcode.Code
 		want string
 	}{
-		"empty":          {apiserver.UploadParams{Tenant: "acme", Filename: "a.mp4", Body: strings.NewReader("")}, errcode.Invalid, "empty"},
-		"oversize":       {apiserver.UploadParams{Tenant: "acme", Filename: "a.mp4", Size: -1, Body: bytes.NewReader(make([]byte, 5000))}, errcode.TooLarge, "1000-byte limit"},
-		"declared large": {apiserver.UploadParams{Tenant: "acme", Filename: "a.mp4", Size: 5000, Body: bytes.NewReader(make([]byte, 5000))}, errcode.TooLarge, "5000 bytes"},
-		"short body":     {apiserver.UploadParams{Tenant: "acme", Filename: "a.mp4", Size: 900, Body: bytes.NewReader(make([]byte, 10))}, errcode.Invalid, "10 of 900"},
-		"unknown tenant": {apiserver.UploadParams{Tenant: "nobody", Filename: "a.mp4", Body: strings.NewReader("x")}, errcode.NotFound, `unknown tenant "nobody"`},
+		"empty":          {UploadParams{Tenant: "acme", Filename: "a.mp4", Body: strings.NewReader("")}, errcode.Invalid, "empty"},
+		"oversize":       {UploadParams{Tenant: "acme", Filename: "a.mp4", Size: -1, Body: bytes.NewReader(make([]byte, 5000))}, errcode.TooLarge, "1000-byte limit"},
+		"declared large": {UploadParams{Tenant: "acme", Filename: "a.mp4", Size: 5000, Body: bytes.NewReader(make([]byte, 5000))}, errcode.TooLarge, "5000 bytes"},
+		"short body":     {UploadParams{Tenant: "acme", Filename: "a.mp4", Size: 900, Body: bytes.NewReader(make([]byte, 10))}, errcode.Invalid, "10 of 900"},
+		"unknown tenant": {UploadParams{Tenant: "nobody", Filename: "a.mp4", Body: strings.NewReader("x")}, errcode.NotFound, `unknown tenant "nobody"`},
 	} {
 		_, err := s.Upload(ctx, &tc.p)
 		if errcode.Of(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
@@ -126,7 +125,7 @@ func TestWatchRegistersDroppedFilesOnce(t *testing.T) {
 	if err := b.WriteAll(ctx, "incoming/acme/dropped.wav", bytes.Repeat([]byte{1}, 2048), nil); err != nil {
 		t.Fatal(err)
 	}
-	m, err := s.Upload(ctx, &apiserver.UploadParams{Tenant: "acme", Filename: "u.wav", Body: bytes.NewReader(bytes.Repeat([]byte{2}, 2048))})
+	m, err := s.Upload(ctx, &UploadParams{Tenant: "acme", Filename: "u.wav", Body: bytes.NewReader(bytes.Repeat([]byte{2}, 2048))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -155,17 +154,4 @@ func parseEventBridge(body []byte) ([]bus.Event, error) {
 		ev.Version = "0"
 	}
 	return []bus.Event{ev}, nil
-}
-
-// TenantOf returns the tenant of an incoming/<tenant>/… key.
-func TenantOf(key string) (string, error) {
-	rest, ok := strings.CutPrefix(key, "incoming/")
-	if !ok {
-		return "", fmt.Errorf("key %q is not under incoming/", key)
-	}
-	tenant, _, ok := strings.Cut(rest, "/")
-	if !ok || tenant == "" {
-		return "", fmt.Errorf("key %q has no tenant folder (want incoming/<tenant>/<file>)", key)
-	}
-	return tenant, nil
 }

@@ -75,17 +75,6 @@ func TestParseNotificationRejects(t *testing.T) {
 	}
 }
 
-func TestTenantOf(t *testing.T) {
-	if got, err := TenantOf("incoming/acme/x.mp4"); err != nil || got != "acme" {
-		t.Fatalf("%q %v", got, err)
-	}
-	for _, k := range []string{"processed/acme/x", "incoming/x.mp4", "incoming//x"} {
-		if _, err := TenantOf(k); err == nil {
-			t.Errorf("TenantOf(%q) accepted", k)
-		}
-	}
-}
-
 func FuzzParseNotification(f *testing.F) {
 	f.Add([]byte(s3Doc))
 	f.Add([]byte(`{"Type":"Notification","Message":"{}"}`))

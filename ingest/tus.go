@@ -15,21 +15,41 @@ import (
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 	expslog "golang.org/x/exp/slog"
 
-	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 )
 
 // ResumablePath is where the tus protocol is served.
 const ResumablePath = "/v1/uploads/tus/"
 
+// ResumableOptions configure resumable uploads.
+type ResumableOptions struct {
+	// Dir holds the chunks of uploads in progress.
+	Dir string
+	// AbortAfter is how long an incomplete upload may sit unwritten
+	// before Janitor removes it.
+	AbortAfter time.Duration
+	// Status maps an error code to the HTTP status of a tus error
+	// response; WriteProblem writes an error as a problem response. The
+	// HTTP API provides both, so that statuses are decided in one place.
+	Status       func(errcode.Code) int
+	WriteProblem func(w http.ResponseWriter, r *http.Request, err error)
+}
+
 // Resumable serves resumable uploads with the tus protocol (tus.io):
-// chunks land in dir, and when the last byte arrives the file is streamed
-// into the bucket through the same path as a plain upload (media row and
-// Object Created event in one transaction); the final response carries
-// the media id in Landfall-Media-Id. Each upload belongs to the tenant that
-// created it: another tenant's key sees no such upload. Uploads left
-// incomplete longer than abortAfter are removed by Janitor.
-func (s *Service) Resumable(dir string, abortAfter time.Duration) (http.Handler, *Janitor, error) {
+// chunks land in opt.Dir, and when the last byte arrives the file is
+// streamed into the bucket through the same path as a plain upload (media
+// row and Object Created event in one transaction); the final response
+// carries the media id in Landfall-Media-Id. Requests reach it
+// authenticated: each upload belongs to the tenant of the principal that
+// created it (identity.FromContext), and another tenant's key sees no such
+// upload. Uploads left incomplete longer than opt.AbortAfter are removed
+// by Janitor.
+func (s *Service) Resumable(opt ResumableOptions) (http.Handler, *Janitor, error) {
+	if opt.Status == nil || opt.WriteProblem == nil {
+		return nil, nil, errcode.New(errcode.Invalid, "resumable uploads: Status and WriteProblem are required")
+	}
+	dir, abortAfter := opt.Dir, opt.AbortAfter
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -38,15 +58,17 @@ func (s *Service) Resumable(dir string, abortAfter time.Duration) (http.Handler,
 	store.UseIn(composer)
 	filelocker.New(dir).UseIn(composer)
 	h, err := tusd.NewHandler(tusd.Config{
-		BasePath:                ResumablePath,
-		StoreComposer:           composer,
-		MaxSize:                 s.opt.MaxBytes,
-		DisableDownload:         true,
-		DisableConcatenation:    true,
-		Logger:                  expslog.New(expslog.NewTextHandler(io.Discard, nil)),
-		PreUploadCreateCallback: s.tusCreate,
+		BasePath:             ResumablePath,
+		StoreComposer:        composer,
+		MaxSize:              s.opt.MaxBytes,
+		DisableDownload:      true,
+		DisableConcatenation: true,
+		Logger:               expslog.New(expslog.NewTextHandler(io.Discard, nil)),
+		PreUploadCreateCallback: func(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
+			return s.tusCreate(ev, opt.Status)
+		},
 		PreFinishResponseCallback: func(ev tusd.HookEvent) (tusd.HTTPResponse, error) {
-			return s.tusFinish(ev, store)
+			return s.tusFinish(ev, store, opt.Status)
 		},
 	})
 	if err != nil {
@@ -56,16 +78,16 @@ func (s *Service) Resumable(dir string, abortAfter time.Duration) (http.Handler,
 	guard := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.Trim(strings.TrimPrefix(r.URL.Path, ResumablePath), "/")
 		if id != "" && r.Method != http.MethodOptions {
-			tenant, _ := apiserver.TenantFrom(r.Context())
+			tenant := tenantOf(r.Context())
 			up, err := store.GetUpload(r.Context(), id)
 			if err == nil {
 				var info tusd.FileInfo
-				if info, err = up.GetInfo(r.Context()); err == nil && info.MetaData["tenant"] != tenant {
+				if info, err = up.GetInfo(r.Context()); err == nil && (tenant == "" || info.MetaData["tenant"] != tenant) {
 					err = errors.New("other tenant")
 				}
 			}
 			if err != nil {
-				apiserver.WriteProblem(w, r, errcode.New(errcode.NotFound, "no upload %q", id))
+				opt.WriteProblem(w, r, errcode.New(errcode.NotFound, "no upload %q", id))
 				return
 			}
 		}
@@ -74,12 +96,23 @@ func (s *Service) Resumable(dir string, abortAfter time.Duration) (http.Handler,
 	return guard, &Janitor{dir: dir, store: store, after: abortAfter, s: s}, nil
 }
 
+// tenantOf is the tenant the request's principal acts for ("" for a
+// principal of no tenant, such as an admin or operator key).
+func tenantOf(ctx context.Context) string {
+	p, _ := identity.FromContext(ctx)
+	return p.Tenant
+}
+
 // tusCreate checks the tenant and the declared size, and records the
 // tenant on the upload (the client cannot choose it).
-func (s *Service) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
-	tenant, _ := apiserver.TenantFrom(ev.Context)
+func (s *Service) tusCreate(ev tusd.HookEvent, status func(errcode.Code) int) (tusd.HTTPResponse, tusd.FileInfoChanges, error) {
+	tenant := tenantOf(ev.Context)
+	if tenant == "" {
+		err := errcode.New(errcode.PermissionDenied, "resumable uploads are made for a tenant; this caller acts for none")
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("TENANT", errcode.MessageOf(err), status(errcode.Of(err)))
+	}
 	if err := s.tenant(ev.Context, tenant); err != nil {
-		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("TENANT", errcode.MessageOf(err), apiserver.StatusOf(errcode.Of(err)))
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("TENANT", errcode.MessageOf(err), status(errcode.Of(err)))
 	}
 	if !ev.Upload.SizeIsDeferred && ev.Upload.Size == 0 {
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("EMPTY", "upload is empty (Upload-Length: 0)", http.StatusBadRequest)
@@ -94,7 +127,7 @@ func (s *Service) tusCreate(ev tusd.HookEvent) (tusd.HTTPResponse, tusd.FileInfo
 }
 
 // tusFinish moves a completed upload into the bucket.
-func (s *Service) tusFinish(ev tusd.HookEvent, store filestore.FileStore) (tusd.HTTPResponse, error) {
+func (s *Service) tusFinish(ev tusd.HookEvent, store filestore.FileStore, status func(errcode.Code) int) (tusd.HTTPResponse, error) {
 	info := ev.Upload
 	path := info.Storage["Path"]
 	f, err := os.Open(path)
@@ -108,10 +141,10 @@ func (s *Service) tusFinish(ev tusd.HookEvent, store filestore.FileStore) (tusd.
 			vocab = append(vocab, w)
 		}
 	}
-	m, err := s.Upload(ev.Context, &apiserver.UploadParams{Tenant: info.MetaData["tenant"], Filename: info.MetaData["filename"],
+	m, err := s.Upload(ev.Context, &UploadParams{Tenant: info.MetaData["tenant"], Filename: info.MetaData["filename"],
 		ContentType: info.MetaData["filetype"], Size: info.Size, Body: f, Vocabulary: vocab})
 	if err != nil {
-		return tusd.HTTPResponse{}, tusd.NewError(string(errcode.Of(err)), errcode.MessageOf(err), apiserver.StatusOf(errcode.Of(err)))
+		return tusd.HTTPResponse{}, tusd.NewError(string(errcode.Of(err)), errcode.MessageOf(err), status(errcode.Of(err)))
 	}
 	if up, err := store.GetUpload(context.WithoutCancel(ev.Context), info.ID); err == nil {
 		_ = store.AsTerminatableUpload(up).Terminate(context.WithoutCancel(ev.Context))

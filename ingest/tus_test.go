@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,21 +13,55 @@ import (
 	"testing"
 	"time"
 
-	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 )
 
 func tusServer(t *testing.T, s *Service, cat catalog.Store, abort time.Duration) (*httptest.Server, *Janitor, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "tus")
-	h, j, err := s.Resumable(dir, abort)
+	h, j, err := s.Resumable(ResumableOptions{Dir: dir, AbortAfter: abort, Status: testStatus, WriteProblem: testProblem})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := apiserver.New(apiserver.Config{Catalog: cat, RequireKeys: true, Resumable: h, Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(api)
+	srv := httptest.NewServer(keyAuth(cat, h))
 	t.Cleanup(srv.Close)
 	return srv, j, dir
+}
+
+// keyAuth stands in for the HTTP API's authentication: the bearer key's
+// tenant becomes the request's principal.
+func keyAuth(cat catalog.Store, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, err := cat.APIKeyLookup(r.Context(), &catalog.APIKeyLookupParams{Key: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+		if err != nil {
+			testProblem(w, r, err)
+			return
+		}
+		ctx := identity.NewContext(r.Context(), identity.Principal{Role: identity.RoleTenant, Tenant: k.TenantID, KeyID: k.ID})
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func testStatus(c errcode.Code) int {
+	switch c {
+	case errcode.NotFound:
+		return http.StatusNotFound
+	case errcode.Invalid:
+		return http.StatusBadRequest
+	case errcode.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case errcode.Unauthenticated:
+		return http.StatusUnauthorized
+	case errcode.PermissionDenied:
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+func testProblem(w http.ResponseWriter, r *http.Request, err error) {
+	http.Error(w, errcode.MessageOf(err), testStatus(errcode.Of(err)))
 }
 
 func tusReq(t *testing.T, method, url, key string, body io.Reader, hdr map[string]string) *http.Response {

@@ -4,27 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path"
-	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/pipeline"
 )
 
-// droppedNamespace makes the media id of a dropped file deterministic.
-var droppedNamespace = uuid.MustParse("6c1f8a2e-4f3b-4c8e-9d27-3b1e0f6a5d11")
-
-// DroppedMediaID is the media id of an object no upload named: derived
-// from its key and ETag, so the same object seen twice (by two watchers,
-// or by a watcher and the pipeline's register step) is one media item.
-func DroppedMediaID(key, etag string) string {
-	return uuid.NewSHA1(droppedNamespace, []byte(key+"\x00"+etag)).String()
-}
+// DroppedMediaID is the media id of an object no upload named; see
+// pipeline.DroppedMediaID.
+func DroppedMediaID(key, etag string) string { return pipeline.DroppedMediaID(key, etag) }
 
 // Watch polls incoming/ in the bucket for objects that no upload created
 // (files dropped into the bucket folder, or written by another tool) and
@@ -56,7 +47,7 @@ type obs struct {
 }
 
 func (s *Service) scan(ctx context.Context, seen map[string]obs) error {
-	it := s.opt.Bucket.List(&blob.ListOptions{Prefix: "incoming/"})
+	it := s.opt.Bucket.List(&blob.ListOptions{Prefix: pipeline.AreaIncoming + "/"})
 	live := map[string]bool{}
 	for {
 		o, err := it.Next(ctx)
@@ -83,7 +74,9 @@ func (s *Service) scan(ctx context.Context, seen map[string]obs) error {
 		done, err := s.register(ctx, o.Key, o.Size)
 		if err != nil {
 			s.log.Warn("watch: cannot register", "key", o.Key, "err", err)
-			cur.settled = errcode.Of(err) == errcode.Invalid // a bad key will not get better
+			// A bad key will not get better; an unknown tenant is looked at
+			// again after a restart or when the object changes.
+			cur.settled = errcode.Of(err) == errcode.Invalid || errcode.Of(err) == errcode.NotFound
 		} else {
 			cur.settled = done
 		}
@@ -98,34 +91,34 @@ func (s *Service) scan(ctx context.Context, seen map[string]obs) error {
 }
 
 // register creates the media row and event for a dropped object unless
-// one exists. It reports whether the key is settled.
+// one exists. It reports whether the key is settled. The key's tenant
+// folder must name an existing tenant: no tenant is created from a key.
 func (s *Service) register(ctx context.Context, key string, size int64) (bool, error) {
-	tenant, err := TenantOf(key)
+	k, err := pipeline.ParseIncoming(key)
 	if err != nil {
 		return false, errcode.Wrap(errcode.Invalid, err, "watch")
 	}
-	base := strings.TrimSuffix(path.Base(key), path.Ext(key))
 	// Objects an upload created are named by their media id.
-	if _, err := uuid.Parse(base); err == nil {
-		if _, err := s.opt.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: base}); err == nil {
+	if k.Uploaded() {
+		if _, err := s.opt.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: k.MediaID, TenantID: k.Tenant}); err == nil {
 			return true, nil
 		}
 	}
-	if err := s.tenant(ctx, tenant); err != nil {
+	if err := s.tenant(ctx, k.Tenant); err != nil {
 		return false, err
 	}
 	attrs, err := s.opt.Bucket.Attributes(ctx, key)
 	if err != nil {
 		return false, err
 	}
-	id := DroppedMediaID(key, attrs.ETag)
+	id := pipeline.DroppedMediaID(key, attrs.ETag)
 	ev := bus.ObjectCreated(s.opt.BucketName, bus.ObjectDetail{Key: key, Size: size, ETag: attrs.ETag}, "PutObject", s.opt.Now())
 	row, err := bus.OutboxEvent(ev)
 	if err != nil {
 		return false, err
 	}
-	_, err = s.opt.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{ID: id, TenantID: tenant, BucketKey: key,
-		Filename: path.Base(key), ContentType: attrs.ContentType, Size: size, SHA256: attrs.SHA256, Events: []catalog.OutboxEvent{row}})
+	_, err = s.opt.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{ID: id, TenantID: k.Tenant, BucketKey: key,
+		Filename: k.Base(), ContentType: attrs.ContentType, Size: size, SHA256: attrs.SHA256, Events: []catalog.OutboxEvent{row}})
 	if errors.Is(err, errcode.AlreadyExists) {
 		return true, nil
 	}
@@ -135,6 +128,6 @@ func (s *Service) register(ctx context.Context, key string, size int64) (bool, e
 	if s.opt.Bus != nil {
 		s.opt.Bus.Notify()
 	}
-	s.log.Info("watch: registered dropped file", "media_id", id, "tenant", tenant, "key", key, "event_id", ev.ID)
+	s.log.Info("watch: registered dropped file", "media_id", id, "tenant", k.Tenant, "key", key, "event_id", ev.ID)
 	return true, nil
 }

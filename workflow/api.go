@@ -10,14 +10,20 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 )
 
 // MaxPayloadBytes is the largest execution input or task result (256 KiB,
 // as in Step Functions).
 const MaxPayloadBytes = 256 * 1024
+
+// maxDefinitionBytes is the largest state machine definition (1 MiB, as in
+// Step Functions).
+const maxDefinitionBytes = 1 << 20
 
 func (e *Engine) arn(kind, name string) string {
 	return fmt.Sprintf("arn:aws:states:%s:%s:%s:%s", e.cfg.Region, e.cfg.Account, kind, name)
@@ -27,8 +33,11 @@ func (e *Engine) arn(kind, name string) string {
 // Functions does: 1 to 80 characters, no whitespace, brackets, wildcards,
 // punctuation that ARNs and URLs reserve, or control characters.
 func validName(what, name string) error {
-	if name == "" || len([]rune(name)) > 80 {
+	if name == "" || len(name) > 4*80 || utf8.RuneCountInString(name) > 80 {
 		return errcode.New(errcode.Invalid, "%s name %q: must be 1 to 80 characters", what, name)
+	}
+	if !utf8.ValidString(name) {
+		return errcode.New(errcode.Invalid, "%s name %q: not valid UTF-8 (at byte %d)", what, name, invalidAt(name))
 	}
 	for _, r := range name {
 		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("<>{}[]?*\"#%\\^|~`$&,;:/", r) {
@@ -42,6 +51,9 @@ func validName(what, name string) error {
 func validJSON(what string, b []byte) error {
 	if len(b) > MaxPayloadBytes {
 		return errcode.New(errcode.TooLarge, "%s: %d bytes is more than the %d allowed", what, len(b), MaxPayloadBytes)
+	}
+	if !utf8.Valid(b) {
+		return errcode.New(errcode.Invalid, "%s: not valid UTF-8 (at byte %d)", what, invalidAt(string(b)))
 	}
 	if _, err := decodeValue(b); err != nil {
 		return errcode.Wrap(errcode.Invalid, err, "%s is not valid JSON", what)
@@ -58,6 +70,12 @@ func validJSON(what string, b []byte) error {
 // DefinitionErrors lists its located problems.
 func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachineParams) (*StateMachine, error) {
 	if err := validName("state machine", p.Name); err != nil {
+		return nil, err
+	}
+	if err := validText("definition", p.Definition, maxDefinitionBytes, true); err != nil {
+		return nil, err
+	}
+	if err := validText("roleArn", p.RoleARN, maxARNLength, false); err != nil {
 		return nil, err
 	}
 	if p.Type == "" {
@@ -104,6 +122,15 @@ func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachinePar
 // UpdateStateMachine replaces a machine's definition; running executions
 // keep the definition they started with.
 func (e *Engine) UpdateStateMachine(ctx context.Context, arn, definition, roleARN string) (*StateMachine, error) {
+	if err := validARN("state machine ARN", arn); err != nil {
+		return nil, err
+	}
+	if err := validText("definition", definition, maxDefinitionBytes, true); err != nil {
+		return nil, err
+	}
+	if err := validText("roleArn", roleARN, maxARNLength, false); err != nil {
+		return nil, err
+	}
 	if _, err := e.compile([]byte(definition)); err != nil {
 		return nil, err
 	}
@@ -135,6 +162,9 @@ func scanSM(r row) (*StateMachine, error) {
 
 // DescribeStateMachine returns a machine by ARN (or by name).
 func (e *Engine) DescribeStateMachine(ctx context.Context, arnOrName string) (*StateMachine, error) {
+	if err := validARN("state machine", arnOrName); err != nil {
+		return nil, err
+	}
 	arn := arnOrName
 	if !strings.HasPrefix(arn, "arn:") {
 		arn = e.arn("stateMachine", arnOrName)
@@ -175,6 +205,9 @@ func (e *Engine) ListStateMachines(ctx context.Context) ([]StateMachine, error) 
 
 // DeleteStateMachine deletes a machine; its executions stay readable.
 func (e *Engine) DeleteStateMachine(ctx context.Context, arn string) error {
+	if err := validARN("state machine ARN", arn); err != nil {
+		return err
+	}
 	return e.withTx(ctx, func(tx dbtx) error {
 		_, err := tx.exec(ctx, `DELETE FROM wf_state_machines WHERE arn = $1`, arn)
 		return err
@@ -187,14 +220,14 @@ func (e *Engine) DeleteStateMachine(ctx context.Context, arn string) error {
 // name and input return the running or finished execution; the same name
 // with another input is AlreadyExists.
 func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*Execution, error) {
-	sm, err := e.DescribeStateMachine(ctx, p.StateMachineARN)
-	if err != nil {
-		return nil, err
-	}
 	if p.Name == "" {
 		p.Name = randomID(16)
 	}
 	if err := validName("execution", p.Name); err != nil {
+		return nil, err
+	}
+	sm, err := e.DescribeStateMachine(ctx, p.StateMachineARN)
+	if err != nil {
 		return nil, err
 	}
 	if len(p.Input) == 0 {
@@ -203,8 +236,13 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 	if err := validJSON("execution input", p.Input); err != nil {
 		return nil, err
 	}
-	if len(p.CorrelationID) > 256 {
-		return nil, errcode.New(errcode.Invalid, "correlation id: longer than 256 characters")
+	if err := validText("correlation id", p.CorrelationID, 256, false); err != nil {
+		return nil, err
+	}
+	if p.Tenant != "" {
+		if err := identity.CheckTenantID(p.Tenant); err != nil {
+			return nil, errcode.Wrap(errcode.Invalid, err, "tenant")
+		}
 	}
 	prog, err := e.progs.get(sm.Definition, e.compile)
 	if err != nil {
@@ -227,6 +265,11 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		run, done = nil, false
 		existing, err := e.describe(ctx, tx, arn)
 		if err == nil {
+			if existing.Tenant != p.Tenant {
+				// Another tenant's execution: say only that the name is
+				// taken, never what runs under it.
+				return errcode.New(errcode.AlreadyExists, "execution %s already exists", p.Name)
+			}
 			if string(existing.Input) != string(p.Input) {
 				return errcode.New(errcode.AlreadyExists, "execution %s already exists with a different input", p.Name)
 			}
@@ -241,13 +284,13 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		if timeout > 0 {
 			timeoutUS = micros(now.Add(time.Duration(timeout) * time.Second))
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, definition, start_us, timeout_us, next_event)
-			VALUES ($1,$2,$3,'RUNNING',$4,$5,$6,$7,$8,1)`, arn, sm.ARN, p.Name, string(p.Input), p.CorrelationID, sm.Definition, micros(now), timeoutUS); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, next_event)
+			VALUES ($1,$2,$3,'RUNNING',$4,$5,$6,$7,$8,$9,1)`, arn, sm.ARN, p.Name, string(p.Input), p.CorrelationID, p.Tenant, sm.Definition, micros(now), timeoutUS); err != nil {
 			return err
 		}
 		t := &txn{e: e, ctx: ctx, tx: tx, now: now, frames: map[string]*frameRow{}, prog: prog, canInline: slot,
 			exec: &execRow{arn: arn, smARN: sm.ARN, name: p.Name, status: StatusRunning, input: string(p.Input), nextEvent: 1,
-				startUS: micros(now), timeoutUS: timeoutUS}}
+				tenant: p.Tenant, startUS: micros(now), timeoutUS: timeoutUS}}
 		root := t.newFrame(nil, 0, frame)
 		root.checkpoint, root.checkpointKind = frame, "start"
 		t.event(root, "ExecutionStarted", map[string]any{"input": string(p.Input), "roleArn": sm.RoleARN,
@@ -261,7 +304,8 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 			return err
 		}
 		run, done = t.inline, t.exec.finished
-		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: t.exec.status, Input: p.Input, CorrelationID: p.CorrelationID, StartDate: now,
+		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: t.exec.status, Input: p.Input, CorrelationID: p.CorrelationID,
+			Tenant: p.Tenant, StartDate: now,
 			Error: t.exec.errName, Cause: t.exec.cause}
 		if t.exec.output != nil {
 			out.Output = json.RawMessage(*t.exec.output)
@@ -284,14 +328,14 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 	return out, nil
 }
 
-const execListCols = `arn, sm_arn, name, status, input, output, error, cause, correlation_id, start_us, stop_us, redrive_count, redrive_us`
+const execListCols = `arn, sm_arn, name, status, input, output, error, cause, correlation_id, tenant, start_us, stop_us, redrive_count, redrive_us`
 
 func scanExecution(r row) (*Execution, error) {
 	x := &Execution{}
 	var input string
 	var output, errName, cause *string
 	var start, stop, redrive int64
-	if err := r.Scan(&x.ARN, &x.StateMachineARN, &x.Name, &x.Status, &input, &output, &errName, &cause, &x.CorrelationID, &start, &stop, &x.RedriveCount, &redrive); err != nil {
+	if err := r.Scan(&x.ARN, &x.StateMachineARN, &x.Name, &x.Status, &input, &output, &errName, &cause, &x.CorrelationID, &x.Tenant, &start, &stop, &x.RedriveCount, &redrive); err != nil {
 		return nil, err
 	}
 	x.Input = json.RawMessage(input)
@@ -319,13 +363,16 @@ func scanExecution(r row) (*Execution, error) {
 func (e *Engine) describe(ctx context.Context, tx dbtx, arn string) (*Execution, error) {
 	x, err := scanExecution(tx.queryRow(ctx, `SELECT `+execListCols+` FROM wf_executions WHERE arn = $1`, arn))
 	if errors.Is(err, errNoRows) {
-		return nil, errcode.New(errcode.NotFound, "execution %s does not exist", arn)
+		return nil, ExecutionNotFound(arn)
 	}
 	return x, err
 }
 
 // DescribeExecution returns an execution.
 func (e *Engine) DescribeExecution(ctx context.Context, arn string) (*Execution, error) {
+	if err := validARN("execution ARN", arn); err != nil {
+		return nil, err
+	}
 	var x *Execution
 	err := e.withTx(ctx, func(tx dbtx) error {
 		var err error
@@ -337,6 +384,9 @@ func (e *Engine) DescribeExecution(ctx context.Context, arn string) (*Execution,
 
 // WaitExecution blocks until the execution has ended or ctx is done.
 func (e *Engine) WaitExecution(ctx context.Context, arn string) (*Execution, error) {
+	if err := validARN("execution ARN", arn); err != nil {
+		return nil, err
+	}
 	// Executions ended by another process are seen by polling.
 	poll := 250 * time.Millisecond
 	defer e.dropWaiter(arn)
@@ -395,6 +445,17 @@ func (e *Engine) ListExecutions(ctx context.Context, p ListExecutionsParams) ([]
 	default:
 		return nil, "", errcode.New(errcode.Invalid, "status %q: want RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED", p.Status)
 	}
+	if err := validText("state machine ARN", p.StateMachineARN, maxARNLength, false); err != nil {
+		return nil, "", err
+	}
+	if err := validText("correlation id", p.CorrelationID, 256, false); err != nil {
+		return nil, "", err
+	}
+	if p.Tenant != "" {
+		if err := identity.CheckTenantID(p.Tenant); err != nil {
+			return nil, "", errcode.Wrap(errcode.Invalid, err, "tenant")
+		}
+	}
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -410,6 +471,9 @@ func (e *Engine) ListExecutions(ctx context.Context, p ListExecutionsParams) ([]
 	if p.CorrelationID != "" {
 		add("correlation_id = ?", p.CorrelationID)
 	}
+	if p.Tenant != "" {
+		add("tenant = ?", p.Tenant)
+	}
 	if !p.StartedAfter.IsZero() {
 		add("start_us >= ?", micros(p.StartedAfter))
 	}
@@ -420,6 +484,9 @@ func (e *Engine) ListExecutions(ctx context.Context, p ListExecutionsParams) ([]
 		tok, err := decodeToken(p.NextToken)
 		if err != nil {
 			return nil, "", err
+		}
+		if validText("nextToken", tok.ARN, maxARNLength, false) != nil {
+			return nil, "", errcode.New(errcode.Invalid, "nextToken %q is not a token this server issued", p.NextToken)
 		}
 		args = append(args, tok.Start, tok.ARN)
 		where = append(where, fmt.Sprintf("(start_us < $%d OR (start_us = $%d AND arn < $%d))", len(args)-1, len(args)-1, len(args)))
@@ -462,6 +529,12 @@ func (e *Engine) ListExecutions(ctx context.Context, p ListExecutionsParams) ([]
 // their late results discarded. Stopping an ended execution is
 // FailedPrecondition.
 func (e *Engine) StopExecution(ctx context.Context, arn, errName, cause string) (*Execution, error) {
+	if err := validARN("execution ARN", arn); err != nil {
+		return nil, err
+	}
+	if err := validErrorCause(errName, cause); err != nil {
+		return nil, err
+	}
 	_, err := e.transition(ctx, arn, nil, false, func(t *txn) error {
 		if t.exec.status != StatusRunning {
 			return errcode.New(errcode.FailedPrecond, "execution %s is %s, not RUNNING", arn, t.exec.status)
@@ -470,7 +543,7 @@ func (e *Engine) StopExecution(ctx context.Context, arn, errName, cause string) 
 		return nil
 	})
 	if errors.Is(err, errStale) {
-		return nil, errcode.New(errcode.NotFound, "execution %s does not exist", arn)
+		return nil, ExecutionNotFound(arn)
 	}
 	if err != nil {
 		return nil, err
@@ -481,6 +554,9 @@ func (e *Engine) StopExecution(ctx context.Context, arn, errName, cause string) 
 // History returns an execution's events in id order (or reversed) and
 // the token of the next page.
 func (e *Engine) History(ctx context.Context, arn string, p HistoryParams) ([]HistoryEvent, string, error) {
+	if err := validARN("execution ARN", arn); err != nil {
+		return nil, "", err
+	}
 	if p.Limit <= 0 || p.Limit > 1000 {
 		p.Limit = 1000
 	}

@@ -14,6 +14,9 @@ import (
 // and states that were interrupted pick up where they were. Work that
 // succeeded is not repeated.
 func (e *Engine) RedriveExecution(ctx context.Context, arn string) (*Execution, error) {
+	if err := validARN("execution ARN", arn); err != nil {
+		return nil, err
+	}
 	_, err := e.transition(ctx, arn, nil, false, func(t *txn) error {
 		x := t.exec
 		switch x.status {
@@ -44,7 +47,7 @@ func (e *Engine) RedriveExecution(ctx context.Context, arn string) (*Execution, 
 		return t.redriveFrame(root)
 	})
 	if errors.Is(err, errStale) {
-		return nil, errcode.New(errcode.NotFound, "execution %s does not exist", arn)
+		return nil, ExecutionNotFound(arn)
 	}
 	if err != nil {
 		return nil, err

@@ -65,17 +65,17 @@ func (e *TaskError) Error() string { return e.Name + ": " + e.Cause }
 func taskErrorOf(err error) (string, string) {
 	var te *TaskError
 	if errors.As(err, &te) {
-		return te.Name, te.Cause
+		return cleanText(te.Name), cleanText(te.Cause)
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return "States.Timeout", err.Error()
+		return "States.Timeout", cleanText(err.Error())
 	}
 	code := errcode.Of(err)
 	if code == errcode.Unknown {
-		return "States.TaskFailed", err.Error()
+		return "States.TaskFailed", cleanText(err.Error())
 	}
-	return string(code), errcode.MessageOf(err)
+	return cleanText(string(code)), cleanText(errcode.MessageOf(err))
 }
 
 // Resources maps Task resources to invokers by the longest registered

@@ -30,6 +30,24 @@ func (e *Engine) taskExec(ctx context.Context, token string) (string, error) {
 	return arn, err
 }
 
+// TaskTenant returns the tenant of the execution a task token belongs
+// to, so an API can check that the caller acts for it before settling
+// the task. An unknown token is NotFound wrapping ErrTaskDoesNotExist.
+func (e *Engine) TaskTenant(ctx context.Context, token string) (string, error) {
+	if err := validToken("task token", token); err != nil {
+		return "", err
+	}
+	var tenant string
+	err := e.withTx(ctx, func(tx dbtx) error {
+		err := tx.queryRow(ctx, `SELECT x.tenant FROM wf_tasks k JOIN wf_executions x ON x.arn = k.execution_arn WHERE k.token = $1`, token).Scan(&tenant)
+		if errors.Is(err, errNoRows) {
+			return errcode.Wrap(errcode.NotFound, ErrTaskDoesNotExist, "task token %s", short(token))
+		}
+		return err
+	})
+	return tenant, err
+}
+
 func short(token string) string {
 	if len(token) > 12 {
 		return token[:12] + "…"
@@ -75,6 +93,9 @@ func (e *Engine) settleTask(ctx context.Context, token string, f func(t *txn, fr
 
 // SendTaskSuccess completes a .waitForTaskToken or activity task.
 func (e *Engine) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	if err := validToken("task token", token); err != nil {
+		return err
+	}
 	if err := validJSON("task output", output); err != nil {
 		return err
 	}
@@ -89,6 +110,12 @@ func (e *Engine) SendTaskSuccess(ctx context.Context, token string, output json.
 // SendTaskFailure fails a .waitForTaskToken or activity task with an ASL
 // error name (default States.TaskFailed) and cause.
 func (e *Engine) SendTaskFailure(ctx context.Context, token, errName, cause string) error {
+	if err := validToken("task token", token); err != nil {
+		return err
+	}
+	if err := validErrorCause(errName, cause); err != nil {
+		return err
+	}
 	if errName == "" {
 		errName = "States.TaskFailed"
 	}
@@ -102,6 +129,9 @@ func (e *Engine) SendTaskFailure(ctx context.Context, token, errName, cause stri
 
 // SendTaskHeartbeat records that the holder of a task is alive.
 func (e *Engine) SendTaskHeartbeat(ctx context.Context, token string) error {
+	if err := validToken("task token", token); err != nil {
+		return err
+	}
 	if _, err := e.taskExec(ctx, token); err != nil {
 		return err
 	}
@@ -163,6 +193,9 @@ func (e *Engine) ListActivities(ctx context.Context) ([]Activity, error) {
 
 // DeleteActivity deletes an activity.
 func (e *Engine) DeleteActivity(ctx context.Context, arn string) error {
+	if err := validARN("activity ARN", arn); err != nil {
+		return err
+	}
 	return e.withTx(ctx, func(tx dbtx) error {
 		_, err := tx.exec(ctx, `DELETE FROM wf_activities WHERE arn = $1`, arn)
 		return err
@@ -173,6 +206,12 @@ func (e *Engine) DeleteActivity(ctx context.Context, arn string) error {
 // until one arrives or wait passes (Step Functions waits 60 seconds); it
 // then returns an ActivityTask with an empty Token.
 func (e *Engine) GetActivityTask(ctx context.Context, activity, workerName string, wait time.Duration) (*ActivityTask, error) {
+	if err := validARN("activity", activity); err != nil {
+		return nil, err
+	}
+	if err := validText("workerName", workerName, 256, false); err != nil {
+		return nil, err
+	}
 	name, ok := activityName(activity)
 	if !ok {
 		name = activity
@@ -237,7 +276,7 @@ func (e *Engine) claimActivityTask(ctx context.Context, name, workerName string)
 			return err
 		}
 		t.event(fr, "ActivityStarted", map[string]any{"workerName": workerName})
-		task = &ActivityTask{Token: token, Input: k.input}
+		task = &ActivityTask{Token: token, Input: k.input, Tenant: t.exec.tenant}
 		return nil
 	})
 	if errors.Is(err, errStale) {

@@ -40,6 +40,7 @@ const (
 
 type execRow struct {
 	arn, smARN, name, status, input, definition, correlationID string
+	tenant                                                     string
 	startUS, timeoutUS, nextEvent                              int64
 	redriveCount                                               int
 	origNextEvent                                              int64
@@ -54,11 +55,11 @@ type execRow struct {
 	statusChange bool
 }
 
-const execCols = `arn, sm_arn, name, status, input, definition, correlation_id, start_us, timeout_us, next_event, redrive_count`
+const execCols = `arn, sm_arn, name, status, input, definition, correlation_id, tenant, start_us, timeout_us, next_event, redrive_count`
 
 func scanExec(r row) (*execRow, error) {
 	x := &execRow{}
-	err := r.Scan(&x.arn, &x.smARN, &x.name, &x.status, &x.input, &x.definition, &x.correlationID, &x.startUS, &x.timeoutUS, &x.nextEvent, &x.redriveCount)
+	err := r.Scan(&x.arn, &x.smARN, &x.name, &x.status, &x.input, &x.definition, &x.correlationID, &x.tenant, &x.startUS, &x.timeoutUS, &x.nextEvent, &x.redriveCount)
 	x.origNextEvent = x.nextEvent
 	return x, err
 }
@@ -142,6 +143,7 @@ type eventRow struct {
 // claimed it commits.
 type taskRun struct {
 	token, execARN, frameID string
+	tenant                  string
 	kind, resource          string
 	statePath               string
 	attempt, dispatch       int
@@ -619,7 +621,7 @@ func (t *txn) claim(f *frameRow, k *taskRow) {
 		}
 	}
 	t.inline = &taskRun{
-		token: k.token, execARN: k.execARN, frameID: k.frameID, kind: k.kind, resource: k.resource,
+		token: k.token, execARN: k.execARN, tenant: t.exec.tenant, frameID: k.frameID, kind: k.kind, resource: k.resource,
 		statePath: k.statePath, attempt: k.attempt, dispatch: k.dispatch, input: k.input, timeout: timeout,
 		key: fmt.Sprintf("%s%s#%d@%s", k.execARN, k.statePath, k.attempt, k.token[:12]),
 	}

@@ -118,6 +118,9 @@ type Activity struct {
 type ActivityTask struct {
 	Token string          `json:"taskToken"`
 	Input json.RawMessage `json:"input"`
+	// Tenant is the tenant of the execution the task belongs to, as
+	// stored when it started; the worker acts for it and no other.
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // eventDetailsFields maps event types to the AWS field holding their

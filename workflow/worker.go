@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 )
@@ -99,7 +100,7 @@ func (e *Engine) invoke(ctx context.Context, run *taskRun) (json.RawMessage, err
 		defer cancel()
 	}
 	in := Invocation{
-		ExecutionARN: run.execARN, StatePath: run.statePath, Attempt: run.attempt, IdempotencyKey: run.key,
+		ExecutionARN: run.execARN, Tenant: run.tenant, StatePath: run.statePath, Attempt: run.attempt, IdempotencyKey: run.key,
 		Resource: run.resource, Input: run.input,
 		Heartbeat: func(ctx context.Context) error { return e.heartbeatTask(ctx, run.token, run.dispatch) },
 	}
@@ -119,7 +120,7 @@ func (e *Engine) invoke(ctx context.Context, run *taskRun) (json.RawMessage, err
 	if len(out) == 0 {
 		out = json.RawMessage("null")
 	}
-	if !json.Valid(out) {
+	if !json.Valid(out) || !utf8.Valid(out) {
 		return nil, &TaskError{Name: "States.Runtime", Cause: fmt.Sprintf("resource %q returned invalid JSON", run.resource)}
 	}
 	return out, nil

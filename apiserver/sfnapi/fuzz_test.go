@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/landfall/landfall/apiserver/sfnapi"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/workflow/workflowtest"
 )
 
@@ -26,6 +27,8 @@ func FuzzProtocol(f *testing.F) {
 		{"SendTaskSuccess", `{"taskToken":"t","output":"{"}`},
 		{"GetActivityTask", `{"activityArn":"arn:aws:states:local:000000000000:activity:a"}`},
 		{"Nope", `[]`},
+		{"DescribeExecution", `{"executionArn":"arn:aws:states:local:000000000000:execution:x:\u0000"}`},
+		{"StartExecution", "{\"stateMachineArn\":\"arn:aws:states:local:000000000000:stateMachine:\xff\",\"name\":\"\xfe\"}"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -35,6 +38,7 @@ func FuzzProtocol(f *testing.F) {
 		}
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		r.Header.Set("X-Amz-Target", "AWSStepFunctions."+action)
+		r = r.WithContext(identity.NewContext(r.Context(), identity.Principal{Role: identity.RoleAdmin}))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		if w.Code >= 500 {

@@ -11,8 +11,16 @@
 // GetExecutionHistory, StopExecution, RedriveExecution, SendTaskSuccess,
 // SendTaskFailure, SendTaskHeartbeat, CreateActivity, DescribeActivity,
 // ListActivities, DeleteActivity, GetActivityTask. Others answer
-// UnknownOperationException. Requests are not signed-checked: put the
-// server behind whatever authenticates callers.
+// UnknownOperationException.
+//
+// The handler authorizes, it does not authenticate: every request must
+// carry an identity.Principal in its context (the server's authentication
+// puts it there), and a request without one is refused. State machines
+// and activities are the installation's (admins create, update and delete
+// them and poll activity tasks); tenants describe and list them and start
+// executions that run for their own tenant; a tenant sees, stops,
+// redrives and settles task tokens of its own executions only, and
+// another tenant's are ExecutionDoesNotExist like missing ones.
 package sfnapi
 
 import (
@@ -22,9 +30,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/errcode"
@@ -44,11 +55,14 @@ type Handler struct {
 	MaxPoll time.Duration
 	// MaxSync bounds StartSyncExecution (default 5 minutes, as AWS).
 	MaxSync time.Duration
+	// Logger records internal errors, which callers only see as
+	// ServiceException (default: discarded).
+	Logger *slog.Logger
 }
 
 // New returns the protocol handler of e.
 func New(e *workflow.Engine) *Handler {
-	return &Handler{e: e, MaxPoll: 60 * time.Second, MaxSync: 5 * time.Minute}
+	return &Handler{e: e, MaxPoll: 60 * time.Second, MaxSync: 5 * time.Minute, Logger: slog.New(slog.DiscardHandler)}
 }
 
 // apiError is an error in the protocol's shape.
@@ -67,6 +81,10 @@ func fail(typ string, format string, args ...any) *apiError {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out, err := h.serve(r)
 	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) && h.Logger != nil {
+			h.Logger.Error("step functions request failed", "target", r.Header.Get("X-Amz-Target"), "err", err)
+		}
 		writeError(w, err)
 		return
 	}
@@ -78,7 +96,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func writeError(w http.ResponseWriter, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		ae = &apiError{Type: "ServiceException", Message: err.Error(), Status: http.StatusInternalServerError}
+		// An error without a protocol shape is the server's own fault; its
+		// text (a database driver's, a file path) is not the caller's
+		// business.
+		ae = &apiError{Type: "ServiceException", Message: "an internal error occurred; the server's log has the details", Status: http.StatusInternalServerError}
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-Errortype", ae.Type)
@@ -197,6 +218,10 @@ func mapErr(err error, notFound string, invalid string) error {
 		return fail("ValidationException", "%s", msg)
 	case errcode.AlreadyExists:
 		return fail("ConflictException", "%s", msg)
+	case errcode.PermissionDenied:
+		return fail("AccessDeniedException", "%s", msg)
+	case errcode.Unauthenticated:
+		return &apiError{Type: "UnrecognizedClientException", Message: msg, Status: http.StatusForbidden}
 	case errcode.FailedPrecond:
 		return fail("ValidationException", "%s", msg)
 	}
@@ -206,6 +231,9 @@ func mapErr(err error, notFound string, invalid string) error {
 func arnKind(arn, kind string) error {
 	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":"+kind+":") {
 		return fail("InvalidArn", "Invalid Arn: '%s'", arn)
+	}
+	if i := strings.IndexFunc(arn, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }); i >= 0 {
+		return fail("InvalidArn", "Invalid Arn: %q: character %q at byte %d is not allowed", arn, arn[i:i+1], i)
 	}
 	return nil
 }
@@ -232,6 +260,9 @@ func (h *Handler) createStateMachine(ctx context.Context, body []byte) (any, err
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
+	}
+	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+		return nil, mapErr(err, "", "")
 	}
 	sm, err := h.e.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: req.Name, Definition: req.Definition, RoleARN: req.RoleARN, Type: req.Type})
 	if err != nil {
@@ -266,6 +297,9 @@ func (h *Handler) updateStateMachine(ctx context.Context, body []byte) (any, err
 	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
 		return nil, err
 	}
+	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+		return nil, mapErr(err, "", "")
+	}
 	sm, err := h.e.UpdateStateMachine(ctx, req.StateMachineARN, req.Definition, req.RoleARN)
 	if err != nil {
 		if ve := workflow.DefinitionErrors(err); len(ve) > 0 {
@@ -286,6 +320,9 @@ func (h *Handler) describeStateMachine(ctx context.Context, body []byte) (any, e
 	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
 		return nil, err
 	}
+	if err := workflow.AccessOf(ctx).Read(); err != nil {
+		return nil, mapErr(err, "", "")
+	}
 	sm, err := h.e.DescribeStateMachine(ctx, req.StateMachineARN)
 	if err != nil {
 		return nil, mapErr(err, "StateMachineDoesNotExist", "")
@@ -301,6 +338,9 @@ func (h *Handler) listStateMachines(ctx context.Context, body []byte) (any, erro
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
+	}
+	if err := workflow.AccessOf(ctx).Read(); err != nil {
+		return nil, mapErr(err, "", "")
 	}
 	sms, err := h.e.ListStateMachines(ctx)
 	if err != nil {
@@ -353,6 +393,9 @@ func (h *Handler) deleteStateMachine(ctx context.Context, body []byte) (any, err
 	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
 		return nil, err
 	}
+	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+		return nil, mapErr(err, "", "")
+	}
 	return struct{}{}, mapErr(h.e.DeleteStateMachine(ctx, req.StateMachineARN), "StateMachineDoesNotExist", "")
 }
 
@@ -377,7 +420,11 @@ func (h *Handler) start(ctx context.Context, body []byte) (*workflow.Execution, 
 	if req.Input != nil {
 		input = json.RawMessage(*req.Input)
 	}
-	x, err := h.e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: req.StateMachineARN, Name: req.Name, Input: input})
+	tenant, err := workflow.AccessOf(ctx).StartTenant("")
+	if err != nil {
+		return nil, mapErr(err, "", "")
+	}
+	x, err := h.e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: req.StateMachineARN, Name: req.Name, Input: input, Tenant: tenant})
 	if err != nil {
 		if errcode.Of(err) == errcode.AlreadyExists {
 			return nil, fail("ExecutionAlreadyExists", "%s", errcode.MessageOf(err))
@@ -462,7 +509,7 @@ func (h *Handler) describeExecution(ctx context.Context, body []byte) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	x, err := h.e.DescribeExecution(ctx, arn)
+	x, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), arn, false)
 	if err != nil {
 		return nil, mapErr(err, "ExecutionDoesNotExist", "")
 	}
@@ -486,6 +533,10 @@ func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) 
 	if req.StateMachineARN == "" {
 		return nil, fail("ValidationException", "stateMachineArn is required")
 	}
+	tenant, err := workflow.AccessOf(ctx).ListTenant("")
+	if err != nil {
+		return nil, mapErr(err, "", "")
+	}
 	if _, err := h.e.DescribeStateMachine(ctx, req.StateMachineARN); err != nil {
 		return nil, mapErr(err, "StateMachineDoesNotExist", "")
 	}
@@ -493,7 +544,8 @@ func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) 
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	xs, next, err := h.e.ListExecutions(ctx, workflow.ListExecutionsParams{StateMachineARN: req.StateMachineARN, Status: req.StatusFilter, Limit: limit, NextToken: req.NextToken})
+	xs, next, err := h.e.ListExecutions(ctx, workflow.ListExecutionsParams{StateMachineARN: req.StateMachineARN, Status: req.StatusFilter, Limit: limit,
+		NextToken: req.NextToken, Tenant: tenant})
 	if err != nil {
 		if errcode.Of(err) == errcode.Invalid && req.NextToken != "" {
 			return nil, fail("InvalidToken", "%s", errcode.MessageOf(err))
@@ -526,6 +578,9 @@ func (h *Handler) getExecutionHistory(ctx context.Context, body []byte) (any, er
 	}
 	if err := arnKind(req.ExecutionARN, "execution"); err != nil {
 		return nil, err
+	}
+	if _, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), req.ExecutionARN, false); err != nil {
+		return nil, mapErr(err, "ExecutionDoesNotExist", "")
 	}
 	events, next, err := h.e.History(ctx, req.ExecutionARN, workflow.HistoryParams{Reverse: req.ReverseOrder, Limit: req.MaxResults, NextToken: req.NextToken})
 	if err != nil {
@@ -575,6 +630,9 @@ func (h *Handler) stopExecution(ctx context.Context, body []byte) (any, error) {
 	if err := arnKind(req.ExecutionARN, "execution"); err != nil {
 		return nil, err
 	}
+	if _, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), req.ExecutionARN, true); err != nil {
+		return nil, mapErr(err, "ExecutionDoesNotExist", "")
+	}
 	x, err := h.e.StopExecution(ctx, req.ExecutionARN, req.Error, req.Cause)
 	if err != nil {
 		return nil, mapErr(err, "ExecutionDoesNotExist", "")
@@ -586,6 +644,9 @@ func (h *Handler) redriveExecution(ctx context.Context, body []byte) (any, error
 	arn, err := h.executionARN(body)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), arn, true); err != nil {
+		return nil, mapErr(err, "ExecutionDoesNotExist", "")
 	}
 	x, err := h.e.RedriveExecution(ctx, arn)
 	if err != nil {
@@ -609,6 +670,8 @@ func taskErr(err error) error {
 		return fail("TaskTimedOut", "%s", errcode.MessageOf(err))
 	case errcode.Of(err) == errcode.FailedPrecond:
 		return fail("InvalidToken", "%s", errcode.MessageOf(err))
+	case errcode.Of(err) == errcode.Invalid && strings.HasPrefix(errcode.MessageOf(err), "task token"):
+		return fail("InvalidToken", "%s", errcode.MessageOf(err))
 	}
 	return mapErr(err, "TaskDoesNotExist", "InvalidOutput")
 }
@@ -623,6 +686,9 @@ func (h *Handler) sendTaskSuccess(ctx context.Context, body []byte) (any, error)
 	}
 	if req.TaskToken == "" {
 		return nil, fail("InvalidToken", "taskToken is required")
+	}
+	if err := h.e.AuthorizeTask(ctx, workflow.AccessOf(ctx), req.TaskToken); err != nil {
+		return nil, taskErr(err)
 	}
 	return struct{}{}, taskErr(h.e.SendTaskSuccess(ctx, req.TaskToken, json.RawMessage(req.Output)))
 }
@@ -639,6 +705,9 @@ func (h *Handler) sendTaskFailure(ctx context.Context, body []byte) (any, error)
 	if req.TaskToken == "" {
 		return nil, fail("InvalidToken", "taskToken is required")
 	}
+	if err := h.e.AuthorizeTask(ctx, workflow.AccessOf(ctx), req.TaskToken); err != nil {
+		return nil, taskErr(err)
+	}
 	return struct{}{}, taskErr(h.e.SendTaskFailure(ctx, req.TaskToken, req.Error, req.Cause))
 }
 
@@ -652,6 +721,9 @@ func (h *Handler) sendTaskHeartbeat(ctx context.Context, body []byte) (any, erro
 	if req.TaskToken == "" {
 		return nil, fail("InvalidToken", "taskToken is required")
 	}
+	if err := h.e.AuthorizeTask(ctx, workflow.AccessOf(ctx), req.TaskToken); err != nil {
+		return nil, taskErr(err)
+	}
 	return struct{}{}, taskErr(h.e.SendTaskHeartbeat(ctx, req.TaskToken))
 }
 
@@ -663,6 +735,9 @@ func (h *Handler) createActivity(ctx context.Context, body []byte) (any, error) 
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
+	}
+	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+		return nil, mapErr(err, "", "")
 	}
 	a, err := h.e.CreateActivity(ctx, req.Name)
 	if err != nil {
@@ -680,6 +755,9 @@ func (h *Handler) findActivity(ctx context.Context, body []byte) (*workflow.Acti
 	}
 	if err := arnKind(req.ActivityARN, "activity"); err != nil {
 		return nil, err
+	}
+	if err := workflow.AccessOf(ctx).Read(); err != nil {
+		return nil, mapErr(err, "", "")
 	}
 	as, err := h.e.ListActivities(ctx)
 	if err != nil {
@@ -709,6 +787,9 @@ func (h *Handler) listActivities(ctx context.Context, body []byte) (any, error) 
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	if err := workflow.AccessOf(ctx).Read(); err != nil {
+		return nil, mapErr(err, "", "")
+	}
 	as, err := h.e.ListActivities(ctx)
 	if err != nil {
 		return nil, err
@@ -725,6 +806,9 @@ func (h *Handler) listActivities(ctx context.Context, body []byte) (any, error) 
 }
 
 func (h *Handler) deleteActivity(ctx context.Context, body []byte) (any, error) {
+	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+		return nil, mapErr(err, "", "")
+	}
 	a, err := h.findActivity(ctx, body)
 	if err != nil {
 		var ae *apiError
@@ -746,6 +830,9 @@ func (h *Handler) getActivityTask(ctx context.Context, body []byte) (any, error)
 	}
 	if err := arnKind(req.ActivityARN, "activity"); err != nil {
 		return nil, err
+	}
+	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+		return nil, mapErr(err, "", "")
 	}
 	task, err := h.e.GetActivityTask(ctx, req.ActivityARN, req.WorkerName, h.MaxPoll)
 	if err != nil {

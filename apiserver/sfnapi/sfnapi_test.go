@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/landfall/landfall/apiserver/sfnapi"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/workflow"
 	"github.com/landfall/landfall/workflow/workflowtest"
 )
@@ -25,11 +26,40 @@ import (
 // loopback and returns a real AWS SDK client pointed at it.
 func setup(t *testing.T) (*sfn.Client, *workflow.Engine, *workflow.Resources) {
 	t.Helper()
+	clientAs, e, res := setupAs(t)
+	return clientAs("anonymous"), e, res
+}
+
+// principalOf stands in for the server's authentication: the access key
+// id a client signs with names its principal ("anonymous", "admin",
+// "operator", "tenant.ID", "reviewer.ID"; "none" sends none).
+func principalOf(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		_, cred, _ := strings.Cut(auth, "Credential=")
+		akid, _, _ := strings.Cut(cred, "/")
+		if akid == "none" || akid == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		role, tenant, _ := strings.Cut(akid, ".")
+		p := identity.Principal{Role: identity.Role(role), Tenant: tenant, KeyID: akid}
+		if role == "anonymous" {
+			p.Tenant = "default"
+		}
+		h.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
+	})
+}
+
+// setupAs starts an engine on SQLite behind the protocol handler and
+// returns real AWS SDK clients signing as the principal named.
+func setupAs(t *testing.T) (func(principal string) *sfn.Client, *workflow.Engine, *workflow.Resources) {
+	t.Helper()
 	res := workflowtest.Resources()
 	e := workflowtest.StartEngine(t, workflowtest.Config(workflowtest.SQLite(t), res))
 	h := sfnapi.New(e)
 	h.MaxPoll = 5 * time.Second
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(principalOf(h))
 	t.Cleanup(srv.Close)
 	// StartSyncExecution prefixes the host with "sync-"; every host name
 	// dials the test server on loopback.
@@ -37,9 +67,11 @@ func setup(t *testing.T) (*sfn.Client, *workflow.Engine, *workflow.Resources) {
 	httpClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}}
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), HTTPClient: httpClient}
-	c := sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	return c, e, res
+	return func(principal string) *sfn.Client {
+		cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(principal, "test", ""), HTTPClient: httpClient,
+			RetryMaxAttempts: 1}
+		return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	}, e, res
 }
 
 func waitDone(t *testing.T, c *sfn.Client, arn string) *sfn.DescribeExecutionOutput {
@@ -306,8 +338,19 @@ func TestProtocolErrors(t *testing.T) {
 		{"AWSStepFunctions.StartExecution", `not json`, 400, "SerializationException"},
 		{"AWSStepFunctions.DescribeExecution", `{"executionArn": "x"}`, 400, "InvalidArn"},
 		{"AWSStepFunctions.CreateStateMachine", `{"name": "a b", "definition": "{}"}`, 400, "InvalidName"},
+		// NUL bytes and broken UTF-8 are named, never a database's error.
+		{"AWSStepFunctions.DescribeExecution", `{"executionArn": "arn:aws:states:local:000000000000:execution:m:a\u0000b"}`, 400, "InvalidArn"},
+		{"AWSStepFunctions.DescribeStateMachine", `{"stateMachineArn": "arn:aws:states:local:000000000000:stateMachine:m\u0000"}`, 400, "InvalidArn"},
+		{"AWSStepFunctions.StartExecution", `{"stateMachineArn": "arn:aws:states:local:000000000000:stateMachine:m\u0000"}`, 400, "InvalidArn"},
+		{"AWSStepFunctions.StartExecution", `{"stateMachineArn": "arn:aws:states:local:000000000000:stateMachine:m", "name": "a\u0000"}`, 400, "InvalidName"},
+		{"AWSStepFunctions.SendTaskSuccess", `{"taskToken": "t\u0000", "output": "{}"}`, 400, "InvalidToken"},
+		{"AWSStepFunctions.SendTaskHeartbeat", `{"taskToken": "t\u0000"}`, 400, "InvalidToken"},
+		{"AWSStepFunctions.StopExecution", `{"executionArn": "arn:aws:states:local:000000000000:execution:m:\u0000"}`, 400, "InvalidArn"},
+		{"AWSStepFunctions.CreateActivity", `{"name": "a\u0000"}`, 400, "InvalidName"},
+		{"AWSStepFunctions.GetExecutionHistory", `{"executionArn": "arn:aws:states:local:000000000000:execution:m:\u0000"}`, 400, "InvalidArn"},
 	} {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
+		r = r.WithContext(identity.NewContext(r.Context(), identity.Principal{Role: identity.RoleAdmin}))
 		r.Header.Set("X-Amz-Target", tc.target)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
@@ -316,7 +359,7 @@ func TestProtocolErrors(t *testing.T) {
 			Message string `json:"message"`
 		}
 		_ = json.Unmarshal(w.Body.Bytes(), &body)
-		if w.Code != tc.status || body.Type != tc.typ || body.Message == "" {
+		if w.Code != tc.status || body.Type != tc.typ || body.Message == "" || strings.Contains(body.Message, "SQLSTATE") || strings.Contains(body.Message, "sql") {
 			t.Errorf("%s %s: %d %s", tc.target, tc.body, w.Code, w.Body)
 		}
 	}

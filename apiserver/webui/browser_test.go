@@ -30,7 +30,7 @@ type fakeAPI struct {
 	mu        sync.Mutex
 	media     []map[string]any
 	requests  []string // "METHOD /path?query"
-	auths     []string // Authorization header or access_token of each request
+	auths     []string // Authorization header or URL signature of each request
 	uploads   []fakeUpload
 	procReads int
 	redriven  map[string]bool
@@ -147,12 +147,17 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.requests = append(a.requests, r.Method+" "+r.URL.RequestURI())
 	auth := r.Header.Get("Authorization")
-	if tok := r.URL.Query().Get("access_token"); tok != "" && r.Method == http.MethodGet {
-		auth = "token " + tok
+	signed := false
+	if sig := r.URL.Query().Get("signature"); sig != "" && r.Method == http.MethodGet {
+		auth, signed = "signed "+sig, sig == fakeSignature(r.URL.Path)
 	}
 	a.auths = append(a.auths, auth)
 	a.mu.Unlock()
-	if a.key != "" && auth != "Bearer "+a.key && auth != "token "+a.key {
+	if r.URL.Query().Has("access_token") {
+		a.problem(w, http.StatusUnauthorized, "Unauthenticated", "access_token: API keys are not accepted in URLs")
+		return
+	}
+	if a.key != "" && auth != "Bearer "+a.key && !signed {
 		detail := "an API key is required (Authorization: Bearer <key> or X-Api-Key)"
 		if auth != "" {
 			detail = "API key is unknown or revoked"
@@ -164,6 +169,7 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("GET /v1/media", a.list)
 	mux.HandleFunc("GET /v1/media/{id}", a.get)
 	mux.HandleFunc("GET /v1/media/{id}/{export}", a.export)
+	mux.HandleFunc("POST /v1/media/{id}/links", a.links)
 	mux.HandleFunc("GET /v1/search", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("q") == "fox" {
 			a.fixture(w, "search_fox.json", "application/json")
@@ -266,6 +272,34 @@ func (a *fakeAPI) export(w http.ResponseWriter, r *http.Request) {
 	default:
 		a.problem(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no export %q of media %s", name, id))
 	}
+}
+
+// fakeSignature stands in for the server's URL signature of path.
+func fakeSignature(path string) string {
+	return "sig" + strings.NewReplacer("/", "-", ".", "_").Replace(path)
+}
+
+// links answers POST /v1/media/{id}/links as the server does: a signed URL
+// for the original and each export.
+func (a *fakeAPI) links(w http.ResponseWriter, r *http.Request) {
+	m := a.mediaByID(r.PathValue("id"))
+	if m == nil {
+		a.problem(w, http.StatusNotFound, "NotFound", "no media "+r.PathValue("id"))
+		return
+	}
+	paths := map[string]string{"original": "/v1/media/" + r.PathValue("id") + "/original"}
+	if l, ok := m["links"].(map[string]any); ok {
+		for k, v := range l {
+			if p, ok := v.(string); ok && k != "self" {
+				paths[k] = p
+			}
+		}
+	}
+	out := map[string]string{}
+	for k, p := range paths {
+		out[k] = p + "?tenant=default&key_id=0123456789abcdef&expires=4102444800&signature=" + fakeSignature(p)
+	}
+	a.json(w, 200, map[string]any{"expires_at": "2100-01-01T00:00:00Z", "links": out})
 }
 
 // site serves the UI and the fake API on one loopback origin.
@@ -758,8 +792,13 @@ func TestBrowser(t *testing.T) {
 		var src, dl string
 		b.eval(`document.querySelector("audio").getAttribute("src")`, &src)
 		b.eval(`document.querySelector(".downloads a").getAttribute("href")`, &dl)
-		if src != "/v1/media/med_audio/original?access_token=s3cret" || dl != src {
-			t.Errorf("media src %q, download %q: want the key as access_token", src, dl)
+		if src != "/v1/media/med_audio/original?tenant=default&key_id=0123456789abcdef&expires=4102444800&signature="+fakeSignature("/v1/media/med_audio/original") || dl != src {
+			t.Errorf("media src %q, download %q: want the signed URL from POST /v1/media/{id}/links", src, dl)
+		}
+		for _, u := range []string{src, dl} {
+			if strings.Contains(u, "s3cret") {
+				t.Errorf("the key is in a URL: %q", u)
+			}
 		}
 		var keyButton string
 		b.eval(`getComputedStyle(document.getElementById("key-button")).display`, &keyButton)

@@ -7,7 +7,7 @@
 //	PUT    /v1/state-machines/{name}          update the definition
 //	DELETE /v1/state-machines/{name}          delete
 //	POST   /v1/executions                     start (idempotent by name)
-//	GET    /v1/executions                     list: stateMachine, status, correlationId, startedAfter, startedBefore, limit, nextToken
+//	GET    /v1/executions                     list: stateMachine, status, correlationId, tenant, startedAfter, startedBefore, limit, nextToken
 //	GET    /v1/executions/{arn}               describe
 //	POST   /v1/executions/{arn}/stop          stop
 //	GET    /v1/executions/{arn}/history       history: reverse, limit, nextToken
@@ -16,6 +16,13 @@
 //	POST   /v1/activities                     create an activity
 //	GET    /v1/activities                     list
 //	GET    /v1/activities/{name}/tasks        long-poll for a task (204 when none arrives): workerName, wait
+//
+// Every request must carry an identity.Principal in its context (the
+// server's authentication puts it there); without one the API refuses.
+// State machines and activities are the installation's: admins change
+// them, tenants list and describe them and start executions for their own
+// tenant. A tenant sees, stops, redrives and settles the tasks of its own
+// executions only; another tenant's are 404 like missing ones.
 //
 // Errors are RFC 9457 problem details (application/problem+json) with a
 // stable code.
@@ -49,12 +56,13 @@ type Handler struct {
 	mux *http.ServeMux
 	// MaxPoll bounds the long poll of activity tasks (default 60s).
 	MaxPoll time.Duration
+	routes  []string
 }
 
 // New returns the API handler of e.
 func New(e *workflow.Engine) *Handler {
 	h := &Handler{e: e, mux: http.NewServeMux(), MaxPoll: 60 * time.Second}
-	m := h.mux
+	m := routeRecorder{h}
 	m.HandleFunc("POST /v1/state-machines", h.createStateMachine)
 	m.HandleFunc("GET /v1/state-machines", h.listStateMachines)
 	m.HandleFunc("GET /v1/state-machines/{name}", h.describeStateMachine)
@@ -193,6 +201,10 @@ type createStateMachineRequest struct {
 }
 
 func (h *Handler) createStateMachine(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Administer(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	var req createStateMachineRequest
 	if err := decode(r, &req); err != nil {
 		writeProblem(w, r, err)
@@ -212,6 +224,10 @@ func (h *Handler) createStateMachine(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) updateStateMachine(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Administer(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	var req struct {
 		Definition json.RawMessage `json:"definition"`
 		RoleARN    string          `json:"roleArn"`
@@ -239,6 +255,10 @@ func (h *Handler) updateStateMachine(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) listStateMachines(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Read(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	sms, err := h.e.ListStateMachines(r.Context())
 	if err != nil {
 		writeProblem(w, r, err)
@@ -251,6 +271,10 @@ func (h *Handler) listStateMachines(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) describeStateMachine(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Read(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	sm, err := h.e.DescribeStateMachine(r.Context(), r.PathValue("name"))
 	if err != nil {
 		writeProblem(w, r, err)
@@ -260,6 +284,10 @@ func (h *Handler) describeStateMachine(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteStateMachine(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Administer(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	sm, err := h.e.DescribeStateMachine(r.Context(), r.PathValue("name"))
 	if err == nil {
 		err = h.e.DeleteStateMachine(r.Context(), sm.ARN)
@@ -279,6 +307,10 @@ type StartExecutionRequest struct {
 	Input          json.RawMessage `json:"input,omitempty"`
 	CorrelationID  string          `json:"correlationId,omitempty"`
 	TimeoutSeconds int             `json:"timeoutSeconds,omitempty"`
+	// Tenant names the tenant the execution runs for. A tenant key may
+	// only name its own (the default); an admin may name any, and without
+	// one starts installation work.
+	Tenant string `json:"tenant,omitempty"`
 }
 
 func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request) {
@@ -291,8 +323,13 @@ func (h *Handler) startExecution(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, errcode.New(errcode.Invalid, "request body: /stateMachine is required"))
 		return
 	}
+	tenant, err := workflow.AccessOf(r.Context()).StartTenant(req.Tenant)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	x, err := h.e.StartExecution(r.Context(), workflow.StartExecutionParams{StateMachineARN: req.StateMachine, Name: req.Name,
-		Input: req.Input, CorrelationID: req.CorrelationID, TimeoutSeconds: req.TimeoutSeconds})
+		Input: req.Input, CorrelationID: req.CorrelationID, TimeoutSeconds: req.TimeoutSeconds, Tenant: tenant})
 	if err != nil {
 		writeProblem(w, r, err)
 		return
@@ -327,6 +364,10 @@ func (h *Handler) listExecutions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := workflow.ListExecutionsParams{Status: q.Get("status"), CorrelationID: q.Get("correlationId"), NextToken: q.Get("nextToken")}
 	var err error
+	if p.Tenant, err = workflow.AccessOf(r.Context()).ListTenant(q.Get("tenant")); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	if sm := q.Get("stateMachine"); sm != "" {
 		var desc *workflow.StateMachine
 		if desc, err = h.e.DescribeStateMachine(r.Context(), sm); err != nil {
@@ -356,7 +397,7 @@ func (h *Handler) listExecutions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) describeExecution(w http.ResponseWriter, r *http.Request) {
-	x, err := h.e.DescribeExecution(r.Context(), r.PathValue("arn"))
+	x, err := h.e.Authorize(r.Context(), workflow.AccessOf(r.Context()), r.PathValue("arn"), false)
 	if err != nil {
 		writeProblem(w, r, err)
 		return
@@ -375,6 +416,10 @@ func (h *Handler) stopExecution(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if _, err := h.e.Authorize(r.Context(), workflow.AccessOf(r.Context()), r.PathValue("arn"), true); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	x, err := h.e.StopExecution(r.Context(), r.PathValue("arn"), req.Error, req.Cause)
 	if err != nil {
 		writeProblem(w, r, err)
@@ -384,6 +429,10 @@ func (h *Handler) stopExecution(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) redrive(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.e.Authorize(r.Context(), workflow.AccessOf(r.Context()), r.PathValue("arn"), true); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	x, err := h.e.RedriveExecution(r.Context(), r.PathValue("arn"))
 	if err != nil {
 		writeProblem(w, r, err)
@@ -405,6 +454,10 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, errcode.New(errcode.Invalid, "query reverse=%q: want true or false", v))
 			return
 		}
+	}
+	if _, err := h.e.Authorize(r.Context(), workflow.AccessOf(r.Context()), r.PathValue("arn"), false); err != nil {
+		writeProblem(w, r, err)
+		return
 	}
 	events, next, err := h.e.History(r.Context(), r.PathValue("arn"), workflow.HistoryParams{Reverse: reverse, Limit: limit, NextToken: q.Get("nextToken")})
 	if err != nil {
@@ -435,6 +488,16 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, errcode.New(errcode.Invalid, "request body: /taskToken is required"))
 		return
 	}
+	switch action := r.PathValue("action"); action {
+	case "success", "failure", "heartbeat":
+	default:
+		writeProblem(w, r, errcode.New(errcode.NotFound, "no task action %q (want success, failure or heartbeat)", action))
+		return
+	}
+	if err := h.e.AuthorizeTask(r.Context(), workflow.AccessOf(r.Context()), req.TaskToken); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	var err error
 	switch r.PathValue("action") {
 	case "success":
@@ -458,6 +521,10 @@ func (h *Handler) task(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) createActivity(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Administer(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	var req struct {
 		Name string `json:"name"`
 	}
@@ -474,6 +541,10 @@ func (h *Handler) createActivity(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) listActivities(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Read(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	as, err := h.e.ListActivities(r.Context())
 	if err != nil {
 		writeProblem(w, r, err)
@@ -486,6 +557,10 @@ func (h *Handler) listActivities(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) activityTask(w http.ResponseWriter, r *http.Request) {
+	if err := workflow.AccessOf(r.Context()).Administer(); err != nil {
+		writeProblem(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	wait := h.MaxPoll
 	if v := q.Get("wait"); v != "" {

@@ -13,9 +13,32 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/apiserver/workflowapi"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/workflow"
 	"github.com/landfall/landfall/workflow/workflowtest"
 )
+
+// principalHeader names the principal of a test request: "none" sends
+// none, "admin", "operator", "tenant:ID" and "reviewer:ID" the role; no
+// header is the anonymous caller of an open installation.
+const principalHeader = "X-Test-Principal"
+
+// withPrincipal stands in for the server's authentication.
+func withPrincipal(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := r.Header.Get(principalHeader)
+		if v == "none" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		p := identity.Principal{Role: identity.RoleAnonymous, Tenant: "default"}
+		if v != "" {
+			role, tenant, _ := strings.Cut(v, ":")
+			p = identity.Principal{Role: identity.Role(role), Tenant: tenant, KeyID: "k-" + v}
+		}
+		h.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
+	})
+}
 
 func setup(t *testing.T) (*httptest.Server, *workflow.Engine) {
 	t.Helper()
@@ -25,12 +48,17 @@ func setup(t *testing.T) (*httptest.Server, *workflow.Engine) {
 	for prefix, handler := range h.Mounts() {
 		mux.Handle(prefix, handler)
 	}
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(withPrincipal(mux))
 	t.Cleanup(srv.Close)
 	return srv, e
 }
 
 func call(t *testing.T, srv *httptest.Server, method, path string, body any) (int, http.Header, []byte) {
+	t.Helper()
+	return callAs(t, srv, "", method, path, body)
+}
+
+func callAs(t *testing.T, srv *httptest.Server, principal, method, path string, body any) (int, http.Header, []byte) {
 	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
@@ -44,6 +72,9 @@ func call(t *testing.T, srv *httptest.Server, method, path string, body any) (in
 	req, err := http.NewRequest(method, srv.URL+path, r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if principal != "" {
+		req.Header.Set(principalHeader, principal)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

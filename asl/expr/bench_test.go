@@ -142,3 +142,27 @@ func BenchmarkJSONataEngine(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJSONataEngineParallel evaluates expressions the engine runs
+// (built-in calls, a lambda, ~>) from GOMAXPROCS goroutines at once: one
+// compiled expression is shared by every execution of a state machine.
+func BenchmarkJSONataEngineParallel(b *testing.B) {
+	for _, c := range []struct{ name, src string }{
+		{"builtins", "{% $states.input.detail.object.size > 1024 and $count($states.input.items) = 3 %}"},
+		{"lambda", "{% $sum($map($states.input.items, function($v) { $v.id * 2 })) %}"},
+	} {
+		j := MustCompileJSONata(c.src)
+		b.Run(c.name, func(b *testing.B) {
+			env := &Env{Input: benchInput(), Context: benchContext()}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := j.Eval(env); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -57,6 +57,93 @@ func TestConcurrentEvaluation(t *testing.T) {
 	wg.Wait()
 }
 
+// TestConcurrentJSONataEngine evaluates expressions that go through the
+// engine (built-ins, lambdas, ~>, partial application, Step Functions'
+// functions, $exists, errors) from many goroutines at once, each with its
+// own input and variables. Run it with -race: nothing is serialised.
+func TestConcurrentJSONataEngine(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		src  string
+		want func(n int, v string) any // nil: the evaluation fails
+	}{
+		{"{% $states.input.n * 2 + $count($states.input.items) %}", func(n int, _ string) any { return Int(int64(2*n + 3)) }},
+		{"{% $states.input.items ~> $map(function($i) { $i * $states.input.n }) ~> $sum() %}", func(n int, _ string) any { return Int(int64(6 * n)) }},
+		{"{% ($f := $string; $f($states.input.n) & '/' & $uppercase($v)) %}", func(n int, v string) any { return fmt.Sprintf("%d/%s", n, strings.ToUpper(v)) }},
+		{"{% ($add := function($a, $b) { $a + $b }; $inc := $add(?, $states.input.n); $inc(1)) %}", func(n int, _ string) any { return Int(int64(n + 1)) }},
+		{"{% ($f := function($k) { $k <= 1 ? 1 : $k * $f($k - 1) }; $f($states.input.n % 10)) %}", func(n int, _ string) any {
+			f := 1
+			for k := 2; k <= n%10; k++ {
+				f *= k
+			}
+			return Int(int64(f))
+		}},
+		{"{% $count($partition($states.input.items, 2)) %}", func(int, string) any { return Int(2) }},
+		{"{% $exists($states.input.empty) and $not($exists($states.input.missing)) %}", func(int, string) any { return true }},
+		{"{% $hash($v, 'SHA-256') = $hash($v, 'SHA-256') %}", func(int, string) any { return true }},
+		{"{% $states.input.n + 'x' %}", nil},
+		{"{% $sum($v) %}", nil},
+	}
+	compiled := make([]*JSONata, len(cases))
+	for i, c := range cases {
+		compiled[i] = MustCompileJSONata(c.src)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range 50 {
+				n := g*100 + i
+				v := fmt.Sprint("g", g)
+				env := &Env{
+					Input: map[string]any{"n": Int(int64(n)), "items": []any{Int(1), Int(2), Int(3)}, "empty": []any{}},
+					Vars:  map[string]any{"v": v},
+				}
+				for k, c := range cases {
+					got, err := compiled[k].Eval(env)
+					if c.want == nil {
+						var e *Error
+						if !errors.As(err, &e) || e.Name != ErrNameQueryEvaluation {
+							t.Errorf("%s with n=%d: got %v, %v; want States.QueryEvaluationError", c.src, n, got, err)
+							return
+						}
+						continue
+					}
+					if err != nil {
+						t.Errorf("%s with n=%d: %v", c.src, n, err)
+						return
+					}
+					if want := c.want(n, v); !Equal(got, want) {
+						t.Errorf("%s with n=%d: got %s, want %s", c.src, n, MarshalString(got), MarshalString(want))
+						return
+					}
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+// TestJSONataDeepRecursion: recursion within the lambda depth limit
+// evaluates; past it the evaluation fails instead of exhausting the stack.
+func TestJSONataDeepRecursion(t *testing.T) {
+	t.Parallel()
+	j := MustCompileJSONata("{% ($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f($states.input.n)) %}")
+	got, err := j.Eval(&Env{Input: map[string]any{"n": Int(maxLambdaDepth - 1)}})
+	if err != nil || !Equal(got, Int(maxLambdaDepth-1)) {
+		t.Fatalf("depth %d: got %v, %v", maxLambdaDepth-1, got, err)
+	}
+	_, err = j.Eval(&Env{Input: map[string]any{"n": Int(maxLambdaDepth)}})
+	var e *Error
+	if !errors.As(err, &e) || !strings.HasSuffix(e.Cause, errTooDeep.Error()) {
+		t.Fatalf("depth %d: got %v, want the stack overflow error", maxLambdaDepth, err)
+	}
+}
+
 // TestNilEnv: a nil Env is an empty one.
 func TestNilEnv(t *testing.T) {
 	t.Parallel()

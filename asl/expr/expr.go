@@ -46,13 +46,14 @@
 //
 // # JSONata
 //
-// JSONata runs on github.com/blues/jsonata-go, with Step Functions'
-// bindings ($states.input, $states.context, $states.result,
-// $states.errorOutput, variables) and functions ($partition, $range, $hash,
-// $random, $uuid, $parse) added. Plain paths ($states.input.a.b, $var.x)
-// are evaluated natively; other expressions go through the engine, one at a
-// time per process (its function values are not safe for concurrent use),
-// with only the parts of $states they read converted for it.
+// JSONata runs on internal/jsonata (a fork of github.com/blues/jsonata-go
+// made safe for concurrent evaluation), with Step Functions' bindings
+// ($states.input, $states.context, $states.result, $states.errorOutput,
+// variables) and functions ($partition, $range, $hash, $random, $uuid,
+// $parse) added. Plain paths ($states.input.a.b, $var.x) are evaluated
+// natively; other expressions go through the engine, concurrently (a
+// compiled expression is shared by every execution), with only the parts of
+// $states they read converted for it.
 // Where the engine's semantics differ from JSONata's reference
 // implementation, the differences Step Functions users meet most are
 // corrected here (null values, paths ending at an empty array, $exists,

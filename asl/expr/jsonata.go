@@ -18,14 +18,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 	"unicode/utf8"
 
-	jsonata "github.com/blues/jsonata-go"
-	"github.com/blues/jsonata-go/jlib"
-	"github.com/blues/jsonata-go/jparse"
-	"github.com/blues/jsonata-go/jtypes"
+	"github.com/landfall/landfall/internal/jsonata"
+	"github.com/landfall/landfall/internal/jsonata/jlib"
+	"github.com/landfall/landfall/internal/jsonata/jparse"
+	"github.com/landfall/landfall/internal/jsonata/jtypes"
 )
 
 // JSONata is a compiled JSONata expression as Step Functions evaluates it:
@@ -91,7 +89,7 @@ func CompileJSONata(s string) (*JSONata, error) {
 	if sourceNesting(src) > maxSourceNesting {
 		return nil, &CompileError{Expr: src, Offset: -1, Msg: codeInvalidJSONata + ": the expression nests brackets more than " + strconv.Itoa(maxSourceNesting) + " deep"}
 	}
-	e, err := compileSafely(src)
+	node, err := parseSafely(src)
 	if err != nil {
 		ce := &CompileError{Expr: src, Offset: -1, Msg: codeInvalidJSONata + ": " + parseMessage(err)}
 		var pe *jparse.Error
@@ -100,34 +98,31 @@ func CompileJSONata(s string) (*JSONata, error) {
 		}
 		return nil, ce
 	}
-	j := &JSONata{src: src, expr: e, vars: mentionedVars(src)}
-	j.guarded, j.exists = instrument(e)
-	node, err := jparse.Parse(src)
-	if err == nil {
-		if msg := checkJSONataSupport(node); msg != "" {
-			return nil, &CompileError{Expr: src, Offset: -1, Msg: msg}
-		}
-		j.states = analyseStates(node)
+	if msg := checkJSONataSupport(node); msg != "" {
+		return nil, &CompileError{Expr: src, Offset: -1, Msg: msg}
 	}
-	if v, ok := node.(*jparse.VariableNode); err == nil && ok && v.Name != "" && v.Name != "states" {
+	j := &JSONata{src: src, vars: mentionedVars(src), states: analyseStates(node)}
+	if v, ok := node.(*jparse.VariableNode); ok && v.Name != "" && v.Name != "states" {
 		j.simple = &simplePath{root: v.Name}
 	}
-	if err == nil {
-		if pn, ok := node.(*jparse.PathNode); ok && len(pn.Steps) > 1 && !pn.KeepArrays {
-			if v, ok := pn.Steps[0].(*jparse.VariableNode); ok && v.Name != "" {
-				sp := &simplePath{root: v.Name}
-				for _, st := range pn.Steps[1:] {
-					n, ok := st.(*jparse.NameNode)
-					if !ok {
-						sp = nil
-						break
-					}
-					sp.names = append(sp.names, n.Value)
+	if pn, ok := node.(*jparse.PathNode); ok && len(pn.Steps) > 1 && !pn.KeepArrays {
+		if v, ok := pn.Steps[0].(*jparse.VariableNode); ok && v.Name != "" {
+			sp := &simplePath{root: v.Name}
+			for _, st := range pn.Steps[1:] {
+				n, ok := st.(*jparse.NameNode)
+				if !ok {
+					sp = nil
+					break
 				}
-				j.simple = sp
+				sp.names = append(sp.names, n.Value)
 			}
+			j.simple = sp
 		}
 	}
+	// The tree is ours until NewExpr: rewrite it, then only read it.
+	j.guarded = hasLambdas(node)
+	j.exists = rewriteExists(node)
+	j.expr = jsonata.NewExpr(node)
 	return j, nil
 }
 
@@ -245,15 +240,15 @@ func invalidUTF8Offset(s string) int {
 	return -1
 }
 
-// compileSafely runs the engine's parser, turning a panic inside it into an
+// parseSafely runs the engine's parser, turning a panic inside it into an
 // error.
-func compileSafely(src string) (e *jsonata.Expr, err error) {
+func parseSafely(src string) (node jparse.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			e, err = nil, fmt.Errorf("the parser failed: %v", r)
+			node, err = nil, fmt.Errorf("the parser failed: %v", r)
 		}
 	}()
-	return jsonata.Compile(src)
+	return jparse.Parse(src)
 }
 
 // mentionedVars lists the $names in an expression (a superset of the
@@ -359,8 +354,7 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 			return v, nil
 		}
 	}
-	local := *j.expr // a per-evaluation copy: variables are bound on it
-	vals := make(map[string]any, len(j.vars)+len(stepFunctionsExts))
+	vals := make(map[string]any, len(j.vars)+1)
 	for _, name := range j.vars {
 		if fn, ok := stepFunctionsCallables[name]; ok {
 			vals[name] = fn
@@ -379,18 +373,14 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 			vals[name] = v
 		}
 	}
-	if j.guarded {
-		vals[depthGuardName] = depthGuardCallable
-	}
 	if j.exists {
 		vals[existsName] = existsCallable
 	}
-	if len(vals) > 0 {
-		if err := local.RegisterVars(vals); err != nil {
-			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "could not be evaluated: "+err.Error())}
-		}
+	params := jsonata.EvalParams{Vars: vals}
+	if j.guarded {
+		params.OnLambdaCall = newEngineGuard().enter
 	}
-	res, err := evalSafely(&local)
+	res, err := evalSafely(j.expr, params)
 	if err != nil {
 		if errors.Is(err, jsonata.ErrUndefined) {
 			return nil, &Error{Name: ErrNameQueryEvaluation, Cause: j.cause(field, "returned nothing (undefined)."), Err: ErrUndefined}
@@ -413,12 +403,6 @@ func (j *JSONata) eval(b *bindings, field string) (any, error) {
 
 // jsonataCoded matches a message that starts with a JSONata error code.
 var jsonataCoded = regexp.MustCompile(`^[A-Z][0-9]{4}: `)
-
-// engineMu serialises the engine's evaluations: its function values
-// (built-ins included) are shared and record their name and context on every
-// call, so concurrent evaluations race. Plain paths, the common case, do not
-// reach the engine (see simpleGet).
-var engineMu sync.Mutex
 
 // parseMessage words a parse error as Step Functions does (JSONata's
 // message, without its code) for the common errors; others keep the
@@ -534,16 +518,15 @@ func jsonataMessage(err error) string {
 }
 
 // evalSafely runs the engine, turning a panic inside it into an error.
-func evalSafely(e *jsonata.Expr) (res any, err error) {
-	engineMu.Lock()
-	defer engineMu.Unlock()
-	guardCalls, guardStart = 0, time.Now()
+// Evaluations of one compiled expression may run concurrently: the engine
+// only reads the parsed tree, and p holds everything that varies.
+func evalSafely(e *jsonata.Expr, p jsonata.EvalParams) (res any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error in the JSONata engine: %v", r)
 		}
 	}()
-	return e.Eval(nil)
+	return e.EvalWith(nil, p)
 }
 
 // jsonataNull is how the engine represents JSON null (a nil interface

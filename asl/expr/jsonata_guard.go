@@ -3,47 +3,33 @@ package expr
 import (
 	"errors"
 	"reflect"
-	"runtime"
 	"time"
-	"unsafe"
 
-	jsonata "github.com/blues/jsonata-go"
-	"github.com/blues/jsonata-go/jparse"
-	"github.com/blues/jsonata-go/jtypes"
+	"github.com/landfall/landfall/internal/jsonata"
+	"github.com/landfall/landfall/internal/jsonata/jparse"
+	"github.com/landfall/landfall/internal/jsonata/jtypes"
 )
 
 // The engine recurses on the goroutine stack with no limit of its own, so a
 // JSONata function that calls itself without end would exhaust the stack
 // and end the process. Step Functions fails such an evaluation instead. To
-// do the same, every lambda body in a compiled expression is prefixed with a
-// call to depthGuardName, which fails the evaluation once the goroutine is
-// more than maxEngineFrames calls deep or has run longer than
-// maxEngineTime.
+// do the same, every evaluation of an expression that defines functions
+// has an engineGuard, which the engine calls as each lambda is entered: it
+// fails the evaluation once lambdas nest more than maxLambdaDepth deep or
+// the evaluation has run longer than maxEngineTime.
 const (
-	depthGuardName  = "__landfallDepthGuard"
-	maxEngineFrames = 20000
+	// maxLambdaDepth bounds lambda nesting: a level costs the engine 5 to
+	// 10 Go frames, so this stays near 20,000 frames.
+	maxLambdaDepth = 2000
 	// maxSourceNesting bounds bracket nesting in an expression's text, so
 	// that parsing (which also recurses) stays shallow.
 	maxSourceNesting = 1000
+	// guardEvery is how many lambda calls pass between two looks at the
+	// clock.
+	guardEvery = 32
 )
 
 var errTooDeep = errors.New("Stack overflow error: the expression nests or recurses too deeply")
-
-// guardFrames is the buffer the guard counts frames into; the engine runs
-// one evaluation at a time (engineMu), so one buffer serves.
-var guardFrames = make([]uintptr, maxEngineFrames+1)
-
-// guardCalls counts the guard's calls in the evaluation in progress (reset
-// by evalSafely). A lambda cannot be nested deeper than the number of
-// lambda calls so far, and the stack is only walked every guardEvery calls,
-// so guarding costs little and a runaway recursion is caught within
-// guardEvery levels of the limit.
-var (
-	guardCalls int
-	guardStart time.Time // when the evaluation in progress started
-)
-
-const guardEvery = 32
 
 // maxEngineTime bounds an evaluation that keeps calling lambdas (a
 // variable so that tests can shorten it).
@@ -51,50 +37,44 @@ var maxEngineTime = 5 * time.Second
 
 var errTooLong = errors.New("Expression evaluation timeout: Check for infinite loop")
 
-func depthGuard() (any, error) {
-	guardCalls++
-	if guardCalls%guardEvery == 0 {
-		if runtime.Callers(0, guardFrames) > maxEngineFrames {
-			return nil, errTooDeep
-		}
-		if time.Since(guardStart) > maxEngineTime {
-			return nil, errTooLong
-		}
-	}
-	return nil, jtypes.ErrUndefined
+// engineGuard is the lambda-call check of one evaluation.
+type engineGuard struct {
+	calls int
+	start time.Time
 }
 
-var depthGuardCallable = func() any {
-	e := jsonata.MustCompile("$" + depthGuardName)
-	if err := e.RegisterExts(map[string]jsonata.Extension{depthGuardName: {Func: depthGuard}}); err != nil {
-		panic("expr: registering the depth guard: " + err.Error())
-	}
-	fn, err := e.Eval(nil)
-	if err != nil {
-		panic("expr: registering the depth guard: " + err.Error())
-	}
-	return fn
-}()
+func newEngineGuard() *engineGuard { return &engineGuard{start: time.Now()} }
 
-// exprNodeField is the engine's (unexported) parsed tree inside a
-// jsonata.Expr, located once; its absence means the pinned engine version
-// changed and the guard cannot be installed.
-var exprNodeField = func() reflect.StructField {
-	f, ok := reflect.TypeOf(jsonata.Expr{}).FieldByName("node")
-	if !ok || f.Type != reflect.TypeOf((*jparse.Node)(nil)).Elem() {
-		panic("expr: github.com/blues/jsonata-go changed: jsonata.Expr has no node field of type jparse.Node")
+// enter is called by the engine as a lambda is entered, depth lambdas
+// deep.
+func (g *engineGuard) enter(depth int) error {
+	if depth > maxLambdaDepth {
+		return errTooDeep
 	}
-	return f
-}()
+	g.calls++
+	if g.calls%guardEvery == 0 && time.Since(g.start) > maxEngineTime {
+		return errTooLong
+	}
+	return nil
+}
 
-// instrument rewrites e's tree in place: every lambda body is prefixed with
-// the depth guard, and $exists of a plain path becomes existsName (see
-// jsExists). It reports which of the two it used.
-func instrument(e *jsonata.Expr) (guarded, exists bool) {
-	root := *(*jparse.Node)(unsafe.Add(unsafe.Pointer(e), exprNodeField.Offset))
-	guarded = guardLambdas(root)
-	exists = rewriteExists(root)
-	return guarded, exists
+// hasLambdas reports whether the tree defines a function.
+func hasLambdas(root jparse.Node) bool {
+	found := false
+	var visit func(n jparse.Node)
+	visit = func(n jparse.Node) {
+		if n == nil || found {
+			return
+		}
+		switch n.(type) {
+		case *jparse.LambdaNode, *jparse.TypedLambdaNode:
+			found = true
+			return
+		}
+		forEachChild(n, visit)
+	}
+	visit(root)
+	return found
 }
 
 // rewriteExists turns $exists(<variable>.a.b) into
@@ -202,36 +182,6 @@ var existsCallable = func() any {
 	}
 	return fn
 }()
-
-// guardLambdas prefixes every lambda body of the tree with the depth guard
-// and reports whether it found any.
-func guardLambdas(root jparse.Node) bool {
-	found := false
-	guard := func(body jparse.Node) jparse.Node {
-		found = true
-		return &jparse.BlockNode{Exprs: []jparse.Node{
-			&jparse.FunctionCallNode{Func: &jparse.VariableNode{Name: depthGuardName}},
-			body,
-		}}
-	}
-	var visit func(n jparse.Node)
-	visit = func(n jparse.Node) {
-		if n == nil {
-			return
-		}
-		forEachChild(n, visit)
-		switch x := n.(type) {
-		case *jparse.LambdaNode:
-			x.Body = guard(x.Body)
-		case *jparse.TypedLambdaNode:
-			if x.LambdaNode != nil {
-				x.LambdaNode.Body = guard(x.LambdaNode.Body)
-			}
-		}
-	}
-	visit(root)
-	return found
-}
 
 // sourceNesting returns the deepest bracket nesting in src, skipping
 // string literals (an over-estimate elsewhere is harmless).

@@ -1,7 +1,7 @@
 package expr
 
 import (
-	"github.com/blues/jsonata-go/jparse"
+	"github.com/landfall/landfall/internal/jsonata/jparse"
 )
 
 // statesUse is what an expression reads of $states, so that evaluation

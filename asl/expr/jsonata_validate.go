@@ -1,7 +1,7 @@
 package expr
 
 import (
-	"github.com/blues/jsonata-go/jparse"
+	"github.com/landfall/landfall/internal/jsonata/jparse"
 )
 
 // Step Functions' diagnostic codes for JSONata expressions it refuses when

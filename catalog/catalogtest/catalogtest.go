@@ -16,6 +16,7 @@ import (
 
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/types"
 )
 
@@ -77,6 +78,9 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Tenants", testTenants},
 		{"APIKeys", testAPIKeys},
+		{"APIKeyRoles", testAPIKeyRoles},
+		{"APIKeyLifecycle", testAPIKeyLifecycle},
+		{"TenantLifecycle", testTenantLifecycle},
 		{"MediaCreateGet", testMediaCreateGet},
 		{"MediaCreateInvalid", testMediaCreateInvalid},
 		{"MediaTransitions", testMediaTransitions},
@@ -207,7 +211,7 @@ func testAPIKeys(t *testing.T, b *bundle) {
 	// Right shape, wrong secret.
 	forged := res.Key[:len(res.Key)-4] + "AAAA"
 	if forged == res.Key {
-		forged = res.Key[:len(res.Key)-4] + "BBBB"
+		forged = res.Key[:len(res.Key)-4] + "EEEE"
 	}
 	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: forged})
 	wantCode(t, err, errcode.Unauthenticated, "not known")
@@ -215,15 +219,156 @@ func testAPIKeys(t *testing.T, b *bundle) {
 	_, err = st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "initech"})
 	wantCode(t, err, errcode.NotFound, "initech")
 	// A tenant cannot revoke another tenant's key.
-	err = st.APIKeyRevoke(ctx, &catalog.APIKeyRevokeParams{TenantID: "globex", ID: res.APIKey.ID})
+	_, err = st.APIKeyRevoke(ctx, &catalog.APIKeyRevokeParams{TenantID: "globex", ID: res.APIKey.ID})
 	wantCode(t, err, errcode.NotFound)
-	ok(t, st.APIKeyRevoke(ctx, &catalog.APIKeyRevokeParams{TenantID: "acme", ID: res.APIKey.ID}))
+	rev := must[*catalog.APIKey](t)(st.APIKeyRevoke(ctx, &catalog.APIKeyRevokeParams{TenantID: "acme", ID: res.APIKey.ID}))
+	if rev.RevokedAt == nil || !rev.RevokedAt.Equal(t0) {
+		t.Fatalf("revoked key = %+v", rev)
+	}
 	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: res.Key})
+	wantCode(t, err, errcode.Unauthenticated, "revoked")
+	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{ID: res.APIKey.ID})
 	wantCode(t, err, errcode.Unauthenticated, "revoked")
 	keys := must[[]*catalog.APIKey](t)(st.APIKeyList(ctx, &catalog.APIKeyListParams{TenantID: "acme"}))
 	if len(keys) != 1 || keys[0].RevokedAt == nil {
 		t.Fatalf("APIKeyList = %+v", keys)
 	}
+	_, err = st.APIKeyRotate(ctx, &catalog.APIKeyRotateParams{ID: res.APIKey.ID})
+	wantCode(t, err, errcode.FailedPrecond, "revoked")
+}
+
+func testAPIKeyRoles(t *testing.T, b *bundle) {
+	ctx, st := b.ctx, b.st
+	admin := must[*catalog.APIKeyCreateResult](t)(st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleAdmin, Name: "root"}))
+	op := must[*catalog.APIKeyCreateResult](t)(st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleOperator}))
+	rv := must[*catalog.APIKeyCreateResult](t)(st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleReviewer, TenantID: "globex"}))
+	tn := must[*catalog.APIKeyCreateResult](t)(st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "acme"}))
+	for _, c := range []struct {
+		key  string
+		want identity.Principal
+	}{
+		{admin.Key, identity.Principal{Role: identity.RoleAdmin, KeyID: admin.APIKey.ID}},
+		{op.Key, identity.Principal{Role: identity.RoleOperator, KeyID: op.APIKey.ID}},
+		{rv.Key, identity.Principal{Role: identity.RoleReviewer, Tenant: "globex", KeyID: rv.APIKey.ID}},
+		{tn.Key, identity.Principal{Role: identity.RoleTenant, Tenant: "acme", KeyID: tn.APIKey.ID}},
+	} {
+		k := must[*catalog.APIKey](t)(st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: c.key}))
+		if k.Principal() != c.want || k.Generation != 1 {
+			t.Fatalf("lookup = %+v, want %v", k, c.want)
+		}
+		byID := must[*catalog.APIKey](t)(st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{ID: k.ID}))
+		if byID.Principal() != c.want {
+			t.Fatalf("lookup by id = %+v", byID)
+		}
+	}
+	_, err := st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleAdmin, TenantID: "acme"})
+	wantCode(t, err, errcode.Invalid, "tenant_id", "admin")
+	_, err = st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleReviewer})
+	wantCode(t, err, errcode.Invalid, "tenant_id", "required")
+	_, err = st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleAnonymous})
+	wantCode(t, err, errcode.Invalid, "role")
+	_, err = st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "acme", ExpiresAt: t0.Add(-time.Second)})
+	wantCode(t, err, errcode.Invalid, "expires_at")
+	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: tn.Key, ID: tn.APIKey.ID})
+	wantCode(t, err, errcode.Invalid, "not both")
+	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{ID: "0000000000000000"})
+	wantCode(t, err, errcode.Unauthenticated, "not known")
+	all := must[[]*catalog.APIKey](t)(st.APIKeyList(ctx, &catalog.APIKeyListParams{}))
+	if len(all) != 4 {
+		t.Fatalf("APIKeyList(all) = %d keys, want 4", len(all))
+	}
+	globex := must[[]*catalog.APIKey](t)(st.APIKeyList(ctx, &catalog.APIKeyListParams{TenantID: "globex"}))
+	if len(globex) != 1 || globex[0].ID != rv.APIKey.ID || globex[0].Role != identity.RoleReviewer {
+		t.Fatalf("APIKeyList(globex) = %+v", globex)
+	}
+}
+
+func testAPIKeyLifecycle(t *testing.T, b *bundle) {
+	ctx, st := b.ctx, b.st
+	res := must[*catalog.APIKeyCreateResult](t)(st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "acme", ExpiresAt: t0.Add(time.Hour)}))
+	if res.APIKey.ExpiresAt == nil || !res.APIKey.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("created = %+v", res.APIKey)
+	}
+	// Rotation: same id, next generation, the old plaintext stops working.
+	b.clock.Advance(time.Minute)
+	rot := must[*catalog.APIKeyCreateResult](t)(st.APIKeyRotate(ctx, &catalog.APIKeyRotateParams{TenantID: "acme", ID: res.APIKey.ID}))
+	if rot.APIKey.ID != res.APIKey.ID || rot.APIKey.Generation != 2 || rot.Key == res.Key || rot.APIKey.RotatedAt == nil {
+		t.Fatalf("rotated = %+v", rot.APIKey)
+	}
+	_, err := st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: res.Key})
+	wantCode(t, err, errcode.Unauthenticated, "not known")
+	k := must[*catalog.APIKey](t)(st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: rot.Key}))
+	if k.Generation != 2 {
+		t.Fatalf("lookup after rotation = %+v", k)
+	}
+	_, err = st.APIKeyRotate(ctx, &catalog.APIKeyRotateParams{TenantID: "globex", ID: res.APIKey.ID})
+	wantCode(t, err, errcode.NotFound)
+	_, err = st.APIKeyRotate(ctx, &catalog.APIKeyRotateParams{ID: "not-an-id"})
+	wantCode(t, err, errcode.Invalid, "id")
+	// Expiry: the key stops working at its time.
+	b.clock.Advance(time.Hour)
+	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: rot.Key})
+	wantCode(t, err, errcode.Unauthenticated, "expired")
+	_, err = st.APIKeyRotate(ctx, &catalog.APIKeyRotateParams{ID: res.APIKey.ID})
+	wantCode(t, err, errcode.FailedPrecond, "expired")
+	later := b.clock.Now().Add(24 * time.Hour)
+	ex := must[*catalog.APIKey](t)(st.APIKeyExpire(ctx, &catalog.APIKeyExpireParams{ID: res.APIKey.ID, At: later}))
+	if !ex.ExpiresAt.Equal(later) {
+		t.Fatalf("expire = %+v", ex)
+	}
+	must[*catalog.APIKey](t)(st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: rot.Key}))
+	must[*catalog.APIKey](t)(st.APIKeyExpire(ctx, &catalog.APIKeyExpireParams{ID: res.APIKey.ID, At: b.clock.Now()}))
+	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{ID: res.APIKey.ID})
+	wantCode(t, err, errcode.Unauthenticated, "expired")
+	_, err = st.APIKeyExpire(ctx, &catalog.APIKeyExpireParams{ID: res.APIKey.ID})
+	wantCode(t, err, errcode.Invalid, "at")
+}
+
+func testTenantLifecycle(t *testing.T, b *bundle) {
+	ctx, st := b.ctx, b.st
+	k := must[*catalog.APIKeyCreateResult](t)(st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "globex"}))
+	admin := must[*catalog.APIKeyCreateResult](t)(st.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleAdmin}))
+	d := must[*catalog.Tenant](t)(st.TenantDisable(ctx, &catalog.TenantDisableParams{ID: "globex"}))
+	if d.DisabledAt == nil || !d.DisabledAt.Equal(t0) {
+		t.Fatalf("disabled = %+v", d)
+	}
+	b.clock.Advance(time.Minute)
+	d = must[*catalog.Tenant](t)(st.TenantDisable(ctx, &catalog.TenantDisableParams{ID: "globex"}))
+	if !d.DisabledAt.Equal(t0) {
+		t.Fatalf("disabling twice moved the time: %+v", d)
+	}
+	_, err := st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: k.Key})
+	wantCode(t, err, errcode.PermissionDenied, "globex", "disabled")
+	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{ID: k.APIKey.ID})
+	wantCode(t, err, errcode.PermissionDenied, "disabled")
+	// Keys of no tenant are not affected.
+	must[*catalog.APIKey](t)(st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: admin.Key}))
+	list := must[[]*catalog.Tenant](t)(st.TenantList(ctx, &catalog.TenantListParams{}))
+	if list[1].ID != "globex" || list[1].DisabledAt == nil || list[0].DisabledAt != nil {
+		t.Fatalf("TenantList = %+v", list)
+	}
+	e := must[*catalog.Tenant](t)(st.TenantEnable(ctx, &catalog.TenantEnableParams{ID: "globex"}))
+	if e.DisabledAt != nil {
+		t.Fatalf("enabled = %+v", e)
+	}
+	must[*catalog.APIKey](t)(st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: k.Key}))
+	_, err = st.TenantDisable(ctx, &catalog.TenantDisableParams{ID: "initech"})
+	wantCode(t, err, errcode.NotFound, "initech")
+	_, err = st.TenantEnable(ctx, &catalog.TenantEnableParams{ID: "Bad"})
+	wantCode(t, err, errcode.Invalid, "id")
+
+	// Delete: refused while the tenant has media, else the tenant and its
+	// keys go.
+	b.media(t, catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/a.mp3"})
+	err = st.TenantDelete(ctx, &catalog.TenantDeleteParams{ID: "acme"})
+	wantCode(t, err, errcode.FailedPrecond, "acme", "media")
+	ok(t, st.TenantDelete(ctx, &catalog.TenantDeleteParams{ID: "globex"}))
+	_, err = st.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: k.Key})
+	wantCode(t, err, errcode.Unauthenticated, "not known")
+	_, err = st.TenantGet(ctx, &catalog.TenantGetParams{ID: "globex"})
+	wantCode(t, err, errcode.NotFound)
+	err = st.TenantDelete(ctx, &catalog.TenantDeleteParams{ID: "globex"})
+	wantCode(t, err, errcode.NotFound)
 }
 
 func testMediaCreateGet(t *testing.T, b *bundle) {

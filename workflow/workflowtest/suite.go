@@ -593,6 +593,8 @@ func Run(t *testing.T, open Open) {
 			t.Fatalf("reverse history page 2: %v %v", h2, err)
 		}
 	})
+
+	runTenant(t, setup)
 }
 
 // CheckTypes counts events by type.

@@ -5,7 +5,8 @@
 // filter), takes one keyframe per shot for OCR and faces, a row of
 // thumbnails and a poster; from an image it makes a normalised keyframe and
 // a thumbnail. Very large files also get a small audio-only proxy. Every
-// artefact is written under env.Workdir and returned by path.
+// artefact is written under env.Workdir, returned by path and declared
+// (analyser.Env.Declare) so the pipeline can hand it to the next worker.
 package mediatools
 
 import (
@@ -182,7 +183,31 @@ func (Media) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (an
 	if err != nil && errcode.Of(err) == errcode.DeadlineExceeded {
 		return nil, errcode.Wrap(errcode.DeadlineExceeded, err, "media: %s not prepared within %.0fs", filepath.Base(in.Path), timeout)
 	}
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	res.declare(env)
+	return res, nil
+}
+
+// declare reports every file of r to the pipeline: the other analysers
+// read them, possibly on another machine.
+func (r *Result) declare(env *analyser.Env) {
+	if r.AudioPath != "" {
+		env.Declare(r.AudioPath, "audio/wav")
+	}
+	if r.ProxyPath != "" {
+		env.Declare(r.ProxyPath, "audio/mp4")
+	}
+	for _, f := range r.Keyframes {
+		env.Declare(f.Path, "image/png")
+	}
+	for _, f := range r.Thumbnails {
+		env.Declare(f.Path, "image/jpeg")
+	}
+	if r.PosterPath != "" {
+		env.Declare(r.PosterPath, "image/jpeg")
+	}
 }
 
 // classification is the classify task's output from in.Results when the

@@ -4,7 +4,7 @@
 // (#/failures).
 import {
   buildQuery, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
-  executionSteps, findInWords, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks, withToken,
+  executionSteps, findInWords, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks,
 } from "./lib.js";
 
 const KEY_STORAGE = "landfall.apiKey";
@@ -204,8 +204,43 @@ function setKey(key) {
   document.getElementById("key-button").hidden = !key;
 }
 
-/** authURL is a same-origin URL usable without headers (media, downloads). */
-function authURL(url) { return withToken(url, state.key); }
+/**
+ * mediaURLs returns the URLs that media elements and downloads use for one
+ * media item, which cannot send the key in a header. With a key they are
+ * short-lived signed URLs from POST /v1/media/{id}/links, each good for one
+ * file only, so the key itself never goes into a URL; without one (an open
+ * installation) they are the plain paths. Only same-origin paths are kept.
+ */
+async function mediaURLs(m) {
+  const urls = { original: `/v1/media/${encodeURIComponent(m.id)}/original` };
+  for (const [k, v] of Object.entries(m.links || {})) {
+    if (k !== "self" && typeof v === "string" && v.startsWith("/") && !v.startsWith("//")) urls[k] = v;
+  }
+  if (!state.key) return urls;
+  // An hour, so a long recording can still be seeked in after a while.
+  const r = await api(`/v1/media/${encodeURIComponent(m.id)}/links?ttl=1h`, { method: "POST" });
+  const signed = {};
+  for (const [k, v] of Object.entries(r.links || {})) {
+    if (typeof v === "string" && v.startsWith("/") && !v.startsWith("//")) signed[k] = v;
+  }
+  return signed;
+}
+
+/**
+ * openJSON fetches a JSON document with the key and shows it in a new tab
+ * (links cannot send the key).
+ */
+function openJSON(path) {
+  return (ev) => {
+    if (!state.key) return; // open installations follow the link itself
+    ev.preventDefault();
+    api(path).then((doc) => {
+      const url = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" }));
+      window.open(url, "_blank", "noopener");
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    }, (e) => window.alert(e.message));
+  };
+}
 
 /**
  * uploadFile streams one file to POST /v1/uploads (the browser reads it from
@@ -660,7 +695,8 @@ async function detailPage(page, route) {
     }, page);
   }
 
-  const player = buildPlayer(m);
+  const urls = await mediaURLs(m);
+  const player = buildPlayer(m, urls);
   const stage = h("div", { class: "stage" });
   const left = h("div", {}, h("section", { class: "panel player", "aria-label": "Player" }, player.el));
   stage.append(left);
@@ -712,13 +748,13 @@ async function detailPage(page, route) {
     page.append(exec.el);
     exec.load().catch(() => {});
   }
-  page.append(downloads(m));
+  page.append(downloads(m, urls));
   page.append(h("section", { class: "panel" }, h("details", { class: "raw" }, h("summary", {}, "Raw record (JSON)"), h("pre", {}, h("code", {}, JSON.stringify(m, null, 2))))));
   onCleanup(() => { if (player.media) player.media.pause(); });
 }
 
-function buildPlayer(m) {
-  const src = authURL(`/v1/media/${encodeURIComponent(m.id)}/original`);
+function buildPlayer(m, urls) {
+  const src = urls.original;
   const name = m.filename || m.id;
   const note = h("p", { class: "muted", role: "status" });
   const onError = () => {
@@ -727,9 +763,9 @@ function buildPlayer(m) {
   if (m.kind === "video" || m.kind === "audio") {
     const media = h(m.kind, { controls: true, preload: "metadata", src, "aria-label": `${m.kind === "video" ? "Video" : "Audio"}: ${name}` });
     if (m.kind === "video") media.setAttribute("playsinline", "");
-    if (m.links && typeof m.links.captions_vtt === "string" && m.links.captions_vtt.startsWith("/v1/")) {
+    if (typeof urls.captions_vtt === "string" && urls.captions_vtt.startsWith("/v1/")) {
       const lang = m.insights && m.insights.language && m.insights.language.code;
-      media.append(h("track", { kind: "captions", label: "Captions", srclang: lang || "en", src: authURL(m.links.captions_vtt), default: true }));
+      media.append(h("track", { kind: "captions", label: "Captions", srclang: lang || "en", src: urls.captions_vtt, default: true }));
     }
     media.addEventListener("error", onError);
     return { el: h("div", {}, media, note), media };
@@ -1074,22 +1110,25 @@ function executionPanel(execID) {
       h("p", { class: "exec-summary" }, h("span", { class: "badge " + (EXEC_BADGE[execution.status] || "PENDING") }, execution.status.toLowerCase().replace("_", " ")),
         " ", plural(steps.length, "state"), took ? `, ${execution.end ? "took" : "running for"} ${took}` : "",
         execution.error ? [" — ", h("code", {}, execution.error), execution.cause ? ": " + execution.cause : ""] : "",
-        " · ", h("a", { href: authURL(base + buildQuery({ limit: 1000 })) }, "history (JSON)")),
+        " · ", historyLink(base + buildQuery({ limit: 1000 }))),
       items.length ? h("ol", { class: "steps", "aria-label": "States in the order they were entered" }, items) : h("p", { class: "muted" }, "No states have run yet."));
     return execution.status;
   };
   return { el, load };
 }
 
-function downloads(m) {
-  const items = [h("li", {}, h("a", { class: "button", href: authURL(`/v1/media/${encodeURIComponent(m.id)}/original`), download: m.filename || "" }, "Original file"))];
-  // Only same-origin paths become links.
-  const links = Object.entries(m.links || {})
-    .filter(([key, url]) => key !== "self" && typeof url === "string" && url.startsWith("/") && !url.startsWith("//") && exportName(url) !== "original")
-    .map(([, url]) => url);
+function historyLink(path) {
+  const a = h("a", { href: path }, "history (JSON)");
+  a.addEventListener("click", openJSON(path));
+  return a;
+}
+
+function downloads(m, urls) {
+  const items = [h("li", {}, h("a", { class: "button", href: urls.original, download: m.filename || "" }, "Original file"))];
+  const links = Object.entries(urls).filter(([key, url]) => key !== "original" && exportName(url) !== "original").map(([, url]) => url);
   for (const url of links.sort((a, b) => exportName(a).localeCompare(exportName(b)))) {
     const name = exportName(url);
-    items.push(h("li", {}, h("a", { class: "button", href: authURL(url), download: `${m.id}-${name}` }, name)));
+    items.push(h("li", {}, h("a", { class: "button", href: url, download: `${m.id}-${name}` }, name)));
   }
   return h("section", { class: "panel", "aria-labelledby": "h-downloads" }, h("h2", { id: "h-downloads" }, "Downloads"), h("ul", { class: "downloads" }, items));
 }

@@ -114,17 +114,6 @@ export function buildQuery(params) {
   return s ? "?" + s : "";
 }
 
-/**
- * withToken adds ?access_token=KEY to a same-origin URL, for the requests
- * that cannot carry an Authorization header (media elements, downloads).
- */
-export function withToken(url, key) {
-  if (!key) return url;
-  const [base, hash] = String(url).split("#", 2);
-  const sep = base.includes("?") ? "&" : "?";
-  return base + sep + "access_token=" + encodeURIComponent(key) + (hash !== undefined ? "#" + hash : "");
-}
-
 /** speakerName turns "spk_0" into "Speaker 1"; other labels stay as they are. */
 export function speakerName(label) {
   const m = /^spk_(\d+)$/.exec(String(label || ""));

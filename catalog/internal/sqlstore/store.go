@@ -13,6 +13,7 @@ import (
 
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/types"
 )
 
@@ -260,8 +261,8 @@ type queryer interface {
 
 func (s *Store) tenantGet(ctx context.Context, qr queryer, id string) (*catalog.Tenant, error) {
 	t := &catalog.Tenant{}
-	err := qr.QueryRowContext(ctx, s.q(`SELECT id, name, created_at FROM cat_tenants WHERE id = ?`), id).
-		Scan(&t.ID, &t.Name, timeScan{&t.CreatedAt})
+	err := qr.QueryRowContext(ctx, s.q(`SELECT id, name, created_at, disabled_at FROM cat_tenants WHERE id = ?`), id).
+		Scan(&t.ID, &t.Name, timeScan{&t.CreatedAt}, optTimeScan{&t.DisabledAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, catalog.NotFound("tenant", id)
 	}
@@ -298,7 +299,7 @@ func (s *Store) TenantList(ctx context.Context, p *catalog.TenantListParams) ([]
 	if err := s.live(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM cat_tenants ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at, disabled_at FROM cat_tenants ORDER BY id`)
 	if err != nil {
 		return nil, dbErr(err, "list tenants")
 	}
@@ -306,7 +307,7 @@ func (s *Store) TenantList(ctx context.Context, p *catalog.TenantListParams) ([]
 	var out []*catalog.Tenant
 	for rows.Next() {
 		t := &catalog.Tenant{}
-		if err := rows.Scan(&t.ID, &t.Name, timeScan{&t.CreatedAt}); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, timeScan{&t.CreatedAt}, optTimeScan{&t.DisabledAt}); err != nil {
 			return nil, dbErr(err, "list tenants")
 		}
 		out = append(out, t)
@@ -314,37 +315,135 @@ func (s *Store) TenantList(ctx context.Context, p *catalog.TenantListParams) ([]
 	return out, dbErr(rows.Err(), "list tenants")
 }
 
+// setTenantDisabled sets or clears a tenant's disabled_at.
+func (s *Store) setTenantDisabled(ctx context.Context, id string, disable bool) (*catalog.Tenant, error) {
+	if err := catalog.ValidateTenantID("id", id); err != nil {
+		return nil, err
+	}
+	var t *catalog.Tenant
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if disable {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_tenants SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?`), s.t(s.clock()), id)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_tenants SET disabled_at = NULL WHERE id = ?`), id)
+		}
+		if err != nil {
+			return dbErr(err, "update tenant")
+		}
+		t, err = s.tenantGet(ctx, tx, id)
+		return err
+	})
+	return t, err
+}
+
+func (s *Store) TenantDisable(ctx context.Context, p *catalog.TenantDisableParams) (*catalog.Tenant, error) {
+	return s.setTenantDisabled(ctx, p.ID, true)
+}
+
+func (s *Store) TenantEnable(ctx context.Context, p *catalog.TenantEnableParams) (*catalog.Tenant, error) {
+	return s.setTenantDisabled(ctx, p.ID, false)
+}
+
+func (s *Store) TenantDelete(ctx context.Context, p *catalog.TenantDeleteParams) error {
+	if err := catalog.ValidateTenantID("id", p.ID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.tenantGet(ctx, tx, p.ID); err != nil {
+			return err
+		}
+		for _, c := range []struct{ table, what string }{{"cat_media", "media items"}, {"cat_failures", "failures"}, {"cat_usage", "usage entries"}} {
+			var n int64
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM `+c.table+` WHERE tenant_id = ?`), p.ID).Scan(&n); err != nil {
+				return dbErr(err, "count "+c.what)
+			}
+			if n > 0 {
+				return errcode.New(errcode.FailedPrecond, "catalog: tenant %s still has %d %s; delete them first or disable the tenant instead", p.ID, n, c.what)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_api_keys WHERE tenant_id = ?`), p.ID); err != nil {
+			return dbErr(err, "delete the tenant's API keys")
+		}
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_tenants WHERE id = ?`), p.ID)
+		return dbErr(err, "delete tenant")
+	})
+}
+
 // ---- API keys ----
+
+// optT converts an optional time for a query argument (NULL when zero).
+func (s *Store) optT(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return s.t(t)
+}
 
 func (s *Store) APIKeyCreate(ctx context.Context, p *catalog.APIKeyCreateParams) (*catalog.APIKeyCreateResult, error) {
 	if len(p.Name) > 200 {
 		return nil, catalog.Invalidf("name: longer than 200 bytes")
+	}
+	role := p.Role
+	if role == "" {
+		role = identity.RoleTenant
+	}
+	if _, err := identity.ParseRole(string(role)); err != nil {
+		return nil, catalog.Invalidf("role: %v", err)
+	}
+	scoped := role == identity.RoleTenant || role == identity.RoleReviewer
+	if scoped && p.TenantID == "" {
+		return nil, catalog.Invalidf("tenant_id: required for a %s key", role)
+	}
+	if !scoped && p.TenantID != "" {
+		return nil, catalog.Invalidf("tenant_id: %s keys belong to no tenant (got %q)", role, p.TenantID)
+	}
+	now := s.clock()
+	if !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(now) {
+		return nil, catalog.Invalidf("expires_at: %s is not in the future", p.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	key, id := catalog.NewAPIKey()
 	hash, err := catalog.HashAPIKey(key)
 	if err != nil {
 		return nil, err
 	}
-	k := &catalog.APIKey{ID: id, TenantID: p.TenantID, Name: p.Name, CreatedAt: s.clock()}
+	k := &catalog.APIKey{ID: id, Role: role, TenantID: p.TenantID, Name: p.Name, CreatedAt: now, Generation: 1}
+	if !p.ExpiresAt.IsZero() {
+		e := micro(p.ExpiresAt).UTC()
+		k.ExpiresAt = &e
+	}
+	var tenant any
+	if scoped {
+		tenant = p.TenantID
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.tenantExists(ctx, tx, "tenant_id", p.TenantID); err != nil {
-			return err
+		if scoped {
+			if err := s.tenantExists(ctx, tx, "tenant_id", p.TenantID); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_api_keys (hash, id, tenant_id, name, created_at) VALUES (?, ?, ?, ?, ?)`),
-			hash, k.ID, k.TenantID, k.Name, s.t(k.CreatedAt))
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_api_keys (hash, id, role, tenant_id, name, created_at, expires_at, generation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1)`),
+			hash, k.ID, string(k.Role), tenant, k.Name, s.t(k.CreatedAt), s.optT(p.ExpiresAt))
 		return dbErr(err, "insert API key")
 	})
 	if err != nil {
 		return nil, err
 	}
+	k.CreatedAt = micro(k.CreatedAt).UTC()
 	return &catalog.APIKeyCreateResult{Key: key, APIKey: k}, nil
 }
 
-const apiKeyCols = `id, tenant_id, name, created_at, revoked_at`
+const apiKeyCols = `k.id, k.role, k.tenant_id, k.name, k.created_at, k.expires_at, k.revoked_at, k.generation, k.rotated_at`
 
-func scanAPIKey(sc interface{ Scan(...any) error }) (*catalog.APIKey, error) {
+func scanAPIKey(sc interface{ Scan(...any) error }, extra ...any) (*catalog.APIKey, error) {
 	k := &catalog.APIKey{}
-	err := sc.Scan(&k.ID, &k.TenantID, &k.Name, timeScan{&k.CreatedAt}, optTimeScan{&k.RevokedAt})
+	var role string
+	var tenant sql.NullString
+	dst := append([]any{&k.ID, &role, &tenant, &k.Name, timeScan{&k.CreatedAt}, optTimeScan{&k.ExpiresAt},
+		optTimeScan{&k.RevokedAt}, &k.Generation, optTimeScan{&k.RotatedAt}}, extra...)
+	err := sc.Scan(dst...)
+	k.Role, k.TenantID = identity.Role(role), tenant.String
 	return k, err
 }
 
@@ -352,11 +451,28 @@ func (s *Store) APIKeyLookup(ctx context.Context, p *catalog.APIKeyLookupParams)
 	if err := s.live(); err != nil {
 		return nil, err
 	}
-	hash, err := catalog.HashAPIKey(p.Key)
-	if err != nil {
-		return nil, err
+	var where string
+	var arg any
+	switch {
+	case p.Key != "" && p.ID != "":
+		return nil, catalog.Invalidf("API key lookup: give the key or its id, not both")
+	case p.Key != "":
+		hash, err := catalog.HashAPIKey(p.Key)
+		if err != nil {
+			return nil, err
+		}
+		where, arg = `k.hash = ?`, hash
+	case p.ID != "":
+		if err := catalog.ValidateAPIKeyID("id", p.ID); err != nil {
+			return nil, errcode.New(errcode.Unauthenticated, "catalog: API key id is malformed")
+		}
+		where, arg = `k.id = ?`, p.ID
+	default:
+		return nil, errcode.New(errcode.Unauthenticated, "catalog: no API key given")
 	}
-	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiKeyCols+` FROM cat_api_keys WHERE hash = ?`), hash))
+	var disabled *time.Time
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiKeyCols+`, t.disabled_at
+		FROM cat_api_keys k LEFT JOIN cat_tenants t ON t.id = k.tenant_id WHERE `+where), arg), optTimeScan{&disabled})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errcode.New(errcode.Unauthenticated, "catalog: API key is not known")
 	}
@@ -366,6 +482,12 @@ func (s *Store) APIKeyLookup(ctx context.Context, p *catalog.APIKeyLookupParams)
 	if k.RevokedAt != nil {
 		return nil, errcode.New(errcode.Unauthenticated, "catalog: API key %s was revoked", k.ID)
 	}
+	if k.ExpiresAt != nil && !s.clock().Before(*k.ExpiresAt) {
+		return nil, errcode.New(errcode.Unauthenticated, "catalog: API key %s expired at %s", k.ID, k.ExpiresAt.Format(time.RFC3339))
+	}
+	if disabled != nil {
+		return nil, errcode.New(errcode.PermissionDenied, "catalog: tenant %s is disabled", k.TenantID)
+	}
 	return k, nil
 }
 
@@ -373,10 +495,14 @@ func (s *Store) APIKeyList(ctx context.Context, p *catalog.APIKeyListParams) ([]
 	if err := s.live(); err != nil {
 		return nil, err
 	}
-	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
-		return nil, err
+	q, args := `SELECT `+apiKeyCols+` FROM cat_api_keys k ORDER BY k.created_at, k.id`, []any{}
+	if p.TenantID != "" {
+		if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+			return nil, err
+		}
+		q, args = `SELECT `+apiKeyCols+` FROM cat_api_keys k WHERE k.tenant_id = ? ORDER BY k.created_at, k.id`, []any{p.TenantID}
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+apiKeyCols+` FROM cat_api_keys WHERE tenant_id = ? ORDER BY created_at, id`), p.TenantID)
+	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return nil, dbErr(err, "list API keys")
 	}
@@ -392,24 +518,98 @@ func (s *Store) APIKeyList(ctx context.Context, p *catalog.APIKeyListParams) ([]
 	return out, dbErr(rows.Err(), "list API keys")
 }
 
-func (s *Store) APIKeyRevoke(ctx context.Context, p *catalog.APIKeyRevokeParams) error {
-	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
-		return err
+// apiKeyForUpdate reads a key named in a request inside tx; a key of
+// another tenant than the one named is NotFound.
+func (s *Store) apiKeyForUpdate(ctx context.Context, tx *sql.Tx, tenantID, id string) (*catalog.APIKey, error) {
+	if err := catalog.ValidateAPIKeyID("id", id); err != nil {
+		return nil, err
 	}
-	if err := catalog.ValidateID("id", p.ID); err != nil {
-		return err
+	if tenantID != "" {
+		if err := catalog.ValidateTenantID("tenant_id", tenantID); err != nil {
+			return nil, err
+		}
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE cat_api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND tenant_id = ?`),
-			s.t(s.clock()), p.ID, p.TenantID)
+	k, err := scanAPIKey(tx.QueryRowContext(ctx, s.q(`SELECT `+apiKeyCols+` FROM cat_api_keys k WHERE k.id = ?`+s.d.ForUpdate), id))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && tenantID != "" && k.TenantID != tenantID {
+		return nil, catalog.NotFound("API key", id)
+	}
+	return k, dbErr(err, "read API key")
+}
+
+func (s *Store) APIKeyRevoke(ctx context.Context, p *catalog.APIKeyRevokeParams) (*catalog.APIKey, error) {
+	var k *catalog.APIKey
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if k, err = s.apiKeyForUpdate(ctx, tx, p.TenantID, p.ID); err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			return nil
+		}
+		now := micro(s.clock()).UTC()
+		k.RevokedAt = &now
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_api_keys SET revoked_at = ? WHERE id = ?`), s.t(now), p.ID)
+		return dbErr(err, "revoke API key")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (s *Store) APIKeyRotate(ctx context.Context, p *catalog.APIKeyRotateParams) (*catalog.APIKeyCreateResult, error) {
+	var res *catalog.APIKeyCreateResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		k, err := s.apiKeyForUpdate(ctx, tx, p.TenantID, p.ID)
 		if err != nil {
-			return dbErr(err, "revoke API key")
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return catalog.NotFound("API key", p.ID)
+		now := micro(s.clock()).UTC()
+		if k.RevokedAt != nil {
+			return errcode.New(errcode.FailedPrecond, "catalog: API key %s was revoked; create a new one", k.ID)
 		}
+		if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+			return errcode.New(errcode.FailedPrecond, "catalog: API key %s expired at %s; set a later expiry first", k.ID, k.ExpiresAt.Format(time.RFC3339))
+		}
+		key := catalog.NewAPIKeyWithID(k.ID)
+		hash, err := catalog.HashAPIKey(key)
+		if err != nil {
+			return err
+		}
+		k.Generation++
+		k.RotatedAt = &now
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE cat_api_keys SET hash = ?, generation = ?, rotated_at = ? WHERE id = ?`),
+			hash, k.Generation, s.t(now), k.ID); err != nil {
+			return dbErr(err, "rotate API key")
+		}
+		res = &catalog.APIKeyCreateResult{Key: key, APIKey: k}
 		return nil
 	})
+	return res, err
+}
+
+func (s *Store) APIKeyExpire(ctx context.Context, p *catalog.APIKeyExpireParams) (*catalog.APIKey, error) {
+	if p.At.IsZero() {
+		return nil, catalog.Invalidf("at: required")
+	}
+	var k *catalog.APIKey
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if k, err = s.apiKeyForUpdate(ctx, tx, p.TenantID, p.ID); err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			return errcode.New(errcode.FailedPrecond, "catalog: API key %s was revoked", k.ID)
+		}
+		at := micro(p.At).UTC()
+		k.ExpiresAt = &at
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_api_keys SET expires_at = ? WHERE id = ?`), s.t(at), k.ID)
+		return dbErr(err, "expire API key")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // ---- media ----

@@ -1,0 +1,284 @@
+package apiserver
+
+import (
+	"context"
+	"math"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/landfall/landfall/apiserver/auth"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
+)
+
+// Access is who may call a route.
+type Access string
+
+const (
+	// AccessPublic routes need no credential: health, the OpenAPI
+	// document and the web UI's static files.
+	AccessPublic Access = "public"
+	// AccessOperator routes (metrics) are for operators and admins.
+	AccessOperator Access = "operator"
+	// AccessTenantRead routes read one tenant's work: tenant and reviewer
+	// keys of that tenant, and admins naming it with ?tenant=.
+	AccessTenantRead Access = "tenant-read"
+	// AccessTenantWrite routes change one tenant's work: tenant keys of
+	// that tenant and admins naming it with ?tenant= (not reviewers).
+	AccessTenantWrite Access = "tenant-write"
+	// AccessInstallation routes change the installation (rules, raw events
+	// and notifications, tenants and keys): admins only.
+	AccessInstallation Access = "installation"
+	// AccessCaller routes (the workflow APIs) take any authenticated
+	// caller except operators; the engine scopes what each principal sees
+	// by the principal in the request's context.
+	AccessCaller Access = "caller"
+)
+
+// Route is one entry of the server's route table.
+type Route struct {
+	// Method is the HTTP method, or "" when a mounted handler takes any.
+	Method string
+	// Pattern is the path pattern (net/http ServeMux syntax; a pattern
+	// ending in "/" covers the subtree).
+	Pattern string
+	// Public routes need no credential.
+	Public bool
+	Access Access
+	// SignedURL routes also accept a signed URL (GET only).
+	SignedURL bool
+	// Upload routes count against the upload rate as well.
+	Upload bool
+}
+
+// Routes lists every route the server serves, mounts and the Step
+// Functions endpoint included, sorted by pattern and method.
+func (s *Server) Routes() []Route {
+	out := append([]Route(nil), s.routeTable...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Pattern != out[j].Pattern {
+			return out[i].Pattern < out[j].Pattern
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
+}
+
+// handle registers h for rt: requests are authenticated, authorised by the
+// route's access, rate-limited, and reach h with the principal in their
+// context (identity.NewContext).
+func (s *Server) handle(rt Route, h http.Handler) {
+	rt.Public = rt.Access == AccessPublic
+	s.routeTable = append(s.routeTable, rt)
+	pattern := rt.Pattern
+	if rt.Method != "" {
+		pattern = rt.Method + " " + pattern
+	}
+	if rt.Public {
+		s.mux.Handle(pattern, h)
+		return
+	}
+	s.mux.Handle(pattern, s.guard(rt, h))
+}
+
+// guard authenticates a request and hands it to authorized.
+func (s *Server) guard(rt Route, h http.Handler) http.Handler {
+	next := s.authorized(rt, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r, rt)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
+	})
+}
+
+// authorized serves requests whose context already holds the caller's
+// principal (set by guard, or by a signature verifier in front of it): it
+// settles the tenant the request acts for, checks the route's access and
+// the caller's rates, then calls h.
+func (s *Server) authorized(rt Route, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := identity.FromContext(r.Context())
+		if !ok {
+			s.fail(w, r, errcode.New(errcode.Unauthenticated, "no principal: the request was not authenticated"))
+			return
+		}
+		p, err := s.authorize(r, rt, p)
+		if err == nil {
+			err = s.limit(w, r, rt, p)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
+	})
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errcode.Of(err) == errcode.Unknown {
+		s.log.Error("request failed", "request_id", r.Header.Get(headerRequestID), "path", r.URL.Path, "err", err)
+	}
+	WriteProblem(w, r, err)
+}
+
+// credential returns the API key a request presents (X-Api-Key or
+// Authorization: Bearer), "" when it presents none.
+func credential(r *http.Request) (string, error) {
+	key := r.Header.Get("X-Api-Key")
+	if a := r.Header.Get("Authorization"); a != "" {
+		if key != "" {
+			return "", errcode.New(errcode.Unauthenticated, "both X-Api-Key and Authorization are set: send one credential")
+		}
+		if strings.HasPrefix(a, "AWS4-") {
+			return "", errcode.New(errcode.Unauthenticated, "Authorization: Signature Version 4 is accepted on the Step Functions endpoint (POST /) only; send \"Bearer <api key>\"")
+		}
+		k, ok := strings.CutPrefix(a, "Bearer ")
+		if !ok {
+			return "", errcode.New(errcode.Unauthenticated, "Authorization: want \"Bearer <api key>\"")
+		}
+		key = strings.TrimSpace(k)
+		if key == "" {
+			return "", errcode.New(errcode.Unauthenticated, "Authorization: the Bearer key is empty")
+		}
+	}
+	return key, nil
+}
+
+// authenticate finds who is calling: the key presented, a signed URL on
+// routes that take one, or, on an open installation, the anonymous
+// principal acting for ?tenant= or the default tenant.
+func (s *Server) authenticate(r *http.Request, rt Route) (identity.Principal, error) {
+	if r.URL.Query().Has("access_token") {
+		return identity.Principal{}, errcode.New(errcode.Unauthenticated, "access_token: API keys are not accepted in URLs; ask POST /v1/media/{id}/links for signed URLs")
+	}
+	key, err := credential(r)
+	if err != nil {
+		return identity.Principal{}, err
+	}
+	if auth.SignedURL(r) {
+		if !rt.SignedURL {
+			return identity.Principal{}, errcode.New(errcode.Unauthenticated, "signed URLs are accepted for media downloads only")
+		}
+		if key != "" {
+			return identity.Principal{}, errcode.New(errcode.Unauthenticated, "a signed URL and an API key: send one credential")
+		}
+		p, err := s.auth.VerifyURL(r.Context(), r)
+		if err == nil && p.Role == identity.RoleAnonymous && s.cfg.RequireKeys {
+			err = errcode.New(errcode.Unauthenticated, "signed URL: signed by an open installation, but this one requires keys")
+		}
+		return p, err
+	}
+	if key != "" {
+		return s.auth.Bearer(r.Context(), key)
+	}
+	if s.cfg.RequireKeys {
+		return identity.Principal{}, errcode.New(errcode.Unauthenticated, "an API key is required (Authorization: Bearer <key> or X-Api-Key)")
+	}
+	return identity.Principal{Role: identity.RoleAnonymous, Tenant: s.cfg.DefaultTenant}, nil
+}
+
+// authorize settles the tenant a request acts for (?tenant=) and checks
+// the route's access.
+func (s *Server) authorize(r *http.Request, rt Route, p identity.Principal) (identity.Principal, error) {
+	if t := r.URL.Query().Get("tenant"); t != "" {
+		if err := identity.CheckTenantID(t); err != nil {
+			return p, errcode.New(errcode.Invalid, "tenant: %v", err)
+		}
+		switch p.Role {
+		case identity.RoleAdmin, identity.RoleAnonymous:
+			p.Tenant = t // an admin, or an open installation, acts for the tenant named
+		case identity.RoleOperator:
+			return p, errcode.New(errcode.PermissionDenied, "tenant=%s: operator keys act for no tenant", t)
+		default:
+			if t != p.Tenant {
+				return p, errcode.New(errcode.PermissionDenied, "tenant=%s: this API key belongs to another tenant", t)
+			}
+		}
+	}
+	deny := func(what string) (identity.Principal, error) {
+		return p, errcode.New(errcode.PermissionDenied, "%s %s: %s", r.Method, r.URL.Path, what)
+	}
+	switch rt.Access {
+	case AccessOperator:
+		if p.Role != identity.RoleOperator && !p.Installation() {
+			return deny("needs an operator or admin key")
+		}
+	case AccessTenantRead, AccessTenantWrite:
+		if p.Role == identity.RoleOperator {
+			return deny("operator keys read metrics and health only")
+		}
+		if p.Role == identity.RoleAdmin && p.Tenant == "" {
+			return p, errcode.New(errcode.Invalid, "tenant: required with an admin key (add ?tenant=ID)")
+		}
+		if rt.Access == AccessTenantWrite && p.Role == identity.RoleReviewer {
+			return deny("reviewer keys read a tenant's work and decide review tasks; they cannot change it")
+		}
+		if !p.ActsFor(p.Tenant) {
+			return deny("this key does not act for tenant " + p.Tenant)
+		}
+	case AccessInstallation:
+		if !p.Installation() {
+			return deny("changes the whole installation and needs an admin key")
+		}
+	case AccessCaller:
+		if p.Role == identity.RoleOperator {
+			return deny("operator keys read metrics and health only")
+		}
+	}
+	return p, nil
+}
+
+// limit spends the caller's request token, and an upload token on upload
+// routes; an empty bucket is a 429 naming the limit, with Retry-After.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, rt Route, p identity.Principal) error {
+	caller := "key:" + p.KeyID
+	if p.KeyID == "" {
+		caller = "addr:" + remoteHost(r)
+	}
+	check := func(l *limiter, name string) error {
+		ok, wait := l.take(caller)
+		if ok {
+			return nil
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return errcode.New(errcode.RateLimited, "limits.%s: %d a minute for this %s; retry in %s", name, l.perMinute, who(p), wait.Round(100e6))
+	}
+	if err := check(s.requests, "requests_per_minute"); err != nil {
+		return err
+	}
+	if rt.Upload && (r.Method == http.MethodPost) {
+		return check(s.uploads, "uploads_per_minute")
+	}
+	return nil
+}
+
+func who(p identity.Principal) string {
+	if p.KeyID == "" {
+		return "address"
+	}
+	return "key (" + p.KeyID + ")"
+}
+
+func remoteHost(r *http.Request) string {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}
+
+// LookupAccessKey returns the secret access key and principal of an
+// AWS-style access key id, for verifying Signature Version 4 requests to
+// the Step Functions endpoint (see package auth).
+func (s *Server) LookupAccessKey(ctx context.Context, accessKeyID string) (string, identity.Principal, error) {
+	return s.auth.LookupAccessKey(ctx, accessKeyID)
+}
+
+// Authenticator is the server's credential checker.
+func (s *Server) Authenticator() *auth.Authenticator { return s.auth }

@@ -1,0 +1,147 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/telemetry"
+	"github.com/landfall/landfall/types"
+)
+
+// RegisterInput is the register task's input: the object that started the
+// execution.
+type RegisterInput struct {
+	Bucket  string `json:"bucket"`
+	Key     string `json:"key"`
+	Size    int64  `json:"size"`
+	ETag    string `json:"etag"`
+	EventID string `json:"event_id"`
+}
+
+// Finished reports whether a media status is final: a repeated delivery of
+// the object does not run the pipeline again.
+func Finished(s types.Status) bool {
+	return s == types.StatusSucceeded || s == types.StatusFailed
+}
+
+// FindMedia returns the media row of an incoming object of scope's
+// tenant: the row an upload's name carries, else the dropped file's. It
+// returns the media id to create when there is no row.
+func FindMedia(ctx context.Context, c *TenantCatalog, k Key, etag string) (*catalog.Media, string, error) {
+	if k.Uploaded() {
+		m, err := c.MediaGet(ctx, k.MediaID)
+		if err == nil {
+			return m, m.ID, nil
+		}
+		if !errors.Is(err, errcode.NotFound) {
+			return nil, "", err
+		}
+	}
+	id := DroppedMediaID(k.String(), etag)
+	m, err := c.MediaGet(ctx, id)
+	if errors.Is(err, errcode.NotFound) {
+		return nil, id, nil
+	}
+	return m, id, err
+}
+
+// Register finds or creates the media row for the object that started the
+// execution and marks it PROCESSING. The object must be under the
+// execution's tenant's incoming/ folder in this installation's bucket; its
+// tenant must exist (no tenant is created from a key). A media item that
+// already finished is not reset: the task fails with
+// Landfall.AlreadyProcessed and the row stays as it is. (A redrive first
+// moves a failed item back to PENDING.)
+func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
+	var in RegisterInput
+	if err := decodeInput(c, &in); err != nil {
+		return nil, err
+	}
+	s, err := t.scope(c)
+	if err != nil {
+		return nil, err
+	}
+	if in.Bucket != t.opt.BucketName {
+		return nil, forbidden("bucket: %q is not this installation's bucket %q", in.Bucket, t.opt.BucketName)
+	}
+	k, err := s.Bucket.Key(in.Key)
+	if err != nil {
+		return nil, errcode.Wrap(errcode.ForbiddenReference, err, "key")
+	}
+	if k.Area != AreaIncoming {
+		return nil, forbidden("key: %q is not under incoming/%s/", in.Key, s.Tenant)
+	}
+	m, id, err := FindMedia(ctx, s.Catalog, k, in.ETag)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m, err = s.Catalog.MediaCreate(ctx, catalog.MediaCreateParams{ID: id, BucketKey: k.String(), Filename: k.Base(), Size: in.Size})
+		if errors.Is(err, errcode.AlreadyExists) {
+			m, err = s.Catalog.MediaGet(ctx, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if Finished(m.Status) {
+		return nil, errcode.New(errcode.AlreadyProcessed, "media %s (%s) already finished %s; a repeated delivery does not run it again", m.ID, k, m.Status)
+	}
+	if m.Status != types.StatusProcessing {
+		if m, err = s.Catalog.MediaUpdate(ctx, catalog.MediaUpdateParams{ID: m.ID, Status: types.StatusProcessing, ExecutionID: c.ExecutionARN}); err != nil {
+			return nil, err
+		}
+	}
+	// Files dropped without a media-id name got their id just now: this span
+	// joins the media's trace and links back to the register span.
+	_, span := telemetry.Start(ctx, m.ID, "media.registered", attribute.String("landfall.key", in.Key))
+	span.End()
+	t.log.Info("pipeline: media registered", "media_id", m.ID, "tenant", s.Tenant, "key", in.Key, "execution", c.ExecutionARN)
+	ref := Media{ID: m.ID, Tenant: s.Tenant, Bucket: in.Bucket, Key: k.String(), Size: m.Size, Filename: m.Filename,
+		Features: map[string]bool{
+			"labels":     t.providerFor(analyser.TaskLabels) != nil,
+			"moderation": t.providerFor(analyser.TaskModerate) != nil,
+		},
+		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k), "media": map[string]any{}},
+	}
+	return json.Marshal(ref)
+}
+
+// transcribeOptions gathers the vocabulary and domain text for one media
+// item: the installation's, the tenant's and the upload's own.
+func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key) map[string]any {
+	seen := map[string]bool{}
+	var vocab []string
+	add := func(ws ...string) {
+		for _, w := range ws {
+			if w = strings.TrimSpace(w); w != "" && !seen[strings.ToLower(w)] {
+				seen[strings.ToLower(w)] = true
+				vocab = append(vocab, w)
+			}
+		}
+	}
+	add(t.cfg.Transcribe.Vocabulary...)
+	for _, tn := range t.cfg.Tenants {
+		if tn.ID == s.Tenant {
+			add(tn.Vocabulary...)
+		}
+	}
+	if attrs, err := s.Bucket.Attributes(ctx, k.String()); err == nil {
+		add(strings.Split(attrs.Metadata[MetaVocabulary], ",")...)
+	}
+	opts := map[string]any{}
+	if len(vocab) > 0 {
+		opts["vocabulary"] = vocab
+	}
+	if t.opt.DomainText != "" {
+		opts["domain_text"] = t.opt.DomainText
+	}
+	return opts
+}
