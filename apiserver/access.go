@@ -71,17 +71,23 @@ func (s *Server) Routes() []Route {
 // route's access, rate-limited, and reach h with the principal in their
 // context (identity.NewContext).
 func (s *Server) handle(rt Route, h http.Handler) {
+	if rt.Access == AccessPublic {
+		s.register(rt, h)
+		return
+	}
+	s.register(rt, s.guard(rt, h))
+}
+
+// register adds rt to the route table and serves it with h as it is (h
+// authenticates, or the route is public).
+func (s *Server) register(rt Route, h http.Handler) {
 	rt.Public = rt.Access == AccessPublic
 	s.routeTable = append(s.routeTable, rt)
 	pattern := rt.Pattern
 	if rt.Method != "" {
 		pattern = rt.Method + " " + pattern
 	}
-	if rt.Public {
-		s.mux.Handle(pattern, h)
-		return
-	}
-	s.mux.Handle(pattern, s.guard(rt, h))
+	s.mux.Handle(pattern, h)
 }
 
 // guard authenticates a request and hands it to authorized.

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/catalog"
@@ -101,9 +104,12 @@ func (s *Server) mediaOriginal(w http.ResponseWriter, r *http.Request) error {
 	if ct == "" || ct == "application/octet-stream" {
 		ct = m.ContentType
 	}
-	if ct != "" {
-		w.Header().Set("Content-Type", ct)
-	}
+	ct, disposition := originalHeaders(ct, m)
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", disposition)
+	// Whatever the bytes are, they run nothing: no script, no plugin, no
+	// same-origin access, even when opened directly.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox")
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	if attrs.ETag != "" {
 		w.Header().Set("ETag", attrs.ETag)
@@ -165,4 +171,84 @@ func (s *blobSeeker) Close() error {
 		return s.r.Close()
 	}
 	return nil
+}
+
+// originalHeaders returns the Content-Type and Content-Disposition an
+// original is served with. Audio, video and raster images are shown
+// inline (players need that); everything else, SVG included since it can
+// run script, is an attachment, and types a browser would run as a
+// document (HTML, XML, script) or that are unknown are served as
+// application/octet-stream, so an uploaded page never renders on the API's
+// origin.
+func originalHeaders(stored string, m *catalog.Media) (ctype, disposition string) {
+	mt, _, err := mime.ParseMediaType(stored)
+	if err != nil {
+		mt = ""
+	}
+	name := m.Filename
+	if name == "" {
+		name = m.ID + path.Ext(m.BucketKey)
+	}
+	switch {
+	case mt == "image/svg+xml":
+	case strings.HasPrefix(mt, "audio/"), strings.HasPrefix(mt, "video/"), strings.HasPrefix(mt, "image/"):
+		return stored, contentDisposition("inline", name)
+	}
+	ctype = stored
+	if mt == "" || activeType(mt) {
+		ctype = "application/octet-stream"
+	}
+	return ctype, contentDisposition("attachment", name)
+}
+
+// activeType reports whether a browser may treat media type mt as a
+// document or script.
+func activeType(mt string) bool {
+	for _, s := range []string{"html", "xml", "script", "svg", "xsl", "pdf", "multipart/"} {
+		if strings.Contains(mt, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// contentDisposition formats a Content-Disposition with an ASCII filename
+// for old clients and the exact name as RFC 8187 filename*.
+func contentDisposition(kind, name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' || r == '/' || r == '%' {
+			return '_'
+		}
+		return r
+	}, name)
+	return kind + `; filename="` + ascii + `"; filename*=UTF-8''` + rfc8187(name)
+}
+
+// rfc8187 percent-encodes s as an RFC 8187 value (attr-char kept).
+func rfc8187(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// securityHeaders are set on every response: no MIME sniffing, no
+// Referer leaving the server, and, outside the web UI (which sets its own
+// policy), a policy under which a response is data that runs nothing and
+// that no page may frame.
+func securityHeaders(h http.Header, r *http.Request) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	if !strings.HasPrefix(r.URL.Path, "/ui/") && r.URL.Path != "/ui" {
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	}
 }

@@ -242,6 +242,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	// The name and the vocabulary come from a query parameter (checked
+	// before routing), a header or a multipart part: all must be text.
+	if err := CheckText("filename", name); err != nil {
+		return err
+	}
 	size := r.ContentLength
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
 		size = -1
@@ -249,6 +254,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 	vocab := r.URL.Query().Get("vocabulary")
 	if vocab == "" {
 		vocab = r.Header.Get("X-Landfall-Vocabulary")
+	}
+	if err := CheckText("vocabulary", vocab); err != nil {
+		return err
 	}
 	var words []string
 	for _, w := range strings.Split(vocab, ",") {
@@ -275,6 +283,9 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
 		return errcode.New(errcode.TooLarge, "notification body: %v", err)
+	}
+	if err := CheckJSONText(body); err != nil {
+		return err
 	}
 	res, err := s.cfg.Uploads.Intake(r.Context(), body)
 	if err != nil {
@@ -336,6 +347,9 @@ func (s *Server) rulePut(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !json.Valid(body) {
 		return errcode.New(errcode.Invalid, "rule body is not JSON")
+	}
+	if err := CheckJSONText(body); err != nil {
+		return err
 	}
 	info, err := s.cfg.Bus.PutRule(r.Context(), body)
 	if err != nil {

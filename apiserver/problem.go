@@ -7,8 +7,10 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -34,6 +36,8 @@ func StatusOf(c errcode.Code) int {
 		return http.StatusNotFound
 	case errcode.AlreadyExists, errcode.FailedPrecond:
 		return http.StatusConflict
+	case errcode.ResourceExhausted:
+		return http.StatusTooManyRequests
 	case errcode.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case errcode.NotImplemented:
@@ -120,13 +124,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeJSON reads a JSON request body strictly into v, bounded by max
 // bytes; errors name the problem.
 func decodeJSON(r *http.Request, max int64, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, max))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errcode.New(errcode.TooLarge, "request body is larger than %d bytes", max)
 		}
+		if errcode.Of(err) != errcode.Unknown {
+			return err
+		}
+		return errcode.New(errcode.Invalid, "request body: %v", err)
+	}
+	// Strings with NUL or bytes that are not UTF-8 are refused by their
+	// JSON pointer before anything stores them.
+	if err := CheckJSONText(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return errcode.New(errcode.Invalid, "request body: %v", err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/apiserver/auth"
+	"github.com/landfall/landfall/apiserver/sigv4"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
@@ -176,7 +177,17 @@ func (s *Server) routes() {
 		s.handle(Route{Pattern: prefix, Access: AccessCaller}, h)
 	}
 	if s.cfg.SFN != nil {
-		s.handle(Route{Method: "POST", Pattern: "/{$}", Access: AccessCaller}, s.cfg.SFN)
+		// The Step Functions protocol: AWS clients sign with a key's
+		// access key id and secret access key (Signature Version 4);
+		// other callers send the API key as a Bearer token.
+		rt := Route{Method: "POST", Pattern: "/{$}", Access: AccessCaller}
+		s.register(rt, &sigv4.Handler{
+			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states"},
+			Next:     s.authorized(rt, s.cfg.SFN),
+			Unsigned: s.guard(rt, s.cfg.SFN),
+			Now:      s.cfg.Now,
+			Log:      s.log,
+		})
 	}
 }
 
@@ -206,7 +217,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("http", attrs...)
 	}()
-	s.mux.ServeHTTP(rec, r)
+	if s.screen(rec, r) {
+		s.mux.ServeHTTP(rec, r)
+	}
 }
 
 type statusRecorder struct {

@@ -69,9 +69,12 @@ type App struct {
 	// StateMachineARN is the media pipeline's ARN.
 	StateMachineARN string
 
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	janitor *ingest.Janitor
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// checkedAddr is the address CheckBinding last allowed and warned
+	// about, so Serve does not warn twice.
+	checkedAddr string
+	janitor     *ingest.Janitor
 }
 
 // Options adjust New.
@@ -158,7 +161,9 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	fns := workflow.NewFunctions(FunctionPrefix)
 	resources.Register(FunctionPrefix, fns)
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
-		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow")})
+		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
+		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
+		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
@@ -176,7 +181,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionWriters})
-	registerTasks(fns, a.Tasks)
+	registerTasks(fns, a.Tasks, newRedactor(cfg, filepath.Join(cfg.Data, "work")))
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest")})
 	if err := a.provision(ctx); err != nil {
@@ -393,8 +398,43 @@ func (a *App) goRun(f func()) {
 	}()
 }
 
-// Serve serves the HTTP API on ln until ctx ends.
+// ErrOpenBeyondLoopback refuses to serve an open installation beyond
+// loopback.
+var ErrOpenBeyondLoopback = errcode.New(errcode.FailedPrecond, "no tenants are configured, so every caller may read and change everything")
+
+// CheckBinding refuses an open installation (no tenants, no keys) on an
+// address other than loopback, unless the configuration says open: true;
+// then it logs a warning saying what that means.
+func (a *App) CheckBinding(addr net.Addr) error {
+	if len(a.Cfg.Tenants) > 0 || loopback(addr) {
+		return nil
+	}
+	if !a.Cfg.Open {
+		return fmt.Errorf("listen %s: %w: an open installation listens on loopback only; configure tenants and API keys, or set open: true (serve --open) to serve it anyway", addr, ErrOpenBeyondLoopback)
+	}
+	a.checkedAddr = addr.String()
+	a.Log.Warn("open installation on a non-loopback address: anyone who can reach " + addr.String() + " can read and change everything (media, rules, state machines, keys); configure tenants and API keys to require credentials")
+	return nil
+}
+
+func loopback(addr net.Addr) bool {
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true // reachable through the file system only
+	}
+	return false
+}
+
+// Serve serves the HTTP API on ln until ctx ends. An open installation
+// serves on loopback only (see CheckBinding).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if a.checkedAddr != ln.Addr().String() {
+		if err := a.CheckBinding(ln.Addr()); err != nil {
+			return err
+		}
+	}
 	skip := func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/metrics" }
 	lim := a.Cfg.Limits
 	// No ReadTimeout or WriteTimeout: uploads and downloads of any size

@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/landfall/landfall/catalog"
@@ -56,5 +59,34 @@ func TestProvisionFollowsConfiguredTenants(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(dir, "installation.secret"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("installation secret: %v %v", fi, err)
+	}
+}
+
+// An open installation serves on loopback only, unless open: true.
+func TestOpenInstallationBindsToLoopback(t *testing.T) {
+	ctx := context.Background()
+	var logs strings.Builder
+	cfg := config.Default(t.TempDir())
+	a, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	any4 := &net.TCPAddr{IP: net.IPv4zero, Port: 8080}
+	if err := a.CheckBinding(&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}); err != nil {
+		t.Fatalf("loopback: %v", err)
+	}
+	err = a.CheckBinding(any4)
+	if !errors.Is(err, ErrOpenBeyondLoopback) || !strings.Contains(err.Error(), "open: true") {
+		t.Fatalf("0.0.0.0 without open: %v", err)
+	}
+	cfg.Open = true
+	if err := a.CheckBinding(any4); err != nil || !strings.Contains(logs.String(), "anyone who can reach 0.0.0.0:8080 can read and change everything") {
+		t.Fatalf("open: %v; logs %s", err, logs.String())
+	}
+	cfg.Open = false
+	cfg.Tenants = []config.Tenant{{ID: "acme"}}
+	if err := a.CheckBinding(any4); err != nil {
+		t.Fatalf("with tenants: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	scrub "github.com/landfall/landfall/internal/redact"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/types"
 	"github.com/landfall/landfall/workflow"
@@ -18,13 +19,15 @@ const FunctionPrefix = "arn:aws:lambda:local:000000000000:function:landfall-"
 
 // registerTasks serves the pipeline's tasks on the engine. A task gets the
 // execution's stored tenant from the invocation, never from its input.
-func registerTasks(fns *workflow.Functions, t *pipeline.Tasks) {
+// Every task's error leaves through red: failure causes, history and
+// events never name this machine's folders.
+func registerTasks(fns *workflow.Functions, t *pipeline.Tasks, red *scrub.Redactor) {
 	for name, f := range t.Funcs() {
 		f := pipeline.Traced(name, f)
-		fns.Add(name, func(ctx context.Context, inv workflow.Invocation) (json.RawMessage, error) {
+		fns.Add(name, redacting(red, func(ctx context.Context, inv workflow.Invocation) (json.RawMessage, error) {
 			return f(ctx, pipeline.Call{ExecutionARN: inv.ExecutionARN, Tenant: inv.Tenant, StatePath: inv.StatePath,
 				Attempt: inv.Attempt, Resource: inv.Resource, Input: inv.Input, Heartbeat: inv.Heartbeat})
-		})
+		}))
 	}
 }
 

@@ -68,6 +68,8 @@
 //	              m.FailResultWrite(f, cause, sc).
 //	KindSucceeded the frame ended: out.Output.
 //	KindFailed    the frame ended: out.Error, out.Cause.
+//	KindYield     StepContext.MaxStates states ran without an effect: call
+//	              m.Advance(f, sc) again (after committing what ran).
 //
 // Every function is deterministic given its arguments: time comes from
 // StepContext.Now, FULL jitter from StepContext.Random (or, when nil, a hash

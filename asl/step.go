@@ -95,6 +95,13 @@ type StepContext struct {
 	// TaskToken is the token of the task about to be scheduled, for
 	// $$.Task.Token in .waitForTaskToken integrations.
 	TaskToken string
+	// MaxStates, when positive, bounds the states one step enters: after
+	// that many, the step ends with KindYield before entering the next one,
+	// and Advance continues from there. A durable engine commits each step,
+	// so a long loop of Pass and Choice states never grows one step's
+	// events and memory without bound. Zero keeps the default budget, past
+	// which the frame fails as stuck in a loop.
+	MaxStates int
 	// Random returns a number in [0, 1) for FULL jitter. When nil, the
 	// jitter is derived from a hash of the state and attempt, so steps stay
 	// deterministic.
@@ -122,6 +129,7 @@ const (
 	KindResultWrite Kind = "ResultWrite" // write Outcome.Write, then CompleteResultWrite or FailResultWrite
 	KindSucceeded   Kind = "Succeeded"   // the frame ended with Outcome.Output
 	KindFailed      Kind = "Failed"      // the frame ended with Outcome.Error and Outcome.Cause
+	KindYield       Kind = "Yield"       // StepContext.MaxStates states ran; Advance again to go on
 )
 
 // Outcome is the result of a step.
@@ -386,6 +394,10 @@ func (m *Machine) run(f *Frame, sc *StepContext, out *Outcome) {
 
 func (m *Machine) runN(f *Frame, sc *StepContext, out *Outcome, limit int) {
 	var e evalCtx
+	yield := sc.MaxStates > 0 && sc.MaxStates < limit
+	if yield {
+		limit = sc.MaxStates
+	}
 	for steps := 0; steps < limit; steps++ {
 		if f.Status != "" {
 			m.finish(f, out)
@@ -420,6 +432,14 @@ func (m *Machine) runN(f *Frame, sc *StepContext, out *Outcome, limit int) {
 		if done := m.execute(m.resetEval(&e, f, s, sc), out); done {
 			return
 		}
+	}
+	if yield {
+		if f.Status != "" {
+			m.finish(f, out)
+			return
+		}
+		out.Kind = KindYield
+		return
 	}
 	m.failFrame(f, &stateError{name: ErrRuntime, cause: fmt.Sprintf("more than %d states ran without a Task or Wait; the execution is stuck in a loop", limit)}, nil)
 	m.finish(f, out)

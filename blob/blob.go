@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -168,11 +169,36 @@ func (b *Bucket) wrap(op, key string, err error) error {
 	case code == "":
 		code = errcode.Unknown
 	}
+	err = pathless(err)
 	if key == "" {
 		return &errcode.Error{Code: code, Message: "blob: " + op, Err: err}
 	}
 	return &errcode.Error{Code: code, Message: fmt.Sprintf("blob: %s %q", op, key), Err: err}
 }
+
+// pathless hides the local paths of file-system errors in err's text (a
+// full disk, a missing folder): messages name the key, which the portable
+// type adds, not where a driver keeps it. errors.Is and errors.As still
+// see the original.
+func pathless(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return &pathlessError{err: err, text: pe.Op + ": " + pe.Err.Error()}
+	case errors.As(err, &le):
+		return &pathlessError{err: err, text: le.Op + ": " + le.Err.Error()}
+	}
+	return err
+}
+
+type pathlessError struct {
+	err  error
+	text string
+}
+
+func (e *pathlessError) Error() string { return e.text }
+func (e *pathlessError) Unwrap() error { return e.err }
 
 // As exposes driver-specific types; see each driver's documentation.
 func (b *Bucket) As(i any) bool { return b.d.As(i) }

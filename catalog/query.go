@@ -42,8 +42,8 @@ const (
 // words, or one whose every word is excluded is an errcode.Invalid error.
 func ParseQuery(s string) (Query, error) {
 	var q Query
-	if !utf8.ValidString(s) {
-		return q, invalid("catalog: search query: not valid UTF-8")
+	if err := ValidateText("search query", s, 0); err != nil {
+		return q, err
 	}
 	if len(s) > MaxQueryLen {
 		return q, invalid("catalog: search query: longer than %d bytes", MaxQueryLen)

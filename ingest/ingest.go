@@ -100,10 +100,7 @@ func cleanFilename(name string) string {
 		}
 		return r
 	}, name)
-	if len(name) > 255 {
-		name = name[:255]
-	}
-	return name
+	return catalog.TruncateText(name, 255) // on a character boundary
 }
 
 // Upload streams p.Body into incoming/<tenant>/<media id>.<ext>, then

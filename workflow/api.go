@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -252,9 +253,15 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 	if err != nil {
 		return nil, errcode.Wrap(errcode.Invalid, err, "execution input")
 	}
-	timeout := p.TimeoutSeconds
+	if p.TimeoutSeconds < 0 {
+		return nil, errcode.New(errcode.Invalid, "timeoutSeconds %d: must not be negative", p.TimeoutSeconds)
+	}
+	timeout := time.Duration(p.TimeoutSeconds) * time.Second
 	if timeout <= 0 {
-		timeout = prog.timeoutSeconds()
+		timeout = time.Duration(prog.timeoutSeconds()) * time.Second
+	}
+	if limit := e.cfg.ExecutionTimeout; limit > 0 && (timeout <= 0 || timeout > limit) {
+		timeout = limit
 	}
 	arn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.cfg.Region, e.cfg.Account, sm.Name, p.Name)
 	var out *Execution
@@ -279,10 +286,13 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		if !errors.Is(err, errcode.NotFound) {
 			return err
 		}
+		if err := e.checkConcurrency(ctx, tx, p.Tenant); err != nil {
+			return err
+		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		var timeoutUS int64
 		if timeout > 0 {
-			timeoutUS = micros(now.Add(time.Duration(timeout) * time.Second))
+			timeoutUS = micros(now.Add(timeout))
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, next_event)
 			VALUES ($1,$2,$3,'RUNNING',$4,$5,$6,$7,$8,$9,1)`, arn, sm.ARN, p.Name, string(p.Input), p.CorrelationID, p.Tenant, sm.Definition, micros(now), timeoutUS); err != nil {
@@ -326,6 +336,32 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkConcurrency fails with ResourceExhausted when tenant already runs
+// the most executions the engine allows. On PostgreSQL a transaction lock
+// per tenant makes concurrent starts count one after another; SQLite
+// serialises writers anyway.
+func (e *Engine) checkConcurrency(ctx context.Context, tx dbtx, tenant string) error {
+	limit := e.cfg.ConcurrentExecutions
+	if limit <= 0 || tenant == "" {
+		return nil
+	}
+	if e.b.dialect() == dialectPostgres {
+		h := fnv.New64a()
+		h.Write([]byte("landfall/workflow/tenant/" + tenant))
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM wf_executions WHERE tenant = $1 AND status = 'RUNNING'`, tenant).Scan(&n); err != nil {
+		return err
+	}
+	if n >= limit {
+		return errcode.New(errcode.ResourceExhausted, "tenant %s already runs %d executions, the most allowed at once; start more when some have ended", tenant, n)
+	}
+	return nil
 }
 
 const execListCols = `arn, sm_arn, name, status, input, output, error, cause, correlation_id, tenant, start_us, stop_us, redrive_count, redrive_us`

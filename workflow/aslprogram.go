@@ -86,6 +86,7 @@ func (p *aslProgram) aslContext(sc stepContext) asl.StepContext {
 	return asl.StepContext{
 		Now:       sc.Now,
 		TaskToken: sc.TaskToken,
+		MaxStates: sc.MaxStates,
 		Context: map[string]any{
 			"Execution": map[string]any{
 				"Id": x.ID, "Name": x.Name, "Input": input, "RoleArn": x.RoleArn,
@@ -165,6 +166,8 @@ func (p *aslProgram) convert(f *asl.Frame, o asl.Outcome, sc stepContext) outcom
 		out.kind, out.output = outSucceeded, encode(o.Output)
 	case asl.KindFailed:
 		out.kind, out.errName, out.cause = outFailed, o.Error, o.Cause
+	case asl.KindYield:
+		out.kind = outYield
 	default:
 		out.kind, out.errName, out.cause = outFailed, "States.Runtime", fmt.Sprintf("the interpreter asked for an unknown effect %q", o.Kind)
 	}

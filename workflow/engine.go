@@ -51,6 +51,20 @@ type Config struct {
 	PollInterval time.Duration
 	// Region and Account fill the ARNs (defaults "local", "000000000000").
 	Region, Account string
+	// HistoryEvents caps the history of one execution (default 25,000,
+	// as in Step Functions). An execution whose next event would pass it
+	// fails with States.Runtime, and no further event is written.
+	HistoryEvents int
+	// ExecutionTimeout bounds every execution: the timeout it starts with
+	// (StartExecutionParams.TimeoutSeconds, else the definition's
+	// TimeoutSeconds) is cut to it, and one without a timeout gets it
+	// (0: no bound beyond the execution's own).
+	ExecutionTimeout time.Duration
+	// ConcurrentExecutions caps the RUNNING executions of one tenant:
+	// StartExecution (and RedriveExecution) for a tenant already running
+	// that many fails with errcode.ResourceExhausted (0: no cap).
+	// Installation work, which has no tenant, is not capped.
+	ConcurrentExecutions int
 	Logger          *slog.Logger
 	// compile overrides the ASL compiler (tests).
 	compile compileFunc
@@ -84,6 +98,14 @@ type Engine struct {
 }
 
 const stepJobKind = "landfall_workflow_step"
+
+// DefaultHistoryEvents is the history cap of an execution when the
+// configuration sets none (Step Functions' 25,000).
+const DefaultHistoryEvents = 25000
+
+// minHistoryEvents is the smallest history cap: an execution must be able
+// to start, run a state and end.
+const minHistoryEvents = 8
 
 // stepArgs is the River job of one transition: advance frame Frame of
 // execution Exec, if its version is still Version.
@@ -120,6 +142,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.Account == "" {
 		cfg.Account = "000000000000"
+	}
+	if cfg.HistoryEvents < 0 || cfg.ExecutionTimeout < 0 || cfg.ConcurrentExecutions < 0 {
+		return nil, errcode.New(errcode.Invalid, "workflow limits: history events %d, execution timeout %v, concurrent executions %d: none may be negative",
+			cfg.HistoryEvents, cfg.ExecutionTimeout, cfg.ConcurrentExecutions)
+	}
+	if cfg.HistoryEvents == 0 {
+		cfg.HistoryEvents = DefaultHistoryEvents
+	}
+	if cfg.HistoryEvents < minHistoryEvents {
+		return nil, errcode.New(errcode.Invalid, "workflow limits: history events %d: at least %d", cfg.HistoryEvents, minHistoryEvents)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

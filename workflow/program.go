@@ -46,6 +46,8 @@ const (
 	outMap
 	outSucceeded
 	outFailed
+	// outYield: the step ran its MaxStates states; advance again.
+	outYield
 )
 
 // outcome is what advance stopped at.
@@ -101,6 +103,9 @@ type stepContext struct {
 	Now       time.Time
 	Execution executionContext
 	TaskToken string
+	// MaxStates bounds the states one step enters; a step that reaches it
+	// ends with outYield (0: the interpreter's own bound).
+	MaxStates int
 }
 
 type executionContext struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/landfall/landfall/errcode"
 )
@@ -23,6 +24,12 @@ func (e *Engine) RedriveExecution(ctx context.Context, arn string) (*Execution, 
 		case StatusFailed, StatusTimedOut, StatusAborted:
 		default:
 			return errcode.New(errcode.FailedPrecond, "execution %s is %s; only FAILED, TIMED_OUT and ABORTED executions can be redriven", arn, x.status)
+		}
+		if x.errName == "States.Runtime" && strings.HasPrefix(x.cause, HistoryCapCause) {
+			return errcode.New(errcode.FailedPrecond, "execution %s reached the history cap of %d events; redriving it would fail the same way", arn, t.e.cfg.HistoryEvents)
+		}
+		if err := t.e.checkConcurrency(t.ctx, t.tx, x.tenant); err != nil {
+			return err
 		}
 		var rootID string
 		if err := t.tx.queryRow(t.ctx, `SELECT id FROM wf_frames WHERE execution_arn = $1 AND parent_id = ''`, arn).Scan(&rootID); err != nil {

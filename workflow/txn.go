@@ -55,12 +55,15 @@ type execRow struct {
 	statusChange bool
 }
 
-const execCols = `arn, sm_arn, name, status, input, definition, correlation_id, tenant, start_us, timeout_us, next_event, redrive_count`
+const execCols = `arn, sm_arn, name, status, input, definition, correlation_id, tenant, start_us, timeout_us, next_event, redrive_count, error, cause`
 
 func scanExec(r row) (*execRow, error) {
 	x := &execRow{}
-	err := r.Scan(&x.arn, &x.smARN, &x.name, &x.status, &x.input, &x.definition, &x.correlationID, &x.tenant, &x.startUS, &x.timeoutUS, &x.nextEvent, &x.redriveCount)
+	var errName, cause *string
+	err := r.Scan(&x.arn, &x.smARN, &x.name, &x.status, &x.input, &x.definition, &x.correlationID, &x.tenant, &x.startUS, &x.timeoutUS, &x.nextEvent, &x.redriveCount,
+		&errName, &cause)
 	x.origNextEvent = x.nextEvent
+	x.errName, x.cause = deref(errName), deref(cause)
 	return x, err
 }
 
@@ -265,9 +268,20 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 	return run, nil
 }
 
+// statesPerStep bounds the states one interpreter step enters: a longer
+// run of Pass and Choice states goes on in the next transition, so no
+// transition holds more than a few hundred events in memory.
+const statesPerStep = 100
+
 func (t *txn) sc() stepContext {
 	x := t.exec
-	return stepContext{Now: t.now, TaskToken: randomID(24), Execution: executionContext{
+	// Two events a state: the step stops where the history cap would,
+	// and flush fails the execution there.
+	budget := statesPerStep
+	if room := (int64(t.e.cfg.HistoryEvents) - x.nextEvent) / 2; room < int64(budget) {
+		budget = int(max(room, 1))
+	}
+	return stepContext{Now: t.now, TaskToken: randomID(24), MaxStates: budget, Execution: executionContext{
 		ID: x.arn, Name: x.name, StartTime: fromMicros(x.startUS), Input: json.RawMessage(x.input),
 		RedriveCount: x.redriveCount, StateMachineID: x.smARN, StateMachineName: smNameOf(x.smARN),
 	}}
@@ -360,6 +374,7 @@ func (t *txn) stepJob(f *frameRow, at time.Time) {
 // versions), cancellations, tasks, history and execution row in one
 // batch, then the River jobs and the completion of the job being worked.
 func (t *txn) flush() error {
+	t.capHistory()
 	ctx, tx := t.ctx, t.tx
 	now := micros(t.now)
 	batch := append([]stmt(nil), t.fences...)
@@ -433,6 +448,49 @@ func (t *txn) flush() error {
 		}
 	}
 	return nil
+}
+
+// HistoryCapCause is the start of the cause of an execution failed for
+// reaching the history cap.
+const HistoryCapCause = "the execution reached the history cap of"
+
+// capHistory enforces the history cap before a transition is written:
+// when its events would take the history past the cap (only the event
+// ending the execution may be the cap's last), the events past it are
+// dropped with the work they started, and the execution fails with
+// States.Runtime in the last event the cap allows.
+func (t *txn) capHistory() {
+	limit := int64(t.e.cfg.HistoryEvents)
+	x := t.exec
+	if limit <= 0 || x.nextEvent-1 <= limit-1 {
+		return
+	}
+	if x.nextEvent-1 == limit && len(t.events) > 0 && isTerminal(t.events[len(t.events)-1].typ) {
+		return
+	}
+	keep := 0
+	for keep < len(t.events) && t.events[keep].id <= limit-1 && !isTerminal(t.events[keep].typ) {
+		keep++
+	}
+	t.events = t.events[:keep]
+	// A running execution's history ends below the cap, so the event
+	// ending it still fits.
+	x.nextEvent = x.origNextEvent
+	if keep > 0 {
+		x.nextEvent = t.events[keep-1].id + 1
+	}
+	t.newTasks, t.jobs, t.inline, t.activity = nil, nil, nil, false
+	x.output = nil
+	t.endExecution(StatusFailed, "ExecutionFailed", "States.Runtime",
+		fmt.Sprintf("%s %d events; the execution stopped and writes no further events", HistoryCapCause, limit))
+}
+
+func isTerminal(typ string) bool {
+	switch typ {
+	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut":
+		return true
+	}
+	return false
 }
 
 // likePrefix is a LIKE pattern matching strings that start with p.
@@ -538,6 +596,10 @@ func (t *txn) apply(f *frameRow, nf json.RawMessage, out outcome, err error) err
 			return t.startParallel(f, out)
 		case outMap:
 			return t.startMap(f, out)
+		case outYield:
+			// The frame stays ready and goes on in a transition of its own.
+			t.stepJob(f, time.Time{})
+			return nil
 		case outSucceeded:
 			return t.finishFrame(f, out.output, "", "")
 		case outFailed:

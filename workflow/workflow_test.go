@@ -25,3 +25,13 @@ func TestConcurrentStartsSQLite(t *testing.T) {
 	t.Parallel()
 	workflowtest.RunConcurrentStarts(t, workflowtest.SQLite)
 }
+
+func TestLimitsSQLite(t *testing.T) {
+	t.Parallel()
+	workflowtest.RunLimits(t, workflowtest.SQLite)
+}
+
+func TestLimitsPostgres(t *testing.T) {
+	t.Parallel()
+	workflowtest.RunLimits(t, workflowtest.Postgres)
+}

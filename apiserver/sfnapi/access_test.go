@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/landfall/landfall/workflow/workflowtest"
 )
 
 func apiErrorCode(err error) string {
@@ -129,5 +131,32 @@ func TestSDKTenants(t *testing.T) {
 	}
 	if _, err := b.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: xa.ExecutionArn}); err == nil {
 		t.Fatal("globex stopped acme's execution")
+	}
+}
+
+// TestSDKExecutionLimit: a tenant at its concurrent executions limit gets
+// ExecutionLimitExceeded; another tenant does not.
+func TestSDKExecutionLimit(t *testing.T) {
+	t.Parallel()
+	cfg := workflowtest.Config(workflowtest.SQLite(t), workflowtest.Resources())
+	cfg.ConcurrentExecutions = 1
+	clientAs, _, _ := setupWith(t, cfg)
+	ctx := context.Background()
+	sm, err := clientAs("admin").CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("long"), RoleArn: aws.String("arn:aws:iam::1:role/r"),
+		Definition: aws.String(`{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := clientAs("tenant.acme")
+	if _, err := a.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn})
+	var limit *types.ExecutionLimitExceeded
+	if !errors.As(err, &limit) {
+		t.Fatalf("second acme execution: %v, want ExecutionLimitExceeded", err)
+	}
+	if _, err := clientAs("tenant.globex").StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn}); err != nil {
+		t.Fatalf("globex: %v", err)
 	}
 }

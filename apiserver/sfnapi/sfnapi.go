@@ -220,6 +220,8 @@ func mapErr(err error, notFound string, invalid string) error {
 		return fail("ConflictException", "%s", msg)
 	case errcode.PermissionDenied:
 		return fail("AccessDeniedException", "%s", msg)
+	case errcode.ResourceExhausted:
+		return fail("ExecutionLimitExceeded", "%s", msg)
 	case errcode.Unauthenticated:
 		return &apiError{Type: "UnrecognizedClientException", Message: msg, Status: http.StatusForbidden}
 	case errcode.FailedPrecond:
@@ -449,8 +451,16 @@ func (h *Handler) startSyncExecution(ctx context.Context, body []byte) (any, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, h.MaxSync)
 	defer cancel()
-	if x, err = h.e.WaitExecution(wctx, x.ARN); err != nil && x == nil {
-		return nil, err
+	arn := x.ARN
+	if x, err = h.e.WaitExecution(wctx, arn); err != nil && x == nil {
+		if wctx.Err() == nil || ctx.Err() != nil {
+			return nil, err
+		}
+		// The limit ran out while the wait was reading the execution:
+		// read it once more, unhurried, and report it as it is.
+		if x, err = h.e.DescribeExecution(ctx, arn); err != nil {
+			return nil, err
+		}
 	}
 	out := executionOut(x)
 	if x.Status == workflow.StatusRunning {

@@ -56,7 +56,14 @@ func principalOf(h http.Handler) http.Handler {
 func setupAs(t *testing.T) (func(principal string) *sfn.Client, *workflow.Engine, *workflow.Resources) {
 	t.Helper()
 	res := workflowtest.Resources()
-	e := workflowtest.StartEngine(t, workflowtest.Config(workflowtest.SQLite(t), res))
+	return setupWith(t, workflowtest.Config(workflowtest.SQLite(t), res))
+}
+
+// setupWith is setupAs over an engine configured by cfg.
+func setupWith(t *testing.T, cfg workflow.Config) (func(principal string) *sfn.Client, *workflow.Engine, *workflow.Resources) {
+	t.Helper()
+	res := cfg.Resources
+	e := workflowtest.StartEngine(t, cfg)
 	h := sfnapi.New(e)
 	h.MaxPoll = 5 * time.Second
 	srv := httptest.NewServer(principalOf(h))

@@ -38,7 +38,7 @@ func parseRequest(r *http.Request) (*signature, error) {
 	presigned := presignedQuery(r.URL.RawQuery)
 	switch {
 	case len(auth) == 0 && !presigned:
-		return nil, newError(CodeMissingAuthenticationToken, "the request carries no credential: sign it with AWS Signature Version 4 (an Authorization header or a presigned query) using a key's access key id and secret access key")
+		return nil, MissingCredential()
 	case len(auth) > 0 && presigned:
 		return nil, newError(CodeIncompleteSignature, "the request carries both an Authorization header and a presigned query (X-Amz-Algorithm, X-Amz-Credential or X-Amz-Signature); send one")
 	case len(auth) > 1:

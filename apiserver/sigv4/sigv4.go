@@ -110,6 +110,12 @@ func newError(code string, format string, args ...any) *Error {
 	return e
 }
 
+// MissingCredential is the refusal of a request that carries no
+// credential at all, as AWS words it for its clients.
+func MissingCredential() *Error {
+	return newError(CodeMissingAuthenticationToken, "the request carries no credential: sign it with AWS Signature Version 4 (an Authorization header or a presigned query) using a key's access key id and secret access key")
+}
+
 // Lookup returns the secret access key of an access key id and the
 // principal it authenticates. An unknown, revoked or expired key is an
 // error with errcode.Unauthenticated (answered UnrecognizedClientException);

@@ -651,4 +651,3 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
-

@@ -104,6 +104,8 @@ func Run(t *testing.T, open Opener) {
 		{"RulesInvalid", testRulesInvalid},
 		{"RulesConcurrent", testRulesConcurrent},
 		{"Closed", testClosed},
+		{"TextValidation", testTextValidation},
+		{"DriverErrorText", testDriverErrorText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -131,8 +131,11 @@ func loadConfig(env *Env, path, data string) (*config.Config, error) {
 		return nil, &ExitError{Code: ExitInvalid, Err: err}
 	}
 	if data != "" {
+		d, old := config.Default(data), config.Default(c.Data)
+		if c.SecretFile == old.SecretFile {
+			c.SecretFile = d.SecretFile
+		}
 		c.Data = data
-		d := config.Default(data)
 		c.DB, c.Blob = d.DB, d.Blob
 	}
 	return c, nil

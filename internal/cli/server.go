@@ -16,7 +16,7 @@ import (
 func init() {
 	Register(Command{
 		Name:    "serve",
-		Usage:   "[--data DIR] [--addr HOST:PORT] [--db URL] [--blob URL] [--role all|api|worker] [--config FILE] [--watch]",
+		Usage:   "[--data DIR] [--addr HOST:PORT] [--db URL] [--blob URL] [--role all|api|worker] [--config FILE] [--watch] [--open]",
 		Summary: "run the API, rules, engine and workers (embedded default: one data folder)",
 		Run:     runServe,
 	})
@@ -31,6 +31,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	role := fs.String("role", "", "all (default), api or worker")
 	cfgPath := fs.String("config", "", "configuration file (YAML or JSON)")
 	watch := fs.Bool("watch", false, "watch the bucket's incoming/ folder for dropped files")
+	open := fs.Bool("open", false, "serve an installation without tenants (no keys) beyond loopback: anyone who can reach it can read and change everything")
 	logFormat := fs.String("log-format", "", "json (default) or text")
 	if _, err := ParseFlags(fs, args); err != nil {
 		return err
@@ -46,6 +47,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if *watch {
 		cfg.Uploads.Watch = true
+	}
+	if *open {
+		cfg.Open = true
 	}
 	if *logFormat != "" {
 		cfg.Log.Format = *logFormat
@@ -78,18 +82,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := a.CheckBinding(ln.Addr()); err != nil {
+		ln.Close()
+		return &ExitError{Code: ExitInvalid, Err: err}
+	}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(env.Stderr, "landfall serving on %s (role %s)\n  web UI:    %s/ui/\n  data:      %s\n  database:  %s\n  bucket:    %s\n  API:       %s/v1/media  %s/openapi.json  %s/metrics\n",
 		base, cfg.Role, base, cfg.Data, redactURL(cfg.DB), redactURL(cfg.Blob), base, base, base)
-	if len(cfg.Tenants) == 0 && !isLoopback(ln.Addr()) {
-		log.Warn("no tenants with API keys are configured and the API listens beyond loopback: anyone who can reach it can read and upload media")
-	}
 	return a.Serve(ctx, ln)
-}
-
-func isLoopback(a net.Addr) bool {
-	ta, ok := a.(*net.TCPAddr)
-	return ok && ta.IP.IsLoopback()
 }
 
 func redactURL(u string) string {

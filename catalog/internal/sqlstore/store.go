@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -102,7 +103,11 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// dbErr wraps a database error, keeping context errors recognisable.
+// dbErr wraps a database error, keeping context errors recognisable. The
+// driver's text (SQL, constraint names, values) is logged here and never
+// reaches a caller's message: the error's text says only which catalog
+// operation failed, and the driver's error stays in the chain for
+// errors.Is and errors.As.
 func dbErr(err error, what string) error {
 	if err == nil {
 		return nil
@@ -117,8 +122,22 @@ func dbErr(err error, what string) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return errcode.Wrap(errcode.DeadlineExceeded, err, "catalog: %s", what)
 	}
-	return errcode.Wrap(errcode.Unavailable, err, "catalog: %s", what)
+	slog.Warn("catalog: database error", "op", what, "err", err)
+	code, msg := errcode.Unavailable, "catalog: %s: the database failed (details are in the server log)"
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) && strings.HasPrefix(st.SQLState(), "22") {
+		// Class 22, data exception: a value the database cannot store
+		// (bad encoding, out of range) that validation should have caught.
+		code, msg = errcode.Invalid, "catalog: %s: the database refused a value (details are in the server log)"
+	}
+	return &errcode.Error{Code: code, Message: fmt.Sprintf(msg, what), Err: driverError{err}}
 }
+
+// driverError hides a driver error's text behind a fixed one.
+type driverError struct{ err error }
+
+func (driverError) Error() string   { return "database error" }
+func (e driverError) Unwrap() error { return e.err }
 
 // timeScan scans an INTEGER of Unix microseconds (SQLite) or a timestamp
 // (PostgreSQL); NULL gives the zero time.
@@ -224,8 +243,8 @@ func (s *Store) TenantCreate(ctx context.Context, p *catalog.TenantCreateParams)
 	if err := catalog.ValidateTenantID("id", p.ID); err != nil {
 		return nil, err
 	}
-	if len(p.Name) > 200 {
-		return nil, catalog.Invalidf("name: longer than 200 bytes")
+	if err := checkText("name", p.Name, 200); err != nil {
+		return nil, err
 	}
 	t := &catalog.Tenant{ID: p.ID, Name: p.Name, CreatedAt: s.clock()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -381,8 +400,8 @@ func (s *Store) optT(t time.Time) any {
 }
 
 func (s *Store) APIKeyCreate(ctx context.Context, p *catalog.APIKeyCreateParams) (*catalog.APIKeyCreateResult, error) {
-	if len(p.Name) > 200 {
-		return nil, catalog.Invalidf("name: longer than 200 bytes")
+	if err := checkText("name", p.Name, 200); err != nil {
+		return nil, err
 	}
 	role := p.Role
 	if role == "" {
@@ -653,12 +672,7 @@ func validSHA256(field, h string) error {
 	return nil
 }
 
-func checkText(field, v string, max int) error {
-	if len(v) > max {
-		return catalog.Invalidf("%s: longer than %d bytes", field, max)
-	}
-	return nil
-}
+func checkText(field, v string, max int) error { return catalog.ValidateText(field, v, max) }
 
 func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (*catalog.Media, error) {
 	m := &catalog.Media{
@@ -819,6 +833,9 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 		var err error
 		if insights, err = json.Marshal(p.Insights); err != nil {
 			return nil, catalog.Invalidf("insights: %v", err)
+		}
+		if err := catalog.ValidateJSONText("insights", insights); err != nil {
+			return nil, err
 		}
 	}
 	var out *catalog.Media
