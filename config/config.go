@@ -8,12 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/errcode"
 )
 
 // Config is the whole configuration of one Landfall process.
@@ -291,47 +296,114 @@ func Parse(r io.Reader) (*Config, error) {
 	return &c, nil
 }
 
-// Validate checks values that decoding cannot.
+// Tasks are the analyser tasks an analysers: key may name: the task
+// names of package analyser.
+var Tasks = []string{
+	analyser.TaskClassify, analyser.TaskMedia, analyser.TaskTranscribe, analyser.TaskDiarise,
+	analyser.TaskOCR, analyser.TaskFaces, analyser.TaskLanguage, analyser.TaskSummarise,
+	analyser.TaskLabels, analyser.TaskModerate, analyser.TaskEmbed,
+}
+
+// MaxWorkers is the most concurrent workflow tasks one process may run.
+const MaxWorkers = 1024
+
+// Validate checks values that decoding cannot. Every problem is reported,
+// each an errcode.Invalid error naming its place as a JSON pointer.
 func (c *Config) Validate() error {
 	var errs []error
+	bad := func(pointer, format string, args ...any) {
+		errs = append(errs, errcode.New(errcode.Invalid, "%s: %s", pointer, fmt.Sprintf(format, args...)))
+	}
 	switch c.Role {
 	case "", "all", "api", "worker":
 	default:
-		errs = append(errs, fmt.Errorf("/role: must be all, api or worker, not %q", c.Role))
+		bad("/role", "must be all, api or worker, not %q", c.Role)
 	}
-	for task, p := range c.Analysers {
-		switch p {
+	if c.Workers < 0 || c.Workers > MaxWorkers {
+		bad("/workers", "must be between 0 (the default, 4) and %d, not %d", MaxWorkers, c.Workers)
+	}
+	for _, task := range sortedKeys(c.Analysers) {
+		if !slices.Contains(Tasks, task) {
+			known := slices.Clone(Tasks)
+			slices.Sort(known)
+			bad("/analysers/"+pointerToken(task), "unknown analyser task %q (known tasks: %s)", task, strings.Join(known, ", "))
+		}
+		switch p := c.Analysers[task]; p {
 		case "local", "openai", "aws", "none":
 		default:
-			errs = append(errs, fmt.Errorf("/analysers/%s: unknown provider %q (want local, openai, aws or none)", task, p))
+			bad("/analysers/"+pointerToken(task), "unknown provider %q (want local, openai, aws or none)", p)
 		}
 	}
 	for i, t := range c.Tenants {
 		if t.ID == "" {
-			errs = append(errs, fmt.Errorf("/tenants/%d/id: required", i))
+			bad(fmt.Sprintf("/tenants/%d/id", i), "required")
 		}
 	}
-	if c.Uploads.MaxBytes < 0 {
-		errs = append(errs, errors.New("/uploads/max_bytes: must not be negative"))
+	notNegative := func(pointer string, negative bool) {
+		if negative {
+			bad(pointer, "must not be negative")
+		}
 	}
+	notNegative("/uploads/max_bytes", c.Uploads.MaxBytes < 0)
+	notNegative("/uploads/abort_after", c.Uploads.AbortAfter.Duration < 0)
+	notNegative("/openai/timeout", c.OpenAI.Timeout.Duration < 0)
+	notNegative("/openai/max_tokens", c.OpenAI.MaxTokens < 0)
+	notNegative("/notify/alert_threshold", c.Notify.AlertThreshold < 0)
+	notNegative("/notify/alert_window", c.Notify.AlertWindow.Duration < 0)
 	l := c.Limits
-	for _, v := range []struct {
-		name string
-		neg  bool
-	}{
-		{"history_events", l.HistoryEvents < 0}, {"execution_timeout", l.ExecutionTimeout.Duration < 0},
-		{"concurrent_executions", l.ConcurrentExecutions < 0}, {"stored_bytes", l.StoredBytes < 0},
-		{"requests_per_minute", l.RequestsPerMinute < 0}, {"uploads_per_minute", l.UploadsPerMinute < 0},
-		{"body_read_timeout", l.BodyReadTimeout.Duration < 0}, {"idle_timeout", l.IdleTimeout.Duration < 0},
-	} {
-		if v.neg {
-			errs = append(errs, fmt.Errorf("/limits/%s: must not be negative", v.name))
+	notNegative("/limits/history_events", l.HistoryEvents < 0)
+	notNegative("/limits/execution_timeout", l.ExecutionTimeout.Duration < 0)
+	notNegative("/limits/concurrent_executions", l.ConcurrentExecutions < 0)
+	notNegative("/limits/stored_bytes", l.StoredBytes < 0)
+	notNegative("/limits/requests_per_minute", l.RequestsPerMinute < 0)
+	notNegative("/limits/uploads_per_minute", l.UploadsPerMinute < 0)
+	notNegative("/limits/body_read_timeout", l.BodyReadTimeout.Duration < 0)
+	notNegative("/limits/idle_timeout", l.IdleTimeout.Duration < 0)
+	for _, id := range sortedKeys(c.Prices) {
+		p := c.Prices[id]
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{
+			{"per_cpu_second", p.PerCPUSecond}, {"per_audio_minute", p.PerAudioMinute}, {"per_image", p.PerImage},
+			{"per_1k_input_tokens", p.PerInputKTokens}, {"per_1k_output_tokens", p.PerOutputKTokens},
+		} {
+			if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+				bad("/prices/"+pointerToken(id)+"/"+f.name, "must be a finite number not below 0, not %v", f.v)
+			}
 		}
 	}
-	if c.Log.Sample < 0 || c.Log.Sample > 1 {
-		errs = append(errs, errors.New("/log/sample: must be between 0 and 1"))
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		bad("/log/level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "json", "text":
+	default:
+		bad("/log/format", "must be json or text, not %q", c.Log.Format)
+	}
+	if !(c.Log.Sample >= 0 && c.Log.Sample <= 1) {
+		bad("/log/sample", "must be between 0 and 1, not %v", c.Log.Sample)
+	}
+	if !(c.OTLP.SampleRatio >= 0 && c.OTLP.SampleRatio <= 1) {
+		bad("/otlp/sample_ratio", "must be between 0 and 1, not %v", c.OTLP.SampleRatio)
 	}
 	return errors.Join(errs...)
+}
+
+// pointerToken escapes a key for a JSON pointer (RFC 6901).
+func pointerToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // Provider returns the configured provider of task, defaulting to local.

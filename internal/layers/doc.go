@@ -23,7 +23,7 @@
 //	telemetry/           logs, traces and metrics
 //	errcode/ , types/ , identity/    small shared leaves: error codes; ids, events, statuses, wire types; principals and tenants
 //	pipelines/           the default ASL definitions and rule files that ship with the binary
-//	internal/jsonata/ , internal/testutil/    the JSONata engine; test helpers
+//	internal/jsonata/ , internal/redact/ , internal/testutil/    the JSONata engine; path redaction; test helpers
 //
 // Packages on one line (a tier) may import each other; a package never
 // imports one listed above its own.

@@ -27,10 +27,17 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
+// RequireConformanceEnv names the environment variable that, set to 1,
+// makes a missing conformance suite fail the tests that read it instead
+// of skipping them. CI sets it, so that a run cannot pass with no
+// conformance case executed.
+const RequireConformanceEnv = "LANDFALL_REQUIRE_CONFORMANCE"
+
 // ConformanceDir returns the shared conformance suite folder sub
 // ("asl", "eventbridge") from ../shared/conformance next to the module
-// root, or from $LANDFALL_CONFORMANCE_DIR when set. The test is skipped
-// when the folder is missing (CI always has it).
+// root, or from $LANDFALL_CONFORMANCE_DIR when set. When the folder is
+// missing the test is skipped, or fails when $LANDFALL_REQUIRE_CONFORMANCE
+// is 1.
 func ConformanceDir(t testing.TB, sub string) string {
 	t.Helper()
 	base := os.Getenv("LANDFALL_CONFORMANCE_DIR")
@@ -39,6 +46,9 @@ func ConformanceDir(t testing.TB, sub string) string {
 	}
 	dir := filepath.Join(base, sub)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		if os.Getenv(RequireConformanceEnv) == "1" {
+			t.Fatalf("conformance suite %s not found at %s, and %s=1 requires it (set LANDFALL_CONFORMANCE_DIR to the folder holding asl/ and eventbridge/)", sub, dir, RequireConformanceEnv)
+		}
 		t.Skipf("conformance suite %s not found at %s", sub, dir)
 	}
 	return dir
