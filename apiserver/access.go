@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/landfall/landfall/apiserver/auth"
+	"github.com/landfall/landfall/apiserver/sigv4"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 )
@@ -52,6 +53,9 @@ type Route struct {
 	SignedURL bool
 	// Upload routes count against the upload rate as well.
 	Upload bool
+	// SigV4 routes (the Step Functions endpoint) accept Signature Version
+	// 4 as well as API keys.
+	SigV4 bool
 }
 
 // Routes lists every route the server serves, mounts and the Step
@@ -160,6 +164,11 @@ func credential(r *http.Request) (string, error) {
 // routes that take one, or, on an open installation, the anonymous
 // principal acting for ?tenant= or the default tenant.
 func (s *Server) authenticate(r *http.Request, rt Route) (identity.Principal, error) {
+	if rt.SigV4 && sigv4.Present(r) && !s.cfg.RequireKeys {
+		// An open installation does not check the signatures AWS clients
+		// always send: every caller is anonymous there.
+		return identity.Principal{Role: identity.RoleAnonymous, Tenant: s.cfg.DefaultTenant}, nil
+	}
 	if r.URL.Query().Has("access_token") {
 		return identity.Principal{}, errcode.New(errcode.Unauthenticated, "access_token: API keys are not accepted in URLs; ask POST /v1/media/{id}/links for signed URLs")
 	}

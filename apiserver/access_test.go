@@ -451,9 +451,21 @@ func TestOpenInstallation(t *testing.T) {
 	rec := &recorder{}
 	f := setup(t, false)
 	s := New(Config{Catalog: f.cat, DefaultTenant: "acme", Mounts: map[string]http.Handler{"/v1/executions": rec}, SFN: rec,
-		Metrics: rec, RequestsPerMinute: 2, Logger: slog.New(slog.DiscardHandler)})
+		Metrics: rec, RequestsPerMinute: 3, Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
+	// AWS clients always sign; an open installation takes any signature.
+	r, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader("{}"))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/states/aws4_request, SignedHeaders=host, Signature=00")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || rec.last().Role != identity.RoleAnonymous {
+		t.Fatalf("signed request to an open installation: %d", resp.StatusCode)
+	}
+	rec.seen = nil
 	for _, path := range []string{"/v1/executions", "/v1/executions?tenant=globex", "/metrics"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
@@ -475,5 +487,39 @@ func TestOpenInstallation(t *testing.T) {
 	}
 	if p := rec.seen[1]; p.Tenant != "globex" {
 		t.Fatalf("principal with ?tenant= = %v", p)
+	}
+}
+
+// Every route the server serves is in the OpenAPI document with its
+// method.
+func TestRoutesAreDocumented(t *testing.T) {
+	t.Parallel()
+	f := keyed(t, Config{Resumable: http.NotFoundHandler(), UI: http.NotFoundHandler()})
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range f.s.Routes() {
+		path := strings.TrimSuffix(rt.Pattern, "{$}")
+		if rt.Method == "" { // a mounted prefix: some documented path under it
+			found := false
+			for p := range doc.Paths {
+				found = found || strings.HasPrefix(p+"/", strings.TrimSuffix(path, "/")+"/")
+			}
+			if !found {
+				t.Errorf("mount %s: no documented path", rt.Pattern)
+			}
+			continue
+		}
+		ops, ok := doc.Paths[path]
+		if !ok {
+			t.Errorf("%s %s: not in openapi.json", rt.Method, path)
+			continue
+		}
+		if _, ok := ops[strings.ToLower(rt.Method)]; !ok {
+			t.Errorf("%s %s: method not in openapi.json", rt.Method, path)
+		}
 	}
 }

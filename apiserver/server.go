@@ -180,7 +180,14 @@ func (s *Server) routes() {
 		// The Step Functions protocol: AWS clients sign with a key's
 		// access key id and secret access key (Signature Version 4);
 		// other callers send the API key as a Bearer token.
-		rt := Route{Method: "POST", Pattern: "/{$}", Access: AccessCaller}
+		rt := Route{Method: "POST", Pattern: "/{$}", Access: AccessCaller, SigV4: true}
+		if !s.cfg.RequireKeys {
+			// Open installation: every caller is anonymous, and the
+			// signature an AWS client always sends (with whatever
+			// credentials it has) is not checked.
+			s.handle(rt, s.cfg.SFN)
+			return
+		}
 		s.register(rt, &sigv4.Handler{
 			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states"},
 			Next:     s.authorized(rt, s.cfg.SFN),
