@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/landfall/landfall/analyser/export"
 	"github.com/landfall/landfall/apiserver/auth"
 	"github.com/landfall/landfall/apiserver/sigv4"
 	"github.com/landfall/landfall/blob"
@@ -101,6 +102,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// Version is shown by /healthz.
 	Version string
+	// Exports are the files served at /v1/media/{id}/{name} besides
+	// insights.json and transcript.json (captions, interchange formats).
+	Exports *export.Registry
 }
 
 // Server is the HTTP API.

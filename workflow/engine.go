@@ -65,7 +65,7 @@ type Config struct {
 	// that many fails with errcode.ResourceExhausted (0: no cap).
 	// Installation work, which has no tenant, is not capped.
 	ConcurrentExecutions int
-	Logger          *slog.Logger
+	Logger               *slog.Logger
 	// compile overrides the ASL compiler (tests).
 	compile compileFunc
 }

@@ -211,3 +211,26 @@ func TestTaskTokensOfOtherTenants(t *testing.T) {
 
 const activityMachine = `{"StartAt": "Work", "States": {"Work": {"Type": "Task",
   "Resource": "arn:aws:states:local:000000000000:activity:suite-work", "TimeoutSeconds": 60, "ResultPath": "$.result", "End": true}}}`
+
+// TestBadBytesInPaths: NUL bytes and invalid UTF-8 in path identifiers
+// are 400s naming the field, never a database's error.
+func TestBadBytesInPaths(t *testing.T) {
+	t.Parallel()
+	srv, _ := setup(t)
+	for _, tc := range []struct{ method, path, field string }{
+		{"GET", "/v1/executions/arn%00x", "execution ARN"},
+		{"GET", "/v1/executions/arn%FFx/history", "execution ARN"},
+		{"POST", "/v1/executions/arn%00x/stop", "execution ARN"},
+		{"GET", "/v1/state-machines/m%00", "state machine"},
+		{"GET", "/v1/state-machines/m%C3", "state machine"},
+		{"GET", "/v1/executions?correlationId=a%00b", "correlation id"},
+		{"GET", "/v1/activities/a%00/tasks?wait=1ms", "activity"},
+	} {
+		status, _, out := call(t, srv, tc.method, tc.path, nil)
+		var p workflowapi.Problem
+		_ = json.Unmarshal(out, &p)
+		if status != 400 || p.Code != "InvalidArgument" || !strings.Contains(p.Detail, tc.field) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, status, out)
+		}
+	}
+}

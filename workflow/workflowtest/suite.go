@@ -595,6 +595,7 @@ func Run(t *testing.T, open Open) {
 	})
 
 	runTenant(t, setup)
+	runHygiene(t, setup)
 }
 
 // CheckTypes counts events by type.
