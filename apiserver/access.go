@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net"
 	"net/http"
@@ -96,11 +97,11 @@ func (s *Server) register(rt Route, h http.Handler) {
 
 // guard authenticates a request and hands it to authorized.
 func (s *Server) guard(rt Route, h http.Handler) http.Handler {
-	next := s.authorized(rt, h)
+	next, fail := s.authorized(rt, h), s.failer(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r, rt)
 		if err != nil {
-			s.fail(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
@@ -112,10 +113,11 @@ func (s *Server) guard(rt Route, h http.Handler) http.Handler {
 // settles the tenant the request acts for, checks the route's access and
 // the caller's rates, then calls h.
 func (s *Server) authorized(rt Route, h http.Handler) http.Handler {
+	fail := s.failer(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := identity.FromContext(r.Context())
 		if !ok {
-			s.fail(w, r, errcode.New(errcode.Unauthenticated, "no principal: the request was not authenticated"))
+			fail(w, r, errcode.New(errcode.Unauthenticated, "no principal: the request was not authenticated"))
 			return
 		}
 		p, err := s.authorize(r, rt, p)
@@ -123,7 +125,7 @@ func (s *Server) authorized(rt Route, h http.Handler) http.Handler {
 			err = s.limit(w, r, rt, p)
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
@@ -135,6 +137,40 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "request_id", r.Header.Get(headerRequestID), "path", r.URL.Path, "err", err)
 	}
 	WriteProblem(w, r, err)
+}
+
+// failAWS answers a refused request to the Step Functions endpoint in the
+// AWS JSON protocol's error shape, as AWS clients expect.
+func (s *Server) failAWS(w http.ResponseWriter, r *http.Request, err error) {
+	status, typ := http.StatusBadRequest, "InternalFailure"
+	switch errcode.Of(err) {
+	case errcode.Unauthenticated:
+		status, typ = http.StatusForbidden, sigv4.CodeMissingAuthenticationToken
+		if _, err := credential(r); err == nil && r.Header.Get("Authorization")+r.Header.Get("X-Api-Key") != "" {
+			status, typ = http.StatusBadRequest, sigv4.CodeUnrecognizedClient
+		}
+	case errcode.PermissionDenied:
+		typ = sigv4.CodeAccessDenied
+	case errcode.RateLimited:
+		typ = "ThrottlingException"
+	case errcode.Invalid:
+		typ = "ValidationException"
+	default:
+		s.log.Error("request failed", "request_id", r.Header.Get(headerRequestID), "path", r.URL.Path, "err", err)
+		status, err = http.StatusInternalServerError, errcode.New(errcode.Unknown, "internal error; quote request id %s", r.Header.Get(headerRequestID))
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amzn-Errortype", typ)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": errcode.MessageOf(err)})
+}
+
+// failer is how a route's refusals are written.
+func (s *Server) failer(rt Route) func(http.ResponseWriter, *http.Request, error) {
+	if rt.SigV4 {
+		return s.failAWS
+	}
+	return s.fail
 }
 
 // credential returns the API key a request presents (X-Api-Key or
