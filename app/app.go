@@ -212,6 +212,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err != nil {
 		return nil, fmt.Errorf("secret_file: %w", err)
 	}
+	if !strings.HasPrefix(cfg.DB, "sqlite:") && cfg.SecretFile == filepath.Join(cfg.Data, auth.SecretFile) {
+		// Several processes share this database: unless they share the data
+		// folder too, each made its own secret, and signed URLs and Step
+		// Functions signatures work on one process only.
+		log.Warn("secret_file is the data folder's own; every API process of a shared database must load the same installation secret: set secret_file to one shared file",
+			"secret_file", cfg.SecretFile)
+	}
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
