@@ -30,8 +30,11 @@ type Options struct {
 	Catalog    catalog.Store
 	Bus        *bus.Bus
 	MaxBytes   int64 // 0 = unlimited
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// MaxTenantBytes caps one tenant's stored media (config
+	// limits.stored_bytes); 0 = unlimited.
+	MaxTenantBytes int64
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // UploadParams describe one upload.
@@ -114,6 +117,9 @@ func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media
 	if s.opt.MaxBytes > 0 && p.Size > s.opt.MaxBytes {
 		return nil, errcode.New(errcode.TooLarge, "upload of %d bytes is larger than the %d-byte limit", p.Size, s.opt.MaxBytes)
 	}
+	if err := s.checkStored(ctx, p.Tenant, max(p.Size, 1)); err != nil {
+		return nil, err
+	}
 	id := catalog.NewMediaID()
 	k, err := pipeline.UploadKey(p.Tenant, id, extension(p.Filename, p.ContentType))
 	if err != nil {
@@ -178,7 +184,8 @@ func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media
 		return nil, err
 	}
 	m, err := s.opt.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{ID: id, TenantID: p.Tenant, BucketKey: key,
-		Filename: cleanFilename(p.Filename), ContentType: w.ContentType(), Size: n, SHA256: w.SHA256(), Events: []catalog.OutboxEvent{row}})
+		Filename: cleanFilename(p.Filename), ContentType: w.ContentType(), Size: n, SHA256: w.SHA256(), Events: []catalog.OutboxEvent{row},
+		MaxTenantBytes: s.opt.MaxTenantBytes})
 	if err != nil {
 		// The object has no row: remove it so nothing is half-stored.
 		_ = s.opt.Bucket.Delete(context.WithoutCancel(ctx), key)
@@ -189,6 +196,24 @@ func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media
 	}
 	log.Info("upload stored", "size", n, "sha256", w.SHA256(), "event_id", ev.ID)
 	return m, nil
+}
+
+// checkStored refuses, before anything is streamed, an upload of size
+// bytes that would take the tenant past its stored-bytes limit. The
+// catalog checks again, exactly, when the media row is created.
+func (s *Service) checkStored(ctx context.Context, tenant string, size int64) error {
+	if s.opt.MaxTenantBytes <= 0 {
+		return nil
+	}
+	stored, err := s.opt.Catalog.MediaStoredBytes(ctx, &catalog.MediaStoredBytesParams{TenantID: tenant})
+	if err != nil {
+		return err
+	}
+	if stored+size > s.opt.MaxTenantBytes {
+		return errcode.New(errcode.TooLarge, "tenant %q stores %d bytes of media; this upload would pass its limit of %d bytes (limits.stored_bytes)",
+			tenant, stored, s.opt.MaxTenantBytes)
+	}
+	return nil
 }
 
 func asciiOnly(s string) string {
