@@ -18,7 +18,6 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
-	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/telemetry"
 )
@@ -225,19 +224,12 @@ func asciiOnly(s string) string {
 	}, s)
 }
 
-// tenant checks that an existing tenant is named. No tenant is ever
-// created here: tenants come from the configuration (or the default
+// tenant checks that an existing, enabled tenant is named. No tenant is
+// ever created here: tenants come from the configuration (or the default
 // tenant of an open installation) and the admin API.
 func (s *Service) tenant(ctx context.Context, id string) error {
 	if id == "" {
 		return errcode.New(errcode.Invalid, "tenant: required")
 	}
-	if err := identity.CheckTenantID(id); err != nil {
-		return errcode.Wrap(errcode.Invalid, err, "tenant")
-	}
-	_, err := s.opt.Catalog.TenantGet(ctx, &catalog.TenantGetParams{ID: id})
-	if errors.Is(err, errcode.NotFound) {
-		return errcode.New(errcode.NotFound, "unknown tenant %q", id)
-	}
-	return err
+	return pipeline.CheckTenant(ctx, s.opt.Catalog, id)
 }
