@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Analysers: a.Analysers})
 	registerTasks(fns, a.Tasks, newRedactor(cfg, filepath.Join(cfg.Data, "work")))
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
-		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest")})
+		MaxBytes: cfg.Uploads.MaxBytes, MaxTenantBytes: cfg.Limits.StoredBytes, Logger: log.With("component", "ingest")})
 	if err := a.provision(ctx); err != nil {
 		return nil, err
 	}
