@@ -5,13 +5,18 @@
 //
 // Providers live in subpackages: local/ runs offline on this machine,
 // openai/ talks to OpenAI-compatible servers, aws/ calls Transcribe,
-// Rekognition and Bedrock. Each registers its analysers with Register in
-// init, under a namespaced id such as "analyser.transcribe.pocketsphinx".
+// Rekognition and Bedrock. Local providers register with Register in init,
+// under a namespaced id such as "analyser.transcribe.pocketsphinx": that is
+// the catalogue of built-ins. Each app owns a Registry (NewRegistry copies
+// the built-ins) into which it registers the remote providers its
+// configuration sets up, and which opens and closes analysers that have a
+// lifecycle (Opener, Closer).
 package analyser
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -19,6 +24,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
 
@@ -48,6 +54,9 @@ type Spec struct {
 	Requires []string     // external commands it runs, e.g. "ffmpeg"
 	// OutputSchema is the JSON Schema (draft 2020-12) of the output.
 	OutputSchema json.RawMessage
+	// Options declare the keys Input.Options may hold; DecodeOptions
+	// accepts nothing else.
+	Options []Option
 }
 
 // Input is what every analyser receives: the Task state's effective input.
@@ -143,41 +152,139 @@ type Analyser interface {
 	Run(ctx context.Context, env *Env, in *Input) (any, error)
 }
 
-var (
-	mu       sync.RWMutex
-	registry = map[string]Analyser{}
-)
+// Opener is implemented by analysers that acquire something before their
+// first Run (a connection pool, a loaded model). The app calls Open once
+// at start, through Registry.Open.
+type Opener interface {
+	Open(ctx context.Context) error
+}
 
-// Register adds an analyser under its Spec().ID. It panics on a duplicate
-// id, a programming error.
-func Register(a Analyser) {
-	s := a.Spec()
+// Closer is implemented by analysers that hold something to release
+// (idle connections, child processes). The app calls Close once at stop,
+// through Registry.Close.
+type Closer interface {
+	Close() error
+}
+
+// Registry is one installation's analysers: the built-in local providers
+// and the remote providers its configuration sets up (each with that
+// configuration's clients). Every App owns one, so two apps in one process
+// never share a configured client. It is safe for concurrent use.
+type Registry struct {
+	mu     sync.RWMutex
+	byID   map[string]Analyser
+	opened []Analyser // opened by Open, closed in reverse by Close
+}
+
+// NewRegistry returns a registry holding the built-in analysers (those
+// registered with the package-level Register).
+func NewRegistry() *Registry {
+	r := &Registry{byID: map[string]Analyser{}}
+	builtinMu.RLock()
+	defer builtinMu.RUnlock()
+	for id, a := range builtin {
+		r.byID[id] = a
+	}
+	return r
+}
+
+// checkSpec reports an incomplete spec.
+func checkSpec(s Spec) error {
 	if s.ID == "" || s.Task == "" || s.Provider == "" {
-		panic(fmt.Sprintf("analyser: incomplete spec %+v", s))
+		return errcode.New(errcode.Invalid, "analyser: incomplete spec (id %q, task %q, provider %q): all three are required", s.ID, s.Task, s.Provider)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := registry[s.ID]; dup {
-		panic("analyser: duplicate id " + s.ID)
+	return nil
+}
+
+// Register adds an analyser under its Spec().ID; an id already present is
+// errcode.AlreadyExists.
+func (r *Registry) Register(a Analyser) error {
+	s := a.Spec()
+	if err := checkSpec(s); err != nil {
+		return err
 	}
-	registry[s.ID] = a
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.byID[s.ID]; dup {
+		return errcode.New(errcode.AlreadyExists, "analyser: %s is already registered", s.ID)
+	}
+	r.byID[s.ID] = a
+	return nil
 }
 
 // Lookup returns the analyser with the given id.
-func Lookup(id string) (Analyser, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	a, ok := registry[id]
+func (r *Registry) Lookup(id string) (Analyser, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	a, ok := r.byID[id]
 	return a, ok
 }
 
 // ForTask returns the analyser of task served by provider, or an error
 // listing the providers that do serve it.
-func ForTask(task, provider string) (Analyser, error) {
-	mu.RLock()
-	defer mu.RUnlock()
+func (r *Registry) ForTask(task, provider string) (Analyser, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return forTask(r.byID, task, provider)
+}
+
+// All returns every analyser's spec, sorted by id.
+func (r *Registry) All() []Spec {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return specsOf(r.byID)
+}
+
+// Open opens every analyser that implements Opener, in id order. When one
+// fails, those already opened are closed and the error names the
+// analyser.
+func (r *Registry) Open(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.opened != nil {
+		return errcode.New(errcode.FailedPrecond, "analyser: registry is already open")
+	}
+	r.opened = []Analyser{}
+	for _, s := range specsOf(r.byID) {
+		a := r.byID[s.ID]
+		if o, ok := a.(Opener); ok {
+			if err := o.Open(ctx); err != nil {
+				cerr := r.closeLocked()
+				r.opened = nil
+				return errors.Join(fmt.Errorf("analyser %s: open: %w", s.ID, err), cerr)
+			}
+		}
+		r.opened = append(r.opened, a)
+	}
+	return nil
+}
+
+// Close closes, in reverse order, the analysers Open opened that implement
+// Closer, and joins their errors. Closing a registry that is not open does
+// nothing.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.closeLocked()
+	r.opened = nil
+	return err
+}
+
+func (r *Registry) closeLocked() error {
+	var errs []error
+	for i := len(r.opened) - 1; i >= 0; i-- {
+		if c, ok := r.opened[i].(Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("analyser %s: close: %w", r.opened[i].Spec().ID, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func forTask(m map[string]Analyser, task, provider string) (Analyser, error) {
 	var have []string
-	for _, a := range registry {
+	for _, a := range m {
 		s := a.Spec()
 		if s.Task != task {
 			continue
@@ -189,19 +296,66 @@ func ForTask(task, provider string) (Analyser, error) {
 	}
 	sort.Strings(have)
 	if len(have) == 0 {
-		return nil, fmt.Errorf("analyser: no provider serves task %q", task)
+		return nil, errcode.New(errcode.ProviderNotConfigured, "analyser: no provider serves task %q", task)
 	}
-	return nil, fmt.Errorf("analyser: task %q has no provider %q (have: %s)", task, provider, strings.Join(have, ", "))
+	return nil, errcode.New(errcode.ProviderNotConfigured, "analyser: task %q has no provider %q (have: %s)", task, provider, strings.Join(have, ", "))
 }
 
-// All returns every registered analyser's spec, sorted by id.
-func All() []Spec {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]Spec, 0, len(registry))
-	for _, a := range registry {
+func specsOf(m map[string]Analyser) []Spec {
+	out := make([]Spec, 0, len(m))
+	for _, a := range m {
 		out = append(out, a.Spec())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// The built-in analysers: the local providers, which register themselves
+// in init. This is a catalogue of what the binary contains, which every
+// NewRegistry starts from; configured remote providers are never
+// registered here but in their app's Registry.
+var (
+	builtinMu sync.RWMutex
+	builtin   = map[string]Analyser{}
+)
+
+// Register adds a built-in analyser under its Spec().ID. It is for the
+// init functions of local providers and panics on an incomplete spec or a
+// duplicate id, both programming errors.
+func Register(a Analyser) {
+	s := a.Spec()
+	if err := checkSpec(s); err != nil {
+		panic(err.Error())
+	}
+	builtinMu.Lock()
+	defer builtinMu.Unlock()
+	if _, dup := builtin[s.ID]; dup {
+		panic("analyser: duplicate id " + s.ID)
+	}
+	builtin[s.ID] = a
+}
+
+// Lookup returns the built-in analyser with the given id.
+func Lookup(id string) (Analyser, bool) {
+	builtinMu.RLock()
+	defer builtinMu.RUnlock()
+	a, ok := builtin[id]
+	return a, ok
+}
+
+// ForTask returns the built-in analyser of task served by provider, or an
+// error listing the built-in providers that do serve it. An app looks
+// analysers up in its own Registry, which also holds the configured
+// remote providers.
+func ForTask(task, provider string) (Analyser, error) {
+	builtinMu.RLock()
+	defer builtinMu.RUnlock()
+	return forTask(builtin, task, provider)
+}
+
+// All returns every built-in analyser's spec, sorted by id.
+func All() []Spec {
+	builtinMu.RLock()
+	defer builtinMu.RUnlock()
+	return specsOf(builtin)
 }

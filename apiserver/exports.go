@@ -11,47 +11,55 @@ import (
 	"path"
 	"strings"
 
+	"github.com/landfall/landfall/analyser/export"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
 
-// Exporter renders one export of a media item.
-type Exporter struct {
-	ContentType string
-	// NeedsTranscript exports fail with NotFound for media without one
-	// (images).
-	NeedsTranscript bool
-	Write           func(w io.Writer, m *catalog.Media, tr *types.Transcript) error
-}
-
-// exporters are the exports served at /v1/media/{id}/{name}. The app adds
-// the caption and interchange formats (see RegisterExporter).
-var exporters = map[string]Exporter{
-	"insights.json": {ContentType: "application/json", Write: func(w io.Writer, m *catalog.Media, _ *types.Transcript) error {
+// ownExports are the exports every server has; the app's export registry
+// (Config.Exports) adds the caption and interchange formats.
+var ownExports = map[string]export.Named{
+	"insights.json": {Name: "insights.json", ContentType: "application/json", Write: func(w io.Writer, d *export.Doc) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(m.Insights)
+		return enc.Encode(d.Insights)
 	}},
-	"transcript.json": {ContentType: "application/json", NeedsTranscript: true, Write: func(w io.Writer, _ *catalog.Media, tr *types.Transcript) error {
+	"transcript.json": {Name: "transcript.json", ContentType: "application/json", NeedsTranscript: true, Write: func(w io.Writer, d *export.Doc) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(tr)
+		return enc.Encode(d.Transcript)
 	}},
 }
 
-// RegisterExporter adds an export served at /v1/media/{id}/{name}.
-func RegisterExporter(name string, e Exporter) { exporters[name] = e }
+// exportOf finds a named export, or says which exist.
+func (s *Server) exportOf(name string) (export.Named, error) {
+	if ex, ok := ownExports[name]; ok {
+		return ex, nil
+	}
+	if s.cfg.Exports != nil {
+		if ex, ok := s.cfg.Exports.Lookup(name); ok {
+			return ex, nil
+		}
+	}
+	have := []string{"insights.json", "transcript.json"}
+	if s.cfg.Exports != nil {
+		for _, ex := range s.cfg.Exports.All() {
+			have = append(have, ex.Name)
+		}
+	}
+	return export.Named{}, errcode.New(errcode.NotFound, "no export %q (have %s)", name, strings.Join(have, ", "))
+}
 
 func (s *Server) mediaExport(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("export")
 	if name == "original" {
 		return s.mediaOriginal(w, r)
 	}
-	ex, ok := exporters[name]
-	if !ok {
-		return errcode.New(errcode.NotFound, "no export %q (have insights.json, transcript.json, captions.vtt, captions.srt, chapters.json, transcribe.json, podcast-transcript.json, verbose.json)", name)
+	ex, err := s.exportOf(name)
+	if err != nil {
+		return err
 	}
 	m, err := s.media(r)
 	if err != nil {
@@ -75,7 +83,7 @@ func (s *Server) mediaExport(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var buf bytes.Buffer
-	if err := ex.Write(&buf, m, tr); err != nil {
+	if err := ex.Write(&buf, &export.Doc{MediaID: m.ID, FileName: m.Filename, Duration: m.Duration, Transcript: tr, Insights: m.Insights}); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", ex.ContentType)

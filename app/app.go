@@ -21,6 +21,7 @@ import (
 
 	"github.com/landfall/landfall/analyser"
 	awsprov "github.com/landfall/landfall/analyser/aws"
+	"github.com/landfall/landfall/analyser/export"
 	"github.com/landfall/landfall/analyser/openai"
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/apiserver/auth"
@@ -59,6 +60,12 @@ type App struct {
 	Log     *slog.Logger
 	Bucket  *blob.Bucket
 	Catalog catalog.Store
+	// Analysers are this app's analysers: the built-in ones and the
+	// remote providers its configuration sets up.
+	Analysers *analyser.Registry
+	// Exports are the transcript and chapter files this app serves and
+	// writes.
+	Exports *export.Registry
 	Engine  *workflow.Engine
 	Bus     *bus.Bus
 	Ingest  *ingest.Service
@@ -151,10 +158,12 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if a.Catalog, err = catalog.Open(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", redact(cfg.DB), err)
 	}
-	if err := registerRemote(cfg); err != nil {
+	a.Analysers = analyser.NewRegistry()
+	a.Exports = export.NewRegistry()
+	if err := registerRemote(a.Analysers, cfg); err != nil {
 		return nil, err
 	}
-	if err := registerAWS(ctx, cfg); err != nil {
+	if err := registerAWS(ctx, a.Analysers, cfg); err != nil {
 		return nil, err
 	}
 	resources := workflow.NewResources()
@@ -180,10 +189,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	a.Tasks = pipeline.New(pipeline.Options{Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
-		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionWriters})
+		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
+		Analysers: a.Analysers})
 	registerTasks(fns, a.Tasks, newRedactor(cfg, filepath.Join(cfg.Data, "work")))
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
-		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest")})
+		MaxBytes: cfg.Uploads.MaxBytes, MaxTenantBytes: cfg.Limits.StoredBytes, Logger: log.With("component", "ingest")})
 	if err := a.provision(ctx); err != nil {
 		return nil, err
 	}
@@ -202,11 +212,19 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err != nil {
 		return nil, fmt.Errorf("secret_file: %w", err)
 	}
+	if !strings.HasPrefix(cfg.DB, "sqlite:") && cfg.SecretFile == filepath.Join(cfg.Data, auth.SecretFile) {
+		// Several processes share this database: unless they share the data
+		// folder too, each made its own secret, and signed URLs and Step
+		// Functions signatures work on one process only.
+		log.Warn("secret_file is the data folder's own; every API process of a shared database must load the same installation secret: set secret_file to one shared file",
+			"secret_file", cfg.SecretFile)
+	}
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
-		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler()})
+		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute,
+		Mounts:              mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports})
 	return a, nil
 }
 
@@ -221,8 +239,9 @@ func redact(u string) string {
 	return p.String()
 }
 
-// registerRemote registers the analysers of configured remote providers.
-func registerRemote(cfg *config.Config) error {
+// registerRemote registers the analysers of the configured
+// OpenAI-compatible server into reg.
+func registerRemote(reg *analyser.Registry, cfg *config.Config) error {
 	if cfg.OpenAI.BaseURL == "" {
 		for task, p := range cfg.Analysers {
 			if p == "openai" {
@@ -240,14 +259,12 @@ func registerRemote(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	registerOnce(openai.Transcriber{C: c})
-	registerOnce(openai.Summariser{C: c})
-	return nil
+	return registerAll(reg, openai.Transcriber{C: c}, openai.Summariser{C: c})
 }
 
-// registerAWS registers the AWS analysers when any task is configured to
-// use them.
-func registerAWS(ctx context.Context, cfg *config.Config) error {
+// registerAWS registers the AWS analysers into reg when any task is
+// configured to use them.
+func registerAWS(ctx context.Context, reg *analyser.Registry, cfg *config.Config) error {
 	use := false
 	for _, p := range cfg.Analysers {
 		use = use || p == "aws"
@@ -266,17 +283,16 @@ func registerAWS(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	registerOnce(awsprov.Transcriber{C: c})
-	registerOnce(awsprov.Labeller{C: c})
-	registerOnce(awsprov.Moderator{C: c})
-	registerOnce(awsprov.Summariser{C: c})
-	return nil
+	return registerAll(reg, awsprov.Transcriber{C: c}, awsprov.Labeller{C: c}, awsprov.Moderator{C: c}, awsprov.Summariser{C: c})
 }
 
-func registerOnce(an analyser.Analyser) {
-	if _, ok := analyser.Lookup(an.Spec().ID); !ok {
-		analyser.Register(an)
+func registerAll(reg *analyser.Registry, as ...analyser.Analyser) error {
+	for _, an := range as {
+		if err := reg.Register(an); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // substitute applies ASL definition substitutions (${Name}).
@@ -376,6 +392,9 @@ func (a *App) provisionTenants(ctx context.Context) error {
 // bucket watcher, as the role asks.
 func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
+	if err := a.Analysers.Open(ctx); err != nil {
+		return err
+	}
 	if err := a.Engine.Start(ctx); err != nil {
 		return err
 	}
@@ -472,6 +491,11 @@ func (a *App) Close(ctx context.Context) {
 	a.wg.Wait()
 	if a.Engine != nil {
 		_ = a.Engine.Close(ctx)
+	}
+	if a.Analysers != nil {
+		if err := a.Analysers.Close(); err != nil {
+			a.Log.Warn("closing analysers", "err", err)
+		}
 	}
 	if a.Catalog != nil {
 		_ = a.Catalog.Close()

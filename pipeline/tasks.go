@@ -42,7 +42,10 @@ type Options struct {
 	// Captions are the caption files persist writes beside a transcript,
 	// by file name.
 	Captions map[string]CaptionWriter
-	Now      func() time.Time
+	// Analysers are the app's analysers (analyser.NewRegistry and the
+	// configured remote providers); the built-in ones when nil.
+	Analysers *analyser.Registry
+	Now       func() time.Time
 }
 
 // Metrics observe the pipeline.
@@ -79,6 +82,9 @@ func New(opt Options) *Tasks {
 	}
 	if opt.Webhook == nil {
 		opt.Webhook = &bus.Webhook{}
+	}
+	if opt.Analysers == nil {
+		opt.Analysers = analyser.NewRegistry()
 	}
 	return &Tasks{opt: opt, cfg: opt.Config, log: opt.Logger, work: Workdirs{Root: opt.WorkRoot}}
 }
@@ -119,7 +125,7 @@ func (t *Tasks) providerFor(task string) analyser.Analyser {
 	if p == "none" {
 		return nil
 	}
-	a, err := analyser.ForTask(task, p)
+	a, err := t.opt.Analysers.ForTask(task, p)
 	if err != nil {
 		return nil
 	}

@@ -31,6 +31,9 @@ const toolName = "record_insights"
 
 // Run summarises the transcript and on-screen text.
 func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
+	if err := analyser.DecodeOptions(s.Spec(), in.Options, &struct{}{}); err != nil {
+		return nil, err
+	}
 	if s.C.cfg.BedrockModel == "" {
 		return nil, errcode.New(errcode.ProviderNotConfigured, "aws: aws.bedrock_model is not set")
 	}

@@ -77,24 +77,20 @@ func (c *Clients) image(ctx context.Context, mediaID, key string, f frame) (*rty
 	return &rtypes.Image{S3Object: &rtypes.S3Object{Bucket: awssdk.String(bucket), Name: awssdk.String(k)}}, nil
 }
 
-func visionOptions(raw json.RawMessage) (VisionOptions, error) {
+// visionOptionsSpec declares the options of the labels and moderate
+// analysers.
+var visionOptionsSpec = []analyser.Option{
+	{Name: "min_confidence", Type: analyser.OptionNumber, Default: 60.0, Min: analyser.Bound(0), Max: analyser.Bound(100),
+		Description: "labels below this confidence are dropped"},
+	{Name: "max_labels", Type: analyser.OptionInteger, Default: 20, Min: analyser.Bound(1), Max: analyser.Bound(1000),
+		Description: "most labels per frame"},
+	{Name: "max_frames", Type: analyser.OptionInteger, Default: 60, Min: analyser.Bound(1), Max: analyser.Bound(1000),
+		Description: "most keyframes sent per video"},
+}
+
+func visionOptions(s analyser.Spec, raw json.RawMessage) (VisionOptions, error) {
 	var o VisionOptions
-	if err := analyser.DecodeOptions(raw, &o); err != nil {
-		return o, errcode.New(errcode.Invalid, "options: %v", err)
-	}
-	if o.MinConfidence == 0 {
-		o.MinConfidence = 60
-	}
-	if o.MinConfidence < 0 || o.MinConfidence > 100 {
-		return o, errcode.New(errcode.Invalid, "options: /min_confidence: %v is outside 0..100", o.MinConfidence)
-	}
-	if o.MaxLabels <= 0 {
-		o.MaxLabels = 20
-	}
-	if o.MaxFrames <= 0 {
-		o.MaxFrames = 60
-	}
-	return o, nil
+	return o, analyser.DecodeOptions(s, raw, &o)
 }
 
 // Labeller is the labels analyser backed by Rekognition DetectLabels.
@@ -104,13 +100,13 @@ type Labeller struct{ C *Clients }
 func (l Labeller) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.labels.aws", Task: analyser.TaskLabels, Provider: "aws",
 		Summary: "Rekognition DetectLabels on the image or on each shot keyframe of a video",
-		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema}
+		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema, Options: visionOptionsSpec}
 }
 
 // Run labels the frames and merges labels across them, keeping the best
 // confidence and every time a label was seen.
 func (l Labeller) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
-	o, err := visionOptions(in.Options)
+	o, err := visionOptions(l.Spec(), in.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -167,12 +163,12 @@ type Moderator struct{ C *Clients }
 func (m Moderator) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.moderate.aws", Task: analyser.TaskModerate, Provider: "aws",
 		Summary: "Rekognition DetectModerationLabels on the image or on each shot keyframe of a video",
-		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema}
+		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema, Options: visionOptionsSpec}
 }
 
 // Run flags every frame's moderation labels.
 func (m Moderator) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
-	o, err := visionOptions(in.Options)
+	o, err := visionOptions(m.Spec(), in.Options)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,21 @@ type Transcriber struct{ C *Clients }
 func (t Transcriber) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.transcribe.aws", Task: analyser.TaskTranscribe, Provider: "aws",
 		Summary: "Amazon Transcribe batch jobs with speaker labels, polled to completion",
-		Kinds:   []types.Kind{types.KindAudio, types.KindVideo}, OutputSchema: types.TranscriptSchema}
+		Kinds:   []types.Kind{types.KindAudio, types.KindVideo}, OutputSchema: types.TranscriptSchema,
+		Options: []analyser.Option{
+			{Name: "language", Type: analyser.OptionString, Min: analyser.Bound(2), Max: analyser.Bound(16),
+				Description: "language code, e.g. en-US; absent: Transcribe identifies the language"},
+			{Name: "vocabulary_name", Type: analyser.OptionString, Min: analyser.Bound(1), Max: analyser.Bound(200),
+				Description: "a custom vocabulary created in Transcribe"},
+			{Name: "max_speakers", Type: analyser.OptionInteger, Default: 10, Min: analyser.Bound(2), Max: analyser.Bound(30),
+				Description: "most speakers labelled"},
+			{Name: "vocabulary", Type: analyser.OptionStrings, Max: analyser.Bound(5000), ItemMaxLen: 200,
+				Description: "words and phrases to recognise; accepted and unused (Transcribe needs a named vocabulary: see vocabulary_name)"},
+			{Name: "domain_text", Type: analyser.OptionString, Max: analyser.Bound(4 << 20),
+				Description: "text in the media's domain; accepted and unused"},
+			{Name: "keywords", Type: analyser.OptionStrings, Max: analyser.Bound(5000), ItemMaxLen: 200,
+				Description: "phrases to spot; accepted for compatibility with the local recogniser and unused"},
+		}}
 }
 
 // JobName is the Transcribe job name of a media item: deterministic, so a
@@ -57,18 +71,15 @@ func JobName(mediaID, key string) string {
 // Run starts (or finds) the job, polls it, and maps its output.
 func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	var opt TranscribeOptions
-	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
-		return nil, errcode.New(errcode.Invalid, "transcribe options: %v", err)
+	if err := analyser.DecodeOptions(t.Spec(), in.Options, &opt); err != nil {
+		return nil, err
 	}
 	bucket, key, err := t.C.stage(ctx, in.MediaID, in.Key, in.Path)
 	if err != nil {
 		return nil, err
 	}
 	name := JobName(in.MediaID, in.Key)
-	maxSp := int32(10)
-	if opt.MaxSpeakers >= 2 && opt.MaxSpeakers <= 30 {
-		maxSp = int32(opt.MaxSpeakers)
-	}
+	maxSp := int32(opt.MaxSpeakers)
 	req := &transcribe.StartTranscriptionJobInput{
 		TranscriptionJobName: awssdk.String(name),
 		Media:                &ttypes.Media{MediaFileUri: awssdk.String("s3://" + bucket + "/" + key)},

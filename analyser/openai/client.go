@@ -42,6 +42,18 @@ type Config struct {
 type Client struct {
 	cfg  Config
 	http *http.Client
+	// ownHTTP is set when the client made its own http.Client, whose idle
+	// connections Close releases.
+	ownHTTP bool
+}
+
+// Close releases the idle connections of the client's own HTTP client
+// (one passed in Config.HTTPClient is its owner's to manage).
+func (c *Client) Close() error {
+	if c.ownHTTP {
+		c.http.CloseIdleConnections()
+	}
+	return nil
 }
 
 // New returns a client, checking the configuration.
@@ -56,11 +68,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TokenBudget <= 0 {
 		cfg.TokenBudget = 6000
 	}
-	hc := cfg.HTTPClient
+	hc, own := cfg.HTTPClient, false
 	if hc == nil {
-		hc = &http.Client{}
+		hc, own = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}, true
 	}
-	return &Client{cfg: cfg, http: hc}, nil
+	return &Client{cfg: cfg, http: hc, ownHTTP: own}, nil
 }
 
 // apiError is the error body OpenAI-compatible servers return.

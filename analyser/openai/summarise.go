@@ -51,6 +51,9 @@ type chatResponse struct {
 // Run summarises the transcript and OCR text in in.Results (map-reduced
 // over speaker turns when longer than the token budget).
 func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
+	if err := analyser.DecodeOptions(s.Spec(), in.Options, &struct{}{}); err != nil {
+		return nil, err
+	}
 	tr, ocr, err := llm.Sources(in.Results)
 	if err != nil {
 		return nil, err
@@ -88,3 +91,8 @@ func (s Summariser) call(ctx context.Context, msgs []llm.Message, usage *analyse
 }
 
 var _ analyser.Analyser = Summariser{}
+
+// Close releases the client's idle connections when the app stops.
+func (s Summariser) Close() error { return s.C.Close() }
+
+var _ analyser.Closer = Summariser{}

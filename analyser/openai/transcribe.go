@@ -62,6 +62,18 @@ func (t Transcriber) Spec() analyser.Spec {
 		Summary:      "transcription by an OpenAI-compatible /v1/audio/transcriptions server (verbose_json, word timings)",
 		Kinds:        []types.Kind{types.KindAudio, types.KindVideo},
 		OutputSchema: types.TranscriptSchema,
+		Options: []analyser.Option{
+			{Name: "language", Type: analyser.OptionString, Min: analyser.Bound(2), Max: analyser.Bound(16),
+				Description: "ISO 639-1 hint of the spoken language"},
+			{Name: "prompt", Type: analyser.OptionString, Max: analyser.Bound(4096),
+				Description: "prompt sent with the audio; absent: the opening of domain_text"},
+			{Name: "vocabulary", Type: analyser.OptionStrings, Max: analyser.Bound(5000), ItemMaxLen: 200,
+				Description: "words and phrases to recognise (sent in the prompt)"},
+			{Name: "domain_text", Type: analyser.OptionString, Max: analyser.Bound(4 << 20),
+				Description: "text in the media's domain; its opening is the prompt when none is given"},
+			{Name: "keywords", Type: analyser.OptionStrings, Max: analyser.Bound(5000), ItemMaxLen: 200,
+				Description: "phrases to spot; accepted for compatibility with the local recogniser and unused"},
+		},
 	}
 }
 
@@ -69,8 +81,8 @@ func (t Transcriber) Spec() analyser.Spec {
 // the verbose_json response to Landfall's transcript.
 func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	var opt TranscribeOptions
-	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
-		return nil, errcode.New(errcode.Invalid, "transcribe options: %v", err)
+	if err := analyser.DecodeOptions(t.Spec(), in.Options, &opt); err != nil {
+		return nil, err
 	}
 	path := audioPath(in)
 	if path == "" {
@@ -242,3 +254,8 @@ func truncateRunes(s string, n int) string {
 	}
 	return string(r[:n])
 }
+
+// Close releases the client's idle connections when the app stops.
+func (t Transcriber) Close() error { return t.C.Close() }
+
+var _ analyser.Closer = Transcriber{}

@@ -27,7 +27,7 @@ func init() {
 	Register(Command{
 		Name:    "analysers",
 		Usage:   "[--task T] [--json] [--check]",
-		Summary: "list the registered analysers: task, provider, media kinds, external commands and whether each is installed",
+		Summary: "list the registered analysers: task, provider, media kinds, external commands and whether each is installed, and their options",
 		Run:     analysersList,
 	})
 	Register(Command{
@@ -48,7 +48,18 @@ type analyserInfo struct {
 	Requires []command `json:"requires"`
 	// Ready is true when every required command is installed.
 	Ready        bool            `json:"ready"`
+	Options      []optionInfo    `json:"options"`
 	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+}
+
+// optionInfo is one option of an analyser's spec.
+type optionInfo struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Default     any      `json:"default,omitempty"`
+	Range       string   `json:"range,omitempty"` // interval notation; for strings bytes, for lists items
+	Enum        []string `json:"enum,omitempty"`
+	Description string   `json:"description"`
 }
 
 // command is an external command an analyser runs.
@@ -61,7 +72,11 @@ type command struct {
 func describeAnalyser(s analyser.Spec) analyserInfo {
 	info := analyserInfo{
 		ID: s.ID, Task: s.Task, Provider: s.Provider, Summary: s.Summary,
-		Kinds: []string{}, Requires: []command{}, Ready: true, OutputSchema: s.OutputSchema,
+		Kinds: []string{}, Requires: []command{}, Ready: true, Options: []optionInfo{}, OutputSchema: s.OutputSchema,
+	}
+	for _, o := range s.Options {
+		info.Options = append(info.Options, optionInfo{Name: o.Name, Type: string(o.Type), Default: o.Default, Range: o.Range(),
+			Enum: o.Enum, Description: o.Description})
 	}
 	for _, k := range s.Kinds {
 		info.Kinds = append(info.Kinds, string(k))
@@ -135,11 +150,45 @@ func analysersList(ctx context.Context, env *Env, args []string) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		if err := writeOptions(env, list); err != nil {
+			return err
+		}
 	}
 	if missing := missingCommands(list); len(missing) > 0 {
 		fmt.Fprintf(env.Stderr, "landfall analysers: not installed: %s\n", strings.Join(missing, ", "))
 		if *check {
 			return &ExitError{Code: ExitFailure}
+		}
+	}
+	return nil
+}
+
+// writeOptions prints each listed analyser's options as a table.
+func writeOptions(env *Env, list []analyserInfo) error {
+	for _, a := range list {
+		if len(a.Options) == 0 {
+			continue
+		}
+		fmt.Fprintf(env.Stdout, "\n%s options:\n", a.ID)
+		tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  NAME\tTYPE\tDEFAULT\tRANGE\tDESCRIPTION")
+		for _, o := range a.Options {
+			def := "-"
+			if o.Default != nil {
+				b, _ := json.Marshal(o.Default)
+				def = string(b)
+			}
+			rng := o.Range
+			if len(o.Enum) > 0 {
+				rng = strings.Join(o.Enum, "|")
+			}
+			if rng == "" {
+				rng = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", o.Name, o.Type, def, rng, o.Description)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
 		}
 	}
 	return nil

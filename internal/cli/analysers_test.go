@@ -97,7 +97,11 @@ func TestAnalysersJSON(t *testing.T) {
 			Installed bool   `json:"installed"`
 			Path      string `json:"path"`
 		} `json:"requires"`
-		Ready        bool            `json:"ready"`
+		Ready   bool `json:"ready"`
+		Options []struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		} `json:"options"`
 		OutputSchema json.RawMessage `json:"output_schema"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
@@ -111,6 +115,14 @@ func TestAnalysersJSON(t *testing.T) {
 		g := got[i]
 		if g.ID != s.ID || g.Task != s.Task || g.Provider != s.Provider || g.Summary != s.Summary {
 			t.Errorf("entry %d = %s %s %s %q, want %s %s %s %q", i, g.ID, g.Task, g.Provider, g.Summary, s.ID, s.Task, s.Provider, s.Summary)
+		}
+		if len(g.Options) != len(s.Options) {
+			t.Errorf("%s: %d options listed, spec has %d", s.ID, len(g.Options), len(s.Options))
+		}
+		for j, o := range s.Options {
+			if j < len(g.Options) && (g.Options[j].Name != o.Name || g.Options[j].Type != string(o.Type)) {
+				t.Errorf("%s: option %d = %+v, want %s %s", s.ID, j, g.Options[j], o.Name, o.Type)
+			}
 		}
 		if len(g.Kinds) != len(s.Kinds) {
 			t.Errorf("%s: kinds %v, want %v", s.ID, g.Kinds, s.Kinds)

@@ -15,7 +15,6 @@
 package diarise
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -103,61 +102,32 @@ func (a *Analyser) Spec() analyser.Spec {
 		Kinds:        []types.Kind{types.KindAudio, types.KindVideo},
 		Requires:     []string{"ffmpeg"},
 		OutputSchema: outputSchema,
+		Options:      optionsSpec,
 	}
 }
 
-// ParseOptions decodes and checks raw options; errors name the JSON pointer.
+// optionsSpec declares the options.
+var optionsSpec = []analyser.Option{
+	{Name: "min_speakers", Type: analyser.OptionInteger, Default: 1, Min: analyser.Bound(1), Max: analyser.Bound(30),
+		Description: "fewest speakers to label"},
+	{Name: "max_speakers", Type: analyser.OptionInteger, Min: analyser.Bound(1), Max: analyser.Bound(30),
+		Description: "most speakers to label; absent: as many as BIC finds"},
+	{Name: "lambda", Type: analyser.OptionNumber, Default: 2.5, Min: analyser.Bound(0), ExclusiveMin: true, Max: analyser.Bound(10),
+		Description: "BIC penalty weight (higher merges more)"},
+	{Name: "piece_seconds", Type: analyser.OptionNumber, Default: 2.5, Min: analyser.Bound(0.5), Max: analyser.Bound(30),
+		Description: "longest piece of speech clustered, in seconds"},
+}
+
+// ParseOptions decodes and checks raw options by the spec; errors name
+// the analyser and the JSON pointer.
 func ParseOptions(raw json.RawMessage) (Options, error) {
-	o := Options{}
-	if t := bytes.TrimSpace(raw); len(t) > 0 && string(t) != "null" {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return o, errcode.Wrap(errcode.Invalid, err, "/options: must be an object")
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := m[k]
-			var err error
-			switch k {
-			case "min_speakers":
-				if json.Unmarshal(v, &o.MinSpeakers) != nil || o.MinSpeakers < 1 || o.MinSpeakers > 30 {
-					err = errcode.New(errcode.Invalid, "/options/min_speakers: must be an integer 1..30")
-				}
-			case "max_speakers":
-				if json.Unmarshal(v, &o.MaxSpeakers) != nil || o.MaxSpeakers < 1 || o.MaxSpeakers > 30 {
-					err = errcode.New(errcode.Invalid, "/options/max_speakers: must be an integer 1..30")
-				}
-			case "lambda":
-				if json.Unmarshal(v, &o.Lambda) != nil || o.Lambda <= 0 || o.Lambda > 10 {
-					err = errcode.New(errcode.Invalid, "/options/lambda: must be a number in (0, 10]")
-				}
-			case "piece_seconds":
-				if json.Unmarshal(v, &o.PieceLen) != nil || o.PieceLen < 0.5 || o.PieceLen > 30 {
-					err = errcode.New(errcode.Invalid, "/options/piece_seconds: must be a number in [0.5, 30]")
-				}
-			default:
-				err = errcode.New(errcode.Invalid, "/options/%s: unknown option (known: min_speakers, max_speakers, lambda, piece_seconds)", k)
-			}
-			if err != nil {
-				return o, err
-			}
-		}
-		if o.MaxSpeakers > 0 && o.MinSpeakers > o.MaxSpeakers {
-			return o, errcode.New(errcode.Invalid, "/options/min_speakers: %d is more than max_speakers %d", o.MinSpeakers, o.MaxSpeakers)
-		}
+	var o Options
+	spec := (&Analyser{}).Spec()
+	if err := analyser.DecodeOptions(spec, raw, &o); err != nil {
+		return o, err
 	}
-	if o.MinSpeakers == 0 {
-		o.MinSpeakers = 1
-	}
-	if o.Lambda == 0 {
-		o.Lambda = 2.5
-	}
-	if o.PieceLen == 0 {
-		o.PieceLen = 2.5
+	if o.MaxSpeakers > 0 && o.MinSpeakers > o.MaxSpeakers {
+		return o, analyser.OptionError(spec, "min_speakers", "%d is more than max_speakers %d", o.MinSpeakers, o.MaxSpeakers)
 	}
 	return o, nil
 }

@@ -8,7 +8,6 @@ package faces
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -64,34 +63,21 @@ type Options struct {
 	MaxFrames int `json:"max_frames,omitempty"`
 }
 
+// optionsSpec declares the options.
+var optionsSpec = []analyser.Option{
+	{Name: "min_score", Type: analyser.OptionNumber, Default: 10.0, Min: analyser.Bound(0), Max: analyser.Bound(1000),
+		Description: "cascade score a clustered detection needs (weaker ones are mostly face-like texture)"},
+	{Name: "min_face_ratio", Type: analyser.OptionNumber, Default: 0.04, Min: analyser.Bound(0), ExclusiveMin: true, Max: analyser.Bound(1),
+		Description: "smallest face searched for, as a share of the frame's shorter side"},
+	{Name: "max_side", Type: analyser.OptionInteger, Default: 1024, Min: analyser.Bound(64), Max: analyser.Bound(8192),
+		Description: "frames are scaled down so their longer side is at most this many pixels"},
+	{Name: "max_frames", Type: analyser.OptionInteger, Default: 300, Min: analyser.Bound(1), Max: analyser.Bound(100000),
+		Description: "most frames analysed"},
+}
+
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, errcode.Wrap(errcode.Invalid, err, "faces: /options")
-		}
-	}
-	if o.MinScore < 0 || o.MinFaceRatio < 0 || o.MinFaceRatio > 1 || o.MaxSide < 0 || o.MaxFrames < 0 {
-		return o, errcode.New(errcode.Invalid, "faces: /options: min_score, max_side and max_frames must not be negative and min_face_ratio must lie in 0..1")
-	}
-	if o.MinScore == 0 {
-		o.MinScore = 10
-	}
-	if o.MinFaceRatio == 0 {
-		o.MinFaceRatio = 0.04
-	}
-	if o.MaxSide == 0 {
-		o.MaxSide = 1024
-	}
-	if o.MaxSide < 64 {
-		return o, errcode.New(errcode.Invalid, "faces: /options/max_side: %d is below 64 pixels", o.MaxSide)
-	}
-	if o.MaxFrames == 0 {
-		o.MaxFrames = 300
-	}
-	return o, nil
+	return o, analyser.DecodeOptions(Faces{}.Spec(), raw, &o)
 }
 
 // Result is the faces task's output (see schema.json): types.Faces with
@@ -116,6 +102,7 @@ func (Faces) Spec() analyser.Spec {
 		Summary:      "frontal face boxes, counts and times in keyframes and images (pure-Go pigo detector)",
 		Kinds:        []types.Kind{types.KindVideo, types.KindImage},
 		OutputSchema: schema,
+		Options:      optionsSpec,
 	}
 }
 

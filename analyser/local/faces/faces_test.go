@@ -189,6 +189,9 @@ func iou(a, b types.Box) float64 {
 }
 
 func TestKeyframesTimestampsAndCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	ps := photos(t)
 	media := fmt.Sprintf(`{"kind":"video","duration":6,"thumbnails":[],"cuts":[2,4],"shots":[],"keyframes":[
@@ -214,6 +217,9 @@ func TestKeyframesTimestampsAndCounts(t *testing.T) {
 // generated video: a text slide, the astronaut photo, then the two-face
 // picture.
 func TestVideo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	ps := photos(t)
 	ctx := context.Background()
@@ -280,6 +286,9 @@ func TestBadImages(t *testing.T) {
 // in the Debian sample photos of people, and false detections in the
 // photos without people and a generated slide.
 func TestQualityFaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	ps := photos(t)
 	dir := fixtures(t)
 	d, err := NewDetector(Options{})

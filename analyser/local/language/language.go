@@ -17,7 +17,6 @@ import (
 	"github.com/pemistahl/lingua-go"
 
 	"github.com/landfall/landfall/analyser"
-	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
 
@@ -58,6 +57,10 @@ func (Detector) Spec() analyser.Spec {
 		Provider:     "local",
 		Summary:      "language of the transcript and on-screen text (lingua-go, offline, configured language set)",
 		OutputSchema: schema,
+		Options: []analyser.Option{
+			{Name: "languages", Type: analyser.OptionStrings, Min: analyser.Bound(2), Max: analyser.Bound(100), ItemMaxLen: 3,
+				Description: "ISO 639-1 codes to choose among; absent: " + strings.Join(DefaultLanguages, ", ")},
+		},
 	}
 }
 
@@ -68,8 +71,8 @@ const minWords = 3
 func (d Detector) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	start := time.Now()
 	var opt Options
-	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
-		return nil, errcode.New(errcode.Invalid, "language options: %v", err)
+	if err := analyser.DecodeOptions(d.Spec(), in.Options, &opt); err != nil {
+		return nil, err
 	}
 	langs := opt.Languages
 	if len(langs) == 0 {
@@ -122,14 +125,14 @@ var (
 // codes.
 func detectorFor(codes []string) (lingua.LanguageDetector, error) {
 	if len(codes) < 2 {
-		return nil, errcode.New(errcode.Invalid, "language options: /languages needs at least two languages")
+		return nil, analyser.OptionError(Detector{}.Spec(), "languages", "needs at least two languages")
 	}
 	var langs []lingua.Language
 	var keys []string
 	for i, c := range codes {
 		l := lingua.GetLanguageFromIsoCode639_1(lingua.GetIsoCode639_1FromValue(strings.ToUpper(c)))
 		if l == lingua.Unknown {
-			return nil, errcode.New(errcode.Invalid, "language options: /languages/%d: unknown ISO 639-1 code %q", i, c)
+			return nil, analyser.OptionError(Detector{}.Spec(), fmt.Sprintf("languages/%d", i), "unknown ISO 639-1 code %q", c)
 		}
 		langs = append(langs, l)
 		keys = append(keys, strings.ToLower(c))

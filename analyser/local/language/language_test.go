@@ -61,8 +61,8 @@ func TestOptions(t *testing.T) {
 	}
 	for opts, want := range map[string]string{
 		`{"languages":["xx","en"]}`: `/languages/0: unknown ISO 639-1 code "xx"`,
-		`{"languages":["en"]}`:      "at least two",
-		`{"langs":["en"]}`:          `unknown field "langs"`,
+		`{"languages":["en"]}`:      "analyser.language.lingua: /options/languages: 1 items is outside [2, 100]",
+		`{"langs":["en"]}`:          "analyser.language.lingua: /options/langs: unknown option (known: languages)",
 	} {
 		if _, err := run(t, nil, opts); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", opts, err, want)

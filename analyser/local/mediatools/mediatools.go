@@ -65,46 +65,27 @@ type Options struct {
 	TimeoutSeconds float64 `json:"timeout_seconds,omitempty"`
 }
 
-func (o *Options) defaults() {
-	if o.SceneThreshold == 0 {
-		o.SceneThreshold = 0.3
-	}
-	if o.MinShotSeconds == 0 {
-		o.MinShotSeconds = 0.2
-	}
-	if o.MaxShots == 0 {
-		o.MaxShots = 300
-	}
-	if o.Thumbnails == 0 {
-		o.Thumbnails = 5
-	}
-	if o.ThumbnailWidth == 0 {
-		o.ThumbnailWidth = 320
-	}
-	if o.ProxyThresholdBytes == 0 {
-		o.ProxyThresholdBytes = 1 << 30
-	}
+// optionsSpec declares the options.
+var optionsSpec = []analyser.Option{
+	{Name: "scene_threshold", Type: analyser.OptionNumber, Default: 0.3, Min: analyser.Bound(0), Max: analyser.Bound(1),
+		Description: "scene-change score at which a frame starts a new shot whatever its neighbours do"},
+	{Name: "min_shot_seconds", Type: analyser.OptionNumber, Default: 0.2, Min: analyser.Bound(0), Max: analyser.Bound(600),
+		Description: "cuts closer together than this are merged (flashes)"},
+	{Name: "max_shots", Type: analyser.OptionInteger, Default: 300, Min: analyser.Bound(1), Max: analyser.Bound(100000),
+		Description: "most keyframes taken; past it only the longest shots get one"},
+	{Name: "thumbnails", Type: analyser.OptionInteger, Default: 5, Min: analyser.Bound(0), Max: analyser.Bound(100),
+		Description: "evenly spaced thumbnails taken"},
+	{Name: "thumbnail_width", Type: analyser.OptionInteger, Default: 320, Min: analyser.Bound(16), Max: analyser.Bound(4096),
+		Description: "thumbnail width in pixels"},
+	{Name: "proxy_threshold_bytes", Type: analyser.OptionInteger, Default: 1 << 30, Min: analyser.Bound(1),
+		Description: "larger files also get an audio-only proxy (AAC, mono, 48 kb/s)"},
+	{Name: "timeout_seconds", Type: analyser.OptionNumber, Min: analyser.Bound(0), ExclusiveMin: true,
+		Description: "bound on the whole run, in seconds; absent: 120 plus the media's duration"},
 }
 
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, errcode.Wrap(errcode.Invalid, err, "media: /options")
-		}
-	}
-	switch {
-	case o.SceneThreshold < 0 || o.SceneThreshold > 1:
-		return o, errcode.New(errcode.Invalid, "media: /options/scene_threshold: %v is outside 0..1", o.SceneThreshold)
-	case o.MinShotSeconds < 0:
-		return o, errcode.New(errcode.Invalid, "media: /options/min_shot_seconds: must not be negative")
-	case o.MaxShots < 0, o.Thumbnails < 0, o.ThumbnailWidth < 0, o.ProxyThresholdBytes < 0, o.TimeoutSeconds < 0:
-		return o, errcode.New(errcode.Invalid, "media: /options: counts, sizes and timeouts must not be negative")
-	}
-	o.defaults()
-	return o, nil
+	return o, analyser.DecodeOptions(Media{}.Spec(), raw, &o)
 }
 
 // Result is the media task's output (see schema.json).
@@ -162,20 +143,24 @@ func (Media) Spec() analyser.Spec {
 		Kinds:        []types.Kind{types.KindAudio, types.KindVideo, types.KindImage},
 		Requires:     []string{"ffmpeg", "ffprobe"},
 		OutputSchema: schema,
+		Options:      optionsSpec,
 	}
 }
 
 // Run implements analyser.Analyser.
 func (Media) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
-	if in == nil || in.Path == "" {
-		return nil, errcode.New(errcode.Invalid, "media: input /path is empty")
-	}
-	if env == nil || env.Workdir == "" {
-		return nil, errcode.New(errcode.Invalid, "media: env.Workdir is empty; the media task writes its artefacts there")
+	if in == nil {
+		return nil, errcode.New(errcode.Invalid, "media: no input")
 	}
 	opts, err := parseOptions(in.Options)
 	if err != nil {
 		return nil, err
+	}
+	if in.Path == "" {
+		return nil, errcode.New(errcode.Invalid, "media: input /path is empty")
+	}
+	if env == nil || env.Workdir == "" {
+		return nil, errcode.New(errcode.Invalid, "media: env.Workdir is empty; the media task writes its artefacts there")
 	}
 	var cpu float64
 	defer func() { env.Record(analyser.Usage{Analyser: ID, CPUSeconds: cpu}) }()

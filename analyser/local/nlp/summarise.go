@@ -33,6 +33,14 @@ func (Summariser) Spec() analyser.Spec {
 		Provider:     "local",
 		Summary:      "extractive summary, chapters by topic segmentation, key phrases, entities and an SEO description, offline",
 		OutputSchema: insightsSchema,
+		Options: []analyser.Option{
+			{Name: "max_summary_words", Type: analyser.OptionInteger, Default: 80, Min: analyser.Bound(1), Max: analyser.Bound(80),
+				Description: "longest summary, in words"},
+			{Name: "max_topics", Type: analyser.OptionInteger, Default: 8, Min: analyser.Bound(1), Max: analyser.Bound(50),
+				Description: "most topics listed"},
+			{Name: "max_chapters", Type: analyser.OptionInteger, Default: 12, Min: analyser.Bound(1), Max: analyser.Bound(100),
+				Description: "most chapters made"},
+		},
 	}
 }
 
@@ -42,14 +50,8 @@ func (Summariser) Spec() analyser.Spec {
 func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	start := time.Now()
 	var opt SummariseOptions
-	if err := analyser.DecodeOptions(in.Options, &opt); err != nil {
-		return nil, errcode.New(errcode.Invalid, "summarise options: %v", err)
-	}
-	if opt.MaxSummaryWords <= 0 || opt.MaxSummaryWords > 80 {
-		opt.MaxSummaryWords = 80
-	}
-	if opt.MaxTopics <= 0 {
-		opt.MaxTopics = 8
+	if err := analyser.DecodeOptions(s.Spec(), in.Options, &opt); err != nil {
+		return nil, err
 	}
 	src, err := collect(in.Results)
 	if err != nil {

@@ -70,59 +70,37 @@ type Options struct {
 	FrameTimeoutSeconds float64 `json:"frame_timeout_seconds,omitempty"`
 }
 
+// optionsSpec declares the options.
+var optionsSpec = []analyser.Option{
+	{Name: "languages", Type: analyser.OptionStrings, Default: []string{"eng"}, Min: analyser.Bound(1), Max: analyser.Bound(8), ItemMaxLen: 32,
+		Description: "tesseract language codes"},
+	{Name: "polarity", Type: analyser.OptionString, Default: "auto", Enum: []string{"auto", "both", "normal", "inverted"},
+		Description: "auto inverts dark frames and reads mixed ones both ways; both reads every frame both ways"},
+	{Name: "min_confidence", Type: analyser.OptionNumber, Default: 55.0, Min: analyser.Bound(0), Max: analyser.Bound(100),
+		Description: "lines whose mean word confidence is below this are dropped"},
+	{Name: "similarity", Type: analyser.OptionNumber, Default: 0.8, Min: analyser.Bound(0), Max: analyser.Bound(1),
+		Description: "similarity at or above which two lines are the same text"},
+	{Name: "small_text_pixels", Type: analyser.OptionInteger, Default: 20, Min: analyser.Bound(0), Max: analyser.Bound(1000),
+		Description: "frames whose median word height is below this are upscaled and read again"},
+	{Name: "psm", Type: analyser.OptionInteger, Default: 3, Min: analyser.Bound(0), Max: analyser.Bound(13),
+		Description: "tesseract page segmentation mode"},
+	{Name: "max_frames", Type: analyser.OptionInteger, Default: 300, Min: analyser.Bound(1), Max: analyser.Bound(100000),
+		Description: "most frames read"},
+	{Name: "frame_timeout_seconds", Type: analyser.OptionNumber, Default: 60.0, Min: analyser.Bound(0), ExclusiveMin: true, Max: analyser.Bound(3600),
+		Description: "bound on one tesseract run, in seconds"},
+}
+
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, errcode.Wrap(errcode.Invalid, err, "ocr: /options")
-		}
+	spec := OCR{}.Spec()
+	if err := analyser.DecodeOptions(spec, raw, &o); err != nil {
+		return o, err
 	}
-	if len(o.Languages) == 0 {
-		o.Languages = []string{"eng"}
-	}
+	o.Polarity = strings.ToLower(o.Polarity)
 	for i, l := range o.Languages {
 		if l == "" || strings.ContainsAny(l, "+/\\. ") {
-			return o, errcode.New(errcode.Invalid, "ocr: /options/languages/%d: %q is not a tesseract language code", i, l)
+			return o, analyser.OptionError(spec, fmt.Sprintf("languages/%d", i), "%q is not a tesseract language code", l)
 		}
-	}
-	switch o.Polarity {
-	case "":
-		o.Polarity = "auto"
-	case "auto", "both", "normal", "inverted":
-	default:
-		return o, errcode.New(errcode.Invalid, "ocr: /options/polarity: %q is not auto, both, normal or inverted", o.Polarity)
-	}
-	if o.MinConfidence < 0 || o.MinConfidence > 100 {
-		return o, errcode.New(errcode.Invalid, "ocr: /options/min_confidence: %v is outside 0..100", o.MinConfidence)
-	}
-	if o.MinConfidence == 0 {
-		o.MinConfidence = 55
-	}
-	if o.Similarity < 0 || o.Similarity > 1 {
-		return o, errcode.New(errcode.Invalid, "ocr: /options/similarity: %v is outside 0..1", o.Similarity)
-	}
-	if o.Similarity == 0 {
-		o.Similarity = 0.8
-	}
-	if o.SmallTextPixels == 0 {
-		o.SmallTextPixels = 20
-	}
-	if o.PSM == 0 {
-		o.PSM = 3
-	}
-	if o.PSM < 0 || o.PSM > 13 {
-		return o, errcode.New(errcode.Invalid, "ocr: /options/psm: %d is outside 0..13", o.PSM)
-	}
-	if o.MaxFrames == 0 {
-		o.MaxFrames = 300
-	}
-	if o.FrameTimeoutSeconds == 0 {
-		o.FrameTimeoutSeconds = 60
-	}
-	if o.MaxFrames < 0 || o.FrameTimeoutSeconds < 0 || o.SmallTextPixels < 0 {
-		return o, errcode.New(errcode.Invalid, "ocr: /options: counts and timeouts must not be negative")
 	}
 	return o, nil
 }
@@ -161,6 +139,7 @@ func (OCR) Spec() analyser.Spec {
 		Kinds:        []types.Kind{types.KindVideo, types.KindImage},
 		Requires:     []string{"tesseract"},
 		OutputSchema: schema,
+		Options:      optionsSpec,
 	}
 }
 

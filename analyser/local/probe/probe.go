@@ -11,7 +11,6 @@
 package probe
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -111,17 +110,21 @@ func (Classifier) Spec() analyser.Spec {
 		Summary:      "media kind, container, duration and streams from magic numbers and ffprobe",
 		Requires:     []string{"ffprobe", "ffmpeg"},
 		OutputSchema: schema,
+		Options:      optionsSpec,
 	}
 }
 
 // Run implements analyser.Analyser.
 func (c Classifier) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
-	if in == nil || in.Path == "" {
-		return nil, errcode.New(errcode.Invalid, "classify: input /path is empty")
+	if in == nil {
+		return nil, errcode.New(errcode.Invalid, "classify: no input")
 	}
 	opts, err := parseOptions(in.Options)
 	if err != nil {
 		return nil, err
+	}
+	if in.Path == "" {
+		return nil, errcode.New(errcode.Invalid, "classify: input /path is empty")
 	}
 	var cpu float64
 	res, err := Classify(ctx, in.Path, opts, &cpu)
@@ -132,28 +135,21 @@ func (c Classifier) Run(ctx context.Context, env *analyser.Env, in *analyser.Inp
 	return res, nil
 }
 
+// optionsSpec declares the options.
+var optionsSpec = []analyser.Option{
+	{Name: "max_pixels", Type: analyser.OptionInteger, Default: DefaultMaxPixels, Min: analyser.Bound(1),
+		Description: "images and video frames with more pixels are Media.TooLarge"},
+	{Name: "max_duration_seconds", Type: analyser.OptionNumber, Default: DefaultMaxDurationSeconds, Min: analyser.Bound(0), ExclusiveMin: true,
+		Description: "longer media is Media.TooLarge"},
+	{Name: "timeout_seconds", Type: analyser.OptionNumber, Default: DefaultTimeoutSeconds, Min: analyser.Bound(0), ExclusiveMin: true, Max: analyser.Bound(3600),
+		Description: "bound on the ffprobe and decode runs together, in seconds"},
+	{Name: "skip_decode_check", Type: analyser.OptionBoolean, Default: false,
+		Description: "skip decoding the first frame (faster, but a file whose headers parse and whose data is garbage passes)"},
+}
+
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if len(bytes.TrimSpace(raw)) > 0 && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, errcode.Wrap(errcode.Invalid, err, "classify: /options")
-		}
-	}
-	if o.MaxPixels < 0 || o.MaxDurationSeconds < 0 || o.TimeoutSeconds < 0 {
-		return o, errcode.New(errcode.Invalid, "classify: /options: limits must not be negative")
-	}
-	if o.MaxPixels == 0 {
-		o.MaxPixels = DefaultMaxPixels
-	}
-	if o.MaxDurationSeconds == 0 {
-		o.MaxDurationSeconds = DefaultMaxDurationSeconds
-	}
-	if o.TimeoutSeconds == 0 {
-		o.TimeoutSeconds = DefaultTimeoutSeconds
-	}
-	return o, nil
+	return o, analyser.DecodeOptions(Classifier{}.Spec(), raw, &o)
 }
 
 // extKinds maps common extensions to the kind they claim.

@@ -22,7 +22,6 @@
 package speech
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -117,111 +116,65 @@ const (
 	maxTermLen    = 200
 )
 
-// ParseOptions decodes and checks raw options; errors name the JSON pointer.
+// optionsSpec declares the options.
+var optionsSpec = []analyser.Option{
+	{Name: "vocabulary", Type: analyser.OptionStrings, Max: analyser.Bound(maxVocabulary), ItemMaxLen: maxTermLen,
+		Description: "words and phrases to recognise (added to the dictionary and the domain language model)"},
+	{Name: "domain_text", Type: analyser.OptionString, Max: analyser.Bound(maxDomainText),
+		Description: "text in the media's domain; its sentences train the domain language model"},
+	{Name: "keywords", Type: analyser.OptionStrings, Max: analyser.Bound(maxVocabulary), ItemMaxLen: maxTermLen,
+		Description: "phrases to spot in the audio besides the transcript"},
+	{Name: "keyword_threshold", Type: analyser.OptionNumber, Default: -2.0, Min: analyser.Bound(-10), Max: analyser.Bound(0), ExclusiveMax: true,
+		Description: "keyword spotter's log10 detection threshold per phone (lower finds more and risks false hits)"},
+	{Name: "language", Type: analyser.OptionString, Enum: []string{"en", "en-US"},
+		Description: "language of the speech (the installed model is en-US)"},
+	{Name: "workers", Type: analyser.OptionInteger, Min: analyser.Bound(1), Max: analyser.Bound(64),
+		Description: "recogniser processes; absent: the number of CPUs"},
+	{Name: "max_seconds", Type: analyser.OptionNumber, Default: 4 * 3600.0, Min: analyser.Bound(0), ExclusiveMin: true,
+		Description: "longest audio accepted, in seconds (longer is Media.TooLarge)"},
+	{Name: "segment_gap", Type: analyser.OptionNumber, Default: 0.5, Min: analyser.Bound(0), ExclusiveMin: true, Max: analyser.Bound(10),
+		Description: "pause that ends a segment, in seconds"},
+	{Name: "lm_order", Type: analyser.OptionInteger, Default: 3, Min: analyser.Bound(2), Max: analyser.Bound(3),
+		Description: "order of the domain language model"},
+}
+
+// ParseOptions decodes and checks raw options by the spec; errors name the
+// analyser and the JSON pointer.
 func ParseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return o.withDefaults(), nil
+	spec := (&Analyser{}).Spec()
+	if err := analyser.DecodeOptions(spec, raw, &o); err != nil {
+		return o, err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return o, errcode.Wrap(errcode.Invalid, err, "/options: must be an object")
+	var err error
+	if o.Vocabulary, err = checkTerms(spec, "vocabulary", o.Vocabulary); err != nil {
+		return o, err
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := m[k]
-		var err error
-		switch k {
-		case "vocabulary":
-			err = decodeTerms(v, &o.Vocabulary, "/options/vocabulary")
-		case "keywords":
-			err = decodeTerms(v, &o.Keywords, "/options/keywords")
-		case "domain_text":
-			if err = json.Unmarshal(v, &o.DomainText); err != nil {
-				err = errcode.New(errcode.Invalid, "/options/domain_text: must be a string")
-			} else if len(o.DomainText) > maxDomainText {
-				err = errcode.New(errcode.TooLarge, "/options/domain_text: %d bytes, at most %d", len(o.DomainText), maxDomainText)
-			}
-		case "language":
-			if err = json.Unmarshal(v, &o.Language); err != nil {
-				err = errcode.New(errcode.Invalid, "/options/language: must be a string")
-			} else if l := strings.ToLower(o.Language); l != "en" && l != "en-us" {
-				err = errcode.New(errcode.Invalid, "/options/language: %q is not available (installed model: en-US)", o.Language)
-			}
-		case "workers":
-			if err = json.Unmarshal(v, &o.Workers); err != nil || o.Workers < 1 || o.Workers > 64 {
-				err = errcode.New(errcode.Invalid, "/options/workers: must be an integer 1..64")
-			}
-		case "max_seconds":
-			if err = json.Unmarshal(v, &o.MaxSeconds); err != nil || o.MaxSeconds <= 0 {
-				err = errcode.New(errcode.Invalid, "/options/max_seconds: must be a positive number")
-			}
-		case "segment_gap":
-			if err = json.Unmarshal(v, &o.SegmentGap); err != nil || o.SegmentGap <= 0 || o.SegmentGap > 10 {
-				err = errcode.New(errcode.Invalid, "/options/segment_gap: must be a number in (0, 10]")
-			}
-		case "keyword_threshold":
-			if err = json.Unmarshal(v, &o.KeywordThreshold); err != nil || o.KeywordThreshold >= 0 || o.KeywordThreshold < -10 {
-				err = errcode.New(errcode.Invalid, "/options/keyword_threshold: must be a number in [-10, 0)")
-			}
-		case "lm_order":
-			if err = json.Unmarshal(v, &o.LMOrder); err != nil || o.LMOrder < 2 || o.LMOrder > 3 {
-				err = errcode.New(errcode.Invalid, "/options/lm_order: must be 2 or 3")
-			}
-		default:
-			err = errcode.New(errcode.Invalid, "/options/%s: unknown option (known: vocabulary, domain_text, keywords, keyword_threshold, language, workers, max_seconds, segment_gap, lm_order)", k)
-		}
-		if err != nil {
-			return o, err
-		}
+	if o.Keywords, err = checkTerms(spec, "keywords", o.Keywords); err != nil {
+		return o, err
 	}
 	return o.withDefaults(), nil
 }
 
-func decodeTerms(raw json.RawMessage, dst *[]string, ptr string) error {
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return errcode.New(errcode.Invalid, "%s: must be an array of strings", ptr)
-	}
-	if len(items) > maxVocabulary {
-		return errcode.New(errcode.TooLarge, "%s: %d entries, at most %d", ptr, len(items), maxVocabulary)
-	}
-	for i, it := range items {
-		var s string
-		if err := json.Unmarshal(it, &s); err != nil {
-			return errcode.New(errcode.Invalid, "%s/%d: must be a string", ptr, i)
-		}
+// checkTerms trims each term and refuses those with nothing to recognise.
+func checkTerms(spec analyser.Spec, key string, terms []string) ([]string, error) {
+	out := terms[:0:0]
+	for i, s := range terms {
 		s = strings.TrimSpace(s)
-		if s == "" || len(s) > maxTermLen || !utf8.ValidString(s) {
-			return errcode.New(errcode.Invalid, "%s/%d: must be a non-empty string of at most %d bytes", ptr, i, maxTermLen)
+		if s == "" {
+			return nil, analyser.OptionError(spec, fmt.Sprintf("%s/%d", key, i), "must be a non-empty string")
 		}
 		if len(Sentences(s)) == 0 {
-			return errcode.New(errcode.Invalid, "%s/%d: %q has no letters or digits to recognise", ptr, i, s)
+			return nil, analyser.OptionError(spec, fmt.Sprintf("%s/%d", key, i), "%q has no letters or digits to recognise", s)
 		}
-		*dst = append(*dst, s)
+		out = append(out, s)
 	}
-	return nil
+	return out, nil
 }
 
 func (o Options) withDefaults() Options {
 	if o.Workers == 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
-	}
-	if o.MaxSeconds == 0 {
-		o.MaxSeconds = 4 * 3600
-	}
-	if o.SegmentGap == 0 {
-		o.SegmentGap = 0.5
-	}
-	if o.LMOrder == 0 {
-		o.LMOrder = 3
-	}
-	if o.KeywordThreshold == 0 {
-		o.KeywordThreshold = -2
 	}
 	return o
 }
@@ -256,6 +209,7 @@ func (a *Analyser) Spec() analyser.Spec {
 		Kinds:        []types.Kind{types.KindAudio, types.KindVideo},
 		Requires:     []string{Command, "ffmpeg", "espeak-ng"},
 		OutputSchema: outputSchema,
+		Options:      optionsSpec,
 	}
 }
 
