@@ -95,7 +95,7 @@ func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachinePar
 		}
 	}
 	arn := e.arn("stateMachine", p.Name)
-	now := micros(time.Now())
+	now := micros(e.now())
 	var out *StateMachine
 	err := e.withTx(ctx, func(tx dbtx) error {
 		sm, err := scanSM(tx.queryRow(ctx, `SELECT `+smCols+` FROM wf_state_machines WHERE arn = $1`, arn))
@@ -137,7 +137,7 @@ func (e *Engine) UpdateStateMachine(ctx context.Context, arn, definition, roleAR
 	}
 	err := e.withTx(ctx, func(tx dbtx) error {
 		n, err := tx.exec(ctx, `UPDATE wf_state_machines SET definition=$1, role_arn=CASE WHEN $2 = '' THEN role_arn ELSE $2 END, revision=revision+1, updated_us=$3 WHERE arn=$4`,
-			definition, roleARN, micros(time.Now()), arn)
+			definition, roleARN, micros(e.now()), arn)
 		if err == nil && n == 0 {
 			return errcode.New(errcode.NotFound, "state machine %s does not exist", arn)
 		}
@@ -289,7 +289,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		if err := e.checkConcurrency(ctx, tx, p.Tenant); err != nil {
 			return err
 		}
-		now := time.Now().UTC().Truncate(time.Microsecond)
+		now := e.now().UTC().Truncate(time.Microsecond)
 		var timeoutUS int64
 		if timeout > 0 {
 			timeoutUS = micros(now.Add(timeout))

@@ -150,7 +150,7 @@ func (e *Engine) CreateActivity(ctx context.Context, name string) (*Activity, er
 	if err := validName("activity", name); err != nil {
 		return nil, err
 	}
-	a := &Activity{ARN: e.arn("activity", name), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	a := &Activity{ARN: e.arn("activity", name), Name: name, CreatedAt: e.now().UTC().Truncate(time.Microsecond)}
 	err := e.withTx(ctx, func(tx dbtx) error {
 		var created int64
 		err := tx.queryRow(ctx, `SELECT created_us FROM wf_activities WHERE arn = $1`, a.ARN).Scan(&created)
@@ -225,6 +225,7 @@ func (e *Engine) GetActivityTask(ctx context.Context, activity, workerName strin
 	if exists == 0 {
 		return nil, errcode.New(errcode.NotFound, "activity %s does not exist", activity)
 	}
+	// The poll waits real time, whatever the engine's clock says.
 	deadline := time.Now().Add(wait)
 	for {
 		wake := e.activityWaiter()
