@@ -84,6 +84,7 @@ type Engine struct {
 	workerID string
 	compile  compileFunc
 	progs    progCache
+	st       store
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -191,6 +192,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		activityWake: make(chan struct{}),
 		waiters:      map[string]chan struct{}{},
 		slots:        make(chan struct{}, cfg.Workers),
+		st:           newStore(b.dialect()),
 	}
 	if e.compile == nil {
 		e.compile = defaultCompile
