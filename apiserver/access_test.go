@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/types"
 )
@@ -453,6 +454,40 @@ func TestRateLimits(t *testing.T) {
 	code, body, _ = f.do(t, "POST", "/v1/uploads", f.globex, "x")
 	if code != 429 || !strings.Contains(body["detail"].(string), "uploads_per_minute") {
 		t.Fatalf("2nd upload: %d %v", code, body)
+	}
+}
+
+func TestFailedAuthenticationsAreThrottledPerAddress(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	refused := map[string]int{}
+	f := keyed(t, Config{FailedAuthPerMinute: 2, OnRefused: func(c errcode.Code) { mu.Lock(); refused[string(c)]++; mu.Unlock() }})
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if refused["Unauthenticated"] != 2 || refused["RateLimited"] != 1 {
+			t.Errorf("refusals counted: %v", refused)
+		}
+	}()
+	for i := 0; i < 2; i++ {
+		if code, _, _ := f.do(t, "GET", "/v1/media", "lf_bogus", ""); code != 401 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	// Even a good key from that address waits now.
+	code, body, hdr := f.do(t, "GET", "/v1/media", f.acme, "")
+	if code != 429 || hdr.Get("Retry-After") != "30" || !strings.Contains(body["detail"].(string), "failed authentications") {
+		t.Fatalf("after the failures: %d %v %v", code, body, hdr)
+	}
+	f.clock.Advance(30 * time.Second)
+	if code, _, _ := f.do(t, "GET", "/v1/media", f.acme, ""); code != 200 {
+		t.Fatalf("after waiting: %d", code)
+	}
+	// Successes do not spend the failure budget.
+	for i := 0; i < 5; i++ {
+		if code, _, _ := f.do(t, "GET", "/v1/media", f.acme, ""); code != 200 {
+			t.Fatalf("success %d: %d", i, code)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/ingest"
 )
@@ -81,6 +82,14 @@ type Config struct {
 	// remote address on open installations); 0 is unlimited.
 	RequestsPerMinute int
 	UploadsPerMinute  int
+	// FailedAuthPerMinute bounds failed authentications from one remote
+	// address; past it the address is refused (429) before its
+	// credentials are looked up. 0 is unlimited.
+	FailedAuthPerMinute int
+	// OnRefused, when set, is told the code of each request the access
+	// layer refuses (Unauthenticated, PermissionDenied, RateLimited, …),
+	// for metrics.
+	OnRefused func(errcode.Code)
 	// Now is the clock for rate limits and signed URLs (time.Now when nil).
 	Now func() time.Time
 	// Mounts are further handlers by path prefix (the workflow REST API at
@@ -114,8 +123,8 @@ type Server struct {
 	mux  *http.ServeMux
 	auth *auth.Authenticator
 
-	requests, uploads *limiter
-	routeTable        []Route
+	requests, uploads, failures *limiter
+	routeTable                  []Route
 }
 
 // New builds the server.
@@ -131,7 +140,8 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
 		auth:     &auth.Authenticator{Catalog: cfg.Catalog, Secret: cfg.Secret, Now: cfg.Now},
-		requests: newLimiter(cfg.RequestsPerMinute, cfg.Now), uploads: newLimiter(cfg.UploadsPerMinute, cfg.Now)}
+		requests: newLimiter(cfg.RequestsPerMinute, cfg.Now), uploads: newLimiter(cfg.UploadsPerMinute, cfg.Now),
+		failures: newLimiter(cfg.FailedAuthPerMinute, cfg.Now)}
 	s.routes()
 	return s
 }

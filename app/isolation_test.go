@@ -1,10 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/apiserver/sfnapi"
@@ -65,6 +72,7 @@ type probe struct {
 	method, pattern string
 	action          string // Step Functions action ("" for REST)
 	kind            routeKind
+	access          apiserver.Access // the route table's access ("" for expanded routes)
 }
 
 func (p probe) id() string {
@@ -84,6 +92,7 @@ type aState struct {
 	activityName string
 	activityARN  string
 	execARN      string
+	tusID        string // a resumable upload in progress
 }
 
 func runIsolation(t *testing.T, db string) {
@@ -130,83 +139,90 @@ func runIsolation(t *testing.T, db string) {
 		base = now
 		return "changed tenant A's work or the installation: " + diff
 	}
-	leaks := []string{st.mediaID, st.execARN, tenantA, b.tenantA.key.ID}
+	leaks := []string{st.mediaID, st.execARN, st.tusID, tenantA, b.tenantA.key.ID}
+	// effects checks, as its own case, that who's request changed nothing.
+	effects := func(who string, p probe) {
+		d := sideEffects()
+		check(who+" side effects "+p.id(), d == "", d)
+	}
+	refused := func(r response) bool { return r.status == 403 || r.code() == "AccessDeniedException" }
+	// tenantB checks B's answer on A's work: refused, or (for routes that
+	// serve B's own work or the installation's shared resources) nothing
+	// of A's in it.
+	tenantB := func(who string, p probe, r response) {
+		switch p.kind {
+		case kindAdmin, kindOperator, kindProtoAdm:
+			check(who+" "+p.id(), refused(r), "want 403 or AccessDeniedException, got "+r.String())
+			return
+		}
+		leaked := ""
+		if r.status/100 == 2 {
+			for _, l := range leaks {
+				if strings.Contains(string(r.body), l) {
+					leaked = l
+				}
+			}
+		}
+		switch {
+		case r.status/100 == 2 && leaked != "":
+			check(who+" "+p.id(), false, fmt.Sprintf("answered with tenant A's %q: %s", leaked, r))
+		case r.status/100 == 2 && p.kind == kindTenant && strings.Contains(p.pattern, "{"):
+			check(who+" "+p.id(), false, "reached tenant A's resource: "+r.String())
+		case r.status/100 == 5:
+			check(who+" "+p.id(), false, "server error: "+r.String())
+		default:
+			check(who+" "+p.id(), true, "")
+		}
+	}
 
 	for _, p := range probes {
 		// No credential.
-		if p.kind == kindPublic {
-			r := b.send(t, nil, p, st, "")
+		r := b.send(t, nil, p, st, "")
+		switch {
+		case p.kind == kindPublic:
 			check("none "+p.id(), r.status != 401 && r.status != 403, "public route refused: "+r.String())
 			continue
-		}
-		r := b.send(t, nil, p, st, "")
-		check("none "+p.id(), r.status == 401, "want 401, got "+r.String())
-		if d := sideEffects(); d != "" {
-			t.Errorf("none %s: %s", p.id(), d)
-		}
-
-		// Tenant B on A's work.
-		r = b.send(t, &b.tenantB, p, st, "")
-		switch p.kind {
-		case kindAdmin, kindOperator:
-			check("B "+p.id(), r.status == 403, "want 403, got "+r.String())
-		case kindProtoAdm:
-			check("B "+p.id(), r.code() == "AccessDeniedException" || r.status == 403, "want AccessDeniedException, got "+r.String())
+		case p.action != "":
+			// The Step Functions endpoint refuses as AWS does.
+			check("none "+p.id(), r.status == 403 && r.code() == "MissingAuthenticationTokenException", "want 403 MissingAuthenticationTokenException, got "+r.String())
 		default:
-			leaked := ""
-			if r.status/100 == 2 {
-				for _, l := range leaks {
-					if strings.Contains(string(r.body), l) {
-						leaked = l
-					}
-				}
-			}
-			switch {
-			case r.status/100 == 2 && leaked != "":
-				check("B "+p.id(), false, fmt.Sprintf("answered with tenant A's %q: %s", leaked, r))
-			case r.status/100 == 2 && p.kind == kindTenant && strings.Contains(p.pattern, "{"):
-				check("B "+p.id(), false, "reached tenant A's resource: "+r.String())
-			case r.status/100 == 5:
-				check("B "+p.id(), false, "server error: "+r.String())
-			default:
-				check("B "+p.id(), true, "")
-			}
+			check("none "+p.id(), r.status == 401, "want 401, got "+r.String())
 		}
-		if d := sideEffects(); d != "" {
-			check("B side effects "+p.id(), false, d)
-		} else {
-			check("B side effects "+p.id(), true, "")
-		}
+		effects("none", p)
 
-		// Tenant B naming tenant A.
-		if p.action == "" {
+		// Tenant B on A's work, with its Bearer key and, on the Step
+		// Functions endpoint, signing with its access key.
+		tenantB("B", p, b.send(t, &b.tenantB, p, st, ""))
+		effects("B", p)
+		if p.action != "" {
+			tenantB("B signed", p, b.sendSigned(t, &b.tenantB, p, st))
+			effects("B signed", p)
+		} else {
+			// Tenant B naming tenant A.
 			r = b.send(t, &b.tenantB, p, st, tenantA)
 			check("B?tenant=A "+p.id(), r.status == 403, "want 403, got "+r.String())
-			if d := sideEffects(); d != "" {
-				t.Errorf("B?tenant=A %s: %s", p.id(), d)
-			}
+			effects("B?tenant=A", p)
 		}
 
 		// Tenant A on the installation.
 		if p.kind == kindAdmin || p.kind == kindProtoAdm {
 			r = b.send(t, &b.tenantA, p, st, "")
-			if p.kind == kindAdmin {
-				check("A "+p.id(), r.status == 403, "want 403, got "+r.String())
-			} else {
-				check("A "+p.id(), r.code() == "AccessDeniedException" || r.status == 403, "want AccessDeniedException, got "+r.String())
-			}
-			if d := sideEffects(); d != "" {
-				t.Errorf("A %s: %s", p.id(), d)
-			}
+			check("A "+p.id(), refused(r), "want 403 or AccessDeniedException, got "+r.String())
+			effects("A", p)
+		}
+
+		// A's reviewer changes neither A's work nor the installation.
+		if p.kind == kindAdmin || p.kind == kindProtoAdm || p.access == apiserver.AccessTenantWrite {
+			r = b.send(t, &b.reviewerA, p, st, "")
+			check("reviewer "+p.id(), refused(r), "want 403 or AccessDeniedException, got "+r.String())
+			effects("reviewer", p)
 		}
 
 		// The operator reads no tenant's work and changes nothing.
 		if p.kind != kindOperator {
 			r = b.send(t, &b.operator, p, st, "")
-			check("operator "+p.id(), r.status == 403 || r.code() == "AccessDeniedException", "want 403, got "+r.String())
-			if d := sideEffects(); d != "" {
-				t.Errorf("operator %s: %s", p.id(), d)
-			}
+			check("operator "+p.id(), refused(r), "want 403 or AccessDeniedException, got "+r.String())
+			effects("operator", p)
 		}
 	}
 	t.Logf("%d routes and actions probed, %d access cases checked, %d known open", len(probes), len(seen), len(knownOpen))
@@ -262,6 +278,20 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatal(err)
 	}
 	st.failureID = f.ID
+
+	// A resumable upload, ten bytes in.
+	tus := http.Header{"Tus-Resumable": {"1.0.0"}, "Upload-Length": {"100"}, "Upload-Metadata": {"filename Y2FuYXJ5LmJpbg=="}}
+	r = b.do(t, &b.tenantA, "POST", "/v1/uploads/tus/", tus, nil)
+	loc := r.header.Get("Location")
+	if r.status != 201 || loc == "" {
+		t.Fatalf("tenant A resumable upload: %s", r)
+	}
+	st.tusID = loc[strings.LastIndex(loc, "/")+1:]
+	r = b.do(t, &b.tenantA, "PATCH", "/v1/uploads/tus/"+st.tusID, http.Header{"Tus-Resumable": {"1.0.0"},
+		"Content-Type": {"application/offset+octet-stream"}, "Upload-Offset": {"0"}}, []byte("0123456789"))
+	if r.status != 204 {
+		t.Fatalf("tenant A resumable upload, first bytes: %s", r)
+	}
 	return st
 }
 
@@ -279,7 +309,19 @@ func enumerateProbes(t *testing.T, b *keyedBundle) []probe {
 		}
 	}
 	wfRoutes := b.wf.Routes()
-	for _, rt := range b.app.API.Routes() {
+	table := b.app.API.Routes()
+	// routed reports whether the table serves method and path (a pattern
+	// ending in "/" serves its subtree; "{$}" ends a pattern exactly).
+	routed := func(method, path string) bool {
+		for _, rt := range table {
+			pat := strings.TrimSuffix(rt.Pattern, "{$}")
+			if (rt.Method == "" || rt.Method == method) && (pat == path || strings.HasSuffix(pat, "/") && strings.HasPrefix(path, pat) && !strings.HasSuffix(rt.Pattern, "{$}")) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, rt := range table {
 		switch {
 		case rt.Method == "POST" && rt.Pattern == "/{$}":
 			for _, a := range sfnapi.Actions() {
@@ -298,12 +340,17 @@ func enumerateProbes(t *testing.T, b *keyedBundle) []probe {
 			if n == 0 && !strings.HasSuffix(rt.Pattern, "/") {
 				t.Errorf("mount %s: no listed route serves it, so its access cannot be probed", rt.Pattern)
 			}
-		default:
-			method := rt.Method
-			if method == "" {
-				method = "POST"
+		case rt.Method == "":
+			// A handler of any method over a subtree (resumable uploads):
+			// create under the pattern, and act on one of A's below it.
+			add(probe{method: "POST", pattern: rt.Pattern, kind: accessKind(rt.Access), access: rt.Access})
+			if strings.HasSuffix(rt.Pattern, "/") {
+				for _, m := range []string{"HEAD", "PATCH", "DELETE", "GET"} {
+					add(probe{method: m, pattern: rt.Pattern + "{id}", kind: accessKind(rt.Access), access: rt.Access})
+				}
 			}
-			add(probe{method: method, pattern: rt.Pattern, kind: accessKind(rt.Access)})
+		default:
+			add(probe{method: rt.Method, pattern: rt.Pattern, kind: accessKind(rt.Access), access: rt.Access})
 		}
 	}
 	// The OpenAPI document's operations, in case one is served without a
@@ -321,7 +368,7 @@ func enumerateProbes(t *testing.T, b *keyedBundle) []probe {
 			if !slices.Contains([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, m) {
 				continue
 			}
-			if have[m+" "+path] {
+			if have[m+" "+path] || routed(m, path) {
 				continue
 			}
 			kind := kindTenant
@@ -400,6 +447,8 @@ func pathValue(st *aState, b *keyedBundle, collection, param string) string {
 		return tenantA
 	case "keys":
 		return b.tenantA.key.ID
+	case "tus":
+		return st.tusID
 	}
 	return st.mediaID
 }
@@ -428,12 +477,7 @@ func probeBodies(st *aState) map[string]any {
 func (b *keyedBundle) send(t *testing.T, key *testKey, p probe, st *aState, tenant string) response {
 	t.Helper()
 	if p.action != "" {
-		return b.sfnCall(t, key, p.action, map[string]any{
-			"stateMachineArn": st.smARN, "executionArn": st.execARN, "activityArn": st.activityARN,
-			"name": "iso-probe", "definition": `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`,
-			"roleArn": "arn:aws:iam::000000000000:role/probe", "input": "{}", "output": "{}",
-			"taskToken": "iso-probe-token", "error": "Probe", "cause": "isolation probe", "maxResults": 100,
-		}, tenant)
+		return b.sfnCall(t, key, p.action, sfnProbeBody(st), tenant)
 	}
 	segs := strings.Split(strings.TrimPrefix(p.pattern, "/"), "/")
 	for i, s := range segs {
@@ -460,9 +504,16 @@ func (b *keyedBundle) send(t *testing.T, key *testKey, p probe, st *aState, tena
 		body, _ = base64.StdEncoding.DecodeString(tinyPNGBase64)
 	case strings.HasPrefix(p.pattern, "/v1/uploads/tus"):
 		hdr.Set("Tus-Resumable", "1.0.0")
-		hdr.Set("Upload-Length", "68")
-		hdr.Set("Upload-Metadata", "filename cHJvYmUucG5n")
 		hdr.Del("Content-Type")
+		switch p.method {
+		case "POST":
+			hdr.Set("Upload-Length", "68")
+			hdr.Set("Upload-Metadata", "filename cHJvYmUucG5n")
+		case "PATCH":
+			hdr.Set("Content-Type", "application/offset+octet-stream")
+			hdr.Set("Upload-Offset", "10")
+			body = []byte("probe")
+		}
 	case p.method != "GET" && p.method != "DELETE":
 		v, ok := probeBodies(st)[p.id()]
 		if !ok {
@@ -474,6 +525,42 @@ func (b *keyedBundle) send(t *testing.T, key *testKey, p probe, st *aState, tena
 		path += "?" + q.Encode()
 	}
 	return b.do(t, key, p.method, path, hdr, body)
+}
+
+// sendSigned makes a Step Functions probe's request signed with key's
+// access key id and secret access key, as the AWS SDKs sign.
+func (b *keyedBundle) sendSigned(t *testing.T, key *testKey, p probe, st *aState) response {
+	t.Helper()
+	raw, _ := json.Marshal(sfnProbeBody(st))
+	req, err := http.NewRequest("POST", b.srv.URL+"/", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", "AWSStepFunctions."+p.action)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	sum := sha256.Sum256(raw)
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key.accessKeyID, SecretAccessKey: key.secretAccessKey},
+		req, hex.EncodeToString(sum[:]), "states", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: rb}
+}
+
+// sfnProbeBody names tenant A's execution and the installation's state
+// machine and activity in every member a Step Functions action reads.
+func sfnProbeBody(st *aState) map[string]any {
+	return map[string]any{
+		"stateMachineArn": st.smARN, "executionArn": st.execARN, "activityArn": st.activityARN,
+		"name": "iso-probe", "definition": `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`,
+		"roleArn": "arn:aws:iam::000000000000:role/probe", "input": "{}", "output": "{}",
+		"taskToken": "iso-probe-token", "error": "Probe", "cause": "isolation probe", "maxResults": 100,
+	}
 }
 
 // sfnCall makes a Step Functions protocol request with key's Bearer
@@ -520,6 +607,8 @@ func snapshot(t *testing.T, b *keyedBundle, st *aState) string {
 		get("/v1/admin/tenants", "id", "disabled_at"),
 		get("/v1/admin/keys", "id", "role", "tenant_id", "revoked_at", "expires_at", "generation"),
 	}
+	r := b.do(t, &b.tenantA, "HEAD", "/v1/uploads/tus/"+st.tusID, http.Header{"Tus-Resumable": {"1.0.0"}}, nil)
+	parts = append(parts, fmt.Sprintf("tus %s: %d offset %s of %s", st.tusID, r.status, r.header.Get("Upload-Offset"), r.header.Get("Upload-Length")))
 	return strings.Join(parts, "\n")
 }
 

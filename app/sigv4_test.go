@@ -142,7 +142,7 @@ func TestStepFunctionsSigV4(t *testing.T) {
 			return list1(b.sfnClient("LFAK0000000000000000", b.tenantA.secretAccessKey, nil))
 		}, code: sigv4.CodeUnrecognizedClient, status: 400},
 		{name: "no credential", call: func() error { return list1(b.sfnClient("", "", nil)) },
-			code: "Unauthenticated", status: 401},
+			code: sigv4.CodeMissingAuthenticationToken, status: 403},
 	}
 	for _, rc := range refusals {
 		code, status := apiCode(t, rc.call())
