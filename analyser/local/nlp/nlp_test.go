@@ -144,7 +144,6 @@ func TestSummaryWordCap(t *testing.T) {
 	}
 }
 
-
 func FuzzBuild(f *testing.F) {
 	f.Add("maria garcia from northwind labs in lisbon. the sea temperature rises!")
 	f.Add("University of\nDr. Ada ... ?!")

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/types"
 )
 
@@ -83,14 +84,14 @@ func TestQualityTranscription(t *testing.T) {
 	script := d.Script()
 
 	generic := genericDialogue(t)
-	validate(t, generic)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), generic)
 	gw, gd, n := wordErrorRate(script, generic.Words)
 
 	custom, err := run(t, path, map[string]any{"vocabulary": d.Vocabulary, "domain_text": script, "keywords": d.Keywords})
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, custom)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), custom)
 	cw, cd, _ := wordErrorRate(script, custom.Words)
 
 	t.Logf("| metric | value | target |")

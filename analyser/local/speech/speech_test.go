@@ -1,7 +1,6 @@
 package speech
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/internal/mediagen"
+	"github.com/landfall/landfall/types"
 )
 
 type dialogueSpec struct {
@@ -78,39 +77,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func compileSchema(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(outputSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// validate checks v against the embedded output schema.
-func validate(t testing.TB, v any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := compileSchema(t).Validate(doc); err != nil {
-		t.Fatalf("output does not match the schema: %v\n%s", err, b)
-	}
-}
-
 func run(t testing.TB, path string, opts any) (*Output, error) {
 	t.Helper()
 	in := &analyser.Input{MediaID: "m1", Path: path}
@@ -166,14 +132,16 @@ func TestRegistered(t *testing.T) {
 	if s.Task != analyser.TaskTranscribe || s.Provider != "local" {
 		t.Fatalf("spec %+v", s)
 	}
-	compileSchema(t)
+	if err := analyser.CheckOutputSchema(s); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestTranscribeDialogue(t *testing.T) {
 	t.Parallel()
 	_, d, turns := testDialogue(t)
 	out := genericDialogue(t)
-	validate(t, out)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), out)
 	if len(out.Words) < 50 {
 		t.Fatalf("only %d words recognised: %q", len(out.Words), out.Text)
 	}
@@ -231,4 +199,15 @@ func TestTranscribeDialogue(t *testing.T) {
 		}
 	}
 	t.Logf("keyword hits: %+v", out.Keywords)
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, &Analyser{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		p := filepath.Join(dir, "speech.wav")
+		if err := mediagen.Speech(context.Background(), p, "Landfall turns uploaded media into searchable insight.", mediagen.VoiceFemale); err != nil {
+			t.Fatal(err)
+		}
+		return &analyser.Input{MediaID: "m1", Path: p, Kind: types.KindAudio}
+	}})
 }
