@@ -69,3 +69,22 @@ func Main(m *testing.M, fixtures ...*Fixtures) {
 	}
 	os.Exit(code)
 }
+
+// Shared is a result computed once per test binary and shared by the tests
+// that read it (a long analyser run several tests check).
+type Shared[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+// Get computes the value with make on first use and returns it; a failure
+// fails t, then and on every later Get.
+func (s *Shared[T]) Get(t testing.TB, make func() (T, error)) T {
+	t.Helper()
+	s.once.Do(func() { s.v, s.err = make() })
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.v
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,22 +135,12 @@ func TestPhotos(t *testing.T) {
 			}
 			if ph.Box != nil {
 				got := r.Detections[0].Boxes[0]
-				if iou(got, *ph.Box) < 0.5 {
+				if got.IoU(*ph.Box) < 0.5 {
 					t.Errorf("box %+v, want about %+v", got, *ph.Box)
 				}
 			}
 		})
 	}
-}
-
-func iou(a, b types.Box) float64 {
-	x1, y1 := math.Max(a.Left, b.Left), math.Max(a.Top, b.Top)
-	x2, y2 := math.Min(a.Left+a.Width, b.Left+b.Width), math.Min(a.Top+a.Height, b.Top+b.Height)
-	if x2 <= x1 || y2 <= y1 {
-		return 0
-	}
-	in := (x2 - x1) * (y2 - y1)
-	return in / (a.Width*a.Height + b.Width*b.Height - in)
 }
 
 func TestKeyframesTimestampsAndCounts(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/landfall/landfall/analyser"
@@ -131,30 +130,23 @@ func slideAccuracy(t testing.TB, r *Result) (acc float64, edits, chars int) {
 	return 1 - float64(edits)/float64(chars), edits, chars
 }
 
-var (
-	slideOnce   sync.Once
-	slideResult *Result
-	slideErr    error
-)
+// slide is the OCR of the lecture's keyframes, read once;
+// TestSlideCaptions and TestQualityOCR share it.
+var slide analysertest.Shared[*Result]
 
-// slideRun reads the lecture's keyframes once; TestSlideCaptions and
-// TestQualityOCR share the result.
 func slideRun(t testing.TB) *Result {
 	t.Helper()
-	fixtures(t)
-	slideOnce.Do(func() {
-		out, err := OCR{}.Run(context.Background(), &analyser.Env{Workdir: filepath.Join(fixtures(t), "slides-ocr")},
+	dir := fixtures(t)
+	r := slide.Get(t, func() (*Result, error) {
+		out, err := OCR{}.Run(context.Background(), &analyser.Env{Workdir: filepath.Join(dir, "slides-ocr")},
 			&analyser.Input{Results: map[string]json.RawMessage{"media": mediaOut}})
-		slideResult, slideErr = nil, err
-		if err == nil {
-			slideResult = out.(*Result)
+		if err != nil {
+			return nil, err
 		}
+		return out.(*Result), nil
 	})
-	if slideErr != nil {
-		t.Fatal(slideErr)
-	}
-	analysertest.ValidateOutput(t, OCR{}.Spec(), slideResult)
-	return slideResult
+	analysertest.ValidateOutput(t, OCR{}.Spec(), r)
+	return r
 }
 
 func TestSlideCaptions(t *testing.T) {

@@ -90,11 +90,8 @@ func run(t testing.TB, path string, opts any) (*Output, error) {
 	return a.Transcribe(ctx, &analyser.Env{Workdir: t.TempDir()}, in)
 }
 
-var (
-	genericOnce sync.Once
-	genericOut  *Output
-	genericErr  error
-)
+// generic is the dialogue's transcript with the generic model.
+var generic analysertest.Shared[*Output]
 
 // genericDialogue transcribes the dialogue once per test binary with the
 // generic model, its keywords plus an absent one, on three workers, and
@@ -102,25 +99,22 @@ var (
 func genericDialogue(t testing.TB) *Output {
 	t.Helper()
 	path, d, _ := testDialogue(t)
-	genericOnce.Do(func() {
+	return generic.Get(t, func() (*Output, error) {
 		wd, err := os.MkdirTemp("", "speech-generic-")
 		if err != nil {
-			genericErr = err
-			return
+			return nil, err
 		}
 		defer os.RemoveAll(wd)
 		opts, _ := json.Marshal(map[string]any{"keywords": append(d.Keywords, "Kubernetes cluster"), "workers": 3})
-		genericOut, genericErr = (&Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: wd}, &analyser.Input{Path: path, Options: opts})
-		if genericErr == nil {
-			if left, _ := os.ReadDir(wd); len(left) != 0 {
-				genericErr = fmt.Errorf("scratch files left behind: %v", left)
-			}
+		out, err := (&Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: wd}, &analyser.Input{Path: path, Options: opts})
+		if err != nil {
+			return nil, err
 		}
+		if left, _ := os.ReadDir(wd); len(left) != 0 {
+			return nil, fmt.Errorf("scratch files left behind: %v", left)
+		}
+		return out, nil
 	})
-	if genericErr != nil {
-		t.Fatal(genericErr)
-	}
-	return genericOut
 }
 
 func TestRegistered(t *testing.T) {
