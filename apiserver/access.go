@@ -2,12 +2,14 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/landfall/landfall/apiserver/auth"
 	"github.com/landfall/landfall/apiserver/sigv4"
@@ -96,11 +98,22 @@ func (s *Server) register(rt Route, h http.Handler) {
 
 // guard authenticates a request and hands it to authorized.
 func (s *Server) guard(rt Route, h http.Handler) http.Handler {
-	next := s.authorized(rt, h)
+	next, fail := s.authorized(rt, h), s.failer(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An address that keeps failing to authenticate is refused before
+		// its next credential is even looked up.
+		addr := "addr:" + remoteHost(r)
+		if ok, wait := s.failures.check(addr); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			fail(w, r, errcode.New(errcode.RateLimited, "too many failed authentications from this address (%d a minute); retry in %s", s.failures.perMinute, wait.Round(100*time.Millisecond)))
+			return
+		}
 		p, err := s.authenticate(r, rt)
 		if err != nil {
-			s.fail(w, r, err)
+			if c := errcode.Of(err); c == errcode.Unauthenticated || c == errcode.PermissionDenied {
+				s.failures.take(addr)
+			}
+			fail(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
@@ -112,10 +125,11 @@ func (s *Server) guard(rt Route, h http.Handler) http.Handler {
 // settles the tenant the request acts for, checks the route's access and
 // the caller's rates, then calls h.
 func (s *Server) authorized(rt Route, h http.Handler) http.Handler {
+	fail := s.failer(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := identity.FromContext(r.Context())
 		if !ok {
-			s.fail(w, r, errcode.New(errcode.Unauthenticated, "no principal: the request was not authenticated"))
+			fail(w, r, errcode.New(errcode.Unauthenticated, "no principal: the request was not authenticated"))
 			return
 		}
 		p, err := s.authorize(r, rt, p)
@@ -123,7 +137,7 @@ func (s *Server) authorized(rt Route, h http.Handler) http.Handler {
 			err = s.limit(w, r, rt, p)
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(identity.NewContext(r.Context(), p)))
@@ -135,6 +149,40 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "request_id", r.Header.Get(headerRequestID), "path", r.URL.Path, "err", err)
 	}
 	WriteProblem(w, r, err)
+}
+
+// failAWS answers a refused request to the Step Functions endpoint in the
+// AWS JSON protocol's error shape, as AWS clients expect.
+func (s *Server) failAWS(w http.ResponseWriter, r *http.Request, err error) {
+	status, typ := http.StatusBadRequest, "InternalFailure"
+	switch errcode.Of(err) {
+	case errcode.Unauthenticated:
+		status, typ = http.StatusForbidden, sigv4.CodeMissingAuthenticationToken
+		if _, err := credential(r); err == nil && r.Header.Get("Authorization")+r.Header.Get("X-Api-Key") != "" {
+			status, typ = http.StatusBadRequest, sigv4.CodeUnrecognizedClient
+		}
+	case errcode.PermissionDenied:
+		typ = sigv4.CodeAccessDenied
+	case errcode.RateLimited:
+		typ = "ThrottlingException"
+	case errcode.Invalid:
+		typ = "ValidationException"
+	default:
+		s.log.Error("request failed", "request_id", r.Header.Get(headerRequestID), "path", r.URL.Path, "err", err)
+		status, err = http.StatusInternalServerError, errcode.New(errcode.Unknown, "internal error; quote request id %s", r.Header.Get(headerRequestID))
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amzn-Errortype", typ)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": errcode.MessageOf(err)})
+}
+
+// failer is how a route's refusals are written.
+func (s *Server) failer(rt Route) func(http.ResponseWriter, *http.Request, error) {
+	if rt.SigV4 {
+		return s.failAWS
+	}
+	return s.fail
 }
 
 // credential returns the API key a request presents (X-Api-Key or
@@ -262,7 +310,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, rt Route, p ident
 			return nil
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return errcode.New(errcode.RateLimited, "limits.%s: %d a minute for this %s; retry in %s", name, l.perMinute, who(p), wait.Round(100e6))
+		return errcode.New(errcode.RateLimited, "limits.%s: %d a minute for this %s; retry in %s", name, l.perMinute, who(p), wait.Round(100*time.Millisecond))
 	}
 	if err := check(s.requests, "requests_per_minute"); err != nil {
 		return err

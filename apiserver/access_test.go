@@ -174,6 +174,12 @@ func TestEveryRouteNeedsACredential(t *testing.T) {
 			}
 			continue
 		}
+		if rt.SigV4 {
+			if code != 403 || body["__type"] != "MissingAuthenticationTokenException" {
+				t.Errorf("%s %s without a key: %d %v", method, rt.Pattern, code, body)
+			}
+			continue
+		}
 		if code != 401 || body["code"] != "Unauthenticated" || hdr.Get("WWW-Authenticate") == "" {
 			t.Errorf("%s %s without a key: %d %v", method, rt.Pattern, code, body)
 		}
@@ -227,13 +233,17 @@ func TestRolesOnEverySurface(t *testing.T) {
 		{"GET", "/v1/executions/abc", f.reviewer, 200},
 		{"GET", "/v1/executions", f.operator, 403},
 		{"POST", "/", f.globex, 200},
-		{"POST", "/", f.operator, 403},
+		{"POST", "/", f.operator, 400},
 	} {
 		code, body, _ := f.do(t, c.method, c.path, c.key, "")
 		if code != c.want {
 			t.Errorf("%s %s: %d %v, want %d", c.method, c.path, code, body, c.want)
 		}
-		if code == 403 {
+		if code >= 400 && c.path == "/" {
+			if body["__type"] != "AccessDeniedException" {
+				t.Errorf("%s %s: 403 not in the AWS shape: %v", c.method, c.path, body)
+			}
+		} else if code == 403 {
 			if d, _ := body["detail"].(string); d == "" || body["code"] != "PermissionDenied" {
 				t.Errorf("%s %s: 403 without a reason: %v", c.method, c.path, body)
 			}
@@ -443,6 +453,31 @@ func TestRateLimits(t *testing.T) {
 	code, body, _ = f.do(t, "POST", "/v1/uploads", f.globex, "x")
 	if code != 429 || !strings.Contains(body["detail"].(string), "uploads_per_minute") {
 		t.Fatalf("2nd upload: %d %v", code, body)
+	}
+}
+
+func TestFailedAuthenticationsAreThrottledPerAddress(t *testing.T) {
+	t.Parallel()
+	f := keyed(t, Config{FailedAuthPerMinute: 2})
+	for i := 0; i < 2; i++ {
+		if code, _, _ := f.do(t, "GET", "/v1/media", "lf_bogus", ""); code != 401 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	// Even a good key from that address waits now.
+	code, body, hdr := f.do(t, "GET", "/v1/media", f.acme, "")
+	if code != 429 || hdr.Get("Retry-After") != "30" || !strings.Contains(body["detail"].(string), "failed authentications") {
+		t.Fatalf("after the failures: %d %v %v", code, body, hdr)
+	}
+	f.clock.Advance(30 * time.Second)
+	if code, _, _ := f.do(t, "GET", "/v1/media", f.acme, ""); code != 200 {
+		t.Fatalf("after waiting: %d", code)
+	}
+	// Successes do not spend the failure budget.
+	for i := 0; i < 5; i++ {
+		if code, _, _ := f.do(t, "GET", "/v1/media", f.acme, ""); code != 200 {
+			t.Fatalf("success %d: %d", i, code)
+		}
 	}
 }
 

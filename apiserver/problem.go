@@ -78,7 +78,7 @@ func ProblemOf(r *http.Request, err error) Problem {
 		Title:    http.StatusText(status),
 		Status:   status,
 		Detail:   detail,
-		Instance: r.URL.Path,
+		Instance: r.URL.EscapedPath(), // never a raw NUL or broken UTF-8
 		Code:     string(code),
 	}
 }

@@ -42,7 +42,7 @@ func (s starter) StartExecution(ctx context.Context, stateMachine, name string, 
 	ctx, span := telemetry.Start(ctx, correlation, "bus.start_execution", attribute.String("landfall.state_machine", stateMachine))
 	defer func() { telemetry.End(span, err) }()
 	if named {
-		if _, err := s.a.Catalog.TenantGet(ctx, &catalog.TenantGetParams{ID: tenant}); err != nil {
+		if err := pipeline.CheckTenant(ctx, s.a.Catalog, tenant); err != nil {
 			return "", err
 		}
 		scope, err := pipeline.NewScope(tenant, BucketName(s.a.Cfg.Blob), s.a.Bucket, s.a.Catalog)

@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Analysers: a.Analysers})
 	registerTasks(fns, a.Tasks, newRedactor(cfg, filepath.Join(cfg.Data, "work")))
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
-		MaxBytes: cfg.Uploads.MaxBytes, Logger: log.With("component", "ingest")})
+		MaxBytes: cfg.Uploads.MaxBytes, MaxTenantBytes: cfg.Limits.StoredBytes, Logger: log.With("component", "ingest")})
 	if err := a.provision(ctx); err != nil {
 		return nil, err
 	}
@@ -212,10 +212,18 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err != nil {
 		return nil, fmt.Errorf("secret_file: %w", err)
 	}
+	if !strings.HasPrefix(cfg.DB, "sqlite:") && cfg.SecretFile == filepath.Join(cfg.Data, auth.SecretFile) {
+		// Several processes share this database: unless they share the data
+		// folder too, each made its own secret, and signed URLs and Step
+		// Functions signatures work on one process only.
+		log.Warn("secret_file is the data folder's own; every API process of a shared database must load the same installation secret: set secret_file to one shared file",
+			"secret_file", cfg.SecretFile)
+	}
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
-		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
+		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute,
+		Mounts:              mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
 		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports})
 	return a, nil
 }

@@ -127,9 +127,19 @@ func TestRetryThenDeadLetter(t *testing.T) {
 		t.Fatalf("results %+v", res)
 	}
 	drain(t, b)
-	// Released with a delay; claim it again by waiting out the backoff.
-	time.Sleep(1100 * time.Millisecond)
-	drain(t, b)
+	// Released with a backoff of about a second: dispatch until it is
+	// claimed and delivered again.
+	deadline := time.Now().Add(10 * time.Second)
+	for started := 0; started == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the released event was not delivered again within 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+		drain(t, b)
+		st.mu.Lock()
+		started = len(st.starts)
+		st.mu.Unlock()
+	}
 	if len(st.starts) != 1 {
 		t.Fatalf("starts %v", st.starts)
 	}

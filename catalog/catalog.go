@@ -91,6 +91,8 @@ type Store interface {
 	// outbox events.
 	MediaCreate(ctx context.Context, p *MediaCreateParams) (*Media, error)
 	MediaGet(ctx context.Context, p *MediaGetParams) (*Media, error)
+	// MediaStoredBytes is the sum of the sizes of a tenant's media items.
+	MediaStoredBytes(ctx context.Context, p *MediaStoredBytesParams) (int64, error)
 	// MediaUpdate changes a media row: a guarded status transition,
 	// optimistic concurrency on Version, the summary chunk and, when
 	// Transcript is set, the transcript chunks of the search index.
@@ -362,6 +364,15 @@ type MediaCreateParams struct {
 	CreatedAt   time.Time
 	// Events are written to the outbox in the same transaction.
 	Events []OutboxEvent
+	// MaxTenantBytes, when positive, refuses the item with errcode.TooLarge
+	// if the tenant's stored media (the sum of its items' sizes) would
+	// pass it; checked in the insert's transaction, one writer per tenant.
+	MaxTenantBytes int64
+}
+
+// MediaStoredBytesParams name the tenant whose stored media is summed.
+type MediaStoredBytesParams struct {
+	TenantID string
 }
 
 // MediaGetParams name a media item. When TenantID is set, a media item of

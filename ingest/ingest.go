@@ -18,7 +18,6 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
-	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/telemetry"
 )
@@ -30,8 +29,11 @@ type Options struct {
 	Catalog    catalog.Store
 	Bus        *bus.Bus
 	MaxBytes   int64 // 0 = unlimited
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// MaxTenantBytes caps one tenant's stored media (config
+	// limits.stored_bytes); 0 = unlimited.
+	MaxTenantBytes int64
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // UploadParams describe one upload.
@@ -114,6 +116,9 @@ func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media
 	if s.opt.MaxBytes > 0 && p.Size > s.opt.MaxBytes {
 		return nil, errcode.New(errcode.TooLarge, "upload of %d bytes is larger than the %d-byte limit", p.Size, s.opt.MaxBytes)
 	}
+	if err := s.checkStored(ctx, p.Tenant, max(p.Size, 1)); err != nil {
+		return nil, err
+	}
 	id := catalog.NewMediaID()
 	k, err := pipeline.UploadKey(p.Tenant, id, extension(p.Filename, p.ContentType))
 	if err != nil {
@@ -178,7 +183,8 @@ func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media
 		return nil, err
 	}
 	m, err := s.opt.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{ID: id, TenantID: p.Tenant, BucketKey: key,
-		Filename: cleanFilename(p.Filename), ContentType: w.ContentType(), Size: n, SHA256: w.SHA256(), Events: []catalog.OutboxEvent{row}})
+		Filename: cleanFilename(p.Filename), ContentType: w.ContentType(), Size: n, SHA256: w.SHA256(), Events: []catalog.OutboxEvent{row},
+		MaxTenantBytes: s.opt.MaxTenantBytes})
 	if err != nil {
 		// The object has no row: remove it so nothing is half-stored.
 		_ = s.opt.Bucket.Delete(context.WithoutCancel(ctx), key)
@@ -191,6 +197,24 @@ func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media
 	return m, nil
 }
 
+// checkStored refuses, before anything is streamed, an upload of size
+// bytes that would take the tenant past its stored-bytes limit. The
+// catalog checks again, exactly, when the media row is created.
+func (s *Service) checkStored(ctx context.Context, tenant string, size int64) error {
+	if s.opt.MaxTenantBytes <= 0 {
+		return nil
+	}
+	stored, err := s.opt.Catalog.MediaStoredBytes(ctx, &catalog.MediaStoredBytesParams{TenantID: tenant})
+	if err != nil {
+		return err
+	}
+	if stored+size > s.opt.MaxTenantBytes {
+		return errcode.New(errcode.TooLarge, "tenant %q stores %d bytes of media; this upload would pass its limit of %d bytes (limits.stored_bytes)",
+			tenant, stored, s.opt.MaxTenantBytes)
+	}
+	return nil
+}
+
 func asciiOnly(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
@@ -200,19 +224,12 @@ func asciiOnly(s string) string {
 	}, s)
 }
 
-// tenant checks that an existing tenant is named. No tenant is ever
-// created here: tenants come from the configuration (or the default
+// tenant checks that an existing, enabled tenant is named. No tenant is
+// ever created here: tenants come from the configuration (or the default
 // tenant of an open installation) and the admin API.
 func (s *Service) tenant(ctx context.Context, id string) error {
 	if id == "" {
 		return errcode.New(errcode.Invalid, "tenant: required")
 	}
-	if err := identity.CheckTenantID(id); err != nil {
-		return errcode.Wrap(errcode.Invalid, err, "tenant")
-	}
-	_, err := s.opt.Catalog.TenantGet(ctx, &catalog.TenantGetParams{ID: id})
-	if errors.Is(err, errcode.NotFound) {
-		return errcode.New(errcode.NotFound, "unknown tenant %q", id)
-	}
-	return err
+	return pipeline.CheckTenant(ctx, s.opt.Catalog, id)
 }

@@ -28,7 +28,12 @@ func TestIntakeAcceptsOnlyTheCallersKeys(t *testing.T) {
 	t.Parallel()
 	s, _, cat, bs, r := setup(t, 0)
 	ctx := context.Background()
-	if _, err := cat.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "globex"}); err != nil {
+	for _, id := range []string{"globex", "initech"} {
+		if _, err := cat.TenantCreate(ctx, &catalog.TenantCreateParams{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cat.TenantDisable(ctx, &catalog.TenantDisableParams{ID: "initech"}); err != nil {
 		t.Fatal(err)
 	}
 	acme := identity.NewContext(ctx, identity.Principal{Role: identity.RoleTenant, Tenant: "acme"})
@@ -42,6 +47,7 @@ func TestIntakeAcceptsOnlyTheCallersKeys(t *testing.T) {
 		"another tenant's key": {acme, notification("media", "incoming/globex/talk.mp4"), errcode.PermissionDenied, "tenant \"globex\""},
 		"dot-dot":              {acme, notification("media", "incoming/acme/../globex/talk.mp4"), errcode.Invalid, `".." is not a name`},
 		"unknown tenant":       {admin, notification("media", "incoming/evilcorp/x.mp4"), errcode.NotFound, "unknown tenant \"evilcorp\""},
+		"disabled tenant":      {admin, notification("media", "incoming/initech/x.mp4"), errcode.FailedPrecond, "tenant \"initech\" is disabled"},
 		"outside the layout":   {acme, notification("media", "uploads/acme/x.mp4"), errcode.Invalid, "not under incoming/"},
 		"another bucket":       {acme, notification("other", "incoming/acme/x.mp4"), errcode.PermissionDenied, "not this installation's bucket"},
 		"one bad record":       {acme, notification("media", "incoming/acme/ok.mp4", "incoming/globex/x.mp4"), errcode.PermissionDenied, "record 1"},

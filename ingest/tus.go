@@ -15,6 +15,7 @@ import (
 	tusd "github.com/tus/tusd/v2/pkg/handler"
 	expslog "golang.org/x/exp/slog"
 
+	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 )
@@ -117,8 +118,15 @@ func (s *Service) tusCreate(ev tusd.HookEvent, status func(errcode.Code) int) (t
 	if !ev.Upload.SizeIsDeferred && ev.Upload.Size == 0 {
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("EMPTY", "upload is empty (Upload-Length: 0)", http.StatusBadRequest)
 	}
+	if err := s.checkStored(ev.Context, tenant, max(ev.Upload.Size, 1)); err != nil {
+		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError(string(errcode.Of(err)), errcode.MessageOf(err), status(errcode.Of(err)))
+	}
 	md := tusd.MetaData{"tenant": tenant}
 	for _, k := range []string{"filename", "filetype", "vocabulary"} {
+		if v := ev.Upload.MetaData[k]; strings.IndexByte(v, 0) >= 0 || catalog.InvalidUTF8At(v) >= 0 {
+			return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, tusd.NewError("METADATA",
+				"Upload-Metadata "+k+": has a NUL byte or is not valid UTF-8", http.StatusBadRequest)
+		}
 		if v := ev.Upload.MetaData[k]; v != "" {
 			md[k] = v
 		}

@@ -13,10 +13,6 @@ import (
 	"github.com/landfall/landfall/pipeline"
 )
 
-// DroppedMediaID is the media id of an object no upload named; see
-// pipeline.DroppedMediaID.
-func DroppedMediaID(key, etag string) string { return pipeline.DroppedMediaID(key, etag) }
-
 // Watch polls incoming/ in the bucket for objects that no upload created
 // (files dropped into the bucket folder, or written by another tool) and
 // registers each once it has stopped changing: a media row with its Object

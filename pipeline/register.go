@@ -78,6 +78,9 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 	if k.Area != AreaIncoming {
 		return nil, forbidden("key: %q is not under incoming/%s/", in.Key, s.Tenant)
 	}
+	if err := CheckTenant(ctx, t.opt.Catalog, s.Tenant); err != nil {
+		return nil, err
+	}
 	m, id, err := FindMedia(ctx, s.Catalog, k, in.ETag)
 	if err != nil {
 		return nil, err

@@ -211,3 +211,22 @@ func (c *TenantCatalog) UsageRecord(ctx context.Context, entries ...catalog.Usag
 	}
 	return c.st.UsageRecord(ctx, &catalog.UsageRecordParams{Entries: entries})
 }
+
+// CheckTenant reports whether media may come in for tenant id: it must
+// exist and not be disabled. No tenant is ever created from a key.
+func CheckTenant(ctx context.Context, cat catalog.Store, id string) error {
+	if err := identity.CheckTenantID(id); err != nil {
+		return errcode.Wrap(errcode.Invalid, err, "tenant")
+	}
+	t, err := cat.TenantGet(ctx, &catalog.TenantGetParams{ID: id})
+	if errors.Is(err, errcode.NotFound) {
+		return errcode.New(errcode.NotFound, "unknown tenant %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	if t.DisabledAt != nil {
+		return errcode.New(errcode.FailedPrecond, "tenant %q is disabled", id)
+	}
+	return nil
+}

@@ -338,6 +338,9 @@ func click(b *browser, selector string) {
 }
 
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a headless browser for several seconds; skipped with -short")
+	}
 	b := startBrowser(t)
 	api := newFakeAPI(t, "")
 	srv := newSite(t, api)

@@ -205,7 +205,11 @@ func TestFlow(t *testing.T) {
 	if status, _, out = call(t, srv, "POST", "/v1/tasks/success", map[string]any{"taskToken": task.Token, "output": []int{4}}); status != 409 {
 		t.Fatalf("second success: %d %s", status, out)
 	}
+	deadline = time.Now().Add(20 * time.Second)
 	for x.Status == workflow.StatusRunning {
+		if time.Now().After(deadline) {
+			t.Fatalf("activity execution still running after 20 s: %s", out)
+		}
 		time.Sleep(20 * time.Millisecond)
 		_, _, out = call(t, srv, "GET", "/v1/executions/"+x.ARN, nil)
 		_ = json.Unmarshal(out, &x)

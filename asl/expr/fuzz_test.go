@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -123,6 +125,45 @@ func FuzzJSONata(f *testing.F) {
 			// Unbounded expressions ([1..1e7]) are the engine's to limit;
 			// the interpreter bounds evaluation time around it.
 		}
+	})
+}
+
+// FuzzJSONataRepeatable: evaluating a compiled expression again, and from
+// two goroutines at once, gives the result of the first evaluation (the
+// engine must not change the shared tree or callables). Expressions that
+// read the clock or a random source are left out.
+func FuzzJSONataRepeatable(f *testing.F) {
+	for _, s := range []string{"[1,2] ~> $sum()", "$states.input.list ~> $map(function($v){$v.id}) ~> $count()",
+		"($f := $string; $f(1) & $f(2))", "($inc := $sum([?, 1]); $inc(2))", "$exists($states.input.a.b)"} {
+		f.Add(s)
+	}
+	env := &Env{Input: fuzzDoc, Context: fuzzDoc}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 64 || strings.Contains(s, "..") {
+			return // long inputs and ranges are slow, not interesting here
+		}
+		for _, clock := range []string{"$now", "$millis", "$random", "$uuid", "$eval"} {
+			if strings.Contains(s, clock) {
+				return
+			}
+		}
+		j, err := CompileJSONata(s)
+		if err != nil || j.simple != nil {
+			return
+		}
+		first, err1 := j.Eval(env)
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				again, err2 := j.Eval(env)
+				if (err1 == nil) != (err2 == nil) || (err1 == nil && !Equal(first, again)) || (err1 != nil && err1.Error() != err2.Error()) {
+					t.Errorf("%s: first %s (%v), again %s (%v)", s, MarshalString(first), err1, MarshalString(again), err2)
+				}
+			}()
+		}
+		wg.Wait()
 	})
 }
 

@@ -106,6 +106,7 @@ func Run(t *testing.T, open Opener) {
 		{"Closed", testClosed},
 		{"TextValidation", testTextValidation},
 		{"DriverErrorText", testDriverErrorText},
+		{"StoredBytes", testStoredBytes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,3 +83,29 @@ func testDriverErrorText(t *testing.T, b *bundle) {
 		}
 	}
 }
+
+// testStoredBytes: a tenant's stored media is the sum of its items' sizes,
+// and MediaCreate with MaxTenantBytes refuses an item that would pass it,
+// leaving nothing behind; other tenants are not counted.
+func testStoredBytes(t *testing.T, b *bundle) {
+	b.media(t, catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/a.mp4", Size: 100})
+	b.media(t, catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/b.mp4", Size: 200})
+	b.media(t, catalog.MediaCreateParams{TenantID: "globex", BucketKey: "incoming/globex/c.mp4", Size: 5000})
+	stored := func(tenant string) int64 {
+		return must[int64](t)(b.st.MediaStoredBytes(b.ctx, &catalog.MediaStoredBytesParams{TenantID: tenant}))
+	}
+	if got := stored("acme"); got != 300 {
+		t.Fatalf("acme stores %d bytes, want 300", got)
+	}
+	_, err := b.st.MediaCreate(b.ctx, &catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/d.mp4", Size: 60, MaxTenantBytes: 350})
+	wantCode(t, err, errcode.TooLarge, "350", "stored_bytes")
+	if got := stored("acme"); got != 300 {
+		t.Fatalf("after a refused create acme stores %d bytes, want 300", got)
+	}
+	b.media(t, catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/e.mp4", Size: 50, MaxTenantBytes: 350})
+	if got := stored("acme"); got != 350 {
+		t.Fatalf("acme stores %d bytes, want 350", got)
+	}
+	_, err = b.st.MediaStoredBytes(b.ctx, &catalog.MediaStoredBytesParams{TenantID: "Bad\x00"})
+	wantCode(t, err, errcode.Invalid, "tenant_id")
+}

@@ -122,3 +122,60 @@ func TestBadSchema(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 }
+
+// A tenant disabled or a key revoked through one process's store stops
+// working at once for every other process: lookups read the database.
+func TestRevocationReachesEveryProcess(t *testing.T) {
+	t.Parallel()
+	base := testutil.PostgresURL(t)
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "cat_test_" + hex.EncodeToString(b[:])
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("schema", schema)
+	u.RawQuery = q.Encode()
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err == nil {
+			conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(ctx)
+		}
+	})
+	var stores [2]catalog.Store
+	for i := range stores {
+		st, err := catalog.Open(ctx, u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		stores[i] = st
+	}
+	admin, other := stores[0], stores[1]
+	if _, err := admin.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := admin.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: k.Key}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.TenantDisable(ctx, &catalog.TenantDisableParams{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: k.Key}); errcode.Of(err) != errcode.PermissionDenied {
+		t.Fatalf("after disabling the tenant elsewhere: %v", err)
+	}
+	if _, err := admin.TenantEnable(ctx, &catalog.TenantEnableParams{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.APIKeyRevoke(ctx, &catalog.APIKeyRevokeParams{ID: k.APIKey.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{ID: k.APIKey.ID}); errcode.Of(err) != errcode.Unauthenticated {
+		t.Fatalf("after revoking elsewhere: %v", err)
+	}
+}

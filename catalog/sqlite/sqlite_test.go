@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/catalogtest"
 	"github.com/landfall/landfall/catalog/internal/sqlstore"
 	"github.com/landfall/landfall/catalog/sqlite"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 )
 
 func open(t *testing.T, opts ...catalog.Option) catalog.Store {
@@ -132,5 +134,50 @@ func TestOpenURLs(t *testing.T) { // not parallel: it changes directory
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+	}
+}
+
+// Keys made before roles existed keep working as tenant keys once
+// migration 010 rebuilds their table.
+func TestKeysSurviveTheRoleMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fstest.MapFS{}
+	for _, name := range []string{"001_init.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old[name] = &fstest.MapFile{Data: b}
+	}
+	st, err := sqlstore.New(ctx, db, sqlite.Dialect(old), catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	key, id := catalog.NewAPIKey()
+	hash, _ := catalog.HashAPIKey(key)
+	if _, err := db.Exec(`INSERT INTO cat_api_keys (hash, id, tenant_id, name, created_at) VALUES (?, ?, 'acme', 'old', 1)`, hash, id); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cur, err := catalog.Open(ctx, "sqlite://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	k, err := cur.APIKeyLookup(ctx, &catalog.APIKeyLookupParams{Key: key})
+	if err != nil || k.Role != identity.RoleTenant || k.TenantID != "acme" || k.Name != "old" || k.Generation != 1 {
+		t.Fatalf("old key after the migration: %+v %v", k, err)
+	}
+	if _, err := cur.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleAdmin}); err != nil {
+		t.Fatalf("admin key after the migration: %v", err)
 	}
 }

@@ -131,9 +131,9 @@ func printNewKey(env *Env, cfg *config.Config, res *catalog.APIKeyCreateResult, 
 	a := &auth.Authenticator{Secret: secret}
 	akid, sak := a.Credentials(res.APIKey)
 	fmt.Fprintf(env.Stdout, "%s\naccess_key_id=%s\nsecret_access_key=%s\n", res.Key, akid, sak)
-	scope := string(res.APIKey.Role)
+	scope := string(res.APIKey.Role) + " key"
 	if res.APIKey.TenantID != "" {
-		scope += " of tenant " + res.APIKey.TenantID
+		scope += " for tenant " + res.APIKey.TenantID
 	}
 	exp := ""
 	if res.APIKey.ExpiresAt != nil {
@@ -176,6 +176,15 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	for _, t := range cfg.Tenants {
+		if t.ID == *tenant {
+			// A configured tenant exists from the first start on; create
+			// it now so keys can be made before that.
+			if _, err := st.TenantCreate(ctx, &catalog.TenantCreateParams{ID: t.ID, IfNotExists: true}); err != nil {
+				return err
+			}
+		}
+	}
 	p := &catalog.APIKeyCreateParams{Role: r, TenantID: *tenant, Name: *name}
 	if *expires > 0 {
 		p.ExpiresAt = time.Now().Add(*expires)

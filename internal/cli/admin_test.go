@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -19,7 +21,7 @@ func TestKeysAndTenantsCommands(t *testing.T) {
 	out, errs := must(0, "keys", "create", "--tenant", "acme", "--role", "reviewer", "--name", "qa", "--expires", "720h")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "lf_") || !strings.HasPrefix(lines[1], "access_key_id=LFAK") ||
-		len(strings.TrimPrefix(lines[2], "secret_access_key=")) != 40 || !strings.Contains(errs, "reviewer of tenant acme") {
+		len(strings.TrimPrefix(lines[2], "secret_access_key=")) != 40 || !strings.Contains(errs, "reviewer key for tenant acme") {
 		t.Fatalf("keys create:\n%s\n%s", out, errs)
 	}
 	id := lines[0][3:19]
@@ -56,5 +58,21 @@ func TestServeRefusesAnOpenInstallationBeyondLoopback(t *testing.T) {
 	code, _, errs := run(t, "", "serve", "--data", t.TempDir(), "--addr", "0.0.0.0:0")
 	if code != ExitInvalid || !strings.Contains(errs, "loopback only") || !strings.Contains(errs, "--open") {
 		t.Fatalf("exit %d, stderr %s", code, errs)
+	}
+}
+
+// Keys for a configured tenant can be made before the first start.
+func TestKeysCreateForAConfiguredTenant(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "landfall.yaml")
+	if err := os.WriteFile(cfg, []byte("data: "+dir+"\ntenants:\n  - id: initech\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "", "keys", "create", "--tenant", "initech", "--config", cfg)
+	if code != 0 || !strings.HasPrefix(out, "lf_") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, errs := run(t, "", "keys", "create", "--tenant", "other", "--config", cfg); code == 0 || !strings.Contains(errs, "other") {
+		t.Fatalf("unconfigured tenant: exit %d %s", code, errs)
 	}
 }

@@ -11,6 +11,9 @@ import (
 )
 
 func TestMakeSamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	t.Parallel()
 	dir := t.TempDir()
 	m, err := MakeSamples(context.Background(), dir)

@@ -108,6 +108,9 @@ func TestRegistered(t *testing.T) {
 // TestQualityDiarisation diarises a male/female flite dialogue, from the
 // audio alone and on top of the pocketsphinx transcript.
 func TestQualityDiarisation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	t.Parallel()
 	path, ref := testDialogue(t)
 	audioOnly, err := diarise(t, &analyser.Input{MediaID: "d", Path: path})
@@ -222,6 +225,9 @@ func TestOptions(t *testing.T) {
 // (four minutes, re-encoded as AAC): the two voices must still come out
 // as two speakers, however much each says.
 func TestQualityLongDiarisation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	t.Parallel()
 	path, ref := testDialogue(t)
 	dir := t.TempDir()

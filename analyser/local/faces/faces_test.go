@@ -144,6 +144,9 @@ func TestPhotos(t *testing.T) {
 }
 
 func TestKeyframesTimestampsAndCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	ps := photos(t)
 	media := fmt.Sprintf(`{"kind":"video","duration":6,"thumbnails":[],"cuts":[2,4],"shots":[],"keyframes":[
@@ -169,6 +172,9 @@ func TestKeyframesTimestampsAndCounts(t *testing.T) {
 // generated video: a text slide, the astronaut photo, then the two-face
 // picture.
 func TestVideo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	ps := photos(t)
 	ctx := context.Background()
@@ -235,6 +241,9 @@ func TestBadImages(t *testing.T) {
 // in the Debian sample photos of people, and false detections in the
 // photos without people and a generated slide.
 func TestQualityFaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	ps := photos(t)
 	dir := fixtures(t)
 	d, err := NewDetector(Options{})

@@ -97,6 +97,9 @@ func exists(t testing.TB, path string) {
 }
 
 func TestVideoShotsExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	r, err := run(t, "lecture.mp4", "")
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +147,9 @@ func TestVideoShotsExact(t *testing.T) {
 }
 
 func TestVideoWithoutAudioSaysSo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	r, err := run(t, "silent.mp4", "")
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +174,9 @@ type shotCase struct {
 // TestShotCases generates each video of testdata/shots.json and checks
 // that the cuts found are exactly the generated ones.
 func TestShotCases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	b, err := os.ReadFile("testdata/shots.json")
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +215,9 @@ func TestShotCases(t *testing.T) {
 }
 
 func TestAudioOnlyAndSilence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	for _, media := range []string{"speech.wav", "silence.wav"} {
 		r, err := run(t, media, `{"proxy_threshold_bytes": 1}`)
 		if err != nil {
@@ -253,6 +265,9 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestUsesClassifyResult(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	// A classify result that says the file has no audio is believed.
 	cls := json.RawMessage(`{"kind":"video","file":"lecture.mp4","size_bytes":1,"container":"mp4","mime":"video/mp4","format":"mp4","duration":10.6,"has_audio":false,"has_video":true,"width":640,"height":360,"streams":[{"index":0,"type":"video"}]}`)
@@ -328,6 +343,9 @@ func FuzzParseSceneOutput(f *testing.F) {
 // TestQualityShots prints the shot-detection row of the quality table:
 // generated hard cuts found at their exact frame.
 func TestQualityShots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	r, err := run(t, "lecture.mp4", "")
 	if err != nil {
 		t.Fatal(err)

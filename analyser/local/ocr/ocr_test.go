@@ -182,6 +182,9 @@ func TestSlideCaptions(t *testing.T) {
 }
 
 func TestImages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	for _, tc := range []struct {
 		name, opts, want string
 		inverted         bool
@@ -309,6 +312,9 @@ func FuzzParseTSV(f *testing.F) {
 // TestQualityOCR prints the OCR row of the quality table: character
 // accuracy on clean slide captions read from video keyframes.
 func TestQualityOCR(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	r := slideRun(t)
 	acc, edits, chars := slideAccuracy(t, r)
 	t.Logf("| %-40s | %5.2f%% (%d/%d) | %8s |", "ocr: character accuracy, slide captions", acc*100, chars-edits, chars, "≥ 98%")

@@ -197,6 +197,9 @@ func check(ctx context.Context, dir string, tc testCase, validate bool, t testin
 }
 
 func TestClassify(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	for _, tc := range loadCases(t) {
 		t.Run(tc.Name, func(t *testing.T) {
@@ -210,6 +213,9 @@ func TestClassify(t *testing.T) {
 // TestQualityClassify prints the classify row of the quality table: the
 // share of generated good and bad files classified exactly as expected.
 func TestQualityClassify(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	cases := loadCases(t)
 	right := 0

@@ -132,6 +132,9 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestTranscribeDialogue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	t.Parallel()
 	_, d, turns := testDialogue(t)
 	out := genericDialogue(t)

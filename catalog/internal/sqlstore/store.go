@@ -725,9 +725,17 @@ func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (
 	if err := validEvents("events", p.Events); err != nil {
 		return nil, err
 	}
+	if p.MaxTenantBytes < 0 {
+		return nil, catalog.Invalidf("max_tenant_bytes: negative (%d)", p.MaxTenantBytes)
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.tenantExists(ctx, tx, "tenant_id", m.TenantID); err != nil {
 			return err
+		}
+		if p.MaxTenantBytes > 0 {
+			if err := s.checkStoredBytes(ctx, tx, m.TenantID, m.Size, p.MaxTenantBytes); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_media (id, tenant_id, bucket_key, filename, content_type, size, sha256,
 			kind, status, version, created_at, updated_at, duration, execution_id)
@@ -746,6 +754,46 @@ func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (
 		return nil, err
 	}
 	return m, nil
+}
+
+// checkStoredBytes refuses adding size bytes to a tenant whose stored
+// media would then pass max. The tenant's row is locked first (on
+// PostgreSQL; SQLite's write transactions are exclusive), so concurrent
+// creates for one tenant are checked one after the other.
+func (s *Store) checkStoredBytes(ctx context.Context, tx *sql.Tx, tenant string, size, max int64) error {
+	if s.d.ForUpdate != "" {
+		var one int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM cat_tenants WHERE id = ?`+s.d.ForUpdate), tenant).Scan(&one); err != nil {
+			return dbErr(err, "lock tenant")
+		}
+	}
+	stored, err := s.storedBytes(ctx, tx, tenant)
+	if err != nil {
+		return err
+	}
+	if stored+size > max {
+		return errcode.New(errcode.TooLarge, "catalog: tenant %q stores %d bytes of media; %d more would pass its limit of %d bytes (limits.stored_bytes)",
+			tenant, stored, size, max)
+	}
+	return nil
+}
+
+func (s *Store) storedBytes(ctx context.Context, qr queryer, tenant string) (int64, error) {
+	var n int64
+	if err := qr.QueryRowContext(ctx, s.q(`SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM cat_media WHERE tenant_id = ?`), tenant).Scan(&n); err != nil {
+		return 0, dbErr(err, "sum stored bytes")
+	}
+	return n, nil
+}
+
+func (s *Store) MediaStoredBytes(ctx context.Context, p *catalog.MediaStoredBytesParams) (int64, error) {
+	if err := s.live(); err != nil {
+		return 0, err
+	}
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return 0, err
+	}
+	return s.storedBytes(ctx, s.db, p.TenantID)
 }
 
 func validKind(field string, k types.Kind) error {
