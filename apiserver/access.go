@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/landfall/landfall/apiserver/auth"
 	"github.com/landfall/landfall/apiserver/sigv4"
@@ -99,8 +100,19 @@ func (s *Server) register(rt Route, h http.Handler) {
 func (s *Server) guard(rt Route, h http.Handler) http.Handler {
 	next, fail := s.authorized(rt, h), s.failer(rt)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An address that keeps failing to authenticate is refused before
+		// its next credential is even looked up.
+		addr := "addr:" + remoteHost(r)
+		if ok, wait := s.failures.check(addr); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			fail(w, r, errcode.New(errcode.RateLimited, "too many failed authentications from this address (%d a minute); retry in %s", s.failures.perMinute, wait.Round(100*time.Millisecond)))
+			return
+		}
 		p, err := s.authenticate(r, rt)
 		if err != nil {
+			if c := errcode.Of(err); c == errcode.Unauthenticated || c == errcode.PermissionDenied {
+				s.failures.take(addr)
+			}
 			fail(w, r, err)
 			return
 		}
@@ -298,7 +310,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, rt Route, p ident
 			return nil
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return errcode.New(errcode.RateLimited, "limits.%s: %d a minute for this %s; retry in %s", name, l.perMinute, who(p), wait.Round(100e6))
+		return errcode.New(errcode.RateLimited, "limits.%s: %d a minute for this %s; retry in %s", name, l.perMinute, who(p), wait.Round(100*time.Millisecond))
 	}
 	if err := check(s.requests, "requests_per_minute"); err != nil {
 		return err

@@ -456,6 +456,31 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
+func TestFailedAuthenticationsAreThrottledPerAddress(t *testing.T) {
+	t.Parallel()
+	f := keyed(t, Config{FailedAuthPerMinute: 2})
+	for i := 0; i < 2; i++ {
+		if code, _, _ := f.do(t, "GET", "/v1/media", "lf_bogus", ""); code != 401 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	// Even a good key from that address waits now.
+	code, body, hdr := f.do(t, "GET", "/v1/media", f.acme, "")
+	if code != 429 || hdr.Get("Retry-After") != "30" || !strings.Contains(body["detail"].(string), "failed authentications") {
+		t.Fatalf("after the failures: %d %v %v", code, body, hdr)
+	}
+	f.clock.Advance(30 * time.Second)
+	if code, _, _ := f.do(t, "GET", "/v1/media", f.acme, ""); code != 200 {
+		t.Fatalf("after waiting: %d", code)
+	}
+	// Successes do not spend the failure budget.
+	for i := 0; i < 5; i++ {
+		if code, _, _ := f.do(t, "GET", "/v1/media", f.acme, ""); code != 200 {
+			t.Fatalf("success %d: %d", i, code)
+		}
+	}
+}
+
 func TestOpenInstallation(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}

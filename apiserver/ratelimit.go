@@ -36,6 +36,15 @@ func newLimiter(perMinute int, now func() time.Time) *limiter {
 // take spends one token of caller's bucket. When the bucket is empty it
 // reports how long until a token is back.
 func (l *limiter) take(caller string) (ok bool, retryAfter time.Duration) {
+	return l.use(caller, true)
+}
+
+// check reports whether caller's bucket has a token, without spending it.
+func (l *limiter) check(caller string) (ok bool, retryAfter time.Duration) {
+	return l.use(caller, false)
+}
+
+func (l *limiter) use(caller string, spend bool) (ok bool, retryAfter time.Duration) {
 	if l == nil {
 		return true, 0
 	}
@@ -62,7 +71,9 @@ func (l *limiter) take(caller string) (ok bool, retryAfter time.Duration) {
 		b.last = now
 	}
 	if b.tokens >= 1 {
-		b.tokens--
+		if spend {
+			b.tokens--
+		}
 		return true, 0
 	}
 	wait := time.Duration((1 - b.tokens) / rate * float64(time.Second))

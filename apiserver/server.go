@@ -81,6 +81,10 @@ type Config struct {
 	// remote address on open installations); 0 is unlimited.
 	RequestsPerMinute int
 	UploadsPerMinute  int
+	// FailedAuthPerMinute bounds failed authentications from one remote
+	// address; past it the address is refused (429) before its
+	// credentials are looked up. 0 is unlimited.
+	FailedAuthPerMinute int
 	// Now is the clock for rate limits and signed URLs (time.Now when nil).
 	Now func() time.Time
 	// Mounts are further handlers by path prefix (the workflow REST API at
@@ -114,8 +118,8 @@ type Server struct {
 	mux  *http.ServeMux
 	auth *auth.Authenticator
 
-	requests, uploads *limiter
-	routeTable        []Route
+	requests, uploads, failures *limiter
+	routeTable                  []Route
 }
 
 // New builds the server.
@@ -131,7 +135,8 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
 		auth:     &auth.Authenticator{Catalog: cfg.Catalog, Secret: cfg.Secret, Now: cfg.Now},
-		requests: newLimiter(cfg.RequestsPerMinute, cfg.Now), uploads: newLimiter(cfg.UploadsPerMinute, cfg.Now)}
+		requests: newLimiter(cfg.RequestsPerMinute, cfg.Now), uploads: newLimiter(cfg.UploadsPerMinute, cfg.Now),
+		failures: newLimiter(cfg.FailedAuthPerMinute, cfg.Now)}
 	s.routes()
 	return s
 }

@@ -78,6 +78,10 @@ type Limits struct {
 	// RequestsPerMinute and UploadsPerMinute rate-limit each API key.
 	RequestsPerMinute int `yaml:"requests_per_minute" json:"requests_per_minute"`
 	UploadsPerMinute  int `yaml:"uploads_per_minute" json:"uploads_per_minute"`
+	// FailedAuthPerMinute bounds failed authentications from one remote
+	// address; past it the address is refused before its credentials are
+	// looked up.
+	FailedAuthPerMinute int `yaml:"failed_auth_per_minute" json:"failed_auth_per_minute"`
 	// BodyReadTimeout cuts off a request whose body stops arriving: no
 	// byte for this long ends the request.
 	BodyReadTimeout Duration `yaml:"body_read_timeout" json:"body_read_timeout"`
@@ -260,6 +264,9 @@ func (c *Config) applyDefaults() {
 	if l.UploadsPerMinute == 0 {
 		l.UploadsPerMinute = 120
 	}
+	if l.FailedAuthPerMinute == 0 {
+		l.FailedAuthPerMinute = 60
+	}
 	if l.BodyReadTimeout.Duration == 0 {
 		l.BodyReadTimeout.Duration = time.Minute
 	}
@@ -357,6 +364,7 @@ func (c *Config) Validate() error {
 	notNegative("/limits/stored_bytes", l.StoredBytes < 0)
 	notNegative("/limits/requests_per_minute", l.RequestsPerMinute < 0)
 	notNegative("/limits/uploads_per_minute", l.UploadsPerMinute < 0)
+	notNegative("/limits/failed_auth_per_minute", l.FailedAuthPerMinute < 0)
 	notNegative("/limits/body_read_timeout", l.BodyReadTimeout.Duration < 0)
 	notNegative("/limits/idle_timeout", l.IdleTimeout.Duration < 0)
 	for _, id := range sortedKeys(c.Prices) {
