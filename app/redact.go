@@ -31,10 +31,21 @@ func newRedactor(cfg *config.Config, workRoot string) *scrub.Redactor {
 // redacting runs a task and rewrites its error's cause through red. The
 // ASL error name is kept; the original error stays in the chain (for
 // errors.Is) behind the redacted TaskError, which the engine reads.
+//
+// Its output is rewritten too: what a task returns goes into the state and
+// the execution's history, which users read. Later tasks read full
+// results from the bucket (the state holds references and, for small
+// outputs, a copy for display), never paths from the state.
 func redacting(red *scrub.Redactor, f workflow.InvokerFunc) workflow.InvokerFunc {
 	return func(ctx context.Context, inv workflow.Invocation) (json.RawMessage, error) {
 		out, err := f(ctx, inv)
 		if err == nil {
+			// Paths end at a JSON string's closing quote and their
+			// replacements hold no quote or backslash, so the rewritten
+			// text stays JSON; it is checked anyway.
+			if r := red.String(string(out)); r != string(out) && json.Valid([]byte(r)) {
+				out = json.RawMessage(r)
+			}
 			return out, nil
 		}
 		name, cause := taskErrorOf(err)

@@ -48,6 +48,21 @@ func TestRedactingTaskErrors(t *testing.T) {
 	}
 }
 
+// A task's output names no server path either.
+func TestRedactingTaskOutput(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default("/srv/lf")
+	cfg.Blob = "file:///srv/lf/bucket"
+	red := newRedactor(cfg, "/srv/lf/work")
+	out, err := redacting(red, func(context.Context, workflow.Invocation) (json.RawMessage, error) {
+		return json.RawMessage(`{"ref":"work/t/m/media.json","output":{"keyframes":[{"path":"/srv/lf/work/t/m/frames/0001.png","time":1.5}],"source":"/srv/lf/bucket/incoming/t/m.mp4"}}`), nil
+	})(context.Background(), workflow.Invocation{})
+	want := `{"ref":"work/t/m/media.json","output":{"keyframes":[{"path":"frames/0001.png","time":1.5}],"source":"incoming/t/m.mp4"}}`
+	if err != nil || string(out) != want {
+		t.Fatalf("output %s, %v\nwant %s", out, err, want)
+	}
+}
+
 // ffprobe's complaint about a corrupt upload names the file by its full
 // path; the failure cause recorded for the media, the failures table and
 // the execution's history name the object key instead.
@@ -105,5 +120,42 @@ func TestCorruptUploadCauseNamesNoServerPath(t *testing.T) {
 	}
 	for _, e := range hist {
 		leaks("history event "+e.Type, string(e.Details))
+	}
+}
+
+// A video that goes through every visual analyser (keyframes, OCR, faces)
+// leaves an execution history without a server path.
+func TestSucceededHistoryNamesNoServerPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	a, _ := testApp(t, nil)
+	src := filepath.Join(t.TempDir(), "slides.mp4")
+	if _, err := mediagen.Video(ctx, src, mediagen.VideoSpec{Width: 320, Height: 240,
+		Slides: []mediagen.Slide{{Text: "Quarterly Review", Seconds: 2}, {Text: "Thank You", Seconds: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	m := upload(t, a, src)
+	m = waitDone(t, a, m.ID, 3*time.Minute)
+	if m.Status != types.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", m.Status, m.Error, m.Cause)
+	}
+	hist, _, err := a.Engine.History(ctx, m.ExecutionID, workflow.HistoryParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawOutput := false
+	for _, e := range hist {
+		for _, root := range []string{a.Cfg.Data, os.TempDir() + "/"} {
+			if strings.Contains(string(e.Details), root) {
+				t.Errorf("history event %s names a server path (%s): %.400s", e.Type, root, e.Details)
+			}
+		}
+		sawOutput = sawOutput || e.Type == "TaskSucceeded" && strings.Contains(string(e.Details), "keyframes")
+	}
+	if !sawOutput {
+		t.Errorf("no TaskSucceeded event carries the media task's keyframes: the check saw nothing to redact")
 	}
 }
