@@ -127,9 +127,9 @@ func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error 
 		var name, cause string
 		switch {
 		case timeoutUS > 0 && timeoutUS < nowUS:
-			name, cause = "States.Timeout", "the task did not finish within its TimeoutSeconds"
+			name, cause = "States.Timeout", "" // Step Functions gives no cause
 		case hb > 0 && hbUS+int64(hb)*1e6 < nowUS:
-			name, cause = "States.HeartbeatTimeout", fmt.Sprintf("no heartbeat for %d seconds", hb)
+			name, cause = "States.HeartbeatTimeout", ""
 		}
 		f, err := t.loadFrame(frameID)
 		if err != nil {

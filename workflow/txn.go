@@ -571,10 +571,10 @@ func (t *txn) apply(f *frameRow, nf json.RawMessage, out outcome, err error) err
 	f.status = frameReady
 	for steps := 0; ; steps++ {
 		if err != nil {
-			return t.finishFrame(f, nil, "States.Runtime", err.Error())
+			return t.finishFrame(f, nil, true, "States.Runtime", err.Error())
 		}
 		if steps > maxInMemorySteps {
-			return t.finishFrame(f, nil, "States.Runtime", fmt.Sprintf("more than %d immediate Wait or Retry resumptions in one transition", maxInMemorySteps))
+			return t.finishFrame(f, nil, true, "States.Runtime", fmt.Sprintf("more than %d immediate Wait or Retry resumptions in one transition", maxInMemorySteps))
 		}
 		f.frame = nf
 		for _, ev := range out.events {
@@ -601,9 +601,9 @@ func (t *txn) apply(f *frameRow, nf json.RawMessage, out outcome, err error) err
 			t.stepJob(f, time.Time{})
 			return nil
 		case outSucceeded:
-			return t.finishFrame(f, out.output, "", "")
+			return t.finishFrame(f, out.output, false, "", "")
 		case outFailed:
-			return t.finishFrame(f, nil, out.errName, out.cause)
+			return t.finishFrame(f, nil, true, out.errName, out.cause)
 		default:
 			return fmt.Errorf("interpreter returned unknown outcome %d", out.kind)
 		}
@@ -768,9 +768,11 @@ func (t *txn) newItem(parent *frameRow, i int) (*frameRow, error) {
 
 // finishFrame ends frame f with an output or an error and lets its parent
 // (or the execution) go on.
-func (t *txn) finishFrame(f *frameRow, output json.RawMessage, errName, cause string) error {
+//
+// A frame may fail without an error name (a Fail state with neither
+// Error nor Cause), so failed says which it is.
+func (t *txn) finishFrame(f *frameRow, output json.RawMessage, failed bool, errName, cause string) error {
 	t.touch(f)
-	failed := errName != ""
 	if failed {
 		f.status, f.errName, f.cause = frameFailed, &errName, &cause
 	} else {
@@ -778,7 +780,7 @@ func (t *txn) finishFrame(f *frameRow, output json.RawMessage, errName, cause st
 		f.status, f.output = frameSucceeded, &s
 	}
 	if f.parentID == "" {
-		return t.finishExecution(f, output, errName, cause)
+		return t.finishExecution(f, output, failed, errName, cause)
 	}
 	parent, err := t.loadFrame(f.parentID)
 	if err != nil {
@@ -912,10 +914,10 @@ func childOutput(status string, out, errName, cause *string) json.RawMessage {
 	return b
 }
 
-func (t *txn) finishExecution(f *frameRow, output json.RawMessage, errName, cause string) error {
+func (t *txn) finishExecution(f *frameRow, output json.RawMessage, failed bool, errName, cause string) error {
 	x := t.exec
 	x.statusChange, x.finished, x.stopUS = true, true, micros(t.now)
-	if errName != "" {
+	if failed {
 		x.status, x.errName, x.cause = StatusFailed, errName, cause
 		t.event(f, "ExecutionFailed", map[string]any{"error": errName, "cause": cause})
 		return nil

@@ -110,7 +110,9 @@ func (e *Engine) invoke(ctx context.Context, run *taskRun) (json.RawMessage, err
 	out, err := invokeSafely(ictx, inv, in)
 	if err != nil {
 		if ictx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			return nil, &TaskError{Name: "States.Timeout", Cause: fmt.Sprintf("task %s did not finish within its TimeoutSeconds", run.statePath)}
+			// Step Functions reports a task past its TimeoutSeconds with
+			// no cause.
+			return nil, &TaskError{Name: "States.Timeout"}
 		}
 		return nil, err
 	}

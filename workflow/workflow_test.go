@@ -35,3 +35,23 @@ func TestLimitsPostgres(t *testing.T) {
 	t.Parallel()
 	workflowtest.RunLimits(t, workflowtest.Postgres)
 }
+
+// TestConformanceSQLite runs the recorded AWS executions and the
+// project's own ASL cases on the durable engine over SQLite, next to the
+// in-memory runner.
+func TestConformanceSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs about a thousand executions")
+	}
+	t.Parallel()
+	workflowtest.RunConformance(t, workflowtest.SQLite, "testdata/engine_conformance_exempt.txt")
+}
+
+// TestConformancePostgres is TestConformanceSQLite over PostgreSQL.
+func TestConformancePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs about a thousand executions")
+	}
+	t.Parallel()
+	workflowtest.RunConformance(t, workflowtest.Postgres, "testdata/engine_conformance_exempt.txt")
+}

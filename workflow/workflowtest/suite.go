@@ -596,6 +596,7 @@ func Run(t *testing.T, open Open) {
 
 	runTenant(t, setup)
 	runHygiene(t, setup)
+	runParallelFailure(t, setup)
 }
 
 // CheckTypes counts events by type.
