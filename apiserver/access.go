@@ -177,12 +177,19 @@ func (s *Server) failAWS(w http.ResponseWriter, r *http.Request, err error) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": errcode.MessageOf(err)})
 }
 
-// failer is how a route's refusals are written.
+// failer is how the access layer writes a route's refusals: counted
+// (Config.OnRefused), in the route's error shape.
 func (s *Server) failer(rt Route) func(http.ResponseWriter, *http.Request, error) {
+	write := s.fail
 	if rt.SigV4 {
-		return s.failAWS
+		write = s.failAWS
 	}
-	return s.fail
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if s.cfg.OnRefused != nil {
+			s.cfg.OnRefused(errcode.Of(err))
+		}
+		write(w, r, err)
+	}
 }
 
 // credential returns the API key a request presents (X-Api-Key or

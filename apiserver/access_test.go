@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/types"
 )
@@ -458,7 +459,16 @@ func TestRateLimits(t *testing.T) {
 
 func TestFailedAuthenticationsAreThrottledPerAddress(t *testing.T) {
 	t.Parallel()
-	f := keyed(t, Config{FailedAuthPerMinute: 2})
+	var mu sync.Mutex
+	refused := map[string]int{}
+	f := keyed(t, Config{FailedAuthPerMinute: 2, OnRefused: func(c errcode.Code) { mu.Lock(); refused[string(c)]++; mu.Unlock() }})
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if refused["Unauthenticated"] != 2 || refused["RateLimited"] != 1 {
+			t.Errorf("refusals counted: %v", refused)
+		}
+	}()
 	for i := 0; i < 2; i++ {
 		if code, _, _ := f.do(t, "GET", "/v1/media", "lf_bogus", ""); code != 401 {
 			t.Fatalf("failure %d: %d", i, code)

@@ -17,6 +17,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/ingest"
 )
@@ -85,6 +86,10 @@ type Config struct {
 	// address; past it the address is refused (429) before its
 	// credentials are looked up. 0 is unlimited.
 	FailedAuthPerMinute int
+	// OnRefused, when set, is told the code of each request the access
+	// layer refuses (Unauthenticated, PermissionDenied, RateLimited, …),
+	// for metrics.
+	OnRefused func(errcode.Code)
 	// Now is the clock for rate limits and signed URLs (time.Now when nil).
 	Now func() time.Time
 	// Mounts are further handlers by path prefix (the workflow REST API at

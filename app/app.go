@@ -222,8 +222,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
-		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute,
-		Mounts:              mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
+		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
+		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
 		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports})
 	return a, nil
 }

@@ -20,6 +20,7 @@ type Metrics struct {
 	media      *prometheus.CounterVec
 	analyser   *prometheus.HistogramVec
 	analyserFx *prometheus.CounterVec
+	refused    *prometheus.CounterVec
 }
 
 // NewMetrics registers Landfall's metrics in a fresh registry.
@@ -30,13 +31,22 @@ func NewMetrics() *Metrics {
 	m.analyser = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "landfall_analyser_duration_seconds", Help: "Analyser run time.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}, []string{"analyser"})
 	m.analyserFx = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "landfall_analyser_failures_total", Help: "Analyser failures by error name."}, []string{"analyser", "error"})
-	m.reg.MustRegister(m.started, m.media, m.analyser, m.analyserFx, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "landfall_http_refused_total",
+		Help: "Requests refused before reaching a handler: no or bad credential, not allowed, rate-limited (by error code)."}, []string{"code"})
+	m.reg.MustRegister(m.started, m.media, m.analyser, m.analyserFx, m.refused, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 func (m *Metrics) executionStarted() {
 	if m != nil {
 		m.started.Inc()
+	}
+}
+
+// Refused counts a request the API's access layer refused.
+func (m *Metrics) Refused(code errcode.Code) {
+	if m != nil {
+		m.refused.WithLabelValues(string(code)).Inc()
 	}
 }
 
