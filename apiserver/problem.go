@@ -4,6 +4,13 @@
 // beside them. It is the only place errors become HTTP statuses: handlers
 // return errors carrying errcode codes, and WriteProblem renders them as
 // RFC 9457 problem details with a stable code.
+//
+// Every route is registered with an Access class (Server.Routes lists
+// them): the access layer authenticates the request (API key, signed URL,
+// Signature Version 4 on the Step Functions endpoint, or the anonymous
+// principal of an open installation), settles the tenant it acts for,
+// checks the class, applies the per-key rate limits, and puts the
+// identity.Principal in the request's context for every handler and mount.
 package apiserver
 
 import (
