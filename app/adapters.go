@@ -57,6 +57,14 @@ func (s starter) StartExecution(ctx context.Context, stateMachine, name string, 
 			s.a.Log.Info("bus: object already processed; no new execution", "key", k.String(), "media_id", m.ID, "status", m.Status)
 			return "", nil
 		}
+		// A second notification of an object whose execution is still
+		// running (S3 may notify twice) joins that execution.
+		if m != nil && m.Status == types.StatusProcessing && m.ExecutionID != "" {
+			if ex, err := s.a.Engine.DescribeExecution(ctx, m.ExecutionID); err == nil && ex.Status == "RUNNING" {
+				s.a.Log.Info("bus: object already being processed; no new execution", "key", k.String(), "media_id", m.ID, "execution", ex.ARN)
+				return ex.ARN, nil
+			}
+		}
 		if m != nil {
 			correlation = m.ID
 		}

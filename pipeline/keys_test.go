@@ -171,3 +171,14 @@ func FuzzBuildKey(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseKey(b *testing.B) {
+	keys := []string{"incoming/acme/" + idA + ".mp4", "incoming/acme/My Talk (1).mp4", "work/acme/" + idA + "/files/keyframe-0001.png"}
+	for b.Loop() {
+		for _, k := range keys {
+			if _, err := ParseKey(k); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
