@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 60m
 # and restart worker processes for minutes (they run without -race).
 RACE_PKGS ?= ./workflow/... ./bus/... ./catalog/... ./apiserver/...
 
-.PHONY: help setup build run check test test-race fmt-check lint fuzz bench quality samples clean
+.PHONY: help setup build run check test test-race fmt-check mod-check lint fuzz bench quality samples clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,19 +32,22 @@ check: fmt-check ## the fast loop: gofmt, vet, build, and the tests in -short mo
 	$(GO) build ./...
 	$(GO) test -short -timeout $(TEST_TIMEOUT) ./...
 
-test: setup fmt-check ## set up and run gofmt, vet, the whole suite in random order, and the race detector over RACE_PKGS
+test: setup fmt-check mod-check ## set up and run gofmt, go mod tidy, vet, the whole suite in random order, and the race detector over RACE_PKGS
 	$(GO) vet ./...
 	$(GO) test -shuffle=on -timeout $(TEST_TIMEOUT) ./...
 	$(GO) test -race -short -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 
-test-race: setup ## the whole test suite under the race detector (slow: hours on two cores)
+test-race: setup ## the whole test suite under the race detector (several times slower than make test)
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 fmt-check: ## fail when a Go file is not gofmt-formatted
 	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "$$out"; echo "gofmt: the files above need formatting (gofmt -w)"; exit 1; fi
 
-lint: fmt-check ## gofmt, go vet and staticcheck
+mod-check: ## fail when go.mod or go.sum is not tidy
+	@$(GO) mod tidy -diff || (echo "go.mod/go.sum: run go mod tidy"; exit 1)
+
+lint: fmt-check mod-check ## gofmt, go mod tidy, go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
 

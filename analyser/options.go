@@ -43,6 +43,9 @@ type Option struct {
 	Enum []string
 	// ItemMaxLen bounds each list item's length in bytes (0: unbounded).
 	ItemMaxLen int
+	// Example is a valid value for documentation and tests, for options
+	// whose valid values the bounds alone do not say (language codes).
+	Example any
 }
 
 // Bound returns a pointer to v, for Option.Min and Option.Max.
@@ -102,13 +105,16 @@ func CheckOptionsSpec(s Spec) error {
 		if o.Type == OptionBoolean && (o.Min != nil || o.Max != nil || len(o.Enum) > 0) {
 			return fmt.Errorf("%s: a boolean has no bounds or enum", where)
 		}
-		if o.Default != nil {
-			raw, err := json.Marshal(o.Default)
+		for what, v := range map[string]any{"default": o.Default, "example": o.Example} {
+			if v == nil {
+				continue
+			}
+			raw, err := json.Marshal(v)
 			if err != nil {
-				return fmt.Errorf("%s: default: %v", where, err)
+				return fmt.Errorf("%s: %s: %v", where, what, err)
 			}
 			if err := checkOption(o, raw); err != nil {
-				return fmt.Errorf("%s: default %s: %s", where, raw, err.Error())
+				return fmt.Errorf("%s: %s %s%s", where, what, raw, err.Error())
 			}
 		}
 	}

@@ -14,33 +14,26 @@ var (
 	schemaCache = map[string]*jsonschema.Schema{}
 )
 
+// CheckOutputSchema reports an output schema that is missing, not JSON or
+// not a JSON Schema that compiles.
+func CheckOutputSchema(s Spec) error {
+	if len(s.OutputSchema) == 0 {
+		return fmt.Errorf("%s: no output schema", s.ID)
+	}
+	_, err := compiled(s)
+	return err
+}
+
 // ValidateOutput checks an analyser's output against its Spec's
 // OutputSchema. An analyser without a schema passes.
 func ValidateOutput(s Spec, out any) error {
 	if len(s.OutputSchema) == 0 {
 		return nil
 	}
-	schemaMu.Lock()
-	sch, ok := schemaCache[s.ID]
-	if !ok {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.OutputSchema))
-		if err != nil {
-			schemaMu.Unlock()
-			return fmt.Errorf("%s: output schema: %w", s.ID, err)
-		}
-		c := jsonschema.NewCompiler()
-		url := "landfall:" + s.ID + ".json"
-		if err := c.AddResource(url, doc); err != nil {
-			schemaMu.Unlock()
-			return err
-		}
-		if sch, err = c.Compile(url); err != nil {
-			schemaMu.Unlock()
-			return fmt.Errorf("%s: output schema: %w", s.ID, err)
-		}
-		schemaCache[s.ID] = sch
+	sch, err := compiled(s)
+	if err != nil {
+		return err
 	}
-	schemaMu.Unlock()
 	b, err := json.Marshal(out)
 	if err != nil {
 		return err
@@ -53,4 +46,31 @@ func ValidateOutput(s Spec, out any) error {
 		return fmt.Errorf("%s: output does not match its schema: %w", s.ID, err)
 	}
 	return nil
+}
+
+// compiled returns the spec's compiled output schema, compiling it once
+// per analyser id.
+func compiled(s Spec) (*jsonschema.Schema, error) {
+	schemaMu.Lock()
+	sch, ok := schemaCache[s.ID]
+	if !ok {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.OutputSchema))
+		if err != nil {
+			schemaMu.Unlock()
+			return nil, fmt.Errorf("%s: output schema: %w", s.ID, err)
+		}
+		c := jsonschema.NewCompiler()
+		url := "landfall:" + s.ID + ".json"
+		if err := c.AddResource(url, doc); err != nil {
+			schemaMu.Unlock()
+			return nil, err
+		}
+		if sch, err = c.Compile(url); err != nil {
+			schemaMu.Unlock()
+			return nil, fmt.Errorf("%s: output schema: %w", s.ID, err)
+		}
+		schemaCache[s.ID] = sch
+	}
+	schemaMu.Unlock()
+	return sch, nil
 }

@@ -91,7 +91,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func keyed(t *testing.T, cfg Config) *keyedFixture {
+func keyed(t testing.TB, cfg Config) *keyedFixture {
 	t.Helper()
 	ctx := context.Background()
 	cat, err := catalog.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "cat.db"))
@@ -565,6 +565,22 @@ func TestRoutesAreDocumented(t *testing.T) {
 		}
 		if _, ok := ops[strings.ToLower(rt.Method)]; !ok {
 			t.Errorf("%s %s: method not in openapi.json", rt.Method, path)
+		}
+	}
+}
+
+// BenchmarkBearerRequest is one authenticated request end to end: the key
+// is looked up in SQLite on every request (no cache), then the tenant's
+// media list is read.
+func BenchmarkBearerRequest(b *testing.B) {
+	f := keyed(b, Config{})
+	req, _ := http.NewRequest("GET", "/v1/media", nil)
+	req.Header.Set("Authorization", "Bearer "+f.acme)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		f.s.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
 		}
 	}
 }

@@ -3,7 +3,10 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +86,45 @@ func TestResumableRefusedPastStoredBytes(t *testing.T) {
 	}
 	if r := tusReq(t, "POST", srv.URL+ResumablePath, k.Key, nil, map[string]string{"Upload-Length": "1000", "Upload-Metadata": "filename YS53YXY="}); r.StatusCode != http.StatusCreated {
 		t.Fatalf("within the limit: %d", r.StatusCode)
+	}
+}
+
+// A failure inside the resumable upload store (here a full disk) answers the generic internal problem, never the
+// file-system error that names the upload folder.
+func TestResumableInternalErrorNamesNoPath(t *testing.T) {
+	t.Parallel()
+	s, _, cat, _, _ := setup(t, 1<<20)
+	k, err := cat.APIKeyCreate(context.Background(), &catalog.APIKeyCreateParams{TenantID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _, dir := tusServer(t, s, cat, time.Minute)
+	r := tusReq(t, "POST", srv.URL+ResumablePath, k.Key, nil, map[string]string{"Upload-Length": "10"})
+	if r.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", r.StatusCode)
+	}
+	loc := r.Header.Get("Location")
+	id := loc[strings.LastIndexByte(loc, '/')+1:]
+	chunk := filepath.Join(dir, id)
+	if err := os.Remove(chunk); err != nil {
+		t.Fatal(err)
+	}
+	// Every write to /dev/full fails with ENOSPC: a full disk.
+	if err := os.Symlink("/dev/full", chunk); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PATCH", srv.URL+ResumablePath+id, strings.NewReader("0123456789"))
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Authorization", "Bearer "+k.Key)
+	req.Header.Set("Upload-Offset", "0")
+	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 500 || strings.Contains(string(body), dir) || strings.Contains(string(body), "/tmp/") {
+		t.Fatalf("status %d, body %q", resp.StatusCode, body)
 	}
 }

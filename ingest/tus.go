@@ -75,7 +75,7 @@ func (s *Service) Resumable(opt ResumableOptions) (http.Handler, *Janitor, error
 	if err != nil {
 		return nil, nil, err
 	}
-	stripped := http.StripPrefix(ResumablePath, h)
+	stripped := hideInternalErrors(http.StripPrefix(ResumablePath, h), opt.WriteProblem, s.log)
 	guard := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.Trim(strings.TrimPrefix(r.URL.Path, ResumablePath), "/")
 		if id != "" && r.Method != http.MethodOptions {
@@ -140,7 +140,8 @@ func (s *Service) tusFinish(ev tusd.HookEvent, store filestore.FileStore, status
 	path := info.Storage["Path"]
 	f, err := os.Open(path)
 	if err != nil {
-		return tusd.HTTPResponse{}, tusd.NewError("STORE", "completed upload is missing: "+err.Error(), http.StatusInternalServerError)
+		s.log.Error("resumable upload: completed upload is missing", "id", info.ID, "err", err)
+		return tusd.HTTPResponse{}, tusd.NewError("STORE", "completed upload is missing", http.StatusInternalServerError)
 	}
 	defer f.Close()
 	var vocab []string

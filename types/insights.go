@@ -40,6 +40,18 @@ type Box struct {
 	Height float64 `json:"height"`
 }
 
+// IoU is the intersection over union of two boxes: 0 when they do not
+// overlap, 1 when they are the same.
+func (b Box) IoU(o Box) float64 {
+	x1, y1 := max(b.Left, o.Left), max(b.Top, o.Top)
+	x2, y2 := min(b.Left+b.Width, o.Left+o.Width), min(b.Top+b.Height, o.Top+o.Height)
+	if x2 <= x1 || y2 <= y1 {
+		return 0
+	}
+	inter := (x2 - x1) * (y2 - y1)
+	return inter / (b.Width*b.Height + o.Width*o.Height - inter)
+}
+
 // Label is a visual label with confidence 0..100 and the times it was seen.
 type Label struct {
 	Name       string    `json:"name"`

@@ -95,10 +95,10 @@ func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachinePar
 		}
 	}
 	arn := e.arn("stateMachine", p.Name)
-	now := micros(time.Now())
+	now := micros(e.now())
 	var out *StateMachine
 	err := e.withTx(ctx, func(tx dbtx) error {
-		sm, err := scanSM(tx.queryRow(ctx, `SELECT `+smCols+` FROM wf_state_machines WHERE arn = $1`, arn))
+		sm, err := e.st.StateMachineGet(ctx, tx, &stateMachineGetParams{ARN: arn})
 		if err == nil {
 			if sm.Definition != p.Definition || sm.RoleARN != p.RoleARN || sm.Type != p.Type {
 				return errcode.New(errcode.AlreadyExists, "state machine %s already exists with a different definition", p.Name)
@@ -109,8 +109,8 @@ func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachinePar
 		if !errors.Is(err, errNoRows) {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO wf_state_machines (arn, name, type, definition, role_arn, revision, created_us, updated_us) VALUES ($1,$2,$3,$4,$5,1,$6,$6)`,
-			arn, p.Name, p.Type, p.Definition, p.RoleARN, now); err != nil {
+		if err := e.st.StateMachineInsert(ctx, tx, &stateMachineInsertParams{ARN: arn, Name: p.Name, Type: p.Type, Definition: p.Definition,
+			RoleARN: p.RoleARN, CreatedUS: now}); err != nil {
 			return err
 		}
 		out = &StateMachine{ARN: arn, Name: p.Name, Type: p.Type, Definition: p.Definition, RoleARN: p.RoleARN, Revision: 1,
@@ -136,9 +136,8 @@ func (e *Engine) UpdateStateMachine(ctx context.Context, arn, definition, roleAR
 		return nil, err
 	}
 	err := e.withTx(ctx, func(tx dbtx) error {
-		n, err := tx.exec(ctx, `UPDATE wf_state_machines SET definition=$1, role_arn=CASE WHEN $2 = '' THEN role_arn ELSE $2 END, revision=revision+1, updated_us=$3 WHERE arn=$4`,
-			definition, roleARN, micros(time.Now()), arn)
-		if err == nil && n == 0 {
+		found, err := e.st.StateMachineUpdate(ctx, tx, &stateMachineUpdateParams{ARN: arn, Definition: definition, RoleARN: roleARN, UpdatedUS: micros(e.now())})
+		if err == nil && !found {
 			return errcode.New(errcode.NotFound, "state machine %s does not exist", arn)
 		}
 		return err
@@ -173,7 +172,7 @@ func (e *Engine) DescribeStateMachine(ctx context.Context, arnOrName string) (*S
 	var sm *StateMachine
 	err := e.withTx(ctx, func(tx dbtx) error {
 		var err error
-		sm, err = scanSM(tx.queryRow(ctx, `SELECT `+smCols+` FROM wf_state_machines WHERE arn = $1`, arn))
+		sm, err = e.st.StateMachineGet(ctx, tx, &stateMachineGetParams{ARN: arn})
 		if errors.Is(err, errNoRows) {
 			return errcode.New(errcode.NotFound, "state machine %s does not exist", arnOrName)
 		}
@@ -186,20 +185,9 @@ func (e *Engine) DescribeStateMachine(ctx context.Context, arnOrName string) (*S
 func (e *Engine) ListStateMachines(ctx context.Context) ([]StateMachine, error) {
 	var out []StateMachine
 	err := e.withTx(ctx, func(tx dbtx) error {
-		out = out[:0]
-		r, err := tx.query(ctx, `SELECT `+smCols+` FROM wf_state_machines ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			sm, err := scanSM(r)
-			if err != nil {
-				return err
-			}
-			out = append(out, *sm)
-		}
-		return r.Err()
+		var err error
+		out, err = e.st.StateMachineList(ctx, tx, &stateMachineListParams{})
+		return err
 	})
 	return out, err
 }
@@ -210,8 +198,7 @@ func (e *Engine) DeleteStateMachine(ctx context.Context, arn string) error {
 		return err
 	}
 	return e.withTx(ctx, func(tx dbtx) error {
-		_, err := tx.exec(ctx, `DELETE FROM wf_state_machines WHERE arn = $1`, arn)
-		return err
+		return e.st.StateMachineDelete(ctx, tx, &stateMachineDeleteParams{ARN: arn})
 	})
 }
 
@@ -289,7 +276,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		if err := e.checkConcurrency(ctx, tx, p.Tenant); err != nil {
 			return err
 		}
-		now := time.Now().UTC().Truncate(time.Microsecond)
+		now := e.now().UTC().Truncate(time.Microsecond)
 		var timeoutUS int64
 		if timeout > 0 {
 			timeoutUS = micros(now.Add(timeout))

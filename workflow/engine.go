@@ -66,6 +66,12 @@ type Config struct {
 	// Installation work, which has no tenant, is not capped.
 	ConcurrentExecutions int
 	Logger               *slog.Logger
+	// Now is the engine's clock (default time.Now): start, stop and event
+	// times, Wait deadlines, task and execution timeouts and worker leases
+	// are all read from it, never from the process clock. River runs
+	// scheduled jobs by the database's clock, so Now must advance in real
+	// time; it may be offset from it (tests move it).
+	Now func() time.Time
 	// compile overrides the ASL compiler (tests).
 	compile compileFunc
 }
@@ -78,6 +84,7 @@ type Engine struct {
 	workerID string
 	compile  compileFunc
 	progs    progCache
+	st       store
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -156,6 +163,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Resources == nil {
 		cfg.Resources = NewResources()
 	}
@@ -163,7 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, b); err != nil {
+	if err := migrate(ctx, b, cfg.Now); err != nil {
 		b.close()
 		return nil, fmt.Errorf("migrate %s: %w", redact(cfg.DB), err)
 	}
@@ -182,6 +192,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		activityWake: make(chan struct{}),
 		waiters:      map[string]chan struct{}{},
 		slots:        make(chan struct{}, cfg.Workers),
+		st:           newStore(b.dialect()),
 	}
 	if e.compile == nil {
 		e.compile = defaultCompile
@@ -217,6 +228,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// now reads the engine's clock.
+func (e *Engine) now() time.Time { return e.cfg.Now() }
 
 // WorkerID names this process in task leases.
 func (e *Engine) WorkerID() string { return e.workerID }
@@ -290,7 +304,7 @@ func randomID(n int) string {
 // ---- worker lease ----
 
 func (e *Engine) registerWorker(ctx context.Context) error {
-	now := micros(time.Now())
+	now := micros(e.now())
 	return e.withTx(ctx, func(tx dbtx) error {
 		_, err := tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES ($1, $2, $3)`, e.workerID, now, now)
 		return err
@@ -319,9 +333,9 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		err := e.withTx(ctx, func(tx dbtx) error {
-			n, err := tx.exec(ctx, `UPDATE wf_workers SET heartbeat_us = $1 WHERE id = $2`, micros(time.Now()), e.workerID)
+			n, err := tx.exec(ctx, `UPDATE wf_workers SET heartbeat_us = $1 WHERE id = $2`, micros(e.now()), e.workerID)
 			if err == nil && n == 0 {
-				_, err = tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES ($1, $2, $2)`, e.workerID, micros(time.Now()))
+				_, err = tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES ($1, $2, $2)`, e.workerID, micros(e.now()))
 			}
 			return err
 		})

@@ -19,16 +19,16 @@ const migrationLockKey = 0x4c4657464c4f57 // "LFWFLOW"
 
 // migrate brings the wf_ tables and River's tables up to date. It is safe
 // to run from several processes at once.
-func migrate(ctx context.Context, b backend) error {
+func migrate(ctx context.Context, b backend, now func() time.Time) error {
 	return b.withLock(ctx, migrationLockKey, func(ctx context.Context) error {
 		if err := b.migrateRiver(ctx); err != nil {
 			return fmt.Errorf("river migrations: %w", err)
 		}
-		return migrateOwn(ctx, b)
+		return migrateOwn(ctx, b, now)
 	})
 }
 
-func migrateOwn(ctx context.Context, b backend) error {
+func migrateOwn(ctx context.Context, b backend, now func() time.Time) error {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -44,14 +44,14 @@ func migrateOwn(ctx context.Context, b backend) error {
 		if err != nil {
 			return err
 		}
-		if err := applyMigration(ctx, b, version, string(body)); err != nil {
+		if err := applyMigration(ctx, b, version, string(body), now()); err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, b backend, version int, body string) error {
+func applyMigration(ctx context.Context, b backend, version int, body string, now time.Time) error {
 	tx, err := b.begin(ctx)
 	if err != nil {
 		return err
@@ -72,7 +72,7 @@ func applyMigration(ctx context.Context, b backend, version int, body string) er
 			return fmt.Errorf("%w\nin: %s", err, stmt)
 		}
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO wf_migrations (version, applied_us) VALUES ($1, $2)`, version, time.Now().UnixMicro()); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO wf_migrations (version, applied_us) VALUES ($1, $2)`, version, now.UnixMicro()); err != nil {
 		return err
 	}
 	return tx.commit(ctx)

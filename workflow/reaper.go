@@ -39,7 +39,7 @@ type openTask struct {
 // ReapInterval; every change it makes is fenced, so concurrent reapers
 // are safe.
 func (e *Engine) Reap(ctx context.Context) error {
-	now := time.Now()
+	now := e.now()
 	cutoff := micros(now.Add(-e.cfg.Lease))
 	var tasks []openTask
 	var execs []string

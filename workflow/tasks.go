@@ -150,19 +150,17 @@ func (e *Engine) CreateActivity(ctx context.Context, name string) (*Activity, er
 	if err := validName("activity", name); err != nil {
 		return nil, err
 	}
-	a := &Activity{ARN: e.arn("activity", name), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	a := &Activity{ARN: e.arn("activity", name), Name: name, CreatedAt: e.now().UTC().Truncate(time.Microsecond)}
 	err := e.withTx(ctx, func(tx dbtx) error {
-		var created int64
-		err := tx.queryRow(ctx, `SELECT created_us FROM wf_activities WHERE arn = $1`, a.ARN).Scan(&created)
+		got, err := e.st.ActivityGet(ctx, tx, &activityGetParams{ARN: a.ARN})
 		if err == nil {
-			a.CreatedAt = fromMicros(created)
+			a.CreatedAt = got.CreatedAt
 			return nil
 		}
 		if !errors.Is(err, errNoRows) {
 			return err
 		}
-		_, err = tx.exec(ctx, `INSERT INTO wf_activities (arn, name, created_us) VALUES ($1,$2,$3)`, a.ARN, name, micros(a.CreatedAt))
-		return err
+		return e.st.ActivityInsert(ctx, tx, &activityInsertParams{ARN: a.ARN, Name: name, CreatedUS: micros(a.CreatedAt)})
 	})
 	return a, err
 }
@@ -171,22 +169,9 @@ func (e *Engine) CreateActivity(ctx context.Context, name string) (*Activity, er
 func (e *Engine) ListActivities(ctx context.Context) ([]Activity, error) {
 	var out []Activity
 	err := e.withTx(ctx, func(tx dbtx) error {
-		out = out[:0]
-		r, err := tx.query(ctx, `SELECT arn, name, created_us FROM wf_activities ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			var a Activity
-			var c int64
-			if err := r.Scan(&a.ARN, &a.Name, &c); err != nil {
-				return err
-			}
-			a.CreatedAt = fromMicros(c)
-			out = append(out, a)
-		}
-		return r.Err()
+		var err error
+		out, err = e.st.ActivityList(ctx, tx, &activityListParams{})
+		return err
 	})
 	return out, err
 }
@@ -197,8 +182,7 @@ func (e *Engine) DeleteActivity(ctx context.Context, arn string) error {
 		return err
 	}
 	return e.withTx(ctx, func(tx dbtx) error {
-		_, err := tx.exec(ctx, `DELETE FROM wf_activities WHERE arn = $1`, arn)
-		return err
+		return e.st.ActivityDelete(ctx, tx, &activityDeleteParams{ARN: arn})
 	})
 }
 
@@ -218,13 +202,21 @@ func (e *Engine) GetActivityTask(ctx context.Context, activity, workerName strin
 	}
 	var exists int
 	if err := e.withTx(ctx, func(tx dbtx) error {
-		return tx.queryRow(ctx, `SELECT COUNT(*) FROM wf_activities WHERE name = $1`, name).Scan(&exists)
+		_, err := e.st.ActivityGet(ctx, tx, &activityGetParams{Name: name})
+		switch {
+		case err == nil:
+			exists = 1
+		case errors.Is(err, errNoRows):
+			err = nil
+		}
+		return err
 	}); err != nil {
 		return nil, err
 	}
 	if exists == 0 {
 		return nil, errcode.New(errcode.NotFound, "activity %s does not exist", activity)
 	}
+	// The poll waits real time, whatever the engine's clock says.
 	deadline := time.Now().Add(wait)
 	for {
 		wake := e.activityWaiter()

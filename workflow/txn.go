@@ -196,7 +196,7 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 	var run *taskRun
 	var done, activity bool
 	err := e.withTx(ctx, func(tx dbtx) error {
-		t := &txn{e: e, ctx: ctx, tx: tx, now: time.Now().UTC(), frames: map[string]*frameRow{}, job: job, canInline: canInline && e.cfg.Role != RoleAPI}
+		t := &txn{e: e, ctx: ctx, tx: tx, now: e.now().UTC(), frames: map[string]*frameRow{}, job: job, canInline: canInline && e.cfg.Role != RoleAPI}
 		var x *execRow
 		stmts := []stmt{{`SELECT ` + execCols + ` FROM wf_executions WHERE arn = $1 FOR UPDATE`, []any{execARN}}}
 		scans := []func(row) error{func(r row) (err error) { x, err = scanExec(r); return err }}
@@ -362,7 +362,9 @@ func (t *txn) event(f *frameRow, typ string, details any) int64 {
 func (t *txn) stepJob(f *frameRow, at time.Time) {
 	opts := &river.InsertOpts{}
 	if at.After(t.now) {
-		opts.ScheduledAt = at
+		// River schedules by the process clock; the engine's may be offset
+		// from it, so the job is due after the same span.
+		opts.ScheduledAt = time.Now().Add(at.Sub(t.now))
 	}
 	t.jobs = append(t.jobs, river.InsertManyParams{
 		Args:       stepArgs{Exec: t.exec.arn, Frame: f.id, Version: f.nextVersion()},

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/riverqueue/river"
@@ -205,7 +204,7 @@ func (t *txn) taskFailed(f *frameRow, resource, name, cause string) error {
 func (e *Engine) heartbeatTask(ctx context.Context, token string, dispatch int) error {
 	return e.withTx(ctx, func(tx dbtx) error {
 		q := `UPDATE wf_tasks SET heartbeat_us=$1 WHERE token=$2 AND status IN ('running','waiting')`
-		args := []any{micros(time.Now()), token}
+		args := []any{micros(e.now()), token}
 		if dispatch > 0 {
 			q += ` AND dispatch=$3`
 			args = append(args, dispatch)

@@ -55,3 +55,13 @@ func TestConformancePostgres(t *testing.T) {
 	t.Parallel()
 	workflowtest.RunConformance(t, workflowtest.Postgres, "testdata/engine_conformance_exempt.txt")
 }
+
+func TestClockSQLite(t *testing.T) {
+	t.Parallel()
+	workflowtest.RunClock(t, workflowtest.SQLite)
+}
+
+func TestClockPostgres(t *testing.T) {
+	t.Parallel()
+	workflowtest.RunClock(t, workflowtest.Postgres)
+}

@@ -146,7 +146,7 @@ func (c *Clients) stage(ctx context.Context, mediaID, key, path string) (bucket,
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", "", err
+		return "", "", fileError(err, path)
 	}
 	defer f.Close()
 	objectKey = "landfall-staging/" + mediaID + "/" + filepath.Base(path)

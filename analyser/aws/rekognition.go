@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"sort"
@@ -33,6 +35,9 @@ type frame struct {
 // media task's output, at most max of them evenly chosen.
 func frames(in *analyser.Input, max int) ([]frame, error) {
 	if in.Kind == types.KindImage || in.Results[analyser.TaskMedia] == nil {
+		if in.Path == "" {
+			return nil, errcode.New(errcode.Invalid, "input has neither /results/media keyframes nor a /path")
+		}
 		return []frame{{path: in.Path}}, nil
 	}
 	var m struct {
@@ -56,17 +61,26 @@ func frames(in *analyser.Input, max int) ([]frame, error) {
 	return out, nil
 }
 
+// fileError gives a local file's error its code: NotFound when it is
+// missing, Unavailable otherwise.
+func fileError(err error, path string) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return errcode.Wrap(errcode.NotFound, err, "aws: %s", path)
+	}
+	return errcode.Wrap(errcode.Unavailable, err, "aws: %s", path)
+}
+
 // image returns the Rekognition image for a frame: bytes up to 5 MB,
 // otherwise an S3 object.
 func (c *Clients) image(ctx context.Context, mediaID, key string, f frame) (*rtypes.Image, error) {
 	fi, err := os.Stat(f.path)
 	if err != nil {
-		return nil, err
+		return nil, fileError(err, f.path)
 	}
 	if fi.Size() <= 5<<20 {
 		b, err := os.ReadFile(f.path)
 		if err != nil {
-			return nil, err
+			return nil, fileError(err, f.path)
 		}
 		return &rtypes.Image{Bytes: b}, nil
 	}

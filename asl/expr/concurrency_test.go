@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/landfall/landfall/internal/jsonata"
 )
 
 // TestConcurrentEvaluation evaluates the same compiled expressions from many
@@ -126,6 +128,56 @@ func TestConcurrentJSONataEngine(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
+}
+
+// TestJSONataEvaluationsOverlap proves evaluations are not serialised:
+// two evaluations of one expression each call a function that waits until
+// the other has called it too, which only returns when both are inside the
+// engine at once. Not parallel: it adds a function to the package's table.
+func TestJSONataEvaluationsOverlap(t *testing.T) {
+	const name = "testBarrier"
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	both := make(chan struct{})
+	go func() { arrived.Wait(); close(both) }()
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	barrier := func() (bool, error) {
+		arrived.Done()
+		select {
+		case <-both:
+			return true, nil
+		case <-timeout.C:
+			return false, errors.New("the other evaluation never ran at the same time")
+		}
+	}
+	e := jsonata.MustCompile("$" + name)
+	if err := e.RegisterExts(map[string]jsonata.Extension{name: {Func: barrier}}); err != nil {
+		t.Fatal(err)
+	}
+	fn, err := e.Eval(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stepFunctionsCallables[name] = fn
+	defer delete(stepFunctionsCallables, name)
+
+	j := MustCompileJSONata("{% $count($states.input.items) > 0 and $" + name + "() %}")
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			got, err := j.Eval(&Env{Input: map[string]any{"items": []any{Int(1)}}})
+			if err == nil && got != true {
+				err = fmt.Errorf("got %s, want true", MarshalString(got))
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestJSONataDeepRecursion: recursion within the lambda depth limit

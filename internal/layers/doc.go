@@ -26,5 +26,7 @@
 //	internal/jsonata/ , internal/redact/ , internal/testutil/    the JSONata engine; path redaction; test helpers
 //
 // Packages on one line (a tier) may import each other; a package never
-// imports one listed above its own.
+// imports one listed above its own. asl, rule and internal/jsonata are
+// pure: their non-test files import nothing that reaches storage, the
+// network or other processes.
 package layers

@@ -210,3 +210,57 @@ func TestEntryOf(t *testing.T) {
 		t.Errorf("tiers out of order: app %d, apiserver %d, ingest %d, pipeline %d, analyser %d, identity %d", app, api, ing, pipe, an, leaf)
 	}
 }
+
+// pure are the packages DESIGN.md declares pure (no I/O): they, and every
+// package under them, never import storage or the network.
+var pure = []string{"asl", "rule", "internal/jsonata"}
+
+// ioPackages are the standard packages that reach storage, the network or
+// other processes.
+var ioPackages = []string{"os", "os/exec", "os/signal", "io/fs", "io/ioutil", "net", "net/http", "net/rpc", "net/smtp", "database/sql", "syscall", "plugin"}
+
+// TestPurePackagesDoNoIO fails when a non-test file of a pure package
+// imports one of ioPackages.
+func TestPurePackagesDoNoIO(t *testing.T) {
+	t.Parallel()
+	root := testutil.RepoRoot(t)
+	fset := token.NewFileSet()
+	files := 0
+	for _, p := range pure {
+		err := filepath.WalkDir(filepath.Join(root, p), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if d.Name() == "testdata" {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			files++
+			for _, spec := range f.Imports {
+				ip, _ := strconv.Unquote(spec.Path.Value)
+				for _, bad := range ioPackages {
+					if ip == bad {
+						rel, _ := filepath.Rel(root, path)
+						t.Errorf("%s imports %s: %s is pure (no I/O) in DESIGN.md", filepath.ToSlash(rel), ip, p)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 10 {
+		t.Fatalf("read only %d files of the pure packages", files)
+	}
+}

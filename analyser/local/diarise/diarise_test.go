@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/analyser/local/speech"
 	"github.com/landfall/landfall/errcode"
@@ -63,27 +62,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dlgDir)
 	}
 	os.Exit(code)
-}
-
-func validate(t testing.TB, v any) {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(outputSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(v)
-	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err := s.Validate(inst); err != nil {
-		t.Fatalf("output does not match the schema: %v\n%s", err, b)
-	}
 }
 
 // attribution is the share of reference speech time whose hypothesis
@@ -139,7 +117,7 @@ func TestQualityDiarisation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, audioOnly)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), audioOnly)
 	a1 := attribution(ref, audioOnly.Turns)
 
 	tr, err := (&speech.Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: t.TempDir()}, &analyser.Input{Path: path})
@@ -151,7 +129,7 @@ func TestQualityDiarisation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, withWords)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), withWords)
 	if b, _ := json.Marshal(withWords); !bytes.Contains(b, []byte(`"language_model":"generic"`)) {
 		t.Errorf("transcribe fields not passed through: %.300s", b)
 	}
@@ -297,4 +275,15 @@ func TestQualityLongDiarisation(t *testing.T) {
 	if len(out.Speakers) != 2 || a < 0.95 {
 		t.Errorf("speakers %+v, attribution %.1f%%", out.Speakers, 100*a)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, &Analyser{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		p := filepath.Join(dir, "speech.wav")
+		if err := mediagen.Speech(context.Background(), p, "Landfall turns uploaded media into searchable insight.", mediagen.VoiceMale); err != nil {
+			t.Fatal(err)
+		}
+		return &analyser.Input{MediaID: "m1", Path: p, Kind: types.KindAudio}
+	}})
 }

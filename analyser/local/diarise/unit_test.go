@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/types"
@@ -176,7 +177,7 @@ func TestSpeakerOptions(t *testing.T) {
 	if len(three.Speakers) != 3 {
 		t.Fatalf("min 3: %+v", three.Speakers)
 	}
-	validate(t, three)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), three)
 }
 
 func TestDiariseBadInput(t *testing.T) {
@@ -200,7 +201,7 @@ func TestDiariseBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		validate(t, out)
+		analysertest.ValidateOutput(t, (&Analyser{}).Spec(), out)
 		if len(out.Speakers) != 0 || len(out.Turns) != 0 {
 			t.Errorf("%s: speakers %+v turns %+v", f, out.Speakers, out.Turns)
 		}

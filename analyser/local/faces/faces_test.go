@@ -1,21 +1,18 @@
 package faces
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/analyser/local/mediatools"
 	"github.com/landfall/landfall/errcode"
@@ -51,73 +48,41 @@ func photos(t testing.TB) photoSet {
 	return ps
 }
 
+// fx is the test media, generated once per test binary from the sample
+// photos (set by fixtures).
 var (
-	fixtureDir  string
-	fixtureOnce sync.Once
-	fixtureErr  error
+	fx          = analysertest.NewFixtures("faces", func(ctx context.Context, dir string) error { return makeFixtures(ctx, dir, fxPhotos) })
+	fxPhotos    photoSet
+	fxPhotosSet sync.Once
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "landfall-faces-")
-	if err != nil {
-		panic(err)
-	}
-	fixtureDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { analysertest.Main(m, fx) }
 
 // fixtures generates a slide keyframe (no face), a picture of two faces
 // (the astronaut photo twice, side by side) and bad images.
 func fixtures(t testing.TB) string {
 	t.Helper()
 	ps := photos(t)
-	fixtureOnce.Do(func() {
-		ctx := context.Background()
-		p := func(n string) string { return filepath.Join(fixtureDir, n) }
-		fixtureErr = func() error {
-			if err := mediagen.Image(ctx, p("slide.png"), mediagen.ImageSpec{Width: 1280, Height: 720, Text: "Quarterly results\nNo faces here", Background: "navy", Color: "white"}); err != nil {
-				return err
-			}
-			astro := filepath.Join(ps.Dir, "astronaut.png")
-			if _, err := execx.Run(ctx, execx.Cmd{Name: "convert", Args: []string{astro, astro, "+append", p("two.png")}}); err != nil {
-				return err
-			}
-			if err := mediagen.Image(ctx, p("tiny.png"), mediagen.ImageSpec{Width: 1, Height: 1}); err != nil {
-				return err
-			}
-			if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
-				return err
-			}
-			return mediagen.Text(p("notes.png"), "not an image")
-		}()
-	})
-	if fixtureErr != nil {
-		t.Fatalf("generating fixtures: %v", fixtureErr)
-	}
-	return fixtureDir
+	fxPhotosSet.Do(func() { fxPhotos = ps })
+	return fx.Dir(t)
 }
 
-func validate(t testing.TB, v any) {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
-	if err != nil {
-		t.Fatal(err)
+func makeFixtures(ctx context.Context, dir string, ps photoSet) error {
+	p := func(n string) string { return filepath.Join(dir, n) }
+	if err := mediagen.Image(ctx, p("slide.png"), mediagen.ImageSpec{Width: 1280, Height: 720, Text: "Quarterly results\nNo faces here", Background: "navy", Color: "white"}); err != nil {
+		return err
 	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		t.Fatal(err)
+	astro := filepath.Join(ps.Dir, "astronaut.png")
+	if _, err := execx.Run(ctx, execx.Cmd{Name: "convert", Args: []string{astro, astro, "+append", p("two.png")}}); err != nil {
+		return err
 	}
-	s, err := c.Compile("schema.json")
-	if err != nil {
-		t.Fatal(err)
+	if err := mediagen.Image(ctx, p("tiny.png"), mediagen.ImageSpec{Width: 1, Height: 1}); err != nil {
+		return err
 	}
-	b, _ := json.Marshal(v)
-	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err := s.Validate(inst); err != nil {
-		t.Fatalf("output does not match schema.json: %v\n%s", err, b)
+	if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
+		return err
 	}
+	return mediagen.Text(p("notes.png"), "not an image")
 }
 
 func run(t testing.TB, in *analyser.Input) (*Result, error) {
@@ -126,7 +91,7 @@ func run(t testing.TB, in *analyser.Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	validate(t, out)
+	analysertest.ValidateOutput(t, Faces{}.Spec(), out)
 	return out.(*Result), nil
 }
 
@@ -164,28 +129,18 @@ func TestPhotos(t *testing.T) {
 	for _, ph := range ps.Photos {
 		t.Run(ph.File, func(t *testing.T) {
 			r := results[ph.File]
-			validate(t, r)
+			analysertest.ValidateOutput(t, Faces{}.Spec(), r)
 			if r.MaxCount != ph.Faces {
 				t.Fatalf("found %d faces %+v, want %d", r.MaxCount, r.Detections, ph.Faces)
 			}
 			if ph.Box != nil {
 				got := r.Detections[0].Boxes[0]
-				if iou(got, *ph.Box) < 0.5 {
+				if got.IoU(*ph.Box) < 0.5 {
 					t.Errorf("box %+v, want about %+v", got, *ph.Box)
 				}
 			}
 		})
 	}
-}
-
-func iou(a, b types.Box) float64 {
-	x1, y1 := math.Max(a.Left, b.Left), math.Max(a.Top, b.Top)
-	x2, y2 := math.Min(a.Left+a.Width, b.Left+b.Width), math.Min(a.Top+a.Height, b.Top+b.Height)
-	if x2 <= x1 || y2 <= y1 {
-		return 0
-	}
-	in := (x2 - x1) * (y2 - y1)
-	return in / (a.Width*a.Height + b.Width*b.Height - in)
 }
 
 func TestKeyframesTimestampsAndCounts(t *testing.T) {
@@ -356,4 +311,15 @@ func BenchmarkFaces512(b *testing.B) {
 			b.Fatalf("%d faces", len(fr.Boxes))
 		}
 	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, Faces{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		p := filepath.Join(dir, "slide.png")
+		if err := mediagen.Image(context.Background(), p, mediagen.ImageSpec{Width: 640, Height: 360, Text: "Quarterly results", Background: "white", Color: "black"}); err != nil {
+			t.Fatal(err)
+		}
+		return &analyser.Input{MediaID: "m1", Path: p, Kind: types.KindImage}
+	}})
 }

@@ -59,6 +59,7 @@ func (Detector) Spec() analyser.Spec {
 		OutputSchema: schema,
 		Options: []analyser.Option{
 			{Name: "languages", Type: analyser.OptionStrings, Min: analyser.Bound(2), Max: analyser.Bound(100), ItemMaxLen: 3,
+				Example:     []string{"en", "de", "fr", "pt", "es"},
 				Description: "ISO 639-1 codes to choose among; absent: " + strings.Join(DefaultLanguages, ", ")},
 		},
 	}

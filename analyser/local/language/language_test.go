@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 )
 
 func run(t *testing.T, results map[string]any, opts string) (*Result, error) {
@@ -80,4 +81,12 @@ func BenchmarkDetect(b *testing.B) {
 	for b.Loop() {
 		Detect(d, text)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, Detector{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		raw, _ := json.Marshal(map[string]any{"text": "the quarterly results were presented to the board on Tuesday morning"})
+		return &analyser.Input{MediaID: "m1", Results: map[string]json.RawMessage{"transcribe": raw}}
+	}})
 }

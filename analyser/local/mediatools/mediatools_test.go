@@ -14,98 +14,64 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/types"
 )
 
 var (
-	fixtureDir  string
-	fixtureOnce sync.Once
-	fixtureErr  error
 	// slideVideo is the generator's report on lecture.mp4: the true cuts.
 	slideVideo *mediagen.VideoResult
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "landfall-media-")
-	if err != nil {
-		panic(err)
-	}
-	fixtureDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// fx is the test media, generated once per test binary.
+var fx = analysertest.NewFixtures("media", makeFixtures)
+
+func TestMain(m *testing.M) { analysertest.Main(m, fx) }
 
 // slideCases are the slide lengths of the generated lecture: uneven, down
 // to 0.4 s, so each cut must be found on its own frame.
 var slideLengths = []float64{1.6, 0.4, 2.0, 1.2, 0.8, 1.4, 2.2, 1.0}
 
-func fixtures(t testing.TB) string {
-	t.Helper()
-	fixtureOnce.Do(func() {
-		ctx := context.Background()
-		p := func(n string) string { return filepath.Join(fixtureDir, n) }
-		fixtureErr = func() error {
-			if err := mediagen.Speech(ctx, p("speech.wav"), "Shots are found where the picture changes.", mediagen.VoiceMale); err != nil {
-				return err
-			}
-			var slides []mediagen.Slide
-			for i, s := range slideLengths {
-				slides = append(slides, mediagen.Slide{Text: fmt.Sprintf("Slide %d\nLanding the media", i+1), Seconds: s})
-			}
-			var err error
-			slideVideo, err = mediagen.Video(ctx, p("lecture.mp4"), mediagen.VideoSpec{Width: 640, Height: 360, Slides: slides, Audio: p("speech.wav")})
-			if err != nil {
-				return err
-			}
-			if _, err := mediagen.Video(ctx, p("silent.mp4"), mediagen.VideoSpec{Width: 640, Height: 360, Slides: slides[:3]}); err != nil {
-				return err
-			}
-			if err := mediagen.Silence(ctx, p("silence.wav"), 2); err != nil {
-				return err
-			}
-			if err := mediagen.Image(ctx, p("text.jpg"), mediagen.ImageSpec{Width: 800, Height: 400, Text: "Poster"}); err != nil {
-				return err
-			}
-			if err := mediagen.Image(ctx, p("tiny.png"), mediagen.ImageSpec{Width: 1, Height: 1}); err != nil {
-				return err
-			}
-			if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
-				return err
-			}
-			fi, err := os.Stat(p("lecture.mp4"))
-			if err != nil {
-				return err
-			}
-			return mediagen.Truncate(p("lecture.mp4"), p("truncated.mp4"), fi.Size()/2)
-		}()
-	})
-	if fixtureErr != nil {
-		t.Fatalf("generating fixtures: %v", fixtureErr)
-	}
-	return fixtureDir
-}
+// fixtures returns the folder of the generated test media.
+func fixtures(t testing.TB) string { return fx.Dir(t) }
 
-func compileSchema(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+func makeFixtures(ctx context.Context, dir string) error {
+	p := func(n string) string { return filepath.Join(dir, n) }
+	if err := mediagen.Speech(ctx, p("speech.wav"), "Shots are found where the picture changes.", mediagen.VoiceMale); err != nil {
+		return err
+	}
+	var slides []mediagen.Slide
+	for i, s := range slideLengths {
+		slides = append(slides, mediagen.Slide{Text: fmt.Sprintf("Slide %d\nLanding the media", i+1), Seconds: s})
+	}
+	var err error
+	slideVideo, err = mediagen.Video(ctx, p("lecture.mp4"), mediagen.VideoSpec{Width: 640, Height: 360, Slides: slides, Audio: p("speech.wav")})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		t.Fatal(err)
+	if _, err := mediagen.Video(ctx, p("silent.mp4"), mediagen.VideoSpec{Width: 640, Height: 360, Slides: slides[:3]}); err != nil {
+		return err
 	}
-	s, err := c.Compile("schema.json")
+	if err := mediagen.Silence(ctx, p("silence.wav"), 2); err != nil {
+		return err
+	}
+	if err := mediagen.Image(ctx, p("text.jpg"), mediagen.ImageSpec{Width: 800, Height: 400, Text: "Poster"}); err != nil {
+		return err
+	}
+	if err := mediagen.Image(ctx, p("tiny.png"), mediagen.ImageSpec{Width: 1, Height: 1}); err != nil {
+		return err
+	}
+	if err := mediagen.PNGBomb(p("bomb.png"), 20000, 20000); err != nil {
+		return err
+	}
+	fi, err := os.Stat(p("lecture.mp4"))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	return s
+	return mediagen.Truncate(p("lecture.mp4"), p("truncated.mp4"), fi.Size()/2)
 }
 
 func run(t testing.TB, media string, opts string) (*Result, error) {
@@ -118,13 +84,8 @@ func run(t testing.TB, media string, opts string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := out.(*Result)
-	b, _ := json.Marshal(r)
-	doc, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err := compileSchema(t).Validate(doc); err != nil {
-		t.Fatalf("output does not match schema.json: %v\n%s", err, b)
-	}
-	return r, nil
+	analysertest.ValidateOutput(t, Media{}.Spec(), out)
+	return out.(*Result), nil
 }
 
 func exists(t testing.TB, path string) {
@@ -421,7 +382,7 @@ func BenchmarkShotDetection60s720p(b *testing.B) {
 		for i := 0; i < 12; i++ {
 			slides = append(slides, mediagen.Slide{Text: fmt.Sprintf("Benchmark slide %d", i+1), Seconds: 5})
 		}
-		benchVideo.path = filepath.Join(fixtureDir, "bench720p.mp4")
+		benchVideo.path = filepath.Join(fixtures(b), "bench720p.mp4")
 		var r *mediagen.VideoResult
 		r, benchVideo.err = mediagen.Video(context.Background(), benchVideo.path, mediagen.VideoSpec{Width: 1280, Height: 720, Slides: slides})
 		if r != nil {
@@ -442,4 +403,15 @@ func BenchmarkShotDetection60s720p(b *testing.B) {
 	}
 	b.ReportMetric(benchVideo.dur*float64(b.N)/time.Since(start).Seconds(), "x-realtime")
 	b.ReportMetric(benchVideo.dur*float64(b.N)/cpu, "x-realtime-per-cpu")
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, Media{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		p := filepath.Join(dir, "slide.png")
+		if err := mediagen.Image(context.Background(), p, mediagen.ImageSpec{Width: 320, Height: 240, Text: "Conformance", Background: "white", Color: "black"}); err != nil {
+			t.Fatal(err)
+		}
+		return &analyser.Input{MediaID: "m1", Path: p, Kind: types.KindImage}
+	}})
 }

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/types"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // transcriptFromFile makes an ASR-like transcript (lower case, no
@@ -111,7 +111,7 @@ func TestAnalyserOutputMatchesSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, a.Spec().OutputSchema, out)
+	analysertest.ValidateOutput(t, a.Spec(), out)
 	if len(out.(*types.Insights).OCR) != 1 {
 		t.Error("OCR section not carried over")
 	}
@@ -123,7 +123,7 @@ func TestImageOnlyAndEmpty(t *testing.T) {
 		t.Errorf("%+v", ins)
 	}
 	empty := Build(Sources{}, SummariseOptions{})
-	validate(t, insightsSchema, empty)
+	analysertest.ValidateOutput(t, Summariser{}.Spec(), empty)
 	if empty.Summary != "" || empty.Chapters == nil || empty.Topics == nil {
 		t.Errorf("empty: %+v", empty)
 	}
@@ -141,30 +141,6 @@ func TestSummaryWordCap(t *testing.T) {
 	s := Summarise([]Sentence{{Text: long, Tokens: Tokenize(long)}}, nil, 80)
 	if n := countWords(s); n > 80 {
 		t.Fatalf("%d words", n)
-	}
-}
-
-func validate(t *testing.T, schema []byte, v any) {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(schema)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("insights.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("insights.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(v)
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
-		t.Fatalf("schema: %v\n%s", err, b)
 	}
 }
 
@@ -208,4 +184,12 @@ func TestScreenChapters(t *testing.T) {
 	if ScreenChapters(ocr[:2], speech, 3) != nil {
 		t.Fatal("one slide made chapters")
 	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, Summariser{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		raw, _ := json.Marshal(transcriptFromFile(t, "testdata/interview.txt"))
+		return &analyser.Input{MediaID: "m1", Results: map[string]json.RawMessage{"transcribe": raw}}
+	}})
 }

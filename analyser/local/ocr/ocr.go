@@ -440,7 +440,7 @@ func mergeLines(a, b []OCRLine) []OCRLine {
 	for _, l := range b {
 		over := -1
 		for i, m := range a {
-			if iou(l.Box, m.Box) > 0.3 {
+			if l.Box.IoU(m.Box) > 0.3 {
 				over = i
 				break
 			}
@@ -453,16 +453,6 @@ func mergeLines(a, b []OCRLine) []OCRLine {
 		}
 	}
 	return a
-}
-
-func iou(a, b types.Box) float64 {
-	x1, y1 := math.Max(a.Left, b.Left), math.Max(a.Top, b.Top)
-	x2, y2 := math.Min(a.Left+a.Width, b.Left+b.Width), math.Min(a.Top+a.Height, b.Top+b.Height)
-	if x2 <= x1 || y2 <= y1 {
-		return 0
-	}
-	inter := (x2 - x1) * (y2 - y1)
-	return inter / (a.Width*a.Height + b.Width*b.Height - inter)
 }
 
 func (r *Reader) tesseract(ctx context.Context, img *image.Gray, pgm string, cpu *float64) ([]Line, error) {

@@ -1,7 +1,6 @@
 package ocr
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,49 +8,33 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/analyser/local/mediatools"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
+	"github.com/landfall/landfall/types"
 )
 
 var (
-	fixtureDir  string
-	fixtureOnce sync.Once
-	fixtureErr  error
-	slides      []mediagen.Slide
-	video       *mediagen.VideoResult
-	mediaOut    json.RawMessage // the media task's output on lecture.mp4
+	slides   []mediagen.Slide
+	video    *mediagen.VideoResult
+	mediaOut json.RawMessage // the media task's output on lecture.mp4
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "landfall-ocr-")
-	if err != nil {
-		panic(err)
-	}
-	fixtureDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// fx is the test media, generated once per test binary.
+var fx = analysertest.NewFixtures("ocr", makeFixtures)
 
-func fixtures(t testing.TB) string {
-	t.Helper()
-	fixtureOnce.Do(func() { fixtureErr = makeFixtures(context.Background()) })
-	if fixtureErr != nil {
-		t.Fatalf("generating fixtures: %v", fixtureErr)
-	}
-	return fixtureDir
-}
+func TestMain(m *testing.M) { analysertest.Main(m, fx) }
 
-func makeFixtures(ctx context.Context) error {
-	p := func(n string) string { return filepath.Join(fixtureDir, n) }
+// fixtures returns the folder of the generated test media.
+func fixtures(t testing.TB) string { return fx.Dir(t) }
+
+func makeFixtures(ctx context.Context, dir string) error {
+	p := func(n string) string { return filepath.Join(dir, n) }
 	b, err := os.ReadFile("testdata/slides.json")
 	if err != nil {
 		return err
@@ -100,34 +83,13 @@ func makeFixtures(ctx context.Context) error {
 	return mediagen.Truncate(p("photo.jpg"), p("broken.jpg"), fi.Size()/3)
 }
 
-func validate(t testing.TB, v any) {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(v)
-	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err := s.Validate(inst); err != nil {
-		t.Fatalf("output does not match schema.json: %v\n%s", err, b)
-	}
-}
-
 func runOCR(t testing.TB, in *analyser.Input) (*Result, error) {
 	t.Helper()
 	out, err := OCR{}.Run(context.Background(), &analyser.Env{Workdir: t.TempDir()}, in)
 	if err != nil {
 		return nil, err
 	}
-	validate(t, out)
+	analysertest.ValidateOutput(t, OCR{}.Spec(), out)
 	return out.(*Result), nil
 }
 
@@ -168,30 +130,23 @@ func slideAccuracy(t testing.TB, r *Result) (acc float64, edits, chars int) {
 	return 1 - float64(edits)/float64(chars), edits, chars
 }
 
-var (
-	slideOnce   sync.Once
-	slideResult *Result
-	slideErr    error
-)
+// slide is the OCR of the lecture's keyframes, read once;
+// TestSlideCaptions and TestQualityOCR share it.
+var slide analysertest.Shared[*Result]
 
-// slideRun reads the lecture's keyframes once; TestSlideCaptions and
-// TestQualityOCR share the result.
 func slideRun(t testing.TB) *Result {
 	t.Helper()
-	fixtures(t)
-	slideOnce.Do(func() {
-		out, err := OCR{}.Run(context.Background(), &analyser.Env{Workdir: filepath.Join(fixtureDir, "slides-ocr")},
+	dir := fixtures(t)
+	r := slide.Get(t, func() (*Result, error) {
+		out, err := OCR{}.Run(context.Background(), &analyser.Env{Workdir: filepath.Join(dir, "slides-ocr")},
 			&analyser.Input{Results: map[string]json.RawMessage{"media": mediaOut}})
-		slideResult, slideErr = nil, err
-		if err == nil {
-			slideResult = out.(*Result)
+		if err != nil {
+			return nil, err
 		}
+		return out.(*Result), nil
 	})
-	if slideErr != nil {
-		t.Fatal(slideErr)
-	}
-	validate(t, slideResult)
-	return slideResult
+	analysertest.ValidateOutput(t, OCR{}.Spec(), r)
+	return r
 }
 
 func TestSlideCaptions(t *testing.T) {
@@ -401,4 +356,15 @@ func TestCancelledRunDoesNotPoisonLaterRuns(t *testing.T) {
 	if err != nil || r.Text != "White on black text" {
 		t.Fatalf("run after a cancelled one: %+v %v", r, err)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, OCR{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		p := filepath.Join(dir, "slide.png")
+		if err := mediagen.Image(context.Background(), p, mediagen.ImageSpec{Width: 640, Height: 360, Text: "Quarterly results", Background: "white", Color: "black"}); err != nil {
+			t.Fatal(err)
+		}
+		return &analyser.Input{MediaID: "m1", Path: p, Kind: types.KindImage}
+	}})
 }

@@ -3,6 +3,8 @@ package ocr
 import (
 	"strings"
 	"unicode"
+
+	"github.com/landfall/landfall/analyser/local/internal/editdist"
 )
 
 // Normalise lower-cases s, drops punctuation and collapses white space, so
@@ -39,25 +41,4 @@ func Similarity(a, b string) float64 {
 
 // Levenshtein is the edit distance between a and b (insertions, deletions
 // and substitutions of one rune each).
-func Levenshtein(a, b []rune) int {
-	if len(a) < len(b) {
-		a, b = b, a
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func Levenshtein(a, b []rune) int { return editdist.Distance(a, b) }

@@ -10,44 +10,23 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/types"
 )
 
-var (
-	fixtureDir  string
-	fixtureOnce sync.Once
-	fixtureErr  error
-)
+// fx is the test media, generated once per test binary.
+var fx = analysertest.NewFixtures("probe", makeFixtures)
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "landfall-probe-")
-	if err != nil {
-		panic(err)
-	}
-	fixtureDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { analysertest.Main(m, fx) }
 
-// fixtures generates the test media once per test binary.
-func fixtures(t testing.TB) string {
-	t.Helper()
-	fixtureOnce.Do(func() { fixtureErr = makeFixtures(context.Background(), fixtureDir) })
-	if fixtureErr != nil {
-		t.Fatalf("generating fixtures: %v", fixtureErr)
-	}
-	return fixtureDir
-}
+// fixtures returns the folder of the generated test media.
+func fixtures(t testing.TB) string { return fx.Dir(t) }
 
 func makeFixtures(ctx context.Context, dir string) error {
 	p := func(name string) string { return filepath.Join(dir, name) }
@@ -164,40 +143,8 @@ func loadCases(t testing.TB) []testCase {
 	return cases
 }
 
-func compileSchema(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func validate(t testing.TB, s *jsonschema.Schema, v any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Validate(doc); err != nil {
-		t.Fatalf("output does not match schema.json: %v\n%s", err, b)
-	}
-}
-
 // check runs one case and returns a description of what is wrong, or "".
-func check(ctx context.Context, dir string, tc testCase, sch *jsonschema.Schema, t testing.TB) string {
+func check(ctx context.Context, dir string, tc testCase, validate bool, t testing.TB) string {
 	a, ok := analyser.Lookup(ID)
 	if !ok {
 		return "analyser not registered"
@@ -222,8 +169,8 @@ func check(ctx context.Context, dir string, tc testCase, sch *jsonschema.Schema,
 		return fmt.Sprintf("unexpected error: %v", err)
 	}
 	r := out.(*Result)
-	if sch != nil {
-		validate(t, sch, r)
+	if validate {
+		analysertest.ValidateOutput(t, a.Spec(), r)
 	}
 	var bad []string
 	want := func(field string, got, want any, set bool) {
@@ -254,10 +201,9 @@ func TestClassify(t *testing.T) {
 		t.Skip("generates and analyses media for several seconds; skipped with -short")
 	}
 	dir := fixtures(t)
-	sch := compileSchema(t)
 	for _, tc := range loadCases(t) {
 		t.Run(tc.Name, func(t *testing.T) {
-			if msg := check(context.Background(), dir, tc, sch, t); msg != "" {
+			if msg := check(context.Background(), dir, tc, true, t); msg != "" {
 				t.Error(msg)
 			}
 		})
@@ -274,7 +220,7 @@ func TestQualityClassify(t *testing.T) {
 	cases := loadCases(t)
 	right := 0
 	for _, tc := range cases {
-		if msg := check(context.Background(), dir, tc, nil, t); msg == "" {
+		if msg := check(context.Background(), dir, tc, false, t); msg == "" {
 			right++
 		} else {
 			t.Logf("%s: %s", tc.Name, msg)
@@ -347,4 +293,15 @@ func BenchmarkClassify(b *testing.B) {
 			b.ReportMetric(cpu/float64(b.N), "tool-cpu-s/op")
 		})
 	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, Classifier{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		p := filepath.Join(dir, "slide.png")
+		if err := mediagen.Image(context.Background(), p, mediagen.ImageSpec{Width: 320, Height: 240, Text: "Conformance", Background: "white", Color: "black"}); err != nil {
+			t.Fatal(err)
+		}
+		return &analyser.Input{MediaID: "m1", Path: p}
+	}})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
 )
@@ -71,7 +72,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %v", c.file, err)
 			continue
 		}
-		validate(t, out)
+		analysertest.ValidateOutput(t, (&Analyser{}).Spec(), out)
 		if len(out.Words) > c.words {
 			t.Errorf("%s: %d words (%q), want at most %d", c.file, len(out.Words), out.Text, c.words)
 		}
@@ -167,7 +168,7 @@ func TestVocabularyWithoutDomainText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, out)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), out)
 	if out.LanguageModel != "generic" || out.Vocabulary == nil {
 		t.Fatalf("lm %s, vocabulary %+v", out.LanguageModel, out.Vocabulary)
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/landfall/landfall/analyser/analysertest"
+	"github.com/landfall/landfall/analyser/local/internal/editdist"
 	"github.com/landfall/landfall/types"
 )
 
@@ -21,31 +23,11 @@ func wordErrorRate(ref string, hyp []types.Word) (float64, int, int) {
 			h = append(h, s...)
 		}
 	}
-	d := editDistance(r, h)
+	d := editdist.Distance(r, h)
 	if len(r) == 0 {
 		return 0, d, 0
 	}
 	return float64(d) / float64(len(r)), d, len(r)
-}
-
-func editDistance(a, b []string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func TestWordErrorRate(t *testing.T) {
@@ -83,14 +65,14 @@ func TestQualityTranscription(t *testing.T) {
 	script := d.Script()
 
 	generic := genericDialogue(t)
-	validate(t, generic)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), generic)
 	gw, gd, n := wordErrorRate(script, generic.Words)
 
 	custom, err := run(t, path, map[string]any{"vocabulary": d.Vocabulary, "domain_text": script, "keywords": d.Keywords})
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate(t, custom)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), custom)
 	cw, cd, _ := wordErrorRate(script, custom.Words)
 
 	t.Logf("| metric | value | target |")

@@ -1,7 +1,6 @@
 package speech
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/analysertest"
 	"github.com/landfall/landfall/internal/mediagen"
+	"github.com/landfall/landfall/types"
 )
 
 type dialogueSpec struct {
@@ -78,39 +77,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func compileSchema(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(outputSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("schema.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// validate checks v against the embedded output schema.
-func validate(t testing.TB, v any) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := compileSchema(t).Validate(doc); err != nil {
-		t.Fatalf("output does not match the schema: %v\n%s", err, b)
-	}
-}
-
 func run(t testing.TB, path string, opts any) (*Output, error) {
 	t.Helper()
 	in := &analyser.Input{MediaID: "m1", Path: path}
@@ -124,11 +90,8 @@ func run(t testing.TB, path string, opts any) (*Output, error) {
 	return a.Transcribe(ctx, &analyser.Env{Workdir: t.TempDir()}, in)
 }
 
-var (
-	genericOnce sync.Once
-	genericOut  *Output
-	genericErr  error
-)
+// generic is the dialogue's transcript with the generic model.
+var generic analysertest.Shared[*Output]
 
 // genericDialogue transcribes the dialogue once per test binary with the
 // generic model, its keywords plus an absent one, on three workers, and
@@ -136,25 +99,22 @@ var (
 func genericDialogue(t testing.TB) *Output {
 	t.Helper()
 	path, d, _ := testDialogue(t)
-	genericOnce.Do(func() {
+	return generic.Get(t, func() (*Output, error) {
 		wd, err := os.MkdirTemp("", "speech-generic-")
 		if err != nil {
-			genericErr = err
-			return
+			return nil, err
 		}
 		defer os.RemoveAll(wd)
 		opts, _ := json.Marshal(map[string]any{"keywords": append(d.Keywords, "Kubernetes cluster"), "workers": 3})
-		genericOut, genericErr = (&Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: wd}, &analyser.Input{Path: path, Options: opts})
-		if genericErr == nil {
-			if left, _ := os.ReadDir(wd); len(left) != 0 {
-				genericErr = fmt.Errorf("scratch files left behind: %v", left)
-			}
+		out, err := (&Analyser{}).Transcribe(context.Background(), &analyser.Env{Workdir: wd}, &analyser.Input{Path: path, Options: opts})
+		if err != nil {
+			return nil, err
 		}
+		if left, _ := os.ReadDir(wd); len(left) != 0 {
+			return nil, fmt.Errorf("scratch files left behind: %v", left)
+		}
+		return out, nil
 	})
-	if genericErr != nil {
-		t.Fatal(genericErr)
-	}
-	return genericOut
 }
 
 func TestRegistered(t *testing.T) {
@@ -166,7 +126,9 @@ func TestRegistered(t *testing.T) {
 	if s.Task != analyser.TaskTranscribe || s.Provider != "local" {
 		t.Fatalf("spec %+v", s)
 	}
-	compileSchema(t)
+	if err := analyser.CheckOutputSchema(s); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestTranscribeDialogue(t *testing.T) {
@@ -176,7 +138,7 @@ func TestTranscribeDialogue(t *testing.T) {
 	t.Parallel()
 	_, d, turns := testDialogue(t)
 	out := genericDialogue(t)
-	validate(t, out)
+	analysertest.ValidateOutput(t, (&Analyser{}).Spec(), out)
 	if len(out.Words) < 50 {
 		t.Fatalf("only %d words recognised: %q", len(out.Words), out.Text)
 	}
@@ -234,4 +196,15 @@ func TestTranscribeDialogue(t *testing.T) {
 		}
 	}
 	t.Logf("keyword hits: %+v", out.Keywords)
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	analysertest.Run(t, &Analyser{}, analysertest.Config{Input: func(t *testing.T, dir string) *analyser.Input {
+		p := filepath.Join(dir, "speech.wav")
+		if err := mediagen.Speech(context.Background(), p, "Landfall turns uploaded media into searchable insight.", mediagen.VoiceFemale); err != nil {
+			t.Fatal(err)
+		}
+		return &analyser.Input{MediaID: "m1", Path: p, Kind: types.KindAudio}
+	}})
 }
