@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -248,6 +249,30 @@ func TestOriginalsAndSecurityHeaders(t *testing.T) {
 		}
 		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
 			t.Errorf("%s: headers %v", c.filename, resp.Header)
+		}
+	}
+}
+
+// A database failure behind an endpoint answers 503 with a detail naming
+// the catalog operation, never SQL, a table or the driver's text.
+func TestDriverErrorNamesNoSQL(t *testing.T) {
+	t.Parallel()
+	h := setupHygiene(t)
+	db, ok := h.cat.(interface{ DB() *sql.DB })
+	if !ok {
+		t.Skip("the catalog does not expose its database")
+	}
+	if _, err := db.DB().Exec(`DROP TABLE cat_usage`); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := h.do(t, "GET", "/v1/usage", nil, nil)
+	var p Problem
+	if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != http.StatusServiceUnavailable || p.Code != string(errcode.Unavailable) {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for _, leak := range []string{"cat_usage", "SQL", "no such table", "SELECT"} {
+		if strings.Contains(string(body), leak) {
+			t.Errorf("problem names %q: %s", leak, body)
 		}
 	}
 }

@@ -2,16 +2,12 @@ package busstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/busstore"
@@ -133,28 +129,5 @@ func TestSharedRulesSQLite(t *testing.T) {
 
 func TestSharedRulesPostgres(t *testing.T) {
 	t.Parallel()
-	base := testutil.PostgresURL(t)
-	var rb [6]byte
-	_, _ = rand.Read(rb[:])
-	schema := "bus_test_" + hex.EncodeToString(rb[:])
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("schema", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	exerciseSharedRules(t, u.String())
+	exerciseSharedRules(t, testutil.PostgresSchemaURL(t, "bus_test"))
 }
