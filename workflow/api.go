@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -334,15 +332,8 @@ func (e *Engine) checkConcurrency(ctx context.Context, tx dbtx, tenant string) e
 	if limit <= 0 || tenant == "" {
 		return nil
 	}
-	if e.b.dialect() == dialectPostgres {
-		h := fnv.New64a()
-		h.Write([]byte("landfall/workflow/tenant/" + tenant))
-		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
-			return err
-		}
-	}
-	var n int
-	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM wf_executions WHERE tenant = $1 AND status = 'RUNNING'`, tenant).Scan(&n); err != nil {
+	n, err := e.st.ExecutionCountRunning(ctx, tx, &executionCountRunningParams{Tenant: tenant})
+	if err != nil {
 		return err
 	}
 	if n >= limit {
@@ -384,7 +375,7 @@ func scanExecution(r row) (*Execution, error) {
 }
 
 func (e *Engine) describe(ctx context.Context, tx dbtx, arn string) (*Execution, error) {
-	x, err := scanExecution(tx.queryRow(ctx, `SELECT `+execListCols+` FROM wf_executions WHERE arn = $1`, arn))
+	x, err := e.st.ExecutionGet(ctx, tx, &executionGetParams{ARN: arn})
 	if errors.Is(err, errNoRows) {
 		return nil, ExecutionNotFound(arn)
 	}
@@ -479,29 +470,13 @@ func (e *Engine) ListExecutions(ctx context.Context, p ListExecutionsParams) ([]
 			return nil, "", errcode.Wrap(errcode.Invalid, err, "tenant")
 		}
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
-	if p.StateMachineARN != "" {
-		add("sm_arn = ?", p.StateMachineARN)
-	}
-	if p.Status != "" {
-		add("status = ?", p.Status)
-	}
-	if p.CorrelationID != "" {
-		add("correlation_id = ?", p.CorrelationID)
-	}
-	if p.Tenant != "" {
-		add("tenant = ?", p.Tenant)
-	}
+	lp := &executionListParams{StateMachineARN: p.StateMachineARN, Status: p.Status, CorrelationID: p.CorrelationID, Tenant: p.Tenant,
+		Limit: p.Limit + 1}
 	if !p.StartedAfter.IsZero() {
-		add("start_us >= ?", micros(p.StartedAfter))
+		lp.StartedAfterUS = micros(p.StartedAfter)
 	}
 	if !p.StartedBefore.IsZero() {
-		add("start_us < ?", micros(p.StartedBefore))
+		lp.StartedBeforeUS = micros(p.StartedBefore)
 	}
 	if p.NextToken != "" {
 		tok, err := decodeToken(p.NextToken)
@@ -511,30 +486,16 @@ func (e *Engine) ListExecutions(ctx context.Context, p ListExecutionsParams) ([]
 		if validText("nextToken", tok.ARN, maxARNLength, false) != nil {
 			return nil, "", errcode.New(errcode.Invalid, "nextToken %q is not a token this server issued", p.NextToken)
 		}
-		args = append(args, tok.Start, tok.ARN)
-		where = append(where, fmt.Sprintf("(start_us < $%d OR (start_us = $%d AND arn < $%d))", len(args)-1, len(args)-1, len(args)))
+		if tok.ARN == "" {
+			return nil, "", errcode.New(errcode.Invalid, "nextToken %q is not a token this server issued", p.NextToken)
+		}
+		lp.AfterStartUS, lp.AfterARN = tok.Start, tok.ARN
 	}
-	q := `SELECT ` + execListCols + ` FROM wf_executions`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(` ORDER BY start_us DESC, arn DESC LIMIT %d`, p.Limit+1)
 	var out []Execution
 	err := e.withTx(ctx, func(tx dbtx) error {
-		out = out[:0]
-		r, err := tx.query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			x, err := scanExecution(r)
-			if err != nil {
-				return err
-			}
-			out = append(out, *x)
-		}
-		return r.Err()
+		var err error
+		out, err = e.st.ExecutionList(ctx, tx, lp)
+		return err
 	})
 	if err != nil {
 		return nil, "", err
@@ -591,38 +552,17 @@ func (e *Engine) History(ctx context.Context, arn string, p HistoryParams) ([]Hi
 		}
 		after = tok.ID
 	}
-	q := `SELECT id, prev_id, type, ts_us, details FROM wf_history WHERE execution_arn = $1 AND id > $2 ORDER BY id LIMIT $3`
-	if p.Reverse {
-		if after == 0 {
-			after = 1 << 62
-		}
-		q = `SELECT id, prev_id, type, ts_us, details FROM wf_history WHERE execution_arn = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
+	if p.Reverse && after == 0 {
+		after = 1 << 62
 	}
 	var out []HistoryEvent
 	err := e.withTx(ctx, func(tx dbtx) error {
-		out = out[:0]
 		if _, err := e.describe(ctx, tx, arn); err != nil {
 			return err
 		}
-		r, err := tx.query(ctx, q, arn, after, p.Limit+1)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			var ev HistoryEvent
-			var ts int64
-			var details string
-			if err := r.Scan(&ev.ID, &ev.PreviousID, &ev.Type, &ts, &details); err != nil {
-				return err
-			}
-			ev.Timestamp = fromMicros(ts)
-			if details != "null" && details != "" {
-				ev.Details = json.RawMessage(details)
-			}
-			out = append(out, ev)
-		}
-		return r.Err()
+		var err error
+		out, err = e.st.HistoryList(ctx, tx, &historyListParams{ExecutionARN: arn, After: after, Reverse: p.Reverse, Limit: p.Limit + 1})
+		return err
 	})
 	if err != nil {
 		return nil, "", err

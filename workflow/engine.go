@@ -306,8 +306,7 @@ func randomID(n int) string {
 func (e *Engine) registerWorker(ctx context.Context) error {
 	now := micros(e.now())
 	return e.withTx(ctx, func(tx dbtx) error {
-		_, err := tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES ($1, $2, $3)`, e.workerID, now, now)
-		return err
+		return e.st.WorkerInsert(ctx, tx, &workerInsertParams{ID: e.workerID, StartedUS: now})
 	})
 }
 
@@ -317,8 +316,7 @@ func (e *Engine) unregisterWorker(ctx context.Context) {
 	// Tasks still marked running by this worker were interrupted by the
 	// shutdown: a deleted worker row makes the reaper hand them on at once.
 	_ = e.withTx(ctx, func(tx dbtx) error {
-		_, err := tx.exec(ctx, `DELETE FROM wf_workers WHERE id = $1`, e.workerID)
-		return err
+		return e.st.WorkerDelete(ctx, tx, &workerDeleteParams{ID: e.workerID})
 	})
 }
 
@@ -333,11 +331,7 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		err := e.withTx(ctx, func(tx dbtx) error {
-			n, err := tx.exec(ctx, `UPDATE wf_workers SET heartbeat_us = $1 WHERE id = $2`, micros(e.now()), e.workerID)
-			if err == nil && n == 0 {
-				_, err = tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES ($1, $2, $2)`, e.workerID, micros(e.now()))
-			}
-			return err
+			return e.st.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: e.workerID, HeartbeatUS: micros(e.now())})
 		})
 		if err != nil && ctx.Err() == nil {
 			e.log.Warn("workflow: renewing the worker lease failed", "worker", e.workerID, "err", err)

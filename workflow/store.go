@@ -2,7 +2,11 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"hash/fnv"
+	"strconv"
+	"strings"
 )
 
 // store is the engine's SQL, written for each driver (no statement is
@@ -10,10 +14,10 @@ import (
 // and take a *Params; times come in the parameters, from the engine's
 // clock, never from the store. It runs inside the caller's transaction.
 //
-// State machines and activities are served by it; executions, frames,
-// history and tasks still use the transition code's statements (written
-// for PostgreSQL and rewritten for SQLite by sqliteSQL) until they move
-// here too.
+// State machines, activities, execution reads, history and worker leases
+// are served by it; the transitions' statements (frames, tasks, history
+// appends) are still written for PostgreSQL and rewritten for SQLite by
+// sqliteSQL until they move here too.
 type store interface {
 	StateMachineGet(ctx context.Context, tx dbtx, p *stateMachineGetParams) (*StateMachine, error)
 	StateMachineInsert(ctx context.Context, tx dbtx, p *stateMachineInsertParams) error
@@ -25,6 +29,7 @@ type store interface {
 	ActivityInsert(ctx context.Context, tx dbtx, p *activityInsertParams) error
 	ActivityList(ctx context.Context, tx dbtx, p *activityListParams) ([]Activity, error)
 	ActivityDelete(ctx context.Context, tx dbtx, p *activityDeleteParams) error
+	executionStore
 }
 
 type stateMachineGetParams struct{ ARN string }
@@ -200,3 +205,179 @@ func (s *sqlStore) ActivityDelete(ctx context.Context, tx dbtx, p *activityDelet
 }
 
 var _ store = (*sqlStore)(nil)
+
+// ---- executions, history and workers ----
+
+// Further methods of the store; see store.
+type executionStore interface {
+	ExecutionGet(ctx context.Context, tx dbtx, p *executionGetParams) (*Execution, error)
+	ExecutionList(ctx context.Context, tx dbtx, p *executionListParams) ([]Execution, error)
+	// ExecutionCountRunning counts a tenant's RUNNING executions and,
+	// where the driver needs it (PostgreSQL), holds a transaction lock on
+	// the tenant so that concurrent starts count one after another.
+	ExecutionCountRunning(ctx context.Context, tx dbtx, p *executionCountRunningParams) (int, error)
+	HistoryList(ctx context.Context, tx dbtx, p *historyListParams) ([]HistoryEvent, error)
+	WorkerInsert(ctx context.Context, tx dbtx, p *workerInsertParams) error
+	// WorkerHeartbeat renews a worker's lease, recreating its row when
+	// the reaper removed it.
+	WorkerHeartbeat(ctx context.Context, tx dbtx, p *workerHeartbeatParams) error
+	WorkerDelete(ctx context.Context, tx dbtx, p *workerDeleteParams) error
+}
+
+type executionGetParams struct{ ARN string }
+
+// executionListParams filters executions; zero fields do not filter.
+// After* continue a page after the execution (AfterStartUS, AfterARN).
+type executionListParams struct {
+	StateMachineARN, Status, CorrelationID, Tenant string
+	StartedAfterUS, StartedBeforeUS                int64
+	AfterStartUS                                   int64
+	AfterARN                                       string
+	Limit                                          int
+}
+
+type executionCountRunningParams struct{ Tenant string }
+
+// historyListParams pages an execution's history: ids after After (or
+// before it when Reverse).
+type historyListParams struct {
+	ExecutionARN string
+	After        int64
+	Reverse      bool
+	Limit        int
+}
+
+type workerInsertParams struct {
+	ID        string
+	StartedUS int64
+}
+
+type workerHeartbeatParams struct {
+	ID          string
+	HeartbeatUS int64
+}
+
+type workerDeleteParams struct{ ID string }
+
+// placeholder returns the driver's n-th (from 1) placeholder.
+func (s *sqlStore) placeholder(n int) string {
+	if s.sqlite {
+		return "?"
+	}
+	return "$" + strconv.Itoa(n)
+}
+
+func (s *sqlStore) ExecutionGet(ctx context.Context, tx dbtx, p *executionGetParams) (*Execution, error) {
+	return scanExecution(tx.queryRow(ctx, `SELECT `+execListCols+` FROM wf_executions WHERE arn = `+s.placeholder(1), p.ARN))
+}
+
+func (s *sqlStore) ExecutionList(ctx context.Context, tx dbtx, p *executionListParams) ([]Execution, error) {
+	var where []string
+	var args []any
+	// bind adds a value and returns its placeholder; SQLite's ? bind by
+	// position, so a value used twice is bound twice.
+	bind := func(v any) string {
+		args = append(args, v)
+		return s.placeholder(len(args))
+	}
+	for _, f := range []struct {
+		col string
+		v   string
+	}{{"sm_arn", p.StateMachineARN}, {"status", p.Status}, {"correlation_id", p.CorrelationID}, {"tenant", p.Tenant}} {
+		if f.v != "" {
+			where = append(where, f.col+" = "+bind(f.v))
+		}
+	}
+	if p.StartedAfterUS != 0 {
+		where = append(where, "start_us >= "+bind(p.StartedAfterUS))
+	}
+	if p.StartedBeforeUS != 0 {
+		where = append(where, "start_us < "+bind(p.StartedBeforeUS))
+	}
+	if p.AfterARN != "" {
+		where = append(where, "(start_us < "+bind(p.AfterStartUS)+" OR (start_us = "+bind(p.AfterStartUS)+" AND arn < "+bind(p.AfterARN)+"))")
+	}
+	q := `SELECT ` + execListCols + ` FROM wf_executions`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY start_us DESC, arn DESC LIMIT ` + bind(p.Limit)
+	r, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []Execution
+	for r.Next() {
+		x, err := scanExecution(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *x)
+	}
+	return out, r.Err()
+}
+
+func (s *sqlStore) ExecutionCountRunning(ctx context.Context, tx dbtx, p *executionCountRunningParams) (int, error) {
+	if !s.sqlite {
+		// SQLite's writers are serialised already.
+		h := fnv.New64a()
+		h.Write([]byte("landfall/workflow/tenant/" + p.Tenant))
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+			return 0, err
+		}
+	}
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM wf_executions WHERE tenant = `+s.placeholder(1)+` AND status = 'RUNNING'`, p.Tenant).Scan(&n)
+	return n, err
+}
+
+func (s *sqlStore) HistoryList(ctx context.Context, tx dbtx, p *historyListParams) ([]HistoryEvent, error) {
+	op, order := ">", "id"
+	if p.Reverse {
+		op, order = "<", "id DESC"
+	}
+	q := `SELECT id, prev_id, type, ts_us, details FROM wf_history WHERE execution_arn = ` + s.placeholder(1) +
+		` AND id ` + op + ` ` + s.placeholder(2) + ` ORDER BY ` + order + ` LIMIT ` + s.placeholder(3)
+	r, err := tx.query(ctx, q, p.ExecutionARN, p.After, p.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []HistoryEvent
+	for r.Next() {
+		var ev HistoryEvent
+		var ts int64
+		var details string
+		if err := r.Scan(&ev.ID, &ev.PreviousID, &ev.Type, &ts, &details); err != nil {
+			return nil, err
+		}
+		ev.Timestamp = fromMicros(ts)
+		if details != "null" && details != "" {
+			ev.Details = json.RawMessage(details)
+		}
+		out = append(out, ev)
+	}
+	return out, r.Err()
+}
+
+func (s *sqlStore) WorkerInsert(ctx context.Context, tx dbtx, p *workerInsertParams) error {
+	_, err := tx.exec(ctx, `INSERT INTO wf_workers (id, heartbeat_us, started_us) VALUES (`+s.placeholder(1)+`, `+s.placeholder(2)+`, `+s.placeholder(3)+`)`,
+		p.ID, p.StartedUS, p.StartedUS)
+	return err
+}
+
+func (s *sqlStore) WorkerHeartbeat(ctx context.Context, tx dbtx, p *workerHeartbeatParams) error {
+	n, err := tx.exec(ctx, `UPDATE wf_workers SET heartbeat_us = `+s.placeholder(1)+` WHERE id = `+s.placeholder(2), p.HeartbeatUS, p.ID)
+	if err == nil && n == 0 {
+		err = s.WorkerInsert(ctx, tx, &workerInsertParams{ID: p.ID, StartedUS: p.HeartbeatUS})
+	}
+	return err
+}
+
+func (s *sqlStore) WorkerDelete(ctx context.Context, tx dbtx, p *workerDeleteParams) error {
+	_, err := tx.exec(ctx, `DELETE FROM wf_workers WHERE id = `+s.placeholder(1), p.ID)
+	return err
+}
+
+var _ executionStore = (*sqlStore)(nil)

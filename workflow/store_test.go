@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,6 +28,77 @@ func TestStoreSQLIsPerDriver(t *testing.T) {
 		}
 		if strings.Contains(p, "?") {
 			t.Errorf("%s: the PostgreSQL statement has a SQLite placeholder: %q", name, p)
+		}
+	}
+}
+
+// recordTx is a dbtx that records the statements it is given.
+type recordTx struct {
+	dbtx
+	stmts []string
+}
+
+type noRows struct{}
+
+func (noRows) Next() bool        { return false }
+func (noRows) Scan(...any) error { return errNoRows }
+func (noRows) Err() error        { return nil }
+func (noRows) Close()            {}
+func (r *recordTx) add(q string) { r.stmts = append(r.stmts, q) }
+func (r *recordTx) exec(_ context.Context, q string, _ ...any) (int64, error) {
+	r.add(q)
+	return 1, nil
+}
+func (r *recordTx) query(_ context.Context, q string, _ ...any) (rows, error) {
+	r.add(q)
+	return noRows{}, nil
+}
+func (r *recordTx) queryRow(_ context.Context, q string, _ ...any) row {
+	r.add(q)
+	return errRow{errNoRows}
+}
+
+// TestStoreStatementsPerDriver runs every store method on a recording
+// transaction: the SQLite store's statements need no rewriting and have
+// as many placeholders as it binds values; PostgreSQL's are numbered.
+func TestStoreStatementsPerDriver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, d := range []dialect{dialectSQLite, dialectPostgres} {
+		s, tx := newStore(d), &recordTx{}
+		_, _ = s.StateMachineGet(ctx, tx, &stateMachineGetParams{ARN: "a"})
+		_ = s.StateMachineInsert(ctx, tx, &stateMachineInsertParams{ARN: "a"})
+		_, _ = s.StateMachineList(ctx, tx, &stateMachineListParams{})
+		_, _ = s.StateMachineUpdate(ctx, tx, &stateMachineUpdateParams{ARN: "a"})
+		_ = s.StateMachineDelete(ctx, tx, &stateMachineDeleteParams{ARN: "a"})
+		_, _ = s.ActivityGet(ctx, tx, &activityGetParams{ARN: "a"})
+		_, _ = s.ActivityGet(ctx, tx, &activityGetParams{Name: "a"})
+		_ = s.ActivityInsert(ctx, tx, &activityInsertParams{ARN: "a"})
+		_, _ = s.ActivityList(ctx, tx, &activityListParams{})
+		_ = s.ActivityDelete(ctx, tx, &activityDeleteParams{ARN: "a"})
+		_, _ = s.ExecutionGet(ctx, tx, &executionGetParams{ARN: "a"})
+		_, _ = s.ExecutionList(ctx, tx, &executionListParams{StateMachineARN: "s", Status: "RUNNING", CorrelationID: "c", Tenant: "t",
+			StartedAfterUS: 1, StartedBeforeUS: 2, AfterStartUS: 3, AfterARN: "a", Limit: 10})
+		_, _ = s.ExecutionCountRunning(ctx, tx, &executionCountRunningParams{Tenant: "t"})
+		_, _ = s.HistoryList(ctx, tx, &historyListParams{ExecutionARN: "a", Limit: 10})
+		_, _ = s.HistoryList(ctx, tx, &historyListParams{ExecutionARN: "a", Reverse: true, Limit: 10})
+		_ = s.WorkerInsert(ctx, tx, &workerInsertParams{ID: "w"})
+		_ = s.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: "w"})
+		_ = s.WorkerDelete(ctx, tx, &workerDeleteParams{ID: "w"})
+		if len(tx.stmts) < 18 {
+			t.Fatalf("dialect %d: %d statements recorded", d, len(tx.stmts))
+		}
+		for _, q := range tx.stmts {
+			switch d {
+			case dialectSQLite:
+				if strings.Contains(q, "$") || strings.Contains(q, "FOR UPDATE") || sqliteSQL(q) != q {
+					t.Errorf("SQLite statement written for PostgreSQL: %s", q)
+				}
+			default:
+				if strings.Contains(q, "?") {
+					t.Errorf("PostgreSQL statement with a SQLite placeholder: %s", q)
+				}
+			}
 		}
 	}
 }
