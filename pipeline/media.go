@@ -84,4 +84,3 @@ func heartbeat(ctx context.Context, c Call) (stop func()) {
 	}()
 	return cancel
 }
-
