@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -275,4 +276,32 @@ func TestDriverErrorNamesNoSQL(t *testing.T) {
 			t.Errorf("problem names %q: %s", leak, body)
 		}
 	}
+}
+
+// checkRequestText refuses a request exactly when its path or a query
+// parameter is not text, and always names where.
+func FuzzCheckRequestText(f *testing.F) {
+	f.Add("/v1/media/abc", "q=hello")
+	f.Add("/v1/media/a\x00b/x", "q=%FF")
+	f.Add("/v1/rules/\xff", "")
+	f.Fuzz(func(t *testing.T, p, rawQuery string) {
+		if len(p) > 1024 || len(rawQuery) > 1024 {
+			return
+		}
+		r := &http.Request{Method: "GET", URL: &url.URL{Path: "/" + p, RawQuery: rawQuery}}
+		err := checkRequestText(r, "GET /v1/media/{id}/{export}")
+		bad := textProblem(r.URL.Path) != ""
+		for k, vs := range r.URL.Query() {
+			bad = bad || textProblem(k) != ""
+			for _, v := range vs {
+				bad = bad || textProblem(v) != ""
+			}
+		}
+		if bad != (err != nil) {
+			t.Fatalf("path %q query %q: err %v, bad %v", r.URL.Path, rawQuery, err, bad)
+		}
+		if err != nil && (errcode.Of(err) != errcode.Invalid || !strings.Contains(err.Error(), "path") && !strings.Contains(err.Error(), "query parameter")) {
+			t.Fatalf("error does not name the place: %v", err)
+		}
+	})
 }

@@ -93,6 +93,10 @@ type aState struct {
 	activityARN  string
 	execARN      string
 	tusID        string // a resumable upload in progress
+	// taskToken is the token of the activity task an execution of A's
+	// waits on (handed to the installation's worker, and leaked here to
+	// B's probes).
+	taskToken string
 }
 
 func runIsolation(t *testing.T, db string) {
@@ -166,7 +170,8 @@ func runIsolation(t *testing.T, db string) {
 		switch {
 		case r.status/100 == 2 && leaked != "":
 			check(who+" "+p.id(), false, fmt.Sprintf("answered with tenant A's %q: %s", leaked, r))
-		case r.status/100 == 2 && p.kind == kindTenant && strings.Contains(p.pattern, "{"):
+		case r.status/100 == 2 && p.kind == kindTenant && strings.Contains(p.pattern, "{"),
+			r.status/100 == 2 && p.kind == kindProtocol && !ownOrShared(p.action):
 			check(who+" "+p.id(), false, "reached tenant A's resource: "+r.String())
 		case r.status/100 == 5:
 			check(who+" "+p.id(), false, "server error: "+r.String())
@@ -278,6 +283,25 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatal(err)
 	}
 	st.failureID = f.ID
+
+	// An execution of A's waiting on an activity task, whose token the
+	// installation's worker (the admin) holds.
+	actDef, _ := json.Marshal(map[string]any{"StartAt": "T", "States": map[string]any{"T": map[string]any{"Type": "Task", "Resource": st.activityARN, "End": true}}})
+	b.mustJSON(t, &b.admin, "POST", "/v1/state-machines", map[string]any{"name": "iso-activity-task", "definition": json.RawMessage(actDef)}, &sm)
+	b.mustJSON(t, &b.tenantA, "POST", "/v1/executions", map[string]any{"stateMachine": sm.ARN, "name": "iso-waits-on-task"}, nil)
+	for deadline := time.Now().Add(30 * time.Second); st.taskToken == ""; {
+		r := b.sfnCall(t, &b.admin, "GetActivityTask", map[string]any{"activityArn": st.activityARN, "workerName": "iso-worker"}, "")
+		var task struct {
+			TaskToken string `json:"taskToken"`
+		}
+		if r.status != 200 || json.Unmarshal(r.body, &task) != nil {
+			t.Fatalf("admin GetActivityTask: %s", r)
+		}
+		st.taskToken = task.TaskToken
+		if st.taskToken == "" && time.Now().After(deadline) {
+			t.Fatal("no activity task for tenant A's execution")
+		}
+	}
 
 	// A resumable upload, ten bytes in.
 	tus := http.Header{"Tus-Resumable": {"1.0.0"}, "Upload-Length": {"100"}, "Upload-Metadata": {"filename Y2FuYXJ5LmJpbg=="}}
@@ -421,6 +445,15 @@ func actionKind(a string) routeKind {
 	return kindProtocol
 }
 
+// ownOrShared reports whether a Step Functions action, given tenant A's
+// identifiers, may still succeed for tenant B: it lists or starts B's own
+// executions, or reads the installation's state machines and activities.
+// Every other action addresses A's execution or task token.
+func ownOrShared(action string) bool {
+	return strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Start") ||
+		strings.HasPrefix(action, "Describe") && !strings.Contains(action, "Execution") && !strings.Contains(action, "MapRun")
+}
+
 // pathValue is the value a probe puts in a path parameter: tenant A's
 // resource of the collection the parameter follows.
 func pathValue(st *aState, b *keyedBundle, collection, param string) string {
@@ -460,7 +493,7 @@ func probeBodies(st *aState) map[string]any {
 	return map[string]any{
 		"POST /v1/executions":            map[string]any{"stateMachine": st.smARN, "name": "iso-probe", "tenant": tenantA},
 		"POST /v1/executions/{arn}/stop": map[string]any{"error": "Probe", "cause": "isolation probe"},
-		"POST /v1/tasks/{action}":        map[string]any{"taskToken": "iso-probe-token", "output": map[string]any{}},
+		"POST /v1/tasks/{action}":        map[string]any{"taskToken": st.taskToken, "output": map[string]any{}},
 		"POST /v1/state-machines":        map[string]any{"name": "iso-probe", "definition": def},
 		"PUT /v1/state-machines/{name}":  map[string]any{"definition": def},
 		"POST /v1/activities":            map[string]any{"name": "iso-probe"},
@@ -559,7 +592,7 @@ func sfnProbeBody(st *aState) map[string]any {
 		"stateMachineArn": st.smARN, "executionArn": st.execARN, "activityArn": st.activityARN,
 		"name": "iso-probe", "definition": `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`,
 		"roleArn": "arn:aws:iam::000000000000:role/probe", "input": "{}", "output": "{}",
-		"taskToken": "iso-probe-token", "error": "Probe", "cause": "isolation probe", "maxResults": 100,
+		"taskToken": st.taskToken, "error": "Probe", "cause": "isolation probe", "maxResults": 100,
 	}
 }
 

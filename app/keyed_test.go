@@ -56,7 +56,7 @@ func keyedApp(t *testing.T, db string) *keyedBundle {
 	cfg.Tenants = []config.Tenant{{ID: tenantA}, {ID: tenantB}}
 	// The tests make many requests with one key; rate limits have their
 	// own tests.
-	cfg.Limits.RequestsPerMinute, cfg.Limits.UploadsPerMinute = 1<<20, 1<<20
+	cfg.Limits.RequestsPerMinute, cfg.Limits.UploadsPerMinute, cfg.Limits.FailedAuthPerMinute = 1<<20, 1<<20, 1<<20
 	if db != "" {
 		cfg.DB = db
 	}

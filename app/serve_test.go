@@ -145,3 +145,30 @@ func TestServeIdleTimeout(t *testing.T) {
 		t.Fatalf("idle connection: read = %v, want EOF from the server closing it", err)
 	}
 }
+
+// With limits.stored_bytes set, an upload that would take the tenant past
+// it is refused with 413 naming the limit; one that fits is stored.
+func TestStoredBytesLimitOverHTTP(t *testing.T) {
+	t.Parallel()
+	_, srv := testApp(t, func(c *config.Config) { c.Limits.StoredBytes = 3000 })
+	post := func(n int) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/v1/uploads?filename=a.bin", "application/octet-stream", strings.NewReader(strings.Repeat("x", n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, body := post(2000); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("first upload: %d %s", resp.StatusCode, body)
+	}
+	resp, body := post(1500)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, `"code":"TooLarge"`) || !strings.Contains(body, "limits.stored_bytes") {
+		t.Fatalf("upload past the limit: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := post(1000); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload that fits: %d %s", resp.StatusCode, body)
+	}
+}

@@ -64,6 +64,3 @@ func failedState(e *workflow.Engine) func(ctx context.Context, execARN string) s
 		return ""
 	}
 }
-
-// Event returns a Landfall pipeline event for the bus.
-var Event = pipeline.Event

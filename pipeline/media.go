@@ -14,7 +14,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/landfall/landfall/errcode"
@@ -85,5 +84,3 @@ func heartbeat(ctx context.Context, c Call) (stop func()) {
 	}()
 	return cancel
 }
-
-var _ = fmt.Sprint

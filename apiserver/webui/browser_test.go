@@ -834,7 +834,45 @@ func TestBrowser(t *testing.T) {
 		b.eval(`(() => { document.getElementById("key-input").value = "s3cret"; document.getElementById("key-form").requestSubmit(); })()`, nil)
 		b.waitFor(`document.querySelectorAll(".hits li").length === 2`, wait)
 		checkPage(t, b)
+
+		// An admin key names the tenant it acts for; every API request
+		// carries it.
+		click(b, "#key-button")
+		b.waitFor(`document.getElementById("key-dialog").open`, wait)
+		b.eval(`(() => { document.getElementById("key-input").value = "s3cret"; document.getElementById("tenant-input").value = "acme"; document.getElementById("key-form").requestSubmit(); })()`, nil)
+		b.eval(`location.hash = "#/failures"`, nil)
+		b.waitFor(`document.querySelector("h1") && document.querySelector("h1").textContent === "Failures" && sessionStorage.getItem("landfall.tenant") === "acme"`, wait)
+		b.waitFor(`document.querySelector("tbody tr, .empty, [role=alert]")`, wait)
+		if n := keyed.count("GET /v1/failures?"); n == 0 || keyed.countContaining("GET /v1/failures", "tenant=acme") == 0 {
+			t.Errorf("no failures request named the tenant: %v", keyed.requestsLike("/v1/failures"))
+		}
+		checkPage(t, b)
+		b.eval(`sessionStorage.removeItem("landfall.tenant")`, nil)
 	})
+}
+
+func (a *fakeAPI) countContaining(prefix, part string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, r := range a.requests {
+		if strings.HasPrefix(r, prefix) && strings.Contains(r, part) {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *fakeAPI) requestsLike(part string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, r := range a.requests {
+		if strings.Contains(r, part) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // contrastJS lists visible text elements whose colour has less than WCAG

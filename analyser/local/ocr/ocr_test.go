@@ -150,6 +150,9 @@ func slideRun(t testing.TB) *Result {
 }
 
 func TestSlideCaptions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	r := slideRun(t)
 	acc, _, _ := slideAccuracy(t, r)
 	if acc < 0.98 {

@@ -234,6 +234,9 @@ func TestQualityClassify(t *testing.T) {
 }
 
 func TestUsageRecorded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	dir := fixtures(t)
 	var got []analyser.Usage
 	env := &analyser.Env{Usage: func(u analyser.Usage) { got = append(got, u) }}

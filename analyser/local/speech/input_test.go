@@ -157,6 +157,9 @@ func TestOptions(t *testing.T) {
 // TestVocabularyWithoutDomainText: vocabulary alone adds pronunciations
 // and reports the words the generic model cannot produce.
 func TestVocabularyWithoutDomainText(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and analyses media for several seconds; skipped with -short")
+	}
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "clip.wav")
 	if err := mediagen.Speech(context.Background(), path, "Landfall sends the images to Rekognition.", mediagen.VoiceFemale); err != nil {

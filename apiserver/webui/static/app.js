@@ -8,10 +8,14 @@ import {
 } from "./lib.js";
 
 const KEY_STORAGE = "landfall.apiKey";
+const TENANT_STORAGE = "landfall.tenant";
 const view = document.getElementById("view");
 
 const state = {
   key: sessionStorage.getItem(KEY_STORAGE) || "",
+  // tenant is the tenant an admin key acts for (sent as ?tenant=); tenant
+  // and reviewer keys have their own and leave it empty.
+  tenant: sessionStorage.getItem(TENANT_STORAGE) || "",
   // keyPrompt is the open API-key dialog, shared by every request that got
   // a 401 while it is open, so the user is asked once.
   keyPrompt: null,
@@ -121,7 +125,7 @@ async function api(path, opts = {}) {
     if (state.key) headers.set("Authorization", "Bearer " + state.key);
     let res;
     try {
-      res = await fetch(path, { ...opts, headers });
+      res = await fetch(forTenant(path), { ...opts, headers });
     } catch (e) {
       throw new ApiError(0, "", `cannot reach the Landfall server (${e.message})`);
     }
@@ -177,7 +181,10 @@ function askForKey(reason, chosen = false) {
     const onSubmit = (e) => {
       e.preventDefault();
       const k = input.value.trim();
-      if (k) done(k);
+      if (k) {
+        setTenant(document.getElementById("tenant-input").value.trim());
+        done(k);
+      }
     };
     const onCancel = (e) => {
       e.preventDefault();
@@ -187,6 +194,7 @@ function askForKey(reason, chosen = false) {
     cancel.addEventListener("click", onCancel);
     dialog.addEventListener("cancel", onCancel);
     input.value = "";
+    document.getElementById("tenant-input").value = state.tenant;
     dialog.showModal();
     input.focus();
   });
@@ -195,6 +203,20 @@ function askForKey(reason, chosen = false) {
 
 function keyNeeded() {
   return new ApiError(401, "Unauthenticated", "this server needs an API key; choose “API key” at the top to enter one");
+}
+
+function setTenant(tenant) {
+  state.tenant = tenant;
+  if (tenant) sessionStorage.setItem(TENANT_STORAGE, tenant);
+  else sessionStorage.removeItem(TENANT_STORAGE);
+}
+
+/** forTenant adds ?tenant= to an API path when an admin key acts for one. */
+function forTenant(path) {
+  if (!state.tenant || !path.startsWith("/v1/")) return path;
+  const [base, hash] = path.split("#", 2);
+  const q = base.includes("?") ? "&" : "?";
+  return base + q + "tenant=" + encodeURIComponent(state.tenant) + (hash !== undefined ? "#" + hash : "");
 }
 
 function setKey(key) {
@@ -251,7 +273,7 @@ function uploadFile(file, vocabulary, onProgress) {
   let aborted = false;
   const send = () => new Promise((resolve, reject) => {
     xhr = new XMLHttpRequest();
-    xhr.open("POST", "/v1/uploads" + buildQuery({ filename: file.name, vocabulary }));
+    xhr.open("POST", forTenant("/v1/uploads" + buildQuery({ filename: file.name, vocabulary })));
     xhr.setRequestHeader("Accept", "application/json");
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     if (state.key) xhr.setRequestHeader("Authorization", "Bearer " + state.key);
