@@ -317,6 +317,10 @@ type vector struct {
 	// signature is the expected signature; empty means "as the AWS SDK's
 	// signer computes it for the same request".
 	signature string
+	// dateOnly vectors carry Date instead of X-Amz-Date, which the SDK's
+	// signer never does: their signature is this package's own over the
+	// hand-checked canonical request.
+	dateOnly bool
 }
 
 const vectorDate = "20150830T123600Z"
@@ -350,6 +354,11 @@ var vectors = []vector{
 		headers: [][2]string{{"Host", "example.amazonaws.com"}, {"X-Amz-Date", vectorDate},
 			{"My-Header1", "  value1  "}, {"My-Header2", `"a   b   c"`}, {"My-Header3", "v1"}, {"My-Header3", "  v2"}},
 		canonical: "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\nmy-header3:v1,v2\nx-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;my-header3;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	},
+	{
+		name: "date-header", method: "GET", target: "/", dateOnly: true,
+		headers:   [][2]string{{"Host", "example.amazonaws.com"}, {"Date", "Sun, 30 Aug 2015 12:36:00 GMT"}},
+		canonical: "GET\n/\n\ndate:Sun, 30 Aug 2015 12:36:00 GMT\nhost:example.amazonaws.com\n\ndate;host\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 	},
 	{
 		name: "post-json", method: "POST", target: "/",
@@ -387,6 +396,9 @@ func TestVectors(t *testing.T) {
 				return r
 			}
 			want := vc.signature
+			if vc.dateOnly {
+				want = hex.EncodeToString(Sign(testSecret, Scope{Date: "20150830", Region: "us-east-1", Service: "service"}, vectorDate, vc.canonical))
+			}
 			if want == "" {
 				// The SDK signs the same request as a client would build it.
 				sr, err := http.NewRequest(vc.method, "http://"+build().Host+vc.target, strings.NewReader(vc.body))
@@ -498,6 +510,12 @@ func TestRefusals(t *testing.T) {
 			r.Header.Del("X-Amz-Date")
 			return r
 		}, code: CodeIncompleteSignature, inMsg: "X-Amz-Date", status: 400},
+		{name: "date-not-signed", req: func() *http.Request {
+			r := httptest.NewRequest("GET", "http://sfn.local/", nil)
+			r.Header.Set("Date", testNow.Format(http.TimeFormat))
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 "+cred+", SignedHeaders=host, "+sigPart)
+			return r
+		}, code: CodeIncompleteSignature, inMsg: "include date", status: 400},
 		{name: "stale-20-minutes", req: func() *http.Request { return signedRequest(t, testNow.Add(-20*time.Minute), nil) }, code: CodeInvalidSignature, inMsg: "expired", status: 400},
 		{name: "future-20-minutes", req: func() *http.Request { return signedRequest(t, testNow.Add(20*time.Minute), nil) }, code: CodeInvalidSignature, inMsg: "not yet current", status: 400},
 		{name: "scope-date-mismatch", req: func() *http.Request {

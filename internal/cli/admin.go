@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -41,6 +42,12 @@ func (c catalogFlags) open(ctx context.Context, env *Env) (catalog.Store, *confi
 	cfg, err := loadConfig(env, *c.cfgPath, *c.data)
 	if err != nil {
 		return nil, nil, err
+	}
+	if strings.HasPrefix(cfg.DB, "sqlite://") {
+		// Keys may be made before the first start, which makes the folder.
+		if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+			return nil, nil, err
+		}
 	}
 	st, err := catalog.Open(ctx, cfg.DB)
 	return st, cfg, err

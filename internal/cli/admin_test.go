@@ -65,7 +65,7 @@ func TestServeRefusesAnOpenInstallationBeyondLoopback(t *testing.T) {
 func TestKeysCreateForAConfiguredTenant(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "landfall.yaml")
-	if err := os.WriteFile(cfg, []byte("data: "+dir+"\ntenants:\n  - id: initech\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("data: "+filepath.Join(dir, "not-yet")+"\ntenants:\n  - id: initech\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errs := run(t, "", "keys", "create", "--tenant", "initech", "--config", cfg)

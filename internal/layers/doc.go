@@ -7,11 +7,11 @@
 //	cmd/landfall/        main → cli.Run(); nothing else
 //	internal/cli/        commands; talks to app or to a server through client/
 //	app/                 config → provision → start/stop; wires everything below
-//	pipeline/            the media model and the tasks of the state machine: key layout, tenant scope, results
 //	apiserver/           HTTP API, web UI, websockets; the only place errors become HTTP statuses
 //	client/              Go client of the HTTP API
 //	workflow/            durable executions on River; history; task tokens; activities
 //	ingest/              uploads, watchers, S3 notification intake → bus
+//	pipeline/            the media model and the tasks of the state machine: key layout, tenant scope, results
 //	config/              the configuration file: parse, defaults, validation
 //	analyser/            registry + providers: local/, openai/, aws/ ; analysertest/
 //	internal/mediagen/   test media made offline with the analysers' tools
