@@ -19,6 +19,7 @@ import (
 
 	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 )
 
 // Config is the whole configuration of one Landfall process.
@@ -341,9 +342,18 @@ func (c *Config) Validate() error {
 			bad("/analysers/"+pointerToken(task), "unknown provider %q (want local, openai, aws or none)", p)
 		}
 	}
+	firstAt := map[string]int{}
 	for i, t := range c.Tenants {
-		if t.ID == "" {
-			bad(fmt.Sprintf("/tenants/%d/id", i), "required")
+		pointer := fmt.Sprintf("/tenants/%d/id", i)
+		switch j, dup := firstAt[t.ID]; {
+		case t.ID == "":
+			bad(pointer, "required")
+		case identity.CheckTenantID(t.ID) != nil:
+			bad(pointer, "%v", identity.CheckTenantID(t.ID))
+		case dup:
+			bad(pointer, "tenant %q is already configured at /tenants/%d", t.ID, j)
+		default:
+			firstAt[t.ID] = i
 		}
 	}
 	notNegative := func(pointer string, negative bool) {

@@ -66,6 +66,8 @@ func TestParseRejects(t *testing.T) {
 		{"log:\n  sample: 1.5\n", "/log/sample: must be between 0 and 1, not 1.5"},
 		{"otlp:\n  sample_ratio: -0.1\n", "/otlp/sample_ratio: must be between 0 and 1, not -0.1"},
 		{"tenants:\n  - vocabulary: [a]\n", "/tenants/0/id: required"},
+		{"tenants:\n  - id: Acme\n", `/tenants/0/id: tenant id "Acme": want a-z, 0-9`},
+		{"tenants:\n  - id: acme\n  - id: beta\n  - id: acme\n", `/tenants/2/id: tenant "acme" is already configured at /tenants/0`},
 	} {
 		_, err := Parse(strings.NewReader(tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

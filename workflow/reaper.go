@@ -139,7 +139,7 @@ func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error 
 			return errStale
 		}
 		if name != "" {
-			if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='timed_out' WHERE token=$1`, k.token); err != nil {
+			if err := e.st.TaskStatusSet(t.ctx, t.tx, &taskStatusSetParams{Token: k.token, Status: taskTimedOut}); err != nil {
 				return err
 			}
 			return t.taskFailed(f, k.resource, name, cause)
@@ -148,7 +148,7 @@ func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error 
 			return errStale
 		}
 		// The owner's lease ran out: deliver the same attempt again.
-		if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='scheduled', owner='' WHERE token=$1 AND dispatch=$2`, k.token, dispatch); err != nil {
+		if err := e.st.TaskRequeue(t.ctx, t.tx, &taskRequeueParams{Token: k.token, Dispatch: dispatch}); err != nil {
 			return err
 		}
 		t.touch(f)

@@ -30,6 +30,7 @@ type store interface {
 	ActivityList(ctx context.Context, tx dbtx, p *activityListParams) ([]Activity, error)
 	ActivityDelete(ctx context.Context, tx dbtx, p *activityDeleteParams) error
 	executionStore
+	taskStore
 }
 
 type stateMachineGetParams struct{ ARN string }
@@ -381,3 +382,123 @@ func (s *sqlStore) WorkerDelete(ctx context.Context, tx dbtx, p *workerDeletePar
 }
 
 var _ executionStore = (*sqlStore)(nil)
+
+// ---- tasks ----
+
+// taskStore holds the statements of task attempts.
+type taskStore interface {
+	TaskGet(ctx context.Context, tx dbtx, p *taskGetParams) (*taskRow, error)
+	// TaskOwnerGet returns the execution and tenant a task belongs to.
+	TaskOwnerGet(ctx context.Context, tx dbtx, p *taskGetParams) (execARN, tenant string, err error)
+	TaskStatusSet(ctx context.Context, tx dbtx, p *taskStatusSetParams) error
+	// TaskClaim marks a scheduled attempt as running under owner.
+	TaskClaim(ctx context.Context, tx dbtx, p *taskClaimParams) error
+	// TaskNextActivity returns the oldest scheduled task of an activity,
+	// locked for this transaction where the driver locks rows.
+	TaskNextActivity(ctx context.Context, tx dbtx, p *taskNextActivityParams) (token, execARN string, err error)
+	// TaskHeartbeat records a heartbeat of a running or waiting attempt
+	// (of dispatch Dispatch when not 0) and reports whether there was one.
+	TaskHeartbeat(ctx context.Context, tx dbtx, p *taskHeartbeatParams) (bool, error)
+	// TaskAwait parks a callback attempt this worker invoked until
+	// SendTask* settles it.
+	TaskAwait(ctx context.Context, tx dbtx, p *taskFenceParams) error
+	// TaskFinishFence is the statement that records an attempt's end; it
+	// changes a row only while the attempt is still this worker's.
+	TaskFinishFence(p *taskFenceParams) stmt
+	// TaskRequeue schedules a running attempt again for another worker.
+	TaskRequeue(ctx context.Context, tx dbtx, p *taskRequeueParams) error
+}
+
+type taskGetParams struct{ Token string }
+
+type taskStatusSetParams struct{ Token, Status string }
+
+type taskClaimParams struct {
+	Token, Owner string
+	HeartbeatUS  int64
+}
+
+type taskNextActivityParams struct{ Activity string }
+
+type taskHeartbeatParams struct {
+	Token       string
+	Dispatch    int
+	HeartbeatUS int64
+}
+
+// taskFenceParams names one delivery of an attempt: the attempt's token,
+// the worker holding it and its dispatch count; Status is the end to
+// record (TaskFinishFence).
+type taskFenceParams struct {
+	Token, Owner, Status string
+	Dispatch             int
+}
+
+type taskRequeueParams struct {
+	Token    string
+	Dispatch int
+}
+
+func (s *sqlStore) TaskGet(ctx context.Context, tx dbtx, p *taskGetParams) (*taskRow, error) {
+	return scanTask(tx.queryRow(ctx, `SELECT `+taskCols+` FROM wf_tasks WHERE token = `+s.placeholder(1), p.Token))
+}
+
+func (s *sqlStore) TaskOwnerGet(ctx context.Context, tx dbtx, p *taskGetParams) (string, string, error) {
+	var arn, tenant string
+	err := tx.queryRow(ctx, `SELECT x.arn, x.tenant FROM wf_tasks k JOIN wf_executions x ON x.arn = k.execution_arn WHERE k.token = `+s.placeholder(1), p.Token).
+		Scan(&arn, &tenant)
+	return arn, tenant, err
+}
+
+func (s *sqlStore) TaskStatusSet(ctx context.Context, tx dbtx, p *taskStatusSetParams) error {
+	_, err := tx.exec(ctx, `UPDATE wf_tasks SET status = `+s.placeholder(1)+` WHERE token = `+s.placeholder(2), p.Status, p.Token)
+	return err
+}
+
+func (s *sqlStore) TaskClaim(ctx context.Context, tx dbtx, p *taskClaimParams) error {
+	_, err := tx.exec(ctx, `UPDATE wf_tasks SET status = 'running', owner = `+s.placeholder(1)+`, dispatch = dispatch + 1, heartbeat_us = `+s.placeholder(2)+
+		` WHERE token = `+s.placeholder(3)+` AND status = 'scheduled'`, p.Owner, p.HeartbeatUS, p.Token)
+	return err
+}
+
+func (s *sqlStore) TaskNextActivity(ctx context.Context, tx dbtx, p *taskNextActivityParams) (string, string, error) {
+	q := `SELECT token, execution_arn FROM wf_tasks WHERE activity = ` + s.placeholder(1) + ` AND status = 'scheduled' AND activity <> '' ORDER BY created_us LIMIT 1`
+	if !s.sqlite {
+		// SQLite's write transaction holds the whole database instead.
+		q += ` FOR UPDATE SKIP LOCKED`
+	}
+	var token, arn string
+	err := tx.queryRow(ctx, q, p.Activity).Scan(&token, &arn)
+	return token, arn, err
+}
+
+func (s *sqlStore) TaskHeartbeat(ctx context.Context, tx dbtx, p *taskHeartbeatParams) (bool, error) {
+	q := `UPDATE wf_tasks SET heartbeat_us = ` + s.placeholder(1) + ` WHERE token = ` + s.placeholder(2) + ` AND status IN ('running', 'waiting')`
+	args := []any{p.HeartbeatUS, p.Token}
+	if p.Dispatch > 0 {
+		q += ` AND dispatch = ` + s.placeholder(3)
+		args = append(args, p.Dispatch)
+	}
+	n, err := tx.exec(ctx, q, args...)
+	return n > 0, err
+}
+
+func (s *sqlStore) TaskAwait(ctx context.Context, tx dbtx, p *taskFenceParams) error {
+	_, err := tx.exec(ctx, `UPDATE wf_tasks SET status = 'waiting', owner = '' WHERE token = `+s.placeholder(1)+
+		` AND status = 'running' AND owner = `+s.placeholder(2)+` AND dispatch = `+s.placeholder(3), p.Token, p.Owner, p.Dispatch)
+	return err
+}
+
+func (s *sqlStore) TaskFinishFence(p *taskFenceParams) stmt {
+	return stmt{`UPDATE wf_tasks SET status = ` + s.placeholder(1) + ` WHERE token = ` + s.placeholder(2) +
+		` AND status = 'running' AND owner = ` + s.placeholder(3) + ` AND dispatch = ` + s.placeholder(4),
+		[]any{p.Status, p.Token, p.Owner, p.Dispatch}}
+}
+
+func (s *sqlStore) TaskRequeue(ctx context.Context, tx dbtx, p *taskRequeueParams) error {
+	_, err := tx.exec(ctx, `UPDATE wf_tasks SET status = 'scheduled', owner = '' WHERE token = `+s.placeholder(1)+` AND dispatch = `+s.placeholder(2),
+		p.Token, p.Dispatch)
+	return err
+}
+
+var _ taskStore = (*sqlStore)(nil)

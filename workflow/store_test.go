@@ -85,7 +85,16 @@ func TestStoreStatementsPerDriver(t *testing.T) {
 		_ = s.WorkerInsert(ctx, tx, &workerInsertParams{ID: "w"})
 		_ = s.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: "w"})
 		_ = s.WorkerDelete(ctx, tx, &workerDeleteParams{ID: "w"})
-		if len(tx.stmts) < 18 {
+		_, _ = s.TaskGet(ctx, tx, &taskGetParams{Token: "k"})
+		_, _, _ = s.TaskOwnerGet(ctx, tx, &taskGetParams{Token: "k"})
+		_ = s.TaskStatusSet(ctx, tx, &taskStatusSetParams{Token: "k", Status: taskFailed})
+		_ = s.TaskClaim(ctx, tx, &taskClaimParams{Token: "k", Owner: "w"})
+		_, _, _ = s.TaskNextActivity(ctx, tx, &taskNextActivityParams{Activity: "a"})
+		_, _ = s.TaskHeartbeat(ctx, tx, &taskHeartbeatParams{Token: "k", Dispatch: 2})
+		_ = s.TaskAwait(ctx, tx, &taskFenceParams{Token: "k", Owner: "w", Dispatch: 1})
+		tx.add(s.TaskFinishFence(&taskFenceParams{Token: "k", Owner: "w", Dispatch: 1, Status: taskSucceeded}).q)
+		_ = s.TaskRequeue(ctx, tx, &taskRequeueParams{Token: "k", Dispatch: 1})
+		if len(tx.stmts) < 27 {
 			t.Fatalf("dialect %d: %d statements recorded", d, len(tx.stmts))
 		}
 		for _, q := range tx.stmts {

@@ -21,7 +21,8 @@ var (
 func (e *Engine) taskExec(ctx context.Context, token string) (string, error) {
 	var arn string
 	err := e.withTx(ctx, func(tx dbtx) error {
-		err := tx.queryRow(ctx, `SELECT execution_arn FROM wf_tasks WHERE token = $1`, token).Scan(&arn)
+		var err error
+		arn, _, err = e.st.TaskOwnerGet(ctx, tx, &taskGetParams{Token: token})
 		if errors.Is(err, errNoRows) {
 			return errcode.Wrap(errcode.NotFound, ErrTaskDoesNotExist, "task token %s", short(token))
 		}
@@ -39,7 +40,8 @@ func (e *Engine) TaskTenant(ctx context.Context, token string) (string, error) {
 	}
 	var tenant string
 	err := e.withTx(ctx, func(tx dbtx) error {
-		err := tx.queryRow(ctx, `SELECT x.tenant FROM wf_tasks k JOIN wf_executions x ON x.arn = k.execution_arn WHERE k.token = $1`, token).Scan(&tenant)
+		var err error
+		_, tenant, err = e.st.TaskOwnerGet(ctx, tx, &taskGetParams{Token: token})
 		if errors.Is(err, errNoRows) {
 			return errcode.Wrap(errcode.NotFound, ErrTaskDoesNotExist, "task token %s", short(token))
 		}
@@ -63,7 +65,7 @@ func (e *Engine) settleTask(ctx context.Context, token string, f func(t *txn, fr
 	}
 	slot := e.trySlot()
 	run, err := e.transition(ctx, arn, nil, slot, func(t *txn) error {
-		k, err := scanTask(t.tx.queryRow(t.ctx, `SELECT `+taskCols+` FROM wf_tasks WHERE token = $1`, token))
+		k, err := e.st.TaskGet(t.ctx, t.tx, &taskGetParams{Token: token})
 		if err != nil {
 			return err
 		}
@@ -100,7 +102,7 @@ func (e *Engine) SendTaskSuccess(ctx context.Context, token string, output json.
 		return err
 	}
 	return e.settleTask(ctx, token, func(t *txn, fr *frameRow, k *taskRow) error {
-		if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='succeeded' WHERE token=$1`, k.token); err != nil {
+		if err := e.st.TaskStatusSet(t.ctx, t.tx, &taskStatusSetParams{Token: k.token, Status: taskSucceeded}); err != nil {
 			return err
 		}
 		return t.taskSucceeded(fr, k.resource, output)
@@ -120,7 +122,7 @@ func (e *Engine) SendTaskFailure(ctx context.Context, token, errName, cause stri
 		errName = "States.TaskFailed"
 	}
 	return e.settleTask(ctx, token, func(t *txn, fr *frameRow, k *taskRow) error {
-		if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='failed' WHERE token=$1`, k.token); err != nil {
+		if err := e.st.TaskStatusSet(t.ctx, t.tx, &taskStatusSetParams{Token: k.token, Status: taskFailed}); err != nil {
 			return err
 		}
 		return t.taskFailed(fr, k.resource, errName, cause)
@@ -240,7 +242,8 @@ func (e *Engine) GetActivityTask(ctx context.Context, activity, workerName strin
 func (e *Engine) claimActivityTask(ctx context.Context, name, workerName string) (*ActivityTask, error) {
 	var token, arn string
 	err := e.withTx(ctx, func(tx dbtx) error {
-		err := tx.queryRow(ctx, `SELECT token, execution_arn FROM wf_tasks WHERE activity = $1 AND status = 'scheduled' AND activity <> '' ORDER BY created_us LIMIT 1 FOR UPDATE SKIP LOCKED`, name).Scan(&token, &arn)
+		var err error
+		token, arn, err = e.st.TaskNextActivity(ctx, tx, &taskNextActivityParams{Activity: name})
 		if errors.Is(err, errNoRows) {
 			token = ""
 			return nil
@@ -252,7 +255,7 @@ func (e *Engine) claimActivityTask(ctx context.Context, name, workerName string)
 	}
 	var task *ActivityTask
 	_, err = e.transition(ctx, arn, nil, false, func(t *txn) error {
-		k, err := scanTask(t.tx.queryRow(t.ctx, `SELECT `+taskCols+` FROM wf_tasks WHERE token = $1`, token))
+		k, err := e.st.TaskGet(t.ctx, t.tx, &taskGetParams{Token: token})
 		if err != nil {
 			return err
 		}
@@ -263,8 +266,7 @@ func (e *Engine) claimActivityTask(ctx context.Context, name, workerName string)
 		if err != nil {
 			return err
 		}
-		if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='running', owner=$1, dispatch=dispatch+1, heartbeat_us=$2 WHERE token=$3`,
-			"activity:"+workerName, micros(t.now), token); err != nil {
+		if err := e.st.TaskClaim(t.ctx, t.tx, &taskClaimParams{Token: token, Owner: "activity:" + workerName, HeartbeatUS: micros(t.now)}); err != nil {
 			return err
 		}
 		t.event(fr, "ActivityStarted", map[string]any{"workerName": workerName})

@@ -38,15 +38,14 @@ func (e *Engine) workStep(ctx context.Context, job *river.Job[stepArgs]) error {
 			nf, out, err := t.prog.resume(f.frame, t.sc())
 			return t.apply(f, nf, out, err)
 		case frameTask:
-			k, err := scanTask(t.tx.queryRow(t.ctx, `SELECT `+taskCols+` FROM wf_tasks WHERE token = $1`, f.taskToken))
+			k, err := e.st.TaskGet(t.ctx, t.tx, &taskGetParams{Token: f.taskToken})
 			if err != nil {
 				return err
 			}
 			if k.status != taskScheduled || k.kind == kindActivity {
 				return errStale
 			}
-			if _, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status=$1, owner=$2, dispatch=dispatch+1, heartbeat_us=$3 WHERE token=$4 AND status='scheduled'`,
-				taskRunning, e.workerID, micros(t.now), k.token); err != nil {
+			if err := e.st.TaskClaim(t.ctx, t.tx, &taskClaimParams{Token: k.token, Owner: e.workerID, HeartbeatUS: micros(t.now)}); err != nil {
 				return err
 			}
 			t.touch(f) // fences duplicate deliveries of this job
@@ -141,9 +140,7 @@ func invokeSafely(ctx context.Context, inv Invoker, in Invocation) (out json.Raw
 func (e *Engine) completeRun(ctx context.Context, run *taskRun, out json.RawMessage, ierr error) (*taskRun, error) {
 	return e.transitionOn(ctx, run.execARN, run.frameID, nil, true, func(t *txn) error {
 		if run.kind == kindCallback && ierr == nil {
-			_, err := t.tx.exec(t.ctx, `UPDATE wf_tasks SET status='waiting', owner='' WHERE token=$1 AND status='running' AND owner=$2 AND dispatch=$3`,
-				run.token, e.workerID, run.dispatch)
-			return err
+			return e.st.TaskAwait(t.ctx, t.tx, &taskFenceParams{Token: run.token, Owner: e.workerID, Dispatch: run.dispatch})
 		}
 		status := taskSucceeded
 		if ierr != nil {
@@ -152,8 +149,7 @@ func (e *Engine) completeRun(ctx context.Context, run *taskRun, out json.RawMess
 		// Fenced: when the attempt timed out, was stopped or was handed to
 		// another worker, this changes no row and the transition is
 		// abandoned with its result.
-		t.fences = append(t.fences, stmt{`UPDATE wf_tasks SET status=$1 WHERE token=$2 AND status='running' AND owner=$3 AND dispatch=$4`,
-			[]any{status, run.token, e.workerID, run.dispatch}})
+		t.fences = append(t.fences, e.st.TaskFinishFence(&taskFenceParams{Token: run.token, Owner: e.workerID, Dispatch: run.dispatch, Status: status}))
 		f, err := t.loadFrame(run.frameID)
 		if err != nil {
 			return err
@@ -203,17 +199,11 @@ func (t *txn) taskFailed(f *frameRow, resource, name, cause string) error {
 // heartbeatTask records a heartbeat of a running attempt.
 func (e *Engine) heartbeatTask(ctx context.Context, token string, dispatch int) error {
 	return e.withTx(ctx, func(tx dbtx) error {
-		q := `UPDATE wf_tasks SET heartbeat_us=$1 WHERE token=$2 AND status IN ('running','waiting')`
-		args := []any{micros(e.now()), token}
-		if dispatch > 0 {
-			q += ` AND dispatch=$3`
-			args = append(args, dispatch)
-		}
-		n, err := tx.exec(ctx, q, args...)
+		alive, err := e.st.TaskHeartbeat(ctx, tx, &taskHeartbeatParams{Token: token, Dispatch: dispatch, HeartbeatUS: micros(e.now())})
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if !alive {
 			return &TaskError{Name: "TaskTimedOut", Cause: "the task is no longer running (timed out, stopped or handed to another worker)"}
 		}
 		return nil

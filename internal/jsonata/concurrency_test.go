@@ -3,8 +3,10 @@ package jsonata
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/landfall/landfall/internal/jsonata/jparse"
 )
@@ -25,6 +27,11 @@ func TestConcurrentEvalWith(t *testing.T) {
 		{`$map([1, 2], function($v) { $v * $n })`, func(n int) interface{} { return []interface{}{float64(n), float64(2 * n)} }},
 		{`($add := function($a, $b) { $a + $b }; $inc := $add(?, 1); $inc($n))`, func(n int) interface{} { return float64(n + 1) }},
 		{`$substring("abcdefgh", 0, $n % 8 + 1) ~> $length()`, func(n int) interface{} { return float64(n%8 + 1) }},
+		{`$formatNumber($n * 1000, "#,##0.00")`, func(n int) interface{} { return commas(n*1000) + ".00" }},
+		{`$count($match("a" & $string($n) & "b22", /[0-9]+/))`, func(n int) interface{} { return float64(2) }},
+		{`$sort([$n, 3, 1], function($a, $b) { $a > $b })[0]`, func(n int) interface{} { return float64(min(n, 1)) }},
+		{`$fromMillis($n * 86400000) ~> $substring(0, 10)`, func(n int) interface{} { return time.UnixMilli(int64(n) * 86400000).UTC().Format("2006-01-02") }},
+		{`{"k": $s} ~> |$|{"n": $n}|`, func(n int) interface{} { return fmt.Sprintf("map[k:g%d n:%d]", n%7, n) }},
 	}
 	compiled := make([]*Expr, len(exprs))
 	for i, x := range exprs {
@@ -112,4 +119,13 @@ func TestOnLambdaCall(t *testing.T) {
 	if !errors.Is(err, errDeep) {
 		t.Fatalf("got %v, want the hook's error", err)
 	}
+}
+
+// commas writes n with a comma between groups of three digits.
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
