@@ -25,10 +25,19 @@ func BodyReadTimeout(h http.Handler, idle time.Duration) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: idle}
+		if r.Body == nil || r.Body == http.NoBody {
+			h.ServeHTTP(w, r)
+			return
 		}
+		b := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: idle}
+		r.Body = b
 		h.ServeHTTP(w, r)
+		if !b.done {
+			// The handler answered without reading the whole body; the
+			// server reads what is left before reusing the connection, and
+			// that read must not wait on a stalled client for ever.
+			_ = b.rc.SetReadDeadline(time.Now().Add(idle))
+		}
 	})
 }
 

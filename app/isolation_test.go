@@ -26,17 +26,23 @@ import (
 )
 
 // knownOpen lists the access cases that are not enforced yet, each with
-// the reason. A listed case that starts passing fails the test, so the
-// list can only shrink; a listed case that no longer exists fails too.
+// the reason, keyed by case: who, then the route or action, as the test
+// names it in its failures ("B POST /v1/failures/{id}/redrive", "B side
+// effects POST / AWSStepFunctions.StopExecution"). A listed case that
+// starts passing fails the test, so the list can only shrink; a listed
+// case that no longer exists fails too. Every case is enforced today.
 var knownOpen = map[string]string{}
 
 // TestIsolation enumerates every route the server serves (its route
 // table with the mounted workflow API expanded, the OpenAPI document's
 // paths, and every Step Functions action) and checks, for each, that a
-// caller without a credential is refused, that tenant B's key reaches
-// none of tenant A's work and changes none of it, that tenant keys cannot
-// change the installation, and that operator keys read nothing of a
-// tenant's. New routes are covered without changing the test.
+// caller without a credential is refused, that tenant B's key (Bearer, and
+// signing with its access key on the Step Functions endpoint) reaches none
+// of tenant A's work and changes none of it, that tenant and reviewer keys
+// cannot change the installation, that reviewer keys change nothing, and
+// that operator keys read nothing of a tenant's. After every request the
+// admin's view of A's work and of the installation must be unchanged. New
+// routes are covered without changing the test.
 func TestIsolation(t *testing.T) {
 	t.Parallel()
 	t.Run("sqlite", func(t *testing.T) {
@@ -55,7 +61,7 @@ type routeKind string
 const (
 	kindPublic   routeKind = "public"   // no credential needed
 	kindOperator routeKind = "operator" // metrics: operators and admins
-	kindTenant   routeKind = "tenant"   // a tenant's work (or installation resources tenants may read)
+	kindTenant   routeKind = "tenant"   // a tenant's work
 	kindShared   routeKind = "shared"   // installation resources every tenant reads (state machines, activities)
 	kindAdmin    routeKind = "admin"    // changes the installation
 	kindProtocol routeKind = "protocol" // a Step Functions action on a tenant's work
@@ -238,9 +244,11 @@ func runIsolation(t *testing.T, db string) {
 	}
 }
 
-// seedTenantA creates A's work: an uploaded media item, a failure of it,
-// a long-running execution, and (as admin) a state machine, an activity
-// and a rule.
+// seedTenantA creates A's work: an uploaded media item and a failure of
+// it, a long-running execution, an execution waiting on an activity task
+// (its token held by the admin as the installation's worker), a
+// resumable upload in progress, and (as admin) the state machines, an
+// activity and a rule.
 func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 	t.Helper()
 	ctx := context.Background()

@@ -86,6 +86,36 @@ func TestServeBodyReadTimeout(t *testing.T) {
 		}
 	})
 
+	t.Run("unread", func(t *testing.T) {
+		t.Parallel()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// Refused before the body is read (the filename is not UTF-8);
+		// the client then stalls half way through the body.
+		fmt.Fprintf(c, strings.Replace(uploadHead, "a.wav", "%FF.wav", 1), 4096)
+		if _, err := c.Write(make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(idle + 10*time.Second))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		// The server does not wait on the rest of a stalled body it never
+		// read: the connection closes instead of hanging.
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Fatalf("connection after an unread, stalled body: %v, want EOF", err)
+		}
+	})
+
 	t.Run("steady", func(t *testing.T) {
 		t.Parallel()
 		c, err := net.Dial("tcp", addr)

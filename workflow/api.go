@@ -279,8 +279,8 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		if timeout > 0 {
 			timeoutUS = micros(now.Add(timeout))
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, next_event)
-			VALUES ($1,$2,$3,'RUNNING',$4,$5,$6,$7,$8,$9,1)`, arn, sm.ARN, p.Name, string(p.Input), p.CorrelationID, p.Tenant, sm.Definition, micros(now), timeoutUS); err != nil {
+		if err := e.st.ExecutionInsert(ctx, tx, &executionInsertParams{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Input: string(p.Input),
+			CorrelationID: p.CorrelationID, Tenant: p.Tenant, Definition: sm.Definition, StartUS: micros(now), TimeoutUS: timeoutUS}); err != nil {
 			return err
 		}
 		t := &txn{e: e, ctx: ctx, tx: tx, now: now, frames: map[string]*frameRow{}, prog: prog, canInline: slot,

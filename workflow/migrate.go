@@ -60,11 +60,12 @@ func applyMigration(ctx context.Context, b backend, version int, body string, no
 	if _, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS wf_migrations (version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)`); err != nil {
 		return err
 	}
-	var n int
-	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM wf_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+	st := newStore(b.dialect())
+	applied, err := st.MigrationApplied(ctx, tx, &migrationParams{Version: version})
+	if err != nil {
 		return err
 	}
-	if n > 0 {
+	if applied {
 		return nil
 	}
 	for _, stmt := range splitSQL(body) {
@@ -72,7 +73,7 @@ func applyMigration(ctx context.Context, b backend, version int, body string, no
 			return fmt.Errorf("%w\nin: %s", err, stmt)
 		}
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO wf_migrations (version, applied_us) VALUES ($1, $2)`, version, now.UnixMicro()); err != nil {
+	if err := st.MigrationRecord(ctx, tx, &migrationParams{Version: version, AppliedUS: now.UnixMicro()}); err != nil {
 		return err
 	}
 	return tx.commit(ctx)

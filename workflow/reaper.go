@@ -45,41 +45,12 @@ func (e *Engine) Reap(ctx context.Context) error {
 	var execs []string
 	err := e.withTx(ctx, func(tx dbtx) error {
 		tasks, execs = tasks[:0], execs[:0]
-		r, err := tx.query(ctx, `SELECT token, execution_arn, owner, kind, resource, dispatch, heartbeat_seconds, timeout_us, heartbeat_us
-			FROM wf_tasks WHERE status IN ('scheduled','running','waiting') AND (
-			  (timeout_us > 0 AND timeout_us < $1)
-			  OR (heartbeat_seconds > 0 AND heartbeat_us + heartbeat_seconds * 1000000 < $1)
-			  OR (status = 'running' AND kind <> 'activity' AND NOT EXISTS (SELECT 1 FROM wf_workers w WHERE w.id = wf_tasks.owner AND w.heartbeat_us >= $2)))
-			LIMIT 500`, micros(now), cutoff)
-		if err != nil {
+		var err error
+		if tasks, err = e.st.TaskListDue(ctx, tx, &taskListDueParams{NowUS: micros(now), LeaseCutoffUS: cutoff, Limit: 500}); err != nil {
 			return err
 		}
-		for r.Next() {
-			var k openTask
-			if err := r.Scan(&k.token, &k.execARN, &k.owner, &k.kind, &k.resource, &k.dispatch, &k.heartbeatSeconds, &k.timeoutUS, &k.heartbeatUS); err != nil {
-				r.Close()
-				return err
-			}
-			tasks = append(tasks, k)
-		}
-		r.Close()
-		if err := r.Err(); err != nil {
-			return err
-		}
-		r, err = tx.query(ctx, `SELECT arn FROM wf_executions WHERE status = 'RUNNING' AND timeout_us > 0 AND timeout_us < $1 LIMIT 500`, micros(now))
-		if err != nil {
-			return err
-		}
-		for r.Next() {
-			var arn string
-			if err := r.Scan(&arn); err != nil {
-				r.Close()
-				return err
-			}
-			execs = append(execs, arn)
-		}
-		r.Close()
-		return r.Err()
+		execs, err = e.st.ExecutionListDue(ctx, tx, &executionListDueParams{NowUS: micros(now), Limit: 500})
+		return err
 	})
 	if err != nil {
 		return err
@@ -110,13 +81,12 @@ func (e *Engine) Reap(ctx context.Context) error {
 
 func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error {
 	_, err := e.transition(ctx, k.execARN, nil, false, func(t *txn) error {
-		var status, owner, frameID string
-		var dispatch, hb int
-		var timeoutUS, hbUS int64
-		if err := t.tx.queryRow(t.ctx, `SELECT status, owner, dispatch, heartbeat_seconds, timeout_us, heartbeat_us, frame_id FROM wf_tasks WHERE token = $1`, k.token).
-			Scan(&status, &owner, &dispatch, &hb, &timeoutUS, &hbUS, &frameID); err != nil {
+		row, err := e.st.TaskGet(t.ctx, t.tx, &taskGetParams{Token: k.token})
+		if err != nil {
 			return err
 		}
+		status, owner, frameID := row.status, row.owner, row.frameID
+		dispatch, hb, timeoutUS, hbUS := row.dispatch, row.heartbeatSeconds, row.timeoutUS, row.heartbeatUS
 		if owner != k.owner || dispatch != k.dispatch || t.exec.status != StatusRunning {
 			return errStale
 		}
@@ -179,33 +149,24 @@ func (e *Engine) rescueJobs(ctx context.Context, now time.Time) error {
 		if len(stale) == 0 {
 			return nil
 		}
-		alive := map[string]bool{}
-		r, err := tx.query(ctx, `SELECT id FROM wf_workers WHERE heartbeat_us >= $1`, micros(cutoff))
+		ids, err := e.st.WorkerListAlive(ctx, tx, &workerListAliveParams{SinceUS: micros(cutoff)})
 		if err != nil {
 			return err
 		}
-		for r.Next() {
-			var id string
-			if err := r.Scan(&id); err != nil {
-				r.Close()
-				return err
-			}
+		alive := map[string]bool{}
+		for _, id := range ids {
 			alive[id] = true
-		}
-		r.Close()
-		if err := r.Err(); err != nil {
-			return err
 		}
 		var params []river.InsertManyParams
 		for _, j := range stale {
 			if alive[j.AttemptedBy[len(j.AttemptedBy)-1]] {
 				continue
 			}
-			n, err := tx.exec(ctx, `INSERT INTO wf_job_rescues (job_id, rescued_us) VALUES ($1, $2) ON CONFLICT DO NOTHING`, j.ID, micros(now))
+			first, err := e.st.JobRescueInsert(ctx, tx, &jobRescueInsertParams{JobID: j.ID, RescuedUS: micros(now)})
 			if err != nil {
 				return err
 			}
-			if n == 0 {
+			if !first {
 				continue
 			}
 			var a stepArgs

@@ -31,8 +31,8 @@ func (e *Engine) RedriveExecution(ctx context.Context, arn string) (*Execution, 
 		if err := t.e.checkConcurrency(t.ctx, t.tx, x.tenant); err != nil {
 			return err
 		}
-		var rootID string
-		if err := t.tx.queryRow(t.ctx, `SELECT id FROM wf_frames WHERE execution_arn = $1 AND parent_id = ''`, arn).Scan(&rootID); err != nil {
+		rootID, err := t.e.st.FrameRootGet(t.ctx, t.tx, &frameRootGetParams{ExecutionARN: arn})
+		if err != nil {
 			return err
 		}
 		root, err := t.loadFrame(rootID)
@@ -102,21 +102,8 @@ func (t *txn) redriveFrame(f *frameRow) error {
 // all succeed.
 func (t *txn) redriveChildren(f *frameRow) error {
 	spec := f.spec()
-	r, err := t.tx.query(t.ctx, `SELECT id FROM wf_frames WHERE parent_id = $1 AND gen = $2 ORDER BY idx`, f.id, spec.Gen)
+	ids, err := t.e.st.FrameListChildren(t.ctx, t.tx, &frameListChildrenParams{ParentID: f.id, Gen: spec.Gen})
 	if err != nil {
-		return err
-	}
-	var ids []string
-	for r.Next() {
-		var id string
-		if err := r.Scan(&id); err != nil {
-			r.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	r.Close()
-	if err := r.Err(); err != nil {
 		return err
 	}
 	f.status, f.pending, f.failedChildren = frameChildren, 0, 0

@@ -31,6 +31,7 @@ type store interface {
 	ActivityDelete(ctx context.Context, tx dbtx, p *activityDeleteParams) error
 	executionStore
 	taskStore
+	upkeepStore
 }
 
 type stateMachineGetParams struct{ ARN string }
@@ -211,6 +212,8 @@ var _ store = (*sqlStore)(nil)
 
 // Further methods of the store; see store.
 type executionStore interface {
+	// ExecutionInsert inserts a RUNNING execution whose history is empty.
+	ExecutionInsert(ctx context.Context, tx dbtx, p *executionInsertParams) error
 	ExecutionGet(ctx context.Context, tx dbtx, p *executionGetParams) (*Execution, error)
 	ExecutionList(ctx context.Context, tx dbtx, p *executionListParams) ([]Execution, error)
 	// ExecutionCountRunning counts a tenant's RUNNING executions and,
@@ -226,6 +229,22 @@ type executionStore interface {
 }
 
 type executionGetParams struct{ ARN string }
+
+type executionInsertParams struct {
+	ARN, StateMachineARN, Name, Input, CorrelationID, Tenant, Definition string
+	StartUS, TimeoutUS                                                   int64
+}
+
+func (s *sqlStore) ExecutionInsert(ctx context.Context, tx dbtx, p *executionInsertParams) error {
+	ph := make([]string, 9)
+	for i := range ph {
+		ph[i] = s.placeholder(i + 1)
+	}
+	_, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, next_event)
+		VALUES (`+ph[0]+`, `+ph[1]+`, `+ph[2]+`, 'RUNNING', `+strings.Join(ph[3:], ", ")+`, 1)`,
+		p.ARN, p.StateMachineARN, p.Name, p.Input, p.CorrelationID, p.Tenant, p.Definition, p.StartUS, p.TimeoutUS)
+	return err
+}
 
 // executionListParams filters executions; zero fields do not filter.
 // After* continue a page after the execution (AfterStartUS, AfterARN).
@@ -502,3 +521,150 @@ func (s *sqlStore) TaskRequeue(ctx context.Context, tx dbtx, p *taskRequeueParam
 }
 
 var _ taskStore = (*sqlStore)(nil)
+
+// ---- the reaper, redrive and migrations ----
+
+// upkeepStore holds the statements of the reaper, of redrive and of the
+// migration log.
+type upkeepStore interface {
+	// TaskListDue lists open attempts past their timeout or heartbeat,
+	// or running under a worker whose lease ended before LeaseCutoffUS.
+	TaskListDue(ctx context.Context, tx dbtx, p *taskListDueParams) ([]openTask, error)
+	// ExecutionListDue lists RUNNING executions past their timeout.
+	ExecutionListDue(ctx context.Context, tx dbtx, p *executionListDueParams) ([]string, error)
+	// WorkerListAlive lists the workers that renewed their lease since
+	// SinceUS.
+	WorkerListAlive(ctx context.Context, tx dbtx, p *workerListAliveParams) ([]string, error)
+	// JobRescueInsert records that a River job was handed on, and reports
+	// false when it already was.
+	JobRescueInsert(ctx context.Context, tx dbtx, p *jobRescueInsertParams) (bool, error)
+	// FrameRootGet returns the id of an execution's root frame.
+	FrameRootGet(ctx context.Context, tx dbtx, p *frameRootGetParams) (string, error)
+	// FrameListChildren lists the ids of a frame's children of one
+	// generation, by index.
+	FrameListChildren(ctx context.Context, tx dbtx, p *frameListChildrenParams) ([]string, error)
+	// MigrationApplied reports whether a migration version was applied;
+	// MigrationRecord records it.
+	MigrationApplied(ctx context.Context, tx dbtx, p *migrationParams) (bool, error)
+	MigrationRecord(ctx context.Context, tx dbtx, p *migrationParams) error
+}
+
+type taskListDueParams struct {
+	NowUS, LeaseCutoffUS int64
+	Limit                int
+}
+
+type executionListDueParams struct {
+	NowUS int64
+	Limit int
+}
+
+type workerListAliveParams struct{ SinceUS int64 }
+
+type jobRescueInsertParams struct {
+	JobID     int64
+	RescuedUS int64
+}
+
+type frameRootGetParams struct{ ExecutionARN string }
+
+type frameListChildrenParams struct {
+	ParentID string
+	Gen      int64
+}
+
+type migrationParams struct {
+	Version   int
+	AppliedUS int64
+}
+
+func (s *sqlStore) TaskListDue(ctx context.Context, tx dbtx, p *taskListDueParams) ([]openTask, error) {
+	// now appears twice: numbered placeholders on both drivers.
+	now, cutoff := s.numbered(1), s.numbered(2)
+	args := []any{p.NowUS, p.LeaseCutoffUS, p.Limit}
+	q := `SELECT token, execution_arn, owner, kind, resource, dispatch, heartbeat_seconds, timeout_us, heartbeat_us
+		FROM wf_tasks WHERE status IN ('scheduled', 'running', 'waiting') AND (
+		  (timeout_us > 0 AND timeout_us < ` + now + `)
+		  OR (heartbeat_seconds > 0 AND heartbeat_us + heartbeat_seconds * 1000000 < ` + now + `)
+		  OR (status = 'running' AND kind <> 'activity' AND NOT EXISTS (SELECT 1 FROM wf_workers w WHERE w.id = wf_tasks.owner AND w.heartbeat_us >= ` + cutoff + `)))
+		LIMIT ` + s.numbered(3)
+	r, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []openTask
+	for r.Next() {
+		var k openTask
+		if err := r.Scan(&k.token, &k.execARN, &k.owner, &k.kind, &k.resource, &k.dispatch, &k.heartbeatSeconds, &k.timeoutUS, &k.heartbeatUS); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, r.Err()
+}
+
+// numbered returns the driver's placeholder n for statements that use a
+// parameter more than once (SQLite's ?N, PostgreSQL's $N).
+func (s *sqlStore) numbered(n int) string {
+	if s.sqlite {
+		return "?" + strconv.Itoa(n)
+	}
+	return "$" + strconv.Itoa(n)
+}
+
+func (s *sqlStore) listStrings(ctx context.Context, tx dbtx, q string, args ...any) ([]string, error) {
+	r, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []string
+	for r.Next() {
+		var v string
+		if err := r.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, r.Err()
+}
+
+func (s *sqlStore) ExecutionListDue(ctx context.Context, tx dbtx, p *executionListDueParams) ([]string, error) {
+	return s.listStrings(ctx, tx, `SELECT arn FROM wf_executions WHERE status = 'RUNNING' AND timeout_us > 0 AND timeout_us < `+s.placeholder(1)+
+		` LIMIT `+s.placeholder(2), p.NowUS, p.Limit)
+}
+
+func (s *sqlStore) WorkerListAlive(ctx context.Context, tx dbtx, p *workerListAliveParams) ([]string, error) {
+	return s.listStrings(ctx, tx, `SELECT id FROM wf_workers WHERE heartbeat_us >= `+s.placeholder(1), p.SinceUS)
+}
+
+func (s *sqlStore) JobRescueInsert(ctx context.Context, tx dbtx, p *jobRescueInsertParams) (bool, error) {
+	n, err := tx.exec(ctx, `INSERT INTO wf_job_rescues (job_id, rescued_us) VALUES (`+s.placeholder(1)+`, `+s.placeholder(2)+`) ON CONFLICT DO NOTHING`,
+		p.JobID, p.RescuedUS)
+	return n > 0, err
+}
+
+func (s *sqlStore) FrameRootGet(ctx context.Context, tx dbtx, p *frameRootGetParams) (string, error) {
+	var id string
+	err := tx.queryRow(ctx, `SELECT id FROM wf_frames WHERE execution_arn = `+s.placeholder(1)+` AND parent_id = ''`, p.ExecutionARN).Scan(&id)
+	return id, err
+}
+
+func (s *sqlStore) FrameListChildren(ctx context.Context, tx dbtx, p *frameListChildrenParams) ([]string, error) {
+	return s.listStrings(ctx, tx, `SELECT id FROM wf_frames WHERE parent_id = `+s.placeholder(1)+` AND gen = `+s.placeholder(2)+` ORDER BY idx`,
+		p.ParentID, p.Gen)
+}
+
+func (s *sqlStore) MigrationApplied(ctx context.Context, tx dbtx, p *migrationParams) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM wf_migrations WHERE version = `+s.placeholder(1), p.Version).Scan(&n)
+	return n > 0, err
+}
+
+func (s *sqlStore) MigrationRecord(ctx context.Context, tx dbtx, p *migrationParams) error {
+	_, err := tx.exec(ctx, `INSERT INTO wf_migrations (version, applied_us) VALUES (`+s.placeholder(1)+`, `+s.placeholder(2)+`)`, p.Version, p.AppliedUS)
+	return err
+}
+
+var _ upkeepStore = (*sqlStore)(nil)

@@ -94,7 +94,16 @@ func TestStoreStatementsPerDriver(t *testing.T) {
 		_ = s.TaskAwait(ctx, tx, &taskFenceParams{Token: "k", Owner: "w", Dispatch: 1})
 		tx.add(s.TaskFinishFence(&taskFenceParams{Token: "k", Owner: "w", Dispatch: 1, Status: taskSucceeded}).q)
 		_ = s.TaskRequeue(ctx, tx, &taskRequeueParams{Token: "k", Dispatch: 1})
-		if len(tx.stmts) < 27 {
+		_ = s.ExecutionInsert(ctx, tx, &executionInsertParams{ARN: "a"})
+		_, _ = s.TaskListDue(ctx, tx, &taskListDueParams{Limit: 1})
+		_, _ = s.ExecutionListDue(ctx, tx, &executionListDueParams{Limit: 1})
+		_, _ = s.WorkerListAlive(ctx, tx, &workerListAliveParams{})
+		_, _ = s.JobRescueInsert(ctx, tx, &jobRescueInsertParams{JobID: 1})
+		_, _ = s.FrameRootGet(ctx, tx, &frameRootGetParams{ExecutionARN: "a"})
+		_, _ = s.FrameListChildren(ctx, tx, &frameListChildrenParams{ParentID: "f"})
+		_, _ = s.MigrationApplied(ctx, tx, &migrationParams{Version: 1})
+		_ = s.MigrationRecord(ctx, tx, &migrationParams{Version: 1})
+		if len(tx.stmts) < 36 {
 			t.Fatalf("dialect %d: %d statements recorded", d, len(tx.stmts))
 		}
 		for _, q := range tx.stmts {
