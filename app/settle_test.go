@@ -22,9 +22,14 @@ import (
 // catalogs runs f on an embedded app over SQLite and, when
 // LANDFALL_TEST_POSTGRES_URL is set, over PostgreSQL.
 func catalogs(t *testing.T, mod func(*config.Config), f func(t *testing.T, a *App, base string)) {
+	catalogsWith(t, mod, func() Options { return Options{} }, f)
+}
+
+// catalogsWith is catalogs with app options made afresh for each driver.
+func catalogsWith(t *testing.T, mod func(*config.Config), opt func() Options, f func(t *testing.T, a *App, base string)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		a, srv := testApp(t, mod)
+		a, srv := testAppWith(t, mod, opt())
 		f(t, a, srv.URL)
 	})
 	t.Run("postgres", func(t *testing.T) {
@@ -35,12 +40,12 @@ func catalogs(t *testing.T, mod func(*config.Config), f func(t *testing.T, a *Ap
 			sep = "&"
 		}
 		db := fmt.Sprintf("%s%sschema=lf_settle_%d", pg, sep, rand.Uint32())
-		a, srv := testApp(t, func(c *config.Config) {
+		a, srv := testAppWith(t, func(c *config.Config) {
 			c.DB = db
 			if mod != nil {
 				mod(c)
 			}
-		})
+		}, opt())
 		f(t, a, srv.URL)
 	})
 }
