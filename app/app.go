@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
 	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
-		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
+		Unrouted: unrouted{a}, Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	var domainText string
 	if p := cfg.Transcribe.DomainTextFile; p != "" {
 		b, err := os.ReadFile(p)

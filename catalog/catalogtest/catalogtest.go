@@ -449,6 +449,7 @@ func testMediaTransitions(t *testing.T, b *bundle) {
 		types.StatusProcessing: {types.StatusProcessing},
 		types.StatusSucceeded:  {types.StatusProcessing, types.StatusSucceeded},
 		types.StatusFailed:     {types.StatusProcessing, types.StatusFailed},
+		types.StatusSkipped:    {types.StatusSkipped},
 	}
 	for _, c := range cases {
 		m := b.media(t, catalog.MediaCreateParams{})

@@ -16,6 +16,7 @@ import (
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/telemetry"
+	"github.com/landfall/landfall/types"
 	"github.com/landfall/landfall/workflow"
 )
 
@@ -187,8 +188,11 @@ func processOne(ctx context.Context, env *Env, a *app.App, file, tenant string, 
 			exec = xs[0].ARN
 			break
 		}
-		if m2, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID}); err == nil && m2.Status == "FAILED" {
-			break
+		if m2, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID}); err == nil &&
+			(m2.Status == types.StatusFailed || m2.Status == types.StatusSkipped) {
+			// Settled without an execution: no rule started one, or starting it failed.
+			res.Status, res.Error, res.Cause, res.Record = string(m2.Status), m2.Error, m2.Cause, m2
+			return res
 		}
 		select {
 		case <-ctx.Done():

@@ -351,7 +351,7 @@ function heading(parent, text) {
 
 // ---------------------------------------------------------------- Media list
 
-const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED"];
+const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED", "SKIPPED"];
 const KINDS = ["audio", "video", "image", "unsupported"];
 const SINCE = [["", "Any time"], ["24h", "Last 24 hours"], ["168h", "Last 7 days"], ["720h", "Last 30 days"]];
 
@@ -537,7 +537,7 @@ function startUploads(files, list) {
       pct.textContent = "100%";
       cancel.replaceWith(h("a", { href: `#/media/${encodeURIComponent(m.id)}`, class: "done" }, "Uploaded ✓"));
       item.classList.add("finished");
-      toast(`Uploaded ${file.name}; processing has started.`);
+      toast(`Uploaded ${file.name}; its page shows whether processing starts.`);
       succeeded++;
       finished();
     }, (e) => {
@@ -703,6 +703,9 @@ async function detailPage(page, route) {
   if (m.status === "FAILED") {
     page.append(h("div", { class: "alert", role: "alert" }, h("strong", {}, m.error || "Failed"), m.cause ? ": " + m.cause : "", " ",
       h("a", { href: "#/failures" }, "See failures to redrive it.")));
+  }
+  if (m.status === "SKIPPED") {
+    page.append(h("div", { class: "alert", role: "status" }, h("strong", {}, "Not processed"), m.cause ? ": " + m.cause : ""));
   }
   const exec = m.execution_id ? executionPanel(m.execution_id) : null;
   if (!isFinal(m.status)) {

@@ -719,8 +719,8 @@ func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (
 	if err := validKind("kind", m.Kind); err != nil {
 		return nil, err
 	}
-	if m.Status != types.StatusPending && m.Status != types.StatusProcessing {
-		return nil, catalog.Invalidf("status: a new media item is PENDING or PROCESSING, not %q", m.Status)
+	if m.Status != types.StatusPending && m.Status != types.StatusProcessing && m.Status != types.StatusSkipped {
+		return nil, catalog.Invalidf("status: a new media item is PENDING, PROCESSING or SKIPPED, not %q", m.Status)
 	}
 	if err := validEvents("events", p.Events); err != nil {
 		return nil, err
@@ -806,10 +806,10 @@ func validKind(field string, k types.Kind) error {
 
 func validStatus(field string, st types.Status) error {
 	switch st {
-	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed:
+	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped:
 		return nil
 	}
-	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED or FAILED)", field, st)
+	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED)", field, st)
 }
 
 func (s *Store) mediaGet(ctx context.Context, qr queryer, id, tenant string, lock bool) (*catalog.Media, error) {
@@ -902,7 +902,7 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			if err := catalog.CheckTransition(m.ID, m.Status, p.Status, p.Reprocess); err != nil {
 				return err
 			}
-			if m.Status == types.StatusFailed && p.Status != types.StatusFailed {
+			if (m.Status == types.StatusFailed || m.Status == types.StatusSkipped) && p.Status != m.Status {
 				m.Error, m.Cause = "", ""
 			}
 			m.Status = p.Status
