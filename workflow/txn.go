@@ -465,6 +465,13 @@ func (t *txn) capHistory() {
 		fmt.Sprintf("%s %d events; the execution stopped and writes no further events", HistoryCapCause, limit))
 }
 
+// overCap reports whether the transition's events already pass the
+// history cap: work that would only add events is not started, and flush
+// fails the execution.
+func (t *txn) overCap() bool {
+	return t.exec.nextEvent-1 > int64(t.e.cfg.HistoryEvents)
+}
+
 func isTerminal(typ string) bool {
 	switch typ {
 	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut":
@@ -663,8 +670,8 @@ func (t *txn) startParallel(f *frameRow, out outcome) error {
 		children[i] = t.newFrame(f, i, b)
 	}
 	for _, c := range children {
-		if f.status != frameChildren {
-			break // a branch failed the state already; the rest are cancelled
+		if f.status != frameChildren || t.overCap() {
+			break // a branch failed the state already (the rest are cancelled), or the history is full
 		}
 		if err := t.drive(c); err != nil {
 			return err
@@ -688,7 +695,7 @@ func (t *txn) startMap(f *frameRow, out outcome) error {
 		return t.completeChildren(f)
 	}
 	var started []*frameRow
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && !t.overCap(); i++ {
 		c, err := t.newItem(f, i)
 		if err != nil {
 			return err
@@ -696,7 +703,7 @@ func (t *txn) startMap(f *frameRow, out outcome) error {
 		started = append(started, c)
 	}
 	for _, c := range started {
-		if f.status != frameChildren {
+		if f.status != frameChildren || t.overCap() {
 			break
 		}
 		if err := t.drive(c); err != nil {
