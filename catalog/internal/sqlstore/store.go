@@ -1138,18 +1138,19 @@ func (s *Store) MediaListPlan(ctx context.Context, p *catalog.MediaListParams) (
 
 // ---- failures ----
 
-const failureCols = `id, media_id, tenant_id, bucket_key, execution_id, state_name, error_name, cause, failed_at, redriven_at, redrive_execution_id`
+const failureCols = `id, media_id, tenant_id, bucket_key, execution_id, state_name, error_name, cause, failed_at, redriven_at, redrive_execution_id, retryable`
 
 func scanFailure(sc interface{ Scan(...any) error }) (*catalog.Failure, error) {
 	f := &catalog.Failure{}
 	err := sc.Scan(&f.ID, &f.MediaID, &f.TenantID, &f.BucketKey, &f.ExecutionID, &f.StateName, &f.ErrorName, &f.Cause,
-		timeScan{&f.FailedAt}, optTimeScan{&f.RedrivenAt}, &f.RedriveExecutionID)
+		timeScan{&f.FailedAt}, optTimeScan{&f.RedrivenAt}, &f.RedriveExecutionID, &f.Retryable)
 	return f, err
 }
 
 func (s *Store) FailureRecord(ctx context.Context, p *catalog.FailureRecordParams) (*catalog.Failure, error) {
 	f := &catalog.Failure{MediaID: p.MediaID, TenantID: p.TenantID, BucketKey: p.BucketKey, ExecutionID: p.ExecutionID,
 		StateName: p.StateName, ErrorName: p.ErrorName, Cause: p.Cause, FailedAt: micro(p.FailedAt)}
+	f.Retryable, _ = catalog.Retryable(f.ErrorName)
 	if f.FailedAt.IsZero() {
 		f.FailedAt = s.clock()
 	}
@@ -1192,9 +1193,20 @@ func (s *Store) FailureRecord(ctx context.Context, p *catalog.FailureRecordParam
 				return dbErr(err, "mark media failed")
 			}
 		}
+		if f.MediaID != "" && f.ExecutionID != "" {
+			prev, err := scanFailure(tx.QueryRowContext(ctx, s.q(`SELECT `+failureCols+` FROM cat_failures
+				WHERE tenant_id = ? AND media_id = ? AND execution_id = ?`), f.TenantID, f.MediaID, f.ExecutionID))
+			if err == nil {
+				f = prev
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return dbErr(err, "find failure")
+			}
+		}
 		return dbErr(tx.QueryRowContext(ctx, s.q(`INSERT INTO cat_failures (media_id, tenant_id, bucket_key, execution_id,
-			state_name, error_name, cause, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			f.MediaID, f.TenantID, f.BucketKey, f.ExecutionID, f.StateName, f.ErrorName, f.Cause, s.t(f.FailedAt)).Scan(&f.ID),
+			state_name, error_name, cause, failed_at, retryable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			f.MediaID, f.TenantID, f.BucketKey, f.ExecutionID, f.StateName, f.ErrorName, f.Cause, s.t(f.FailedAt), f.Retryable).Scan(&f.ID),
 			"insert failure")
 	})
 	if err != nil {
