@@ -183,6 +183,14 @@ func (s *Server) failureRedrive(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Redrive == nil {
 		return errcode.New(errcode.NotImplemented, "redrive is not available on this server role")
 	}
+	if !f.Retryable {
+		_, why := catalog.Retryable(f.ErrorName)
+		if why == "" {
+			why = "it was recorded as not retryable"
+		}
+		return errcode.New(errcode.FailedPrecond, "failure %d is not retryable: %s: %s, so a redrive would fail the same way; upload a fixed file instead",
+			f.ID, f.ErrorName, why)
+	}
 	exec, err := s.cfg.Redrive.RedriveMedia(r.Context(), f)
 	if err != nil {
 		return err

@@ -82,6 +82,63 @@ func (s starter) StartExecution(ctx context.Context, stateMachine, name string, 
 	return ex.ARN, nil
 }
 
+// unrouted settles the media item of an incoming object whose event
+// started no execution: SKIPPED with the bus's reason when no rule matched,
+// FAILED when a matching rule could not start the pipeline. Events that do
+// not name an object of this installation's incoming/ folder are ignored,
+// and so is an object whose tenant is unknown or disabled (nothing may be
+// created for it).
+type unrouted struct{ a *App }
+
+func (u unrouted) EventUnrouted(ctx context.Context, e *bus.UnroutedEvent) error {
+	var ev struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+		Detail     struct {
+			Bucket struct {
+				Name string `json:"name"`
+			} `json:"bucket"`
+			Object struct {
+				Key  string `json:"key"`
+				Size int64  `json:"size"`
+				ETag string `json:"etag"`
+			} `json:"object"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(e.Event, &ev) != nil || ev.Source != "aws.s3" || ev.DetailType != "Object Created" ||
+		ev.Detail.Bucket.Name != BucketName(u.a.Cfg.Blob) {
+		return nil
+	}
+	k, err := pipeline.ParseIncoming(ev.Detail.Object.Key)
+	if err != nil {
+		return nil
+	}
+	if err := pipeline.CheckTenant(ctx, u.a.Catalog, k.Tenant); err != nil {
+		if errcode.Of(err) == errcode.NotFound || errcode.Of(err) == errcode.FailedPrecond || errcode.Of(err) == errcode.Invalid {
+			u.a.Log.Warn("bus: object started no execution and its tenant takes no media; left for the reconciler", "key", k.String(), "reason", e.Reason, "err", err)
+			return nil
+		}
+		return err
+	}
+	scope, err := pipeline.NewScope(k.Tenant, BucketName(u.a.Cfg.Blob), u.a.Bucket, u.a.Catalog)
+	if err != nil {
+		return err
+	}
+	m, changed, err := pipeline.Unstarted(ctx, scope, k, ev.Detail.Object.ETag, ev.Detail.Object.Size, e.Reason, e.GaveUp)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		u.a.Log.Warn("bus: event names no stored object; nothing to settle", "key", k.String(), "reason", e.Reason)
+		return nil
+	}
+	if changed {
+		u.a.Metrics.mediaDone(string(m.Status))
+		u.a.Log.Info("bus: object started no execution", "media_id", m.ID, "key", k.String(), "status", m.Status, "reason", e.Reason)
+	}
+	return nil
+}
+
 // deadLetters keeps undeliverable events in the bucket under dead-letters/.
 type deadLetters struct{ b *blob.Bucket }
 

@@ -82,6 +82,8 @@ type App struct {
 	// about, so Serve does not warn twice.
 	checkedAddr string
 	janitor     *ingest.Janitor
+	// reconcileEvery is Options.ReconcileEvery with its default.
+	reconcileEvery time.Duration
 }
 
 // Options adjust New.
@@ -91,6 +93,13 @@ type Options struct {
 	Version string
 	// Mounts add HTTP handlers (the workflow and Step Functions APIs).
 	Mounts func(a *App) (mounts map[string]http.Handler, sfn http.Handler)
+	// WrapCatalog, when set, wraps the opened catalog before anything uses
+	// it (fault injection in tests, instrumentation).
+	WrapCatalog func(catalog.Store) catalog.Store
+	// ReconcileEvery is how often the api and all roles reconcile
+	// (ReconcileEvery when zero; negative: never, Reconcile is called
+	// directly).
+	ReconcileEvery time.Duration
 }
 
 // BucketName is the bucket name events carry: the S3 bucket's own name,
@@ -158,6 +167,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if a.Catalog, err = catalog.Open(ctx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", redact(cfg.DB), err)
 	}
+	if opt.WrapCatalog != nil {
+		a.Catalog = opt.WrapCatalog(a.Catalog)
+	}
+	a.reconcileEvery = opt.ReconcileEvery
+	if a.reconcileEvery == 0 {
+		a.reconcileEvery = ReconcileEvery
+	}
 	a.Analysers = analyser.NewRegistry()
 	a.Exports = export.NewRegistry()
 	if err := registerRemote(a.Analysers, cfg); err != nil {
@@ -177,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
 	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
-		Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
+		Unrouted: unrouted{a}, Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	var domainText string
 	if p := cfg.Transcribe.DomainTextFile; p != "" {
 		b, err := os.ReadFile(p)
@@ -402,6 +418,9 @@ func (a *App) Start(ctx context.Context) error {
 		a.goRun(func() { _ = a.Bus.Run(ctx) })
 		a.goRun(func() { a.janitor.Run(ctx, 10*time.Minute) })
 		a.goRun(func() { a.sweepBucket(ctx, 10*time.Minute) })
+		if a.reconcileEvery > 0 {
+			a.goRun(func() { a.runReconciler(ctx, a.reconcileEvery) })
+		}
 		if a.Cfg.Uploads.Watch {
 			a.goRun(func() { _ = a.Ingest.Watch(ctx, 2*time.Second) })
 		}

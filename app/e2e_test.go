@@ -28,13 +28,20 @@ import (
 // on a loopback test server.
 func testApp(t testing.TB, mod func(*config.Config)) (*App, *httptest.Server) {
 	t.Helper()
+	return testAppWith(t, mod, Options{})
+}
+
+// testAppWith is testApp with app options (the logger is set here).
+func testAppWith(t testing.TB, mod func(*config.Config), opt Options) (*App, *httptest.Server) {
+	t.Helper()
 	cfg := config.Default(t.TempDir())
 	cfg.Workers = 4
 	if mod != nil {
 		mod(cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := New(ctx, cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -639,7 +639,7 @@ func snapshot(t *testing.T, b *keyedBundle, st *aState) string {
 	parts := []string{
 		get("/v1/executions/"+url.PathEscape(st.execARN), "executionArn", "status", "stopDate", "redriveCount", "tenant"),
 		get("/v1/executions"+a, "executionArn", "status", "tenant"),
-		get("/v1/media/"+st.mediaID+a, "id", "tenant_id", "filename", "size", "sha256", "bucket_key"),
+		get("/v1/media/"+st.mediaID+a, "id", "tenant_id", "filename", "size", "sha256"),
 		get("/v1/media"+a, "id", "tenant_id"),
 		get(fmt.Sprintf("/v1/failures/%d%s", st.failureID, a), "id", "media_id", "redriven_at", "redrive_execution_id"),
 		get("/v1/rules", "name", "state", "spec"),

@@ -41,13 +41,37 @@ type DeadLetter struct {
 	At       time.Time       `json:"at"`
 }
 
+// Unrouted is told about each event whose delivery started no workflow
+// execution: no enabled rule with a workflow target matched it, or the
+// delivery to every matching workflow target gave up. It runs once per
+// delivery attempt that ends so (a redelivered event tells it again), and
+// an error makes the bus deliver the event again later.
+type Unrouted interface {
+	EventUnrouted(ctx context.Context, u *UnroutedEvent) error
+}
+
+// UnroutedEvent is an event that started no workflow execution, and why.
+type UnroutedEvent struct {
+	ID    string
+	Event json.RawMessage
+	// Reason says why, naming the closest rule and the conditions it did
+	// not meet when no rule matched.
+	Reason string
+	// GaveUp is set when a workflow target matched but its delivery was
+	// dead-lettered; Reason then carries the target's error.
+	GaveUp bool
+}
+
 // Options configure a bus.
 type Options struct {
 	Store   Store       // the outbox and the stored rules; required
 	Starter Starter     // workflow targets; nil rejects them at delivery
 	Webhook *Webhook    // webhook targets; a default Webhook when nil
 	Dead    DeadLetters // where dead letters are kept; logged only when nil
-	Logger  *slog.Logger
+	// Unrouted hears of events that started no workflow execution; nil
+	// ignores them.
+	Unrouted Unrouted
+	Logger   *slog.Logger
 	// Poll is how often the dispatcher looks for events when idle
 	// (default 200 ms); Put wakes it at once.
 	Poll time.Duration
@@ -460,14 +484,15 @@ func (b *Bus) deliver(ctx context.Context, row *types.OutboxEvent) (retry bool, 
 	b.mu.RLock()
 	set := b.sets[busName(env.Bus)]
 	b.mu.RUnlock()
-	if set == nil {
-		return false, nil
+	var names []string
+	if set != nil {
+		if names, err = set.Match(env.Event); err != nil {
+			b.log.Error("bus: event is not matchable JSON; dropped", "event_id", row.ID, "err", err)
+			return false, err
+		}
 	}
-	names, err := set.Match(env.Event)
-	if err != nil {
-		b.log.Error("bus: event is not matchable JSON; dropped", "event_id", row.ID, "err", err)
-		return false, err
-	}
+	workflowTargets, gaveUp := 0, 0
+	var gaveUpReasons []string
 	ingest := row.CreatedAt
 	if ingest.IsZero() {
 		ingest = b.opt.Now()
@@ -482,6 +507,9 @@ func (b *Bus) deliver(ctx context.Context, row *types.OutboxEvent) (retry bool, 
 		}
 		for i := range e.spec.Targets {
 			t := &e.spec.Targets[i]
+			if t.Type == rule.TargetWorkflow {
+				workflowTargets++
+			}
 			key := name + "\x00" + t.ID
 			if b.delivered(row.ID, key) {
 				continue
@@ -500,6 +528,10 @@ func (b *Bus) deliver(ctx context.Context, row *types.OutboxEvent) (retry bool, 
 			if permanent || expired {
 				b.deadLetter(ctx, env.Event, &e.spec, t, row.Attempts, err)
 				b.markDelivered(row.ID, key)
+				if t.Type == rule.TargetWorkflow {
+					gaveUp++
+					gaveUpReasons = append(gaveUpReasons, fmt.Sprintf("rule %s target %s could not start the pipeline: %s", name, t.ID, errcode.MessageOf(err)))
+				}
 				continue
 			}
 			b.log.Warn("bus: delivery failed; will retry", "event_id", row.ID, "rule", name, "target", t.ID, "attempt", row.Attempts, "err", err)
@@ -508,7 +540,43 @@ func (b *Bus) deliver(ctx context.Context, row *types.OutboxEvent) (retry bool, 
 			}
 		}
 	}
+	if firstErr == nil && b.opt.Unrouted != nil && (workflowTargets == 0 || gaveUp == workflowTargets) {
+		u := &UnroutedEvent{ID: row.ID, Event: env.Event}
+		switch {
+		case gaveUp > 0:
+			u.GaveUp, u.Reason = true, strings.Join(gaveUpReasons, "; ")
+		case len(names) > 0:
+			u.Reason = fmt.Sprintf("no rule matched with a workflow target: rule(s) %s matched but start no pipeline", strings.Join(names, ", "))
+		default:
+			u.Reason = explainNoMatch(b.enabledRules(busName(env.Bus)), env.Event)
+		}
+		if err := b.opt.Unrouted.EventUnrouted(ctx, u); err != nil {
+			b.log.Warn("bus: recording an unrouted event failed; will retry", "event_id", row.ID, "err", err)
+			return true, err
+		}
+	}
 	return firstErr != nil, firstErr
+}
+
+// enabledRules are the enabled rules in effect on a bus that have a
+// workflow target, sorted by name.
+func (b *Bus) enabledRules(bus string) []*entry {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []*entry
+	for _, e := range b.rules {
+		if !e.spec.Enabled() || e.spec.Pattern == nil || busName(e.spec.EventBus) != bus {
+			continue
+		}
+		for _, t := range e.spec.Targets {
+			if t.Type == rule.TargetWorkflow {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].spec.Name < out[j].spec.Name })
+	return out
 }
 
 func (b *Bus) delivered(eventID, key string) bool {

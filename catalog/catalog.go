@@ -455,11 +455,35 @@ type Failure struct {
 	FailedAt           time.Time  `json:"failed_at"`
 	RedrivenAt         *time.Time `json:"redriven_at,omitempty"`
 	RedriveExecutionID string     `json:"redrive_execution_id,omitempty"`
+	// Retryable says whether redriving can help (Retryable(ErrorName)
+	// when recorded).
+	Retryable bool `json:"retryable"`
+}
+
+// nonRetryable are the error names of failures that redriving repeats:
+// the media itself cannot be processed, or the execution's reference was
+// refused.
+var nonRetryable = map[string]string{
+	"Media.Unsupported":           "the file is not audio, video or an image Landfall decodes",
+	"Media.Corrupt":               "the file cannot be decoded",
+	"Media.Empty":                 "the file has no usable content",
+	"Media.TooLarge":              "the file is past the configured size, dimension or duration limits",
+	"Landfall.ForbiddenReference": "the execution named an object it may not use",
+	"Landfall.AlreadyProcessed":   "the media item had already finished",
+}
+
+// Retryable reports whether a failure with this error name may succeed
+// when redriven, and when not, why.
+func Retryable(errorName string) (bool, string) {
+	why, ok := nonRetryable[errorName]
+	return !ok, why
 }
 
 // FailureRecordParams record a failure. FailedAt defaults to now. When
 // UpdateMedia is set (MediaID required), the media row moves to FAILED with
-// Error=ErrorName and Cause in the same transaction.
+// Error=ErrorName and Cause in the same transaction. A media item has at
+// most one failure per execution: recording another for the same
+// MediaID and ExecutionID returns the first (still updating the media).
 type FailureRecordParams struct {
 	MediaID     string
 	TenantID    string

@@ -8,10 +8,11 @@ import (
 // transitions lists the status moves allowed without Reprocess. Staying in
 // the same status is always allowed (an update of other fields).
 var transitions = map[types.Status][]types.Status{
-	types.StatusPending:    {types.StatusProcessing, types.StatusFailed},
+	types.StatusPending:    {types.StatusProcessing, types.StatusFailed, types.StatusSkipped},
 	types.StatusProcessing: {types.StatusSucceeded, types.StatusFailed},
 	types.StatusFailed:     {types.StatusPending, types.StatusProcessing}, // retry or redrive
 	types.StatusSucceeded:  {},
+	types.StatusSkipped:    {types.StatusPending, types.StatusProcessing}, // a rule now starts it
 }
 
 // CheckTransition reports whether a media item may move from one status to
@@ -40,8 +41,8 @@ func CheckTransition(id string, from, to types.Status, reprocess bool) error {
 
 func validStatus(field string, s types.Status) error {
 	switch s {
-	case types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed:
+	case types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped:
 		return nil
 	}
-	return invalid("catalog: %s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED or FAILED)", field, s)
+	return invalid("catalog: %s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED)", field, s)
 }

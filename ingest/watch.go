@@ -67,7 +67,7 @@ func (s *Service) scan(ctx context.Context, seen map[string]obs) error {
 			seen[o.Key] = cur
 			continue
 		}
-		done, err := s.register(ctx, o.Key, o.Size)
+		done, err := s.RegisterObject(ctx, o.Key, o.Size)
 		if err != nil {
 			s.log.Warn("watch: cannot register", "key", o.Key, "err", err)
 			// A bad key will not get better; an unknown tenant is looked at
@@ -86,10 +86,15 @@ func (s *Service) scan(ctx context.Context, seen map[string]obs) error {
 	return nil
 }
 
-// register creates the media row and event for a dropped object unless
-// one exists. It reports whether the key is settled. The key's tenant
-// folder must name an existing tenant: no tenant is created from a key.
-func (s *Service) register(ctx context.Context, key string, size int64) (bool, error) {
+// RegisterObject creates the media row and Object Created event for an
+// incoming object that has no row (a dropped file, or an upload stored
+// before its row was written), so the pipeline starts as for any upload.
+// An object named by an upload keeps that upload's media id. It reports
+// whether the key is settled (registered now or before). The key's tenant
+// folder must name an existing, enabled tenant (else errcode.NotFound or
+// errcode.FailedPrecond): no tenant is created from a key; a key outside
+// the incoming layout is errcode.Invalid.
+func (s *Service) RegisterObject(ctx context.Context, key string, size int64) (bool, error) {
 	k, err := pipeline.ParseIncoming(key)
 	if err != nil {
 		return false, errcode.Wrap(errcode.Invalid, err, "watch")
@@ -108,6 +113,9 @@ func (s *Service) register(ctx context.Context, key string, size int64) (bool, e
 		return false, err
 	}
 	id := pipeline.DroppedMediaID(key, attrs.ETag)
+	if k.Uploaded() {
+		id = k.MediaID
+	}
 	ev := bus.ObjectCreated(s.opt.BucketName, bus.ObjectDetail{Key: key, Size: size, ETag: attrs.ETag}, "PutObject", s.opt.Now())
 	row, err := bus.OutboxEvent(ev)
 	if err != nil {
@@ -124,6 +132,6 @@ func (s *Service) register(ctx context.Context, key string, size int64) (bool, e
 	if s.opt.Bus != nil {
 		s.opt.Bus.Notify()
 	}
-	s.log.Info("watch: registered dropped file", "media_id", id, "tenant", k.Tenant, "key", key, "event_id", ev.ID)
+	s.log.Info("ingest: registered incoming object without a record", "media_id", id, "tenant", k.Tenant, "key", key, "event_id", ev.ID)
 	return true, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -107,7 +109,7 @@ func (t *Tasks) Analyse(task string) TaskFunc {
 		}
 		if err != nil {
 			log.Warn("analyser failed", "err", err, "seconds", time.Since(start).Seconds())
-			return nil, err
+			return nil, nameFile(err, in.Media.Filename, src, k)
 		}
 		// Every output is checked against its analyser's schema, so a
 		// provider's drift fails here, named, not three states later.
@@ -167,4 +169,24 @@ func localMedia(ctx context.Context, s *Scope, k Key, size int64, dir string) (s
 		return "", err
 	}
 	return dst, os.Rename(f.Name(), filepath.Clean(dst))
+}
+
+// nameFile rewrites an analyser's error to name the media by the file
+// name people know rather than the object or work file it read (a media
+// id), keeping the error's code.
+func nameFile(err error, filename, src string, k Key) error {
+	if filename == "" {
+		return err
+	}
+	msg := errcode.MessageOf(err)
+	out := msg
+	for _, internal := range []string{k.String(), filepath.Base(src), k.Base()} {
+		if internal != "" && internal != filename {
+			out = strings.ReplaceAll(out, internal, strconv.Quote(filename))
+		}
+	}
+	if out == msg {
+		return err
+	}
+	return &errcode.Error{Code: errcode.Of(err), Message: out}
 }

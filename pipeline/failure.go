@@ -28,8 +28,11 @@ func Event(detailType string, detail any) bus.Event {
 func (t *Tasks) RecordFailure(ctx context.Context, c Call) (json.RawMessage, error) {
 	var in struct {
 		State struct {
-			Media *Media `json:"media"`
-			Key   string `json:"key"`
+			Media    *Media `json:"media"`
+			Key      string `json:"key"`
+			Classify struct {
+				Kind types.Kind `json:"kind"`
+			} `json:"classify"`
 			Error struct {
 				Error string `json:"Error"`
 				Cause string `json:"Cause"`
@@ -70,6 +73,16 @@ func (t *Tasks) RecordFailure(ctx context.Context, c Call) (json.RawMessage, err
 	f, err := s.Catalog.FailureRecord(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	kind := in.State.Classify.Kind
+	if kind == "" && p.ErrorName == string(errcode.MediaUnsupported) {
+		kind = types.KindUnsupported // refused by the probe itself
+	}
+	if p.UpdateMedia && kind != "" {
+		// The kind filter finds failed items too (unsupported ones above all).
+		if _, err := s.Catalog.MediaUpdate(ctx, catalog.MediaUpdateParams{ID: p.MediaID, Kind: kind}); err != nil {
+			t.log.Warn("pipeline: recording the kind of a failed item", "media_id", p.MediaID, "kind", kind, "err", err)
+		}
 	}
 	t.mediaDone(types.StatusFailed)
 	t.log.Warn("pipeline: media failed", "media_id", p.MediaID, "tenant", s.Tenant, "state", p.StateName, "error", p.ErrorName, "cause", p.Cause)

@@ -27,7 +27,7 @@ type Media struct {
 	Bucket   string          `json:"bucket"`
 	Key      string          `json:"key"`
 	Size     int64           `json:"size"`
-	Filename string          `json:"filename,omitempty"`
+	Filename string          `json:"filename"`
 	Features map[string]bool `json:"features"`
 	Options  map[string]any  `json:"options"`
 }

@@ -23,4 +23,7 @@ const (
 	StatusProcessing Status = "PROCESSING" // an execution is running
 	StatusSucceeded  Status = "SUCCEEDED"
 	StatusFailed     Status = "FAILED"
+	// StatusSkipped: the object was stored but no rule started the
+	// pipeline for it; Media.Cause says why.
+	StatusSkipped Status = "SKIPPED"
 )

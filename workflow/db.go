@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +31,8 @@ const (
 	dialectPostgres
 )
 
-// dbtx is one open transaction of the engine's database. Queries use
-// PostgreSQL's $N placeholders; the SQLite backend rewrites them.
+// dbtx is one open transaction of the engine's database. Statements come
+// from the store, written in the driver's own SQL; nothing rewrites them.
 type dbtx interface {
 	exec(ctx context.Context, q string, args ...any) (int64, error)
 	query(ctx context.Context, q string, args ...any) (rows, error)
@@ -350,7 +348,7 @@ func (t *sqliteTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 		// which the transaction holds), then keep a DB-level statement
 		// for later transactions.
 		var err error
-		st, err = t.tx.PrepareContext(ctx, sqliteSQL(q))
+		st, err = t.tx.PrepareContext(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -365,7 +363,7 @@ func (t *sqliteTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 }
 
 func (b *sqliteBackend) prepareLater(q string) {
-	st, err := b.db.Prepare(sqliteSQL(q))
+	st, err := b.db.Prepare(q)
 	if err != nil {
 		return
 	}
@@ -381,30 +379,6 @@ func (b *sqliteBackend) prepareLater(q string) {
 type sqliteTx struct {
 	b  *sqliteBackend
 	tx *sql.Tx
-}
-
-var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
-
-// sqliteSQL rewrites $N placeholders to SQLite's ?N and drops row-lock
-// clauses (a SQLite write transaction already holds the database).
-func sqliteSQL(q string) string {
-	q = strings.ReplaceAll(q, " FOR UPDATE SKIP LOCKED", "")
-	q = strings.ReplaceAll(q, " FOR UPDATE", "")
-	// Placeholders numbered 1, 2, 3… in order become plain ?, which
-	// SQLite binds by position; others keep their number (?N), which it
-	// binds by a name lookup per parameter.
-	next, inOrder := 1, true
-	for _, m := range dollarParam.FindAllStringSubmatch(q, -1) {
-		if m[1] != strconv.Itoa(next) {
-			inOrder = false
-			break
-		}
-		next++
-	}
-	if inOrder {
-		return dollarParam.ReplaceAllString(q, "?")
-	}
-	return dollarParam.ReplaceAllString(q, "?$1")
 }
 
 func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {

@@ -56,7 +56,36 @@
 // apiserver/workflowapi and apiserver/sfnapi packages serve them over
 // HTTP, the latter in the Step Functions protocol.
 //
-// The engine's tables are prefixed wf_ and migrated by the package's
-// embedded migrations, River's by rivermigrate; the database may hold
-// other tables besides.
+// # Tenants and access
+//
+// An execution runs for the tenant it was started for
+// (StartExecutionParams.Tenant, empty for installation work), stored with
+// it and never taken from its input: Describe and List return it, List
+// filters by it, and every Invocation and activity task carries it, so
+// task functions derive what they may touch from it. Starting a name
+// another tenant holds is AlreadyExists and tells nothing of that
+// execution. The engine's methods trust their caller; the APIs ask Access
+// (from the request's identity.Principal) first, and Authorize and
+// AuthorizeTask report another tenant's execution or task token exactly
+// as a missing one.
+//
+// # Limits
+//
+// Config.HistoryEvents caps an execution's history (25,000 by default, as
+// Step Functions): the execution fails with States.Runtime and writes
+// nothing more. An interpreter step enters at most a hundred states, so a
+// loop of Pass and Choice states goes on over many transitions and never
+// holds more than a step's events in memory. Config.ExecutionTimeout
+// bounds every execution; Config.ConcurrentExecutions caps a tenant's
+// running executions (ResourceExhausted past it). Names, ARNs, tokens,
+// definitions, inputs, errors and causes with NUL bytes, control
+// characters or invalid UTF-8 are Invalid errors naming the field.
+//
+// # Storage
+//
+// Every statement comes from the store (store.go): Noun+Verb methods
+// taking *Params, written in each driver's own SQL, with times passed in
+// from Config.Now, the engine's only clock. The engine's tables are
+// prefixed wf_ and migrated by the package's embedded migrations, River's
+// by rivermigrate; the database may hold other tables besides.
 package workflow

@@ -2,7 +2,10 @@ package workflow
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/landfall/landfall/errcode"
 )
@@ -56,6 +59,46 @@ func FuzzValidName(f *testing.F) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// FuzzValidText: what validText and validName accept is valid UTF-8
+// without NUL or other control characters (so it can reach any driver);
+// what they refuse is Invalid and names the field; cleanText always
+// returns storable text.
+func FuzzValidText(f *testing.F) {
+	for _, s := range []string{"", "media-1", "a\x00b", "a\xffb", "\xc3", "tab\there", "ünïcode", "arn:aws:states:local:0:execution:m:x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		storable := func(v string) bool {
+			if !utf8.ValidString(v) {
+				return false
+			}
+			for _, r := range v {
+				if unicode.IsControl(r) {
+					return false
+				}
+			}
+			return true
+		}
+		if err := validText("the field", s, 1<<20, false); err == nil {
+			if !storable(s) {
+				t.Fatalf("validText accepted %q", s)
+			}
+		} else if !errors.Is(err, errcode.Invalid) || !strings.Contains(err.Error(), "the field") {
+			t.Fatalf("validText(%q): %v", s, err)
+		}
+		if err := validName("execution", s); err == nil {
+			if !storable(s) || s == "" {
+				t.Fatalf("validName accepted %q", s)
+			}
+		} else if !errors.Is(err, errcode.Invalid) || !strings.Contains(err.Error(), "execution name") {
+			t.Fatalf("validName(%q): %v", s, err)
+		}
+		if c := cleanText(s); !utf8.ValidString(c) || strings.ContainsRune(c, 0) {
+			t.Fatalf("cleanText(%q) = %q", s, c)
 		}
 	})
 }

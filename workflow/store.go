@@ -14,10 +14,12 @@ import (
 // and take a *Params; times come in the parameters, from the engine's
 // clock, never from the store. It runs inside the caller's transaction.
 //
-// State machines, activities, execution reads, history and worker leases
-// are served by it; the transitions' statements (frames, tasks, history
-// appends) are still written for PostgreSQL and rewritten for SQLite by
-// sqliteSQL until they move here too.
+// Every statement of the engine's own tables comes from it: the
+// transitions' (returned as stmts, sent in one batch), the API's, the
+// reaper's and the migration log's. River's tables are River's drivers'.
+// Capabilities differ by driver, not by checks on the database's name:
+// PostgreSQL locks rows (FOR UPDATE, SKIP LOCKED) and a tenant's starts
+// (an advisory lock); SQLite's one writer makes both needless.
 type store interface {
 	StateMachineGet(ctx context.Context, tx dbtx, p *stateMachineGetParams) (*StateMachine, error)
 	StateMachineInsert(ctx context.Context, tx dbtx, p *stateMachineInsertParams) error
@@ -32,6 +34,7 @@ type store interface {
 	executionStore
 	taskStore
 	upkeepStore
+	transitionStore
 }
 
 type stateMachineGetParams struct{ ARN string }
@@ -668,3 +671,209 @@ func (s *sqlStore) MigrationRecord(ctx context.Context, tx dbtx, p *migrationPar
 }
 
 var _ upkeepStore = (*sqlStore)(nil)
+
+// ---- transitions ----
+
+// transitionStore holds the statements of one transition: they are
+// returned as stmts so the transition sends them in one batch.
+type transitionStore interface {
+	// ExecutionLockStmt reads an execution's row for a transition,
+	// locking it where the driver locks rows.
+	ExecutionLockStmt(p *executionGetParams) stmt
+	FrameGetStmt(p *frameGetParams) stmt
+	FrameInsertStmt(p *frameWriteParams) stmt
+	// FrameUpdateStmt changes a frame only while its version is the one
+	// read (compare-and-swap).
+	FrameUpdateStmt(p *frameWriteParams) stmt
+	// FrameCancelStmt cancels the open frames of an execution whose path
+	// starts with Prefix.
+	FrameCancelStmt(p *frameCancelParams) stmt
+	// TaskCancelStmt cancels the open tasks of an execution's cancelled
+	// frames.
+	TaskCancelStmt(p *taskCancelParams) stmt
+	TaskInsertStmt(p *taskInsertParams) stmt
+	// HistoryInsertStmts appends events, up to 100 a statement.
+	HistoryInsertStmts(p *historyInsertParams) []stmt
+	ExecutionUpdateStmt(p *executionUpdateParams) stmt
+	// FrameListChildOutputs lists the children of one generation of a
+	// frame with their ends.
+	FrameListChildOutputs(ctx context.Context, tx dbtx, p *frameListChildrenParams) ([]childRow, error)
+}
+
+type frameGetParams struct{ ID string }
+
+// frameWriteParams is a frame as a transition writes it.
+type frameWriteParams struct {
+	F         *frameRow
+	UpdatedUS int64
+}
+
+type frameCancelParams struct {
+	ExecutionARN, Prefix string
+	UpdatedUS            int64
+}
+
+type taskCancelParams struct{ ExecutionARN string }
+
+type taskInsertParams struct{ T *taskRow }
+
+type historyInsertParams struct {
+	ExecutionARN string
+	Events       []eventRow
+}
+
+// executionUpdateParams changes an execution's row at the end of a
+// transition: always its event counter and status; its outcome when
+// Ended; its redrive fields when Redriven.
+type executionUpdateParams struct {
+	ARN                  string
+	NextEvent            int64
+	Status               string
+	Ended                bool
+	Output               *string
+	Error, Cause         string
+	StopUS               int64
+	Redriven             bool
+	RedriveCount         int
+	RedriveUS, TimeoutUS int64
+}
+
+// childRow is a child frame's end.
+type childRow struct {
+	idx             int
+	status          string
+	output, errName *string
+	cause           *string
+}
+
+// seq returns n placeholders from the from-th, comma separated.
+func (s *sqlStore) seq(from, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = s.placeholder(from + i)
+	}
+	return strings.Join(ph, ", ")
+}
+
+func (s *sqlStore) ExecutionLockStmt(p *executionGetParams) stmt {
+	q := `SELECT ` + execCols + ` FROM wf_executions WHERE arn = ` + s.placeholder(1)
+	if !s.sqlite {
+		q += ` FOR UPDATE`
+	}
+	return stmt{q, []any{p.ARN}}
+}
+
+func (s *sqlStore) FrameGetStmt(p *frameGetParams) stmt {
+	return stmt{`SELECT ` + frameCols + ` FROM wf_frames WHERE id = ` + s.placeholder(1), []any{p.ID}}
+}
+
+func (s *sqlStore) FrameInsertStmt(p *frameWriteParams) stmt {
+	f := p.F
+	// version is 1; the other 23 columns and updated_us are bound.
+	return stmt{`INSERT INTO wf_frames (` + frameCols + `, updated_us) VALUES (` + s.seq(1, 7) + `, 1, ` + s.seq(8, 16) + `)`,
+		[]any{f.id, f.execARN, f.parentID, f.idx, f.gen, f.path, f.status, string(f.frame), f.taskToken, f.wakeUS,
+			f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec, f.output, f.errName, f.cause, f.lastEvent,
+			string(f.checkpoint), f.checkpointKind, p.UpdatedUS}}
+}
+
+func (s *sqlStore) FrameUpdateStmt(p *frameWriteParams) stmt {
+	f := p.F
+	cols := []string{"status", "frame", "task_token", "wake_us", "pending", "next_child", "total_children", "max_children", "failed_children",
+		"child_spec", "output", "error", "cause", "last_event", "updated_us", "checkpoint", "checkpoint_kind"}
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = " + s.placeholder(i+1)
+	}
+	n := len(cols)
+	return stmt{`UPDATE wf_frames SET version = version + 1, ` + strings.Join(set, ", ") +
+		` WHERE id = ` + s.placeholder(n+1) + ` AND version = ` + s.placeholder(n+2),
+		[]any{f.status, string(f.frame), f.taskToken, f.wakeUS, f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec,
+			f.output, f.errName, f.cause, f.lastEvent, p.UpdatedUS, string(f.checkpoint), f.checkpointKind, f.id, f.version}}
+}
+
+func (s *sqlStore) FrameCancelStmt(p *frameCancelParams) stmt {
+	return stmt{`UPDATE wf_frames SET status = 'canceled', version = version + 1, updated_us = ` + s.placeholder(1) +
+		` WHERE execution_arn = ` + s.placeholder(2) + ` AND path LIKE ` + s.placeholder(3) + ` ESCAPE '\' AND status NOT IN ('succeeded', 'failed', 'canceled')`,
+		[]any{p.UpdatedUS, p.ExecutionARN, likePrefix(p.Prefix)}}
+}
+
+func (s *sqlStore) TaskCancelStmt(p *taskCancelParams) stmt {
+	arn := s.numbered(1) // used twice
+	return stmt{`UPDATE wf_tasks SET status = 'canceled' WHERE execution_arn = ` + arn + ` AND status IN ('scheduled', 'running', 'waiting')
+		AND frame_id IN (SELECT id FROM wf_frames WHERE execution_arn = ` + arn + ` AND status = 'canceled')`, []any{p.ExecutionARN}}
+}
+
+func (s *sqlStore) TaskInsertStmt(p *taskInsertParams) stmt {
+	k := p.T
+	return stmt{`INSERT INTO wf_tasks (` + taskCols + `) VALUES (` + s.seq(1, 17) + `)`,
+		[]any{k.token, k.execARN, k.frameID, k.stateName, k.statePath, k.attempt, k.kind, k.resource, k.activity, string(k.input),
+			k.status, k.owner, k.dispatch, k.heartbeatSeconds, k.timeoutUS, k.heartbeatUS, k.createdUS}}
+}
+
+func (s *sqlStore) HistoryInsertStmts(p *historyInsertParams) []stmt {
+	const per = 6
+	var out []stmt
+	for start := 0; start < len(p.Events); start += 100 {
+		batch := p.Events[start:min(start+100, len(p.Events))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO wf_history (execution_arn, id, prev_id, type, ts_us, details) VALUES `)
+		args := make([]any, 0, len(batch)*per)
+		for i, ev := range batch {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(" + s.seq(i*per+1, per) + ")")
+			details := "null"
+			if ev.details != nil {
+				details = string(ev.details)
+			}
+			args = append(args, p.ExecutionARN, ev.id, ev.prev, ev.typ, ev.ts, details)
+		}
+		out = append(out, stmt{q.String(), args})
+	}
+	return out
+}
+
+func (s *sqlStore) ExecutionUpdateStmt(p *executionUpdateParams) stmt {
+	var set []string
+	var args []any
+	bind := func(col string, v any) {
+		args = append(args, v)
+		set = append(set, col+" = "+s.placeholder(len(args)))
+	}
+	bind("next_event", p.NextEvent)
+	bind("status", p.Status)
+	if p.Ended {
+		bind("output", p.Output)
+		bind("error", nullIfEmpty(p.Error))
+		bind("cause", nullIfEmpty(p.Cause))
+		bind("stop_us", p.StopUS)
+	}
+	if p.Redriven {
+		bind("redrive_count", p.RedriveCount)
+		bind("redrive_us", p.RedriveUS)
+		bind("timeout_us", p.TimeoutUS)
+	}
+	args = append(args, p.ARN)
+	return stmt{`UPDATE wf_executions SET ` + strings.Join(set, ", ") + ` WHERE arn = ` + s.placeholder(len(args)), args}
+}
+
+func (s *sqlStore) FrameListChildOutputs(ctx context.Context, tx dbtx, p *frameListChildrenParams) ([]childRow, error) {
+	r, err := tx.query(ctx, `SELECT idx, status, output, error, cause FROM wf_frames WHERE parent_id = `+s.placeholder(1)+` AND gen = `+s.placeholder(2),
+		p.ParentID, p.Gen)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []childRow
+	for r.Next() {
+		var c childRow
+		if err := r.Scan(&c.idx, &c.status, &c.output, &c.errName, &c.cause); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, r.Err()
+}
+
+var _ transitionStore = (*sqlStore)(nil)

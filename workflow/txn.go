@@ -198,12 +198,12 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 	err := e.withTx(ctx, func(tx dbtx) error {
 		t := &txn{e: e, ctx: ctx, tx: tx, now: e.now().UTC(), frames: map[string]*frameRow{}, job: job, canInline: canInline && e.cfg.Role != RoleAPI}
 		var x *execRow
-		stmts := []stmt{{`SELECT ` + execCols + ` FROM wf_executions WHERE arn = $1 FOR UPDATE`, []any{execARN}}}
+		stmts := []stmt{e.st.ExecutionLockStmt(&executionGetParams{ARN: execARN})}
 		scans := []func(row) error{func(r row) (err error) { x, err = scanExec(r); return err }}
 		if prefetch != "" {
 			// The frame the transition is about comes in the same round
 			// trip (the execution row's lock already covers it).
-			stmts = append(stmts, stmt{`SELECT ` + frameCols + ` FROM wf_frames WHERE id = $1`, []any{prefetch}})
+			stmts = append(stmts, e.st.FrameGetStmt(&frameGetParams{ID: prefetch}))
 			scans = append(scans, func(r row) error {
 				f, err := scanFrame(r)
 				if errors.Is(err, errNoRows) {
@@ -298,7 +298,8 @@ func (t *txn) loadFrame(id string) (*frameRow, error) {
 	if f, ok := t.frames[id]; ok {
 		return f, nil
 	}
-	f, err := scanFrame(t.tx.queryRow(t.ctx, `SELECT `+frameCols+` FROM wf_frames WHERE id = $1`, id))
+	get := t.e.st.FrameGetStmt(&frameGetParams{ID: id})
+	f, err := scanFrame(t.tx.queryRow(t.ctx, get.q, get.args...))
 	if err != nil {
 		return nil, err
 	}
@@ -384,53 +385,30 @@ func (t *txn) flush() error {
 	for i := range t.fences {
 		cas = append(cas, i)
 	}
-	add := func(q string, args ...any) { batch = append(batch, stmt{q, args}) }
+	st := t.e.st
 	for _, f := range t.order {
 		if f.isNew {
-			add(`INSERT INTO wf_frames (`+frameCols+`, updated_us) VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`,
-				f.id, f.execARN, f.parentID, f.idx, f.gen, f.path, f.status, string(f.frame), f.taskToken, f.wakeUS,
-				f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec, f.output, f.errName, f.cause, f.lastEvent,
-				string(f.checkpoint), f.checkpointKind, now)
+			batch = append(batch, st.FrameInsertStmt(&frameWriteParams{F: f, UpdatedUS: now}))
 			continue
 		}
 		cas = append(cas, len(batch))
-		add(`UPDATE wf_frames SET status=$1, version=version+1, frame=$2, task_token=$3, wake_us=$4, pending=$5, next_child=$6,
-			total_children=$7, max_children=$8, failed_children=$9, child_spec=$10, output=$11, error=$12, cause=$13, last_event=$14, updated_us=$15,
-			checkpoint=$16, checkpoint_kind=$17
-			WHERE id=$18 AND version=$19`,
-			f.status, string(f.frame), f.taskToken, f.wakeUS, f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec,
-			f.output, f.errName, f.cause, f.lastEvent, now, string(f.checkpoint), f.checkpointKind, f.id, f.version)
+		batch = append(batch, st.FrameUpdateStmt(&frameWriteParams{F: f, UpdatedUS: now}))
 	}
 	for _, prefix := range t.cancelled {
-		add(`UPDATE wf_frames SET status='canceled', version=version+1, updated_us=$1
-			WHERE execution_arn=$2 AND path LIKE $3 ESCAPE '\' AND status NOT IN ('succeeded','failed','canceled')`,
-			now, t.exec.arn, likePrefix(prefix))
+		batch = append(batch, st.FrameCancelStmt(&frameCancelParams{ExecutionARN: t.exec.arn, Prefix: prefix, UpdatedUS: now}))
 	}
 	if len(t.cancelled) > 0 {
-		add(`UPDATE wf_tasks SET status='canceled' WHERE execution_arn=$1 AND status IN ('scheduled','running','waiting')
-			AND frame_id IN (SELECT id FROM wf_frames WHERE execution_arn=$1 AND status='canceled')`, t.exec.arn)
+		batch = append(batch, st.TaskCancelStmt(&taskCancelParams{ExecutionARN: t.exec.arn}))
 	}
 	for _, k := range t.newTasks {
-		add(`INSERT INTO wf_tasks (`+taskCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
-			k.token, k.execARN, k.frameID, k.stateName, k.statePath, k.attempt, k.kind, k.resource, k.activity, string(k.input),
-			k.status, k.owner, k.dispatch, k.heartbeatSeconds, k.timeoutUS, k.heartbeatUS, k.createdUS)
+		batch = append(batch, st.TaskInsertStmt(&taskInsertParams{T: k}))
 	}
-	batch = append(batch, t.eventStmts()...)
+	batch = append(batch, st.HistoryInsertStmts(&historyInsertParams{ExecutionARN: t.exec.arn, Events: t.events})...)
 	x := t.exec
 	if x.nextEvent != x.origNextEvent || x.statusChange || x.setRedrive {
-		q := `UPDATE wf_executions SET next_event=$1, status=$2`
-		args := []any{x.nextEvent, x.status}
-		if x.statusChange {
-			q += `, output=$3, error=$4, cause=$5, stop_us=$6`
-			args = append(args, x.output, nullIfEmpty(x.errName), nullIfEmpty(x.cause), x.stopUS)
-		}
-		if x.setRedrive {
-			args = append(args, x.redriveCount, x.redriveUS, x.timeoutUS)
-			q += fmt.Sprintf(`, redrive_count=$%d, redrive_us=$%d, timeout_us=$%d`, len(args)-2, len(args)-1, len(args))
-		}
-		args = append(args, x.arn)
-		q += fmt.Sprintf(` WHERE arn=$%d`, len(args))
-		add(q, args...)
+		batch = append(batch, st.ExecutionUpdateStmt(&executionUpdateParams{ARN: x.arn, NextEvent: x.nextEvent, Status: x.status,
+			Ended: x.statusChange, Output: x.output, Error: x.errName, Cause: x.cause, StopUS: x.stopUS,
+			Redriven: x.setRedrive, RedriveCount: x.redriveCount, RedriveUS: x.redriveUS, TimeoutUS: x.timeoutUS}))
 	}
 	counts, err := tx.execBatch(ctx, batch)
 	if err != nil {
@@ -487,6 +465,13 @@ func (t *txn) capHistory() {
 		fmt.Sprintf("%s %d events; the execution stopped and writes no further events", HistoryCapCause, limit))
 }
 
+// overCap reports whether the transition's events already pass the
+// history cap: work that would only add events is not started, and flush
+// fails the execution.
+func (t *txn) overCap() bool {
+	return t.exec.nextEvent-1 > int64(t.e.cfg.HistoryEvents)
+}
+
 func isTerminal(typ string) bool {
 	switch typ {
 	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut":
@@ -506,33 +491,6 @@ func nullIfEmpty(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// eventStmts are the inserts of the transition's history events, up to
-// 100 rows a statement.
-func (t *txn) eventStmts() []stmt {
-	const per = 6
-	var out []stmt
-	for start := 0; start < len(t.events); start += 100 {
-		batch := t.events[start:min(start+100, len(t.events))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO wf_history (execution_arn, id, prev_id, type, ts_us, details) VALUES `)
-		args := make([]any, 0, len(batch)*per)
-		for i, ev := range batch {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			n := i * per
-			fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6)
-			details := "null"
-			if ev.details != nil {
-				details = string(ev.details)
-			}
-			args = append(args, t.exec.arn, ev.id, ev.prev, ev.typ, ev.ts, details)
-		}
-		out = append(out, stmt{q.String(), args})
-	}
-	return out
 }
 
 // ---- driving frames ----
@@ -712,8 +670,8 @@ func (t *txn) startParallel(f *frameRow, out outcome) error {
 		children[i] = t.newFrame(f, i, b)
 	}
 	for _, c := range children {
-		if f.status != frameChildren {
-			break // a branch failed the state already; the rest are cancelled
+		if f.status != frameChildren || t.overCap() {
+			break // a branch failed the state already (the rest are cancelled), or the history is full
 		}
 		if err := t.drive(c); err != nil {
 			return err
@@ -737,7 +695,7 @@ func (t *txn) startMap(f *frameRow, out outcome) error {
 		return t.completeChildren(f)
 	}
 	var started []*frameRow
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && !t.overCap(); i++ {
 		c, err := t.newItem(f, i)
 		if err != nil {
 			return err
@@ -745,7 +703,7 @@ func (t *txn) startMap(f *frameRow, out outcome) error {
 		started = append(started, c)
 	}
 	for _, c := range started {
-		if f.status != frameChildren {
+		if f.status != frameChildren || t.overCap() {
 			break
 		}
 		if err := t.drive(c); err != nil {
@@ -863,25 +821,14 @@ func (t *txn) completeChildren(parent *frameRow) error {
 	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
 	outputs := make([]json.RawMessage, parent.total)
 	if parent.total > 0 {
-		r, err := t.tx.query(t.ctx, `SELECT idx, status, output, error, cause FROM wf_frames WHERE parent_id = $1 AND gen = $2`, parent.id, spec.Gen)
+		children, err := t.e.st.FrameListChildOutputs(t.ctx, t.tx, &frameListChildrenParams{ParentID: parent.id, Gen: spec.Gen})
 		if err != nil {
 			return err
 		}
-		for r.Next() {
-			var idx int
-			var status string
-			var out, en, ca *string
-			if err := r.Scan(&idx, &status, &out, &en, &ca); err != nil {
-				r.Close()
-				return err
+		for _, c := range children {
+			if c.idx >= 0 && c.idx < len(outputs) {
+				outputs[c.idx] = childOutput(c.status, c.output, c.errName, c.cause)
 			}
-			if idx >= 0 && idx < len(outputs) {
-				outputs[idx] = childOutput(status, out, en, ca)
-			}
-		}
-		r.Close()
-		if err := r.Err(); err != nil {
-			return err
 		}
 		for _, f := range t.frames {
 			if f.parentID == parent.id && f.gen == spec.Gen && f.idx < len(outputs) {

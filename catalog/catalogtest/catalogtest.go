@@ -92,6 +92,7 @@ func Run(t *testing.T, open Opener) {
 		{"MediaListPlan", testMediaListPlan},
 		{"MediaDelete", testMediaDelete},
 		{"Failures", testFailures},
+		{"FailureOncePerExecution", testFailureOncePerExecution},
 		{"Search", testSearch},
 		{"SearchBadInput", testSearchBadInput},
 		{"SearchRankBound", testSearchRankBound},
@@ -449,6 +450,7 @@ func testMediaTransitions(t *testing.T, b *bundle) {
 		types.StatusProcessing: {types.StatusProcessing},
 		types.StatusSucceeded:  {types.StatusProcessing, types.StatusSucceeded},
 		types.StatusFailed:     {types.StatusProcessing, types.StatusFailed},
+		types.StatusSkipped:    {types.StatusSkipped},
 	}
 	for _, c := range cases {
 		m := b.media(t, catalog.MediaCreateParams{})
@@ -739,6 +741,41 @@ func testMediaDelete(t *testing.T, b *bundle) {
 	wantCode(t, err, errcode.NotFound)
 	if hits := must[[]*catalog.SearchHit](t)(st.SearchQuery(ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "penguins"})); len(hits) != 0 {
 		t.Fatalf("after delete: %d hits", len(hits))
+	}
+}
+
+func testFailureOncePerExecution(t *testing.T, b *bundle) {
+	ctx, st := b.ctx, b.st
+	m := b.media(t, catalog.MediaCreateParams{})
+	b.setStatus(t, m.ID, types.StatusProcessing)
+	rec := func(exec string) *catalog.Failure {
+		return must[*catalog.Failure](t)(st.FailureRecord(ctx, &catalog.FailureRecordParams{MediaID: m.ID, TenantID: "acme",
+			ExecutionID: exec, StateName: "ClassifyMedia", ErrorName: "Media.Unsupported", Cause: `"notes.zip" is not audio`, UpdateMedia: true}))
+	}
+	first := rec("exec-1")
+	if first.Retryable {
+		t.Fatalf("Media.Unsupported recorded as retryable: %+v", first)
+	}
+	// The same execution again (a retried task, a reconciler pass): the
+	// first row, no second one.
+	if again := rec("exec-1"); again.ID != first.ID {
+		t.Fatalf("second record of exec-1 made row %d, want %d", again.ID, first.ID)
+	}
+	b.setStatus(t, m.ID, types.StatusProcessing)
+	if other := rec("exec-2"); other.ID == first.ID {
+		t.Fatal("another execution's failure reused the first row")
+	}
+	page := must[*catalog.FailurePage](t)(st.FailureList(ctx, &catalog.FailureListParams{TenantID: "acme", MediaID: m.ID}))
+	if len(page.Failures) != 2 {
+		t.Fatalf("%d failure rows, want 2 (one per execution)", len(page.Failures))
+	}
+	got := must[*catalog.Failure](t)(st.FailureGet(ctx, &catalog.FailureGetParams{ID: first.ID}))
+	if got.Retryable {
+		t.Fatalf("stored as retryable: %+v", got)
+	}
+	transient := must[*catalog.Failure](t)(st.FailureRecord(ctx, &catalog.FailureRecordParams{TenantID: "acme", ErrorName: "States.Timeout"}))
+	if !transient.Retryable {
+		t.Fatalf("States.Timeout recorded as not retryable")
 	}
 }
 

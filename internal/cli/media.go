@@ -101,7 +101,7 @@ func mediaUpload(ctx context.Context, env *Env, args []string) error {
 		printMedia(env.Stdout, c, files[i], m)
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d file(s) failed", failed, len(ids))}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d file(s) failed or were skipped", failed, len(ids))}
 	}
 	return nil
 }
@@ -112,7 +112,7 @@ func waitMedia(ctx context.Context, c *client.Client, id string) (*client.Media,
 		if err != nil {
 			return nil, err
 		}
-		if m.Status == types.StatusSucceeded || m.Status == types.StatusFailed {
+		if m.Status == types.StatusSucceeded || m.Status == types.StatusFailed || m.Status == types.StatusSkipped {
 			return m, nil
 		}
 		select {
@@ -125,7 +125,7 @@ func waitMedia(ctx context.Context, c *client.Client, id string) (*client.Media,
 
 func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
 	fmt.Fprintf(w, "\n== %s  %s  %s  %.1fs\n", file, m.ID, m.Status, m.Duration)
-	if m.Status == types.StatusFailed {
+	if m.Status == types.StatusFailed || m.Status == types.StatusSkipped {
 		fmt.Fprintf(w, "   error: %s\n   cause: %s\n", m.Error, m.Cause)
 		return
 	}
@@ -187,7 +187,7 @@ func mediaList(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "media list")
 	mk := clientFlags(env, fs)
 	var p client.ListParams
-	fs.StringVar(&p.Status, "status", "", "PENDING, PROCESSING, SUCCEEDED or FAILED")
+	fs.StringVar(&p.Status, "status", "", "PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED")
 	fs.StringVar(&p.Kind, "kind", "", "audio, video or image")
 	fs.StringVar(&p.Since, "since", "", "RFC 3339 time or a duration such as 24h")
 	fs.StringVar(&p.Until, "until", "", "RFC 3339 time")

@@ -354,7 +354,6 @@ func processOne(ctx context.Context, a *app.App, file, tenant string, timeout ti
 	}
 	// The rule starts the execution; find it by the media id.
 	var exec string
-	started := false
 	for exec == "" {
 		xs, _, err := a.Engine.ListExecutions(ctx, workflow.ListExecutionsParams{CorrelationID: m.ID, Limit: 1})
 		if err == nil && len(xs) > 0 {
@@ -365,12 +364,14 @@ func processOne(ctx context.Context, a *app.App, file, tenant string, timeout ti
 					names = newStepNames(sm.Definition)
 				}
 				pr.Start(header, names)
-				started = true
 			}
 			break
 		}
-		if m2, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID}); err == nil && m2.Status == types.StatusFailed {
-			break
+		if m2, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID}); err == nil &&
+			(m2.Status == types.StatusFailed || m2.Status == types.StatusSkipped) {
+			// Settled without an execution: no rule started one, or starting it failed.
+			res.Status, res.Error, res.Cause, res.Record = string(m2.Status), m2.Error, m2.Cause, m2
+			return res
 		}
 		select {
 		case <-ctx.Done():
@@ -378,11 +379,8 @@ func processOne(ctx context.Context, a *app.App, file, tenant string, timeout ti
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if pr != nil && !started {
-		pr.Start(header, stepNames{})
-	}
 	res.Execution = exec
-	for exec != "" {
+	for {
 		x, err := a.Engine.DescribeExecution(ctx, exec)
 		if err != nil {
 			return fail("Execution.Unknown", err.Error())
@@ -404,13 +402,7 @@ func processOne(ctx context.Context, a *app.App, file, tenant string, timeout ti
 			pr.Tick()
 		}
 	}
-	if exec == "" {
-		res.Error, res.Cause = "Upload.Failed", "media "+m.ID+" failed before its run started"
-	}
 	addRecord(ctx, a, &res)
-	if res.Record != nil && exec == "" {
-		res.Error, res.Cause = res.Record.Error, res.Record.Cause
-	}
 	return res
 }
 

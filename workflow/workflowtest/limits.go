@@ -41,6 +41,11 @@ const parallelLoop = `{"StartAt": "Fan", "States": {
     "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
   "Caught": {"Type": "Pass", "End": true}}}`
 
+// wideMap runs every item of $.items at once through two Pass states.
+const wideMap = `{"StartAt": "Each", "States": {
+  "Each": {"Type": "Map", "ItemsPath": "$.items", "End": true,
+    "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": true}}}}}}`
+
 // RunLimits checks the engine's limits on databases made by open: the
 // history cap, the execution timeout cap and a tenant's concurrent
 // executions.
@@ -53,16 +58,21 @@ func RunLimits(t *testing.T, open Open) {
 		cfg := Config(open(t), Resources())
 		cfg.HistoryEvents = limit
 		e := StartEngine(t, cfg)
-		for _, tc := range []struct{ name, def string }{
-			{"pass-choice", LoopDefinition(1000000)},
-			{"task", taskLoop},
-			{"parallel", parallelLoop},
+		items := make([]int, 5000)
+		wide, _ := json.Marshal(map[string]any{"n": 0, "items": items})
+		for _, tc := range []struct{ name, def, input string }{
+			{"pass-choice", LoopDefinition(1000000), `{"n": 0}`},
+			{"task", taskLoop, `{"n": 0}`},
+			{"parallel", parallelLoop, `{"n": 0}`},
+			// 5,000 iterations at once would write 20,000 events in one
+			// transition; they stop at the cap instead.
+			{"map", wideMap, string(wide)},
 		} {
 			sm, err := e.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: tc.name, Definition: tc.def})
 			if err != nil {
 				t.Fatal(err)
 			}
-			x, err := e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Input: json.RawMessage(`{"n": 0}`)})
+			x, err := e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Input: json.RawMessage(tc.input)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -351,7 +351,9 @@ function heading(parent, text) {
 
 // ---------------------------------------------------------------- Media list
 
-const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED"];
+// Error names of failures a redrive repeats (the catalog records them as not retryable).
+const NOT_RETRYABLE = new Set(["Media.Unsupported", "Media.Corrupt", "Media.Empty", "Media.TooLarge", "Landfall.ForbiddenReference", "Landfall.AlreadyProcessed"]);
+const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED", "SKIPPED"];
 const KINDS = ["audio", "video", "image", "unsupported"];
 const SINCE = [["", "Any time"], ["24h", "Last 24 hours"], ["168h", "Last 7 days"], ["720h", "Last 30 days"]];
 
@@ -537,7 +539,7 @@ function startUploads(files, list) {
       pct.textContent = "100%";
       cancel.replaceWith(h("a", { href: `#/media/${encodeURIComponent(m.id)}`, class: "done" }, "Uploaded ✓"));
       item.classList.add("finished");
-      toast(`Uploaded ${file.name}; processing has started.`);
+      toast(`Uploaded ${file.name}; its page shows whether processing starts.`);
       succeeded++;
       finished();
     }, (e) => {
@@ -659,6 +661,10 @@ function failureRow(f) {
       cell.replaceChildren(h("span", { class: "muted" }, "Redriven ", timeEl(f2.redriven_at)));
       return;
     }
+    if (f2.retryable === false) {
+      cell.replaceChildren(h("span", { class: "muted", title: "A redrive would fail the same way; upload a fixed file instead." }, "Not retryable"));
+      return;
+    }
     const btn = h("button", { type: "button", "aria-label": `Redrive failure ${f2.id}${f2.media_id ? " of media " + f2.media_id : ""}` }, "Redrive");
     btn.addEventListener("click", async () => {
       btn.disabled = true;
@@ -702,7 +708,11 @@ async function detailPage(page, route) {
     h("li", {}, "Uploaded ", timeEl(m.created_at))));
   if (m.status === "FAILED") {
     page.append(h("div", { class: "alert", role: "alert" }, h("strong", {}, m.error || "Failed"), m.cause ? ": " + m.cause : "", " ",
-      h("a", { href: "#/failures" }, "See failures to redrive it.")));
+      NOT_RETRYABLE.has(m.error) ? "A redrive would fail the same way; upload a fixed file instead."
+        : h("a", { href: "#/failures" }, "See failures to redrive it.")));
+  }
+  if (m.status === "SKIPPED") {
+    page.append(h("div", { class: "alert", role: "status" }, h("strong", {}, "Not processed"), m.cause ? ": " + m.cause : ""));
   }
   const exec = m.execution_id ? executionPanel(m.execution_id) : null;
   if (!isFinal(m.status)) {

@@ -212,7 +212,7 @@ export function relevance(score, best) {
 
 /** isFinal reports whether a media status no longer changes by itself. */
 export function isFinal(status) {
-  return status === "SUCCEEDED" || status === "FAILED";
+  return status === "SUCCEEDED" || status === "FAILED" || status === "SKIPPED";
 }
 
 /** formatDuration renders milliseconds as "350 ms", "4.2 s", "3 min 5 s" or "2 h 5 min". */

@@ -719,8 +719,8 @@ func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (
 	if err := validKind("kind", m.Kind); err != nil {
 		return nil, err
 	}
-	if m.Status != types.StatusPending && m.Status != types.StatusProcessing {
-		return nil, catalog.Invalidf("status: a new media item is PENDING or PROCESSING, not %q", m.Status)
+	if m.Status != types.StatusPending && m.Status != types.StatusProcessing && m.Status != types.StatusSkipped {
+		return nil, catalog.Invalidf("status: a new media item is PENDING, PROCESSING or SKIPPED, not %q", m.Status)
 	}
 	if err := validEvents("events", p.Events); err != nil {
 		return nil, err
@@ -806,10 +806,10 @@ func validKind(field string, k types.Kind) error {
 
 func validStatus(field string, st types.Status) error {
 	switch st {
-	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed:
+	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped:
 		return nil
 	}
-	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED or FAILED)", field, st)
+	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED)", field, st)
 }
 
 func (s *Store) mediaGet(ctx context.Context, qr queryer, id, tenant string, lock bool) (*catalog.Media, error) {
@@ -902,7 +902,7 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			if err := catalog.CheckTransition(m.ID, m.Status, p.Status, p.Reprocess); err != nil {
 				return err
 			}
-			if m.Status == types.StatusFailed && p.Status != types.StatusFailed {
+			if (m.Status == types.StatusFailed || m.Status == types.StatusSkipped) && p.Status != m.Status {
 				m.Error, m.Cause = "", ""
 			}
 			m.Status = p.Status
@@ -1138,18 +1138,19 @@ func (s *Store) MediaListPlan(ctx context.Context, p *catalog.MediaListParams) (
 
 // ---- failures ----
 
-const failureCols = `id, media_id, tenant_id, bucket_key, execution_id, state_name, error_name, cause, failed_at, redriven_at, redrive_execution_id`
+const failureCols = `id, media_id, tenant_id, bucket_key, execution_id, state_name, error_name, cause, failed_at, redriven_at, redrive_execution_id, retryable`
 
 func scanFailure(sc interface{ Scan(...any) error }) (*catalog.Failure, error) {
 	f := &catalog.Failure{}
 	err := sc.Scan(&f.ID, &f.MediaID, &f.TenantID, &f.BucketKey, &f.ExecutionID, &f.StateName, &f.ErrorName, &f.Cause,
-		timeScan{&f.FailedAt}, optTimeScan{&f.RedrivenAt}, &f.RedriveExecutionID)
+		timeScan{&f.FailedAt}, optTimeScan{&f.RedrivenAt}, &f.RedriveExecutionID, &f.Retryable)
 	return f, err
 }
 
 func (s *Store) FailureRecord(ctx context.Context, p *catalog.FailureRecordParams) (*catalog.Failure, error) {
 	f := &catalog.Failure{MediaID: p.MediaID, TenantID: p.TenantID, BucketKey: p.BucketKey, ExecutionID: p.ExecutionID,
 		StateName: p.StateName, ErrorName: p.ErrorName, Cause: p.Cause, FailedAt: micro(p.FailedAt)}
+	f.Retryable, _ = catalog.Retryable(f.ErrorName)
 	if f.FailedAt.IsZero() {
 		f.FailedAt = s.clock()
 	}
@@ -1192,9 +1193,20 @@ func (s *Store) FailureRecord(ctx context.Context, p *catalog.FailureRecordParam
 				return dbErr(err, "mark media failed")
 			}
 		}
+		if f.MediaID != "" && f.ExecutionID != "" {
+			prev, err := scanFailure(tx.QueryRowContext(ctx, s.q(`SELECT `+failureCols+` FROM cat_failures
+				WHERE tenant_id = ? AND media_id = ? AND execution_id = ?`), f.TenantID, f.MediaID, f.ExecutionID))
+			if err == nil {
+				f = prev
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return dbErr(err, "find failure")
+			}
+		}
 		return dbErr(tx.QueryRowContext(ctx, s.q(`INSERT INTO cat_failures (media_id, tenant_id, bucket_key, execution_id,
-			state_name, error_name, cause, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			f.MediaID, f.TenantID, f.BucketKey, f.ExecutionID, f.StateName, f.ErrorName, f.Cause, s.t(f.FailedAt)).Scan(&f.ID),
+			state_name, error_name, cause, failed_at, retryable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			f.MediaID, f.TenantID, f.BucketKey, f.ExecutionID, f.StateName, f.ErrorName, f.Cause, s.t(f.FailedAt), f.Retryable).Scan(&f.ID),
 			"insert failure")
 	})
 	if err != nil {
