@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Env is what a command may touch of the outside world. Tests run commands
@@ -25,6 +26,12 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Interrupt delivers the interrupts (Ctrl-C) that come after the first
+	// one, which cancels the command's context. Nil means none come.
+	Interrupt <-chan struct{}
+	// InterruptGrace is how long a command that was interrupted waits for
+	// a second interrupt before it exits (default 3s).
+	InterruptGrace time.Duration
 }
 
 // Command is one landfall subcommand.
@@ -61,6 +68,9 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1 // the command ran and something failed
 	ExitInvalid = 2 // invalid usage or invalid input (a pattern, a definition, a flag)
+	// ExitInterrupted is the shell's code for a command ended by Ctrl-C
+	// (128 + SIGINT).
+	ExitInterrupted = 130
 )
 
 // UsageError reports bad command-line usage (exit code 2).
@@ -82,9 +92,27 @@ func Register(c Command) {
 // Run runs the command named by args with the process's standard streams
 // and returns the exit code.
 func Run(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	again := make(chan struct{}, 1)
+	go func() {
+		// The first interrupt cancels the context; later ones are passed
+		// on for commands that offer more (process: stop the run).
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		cancel()
+		for range sigs {
+			select {
+			case again <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Interrupt: again}
 	return RunEnv(ctx, env, args)
 }
 
