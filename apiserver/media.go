@@ -120,6 +120,24 @@ func (s *Server) mediaGet(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// mediaDelete removes one of the caller's tenant's media items and what
+// was made from it, and says what it removed.
+func (s *Server) mediaDelete(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.media(r)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Delete == nil {
+		return errcode.New(errcode.NotImplemented, "deleting media is not available on this server role")
+	}
+	d, err := s.cfg.Delete.DeleteMedia(r.Context(), m.TenantID, m.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
 func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := parseLimit(q.Get("limit"))

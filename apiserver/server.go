@@ -57,6 +57,26 @@ type Redriver interface {
 	RedriveMedia(ctx context.Context, f *catalog.Failure) (executionID string, err error)
 }
 
+// MediaDeleter deletes a tenant's media item and everything made from it.
+type MediaDeleter interface {
+	DeleteMedia(ctx context.Context, tenant, id string) (*MediaDeleted, error)
+}
+
+// MediaDeleted says what deleting a media item removed.
+type MediaDeleted struct {
+	ID string `json:"id"`
+	// StoppedExecutions were running for the item and were stopped first.
+	StoppedExecutions []string `json:"stopped_executions"`
+	// Objects are the bucket keys removed: the original and its
+	// processed/ and work/ artefacts.
+	Objects []string `json:"objects"`
+	// WorkFiles counts files removed from this process's work folder.
+	WorkFiles     int   `json:"work_files"`
+	SearchEntries int64 `json:"search_entries"`
+	Failures      int64 `json:"failures"`
+	Record        bool  `json:"record"`
+}
+
 // Config wires a server.
 type Config struct {
 	Catalog catalog.Store
@@ -64,6 +84,7 @@ type Config struct {
 	Uploads Uploader
 	Bus     EventBus
 	Redrive Redriver
+	Delete  MediaDeleter
 	Logger  *slog.Logger
 	// RequireKeys makes every route but health, the OpenAPI document and
 	// the web UI's files need a credential (an API key, or a signed URL
@@ -162,6 +183,7 @@ func (s *Server) routes() {
 	}
 	api("GET", "/v1/media", AccessTenantRead, s.mediaList)
 	api("GET", "/v1/media/{id}", AccessTenantRead, s.mediaGet)
+	api("DELETE", "/v1/media/{id}", AccessTenantWrite, s.mediaDelete)
 	s.handle(Route{Method: "GET", Pattern: "/v1/media/{id}/{export}", Access: AccessTenantRead, SignedURL: true}, s.errors(s.mediaExport))
 	api("POST", "/v1/media/{id}/links", AccessTenantRead, s.mediaLinks)
 	api("GET", "/v1/search", AccessTenantRead, s.search)

@@ -236,7 +236,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 			"secret_file", cfg.SecretFile)
 	}
 	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
-		Redrive: redriver{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
+		Redrive: redriver{a}, Delete: deleter{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,

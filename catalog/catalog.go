@@ -103,9 +103,10 @@ type Store interface {
 	// MediaListPlan returns the database's query plan for the MediaList
 	// query with these parameters (EXPLAIN QUERY PLAN / EXPLAIN).
 	MediaListPlan(ctx context.Context, p *MediaListParams) (string, error)
-	// MediaDelete removes a media row and its search chunks. Failures and
-	// usage entries stay: they are the tenant's history.
-	MediaDelete(ctx context.Context, p *MediaDeleteParams) error
+	// MediaDelete removes a media row and its search chunks and, with
+	// Failures set, its failures. Usage entries stay: they are the
+	// tenant's history. It says how many rows of each it removed.
+	MediaDelete(ctx context.Context, p *MediaDeleteParams) (*MediaDeleteResult, error)
 
 	// FailureRecord appends to the failures table and, when UpdateMedia is
 	// set, marks the media FAILED in the same transaction.
@@ -439,6 +440,14 @@ type MediaPage struct {
 type MediaDeleteParams struct {
 	ID       string
 	TenantID string
+	// Failures removes the item's failure rows too.
+	Failures bool
+}
+
+// MediaDeleteResult counts what MediaDelete removed besides the row.
+type MediaDeleteResult struct {
+	SearchEntries int64 `json:"search_entries"`
+	Failures      int64 `json:"failures"`
 }
 
 // Failure is a row of the failures table: one failed execution of a media

@@ -117,6 +117,28 @@ func (c *Client) GetMedia(ctx context.Context, id string) (*Media, error) {
 	return &m, c.get(ctx, "/v1/media/"+url.PathEscape(id), nil, &m)
 }
 
+// MediaDeleted says what DeleteMedia removed.
+type MediaDeleted struct {
+	ID                string   `json:"id"`
+	StoppedExecutions []string `json:"stopped_executions"`
+	Objects           []string `json:"objects"`
+	WorkFiles         int      `json:"work_files"`
+	SearchEntries     int64    `json:"search_entries"`
+	Failures          int64    `json:"failures"`
+	Record            bool     `json:"record"`
+}
+
+// DeleteMedia deletes a media item with its objects, artefacts, search
+// entries and failures, stopping its running execution first.
+func (c *Client) DeleteMedia(ctx context.Context, id string) (*MediaDeleted, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.url("/v1/media/"+url.PathEscape(id), nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	var d MediaDeleted
+	return &d, c.do(req, &d)
+}
+
 // ListParams filter ListMedia.
 type ListParams struct {
 	Status, Kind, Since, Until, Cursor string

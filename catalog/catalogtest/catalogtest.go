@@ -734,13 +734,32 @@ func testMediaDelete(t *testing.T, b *bundle) {
 	if hits := must[[]*catalog.SearchHit](t)(st.SearchQuery(ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "penguins"})); len(hits) != 2 {
 		t.Fatalf("before delete: %d hits", len(hits))
 	}
-	err := st.MediaDelete(ctx, &catalog.MediaDeleteParams{ID: m.ID, TenantID: "globex"})
+	must[*catalog.Failure](t)(st.FailureRecord(ctx, &catalog.FailureRecordParams{MediaID: m.ID, TenantID: "acme",
+		ExecutionID: "exec-1", ErrorName: "Provider.Failed", UpdateMedia: true}))
+	other := b.media(t, catalog.MediaCreateParams{})
+	must[*catalog.Failure](t)(st.FailureRecord(ctx, &catalog.FailureRecordParams{MediaID: other.ID, TenantID: "acme",
+		ExecutionID: "exec-2", ErrorName: "Provider.Failed", UpdateMedia: true}))
+	_, err := st.MediaDelete(ctx, &catalog.MediaDeleteParams{ID: m.ID, TenantID: "globex", Failures: true})
 	wantCode(t, err, errcode.NotFound)
-	ok(t, st.MediaDelete(ctx, &catalog.MediaDeleteParams{ID: m.ID, TenantID: "acme"}))
+	res := must[*catalog.MediaDeleteResult](t)(st.MediaDelete(ctx, &catalog.MediaDeleteParams{ID: m.ID, TenantID: "acme", Failures: true}))
+	if res.SearchEntries < 2 || res.Failures != 1 {
+		t.Fatalf("delete removed %+v, want ≥2 search entries and 1 failure", res)
+	}
 	_, err = st.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID})
 	wantCode(t, err, errcode.NotFound)
 	if hits := must[[]*catalog.SearchHit](t)(st.SearchQuery(ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "penguins"})); len(hits) != 0 {
 		t.Fatalf("after delete: %d hits", len(hits))
+	}
+	if fl := must[*catalog.FailurePage](t)(st.FailureList(ctx, &catalog.FailureListParams{TenantID: "acme", MediaID: other.ID})); len(fl.Failures) != 1 {
+		t.Fatalf("another item's failures went too: %d left", len(fl.Failures))
+	}
+	// Without Failures the history stays.
+	res = must[*catalog.MediaDeleteResult](t)(st.MediaDelete(ctx, &catalog.MediaDeleteParams{ID: other.ID, TenantID: "acme"}))
+	if res.Failures != 0 {
+		t.Fatalf("removed %d failures without Failures set", res.Failures)
+	}
+	if fl := must[*catalog.FailurePage](t)(st.FailureList(ctx, &catalog.FailureListParams{TenantID: "acme", MediaID: other.ID})); len(fl.Failures) != 1 {
+		t.Fatalf("failures removed without Failures set: %d left", len(fl.Failures))
 	}
 }
 

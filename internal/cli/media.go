@@ -20,6 +20,7 @@ func init() {
 	for _, c := range []Command{
 		{Name: "media upload", Usage: "FILE... [--wait] [--timeout 30m]", Summary: "upload files to a server (and wait for their results)", Run: mediaUpload},
 		{Name: "media get", Usage: "ID", Summary: "print one media record", Run: mediaGet},
+		{Name: "media delete", Usage: "ID [--json]", Summary: "delete a media item, its files, artefacts, search entries and failures", Run: mediaDelete},
 		{Name: "media list", Usage: "[--status S] [--kind K] [--since 24h] [--limit N]", Summary: "list media newest first", Run: mediaList},
 		{Name: "media search", Usage: "QUERY", Summary: "full-text search over summaries and transcripts", Run: mediaSearch},
 		{Name: "media export", Usage: "ID NAME", Summary: "print an export (captions.vtt, captions.srt, chapters.json, transcript.json, …)", Run: mediaExport},
@@ -183,6 +184,33 @@ func mediaGet(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	return printJSON(env.Stdout, m)
+}
+
+func mediaDelete(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlagSet(env, "media delete")
+	mk := clientFlags(env, fs)
+	asJSON := fs.Bool("json", false, "print what was removed as JSON")
+	id, err := oneArg(fs, args, "media id")
+	if err != nil {
+		return err
+	}
+	d, err := mk().DeleteMedia(ctx, id)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(env.Stdout, d)
+	}
+	fmt.Fprintf(env.Stdout, "deleted media %s: %d object(s), %d work file(s), %d search entries, %d failure(s)", d.ID,
+		len(d.Objects), d.WorkFiles, d.SearchEntries, d.Failures)
+	if len(d.StoppedExecutions) > 0 {
+		fmt.Fprintf(env.Stdout, "; stopped %s", strings.Join(d.StoppedExecutions, ", "))
+	}
+	fmt.Fprintln(env.Stdout)
+	for _, k := range d.Objects {
+		fmt.Fprintf(env.Stdout, "  removed %s\n", k)
+	}
+	return nil
 }
 
 func mediaList(ctx context.Context, env *Env, args []string) error {

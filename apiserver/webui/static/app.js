@@ -692,6 +692,29 @@ function failureRow(f) {
 
 // ---------------------------------------------------------------- Detail
 
+// deleteButton removes the media item after the user confirms, and goes
+// back to the list saying what was removed.
+function deleteButton(m, path) {
+  const name = m.filename || m.id;
+  const btn = h("button", { type: "button", class: "danger", "aria-label": `Delete ${name}` }, "Delete");
+  btn.addEventListener("click", async () => {
+    const running = isFinal(m.status) ? "" : " Its processing is stopped first.";
+    if (!window.confirm(`Delete ${name}? The file, its results, search entries and failures are removed for good.${running}`)) return;
+    btn.disabled = true;
+    btn.textContent = "Deleting…";
+    try {
+      const d = await api(path, { method: "DELETE" });
+      toast(`Deleted ${name}: ${d.objects.length} file(s), ${d.failures} failure(s), ${d.search_entries} search entries${d.stopped_executions.length ? "; processing stopped" : ""}.`);
+      navigate("#/");
+    } catch (e) {
+      btn.disabled = false;
+      btn.textContent = "Delete";
+      toast(`Deleting ${name} failed: ${e.message}`, true);
+    }
+  });
+  return btn;
+}
+
 async function detailPage(page, route) {
   const id = route.id;
   const path = `/v1/media/${encodeURIComponent(id)}`;
@@ -699,7 +722,7 @@ async function detailPage(page, route) {
   const head = h("div", { class: "detail-head" });
   page.append(head);
   heading(head, m.filename || m.id);
-  head.append(badge(m.status), m.kind ? h("span", { class: "badge kind" }, m.kind) : "");
+  head.append(badge(m.status), m.kind ? h("span", { class: "badge kind" }, m.kind) : "", deleteButton(m, path));
   page.append(h("ul", { class: "facts", "aria-label": "Facts" },
     h("li", {}, "ID ", h("code", {}, m.id)),
     m.duration ? h("li", {}, "Duration ", formatTime(m.duration)) : "",

@@ -999,23 +999,37 @@ func (s *Store) replaceChunks(ctx context.Context, tx *sql.Tx, m *catalog.Media,
 	return dbErr(s.d.InsertChunks(ctx, tx, m.TenantID, m.ID, source, chunks), "insert search chunks")
 }
 
-func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) error {
+func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) (*catalog.MediaDeleteResult, error) {
 	if err := catalog.ValidateID("id", p.ID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
-		return err
+		return nil, err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	res := &catalog.MediaDeleteResult{}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.mediaGet(ctx, tx, p.ID, p.TenantID, true); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_chunks WHERE media_id = ?`), p.ID); err != nil {
+		r, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_chunks WHERE media_id = ?`), p.ID)
+		if err != nil {
 			return dbErr(err, "delete search chunks")
 		}
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_media WHERE id = ?`), p.ID)
+		res.SearchEntries, _ = r.RowsAffected()
+		if p.Failures {
+			r, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_failures WHERE tenant_id = ? AND media_id = ?`), p.TenantID, p.ID)
+			if err != nil {
+				return dbErr(err, "delete failures")
+			}
+			res.Failures, _ = r.RowsAffected()
+		}
+		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM cat_media WHERE id = ?`), p.ID)
 		return dbErr(err, "delete media")
 	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 func limitOf(field string, n, def, max int) (int, error) {
