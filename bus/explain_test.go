@@ -11,6 +11,7 @@ import (
 
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/pipelines"
+	"github.com/landfall/landfall/rule"
 )
 
 type unroutedList struct {
@@ -126,4 +127,26 @@ func TestHumanBytes(t *testing.T) {
 			t.Errorf("humanBytes(%v) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzExplainNoMatch: explaining never panics, and a pattern that matches
+// an event has no failed condition on it.
+func FuzzExplainNoMatch(f *testing.F) {
+	f.Add([]byte(`{"detail":{"object":{"key":[{"prefix":"incoming/"}],"size":[{"numeric":[">",1024]}]}}}`),
+		[]byte(`{"detail":{"object":{"key":"incoming/a/b","size":64}}}`))
+	f.Add([]byte(`{"source":["a"],"$or":[{"x":[1]},{"y":[{"exists":false}]}]}`), []byte(`{"source":"a","x":2}`))
+	f.Add([]byte(`{"a":{"b":[{"numeric":[">=",0,"<",10]}]}}`), []byte(`{"a":{"b":[3,30]}}`))
+	f.Fuzz(func(t *testing.T, pattern, event []byte) {
+		p, err := rule.ParsePattern(pattern)
+		if err != nil {
+			return
+		}
+		e := &entry{spec: rule.RuleSpec{Name: "r", EventPattern: pattern, Pattern: p}}
+		_ = explainNoMatch([]*entry{e}, event)
+		if ok, err := p.Matches(event); err == nil && ok {
+			if failed := failedConditions(&e.spec, event); len(failed) != 0 {
+				t.Fatalf("pattern %s matches %s but conditions %v failed", pattern, event, failed)
+			}
+		}
+	})
 }
