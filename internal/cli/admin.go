@@ -12,6 +12,7 @@ import (
 	_ "github.com/landfall/landfall/catalog/postgres"
 	_ "github.com/landfall/landfall/catalog/sqlite"
 	"github.com/landfall/landfall/config"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 )
 
@@ -197,6 +198,9 @@ func keysCreate(ctx context.Context, env *Env, args []string) error {
 		p.ExpiresAt = time.Now().Add(*expires)
 	}
 	res, err := st.APIKeyCreate(ctx, p)
+	if errcode.Of(err) == errcode.NotFound && *tenant != "" {
+		return fmt.Errorf("%w\n  create the tenant first with `landfall tenants create %s`, or list it under tenants: in the configuration", err, *tenant)
+	}
 	if err != nil {
 		return err
 	}

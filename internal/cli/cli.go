@@ -11,12 +11,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/landfall/landfall/errcode"
 )
 
 // Env is what a command may touch of the outside world. Tests run commands
@@ -127,8 +132,8 @@ func RunEnv(ctx context.Context, env *Env, args []string) int {
 	}
 	cmd, rest := lookup(args)
 	if cmd == nil {
-		fmt.Fprintf(env.Stderr, "landfall: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
-		printHelp(env.Stderr, nil)
+		fmt.Fprintln(env.Stderr, unknownCommand(args))
+		fmt.Fprintln(env.Stderr, "Run `landfall help` to list the commands.")
 		return ExitInvalid
 	}
 	err := cmd.Run(ctx, env, rest)
@@ -142,11 +147,61 @@ func RunEnv(ctx context.Context, env *Env, args []string) int {
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
 			fmt.Fprintf(env.Stderr, "landfall %s: %v\n", cmd.Name, ee.Err)
+			printHint(env.Stderr, ee.Err)
 		}
 		return ee.Code
 	}
 	fmt.Fprintf(env.Stderr, "landfall %s: %v\n", cmd.Name, err)
+	printHint(env.Stderr, err)
 	return ExitFailure
+}
+
+// unknownCommand says which command is unknown and the nearest known one.
+func unknownCommand(args []string) string {
+	var one, two []string
+	groups := map[string]bool{}
+	for n := range commands {
+		if g, _, ok := strings.Cut(n, " "); ok {
+			two = append(two, n)
+			groups[g] = true
+		} else {
+			one = append(one, n)
+		}
+	}
+	for g := range groups {
+		one = append(one, g)
+	}
+	sort.Strings(one)
+	sort.Strings(two)
+	typed := args[0]
+	guess := ""
+	if len(args) >= 2 && groups[args[0]] && !strings.HasPrefix(args[1], "-") {
+		typed = args[0] + " " + args[1]
+		guess = nearest(typed, two)
+	} else {
+		guess = nearest(args[0], one)
+	}
+	msg := fmt.Sprintf("landfall: unknown command %q", typed)
+	if guess != "" {
+		msg += fmt.Sprintf("; did you mean %q?", guess)
+	}
+	return msg
+}
+
+// printHint adds what to do next to errors whose cause the user can fix.
+func printHint(w io.Writer, err error) {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		fmt.Fprintln(w, "  no landfall server is answering there: start one with `landfall serve`, "+
+			"or name a running one with --server URL (or LANDFALL_SERVER)")
+	case errcode.Of(err) == errcode.Unauthenticated:
+		fmt.Fprintln(w, "  this server needs an API key: give it with --api-key KEY or LANDFALL_API_KEY "+
+			"(an admin makes one with `landfall keys create --tenant ID`)")
+	case errors.Is(err, fs.ErrPermission) && errors.As(err, &pe) && !strings.Contains(err.Error(), "data folder"):
+		fmt.Fprintf(w, "  %s is not writable: give yourself write access to it, or choose another data folder with --data DIR (or LANDFALL_DATA)\n",
+			filepath.Dir(pe.Path))
+	}
 }
 
 func lookup(args []string) (*Command, []string) {
@@ -187,24 +242,133 @@ func printHelp(w io.Writer, args []string) {
 	}
 }
 
+// flagOutputs remembers where each command's flag set prints its usage.
+var flagOutputs sync.Map // *flag.FlagSet → io.Writer
+
 // NewFlagSet returns a flag set for a command that reports errors instead
-// of exiting and prints its usage to env.Stderr.
+// of exiting. ParseFlags prints its errors and usage (with double-dash
+// flags) to env.Stderr.
 func NewFlagSet(env *Env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("landfall "+name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	flagOutputs.Store(fs, env.Stderr)
 	return fs
+}
+
+// printUsage prints a command's synopsis and flags, spelled --flag.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	name := strings.TrimPrefix(fs.Name(), "landfall ")
+	if c, ok := commands[name]; ok && c.Usage != "" {
+		fmt.Fprintf(w, "Usage: landfall %s %s\n", name, c.Usage)
+	} else {
+		fmt.Fprintf(w, "Usage: landfall %s\n", name)
+	}
+	var lines [][2]string
+	width := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		left := "--" + f.Name
+		if typ, _ := flag.UnquoteUsage(f); typ != "" {
+			left += " " + strings.ToUpper(typ)
+		}
+		help := f.Usage
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" && !strings.Contains(help, "default") {
+			help += " (default " + d + ")"
+		}
+		width = max(width, len(left))
+		lines = append(lines, [2]string{left, help})
+	})
+	if len(lines) > 0 {
+		fmt.Fprintln(w, "Flags:")
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, l[0], l[1])
+	}
+}
+
+// flagError rewrites the flag package's messages in the spelling the
+// command line uses (--flag) and suggests the nearest known flag.
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		name = strings.TrimLeft(name, "-")
+		var known []string
+		fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+		out := "unknown flag --" + name
+		if s := nearest(name, known); s != "" {
+			out += "; did you mean --" + s + "?"
+		}
+		return out
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return strings.TrimLeft(name, "-") + ": give a value, e.g. --" + strings.TrimLeft(name, "-") + " VALUE"
+	}
+	// invalid value "x" for flag -timeout: parse error
+	if i := strings.Index(msg, " for flag -"); i >= 0 {
+		msg = msg[:i] + " for flag --" + msg[i+len(" for flag -"):]
+	}
+	return msg
+}
+
+// nearest returns the candidate closest to s (by edit distance, at most
+// a third of its length and at least 2), or a candidate s is a prefix
+// of, or "".
+func nearest(s string, candidates []string) string {
+	best, bestD := "", max(2, len(s)/3)+1
+	for _, c := range candidates {
+		d := editDistance(s, c)
+		if strings.HasPrefix(c, s) || strings.HasPrefix(s, c) {
+			d = min(d, 1)
+		}
+		if d < bestD || (d == bestD && c < best) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			// a swap of two neighbours counts as one edit
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev[j-1])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // ParseFlags parses args with fs, allowing flags after positional
 // arguments ("states run FILE --input {}"). It returns the positional
-// arguments. A parse error becomes a usage error (exit 2).
+// arguments. A parse error is printed with the command's usage and
+// becomes a usage error (exit 2); --help prints the usage.
 func ParseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
+	out := io.Discard
+	if w, ok := flagOutputs.Load(fs); ok {
+		out = w.(io.Writer)
+	}
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				printUsage(out, fs)
 				return nil, err
 			}
+			fmt.Fprintf(out, "%s: %s\n", fs.Name(), flagError(fs, err))
+			printUsage(out, fs)
 			return nil, &ExitError{Code: ExitInvalid}
 		}
 		rest := fs.Args()

@@ -8,8 +8,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
+	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/client"
 	"github.com/landfall/landfall/types"
 )
@@ -248,14 +250,41 @@ func mediaSearch(ctx context.Context, env *Env, args []string) error {
 	if len(rest) == 0 {
 		return UsageError("media search: give a query")
 	}
-	r, err := mk().Search(ctx, strings.Join(rest, " "), *limit)
+	c := mk()
+	r, err := c.Search(ctx, strings.Join(rest, " "), *limit)
 	if err != nil {
 		return err
 	}
+	// Hits name media ids; show each item's file name, looked up once.
+	names := map[string]string{}
 	for _, h := range r.Hits {
-		fmt.Fprintf(env.Stdout, "%s  %-10s %7.1fs  %s\n", h.MediaID, h.Source, h.Start, h.Snippet)
+		if _, ok := names[h.MediaID]; ok {
+			continue
+		}
+		names[h.MediaID] = h.MediaID
+		if m, err := c.GetMedia(ctx, h.MediaID); err == nil && m.Filename != "" {
+			names[h.MediaID] = m.Filename
+		}
 	}
-	return nil
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	for _, h := range r.Hits {
+		at := ""
+		if h.Source != catalog.SourceSummary {
+			at = fmtClock(h.Start)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", names[h.MediaID], h.Source, at, h.Snippet, h.MediaID)
+	}
+	return tw.Flush()
+}
+
+// fmtClock formats seconds into a media item as m:ss or h:mm:ss.
+func fmtClock(sec float64) string {
+	d := time.Duration(sec * float64(time.Second)).Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
 }
 
 func mediaExport(ctx context.Context, env *Env, args []string) error {

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/landfall/landfall/app"
@@ -25,7 +28,7 @@ func init() {
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "serve")
 	data := fs.String("data", "", "data folder (default: $LANDFALL_DATA or .landfall)")
-	addr := fs.String("addr", "", "listen address (default 127.0.0.1:8080)")
+	addr := fs.String("addr", "", "listen address HOST:PORT, or a port alone for 127.0.0.1:PORT (default 127.0.0.1:8080)")
 	db := fs.String("db", "", "database URL: sqlite:///path.db (default, under --data) or postgres://…")
 	blobURL := fs.String("blob", "", "bucket URL: file:///path (default, under --data), s3://bucket?endpoint=… or mem://")
 	role := fs.String("role", "", "all (default), api or worker")
@@ -39,6 +42,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	cfg, err := loadConfig(env, *cfgPath, *data)
 	if err != nil {
 		return err
+	}
+	if *addr != "" {
+		a, err := listenAddr(*addr)
+		if err != nil {
+			return &ExitError{Code: ExitInvalid, Err: err}
+		}
+		*addr = a
 	}
 	for flagVal, dst := range map[string]*string{*addr: &cfg.Addr, *db: &cfg.DB, *blobURL: &cfg.Blob, *role: &cfg.Role} {
 		if flagVal != "" {
@@ -72,13 +82,17 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}()
 	a, err := app.New(ctx, cfg, app.Options{Logger: log, Version: version(), Mounts: mounts})
 	if err != nil {
-		return err
+		return explainDataError(cfg.Data, err)
 	}
 	defer a.Close(context.Background())
 	if err := a.Start(ctx); err != nil {
-		return err
+		return explainDataError(cfg.Data, err)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s is already in use: another landfall serve (or another program) may be running there; "+
+			"stop it, or listen elsewhere with --addr HOST:PORT (or just --addr PORT)", cfg.Addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -90,6 +104,21 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stderr, "landfall serving on %s (role %s)\n  web UI:    %s/ui/\n  data:      %s\n  database:  %s\n  bucket:    %s\n  API:       %s/v1/media  %s/openapi.json  %s/metrics\n",
 		base, cfg.Role, base, cfg.Data, redactURL(cfg.DB), redactURL(cfg.Blob), base, base, base)
 	return a.Serve(ctx, ln)
+}
+
+// listenAddr accepts HOST:PORT, :PORT (every interface) and a bare port,
+// which means 127.0.0.1:PORT.
+func listenAddr(s string) (string, error) {
+	if p, err := strconv.Atoi(s); err == nil {
+		if p < 0 || p > 65535 {
+			return "", fmt.Errorf("--addr %s: a port is between 0 and 65535", s)
+		}
+		return "127.0.0.1:" + s, nil
+	}
+	if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+		return "", fmt.Errorf("--addr %q: want HOST:PORT (such as 127.0.0.1:8080 or :8080) or a port alone", s)
+	}
+	return s, nil
 }
 
 func redactURL(u string) string {
