@@ -7,7 +7,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/landfall/landfall/blob"
+	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/pipeline"
@@ -30,6 +33,8 @@ const (
 	// ErrResultsMissing: the execution succeeded but never recorded the
 	// item's results.
 	ErrResultsMissing = "Landfall.ResultsMissing"
+	// ErrObjectMissing: a PENDING item's stored object is gone.
+	ErrObjectMissing = "Landfall.ObjectMissing"
 )
 
 // AsideArea is where the reconciler moves incoming objects that no tenant
@@ -41,12 +46,23 @@ type ReconcileParams struct {
 	// Grace is how old an incoming object without a record must be to be
 	// registered or moved aside; ReconcileGrace when zero.
 	Grace time.Duration
+	// Stale is how long a PENDING item with no execution waits before its
+	// Object Created event is put on the bus again (its event was lost, or
+	// dead-lettered before the bus settled unrouted objects);
+	// ReconcileStale when zero.
+	Stale time.Duration
 }
+
+// ReconcileStale is ReconcileParams.Stale's default.
+const ReconcileStale = 30 * time.Minute
 
 // ReconcileReport says what one pass changed.
 type ReconcileReport struct {
 	// Settled are media ids whose ended execution's outcome was recorded.
 	Settled []string `json:"settled,omitempty"`
+	// Republished are media ids of stale PENDING items whose event was put
+	// on the bus again.
+	Republished []string `json:"republished,omitempty"`
 	// Registered are incoming keys that got a record and their pipeline.
 	Registered []string `json:"registered,omitempty"`
 	// MovedAside maps incoming keys no tenant owns to where they went.
@@ -60,6 +76,9 @@ type ReconcileReport struct {
 //     outcome: a failure with the execution's error and cause (one row per
 //     media and execution), or SUCCEEDED when the pipeline recorded its
 //     results;
+//   - a media item PENDING with no execution for longer than Stale gets
+//     its Object Created event put on the bus again, which starts its
+//     pipeline or settles it SKIPPED (FAILED when its object is gone);
 //   - an object under incoming/<tenant>/ older than the grace period with
 //     no record is registered, which starts its pipeline as for a dropped
 //     file; one whose tenant is unknown, or whose key is outside the
@@ -71,9 +90,12 @@ func (a *App) Reconcile(ctx context.Context, p ReconcileParams) (*ReconcileRepor
 	if p.Grace <= 0 {
 		p.Grace = ReconcileGrace
 	}
+	if p.Stale <= 0 {
+		p.Stale = ReconcileStale
+	}
 	rep := &ReconcileReport{MovedAside: map[string]string{}}
 	var errs []error
-	if err := a.reconcileMedia(ctx, p.Grace, rep); err != nil {
+	if err := a.reconcileMedia(ctx, p, rep); err != nil {
 		errs = append(errs, fmt.Errorf("reconcile media: %w", err))
 	}
 	if err := a.reconcileObjects(ctx, p.Grace, rep); err != nil {
@@ -92,8 +114,9 @@ func (a *App) runReconciler(ctx context.Context, every time.Duration) {
 		if err != nil && ctx.Err() == nil {
 			a.Log.Error("reconcile", "err", err)
 		}
-		if rep != nil && len(rep.Settled)+len(rep.Registered)+len(rep.MovedAside) > 0 {
-			a.Log.Info("reconcile: settled", "media", rep.Settled, "registered", rep.Registered, "moved_aside", rep.MovedAside)
+		if rep != nil && len(rep.Settled)+len(rep.Republished)+len(rep.Registered)+len(rep.MovedAside) > 0 {
+			a.Log.Info("reconcile: settled", "media", rep.Settled, "republished", rep.Republished, "registered", rep.Registered,
+				"moved_aside", rep.MovedAside)
 		}
 		select {
 		case <-ctx.Done():
@@ -103,7 +126,7 @@ func (a *App) runReconciler(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (a *App) reconcileMedia(ctx context.Context, grace time.Duration, rep *ReconcileReport) error {
+func (a *App) reconcileMedia(ctx context.Context, p ReconcileParams, rep *ReconcileReport) error {
 	tenants, err := a.Catalog.TenantList(ctx, &catalog.TenantListParams{})
 	if err != nil {
 		return err
@@ -119,16 +142,23 @@ func (a *App) reconcileMedia(ctx context.Context, grace time.Duration, rep *Reco
 					break
 				}
 				for _, m := range page.Media {
-					if m.Status == types.StatusPending && time.Since(m.UpdatedAt) < grace {
+					if m.Status == types.StatusPending && time.Since(m.UpdatedAt) < p.Grace {
 						// Just stored or just redriven: its execution is
 						// starting.
 						continue
 					}
-					settled, err := a.settleMedia(ctx, m)
-					if err != nil {
+					settled, ran, err := a.settleMedia(ctx, m)
+					switch {
+					case err != nil:
 						errs = append(errs, fmt.Errorf("media %s: %w", m.ID, err))
-					} else if settled {
+					case settled:
 						rep.Settled = append(rep.Settled, m.ID)
+					case !ran && m.Status == types.StatusPending && time.Since(m.UpdatedAt) >= p.Stale:
+						if err := a.republish(ctx, m); err != nil {
+							errs = append(errs, fmt.Errorf("media %s: %w", m.ID, err))
+						} else {
+							rep.Republished = append(rep.Republished, m.ID)
+						}
 					}
 				}
 				if cursor = page.Next; cursor == "" {
@@ -159,12 +189,51 @@ func (a *App) executionOf(ctx context.Context, m *catalog.Media) (*workflow.Exec
 }
 
 // settleMedia records the outcome of a PENDING or PROCESSING item's ended
-// execution. It reports whether it changed the item.
-func (a *App) settleMedia(ctx context.Context, m *catalog.Media) (bool, error) {
+// execution. It reports whether it changed the item, and whether the item
+// has an execution at all.
+func (a *App) settleMedia(ctx context.Context, m *catalog.Media) (settled, ran bool, err error) {
 	ex, err := a.executionOf(ctx, m)
-	if err != nil || ex == nil || ex.Status == workflow.StatusRunning {
-		return false, err
+	if err != nil || ex == nil {
+		return false, false, err
 	}
+	if ex.Status == workflow.StatusRunning {
+		return false, true, nil
+	}
+	settled, err = a.settleEnded(ctx, m, ex)
+	return settled, true, err
+}
+
+// republish puts a stale PENDING item's Object Created event on the bus
+// again, under an event id fixed per item so repeated passes start at most
+// one execution; the bus then starts its pipeline or settles it. An item
+// whose object is gone fails with the reason.
+func (a *App) republish(ctx context.Context, m *catalog.Media) error {
+	attrs, err := a.Bucket.Attributes(ctx, m.BucketKey)
+	if errors.Is(err, errcode.NotFound) {
+		_, err := a.Catalog.FailureRecord(ctx, &catalog.FailureRecordParams{MediaID: m.ID, TenantID: m.TenantID, BucketKey: m.BucketKey,
+			ErrorName: ErrObjectMissing, Cause: fmt.Sprintf("the stored object of %s (%s) is gone", displayName(m), m.BucketKey), UpdateMedia: true})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	ev := bus.ObjectCreated(BucketName(a.Cfg.Blob), bus.ObjectDetail{Key: m.BucketKey, Size: attrs.Size, ETag: attrs.ETag}, "PutObject", time.Now())
+	ev.ID = uuid.NewSHA1(republishNamespace, []byte(m.TenantID+"/"+m.ID)).String()
+	err = a.Bus.Put(ctx, ev)
+	if errors.Is(err, errcode.AlreadyExists) {
+		return nil // still in the outbox from an earlier pass
+	}
+	if err == nil {
+		a.Log.Warn("reconcile: put the event of a stale PENDING item on the bus again", "media_id", m.ID, "key", m.BucketKey, "event_id", ev.ID)
+	}
+	return err
+}
+
+// republishNamespace derives the event ids of republished items.
+var republishNamespace = uuid.MustParse("6f1d3c1e-5a55-4c1b-9a57-2a4f3e0c9b71")
+
+// settleEnded records the outcome of an item's ended execution.
+func (a *App) settleEnded(ctx context.Context, m *catalog.Media, ex *workflow.Execution) (bool, error) {
 	if ex.Status == workflow.StatusSucceeded {
 		if m.Insights != nil || m.TranscriptKey != "" {
 			_, err := a.Catalog.MediaUpdate(ctx, &catalog.MediaUpdateParams{ID: m.ID, TenantID: m.TenantID, Version: m.Version,

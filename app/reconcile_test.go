@@ -164,3 +164,43 @@ func TestReconcileRegistersOrphanObjects(t *testing.T) {
 			}
 		})
 }
+
+func TestReconcileRepublishesStalePendingItems(t *testing.T) {
+	t.Parallel()
+	catalogsWith(t, func(c *config.Config) { c.Uploads.Watch = false }, func() Options { return Options{ReconcileEvery: -1} },
+		func(t *testing.T, a *App, base string) {
+			ctx := context.Background()
+			// A record whose event was lost, and one whose object is gone.
+			id, gone := catalog.NewMediaID(), catalog.NewMediaID()
+			k, _ := pipeline.UploadKey("default", id, "txt")
+			kg, _ := pipeline.UploadKey("default", gone, "txt")
+			if err := a.Bucket.WriteAll(ctx, k.String(), bytes.Repeat([]byte("z"), 64), nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []catalog.MediaCreateParams{{ID: id, BucketKey: k.String(), Filename: "lost.txt", Size: 64},
+				{ID: gone, BucketKey: kg.String(), Filename: "gone.txt", Size: 64}} {
+				c.TenantID = "default"
+				if _, err := a.Catalog.MediaCreate(ctx, &c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rep, err := a.Reconcile(ctx, ReconcileParams{Grace: time.Nanosecond, Stale: time.Hour}); err != nil || len(rep.Republished) != 0 {
+				t.Fatalf("before stale: %+v %v", rep, err)
+			}
+			rep, err := a.Reconcile(ctx, ReconcileParams{Grace: time.Nanosecond, Stale: time.Nanosecond})
+			if err != nil || len(rep.Republished) != 2 {
+				t.Fatalf("republished %+v %v", rep, err)
+			}
+			if m := waitStatus(t, base, id, 30*time.Second); m["status"] != "SKIPPED" {
+				t.Fatalf("republished item: %v %v", m["status"], m["cause"])
+			}
+			if m := waitStatus(t, base, gone, time.Second); m["status"] != "FAILED" || m["error"] != ErrObjectMissing ||
+				!strings.Contains(m["cause"].(string), "gone.txt") {
+				t.Fatalf("item without its object: %v %v %v", m["status"], m["error"], m["cause"])
+			}
+			rep, err = a.Reconcile(ctx, ReconcileParams{Grace: time.Nanosecond, Stale: time.Nanosecond})
+			if err != nil || len(rep.Republished)+len(rep.Settled) != 0 {
+				t.Fatalf("second pass: %+v %v", rep, err)
+			}
+		})
+}

@@ -479,6 +479,7 @@ var nonRetryable = map[string]string{
 	"Media.TooLarge":              "the file is past the configured size, dimension or duration limits",
 	"Landfall.ForbiddenReference": "the execution named an object it may not use",
 	"Landfall.AlreadyProcessed":   "the media item had already finished",
+	"Landfall.ObjectMissing":      "the stored file is gone",
 }
 
 // Retryable reports whether a failure with this error name may succeed
