@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +16,7 @@ import (
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/client"
 	"github.com/landfall/landfall/types"
+	"github.com/landfall/landfall/workflow"
 )
 
 func init() {
@@ -93,8 +96,9 @@ func mediaUpload(ctx context.Context, env *Env, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	failed := 0
+	pr := newProgress(env.Stdout, isTerminal(env.Stdout))
 	for i, id := range ids {
-		m, err := waitMedia(ctx, c, id)
+		m, err := waitMedia(ctx, c, id, files[i]+" (media "+id+")", pr)
 		if err != nil {
 			return err
 		}
@@ -109,19 +113,51 @@ func mediaUpload(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-func waitMedia(ctx context.Context, c *client.Client, id string) (*client.Media, error) {
+// waitMedia waits until a media item is settled, showing the steps of its
+// run when pr is set. The steps come from the execution's history when the
+// key may read it; otherwise only the clock runs.
+func waitMedia(ctx context.Context, c *client.Client, id, header string, pr *progress) (*client.Media, error) {
+	var exec string
+	if pr != nil {
+		pr.Start(header, defaultStepNames())
+		defer pr.Finish()
+	}
 	for {
 		m, err := c.GetMedia(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		if m.Status == types.StatusSucceeded || m.Status == types.StatusFailed || m.Status == types.StatusSkipped {
+		if pr != nil && exec == "" && m.ExecutionID != "" {
+			exec = m.ExecutionID
+			var x workflow.Execution
+			var sm workflow.StateMachine
+			if wfCall(ctx, c, http.MethodGet, "/v1/executions/"+exec, nil, nil, &x) == nil &&
+				wfCall(ctx, c, http.MethodGet, "/v1/state-machines/"+x.StateMachineARN, nil, nil, &sm) == nil {
+				pr.SetNames(newStepNames(sm.Definition))
+			}
+		}
+		if pr != nil && exec != "" {
+			var page struct {
+				Events []workflow.HistoryEvent `json:"events"`
+			}
+			if wfCall(ctx, c, http.MethodGet, "/v1/executions/"+exec+"/history", url.Values{"limit": {"1000"}}, nil, &page) == nil {
+				pr.Events(page.Events)
+			}
+		}
+		switch m.Status {
+		case types.StatusPending, types.StatusProcessing:
+		default:
 			return m, nil
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("media %s still %s: %w", id, m.Status, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
+		for range 3 {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("media %s is still %s; its run continues on the server (see `landfall media get %s`): %w", id, m.Status, id, ctx.Err())
+			case <-time.After(150 * time.Millisecond):
+			}
+			if pr != nil {
+				pr.Tick()
+			}
 		}
 	}
 }

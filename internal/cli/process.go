@@ -359,7 +359,7 @@ func processOne(ctx context.Context, a *app.App, file, tenant string, timeout ti
 		if err == nil && len(xs) > 0 {
 			exec = xs[0].ARN
 			if pr != nil {
-				names := stepNames{}
+				names := defaultStepNames()
 				if sm, err := a.Engine.DescribeStateMachine(ctx, xs[0].StateMachineARN); err == nil {
 					names = newStepNames(sm.Definition)
 				}

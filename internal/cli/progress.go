@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/workflow"
 )
 
@@ -83,6 +84,11 @@ func newStepNames(definition string) stepNames {
 	return names
 }
 
+// defaultStepNames are the step names of the media pipeline that ships
+// with the binary, for runs whose definition cannot be read (a tenant key
+// may not describe state machines).
+func defaultStepNames() stepNames { return newStepNames(string(pipelines.MediaDefinition)) }
+
 // resourcePhrase is the phrase of a Task resource such as
 // arn:aws:lambda:…:function:landfall-transcribe; a resource outside the
 // table is shown as its state name in words ("DetectLabels" → "detect labels").
@@ -140,6 +146,13 @@ func (p *progress) Start(header string, names stepNames) {
 	p.clearLocked()
 	p.names, p.steps, p.seen, p.begun, p.header = names, nil, map[int64]bool{}, p.now(), header
 	fmt.Fprintln(p.out, header)
+}
+
+// SetNames sets the table of step names once the run's definition is known.
+func (p *progress) SetNames(names stepNames) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.names = names
 }
 
 // Events takes an execution's history (already seen events are skipped).
@@ -239,6 +252,9 @@ func (p *progress) drawLocked() {
 	}
 	now := p.now()
 	line := "  waiting for the pipeline to start"
+	if len(p.steps) > 0 {
+		line = "  …"
+	}
 	if len(running) > 0 {
 		line = fmt.Sprintf("  %-28s %s", strings.Join(running, " + "), fmtSeconds(now.Sub(since)))
 	}
