@@ -735,7 +735,7 @@ async function detailPage(page, route) {
         : h("a", { href: "#/failures" }, "See failures to redrive it.")));
   }
   if (m.status === "SKIPPED") {
-    page.append(h("div", { class: "alert", role: "status" }, h("strong", {}, "Not processed"), m.cause ? ": " + m.cause : ""));
+    page.append(h("div", { class: "alert info", role: "status" }, h("strong", {}, "Not processed"), m.cause ? ": " + m.cause : ""));
   }
   const exec = m.execution_id ? executionPanel(m.execution_id) : null;
   if (!isFinal(m.status)) {
