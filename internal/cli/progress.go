@@ -219,12 +219,12 @@ func (p *progress) flushLocked(final bool) {
 				continue
 			}
 		}
-		end := s.end
+		end, note := s.end, ""
 		if s.active > 0 || end.IsZero() {
-			end = p.now()
+			end, note = p.now(), " (unfinished)"
 		}
 		p.clearLocked()
-		fmt.Fprintf(p.out, "  %-28s %s\n", s.phrase, fmtSeconds(end.Sub(s.start)))
+		fmt.Fprintf(p.out, "  %-28s %s%s\n", s.phrase, fmtSeconds(end.Sub(s.start)), note)
 		s.printed = true
 	}
 }
