@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/apiserver"
+	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/types"
+	"github.com/landfall/landfall/workflow"
 )
 
 func TestUnsupportedFileFailsWithAdviceByName(t *testing.T) {
@@ -59,6 +62,28 @@ func TestUnsupportedFileFailsWithAdviceByName(t *testing.T) {
 		fl, _ = a.Catalog.FailureList(ctx, &catalog.FailureListParams{TenantID: "default", MediaID: m.ID})
 		if len(fl.Failures) != 1 {
 			t.Fatalf("a refused redrive left %d failure rows", len(fl.Failures))
+		}
+		// A redelivered event of the finished item runs nothing and changes
+		// nothing; a later upload's settling shows the bus got past it.
+		before, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := bus.ObjectCreated(BucketName(a.Cfg.Blob), bus.ObjectDetail{Key: before.BucketKey, Size: before.Size, ETag: "again"}, "", time.Now())
+		if err := a.Bus.Put(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, base, postUpload(t, base, "later.txt", 10), 30*time.Second)
+		after, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: m.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs, _, err := a.Engine.ListExecutions(ctx, workflow.ListExecutionsParams{CorrelationID: m.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Status != types.StatusFailed || after.Version != before.Version || len(xs) != 1 {
+			t.Fatalf("redelivery: %s v%d → %s v%d, %d executions", before.Status, before.Version, after.Status, after.Version, len(xs))
 		}
 	})
 }
