@@ -474,9 +474,17 @@ func printResult(w io.Writer, cfg *config.Config, r processResult) {
 	_ = cfg
 }
 
+// notWritable reports whether err says a file or folder could not be
+// written: a permission error, a read-only file system or database.
+func notWritable(err error) bool {
+	msg := err.Error()
+	return errors.Is(err, os.ErrPermission) || strings.Contains(msg, "permission denied") ||
+		strings.Contains(msg, "readonly database") || strings.Contains(msg, "read-only file system")
+}
+
 // explainDataError names the data folder when it cannot be written.
 func explainDataError(data string, err error) error {
-	if errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "permission denied") {
+	if notWritable(err) {
 		return fmt.Errorf("the data folder %s (or a file in it) is not writable: %w\n"+
 			"  give yourself write access to it, or choose another folder with --data DIR (or LANDFALL_DATA)", data, err)
 	}
