@@ -75,9 +75,10 @@ func runProcess(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	level := slog.LevelWarn
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
 	if *verbose {
-		level = slog.LevelInfo
+		level.Set(slog.LevelInfo)
 	}
 	shutdownTraces, err := telemetry.Setup(ctx, telemetry.Config{Endpoint: cfg.OTLP.Endpoint, Role: "process",
 		SampleRatio: cfg.OTLP.SampleRatio, Headers: cfg.OTLP.Headers})
@@ -113,6 +114,8 @@ func runProcess(ctx context.Context, env *Env, args []string) error {
 		res := processOne(ctx, a, f, *tenant, *timeout, *force, show)
 		res.Seconds = time.Since(began).Seconds()
 		if res.Status == statusInterrupted {
+			// What the interrupted work logs while it winds down is noise now.
+			level.Set(slog.LevelError)
 			return interrupted(env, a, cfg, res)
 		}
 		results = append(results, res)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,4 +108,40 @@ func (c *cancelOnWrite) Write(p []byte) (int, error) {
 		c.cancel()
 	}
 	return n, err
+}
+
+// A folder processes its media files, each, and ends with a table.
+func TestProcessFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	dir := filepath.Join(t.TempDir(), "in")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"a.png": "Harbour Day", "b.png": "Lisbon Summit"} {
+		if err := mediagen.Image(context.Background(), filepath.Join(dir, name), mediagen.ImageSpec{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not media"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "", "process", "--data", filepath.Join(t.TempDir(), "data"), dir)
+	if code != 0 {
+		t.Fatalf("code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	i := strings.Index(stdout, "FILE ")
+	if i < 0 {
+		t.Fatalf("no summary table:\n%s", stdout)
+	}
+	table := stdout[i:]
+	for _, want := range []string{filepath.Join(dir, "a.png") + "  SUCCEEDED", filepath.Join(dir, "b.png") + "  SUCCEEDED"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(stdout, "notes.txt") {
+		t.Errorf("a text file was processed:\n%s", stdout)
+	}
 }

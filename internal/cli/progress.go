@@ -187,6 +187,9 @@ func (p *progress) Events(evs []workflow.HistoryEvent) {
 			if s == nil {
 				s = &step{phrase: ph, start: e.Timestamp}
 				p.steps = append(p.steps, s)
+				if s.start.Before(p.begun) {
+					p.begun = s.start
+				}
 			}
 			s.active++
 		} else if s != nil && s.active > 0 {
