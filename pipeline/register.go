@@ -86,6 +86,13 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 		return nil, err
 	}
 	if m == nil {
+		// No record for an object that is gone (deleted while its event
+		// waited): create none.
+		if ok, err := s.Bucket.Exists(ctx, k.String()); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errcode.New(errcode.NotFound, "%s is no longer stored (deleted?); nothing to process", k)
+		}
 		m, err = s.Catalog.MediaCreate(ctx, catalog.MediaCreateParams{ID: id, BucketKey: k.String(), Filename: k.Base(), Size: in.Size})
 		if errors.Is(err, errcode.AlreadyExists) {
 			m, err = s.Catalog.MediaGet(ctx, id)
