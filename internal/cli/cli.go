@@ -127,6 +127,11 @@ func RunEnv(ctx context.Context, env *Env, args []string) int {
 		env.Getenv = func(string) string { return "" }
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 && !helpTopic(args[1]) {
+			fmt.Fprintln(env.Stderr, unknownCommand(args[1:]))
+			fmt.Fprintln(env.Stderr, "Run `landfall help` to list the commands.")
+			return ExitInvalid
+		}
 		printHelp(env.Stdout, args)
 		return ExitOK
 	}
@@ -215,6 +220,17 @@ func printHint(w io.Writer, err error) {
 	case notWritable(err):
 		fmt.Fprintln(w, "  the data folder is not writable: give yourself write access to it, or choose another with --data DIR (or LANDFALL_DATA)")
 	}
+}
+
+// helpTopic reports whether help has something to say about a word: a
+// command or a group of commands.
+func helpTopic(w string) bool {
+	for n := range commands {
+		if n == w || strings.HasPrefix(n, w+" ") {
+			return true
+		}
+	}
+	return false
 }
 
 func lookup(args []string) (*Command, []string) {

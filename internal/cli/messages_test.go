@@ -34,6 +34,7 @@ func TestMessages(t *testing.T) {
 		Stdout   *string  `json:"stdout"`
 		Stderr   []string `json:"stderr"`
 		Lacks    []string `json:"stderr_lacks"`
+		StdoutIn []string `json:"stdout_has"`
 		MaxLines int      `json:"stderr_max_lines"`
 	}
 	if err := json.Unmarshal(data, &cases); err != nil {
@@ -54,6 +55,11 @@ func TestMessages(t *testing.T) {
 			for _, want := range c.Stderr {
 				if !strings.Contains(errb.String(), want) {
 					t.Errorf("stderr does not contain %q:\n%s", want, errb.String())
+				}
+			}
+			for _, want := range c.StdoutIn {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("stdout does not contain %q:\n%s", want, out.String())
 				}
 			}
 			for _, bad := range c.Lacks {

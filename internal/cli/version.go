@@ -11,6 +11,13 @@ func init() {
 		Name:    "version",
 		Summary: "print the landfall version and build information",
 		Run: func(ctx context.Context, env *Env, args []string) error {
+			rest, err := ParseFlags(NewFlagSet(env, "version"), args)
+			if err != nil {
+				return err
+			}
+			if len(rest) > 0 {
+				return UsageError("version: unexpected argument %q", rest[0])
+			}
 			v := "(devel)"
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				v = bi.Main.Version
