@@ -173,6 +173,15 @@ func unknownCommand(args []string) string {
 	}
 	sort.Strings(one)
 	sort.Strings(two)
+	if groups[args[0]] && (len(args) == 1 || strings.HasPrefix(args[1], "-")) {
+		var subs []string
+		for _, n := range two {
+			if g, sub, _ := strings.Cut(n, " "); g == args[0] {
+				subs = append(subs, sub)
+			}
+		}
+		return fmt.Sprintf("landfall: %q needs one of: %s", args[0], strings.Join(subs, ", "))
+	}
 	typed := args[0]
 	guess := ""
 	if len(args) >= 2 && groups[args[0]] && !strings.HasPrefix(args[1], "-") {
@@ -198,9 +207,13 @@ func printHint(w io.Writer, err error) {
 	case errcode.Of(err) == errcode.Unauthenticated:
 		fmt.Fprintln(w, "  this server needs an API key: give it with --api-key KEY or LANDFALL_API_KEY "+
 			"(an admin makes one with `landfall keys create --tenant ID`)")
-	case errors.Is(err, fs.ErrPermission) && errors.As(err, &pe) && !strings.Contains(err.Error(), "data folder"):
+	case strings.Contains(err.Error(), "data folder"):
+		// already says which folder and what to do
+	case errors.Is(err, fs.ErrPermission) && errors.As(err, &pe):
 		fmt.Fprintf(w, "  %s is not writable: give yourself write access to it, or choose another data folder with --data DIR (or LANDFALL_DATA)\n",
 			filepath.Dir(pe.Path))
+	case notWritable(err):
+		fmt.Fprintln(w, "  the data folder is not writable: give yourself write access to it, or choose another with --data DIR (or LANDFALL_DATA)")
 	}
 }
 

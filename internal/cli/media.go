@@ -93,12 +93,18 @@ func mediaUpload(ctx context.Context, env *Env, args []string) error {
 	if !*wait {
 		return nil
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	failed := 0
 	pr := newProgress(env.Stdout, isTerminal(env.Stdout))
 	for i, id := range ids {
 		m, err := waitMedia(ctx, c, id, files[i]+" (media "+id+")", pr)
+		if err != nil && parent.Err() != nil {
+			// Ctrl-C ends the wait, not the work: the server goes on.
+			return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: the server goes on processing the upload(s); "+
+				"follow them with `landfall media get ID` or `landfall media list` (ids: %s)", strings.Join(ids[i:], ", "))}
+		}
 		if err != nil {
 			return err
 		}

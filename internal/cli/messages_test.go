@@ -150,6 +150,11 @@ func TestReadOnlyDataFolderIsNamed(t *testing.T) {
 	if !strings.Contains(b.String(), "/srv/landfall/.landfall/bucket is not writable") || !strings.Contains(b.String(), "--data DIR") {
 		t.Fatalf("hint %q", b.String())
 	}
+	b.Reset()
+	printHint(&b, errcode.New(errcode.Unavailable, "catalog: open sqlite /x/landfall.db: attempt to write a readonly database (1544)"))
+	if !strings.Contains(b.String(), "the data folder is not writable") {
+		t.Fatalf("hint %q", b.String())
+	}
 	msg := explainDataError("/srv/landfall/.landfall", err).Error()
 	if !strings.Contains(msg, "the data folder /srv/landfall/.landfall (or a file in it) is not writable") || !strings.Contains(msg, "--data DIR") {
 		t.Fatalf("message %q", msg)

@@ -133,7 +133,7 @@ func runProcess(ctx context.Context, env *Env, args []string) error {
 		printSummary(env.Stdout, results)
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d file(s) failed", failed, len(files))}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d of %d file(s) did not succeed", failed, len(files))}
 	}
 	return nil
 }
@@ -151,11 +151,11 @@ func interrupted(env *Env, a *app.App, cfg *config.Config, res processResult) er
 	}
 	fmt.Fprintf(env.Stderr, "\ninterrupted: %s (media %s) is not finished. Its run is saved and continues the next time "+
 		"`landfall serve` or `landfall process` runs with the data folder %s; running `landfall process %s` again waits for it "+
-		"instead of starting over.\nPress Ctrl-C again within %s to stop the run instead.\n",
-		res.File, res.MediaID, cfg.Data, res.File, grace)
+		"instead of starting over.\n", res.File, res.MediaID, cfg.Data, res.File)
 	if res.Execution == "" {
 		return &ExitError{Code: ExitInterrupted}
 	}
+	fmt.Fprintf(env.Stderr, "Press Ctrl-C again within %s to stop the run instead.\n", grace)
 	select {
 	case <-env.Interrupt:
 	case <-time.After(grace):
@@ -334,6 +334,14 @@ func processOne(ctx context.Context, a *app.App, file, tenant string, timeout ti
 		addRecord(ctx, a, &res)
 		return res
 	}
+	if m != nil && m.Status != types.StatusSucceeded {
+		// A run that was stopped (or ended without its outcome recorded
+		// yet) is no run to wait for: process the file afresh.
+		xs, _, err := a.Engine.ListExecutions(ctx, workflow.ListExecutionsParams{CorrelationID: m.ID, Limit: 1})
+		if err == nil && len(xs) > 0 && xs[0].Status != workflow.StatusRunning {
+			m = nil
+		}
+	}
 	header := filepath.Base(file)
 	if m != nil {
 		res.Note = fmt.Sprintf("the same content is already being processed as media %s; waiting for that run (--force starts another)", m.ID)
@@ -398,6 +406,7 @@ func processOne(ctx context.Context, a *app.App, file, tenant string, timeout ti
 		}
 		select {
 		case <-ctx.Done():
+			res.Status = workflow.StatusRunning
 			return fail("Timeout", fmt.Sprintf("the run %s is still going after %s; it continues, and `landfall process %s` again waits for it", exec, timeout, file))
 		case <-time.After(150 * time.Millisecond):
 		}
@@ -474,9 +483,17 @@ func printResult(w io.Writer, cfg *config.Config, r processResult) {
 	_ = cfg
 }
 
+// notWritable reports whether err says a file or folder could not be
+// written: a permission error, a read-only file system or database.
+func notWritable(err error) bool {
+	msg := err.Error()
+	return errors.Is(err, os.ErrPermission) || strings.Contains(msg, "permission denied") ||
+		strings.Contains(msg, "readonly database") || strings.Contains(msg, "read-only file system")
+}
+
 // explainDataError names the data folder when it cannot be written.
 func explainDataError(data string, err error) error {
-	if errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "permission denied") {
+	if notWritable(err) {
 		return fmt.Errorf("the data folder %s (or a file in it) is not writable: %w\n"+
 			"  give yourself write access to it, or choose another folder with --data DIR (or LANDFALL_DATA)", data, err)
 	}

@@ -93,6 +93,12 @@ func TestProcessInterrupted(t *testing.T) {
 	if strings.Contains(out.b.String(), "FAILED") {
 		t.Errorf("an interrupted run is reported as failed:\n%s", out.b.String())
 	}
+	// The stopped run is not waited for: the file is processed afresh.
+	code, stdout, stderr := run(t, "", "process", "--data", data, "--json", png)
+	var res processResult
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Status != "SUCCEEDED" || res.Reused || strings.Contains(res.Note, "already being processed") {
+		t.Fatalf("rerun after stop: code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
 }
 
 // cancelOnWrite cancels a context once the output contains a text.

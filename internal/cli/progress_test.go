@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -170,5 +171,33 @@ func TestUploadWaitShowsSteps(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// Ctrl-C during media upload --wait says the server goes on and exits 130.
+func TestUploadWaitInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v1/uploads":
+			fmt.Fprint(w, `{"id":"m1","status":"PENDING"}`)
+		case "/v1/media/m1":
+			cancel() // the user presses Ctrl-C while the item is processed
+			fmt.Fprint(w, `{"id":"m1","status":"PROCESSING"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	wav := filepath.Join(t.TempDir(), "a.wav")
+	if err := os.WriteFile(wav, []byte("RIFF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := RunEnv(ctx, &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, []string{"media", "upload", "--server", srv.URL, "--wait", wav})
+	if code != ExitInterrupted || !strings.Contains(errb.String(), "the server goes on processing") || !strings.Contains(errb.String(), "m1") {
+		t.Fatalf("code %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
 	}
 }
