@@ -204,3 +204,53 @@ func TestReconcileRepublishesStalePendingItems(t *testing.T) {
 			}
 		})
 }
+
+func TestReconcileSettlesSucceededExecutions(t *testing.T) {
+	t.Parallel()
+	catalogsWith(t, nil, func() Options { return Options{ReconcileEvery: -1} }, func(t *testing.T, a *App, base string) {
+		ctx := context.Background()
+		sm, err := a.Engine.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: "done",
+			Definition: `{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two items left PROCESSING by executions that succeeded: one whose
+		// results were persisted, one without results.
+		ids := map[string]bool{} // id → has results
+		for _, results := range []bool{true, false} {
+			m, err := a.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{TenantID: "default", BucketKey: "incoming/default/x.mp4", Filename: "x.mp4", Size: 2048})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex, err := a.Engine.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Input: []byte(`{}`), CorrelationID: m.ID, Tenant: "default"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			upd := &catalog.MediaUpdateParams{ID: m.ID, Status: types.StatusProcessing, ExecutionID: ex.ARN}
+			if results {
+				upd.Insights, upd.Summary = &types.Insights{Summary: "a talk"}, "a talk"
+			}
+			if _, err := a.Catalog.MediaUpdate(ctx, upd); err != nil {
+				t.Fatal(err)
+			}
+			waitExecutionEnded(t, a, m.ID, 30*time.Second)
+			ids[m.ID] = results
+		}
+		rep, err := a.Reconcile(ctx, ReconcileParams{})
+		if err != nil || len(rep.Settled) != 2 {
+			t.Fatalf("settled %+v %v", rep, err)
+		}
+		for id, results := range ids {
+			m, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case results && m.Status != types.StatusSucceeded:
+				t.Errorf("item with results: %s %s", m.Status, m.Error)
+			case !results && (m.Status != types.StatusFailed || m.Error != ErrResultsMissing || !strings.Contains(m.Cause, `"x.mp4"`)):
+				t.Errorf("item without results: %s %s %s", m.Status, m.Error, m.Cause)
+			}
+		}
+	})
+}
