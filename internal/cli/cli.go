@@ -272,7 +272,7 @@ func printHelp(w io.Writer, args []string) {
 }
 
 // flagOutputs remembers where each command's flag set prints its usage.
-var flagOutputs sync.Map // *flag.FlagSet → io.Writer
+var flagOutputs sync.Map // *flag.FlagSet → *Env
 
 // NewFlagSet returns a flag set for a command that reports errors instead
 // of exiting. ParseFlags prints its errors and usage (with double-dash
@@ -281,7 +281,7 @@ func NewFlagSet(env *Env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("landfall "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	flagOutputs.Store(fs, env.Stderr)
+	flagOutputs.Store(fs, env)
 	return fs
 }
 
@@ -297,6 +297,9 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	width := 0
 	fs.VisitAll(func(f *flag.Flag) {
 		left := "--" + f.Name
+		if len(f.Name) == 1 {
+			left = "-" + f.Name
+		}
 		if typ, _ := flag.UnquoteUsage(f); typ != "" {
 			left += " " + strings.ToUpper(typ)
 		}
@@ -386,14 +389,14 @@ func editDistance(a, b string) int {
 // becomes a usage error (exit 2); --help prints the usage.
 func ParseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
-	out := io.Discard
-	if w, ok := flagOutputs.Load(fs); ok {
-		out = w.(io.Writer)
+	out, help := io.Discard, io.Discard
+	if e, ok := flagOutputs.Load(fs); ok {
+		out, help = e.(*Env).Stderr, e.(*Env).Stdout
 	}
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				printUsage(out, fs)
+				printUsage(help, fs)
 				return nil, err
 			}
 			fmt.Fprintf(out, "%s: %s\n", fs.Name(), flagError(fs, err))
