@@ -87,7 +87,7 @@ func (s *Server) mediaExport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", ex.ContentType)
-	w.Header().Set("Content-Disposition", `inline; filename="`+m.ID+"-"+name+`"`)
+	w.Header().Set("Content-Disposition", contentDisposition("inline", exportFileName(m, name)))
 	_, err = buf.WriteTo(w)
 	return err
 }
@@ -207,6 +207,25 @@ func originalHeaders(stored string, m *catalog.Media) (ctype, disposition string
 		ctype = "application/octet-stream"
 	}
 	return ctype, contentDisposition("attachment", name)
+}
+
+// exportFileName is the name an export is saved as: the media's file name
+// without its extension, a dot and the export's name ("talk.mp3" and
+// "captions.srt" give "talk.captions.srt"); without a file name, the
+// media id stands in.
+func exportFileName(m *catalog.Media, export string) string {
+	base := path.Base(strings.ReplaceAll(m.Filename, "\\", "/"))
+	if base == "." || base == "/" {
+		base = ""
+	}
+	stem := base
+	if dot := strings.LastIndexByte(base, '.'); dot > 0 {
+		stem = base[:dot]
+	}
+	if stem == "" {
+		stem = m.ID
+	}
+	return stem + "." + export
 }
 
 // activeType reports whether a browser may treat media type mt as a

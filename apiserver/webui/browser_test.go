@@ -12,9 +12,12 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -171,6 +174,10 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("GET /v1/media/{id}/{export}", a.export)
 	mux.HandleFunc("POST /v1/media/{id}/links", a.links)
 	mux.HandleFunc("GET /v1/search", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("q") == "\"open" {
+			a.problem(w, http.StatusBadRequest, "Invalid", "search: q: unclosed quote at offset 0")
+			return
+		}
 		if r.URL.Query().Get("q") == "fox" {
 			a.fixture(w, "search_fox.json", "application/json")
 			return
@@ -190,7 +197,7 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.redriven[r.PathValue("id")] = true
 		a.mu.Unlock()
 		a.json(w, http.StatusAccepted, map[string]any{"id": 7, "media_id": "med_failed", "error": "Media.Unsupported",
-			"failed_at": "2026-11-26T10:01:05Z", "redriven_at": "2026-11-26T11:00:00Z", "redrive_execution_id": "exec-8"})
+			"failed_at": "2026-11-26T10:01:05Z", "redriven_at": "2026-11-26T11:00:00Z", "redrive_execution_id": "arn:aws:states:us-east-1:123456789012:execution:landfall-ingest:0f6c2b1e-8d4a-4c55-9a3e-5b7d2c9e1f40"})
 	})
 	mux.HandleFunc("POST /v1/uploads", func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
@@ -242,6 +249,9 @@ func (a *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 func (a *fakeAPI) get(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	m := a.mediaByID(r.PathValue("id"))
+	if m == nil {
+		m = a.variant(r.PathValue("id"))
+	}
 	if m != nil && m["id"] == "med_proc" {
 		// The item finishes after the UI has looked at it once.
 		if a.procReads++; a.procReads > 1 {
@@ -250,14 +260,52 @@ func (a *fakeAPI) get(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Unlock()
 	if m == nil {
-		a.problem(w, http.StatusNotFound, "NotFound", "media "+r.PathValue("id")+" not found")
+		a.problem(w, http.StatusNotFound, "NotFound", "catalog: media "+r.PathValue("id")+" not found")
 		return
 	}
 	a.json(w, 200, m)
 }
 
+// variant serves items that are not in the list: copies of med_audio
+// with many chapters close together (med_chapters) and of med_image with
+// a raw detector score instead of a probability (med_faces).
+func (a *fakeAPI) variant(id string) map[string]any {
+	from := map[string]string{"med_chapters": "med_audio", "med_faces": "med_image"}[id]
+	if from == "" {
+		return nil
+	}
+	raw, err := json.Marshal(a.mediaByID(from))
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	m["id"] = id
+	m["links"] = map[string]any{"self": "/v1/media/" + id}
+	ins := m["insights"].(map[string]any)
+	switch id {
+	case "med_chapters":
+		var chapters []any
+		for i, at := range []float64{0, 0.2, 0.5, 1, 1.3, 3, 3.1, 4.5, 5.8} {
+			chapters = append(chapters, map[string]any{"title": fmt.Sprintf("Chapter %d with a rather long title", i+1), "start_seconds": at})
+		}
+		ins["chapters"] = chapters
+	case "med_faces":
+		ins["faces"].(map[string]any)["detections"].([]any)[0].(map[string]any)["scores"] = []any{11.71, 0.5}
+	}
+	return m
+}
+
 func (a *fakeAPI) export(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("export")
+	switch id {
+	case "med_chapters":
+		id = "med_audio"
+	case "med_faces":
+		id = "med_image"
+	}
 	switch {
 	case name == "original" && id == "med_audio":
 		w.Header().Set("Content-Type", "audio/wav")
@@ -563,7 +611,7 @@ func TestBrowser(t *testing.T) {
 			Src: a.getAttribute("src"), Track: document.querySelector("track").getAttribute("src"), Time: a.currentTime,
 			Chapters: [...document.querySelectorAll(".chapters li")].map((li) => li.innerText.replace(/\s+/g, " ")),
 			Marks: document.querySelectorAll(".timeline .chapter").length,
-			Downloads: [...document.querySelectorAll(".downloads a")].map((x) => x.textContent),
+			Downloads: [...document.querySelectorAll(".downloads a")].map((x) => x.textContent + "=" + x.getAttribute("download")),
 			Raw: document.querySelector("details.raw pre").textContent.includes('"id": "med_audio"'),
 			Text: document.getElementById("view").innerText }; })()`, &info)
 		if info.Title != "interview.wav" {
@@ -584,7 +632,8 @@ func TestBrowser(t *testing.T) {
 		if !slices.Equal(info.Chapters, []string{"0:00 Greeting", "0:03 The fox"}) || info.Marks != 2 {
 			t.Errorf("chapters %q, %d timeline marks", info.Chapters, info.Marks)
 		}
-		if !slices.Equal(info.Downloads, []string{"Original file", "captions.srt", "captions.vtt", "chapters.json", "insights.json", "transcript.json"}) {
+		if !slices.Equal(info.Downloads, []string{"Original file=interview.wav", "captions.srt=interview.captions.srt", "captions.vtt=interview.captions.vtt",
+			"chapters.json=interview.chapters.json", "insights.json=interview.insights.json", "transcript.json=interview.transcript.json"}) {
 			t.Errorf("downloads %q", info.Downloads)
 		}
 		if !info.Raw {
@@ -695,6 +744,13 @@ func TestBrowser(t *testing.T) {
 		}
 		b.navigate(ui + "#/media/nope")
 		b.waitFor(`document.querySelector("[role=alert]") && document.querySelector("[role=alert]").textContent.includes("media nope not found")`, wait)
+		// Internal package names are not shown, and the page's "Loading…"
+		// placeholder does not stay above the error.
+		var shown string
+		b.eval(`document.getElementById("view").innerText`, &shown)
+		if strings.Contains(shown, "catalog:") || strings.Contains(shown, "Loading…") {
+			t.Errorf("error page shows %q", shown)
+		}
 		b.navigate(ui + "#/no/such/page")
 		b.waitFor(`document.querySelector("h1").textContent === "Page not found"`, wait)
 		checkPage(t, b)
@@ -720,7 +776,16 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%d redrive buttons, want 1 (the other failure was redriven)", buttons)
 		}
 		click(b, "tbody button")
-		b.waitFor(`document.querySelectorAll("tbody button").length === 0 && document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("exec-8")`, wait)
+		b.waitFor(`document.querySelectorAll("tbody button").length === 0 && document.querySelector(".toast") && document.querySelector(".toast").textContent.includes("Redrive of broken.bin started")`, wait)
+		// The toast says what happened in plain words and stays inside its box.
+		var toastFit struct {
+			Text string
+			Fits bool
+		}
+		b.eval(`(() => { const t = document.querySelector(".toast"); return {Text: t.textContent, Fits: t.scrollWidth <= t.clientWidth}; })()`, &toastFit)
+		if strings.Contains(toastFit.Text, "arn:") || !toastFit.Fits {
+			t.Errorf("redrive toast %q (fits its box: %v)", toastFit.Text, toastFit.Fits)
+		}
 		api.mu.Lock()
 		ok := api.redriven["7"]
 		api.mu.Unlock()
@@ -771,6 +836,94 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		b.do("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{}}, nil)
+		checkPage(t, b)
+	})
+
+	t.Run("layout holds at wide and narrow widths in both schemes", func(t *testing.T) {
+		b.t = t
+		defer b.do("Emulation.clearDeviceMetricsOverride", nil, nil)
+		defer b.do("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{}}, nil)
+		for _, width := range []int{1400, 390} {
+			b.do("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 720}, nil)
+			for _, scheme := range []string{"light", "dark"} {
+				b.do("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}}}, nil)
+				at := fmt.Sprintf("%d px, %s", width, scheme)
+
+				// Chapter titles close together never overlap; the ones
+				// without room are hidden, not drawn over the next.
+				b.navigate(ui + "#/media/med_chapters")
+				b.waitFor(`document.querySelectorAll(".timeline .chapter span").length === 9 && document.querySelector("audio").readyState >= 1`, wait)
+				b.screenshot(fmt.Sprintf("chapters-%d-%s", width, scheme))
+				var chapters struct{ Visible, Overlaps, Outside int }
+				b.eval(`(() => { const bar = document.querySelector(".timeline").getBoundingClientRect();
+					const r = [...document.querySelectorAll(".timeline .chapter span")].filter((s) => !s.hidden).map((s) => s.getBoundingClientRect()).filter((x) => x.width > 0).sort((a, b) => a.left - b.left);
+					let overlaps = 0;
+					for (let i = 1; i < r.length; i++) if (r[i].left < r[i - 1].right) overlaps++;
+					return {Visible: r.length, Overlaps: overlaps, Outside: r.filter((x) => x.right > bar.right + 0.5).length}; })()`, &chapters)
+				if chapters.Overlaps > 0 || chapters.Outside > 0 || chapters.Visible < 3 {
+					t.Errorf("%s: chapter titles: %d visible, %d overlapping, %d past the timeline's end", at, chapters.Visible, chapters.Overlaps, chapters.Outside)
+				}
+
+				// Toasts: at most three at once, the newest kept.
+				for i := 0; i < 5; i++ {
+					b.eval(`[...document.querySelectorAll("button")].find((x) => x.textContent === "Link to this moment").click()`, nil)
+				}
+				b.waitFor(`document.querySelectorAll(".toast").length > 0`, wait)
+				var toasts int
+				b.eval(`document.querySelectorAll(".toast").length`, &toasts)
+				if toasts > 3 {
+					t.Errorf("%s: %d toasts at once, want at most 3", at, toasts)
+				}
+
+				// A face's score never reads as more than 100 %.
+				b.navigate(ui + "#/media/med_faces")
+				b.waitFor(`document.querySelectorAll(".player .box.face").length === 2`, wait)
+				var faces []string
+				b.eval(`[...document.querySelectorAll(".player .box.face")].map((x) => x.title)`, &faces)
+				if !slices.Equal(faces, []string{"Face (score 11.7)", "Face (50%)"}) {
+					t.Errorf("%s: face tooltips %q", at, faces)
+				}
+				for _, f := range faces {
+					for _, m := range regexp.MustCompile(`(\d+)%`).FindAllStringSubmatch(f, -1) {
+						if n, _ := strconv.Atoi(m[1]); n > 100 {
+							t.Errorf("%s: face tooltip %q is over 100%%", at, f)
+						}
+					}
+				}
+
+				// Errors show the server's message without package names
+				// and without the placeholder that promised results.
+				b.navigate(ui + "#/search?q=" + url.QueryEscape(`"open`))
+				b.waitFor(`document.querySelector("[role=alert]")`, wait)
+				var shown string
+				b.eval(`document.getElementById("view").innerText`, &shown)
+				if !strings.Contains(shown, "unclosed quote") || strings.Contains(shown, "search:") || strings.Contains(shown, "Searching") {
+					t.Errorf("%s: search error page shows:\n%s", at, shown)
+				}
+
+				// Failures: the cause wraps across the card, and on narrow
+				// screens toasts sit above the table, not over it.
+				b.navigate(ui + "#/failures")
+				b.waitFor(`document.querySelectorAll("tbody tr").length === 2`, wait)
+				click(b, "tbody button")
+				b.waitFor(`document.querySelector(".toast") && [...document.querySelectorAll(".toast")].some((x) => x.textContent.includes("Redrive of"))`, wait)
+				b.screenshot(fmt.Sprintf("failures-%d-%s", width, scheme))
+				var cause struct {
+					Width   float64
+					Covered int
+				}
+				b.eval(`(() => { const c = document.querySelector("tbody .cause"); const r = c.getBoundingClientRect();
+					const table = document.querySelector("main table").getBoundingClientRect();
+					const covered = [...document.querySelectorAll(".toast")].map((x) => x.getBoundingClientRect()).filter((x) => x.left < table.right && x.right > table.left && x.top < table.bottom && x.bottom > table.top).length;
+					return {Width: r.width, Covered: covered}; })()`, &cause)
+				if cause.Width < 150 {
+					t.Errorf("%s: failure cause is %.0f px wide", at, cause.Width)
+				}
+				if width < 720 && cause.Covered > 0 {
+					t.Errorf("%s: %d toasts cover the failures table", at, cause.Covered)
+				}
+			}
+		}
 		checkPage(t, b)
 	})
 

@@ -169,7 +169,12 @@ func waitMedia(ctx context.Context, c *client.Client, id, header string, pr *pro
 }
 
 func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
-	fmt.Fprintf(w, "\n== %s  %s  %s  %.1fs\n", file, m.ID, m.Status, m.Duration)
+	// Images and items not yet probed have no duration; none is shown.
+	dur := ""
+	if m.Duration > 0 {
+		dur = fmt.Sprintf("  %.1fs", m.Duration)
+	}
+	fmt.Fprintf(w, "\n== %s  %s  %s%s\n", file, m.ID, m.Status, dur)
 	if m.Status == types.StatusFailed || m.Status == types.StatusSkipped {
 		fmt.Fprintf(w, "   error: %s\n   cause: %s\n", m.Error, m.Cause)
 		return
@@ -196,6 +201,8 @@ func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
 		}
 	}
 	base := strings.TrimRight(c.BaseURL, "/")
+	// The item's page in the web UI first, then the JSON and files.
+	fmt.Fprintf(w, "   %-16s %s/ui/#/media/%s\n", "page:", base, url.PathEscape(m.ID))
 	for _, k := range []string{"self", "transcript_json", "captions_vtt", "captions_srt", "chapters_json", "insights"} {
 		if v, ok := m.Links[k]; ok {
 			fmt.Fprintf(w, "   %-16s %s%s\n", k+":", base, v)

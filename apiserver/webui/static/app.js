@@ -3,7 +3,7 @@
 // (#/search), media detail (#/media/ID?t=SECONDS) and failures
 // (#/failures).
 import {
-  buildQuery, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
+  buildQuery, confidenceText, downloadName, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
   executionSteps, findInWords, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks,
 } from "./lib.js";
 
@@ -69,9 +69,13 @@ function alertBox(err) {
     err instanceof ApiError && err.code ? h("span", { class: "muted" }, ` (${err.code})`) : "");
 }
 
+const MAX_TOASTS = 3;
+
 function toast(message, isError) {
   const box = document.getElementById("toasts");
   const t = h("div", { class: "toast" + (isError ? " error" : "") }, message);
+  // At most MAX_TOASTS at once: a new one replaces the oldest.
+  while (box.childElementCount >= MAX_TOASTS) box.firstElementChild.remove();
   box.append(t);
   setTimeout(() => t.remove(), isError ? 8000 : 4000);
 }
@@ -332,7 +336,11 @@ async function render() {
   try {
     await fn(page, route);
   } catch (e) {
-    if (view.contains(page)) page.append(alertBox(e));
+    if (!view.contains(page)) return;
+    // A failed page drops its "Loading…"/"Searching…" placeholders, so the
+    // error is not shown under a promise of results.
+    for (const busy of page.querySelectorAll("[aria-busy=true]")) busy.remove();
+    page.append(alertBox(e));
   }
 }
 
@@ -671,7 +679,7 @@ function failureRow(f) {
       btn.textContent = "Redriving…";
       try {
         const res = await api(`/v1/failures/${encodeURIComponent(f2.id)}/redrive`, { method: "POST" });
-        toast(`Redriven${res && res.redrive_execution_id ? ": execution " + res.redrive_execution_id : ""}.`);
+        toast(`Redrive of ${state.names.get(f2.media_id) || "failure " + f2.id} started; its page shows the new run.`);
         fill(res && res.redriven_at ? res : { ...f2, redriven_at: new Date().toISOString() });
       } catch (e) {
         btn.disabled = false;
@@ -684,7 +692,7 @@ function failureRow(f) {
   fill(f);
   return h("tr", {},
     h("td", { "data-label": "Media" }, f.media_id ? h("a", { href: `#/media/${encodeURIComponent(f.media_id)}`, "data-media": f.media_id }, state.names.get(f.media_id) || f.media_id) : h("span", { class: "muted" }, f.bucket_key || "—")),
-    h("td", { "data-label": "Error" }, h("code", {}, f.error), f.cause ? h("div", { class: "cause" }, f.cause) : ""),
+    h("td", { "data-label": "Error" }, h("div", { class: "cell" }, h("code", {}, f.error), f.cause ? h("div", { class: "cause" }, f.cause) : "")),
     h("td", { "data-label": "State" }, f.state_name || "—"),
     h("td", { "data-label": "Failed" }, timeEl(f.failed_at)),
     cell);
@@ -784,7 +792,10 @@ async function detailPage(page, route) {
   if (m.links && typeof m.links.transcript_json === "string" && m.links.transcript_json.startsWith("/v1/")) {
     const panel = h("section", { class: "panel transcript-panel", "aria-labelledby": "h-transcript" }, h("h2", { id: "h-transcript" }, "Transcript"), h("p", { class: "muted" }, "Loading…"));
     stage.append(panel);
-    api(m.links.transcript_json).then((tr) => fillTranscript(panel, tr, player.media, seek, chapterList, ins), (e) => panel.append(alertBox(e)));
+    api(m.links.transcript_json).then((tr) => fillTranscript(panel, tr, player.media, seek, chapterList, ins), (e) => {
+      panel.querySelector("p.muted")?.remove();
+      panel.append(alertBox(e));
+    });
   } else if (m.kind !== "image" && isFinal(m.status)) {
     stage.append(h("section", { class: "panel", "aria-label": "Transcript" }, h("h2", {}, "Transcript"), h("p", { class: "muted" }, "No transcript for this item.")));
   }
@@ -857,10 +868,12 @@ function timeline(ins, duration, seek, media) {
   const head = h("div", { class: "head" });
   const bar = h("div", { class: "timeline", role: "presentation" }, played, head);
   const marks = [];
+  const labels = []; // [label span, start seconds] of each chapter
   for (const c of ins.chapters || []) {
     const b = h("button", { type: "button", class: "chapter", "aria-label": `Chapter at ${formatTime(c.start_seconds)}: ${c.title}`, title: `${formatTime(c.start_seconds)} ${c.title}` }, h("span", { "aria-hidden": "true" }, c.title));
     b.addEventListener("click", (e) => { e.stopPropagation(); seek(c.start_seconds); });
     marks.push([b, c.start_seconds, null]);
+    labels.push([b.firstElementChild, c.start_seconds]);
     bar.append(b);
   }
   for (const l of ins.labels || []) {
@@ -881,7 +894,31 @@ function timeline(ins, duration, seek, media) {
       el.style.left = percentOf(t, d) + "%";
       if (end !== null) el.style.width = Math.max(0.4, percentOf(end, d) - percentOf(t, d)) + "%";
     }
+    fitLabels();
   };
+  // fitLabels gives each chapter title the room up to the next chapter's
+  // line, cut short with an ellipsis, and hides it where there is too
+  // little room to read it (the line keeps its tooltip and accessible name),
+  // so titles never overlap at any width.
+  const fitLabels = () => {
+    const w = bar.clientWidth;
+    if (!w) return;
+    const d = duration();
+    const sorted = [...labels].sort((a, b) => a[1] - b[1]);
+    for (let i = 0; i < sorted.length; i++) {
+      const [span, t] = sorted[i];
+      const x = (percentOf(t, d) / 100) * w;
+      const next = i + 1 < sorted.length ? (percentOf(sorted[i + 1][1], d) / 100) * w : w;
+      const room = Math.floor(next - x - 8); // 3 px offset, a gap before the next line
+      span.hidden = room < 28;
+      span.style.maxWidth = `min(12rem, ${Math.max(0, room)}px)`;
+    }
+  };
+  if (typeof ResizeObserver === "function") {
+    const ro = new ResizeObserver(fitLabels);
+    ro.observe(bar);
+    onCleanup(() => ro.disconnect());
+  }
   const progress = () => {
     const x = percentOf(media.currentTime, duration());
     played.style.width = x + "%";
@@ -922,7 +959,7 @@ function imageBoxes(ins) {
   for (const [i, b] of ((frame && frame.boxes) || []).entries()) {
     const score = frame.scores && frame.scores[i];
     const c = clip(b);
-    if (c) out.push({ kind: "face", label: `Face${Number.isFinite(score) ? ` (${Math.round(score * 100)}%)` : ""}`, ...c });
+    if (c) out.push({ kind: "face", label: `Face${confidenceText(score) ? ` (${confidenceText(score)})` : ""}`, ...c });
   }
   return out;
 }
@@ -1183,7 +1220,7 @@ function downloads(m, urls) {
   const links = Object.entries(urls).filter(([key, url]) => key !== "original" && exportName(url) !== "original").map(([, url]) => url);
   for (const url of links.sort((a, b) => exportName(a).localeCompare(exportName(b)))) {
     const name = exportName(url);
-    items.push(h("li", {}, h("a", { class: "button", href: url, download: `${m.id}-${name}` }, name)));
+    items.push(h("li", {}, h("a", { class: "button", href: url, download: downloadName(m.filename, m.id, name) }, name)));
   }
   return h("section", { class: "panel", "aria-labelledby": "h-downloads" }, h("h2", { id: "h-downloads" }, "Downloads"), h("ul", { class: "downloads" }, items));
 }

@@ -185,10 +185,47 @@ export function exportName(url) {
  */
 export function problemDetail(status, body) {
   if (body && typeof body === "object") {
-    if (typeof body.detail === "string" && body.detail !== "") return body.detail;
+    if (typeof body.detail === "string" && body.detail !== "") return stripPackagePrefix(body.detail);
     if (typeof body.title === "string" && body.title !== "") return body.title;
   }
   return `HTTP ${status}`;
+}
+
+// Server messages may start with the names of the Landfall packages an
+// error passed through ("catalog: media x not found"); readers need only
+// what follows.
+const PACKAGE_PREFIX = /^(?:(?:apiserver|app|analyser|asl|blob|bus|catalog|config|engine|identity|ingest|pipeline|postgres|rule|search|sqlite|storage|telemetry|workflow)(?:\/[a-z0-9]+)?: )+/;
+
+/** stripPackagePrefix drops leading internal package names from a message. */
+export function stripPackagePrefix(msg) {
+  const s = String(msg ?? "");
+  const out = s.replace(PACKAGE_PREFIX, "");
+  return out === "" ? s : out;
+}
+
+/**
+ * confidenceText renders a detector's score: a probability (0–1) as a
+ * whole percentage, anything else (a raw detector score, which has no upper
+ * bound) as "score N", so no percentage ever exceeds 100 %.
+ */
+export function confidenceText(score) {
+  const v = Number(score);
+  if (score === null || score === undefined || !Number.isFinite(v) || v < 0) return "";
+  if (v <= 1) return `${Math.round(v * 100)}%`;
+  return `score ${Math.round(v * 10) / 10}`;
+}
+
+/**
+ * downloadName is the file name a download is saved as: the media's file
+ * name without its extension, a dot, and the export's name
+ * ("talk.mp3" and "captions.srt" give "talk.captions.srt"). Without a file
+ * name it falls back to the media id.
+ */
+export function downloadName(filename, id, exportFile) {
+  const base = String(filename || "").split(/[\\/]/).pop();
+  const dot = base.lastIndexOf(".");
+  const stem = (dot > 0 ? base.slice(0, dot) : base) || String(id || "media");
+  return `${stem}.${exportFile}`;
 }
 
 /** percentOf places t on a timeline of duration seconds, clamped to 0–100. */
