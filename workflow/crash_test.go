@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"os"
 	"testing"
+	"time"
 
 	"github.com/landfall/landfall/workflow/workflowtest"
 )
@@ -34,4 +35,24 @@ func TestScaleOutPostgres(t *testing.T) {
 		t.Skip("scale-out test runs worker processes")
 	}
 	workflowtest.RunScaleOut(t, 100)
+}
+
+// A restarted worker takes over its predecessor's task at once, long
+// before the predecessor's lease would end.
+func TestRecoveryRestartSQLite(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("recovery test runs worker processes")
+	}
+	workflowtest.RunRecovery(t, workflowtest.SQLite, workflowtest.RecoveryOptions{Workers: 1, Lease: 30 * time.Second, Within: 5 * time.Second})
+}
+
+// Another worker takes over a killed worker's task once its (default)
+// lease ends.
+func TestRecoveryTakeoverPostgres(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("recovery test runs worker processes")
+	}
+	workflowtest.RunRecovery(t, workflowtest.Postgres, workflowtest.RecoveryOptions{Workers: 2, Within: 10 * time.Second})
 }

@@ -128,6 +128,8 @@ type sqliteBackend struct {
 	once   sync.Once
 	driver *riversqlite.Driver
 	client *river.Client[*sql.Tx]
+	// path is the database file (":memory:" for a memory database).
+	path string
 }
 
 func openSQLite(dsn string) (*sqliteBackend, error) {
@@ -163,7 +165,7 @@ func openSQLite(dsn string) (*sqliteBackend, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	b := &sqliteBackend{db: db, driver: riversqlite.New(db), stmts: map[string]*sql.Stmt{}, reqs: make(chan *groupReq, 256), quit: make(chan struct{})}
+	b := &sqliteBackend{path: path, db: db, driver: riversqlite.New(db), stmts: map[string]*sql.Stmt{}, reqs: make(chan *groupReq, 256), quit: make(chan struct{})}
 	go b.committer()
 	return b, nil
 }

@@ -36,15 +36,21 @@
 //
 // # Failures
 //
-// Each worker process holds a lease (wf_workers) that it renews every
-// Lease/4. A reaper in every worker hands the running tasks of a worker
-// whose lease ran out to the others (the same attempt, the same
-// idempotency key), re-enqueues step jobs a dead worker had fetched (River
-// would only rescue them after an hour), fails tasks past their
+// Each worker process holds a lease (wf_workers, default 5s) that it
+// renews every Lease/4. A reaper in every worker hands the running tasks
+// of a worker whose lease ran out to the others (the same attempt, the
+// same idempotency key), re-enqueues step jobs a dead worker had fetched
+// (River would only rescue them after an hour), fails tasks past their
 // TimeoutSeconds or HeartbeatSeconds with States.Timeout or
 // States.HeartbeatTimeout, and times out executions past their
 // TimeoutSeconds. A result that arrives after its attempt was fenced off
 // is discarded.
+//
+// On SQLite every worker also holds a shared lock on <db>.workers.lock,
+// which the kernel drops when the process dies. A worker that starts and
+// finds no other holder knows every other registered worker is dead: it
+// removes their rows, and their tasks and step jobs are taken over at
+// once instead of after the lease.
 //
 // # Executions
 //

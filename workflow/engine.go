@@ -39,8 +39,10 @@ type Config struct {
 	// Workers is how many steps and tasks run at once (default 50).
 	Workers int
 	// Lease is how long a worker may go silent before its running tasks
-	// are handed to another worker (default 30s). Workers renew it every
-	// Lease/4.
+	// are handed to another worker (default 5s). Workers renew it every
+	// Lease/4. On SQLite a restarted worker does not wait for it: the
+	// workers' lock file proves its predecessor dead, and its tasks are
+	// taken over at start.
 	Lease time.Duration
 	// ReapInterval is how often timeouts and dead workers are looked for
 	// (default 1s).
@@ -82,9 +84,12 @@ type Engine struct {
 	b        backend
 	log      *slog.Logger
 	workerID string
-	compile  compileFunc
-	progs    progCache
-	st       store
+	// wlock marks this worker alive to the other workers of a SQLite
+	// database while it works.
+	wlock   *workerLock
+	compile compileFunc
+	progs   progCache
+	st      store
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -105,6 +110,9 @@ type Engine struct {
 }
 
 const stepJobKind = "landfall_workflow_step"
+
+// DefaultLease is the worker lease when the configuration sets none.
+const DefaultLease = 5 * time.Second
 
 // DefaultHistoryEvents is the history cap of an execution when the
 // configuration sets none (Step Functions' 25,000).
@@ -139,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Workers = 50
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
+		cfg.Lease = DefaultLease
 	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = time.Second
@@ -250,6 +258,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			return
 		}
 		if err = e.b.startRiver(ctx); err != nil {
+			e.unregisterWorker(context.WithoutCancel(ctx))
 			return
 		}
 		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -286,6 +295,9 @@ func (e *Engine) Close(ctx context.Context) error {
 			}
 			e.unregisterWorker(context.WithoutCancel(ctx))
 		}
+		if e.wlock != nil {
+			e.wlock.release()
+		}
 		if cerr := e.b.close(); err == nil {
 			err = cerr
 		}
@@ -303,11 +315,43 @@ func randomID(n int) string {
 
 // ---- worker lease ----
 
+// registerWorker records this worker's lease. On a SQLite file it first
+// takes the workers' lock: when no other process holds it, every other
+// registered worker is dead, and its row is removed so that the reaper
+// hands its tasks and step jobs on at once.
 func (e *Engine) registerWorker(ctx context.Context) error {
+	sole := false
+	if sb, ok := e.b.(*sqliteBackend); ok && sb.path != ":memory:" {
+		l, s, err := lockWorkers(sb.path)
+		if err != nil {
+			return err
+		}
+		e.wlock, sole = l, s
+		defer l.started()
+	}
 	now := micros(e.now())
-	return e.withTx(ctx, func(tx dbtx) error {
+	var dead []string
+	err := e.withTx(ctx, func(tx dbtx) error {
+		dead = nil
+		if sole {
+			var err error
+			if dead, err = e.st.WorkerDeleteOthers(ctx, tx, &workerDeleteParams{ID: e.workerID}); err != nil {
+				return err
+			}
+		}
 		return e.st.WorkerInsert(ctx, tx, &workerInsertParams{ID: e.workerID, StartedUS: now})
 	})
+	if err != nil {
+		if e.wlock != nil {
+			e.wlock.release()
+			e.wlock = nil
+		}
+		return err
+	}
+	if len(dead) > 0 {
+		e.log.Info("workflow: taking over the work of dead workers of this database", "worker", e.workerID, "dead", dead)
+	}
+	return nil
 }
 
 func (e *Engine) unregisterWorker(ctx context.Context) {

@@ -5,21 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 )
 
 func (e *Engine) reapLoop(ctx context.Context) {
 	defer e.wg.Done()
 	t := time.NewTicker(e.cfg.ReapInterval)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		// The first pass runs at once: a restarted worker takes over its
+		// dead predecessor's tasks without waiting a tick.
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		if err := e.Reap(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("workflow: reaper", "err", err)
@@ -140,26 +144,35 @@ func (e *Engine) rescueJobs(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		var stale []*rivertype.JobRow
-		for _, j := range jobs {
-			if j.AttemptedAt != nil && j.AttemptedAt.Before(cutoff) && len(j.AttemptedBy) > 0 {
-				stale = append(stale, j)
-			}
-		}
-		if len(stale) == 0 {
+		if len(jobs) == 0 {
 			return nil
+		}
+		// A worker registers before it fetches jobs, so a job fetched by
+		// a worker without a row (removed at close or by a successor that
+		// proved it dead) is abandoned now; one whose worker's lease ran
+		// out is abandoned once it has run for a lease.
+		registered, err := e.st.WorkerListAlive(ctx, tx, &workerListAliveParams{SinceUS: math.MinInt64})
+		if err != nil {
+			return err
 		}
 		ids, err := e.st.WorkerListAlive(ctx, tx, &workerListAliveParams{SinceUS: micros(cutoff)})
 		if err != nil {
 			return err
 		}
-		alive := map[string]bool{}
+		known, alive := map[string]bool{}, map[string]bool{}
+		for _, id := range registered {
+			known[id] = true
+		}
 		for _, id := range ids {
 			alive[id] = true
 		}
 		var params []river.InsertManyParams
-		for _, j := range stale {
-			if alive[j.AttemptedBy[len(j.AttemptedBy)-1]] {
+		for _, j := range jobs {
+			if j.AttemptedAt == nil || len(j.AttemptedBy) == 0 {
+				continue
+			}
+			by := j.AttemptedBy[len(j.AttemptedBy)-1]
+			if alive[by] || known[by] && !j.AttemptedAt.Before(cutoff) {
 				continue
 			}
 			first, err := e.st.JobRescueInsert(ctx, tx, &jobRescueInsertParams{JobID: j.ID, RescuedUS: micros(now)})

@@ -229,6 +229,10 @@ type executionStore interface {
 	// the reaper removed it.
 	WorkerHeartbeat(ctx context.Context, tx dbtx, p *workerHeartbeatParams) error
 	WorkerDelete(ctx context.Context, tx dbtx, p *workerDeleteParams) error
+	// WorkerDeleteOthers removes every worker row but ID's: called only
+	// when the workers' lock file proves the others dead, it hands their
+	// running tasks and step jobs on at once.
+	WorkerDeleteOthers(ctx context.Context, tx dbtx, p *workerDeleteParams) ([]string, error)
 }
 
 type executionGetParams struct{ ARN string }
@@ -401,6 +405,10 @@ func (s *sqlStore) WorkerHeartbeat(ctx context.Context, tx dbtx, p *workerHeartb
 func (s *sqlStore) WorkerDelete(ctx context.Context, tx dbtx, p *workerDeleteParams) error {
 	_, err := tx.exec(ctx, `DELETE FROM wf_workers WHERE id = `+s.placeholder(1), p.ID)
 	return err
+}
+
+func (s *sqlStore) WorkerDeleteOthers(ctx context.Context, tx dbtx, p *workerDeleteParams) ([]string, error) {
+	return s.listStrings(ctx, tx, `DELETE FROM wf_workers WHERE id <> `+s.placeholder(1)+` RETURNING id`, p.ID)
 }
 
 var _ executionStore = (*sqlStore)(nil)

@@ -18,6 +18,15 @@ import (
 // workerEnv selects worker mode in a re-executed test binary.
 const workerEnv = "LANDFALL_WORKFLOW_TEST_WORKER"
 
+// workerLeaseEnv, when set, makes a worker run with that lease (a Go
+// duration; 0 for the engine's default) and the default reaper interval
+// instead of the short test ones.
+const workerLeaseEnv = "LANDFALL_WORKFLOW_TEST_WORKER_LEASE"
+
+// workerIDFileEnv names a file the worker writes its WorkerID to once it
+// has started.
+const workerIDFileEnv = "LANDFALL_WORKFLOW_TEST_WORKER_ID_FILE"
+
 // MaybeRunWorker turns the process into an engine worker when the test
 // binary was re-executed by SpawnWorker; call it first in TestMain. A
 // worker runs until it is killed or gets SIGTERM.
@@ -31,6 +40,14 @@ func MaybeRunWorker() {
 	cfg := Config(db, Resources())
 	cfg.Lease = time.Second
 	cfg.ReapInterval = 200 * time.Millisecond
+	if v := os.Getenv(workerLeaseEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", workerLeaseEnv, err)
+			os.Exit(3)
+		}
+		cfg.Lease, cfg.ReapInterval = d, 0
+	}
 	e, err := workflow.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
@@ -39,6 +56,12 @@ func MaybeRunWorker() {
 	if err := e.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(3)
+	}
+	if f := os.Getenv(workerIDFileEnv); f != "" {
+		if err := os.WriteFile(f, []byte(e.WorkerID()), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(3)
+		}
 	}
 	<-ctx.Done()
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -51,8 +74,14 @@ func MaybeRunWorker() {
 // worker is killed when the test ends if it still runs.
 func SpawnWorker(tb testing.TB, db string) *exec.Cmd {
 	tb.Helper()
+	return spawnWorker(tb, db)
+}
+
+// spawnWorker is SpawnWorker with extra environment variables.
+func spawnWorker(tb testing.TB, db string, env ...string) *exec.Cmd {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), workerEnv+"="+db)
+	cmd.Env = append(append(os.Environ(), workerEnv+"="+db), env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
