@@ -10,14 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/asl/asltest"
-	"github.com/landfall/landfall/asl/expr"
 	"github.com/landfall/landfall/internal/testutil"
 )
 
@@ -35,8 +33,6 @@ type execCase struct {
 		Bucket, Key, Body string
 	} `json:"s3_objects"`
 }
-
-var eventIDRe = regexp.MustCompile(` \(entered at the event id #\d+\)`)
 
 // TestConformanceExecutions runs every recorded execution of the shared
 // suite and compares outputs, errors and causes with what AWS produced.
@@ -215,143 +211,7 @@ func runCase(c execCase, reload bool) (ok bool, why string, idOnly bool) {
 	if err != nil {
 		return false, "run: " + err.Error(), false
 	}
-	exp := c.Expected
-	if want, has := exp["output"]; has {
-		if res.Status != "SUCCEEDED" {
-			return false, fmt.Sprintf("want output %s, got %s %s: %s", short(want), res.Status, res.Error, res.Cause), false
-		}
-		got := res.Output
-		// Unchecked paths must exist; their values are not compared.
-		if up, _ := exp["unchecked_paths"].([]any); len(up) > 0 {
-			got = deepCopy(got)
-			want = deepCopy(want)
-			for _, p := range up {
-				ps, _ := p.(string)
-				if !existsAt(got, ps) {
-					return false, fmt.Sprintf("unchecked path %s missing in output %s", ps, short(got)), false
-				}
-				got = blankAt(got, ps)
-				want = blankAt(want, ps)
-			}
-		}
-		if !expr.Equal(got, want) {
-			return false, fmt.Sprintf("output %s, want %s", short(got), short(want)), false
-		}
-		return true, "", false
-	}
-	if res.Status != "FAILED" {
-		return false, fmt.Sprintf("want error %v, got SUCCEEDED with %s", exp["error"], short(res.Output)), false
-	}
-	wantErr, _ := exp["error"].(string)
-	if res.Error != wantErr {
-		return false, fmt.Sprintf("error %q (cause %q), want %q", res.Error, res.Cause, wantErr), false
-	}
-	if u, _ := exp["cause_unchecked"].(bool); u {
-		return true, "", false
-	}
-	wantCause, _ := exp["cause"].(string)
-	if res.Cause == wantCause {
-		return true, "", false
-	}
-	if eventIDRe.ReplaceAllString(res.Cause, "") == eventIDRe.ReplaceAllString(wantCause, "") {
-		return true, "", true
-	}
-	return false, fmt.Sprintf("cause %q, want %q", res.Cause, wantCause), false
-}
-
-func short(v any) string {
-	s := expr.MarshalString(v)
-	if len(s) > 400 {
-		s = s[:400] + "…"
-	}
-	return s
-}
-
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[k] = deepCopy(x)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, x := range t {
-			a[i] = deepCopy(x)
-		}
-		return a
-	}
-	return v
-}
-
-func pointerTokens(p string) []string {
-	if p == "" || p == "/" {
-		return nil
-	}
-	toks := strings.Split(p[1:], "/")
-	for i, t := range toks {
-		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return toks
-}
-
-func existsAt(v any, p string) bool {
-	for _, tok := range pointerTokens(p) {
-		switch t := v.(type) {
-		case map[string]any:
-			x, ok := t[tok]
-			if !ok {
-				return false
-			}
-			v = x
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(t) {
-				return false
-			}
-			v = t[i]
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// blankAt replaces the value at p (in a deep copy) with a marker.
-func blankAt(v any, p string) any {
-	toks := pointerTokens(p)
-	if len(toks) == 0 {
-		return "<unchecked>"
-	}
-	cur := v
-	for i, tok := range toks {
-		last := i == len(toks)-1
-		switch t := cur.(type) {
-		case map[string]any:
-			if _, ok := t[tok]; !ok {
-				return v
-			}
-			if last {
-				t[tok] = "<unchecked>"
-				return v
-			}
-			cur = t[tok]
-		case []any:
-			n, err := strconv.Atoi(tok)
-			if err != nil || n < 0 || n >= len(t) {
-				return v
-			}
-			if last {
-				t[n] = "<unchecked>"
-				return v
-			}
-			cur = t[n]
-		default:
-			return v
-		}
-	}
-	return v
+	return asltest.CheckExpected(c.Expected, asltest.Outcome{Status: res.Status, Error: res.Error, Cause: res.Cause, Output: res.Output})
 }
 
 type validationCase struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/asl"
+	"github.com/landfall/landfall/asl/asltest"
 	"github.com/landfall/landfall/asl/expr"
 	"github.com/landfall/landfall/internal/testutil"
 )
@@ -141,22 +142,22 @@ func runTestStateCase(c testStateCase) (why string) {
 	if want, ok := exp["output"]; ok {
 		got := res.Output
 		if up, _ := exp["unchecked_paths"].([]any); len(up) > 0 {
-			got, want = deepCopy(got), deepCopy(want)
+			got, want = asltest.DeepCopy(got), asltest.DeepCopy(want)
 			for _, p := range up {
 				ps, _ := p.(string)
 				if rest, ok := strings.CutPrefix(ps, "/output"); ok {
-					got, want = blankAt(got, rest), blankAt(want, rest)
+					got, want = asltest.BlankAt(got, rest), asltest.BlankAt(want, rest)
 				}
 			}
 		}
 		if !equalMasked(got, want) {
-			return fmt.Sprintf("output %s, want %s", short(got), short(want))
+			return fmt.Sprintf("output %s, want %s", asltest.Short(got), asltest.Short(want))
 		}
 	}
 	if e, _ := exp["error"].(string); res.Error != e {
 		return fmt.Sprintf("error %q, want %q", res.Error, e)
 	}
-	if ca, ok := exp["cause"].(string); ok && res.Cause != ca && eventIDRe.ReplaceAllString(res.Cause, "") != eventIDRe.ReplaceAllString(ca, "") {
+	if ca, ok := exp["cause"].(string); ok && res.Cause != ca && asltest.EventIDRe.ReplaceAllString(res.Cause, "") != asltest.EventIDRe.ReplaceAllString(ca, "") {
 		return fmt.Sprintf("cause %q, want %q", res.Cause, ca)
 	}
 	if n, _ := exp["nextState"].(string); res.NextState != n {
@@ -169,7 +170,7 @@ func runTestStateCase(c testStateCase) (why string) {
 				continue
 			}
 			if got := res.Inspection[k]; !expr.Equal(got, want) {
-				return fmt.Sprintf("inspectionData.%s %s, want %s", k, short(got), short(want))
+				return fmt.Sprintf("inspectionData.%s %s, want %s", k, asltest.Short(got), asltest.Short(want))
 			}
 		}
 	}

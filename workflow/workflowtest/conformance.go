@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -149,153 +147,13 @@ type caseResult struct {
 	err                    string // the run could not happen (parse, start, wait)
 }
 
-var eventIDRe = regexp.MustCompile(` \(entered at the event id #\d+\)`)
-
 // compare checks a result against the case's expectation; idOnly is a
 // pass that needed the cause's event id removed.
 func (c *ConformanceCase) compare(r caseResult) (ok bool, why string, idOnly bool) {
 	if r.err != "" {
 		return false, r.err, false
 	}
-	exp := c.Expected
-	if want, has := exp["output"]; has {
-		if r.status != workflow.StatusSucceeded {
-			return false, fmt.Sprintf("want output %s, got %s %s: %s", short(want), r.status, r.errName, r.cause), false
-		}
-		got := r.output
-		if up, _ := exp["unchecked_paths"].([]any); len(up) > 0 {
-			got, want = deepCopy(got), deepCopy(want)
-			for _, p := range up {
-				ps, _ := p.(string)
-				if !existsAt(got, ps) {
-					return false, fmt.Sprintf("unchecked path %s missing in output %s", ps, short(got)), false
-				}
-				got, want = blankAt(got, ps), blankAt(want, ps)
-			}
-		}
-		if !expr.Equal(got, want) {
-			return false, fmt.Sprintf("output %s, want %s", short(got), short(want)), false
-		}
-		return true, "", false
-	}
-	if r.status == workflow.StatusTimedOut {
-		// Step Functions reports an execution past its TimeoutSeconds as
-		// TIMED_OUT with States.Timeout; the in-memory runner as FAILED.
-		r.status = workflow.StatusFailed
-	}
-	if r.status != workflow.StatusFailed {
-		return false, fmt.Sprintf("want error %v, got %s with %s", exp["error"], r.status, short(r.output)), false
-	}
-	wantErr, _ := exp["error"].(string)
-	if r.errName != wantErr {
-		return false, fmt.Sprintf("error %q (cause %q), want %q", r.errName, r.cause, wantErr), false
-	}
-	if u, _ := exp["cause_unchecked"].(bool); u {
-		return true, "", false
-	}
-	wantCause, has := exp["cause"].(string)
-	if !has || r.cause == wantCause {
-		return true, "", false
-	}
-	if eventIDRe.ReplaceAllString(r.cause, "") == eventIDRe.ReplaceAllString(wantCause, "") {
-		return true, "", true
-	}
-	return false, fmt.Sprintf("cause %q, want %q", r.cause, wantCause), false
-}
-
-func short(v any) string {
-	s := expr.MarshalString(v)
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
-
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[k] = deepCopy(x)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, x := range t {
-			a[i] = deepCopy(x)
-		}
-		return a
-	}
-	return v
-}
-
-func pointerTokens(p string) []string {
-	if p == "" || p == "/" {
-		return nil
-	}
-	toks := strings.Split(p[1:], "/")
-	for i, t := range toks {
-		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return toks
-}
-
-func existsAt(v any, p string) bool {
-	for _, tok := range pointerTokens(p) {
-		switch t := v.(type) {
-		case map[string]any:
-			x, ok := t[tok]
-			if !ok {
-				return false
-			}
-			v = x
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(t) {
-				return false
-			}
-			v = t[i]
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// blankAt replaces the value at p (of a deep copy) with a marker.
-func blankAt(v any, p string) any {
-	toks := pointerTokens(p)
-	if len(toks) == 0 {
-		return "<unchecked>"
-	}
-	cur := v
-	for i, tok := range toks {
-		last := i == len(toks)-1
-		switch t := cur.(type) {
-		case map[string]any:
-			if _, ok := t[tok]; !ok {
-				return v
-			}
-			if last {
-				t[tok] = "<unchecked>"
-				return v
-			}
-			cur = t[tok]
-		case []any:
-			n, err := strconv.Atoi(tok)
-			if err != nil || n < 0 || n >= len(t) {
-				return v
-			}
-			if last {
-				t[n] = "<unchecked>"
-				return v
-			}
-			cur = t[n]
-		default:
-			return v
-		}
-	}
-	return v
+	return asltest.CheckExpected(c.Expected, asltest.Outcome{Status: r.status, Error: r.errName, Cause: r.cause, Output: r.output})
 }
 
 func (c *ConformanceCase) mocks() (*asltest.Mocks, error) {
