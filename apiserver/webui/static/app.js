@@ -74,7 +74,9 @@ const MAX_TOASTS = 3;
 function toast(message, isError) {
   const box = document.getElementById("toasts");
   const t = h("div", { class: "toast" + (isError ? " error" : "") }, message);
-  // At most MAX_TOASTS at once: a new one replaces the oldest.
+  // The same message twice shows once, and at most MAX_TOASTS show at
+  // once: a new one replaces the oldest.
+  for (const old of [...box.children]) if (old.textContent === t.textContent) old.remove();
   while (box.childElementCount >= MAX_TOASTS) box.firstElementChild.remove();
   box.append(t);
   setTimeout(() => t.remove(), isError ? 8000 : 4000);
@@ -1187,7 +1189,9 @@ function executionPanel(execID) {
     const { execution, steps } = executionSteps(events);
     const took = execution.start ? formatDuration((execution.end ? Date.parse(execution.end) : Date.now()) - Date.parse(execution.start)) : "";
     const items = steps.map((st) => {
-      const dur = st.exited ? formatDuration(Date.parse(st.exited) - Date.parse(st.entered)) : "";
+      // A state that took no measurable time (a Succeed, a Pass) shows none.
+      const ms = st.exited ? Date.parse(st.exited) - Date.parse(st.entered) : NaN;
+      const dur = ms >= 1 ? formatDuration(ms) : "";
       const li = h("li", { class: "step " + st.status },
         h("span", { class: "step-status" }, h("span", { "aria-hidden": "true" }, STEP_MARK[st.status] || ""), " ", st.status),
         h("span", { class: "step-name" }, st.name),
