@@ -47,12 +47,12 @@ func TestRecoveryRestartSQLite(t *testing.T) {
 	workflowtest.RunRecovery(t, workflowtest.SQLite, workflowtest.RecoveryOptions{Workers: 1, Lease: 30 * time.Second, Within: 5 * time.Second})
 }
 
-// Another worker takes over a killed worker's task once its (default)
-// lease ends.
+// Another worker takes over a killed worker's task as soon as the killed
+// worker's advisory lock vanishes, long before its lease would end.
 func TestRecoveryTakeoverPostgres(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
 		t.Skip("recovery test runs worker processes")
 	}
-	workflowtest.RunRecovery(t, workflowtest.Postgres, workflowtest.RecoveryOptions{Workers: 2, Within: 10 * time.Second})
+	workflowtest.RunRecovery(t, workflowtest.Postgres, workflowtest.RecoveryOptions{Workers: 2, Lease: 30 * time.Second, Within: 10 * time.Second})
 }

@@ -488,6 +488,21 @@ type pgBackend struct {
 	client *river.Client[pgx.Tx]
 }
 
+// lockWorker takes worker id's advisory lock on a connection of its own,
+// held until the connection is closed or lost.
+func (b *pgBackend) lockWorker(ctx context.Context, id string) (*pgx.Conn, error) {
+	pc, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("workflow: worker lock: %w", err)
+	}
+	c := pc.Hijack()
+	if _, err := c.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, workerLockSpace, id); err != nil {
+		_ = c.Close(ctx)
+		return nil, fmt.Errorf("workflow: worker lock: %w", err)
+	}
+	return c, nil
+}
+
 func openPostgres(ctx context.Context, dsn string) (*pgBackend, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {

@@ -50,7 +50,11 @@
 // which the kernel drops when the process dies. A worker that starts and
 // finds no other holder knows every other registered worker is dead: it
 // removes their rows, and their tasks and step jobs are taken over at
-// once instead of after the lease.
+// once instead of after the lease. On PostgreSQL every worker holds a
+// session advisory lock (on a connection of its own) keyed by its id,
+// which the server drops when the process or its connection dies; the
+// reaper removes the rows of workers whose lock it can take, and their
+// work is taken over in that pass.
 //
 // # Executions
 //

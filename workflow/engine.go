@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/landfall/landfall/errcode"
@@ -86,7 +87,11 @@ type Engine struct {
 	workerID string
 	// wlock marks this worker alive to the other workers of a SQLite
 	// database while it works.
-	wlock   *workerLock
+	wlock *workerLock
+	// pgLock is the PostgreSQL connection holding this worker's advisory
+	// lock: it vanishes with the process, which tells the other workers
+	// at once that this one is dead.
+	pgLock  *pgx.Conn
 	compile compileFunc
 	progs   progCache
 	st      store
@@ -295,9 +300,7 @@ func (e *Engine) Close(ctx context.Context) error {
 			}
 			e.unregisterWorker(context.WithoutCancel(ctx))
 		}
-		if e.wlock != nil {
-			e.wlock.release()
-		}
+		e.releaseLocks()
 		if cerr := e.b.close(); err == nil {
 			err = cerr
 		}
@@ -329,6 +332,13 @@ func (e *Engine) registerWorker(ctx context.Context) error {
 		e.wlock, sole = l, s
 		defer l.started()
 	}
+	if pb, ok := e.b.(*pgBackend); ok {
+		c, err := pb.lockWorker(ctx, e.workerID)
+		if err != nil {
+			return err
+		}
+		e.pgLock = c
+	}
 	now := micros(e.now())
 	var dead []string
 	err := e.withTx(ctx, func(tx dbtx) error {
@@ -342,16 +352,51 @@ func (e *Engine) registerWorker(ctx context.Context) error {
 		return e.st.WorkerInsert(ctx, tx, &workerInsertParams{ID: e.workerID, StartedUS: now})
 	})
 	if err != nil {
-		if e.wlock != nil {
-			e.wlock.release()
-			e.wlock = nil
-		}
+		e.releaseLocks()
 		return err
 	}
 	if len(dead) > 0 {
 		e.log.Info("workflow: taking over the work of dead workers of this database", "worker", e.workerID, "dead", dead)
 	}
 	return nil
+}
+
+// releaseLocks drops the locks that mark this worker alive.
+func (e *Engine) releaseLocks() {
+	if e.wlock != nil {
+		e.wlock.release()
+		e.wlock = nil
+	}
+	if e.pgLock != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.pgLock.Close(ctx)
+		e.pgLock = nil
+	}
+}
+
+// renewPGLock checks the connection that holds this worker's advisory
+// lock and, when it was lost (the lock with it), takes the lock again on
+// a new one.
+func (e *Engine) renewPGLock(ctx context.Context) {
+	pb, ok := e.b.(*pgBackend)
+	if !ok || e.pgLock == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, e.cfg.Lease/4)
+	err := e.pgLock.Ping(pctx)
+	cancel()
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	e.log.Warn("workflow: the connection holding the worker lock was lost; taking the lock again", "worker", e.workerID, "err", err)
+	_ = e.pgLock.Close(ctx)
+	c, err := pb.lockWorker(ctx, e.workerID)
+	if err != nil {
+		e.log.Warn("workflow: taking the worker lock again failed", "worker", e.workerID, "err", err)
+		return
+	}
+	e.pgLock = c
 }
 
 func (e *Engine) unregisterWorker(ctx context.Context) {
@@ -374,6 +419,7 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		e.renewPGLock(ctx)
 		err := e.withTx(ctx, func(tx dbtx) error {
 			return e.st.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: e.workerID, HeartbeatUS: micros(e.now())})
 		})

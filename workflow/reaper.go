@@ -46,10 +46,15 @@ func (e *Engine) Reap(ctx context.Context) error {
 	now := e.now()
 	cutoff := micros(now.Add(-e.cfg.Lease))
 	var tasks []openTask
-	var execs []string
+	var execs, dead []string
 	err := e.withTx(ctx, func(tx dbtx) error {
 		tasks, execs = tasks[:0], execs[:0]
 		var err error
+		// Workers whose lock is gone are dead however fresh their lease:
+		// removing their rows hands their tasks on in this pass.
+		if dead, err = e.st.WorkerDeleteUnlocked(ctx, tx, &workerDeleteParams{ID: e.workerID}); err != nil {
+			return err
+		}
 		if tasks, err = e.st.TaskListDue(ctx, tx, &taskListDueParams{NowUS: micros(now), LeaseCutoffUS: cutoff, Limit: 500}); err != nil {
 			return err
 		}
@@ -58,6 +63,9 @@ func (e *Engine) Reap(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if len(dead) > 0 {
+		e.log.Info("workflow: workers lost their lock; taking over their work", "worker", e.workerID, "dead", dead)
 	}
 	var errs []error
 	if err := e.rescueJobs(ctx, now); err != nil {

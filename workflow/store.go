@@ -233,7 +233,16 @@ type executionStore interface {
 	// when the workers' lock file proves the others dead, it hands their
 	// running tasks and step jobs on at once.
 	WorkerDeleteOthers(ctx context.Context, tx dbtx, p *workerDeleteParams) ([]string, error)
+	// WorkerDeleteUnlocked removes the rows of the workers other than ID
+	// whose advisory lock (workerLockSpace, hashtext(id)) nobody holds:
+	// their processes are gone. PostgreSQL only; SQLite removes none.
+	WorkerDeleteUnlocked(ctx context.Context, tx dbtx, p *workerDeleteParams) ([]string, error)
 }
+
+// workerLockSpace is the first key of the PostgreSQL advisory lock every
+// worker holds on its own connection while it lives; the second is
+// hashtext(worker id).
+const workerLockSpace = 0x4c46
 
 type executionGetParams struct{ ARN string }
 
@@ -409,6 +418,16 @@ func (s *sqlStore) WorkerDelete(ctx context.Context, tx dbtx, p *workerDeletePar
 
 func (s *sqlStore) WorkerDeleteOthers(ctx context.Context, tx dbtx, p *workerDeleteParams) ([]string, error) {
 	return s.listStrings(ctx, tx, `DELETE FROM wf_workers WHERE id <> `+s.placeholder(1)+` RETURNING id`, p.ID)
+}
+
+func (s *sqlStore) WorkerDeleteUnlocked(ctx context.Context, tx dbtx, p *workerDeleteParams) ([]string, error) {
+	if s.sqlite {
+		return nil, nil
+	}
+	// The transaction-level lock is released at commit; a worker takes
+	// its own lock before it inserts its row, so a row without a held
+	// lock is a dead worker's.
+	return s.listStrings(ctx, tx, `DELETE FROM wf_workers WHERE id <> $1 AND pg_try_advisory_xact_lock($2, hashtext(id)) RETURNING id`, p.ID, workerLockSpace)
 }
 
 var _ executionStore = (*sqlStore)(nil)
