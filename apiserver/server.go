@@ -20,6 +20,7 @@ import (
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/types"
 )
 
 // Uploader stores an uploaded stream as a new media item.
@@ -63,19 +64,7 @@ type MediaDeleter interface {
 }
 
 // MediaDeleted says what deleting a media item removed.
-type MediaDeleted struct {
-	ID string `json:"id"`
-	// StoppedExecutions were running for the item and were stopped first.
-	StoppedExecutions []string `json:"stopped_executions"`
-	// Objects are the bucket keys removed: the original and its
-	// processed/ and work/ artefacts.
-	Objects []string `json:"objects"`
-	// WorkFiles counts files removed from this process's work folder.
-	WorkFiles     int   `json:"work_files"`
-	SearchEntries int64 `json:"search_entries"`
-	Failures      int64 `json:"failures"`
-	Record        bool  `json:"record"`
-}
+type MediaDeleted = types.MediaDeleted
 
 // Config wires a server.
 type Config struct {

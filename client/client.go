@@ -118,15 +118,7 @@ func (c *Client) GetMedia(ctx context.Context, id string) (*Media, error) {
 }
 
 // MediaDeleted says what DeleteMedia removed.
-type MediaDeleted struct {
-	ID                string   `json:"id"`
-	StoppedExecutions []string `json:"stopped_executions"`
-	Objects           []string `json:"objects"`
-	WorkFiles         int      `json:"work_files"`
-	SearchEntries     int64    `json:"search_entries"`
-	Failures          int64    `json:"failures"`
-	Record            bool     `json:"record"`
-}
+type MediaDeleted = types.MediaDeleted
 
 // DeleteMedia deletes a media item with its objects, artefacts, search
 // entries and failures, stopping its running execution first.
