@@ -84,10 +84,21 @@ func (s *Server) media(r *http.Request) (*catalog.Media, error) {
 	return s.cfg.Catalog.MediaGet(r.Context(), &catalog.MediaGetParams{ID: r.PathValue("id"), TenantID: tenantFor(r)})
 }
 
-// mediaView is a media record with the URLs of its exports.
+// mediaView is a media record with the URLs of its exports and, for a
+// failed item, whether a redrive can help.
 type mediaView struct {
 	*catalog.Media
-	Links map[string]string `json:"links"`
+	Links     map[string]string `json:"links"`
+	Retryable *bool             `json:"retryable,omitempty"`
+}
+
+func newMediaView(m *catalog.Media) mediaView {
+	v := mediaView{Media: m, Links: links(m)}
+	if m.Status == types.StatusFailed {
+		ok, _ := catalog.Retryable(m.Error)
+		v.Retryable = &ok
+	}
+	return v
 }
 
 func links(m *catalog.Media) map[string]string {
@@ -116,7 +127,7 @@ func (s *Server) mediaGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, mediaView{Media: m, Links: links(m)})
+	writeJSON(w, http.StatusOK, newMediaView(m))
 	return nil
 }
 
@@ -298,7 +309,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/v1/media/"+m.ID)
-	writeJSON(w, http.StatusCreated, mediaView{Media: m, Links: links(m)})
+	writeJSON(w, http.StatusCreated, newMediaView(m))
 	return nil
 }
 

@@ -34,6 +34,9 @@ func TestUnsupportedFileFailsWithAdviceByName(t *testing.T) {
 		if got["status"] != "FAILED" || got["error"] != "Media.Unsupported" || !strings.Contains(cause, `quarterly notes.zip`) || strings.Contains(cause, m.ID) {
 			t.Fatalf("unsupported file: %v %v %q", got["status"], got["error"], cause)
 		}
+		if got["retryable"] != false {
+			t.Fatalf("the record of an unsupported file says retryable %v, want false", got["retryable"])
+		}
 		var page struct {
 			Media []map[string]any `json:"media"`
 		}

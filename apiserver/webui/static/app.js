@@ -361,8 +361,6 @@ function heading(parent, text) {
 
 // ---------------------------------------------------------------- Media list
 
-// Error names of failures a redrive repeats (the catalog records them as not retryable).
-const NOT_RETRYABLE = new Set(["Media.Unsupported", "Media.Corrupt", "Media.Empty", "Media.TooLarge", "Landfall.ForbiddenReference", "Landfall.AlreadyProcessed"]);
 const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED", "SKIPPED"];
 const KINDS = ["audio", "video", "image", "unsupported"];
 const SINCE = [["", "Any time"], ["24h", "Last 24 hours"], ["168h", "Last 7 days"], ["720h", "Last 30 days"]];
@@ -741,7 +739,7 @@ async function detailPage(page, route) {
     h("li", {}, "Uploaded ", timeEl(m.created_at))));
   if (m.status === "FAILED") {
     page.append(h("div", { class: "alert", role: "alert" }, h("strong", {}, m.error || "Failed"), m.cause ? ": " + m.cause : "", " ",
-      NOT_RETRYABLE.has(m.error) ? "A redrive would fail the same way; upload a fixed file instead."
+      m.retryable === false ? "A redrive would fail the same way; upload a fixed file instead."
         : h("a", { href: "#/failures" }, "See failures to redrive it.")));
   }
   if (m.status === "SKIPPED") {
