@@ -31,6 +31,25 @@ func deleteMedia(t *testing.T, base, id string) (int, apiserver.MediaDeleted) {
 	return resp.StatusCode, d
 }
 
+func waitNoRunning(t *testing.T, a *App, id string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		xs, _, err := a.Engine.ListExecutions(context.Background(), workflow.ListExecutionsParams{CorrelationID: id,
+			Status: workflow.StatusRunning, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(xs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d executions still running", id, len(xs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestDeleteMediaRemovesEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline")
@@ -46,6 +65,10 @@ func TestDeleteMediaRemovesEverything(t *testing.T) {
 		if got := waitStatus(t, base, m.ID, 2*time.Minute); got["status"] != "FAILED" {
 			t.Fatalf("setup: %v", got["status"])
 		}
+		// The record says FAILED from the error path's recording task; the
+		// execution ends a state later. Delete once it has ended, so that
+		// nothing is left to stop.
+		waitNoRunning(t, a, m.ID)
 		code, d := deleteMedia(t, base, m.ID)
 		if code != http.StatusOK || !d.Record || d.Failures != 1 || !slices.Contains(d.Objects, m.BucketKey) || len(d.StoppedExecutions) != 0 {
 			t.Fatalf("DELETE: %d %+v", code, d)
