@@ -322,7 +322,9 @@ func conditionFailed(err error) bool {
 type item = map[string]dt.AttributeValue
 
 func avS(v string) dt.AttributeValue { return &dt.AttributeValueMemberS{Value: v} }
-func avN(v int64) dt.AttributeValue  { return &dt.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)} }
+func avN(v int64) dt.AttributeValue {
+	return &dt.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
 func avF(v float64) dt.AttributeValue {
 	return &dt.AttributeValueMemberN{Value: strconv.FormatFloat(v, 'g', -1, 64)}
 }
@@ -1203,7 +1205,7 @@ func (s *Store) mediaListQuery(p *catalog.MediaListParams) (*ddb.QueryInput, int
 	}
 	vals := item{":pk": avS(pk)}
 	in := &ddb.QueryInput{TableName: &s.media, IndexName: aws.String(index), ScanIndexForward: aws.Bool(false),
-		KeyConditionExpression: aws.String(sortRange(pkName+" = :pk", vals, "ck", micro(p.Since), micro(p.Until))),
+		KeyConditionExpression:    aws.String(sortRange(pkName+" = :pk", vals, "ck", micro(p.Since), micro(p.Until))),
 		ExpressionAttributeValues: vals, Limit: aws.Int32(int32(limit))}
 	if cur != nil {
 		in.ExclusiveStartKey = item{"media_id": avS(cur.Key), "created_at": avS(tstr(cur.Time)), pkName: avS(pk), "ck": avS(ck(cur.Time, cur.Key))}
@@ -1504,7 +1506,7 @@ func (s *Store) FailureList(ctx context.Context, p *catalog.FailureListParams) (
 	}
 	vals := item{":t": avS(p.TenantID)}
 	in := &ddb.QueryInput{TableName: &s.failures, IndexName: aws.String(IndexFailuresTenant), ScanIndexForward: aws.Bool(false),
-		KeyConditionExpression: aws.String(sortRange("tenant_id = :t", vals, "fk", micro(p.Since), micro(p.Until))),
+		KeyConditionExpression:    aws.String(sortRange("tenant_id = :t", vals, "fk", micro(p.Since), micro(p.Until))),
 		ExpressionAttributeValues: vals}
 	var filters []string
 	if p.MediaID != "" {
