@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/local/speech"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/telemetry"
@@ -119,14 +120,15 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 			"labels":     t.providerFor(analyser.TaskLabels) != nil,
 			"moderation": t.providerFor(analyser.TaskModerate) != nil,
 		},
-		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k), "media": map[string]any{}},
+		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k, m.Filename), "media": map[string]any{}},
 	}
 	return json.Marshal(ref)
 }
 
 // transcribeOptions gathers the vocabulary and domain text for one media
-// item: the installation's, the tenant's and the upload's own.
-func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key) map[string]any {
+// item: the installation's, the tenant's and the upload's own, and the
+// words of its file name as media text.
+func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key, filename string) map[string]any {
 	seen := map[string]bool{}
 	var vocab []string
 	add := func(ws ...string) {
@@ -152,6 +154,9 @@ func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key) map[stri
 	}
 	if t.opt.DomainText != "" {
 		opts["domain_text"] = t.opt.DomainText
+	}
+	if words := speech.FilenameWords(filename); words != "" {
+		opts["media_text"] = words
 	}
 	return opts
 }

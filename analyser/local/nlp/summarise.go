@@ -20,8 +20,6 @@ type SummariseOptions struct {
 	MaxSummaryWords int `json:"max_summary_words,omitempty"` // default and ceiling 80
 	MaxTopics       int `json:"max_topics,omitempty"`        // default 8
 	MaxChapters     int `json:"max_chapters,omitempty"`      // default 12
-
-	speechFirst bool // the summariser before it weighed its sources (for comparison)
 }
 
 // Summariser is the local summarise analyser.
@@ -99,9 +97,6 @@ func BuildReport(src Sources, opt SummariseOptions) (*types.Insights, Report) {
 	if opt.MaxTopics <= 0 {
 		opt.MaxTopics = 8
 	}
-	if opt.speechFirst {
-		return buildSpeechFirst(src, opt)
-	}
 	sg := gatherSignals(src)
 	// Entities, topics and titles come from text nothing doubts.
 	sure := append(append([]Sentence(nil), sg.screen...), sg.clean...)
@@ -148,10 +143,18 @@ func BuildReport(src Sources, opt SummariseOptions) (*types.Insights, Report) {
 	return ins, rep
 }
 
-// buildSpeechFirst is the summariser before it weighed its sources: the
-// summary is lifted from the recognised speech whatever its confidence.
-// It is kept to measure the difference (the quality table's "before").
-func buildSpeechFirst(src Sources, opt SummariseOptions) (*types.Insights, Report) {
+// BuildSpeechFirst is the summariser before it weighed its sources: the
+// summary is lifted from the recognised speech whatever its confidence,
+// and the SEO line is the summary's opening. It is kept to measure the
+// difference (the quality table's "before"); nothing in the pipeline
+// calls it.
+func BuildSpeechFirst(src Sources, opt SummariseOptions) (*types.Insights, Report) {
+	if opt.MaxSummaryWords <= 0 || opt.MaxSummaryWords > 80 {
+		opt.MaxSummaryWords = 80
+	}
+	if opt.MaxTopics <= 0 {
+		opt.MaxTopics = 8
+	}
 	speech := SentencesFromTranscript(src.Transcript)
 	var screen []Sentence
 	for _, o := range src.OCR {
