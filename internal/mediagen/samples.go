@@ -229,7 +229,7 @@ func Lecture(ctx context.Context, path string, slides []LectureSlide, voice Voic
 		frames := int((lead+d+tail)*fps) + 1
 		length := float64(frames) / fps
 		fit := filepath.Join(tmp, fmt.Sprintf("slide%02d.wav", i))
-		if err := run(ctx, "sox", speech, fit, "pad", ftoa(lead), ftoa(length), "trim", "0", ftoa(length)); err != nil {
+		if err := run(ctx, "sox", "-R", speech, fit, "pad", ftoa(lead), ftoa(length), "trim", "0", ftoa(length)); err != nil {
 			return nil, err
 		}
 		parts = append(parts, fit)
@@ -239,7 +239,7 @@ func Lecture(ctx context.Context, path string, slides []LectureSlide, voice Voic
 		t += length
 	}
 	track := filepath.Join(tmp, "track.wav")
-	if err := run(ctx, "sox", append(parts, track)...); err != nil {
+	if err := run(ctx, "sox", append([]string{"-R"}, append(parts, track)...)...); err != nil {
 		return nil, err
 	}
 	res, err := Video(ctx, path, VideoSpec{Width: 1280, Height: 720, FPS: fps, Slides: shown, Audio: track})
