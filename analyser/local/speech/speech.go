@@ -342,7 +342,7 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 		// confident stretches and the media's text, whose vocabulary is
 		// the first pass's words, the custom vocabulary and the media's
 		// words: where the first pass was unsure, the media's terms can
-		// now be heard.
+		// now be heard. Where it was sure, its words stay (Fuse).
 		second := opts
 		second.DomainText = confidentText(out.Words) + "\n" + media
 		second.Vocabulary = append(append([]string(nil), opts.Vocabulary...), mediaTerms(media)...)
@@ -361,7 +361,12 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 			return nil, err
 		}
 		cpu += cpu2
-		Assemble(&out.Transcript, hyps2, casing2, opts.SegmentGap)
+		for w, c := range casing {
+			if _, ok := casing2[w]; !ok {
+				casing2[w] = c
+			}
+		}
+		Assemble(&out.Transcript, Fuse(hyps, hyps2, 0.5), casing2, opts.SegmentGap)
 		out.Transcript.Language, out.Transcript.Duration, out.Transcript.Engine = first.Language, first.Duration, first.Engine
 		out.LanguageModel = "media"
 		out.Passes = 2
@@ -528,6 +533,30 @@ func (a *Analyser) lexicon(ctx context.Context, m model, words []string, pron Pr
 		report.Pronounced[w] = p
 	}
 	return lex, nil
+}
+
+// Fuse keeps the first pass's words of at least minConf confidence and
+// takes the second pass's words elsewhere: a word of the second pass
+// whose middle falls on a confident first-pass word is dropped.
+func Fuse(first, second []Hyp, minConf float64) []Hyp {
+	var out []Hyp
+	var sure []Hyp
+	for _, h := range first {
+		if h.Confidence >= minConf {
+			sure = append(sure, h)
+		}
+	}
+	out = append(out, sure...)
+	for _, h := range second {
+		mid := (h.Start + h.End) / 2
+		i := sort.Search(len(sure), func(i int) bool { return sure[i].End+0.02 >= mid })
+		if i < len(sure) && sure[i].Start-0.02 <= mid {
+			continue
+		}
+		out = append(out, h)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
 }
 
 // mediaText gathers the text the media shows or is named by: the
