@@ -451,6 +451,8 @@ func testMediaTransitions(t *testing.T, b *bundle) {
 		types.StatusSucceeded:  {types.StatusProcessing, types.StatusSucceeded},
 		types.StatusFailed:     {types.StatusProcessing, types.StatusFailed},
 		types.StatusSkipped:    {types.StatusSkipped},
+		types.StatusInReview:   {types.StatusProcessing, types.StatusInReview},
+		types.StatusRejected:   {types.StatusProcessing, types.StatusRejected},
 	}
 	for _, c := range cases {
 		m := b.media(t, catalog.MediaCreateParams{})

@@ -806,10 +806,11 @@ func validKind(field string, k types.Kind) error {
 
 func validStatus(field string, st types.Status) error {
 	switch st {
-	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped:
+	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped,
+		types.StatusInReview, types.StatusRejected:
 		return nil
 	}
-	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED)", field, st)
+	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED, SKIPPED, IN_REVIEW or REJECTED)", field, st)
 }
 
 func (s *Store) mediaGet(ctx context.Context, qr queryer, id, tenant string, lock bool) (*catalog.Media, error) {
@@ -895,14 +896,14 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 		if p.Version != 0 && p.Version != m.Version {
 			return catalog.VersionConflict(m.ID, p.Version, m.Version)
 		}
-		if p.Reprocess && m.Status != types.StatusSucceeded && m.Status != types.StatusFailed {
-			return errcode.New(errcode.FailedPrecond, "catalog: media %q is %s: only SUCCEEDED or FAILED media can be reprocessed", m.ID, m.Status)
+		if p.Reprocess && m.Status != types.StatusSucceeded && m.Status != types.StatusFailed && m.Status != types.StatusRejected {
+			return errcode.New(errcode.FailedPrecond, "catalog: media %q is %s: only SUCCEEDED, FAILED or REJECTED media can be reprocessed", m.ID, m.Status)
 		}
 		if p.Status != "" {
 			if err := catalog.CheckTransition(m.ID, m.Status, p.Status, p.Reprocess); err != nil {
 				return err
 			}
-			if (m.Status == types.StatusFailed || m.Status == types.StatusSkipped) && p.Status != m.Status {
+			if (m.Status == types.StatusFailed || m.Status == types.StatusSkipped || m.Status == types.StatusRejected) && p.Status != m.Status {
 				m.Error, m.Cause = "", ""
 			}
 			m.Status = p.Status
