@@ -142,6 +142,7 @@ type Store interface {
 	DeliveryPrune(ctx context.Context, p *DeliveryPruneParams) (int, error)
 
 	RuleStore
+	ReviewStore
 
 	Close() error
 }

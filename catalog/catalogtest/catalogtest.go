@@ -108,6 +108,10 @@ func Run(t *testing.T, open Opener) {
 		{"TextValidation", testTextValidation},
 		{"DriverErrorText", testDriverErrorText},
 		{"StoredBytes", testStoredBytes},
+		{"ReviewQueue", testReviewQueue},
+		{"ReviewClaims", testReviewClaims},
+		{"ReviewDecideOnce", testReviewDecideOnce},
+		{"MediaVersions", testMediaVersions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1024,6 +1024,14 @@ func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) (
 			}
 			res.Failures, _ = r.RowsAffected()
 		}
+		// The review item and the versions of reviewed results go with
+		// the item.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_reviews WHERE tenant_id = ? AND media_id = ?`), p.TenantID, p.ID); err != nil {
+			return dbErr(err, "delete review")
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_media_versions WHERE tenant_id = ? AND media_id = ?`), p.TenantID, p.ID); err != nil {
+			return dbErr(err, "delete media versions")
+		}
 		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM cat_media WHERE id = ?`), p.ID)
 		return dbErr(err, "delete media")
 	})
