@@ -12,11 +12,11 @@ var transitions = map[types.Status][]types.Status{
 	types.StatusProcessing: {types.StatusSucceeded, types.StatusFailed, types.StatusInReview, types.StatusRejected},
 	// In review: approved (publishing), changes requested (re-running a
 	// step), rejected, or failed on the way.
-	types.StatusInReview: {types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusRejected},
-	types.StatusRejected: {},
-	types.StatusFailed:     {types.StatusPending, types.StatusProcessing}, // retry or redrive
-	types.StatusSucceeded:  {},
-	types.StatusSkipped:    {types.StatusPending, types.StatusProcessing}, // a rule now starts it
+	types.StatusInReview:  {types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusRejected},
+	types.StatusRejected:  {},
+	types.StatusFailed:    {types.StatusPending, types.StatusProcessing}, // retry or redrive
+	types.StatusSucceeded: {},
+	types.StatusSkipped:   {types.StatusPending, types.StatusProcessing}, // a rule now starts it
 }
 
 // CheckTransition reports whether a media item may move from one status to

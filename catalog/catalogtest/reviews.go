@@ -38,7 +38,7 @@ func testReviewQueue(t *testing.T, b *bundle) {
 	b.clock.Advance(time.Hour)
 	ev := event("review-queued-" + video.ID)
 	_, err := b.st.ReviewOpen(b.ctx, &catalog.ReviewOpenParams{TenantID: "acme", MediaID: video.ID, Filename: "v.mp4", Kind: types.KindVideo,
-		Reasons: []catalog.ReviewReason{{Code: catalog.ReasonModeration, Detail: "Violence 91%", Times: []float64{3, 7.5}}},
+		Reasons:  []catalog.ReviewReason{{Code: catalog.ReasonModeration, Detail: "Violence 91%", Times: []float64{3, 7.5}}},
 		Priority: 5, TaskToken: "tok-v1", DueAt: b.clock.Now().Add(time.Hour), Events: []catalog.OutboxEvent{ev}})
 	ok(t, err)
 	b.review(t, other, "tok-o1", catalog.ReasonTenantPolicy)
