@@ -112,6 +112,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReviewClaims", testReviewClaims},
 		{"ReviewDecideOnce", testReviewDecideOnce},
 		{"MediaVersions", testMediaVersions},
+		{"SpeakerSearch", testSpeakerSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

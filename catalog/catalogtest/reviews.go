@@ -308,3 +308,31 @@ func testMediaVersions(t *testing.T, b *bundle) {
 		t.Fatalf("versions outlived their media: %+v", vs)
 	}
 }
+
+func testSpeakerSearch(t *testing.T, b *bundle) {
+	m := b.media(t, catalog.MediaCreateParams{})
+	b.setStatus(t, m.ID, types.StatusProcessing)
+	tr := &types.Transcript{Duration: 10, Text: "hello there. general greetings.",
+		Words: []types.Word{{Text: "hello", Start: 0, End: 1, Speaker: "spk_0"}, {Text: "there.", Start: 1, End: 2, Speaker: "spk_0"},
+			{Text: "general", Start: 4, End: 5, Speaker: "spk_1"}, {Text: "greetings.", Start: 5, End: 6, Speaker: "spk_1"}},
+		Segments: []types.Segment{{Start: 0, End: 2, Text: "hello there.", Speaker: "spk_0", WordCount: 2},
+			{ID: 1, Start: 4, End: 6, Text: "general greetings.", Speaker: "spk_1", FirstWord: 2, WordCount: 2}},
+		Speakers: []types.Speaker{{Label: "spk_0", Seconds: 2}, {Label: "spk_1", Seconds: 2, Name: "Obi-Wan Kenobi"}}}
+	_, err := b.st.MediaUpdate(b.ctx, &catalog.MediaUpdateParams{ID: m.ID, Transcript: tr})
+	ok(t, err)
+	hits := must[[]*catalog.SearchHit](t)(b.st.SearchQuery(b.ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "kenobi"}))
+	if len(hits) != 1 || hits[0].Source != catalog.SourceSpeaker || hits[0].Start != 4 || hits[0].End != 6 {
+		t.Fatalf("hits %+v", hits)
+	}
+	hits = must[[]*catalog.SearchHit](t)(b.st.SearchQuery(b.ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "kenobi", Source: catalog.SourceSpeaker}))
+	if len(hits) != 1 {
+		t.Fatalf("hits %+v", hits)
+	}
+	// A rename replaces the old name.
+	tr.Speakers[1].Name = "Ben"
+	_, err = b.st.MediaUpdate(b.ctx, &catalog.MediaUpdateParams{ID: m.ID, Transcript: tr})
+	ok(t, err)
+	if hits := must[[]*catalog.SearchHit](t)(b.st.SearchQuery(b.ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "kenobi"})); len(hits) != 0 {
+		t.Fatalf("old name still found: %+v", hits)
+	}
+}

@@ -970,6 +970,9 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			if err := s.replaceChunks(ctx, tx, m, catalog.SourceTranscript, catalog.ChunkTranscript(p.Transcript, catalog.ChunkOptions{})); err != nil {
 				return err
 			}
+			if err := s.replaceChunks(ctx, tx, m, catalog.SourceSpeaker, catalog.SpeakerChunks(p.Transcript)); err != nil {
+				return err
+			}
 		}
 		if err := s.outboxInsert(ctx, tx, "events", p.Events); err != nil {
 			return err
@@ -1387,9 +1390,9 @@ func (s *Store) SearchQuery(ctx context.Context, p *catalog.SearchQueryParams) (
 		return nil, err
 	}
 	switch p.Source {
-	case "", catalog.SourceSummary, catalog.SourceTranscript:
+	case "", catalog.SourceSummary, catalog.SourceTranscript, catalog.SourceSpeaker:
 	default:
-		return nil, catalog.Invalidf("source: %q is not %q or %q", p.Source, catalog.SourceSummary, catalog.SourceTranscript)
+		return nil, catalog.Invalidf("source: %q is not %q, %q or %q", p.Source, catalog.SourceSummary, catalog.SourceTranscript, catalog.SourceSpeaker)
 	}
 	limit, err := limitOf("limit", p.Limit, 20, 200)
 	if err != nil {
