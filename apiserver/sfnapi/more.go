@@ -578,4 +578,3 @@ func (h *Handler) describeMapRun(ctx context.Context, body []byte) (any, error) 
 	}
 	return nil, fail("ResourceNotFound", "Map run %s does not exist: this engine runs every Map inline, without map runs", req.MapRunARN)
 }
-
