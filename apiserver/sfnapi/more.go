@@ -240,11 +240,11 @@ func (h *Handler) tagResource(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := resourceARN(req.ResourceARN); err != nil {
-		return nil, err
-	}
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
+	}
+	if err := resourceARN(req.ResourceARN); err != nil {
+		return nil, err
 	}
 	tags, err := tagMap(req.Tags)
 	if err != nil {
@@ -261,11 +261,11 @@ func (h *Handler) untagResource(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := resourceARN(req.ResourceARN); err != nil {
-		return nil, err
-	}
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
+	}
+	if err := resourceARN(req.ResourceARN); err != nil {
+		return nil, err
 	}
 	return struct{}{}, tagErr(h.e.UntagResource(ctx, req.ResourceARN, req.TagKeys))
 }
@@ -325,11 +325,11 @@ func (h *Handler) publishVersion(ctx context.Context, body []byte) (any, error) 
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
-		return nil, err
-	}
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
+	}
+	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+		return nil, err
 	}
 	v, err := h.e.PublishVersion(ctx, req.StateMachineARN, req.RevisionID, req.Description)
 	if err != nil {
@@ -378,11 +378,11 @@ func (h *Handler) deleteVersion(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.ARN, "stateMachine"); err != nil || !workflow.IsVersionARN(req.ARN) {
-		return nil, fail("InvalidArn", "Invalid Arn: '%s': not a state machine version ARN", req.ARN)
-	}
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
+	}
+	if err := arnKind(req.ARN, "stateMachine"); err != nil || !workflow.IsVersionARN(req.ARN) {
+		return nil, fail("InvalidArn", "Invalid Arn: '%s': not a state machine version ARN", req.ARN)
 	}
 	if err := h.e.DeleteVersion(ctx, req.ARN); err != nil {
 		if errcode.Of(err) == errcode.AlreadyExists {
@@ -474,11 +474,11 @@ func (h *Handler) updateAlias(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := aliasARN(req.ARN); err != nil {
-		return nil, err
-	}
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
+	}
+	if err := aliasARN(req.ARN); err != nil {
+		return nil, err
 	}
 	if req.Description == nil && len(req.Routing) == 0 {
 		return nil, fail("ValidationException", "give a description or a routingConfiguration to update")
@@ -527,11 +527,11 @@ func (h *Handler) deleteAlias(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := aliasARN(req.ARN); err != nil {
-		return nil, err
-	}
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
+	}
+	if err := aliasARN(req.ARN); err != nil {
+		return nil, err
 	}
 	return struct{}{}, aliasErr(h.e.DeleteAlias(ctx, req.ARN))
 }
