@@ -16,8 +16,8 @@ import (
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/client"
 	"github.com/landfall/landfall/config"
-	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/ingest/live"
+	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/types"
 )
 
