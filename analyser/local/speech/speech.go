@@ -64,8 +64,6 @@ type Output struct {
 	LanguageModel string `json:"language_model"`
 	// Keywords are the places each requested keyword was recognised.
 	Keywords []KeywordHit `json:"keywords,omitempty"`
-	// Vocabulary reports the custom vocabulary's effect.
-	Vocabulary *VocabularyReport `json:"vocabulary,omitempty"`
 }
 
 // KeywordHit is one occurrence of a keyword. Source says who found it:
@@ -82,15 +80,9 @@ type KeywordHit struct {
 }
 
 // VocabularyReport says which vocabulary words needed generated
-// pronunciations and which the language model cannot produce.
-type VocabularyReport struct {
-	// Pronounced maps words missing from the dictionary to the ARPAbet
-	// pronunciation generated for them.
-	Pronounced map[string]string `json:"pronounced,omitempty"`
-	// Unreachable are vocabulary words the generic language model does not
-	// contain; supply domain_text that uses them to make them recognisable.
-	Unreachable []string `json:"unreachable,omitempty"`
-}
+// pronunciations and which the language model cannot produce; it travels
+// with the transcript (types.Transcript.Vocabulary).
+type VocabularyReport = types.VocabularyReport
 
 // Options are the analyser's settings (Input.Options). Unknown keys are
 // errors.
