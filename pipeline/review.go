@@ -235,12 +235,12 @@ func (t *Tasks) ReviewOpenTask(ctx context.Context, c Call) (json.RawMessage, er
 	if err := decodeInput(c, &in); err != nil {
 		return nil, err
 	}
-	if in.Token == "" || in.Policy == nil {
-		return nil, errcode.New(ErrRuntime, "%s: needs task_token ($$.Task.Token) and policy ($.review_policy)", c.Resource)
-	}
 	s, err := t.scope(c)
 	if err != nil {
 		return nil, err
+	}
+	if in.Token == "" || in.Policy == nil {
+		return nil, errcode.New(ErrRuntime, "%s: needs task_token ($$.Task.Token) and policy ($.review_policy)", c.Resource)
 	}
 	if _, err := s.Media(ctx, &in.Media, "/media"); err != nil {
 		return nil, err
@@ -353,12 +353,12 @@ func (t *Tasks) ReviewEscalateTask(ctx context.Context, c Call) (json.RawMessage
 	if err := decodeInput(c, &in); err != nil {
 		return nil, err
 	}
-	if in.Policy == nil {
-		return nil, errcode.New(ErrRuntime, "%s: needs policy ($.review_policy)", c.Resource)
-	}
 	s, err := t.scope(c)
 	if err != nil {
 		return nil, err
+	}
+	if in.Policy == nil {
+		return nil, errcode.New(ErrRuntime, "%s: needs policy ($.review_policy)", c.Resource)
 	}
 	if _, err := s.Media(ctx, &in.Media, "/media"); err != nil {
 		return nil, err
@@ -452,12 +452,12 @@ func (t *Tasks) ReviewApplyTask(ctx context.Context, c Call) (json.RawMessage, e
 	if err := decodeInput(c, &in); err != nil {
 		return nil, err
 	}
-	if in.Review == nil {
-		return nil, errcode.New(ErrRuntime, "%s: needs review ($.review)", c.Resource)
-	}
 	s, err := t.scope(c)
 	if err != nil {
 		return nil, err
+	}
+	if in.Review == nil {
+		return nil, errcode.New(ErrRuntime, "%s: needs review ($.review)", c.Resource)
 	}
 	if _, err := s.Media(ctx, &in.Media, "/media"); err != nil {
 		return nil, err
@@ -548,12 +548,12 @@ func (t *Tasks) ReviewRejectTask(ctx context.Context, c Call) (json.RawMessage, 
 	if err := decodeInput(c, &in); err != nil {
 		return nil, err
 	}
-	if in.Review == nil {
-		return nil, errcode.New(ErrRuntime, "%s: needs review ($.review)", c.Resource)
-	}
 	s, err := t.scope(c)
 	if err != nil {
 		return nil, err
+	}
+	if in.Review == nil {
+		return nil, errcode.New(ErrRuntime, "%s: needs review ($.review)", c.Resource)
 	}
 	if _, err := s.Media(ctx, &in.Media, "/media"); err != nil {
 		return nil, err
