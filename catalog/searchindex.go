@@ -59,16 +59,16 @@ type SearchMatchParams struct {
 	TenantID string
 	Groups   [][]SearchAlt
 	// Any makes the groups alternatives (OR) instead of all required.
-	Any      bool
-	Exclude  []SearchAlt
-	Fields   []string
-	Speaker  string
-	Value    string
-	MediaID  string
-	Kind     string
-	Since    time.Time
-	Until    time.Time
-	Limit    int
+	Any     bool
+	Exclude []SearchAlt
+	Fields  []string
+	Speaker string
+	Value   string
+	MediaID string
+	Kind    string
+	Since   time.Time
+	Until   time.Time
+	Limit   int
 }
 
 // SearchCandidate is an entry matched by SearchEntriesMatch, with the

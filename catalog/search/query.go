@@ -19,9 +19,9 @@ type Filters struct {
 	Label   string    `json:"label,omitempty"`   // label:car (media with that label)
 	Entity  string    `json:"entity,omitempty"`  // entity:"Ada Lovelace" (media mentioning it)
 	MediaID string    `json:"media_id,omitempty"`
-	File    string    `json:"file,omitempty"`    // file:lecture (file name contains)
-	Since   time.Time `json:"since,omitzero"`    // after: / since:
-	Until   time.Time `json:"until,omitzero"`    // before: / until:
+	File    string    `json:"file,omitempty"` // file:lecture (file name contains)
+	Since   time.Time `json:"since,omitzero"` // after: / since:
+	Until   time.Time `json:"until,omitzero"` // before: / until:
 }
 
 // fieldAliases maps the names users type to index fields.
@@ -32,8 +32,8 @@ var fieldAliases = map[string]string{
 	"topic": catalog.FieldTopic, "topics": catalog.FieldTopic,
 	"label": catalog.FieldLabel, "labels": catalog.FieldLabel, "object": catalog.FieldLabel,
 	"moderation": catalog.FieldModeration,
-	"chapter": catalog.FieldChapter, "chapters": catalog.FieldChapter,
-	"summary": catalog.FieldSummary,
+	"chapter":    catalog.FieldChapter, "chapters": catalog.FieldChapter,
+	"summary":  catalog.FieldSummary,
 	"filename": catalog.FieldFilename, "name": catalog.FieldFilename,
 }
 
