@@ -113,14 +113,17 @@ type Params struct {
 
 // Hit is one moment: the matched words of one index entry.
 type Hit struct {
-	MediaID  string  `json:"media_id"`
-	Filename string  `json:"filename,omitempty"`
-	Kind     string  `json:"kind,omitempty"`
-	Field    string  `json:"field"`
-	Value    string  `json:"value,omitempty"`
-	Speaker  string  `json:"speaker,omitempty"`
-	Start    float64 `json:"start"` // seconds: the first matched word
-	End      float64 `json:"end"`   // the last matched word
+	MediaID  string `json:"media_id"`
+	Filename string `json:"filename,omitempty"`
+	Kind     string `json:"kind,omitempty"`
+	Field    string `json:"field"`
+	// Source is "summary" or "transcript" for those fields, else the
+	// field (what earlier versions of /v1/search called a hit's source).
+	Source  string  `json:"source"`
+	Value   string  `json:"value,omitempty"`
+	Speaker string  `json:"speaker,omitempty"`
+	Start   float64 `json:"start"` // seconds: the first matched word
+	End     float64 `json:"end"`   // the last matched word
 	// EntryStart and EntryEnd bound the whole segment, line or mention.
 	EntryStart float64  `json:"entry_start"`
 	EntryEnd   float64  `json:"entry_end"`
@@ -192,6 +195,9 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 	}
 	if err := catalog.ValidateText("search query", p.Query, catalog.MaxQueryLen); err != nil {
 		return nil, err
+	}
+	if strings.TrimSpace(p.Query) == "" {
+		return nil, errcode.New(errcode.Invalid, "search query: empty")
 	}
 	f, text, err := SplitFilters(p.Query, e.now())
 	if err != nil {
@@ -516,7 +522,7 @@ func score(c *catalog.SearchCandidate, groups []group, strict bool) *Hit {
 	if found == 0 && !strict {
 		return nil
 	}
-	h := &Hit{MediaID: c.MediaID, Filename: c.Filename, Kind: c.Kind, Field: c.Field, Value: c.Value, Speaker: c.Speaker,
+	h := &Hit{MediaID: c.MediaID, Filename: c.Filename, Kind: c.Kind, Field: c.Field, Source: c.Field, Value: c.Value, Speaker: c.Speaker,
 		EntryStart: c.Start, EntryEnd: c.End, Start: c.Start, End: c.End, Match: weakest, entryID: c.ID, created: c.CreatedAt}
 	if found == 0 {
 		h.Match = MatchExact

@@ -9,6 +9,7 @@ import (
 	"github.com/landfall/landfall/catalog"
 	_ "github.com/landfall/landfall/catalog/postgres"
 	"github.com/landfall/landfall/catalog/search"
+	"github.com/landfall/landfall/catalog/search/wordnet"
 	_ "github.com/landfall/landfall/catalog/sqlite"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/testutil"
@@ -244,6 +245,36 @@ func TestSearchMoments(t *testing.T) {
 		}
 		if r := find(t, all, "acme", "automobile"); len(r.Groups) != 0 {
 			t.Fatalf("deleted item still found: %+v", r.Groups)
+		}
+	})
+}
+
+func TestSearchSynonyms(t *testing.T) {
+	t.Parallel()
+	db, err := wordnet.Open(wordnet.DefaultDir)
+	if err != nil {
+		t.Fatalf("%v (scripts/setup installs wordnet-base)", err)
+	}
+	defer db.Close()
+	drivers(t, func(t *testing.T, open opener) {
+		f := setup(t, open)
+		lex := search.New(f.idx, search.Options{})
+		syn := search.New(f.idx, search.Options{Expander: &search.WordNet{DB: db}})
+		if r := find(t, lex, "acme", "physician"); len(r.Groups) != 0 {
+			t.Fatalf("lexical physician: %+v", r.Groups)
+		}
+		h := top(t, find(t, syn, "acme", "physician"))
+		if h.MediaID != f.lecture || h.Start != 21 || h.Match != search.MatchSynonym || !strings.Contains(h.Snippet, "«doctor»") {
+			t.Fatalf("physician: %+v", h)
+		}
+		// The word as typed outranks its synonyms: "automobile" is said in
+		// the interview; "car" only in the lecture.
+		r := find(t, syn, "acme", "automobile")
+		if len(r.Groups) != 2 || r.Groups[0].MediaID != f.talk || r.Groups[1].MediaID != f.lecture {
+			t.Fatalf("automobile: %+v", r.Groups)
+		}
+		if r.Groups[0].Hits[0].Match != search.MatchExact || r.Groups[1].Hits[0].Match != search.MatchSynonym {
+			t.Fatalf("automobile matches: %+v %+v", r.Groups[0].Hits[0], r.Groups[1].Hits[0])
 		}
 	})
 }

@@ -216,6 +216,9 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 			return nil, catalog.Invalidf("field: %q is not one of %s", f, strings.Join(catalog.Fields, ", "))
 		}
 	}
+	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "?" }
 	var where []string
