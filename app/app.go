@@ -35,6 +35,7 @@ import (
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/ingest/live"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/telemetry"
@@ -76,6 +77,8 @@ type App struct {
 	API     *apiserver.Server
 	// Search answers queries over the catalog's search index.
 	Search *search.Engine
+	// Live runs the live caption sessions of this process.
+	Live *live.Manager
 
 	// StateMachineARN is the media pipeline's ARN.
 	StateMachineARN string
@@ -240,6 +243,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		log.Warn("secret_file is the data folder's own; every API process of a shared database must load the same installation secret: set secret_file to one shared file",
 			"secret_file", cfg.SecretFile)
 	}
+	var vocab []string
+	vocab = append(vocab, cfg.Transcribe.Vocabulary...)
+	a.Live = live.New(live.Options{Uploads: a.Ingest, Bucket: a.Bucket, TempDir: filepath.Join(cfg.Data, "live"),
+		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live")})
+	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
+		return nil, fmt.Errorf("live: %w", err)
+	}
 	if a.Search, a.wordnet, err = newSearch(a.Catalog, log.With("component", "search")); err != nil {
 		// A wrapped catalog in tests: /v1/search answers 501 naming this.
 		log.Warn("search: off", "err", err)
@@ -249,7 +259,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports})
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live})
 	return a, nil
 }
 
@@ -515,6 +525,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 func (a *App) Close(ctx context.Context) {
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.Live != nil {
+		// Running live sessions end and are stored before the stores close.
+		a.Live.Close(ctx)
 	}
 	a.wg.Wait()
 	if a.Engine != nil {
