@@ -101,7 +101,11 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 		return nil, err
 	}
 	entries, err := s.Catalog.SearchIndex(ctx, row, upd.Transcript)
-	if err != nil {
+	if errcode.Of(err) == errcode.NotImplemented {
+		// A catalog without the moment index (DynamoDB): the item is
+		// stored, and the log says it cannot be found by search.
+		t.log.Warn("pipeline: not indexed for search", "media_id", m.ID, "err", err)
+	} else if err != nil {
 		return nil, err
 	}
 	t.log.Info("pipeline: persisted", "media_id", m.ID, "tenant", s.Tenant, "transcript", upd.TranscriptKey, "search_entries", entries)
