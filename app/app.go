@@ -196,7 +196,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
-		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions})
+		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
@@ -338,6 +338,12 @@ func substitute(def string, subs map[string]string) string {
 	return def
 }
 
+// MediaRoleARN is the role the built-in media machine shows: Landfall
+// runs its tasks with its own rights, and the role names them.
+func MediaRoleARN(account string) string {
+	return "arn:aws:iam::" + account + ":role/landfall-media-pipeline"
+}
+
 func (a *App) provision(ctx context.Context) error {
 	def := string(pipelines.MediaDefinition)
 	if p := a.Cfg.Pipeline.Definition; p != "" {
@@ -357,7 +363,8 @@ func (a *App) provision(ctx context.Context) error {
 	if a.Engine.Role() != workflow.RoleWorker {
 		// Put: create, or update when a new release or the configuration
 		// changed the definition; running executions keep their revision.
-		sm, err := a.Engine.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: pipelines.MediaName, Definition: substitute(def, subs)})
+		sm, err := a.Engine.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: pipelines.MediaName, Definition: substitute(def, subs),
+			RoleARN: MediaRoleARN(a.Engine.Account())})
 		if err != nil {
 			return fmt.Errorf("pipeline definition: %w", err)
 		}

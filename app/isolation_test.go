@@ -523,10 +523,12 @@ func actionKind(a string) routeKind {
 
 // ownOrShared reports whether a Step Functions action, given tenant A's
 // identifiers, may still succeed for tenant B: it lists or starts B's own
-// executions, or reads the installation's state machines and activities.
-// Every other action addresses A's execution or task token.
+// executions, reads the installation's state machines and activities, or
+// checks or runs a definition given in the request (TestState,
+// ValidateStateMachineDefinition), which addresses nothing stored. Every
+// other action addresses A's execution or task token.
 func ownOrShared(action string) bool {
-	return strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Start") ||
+	return strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Start") || action == "TestState" || action == "ValidateStateMachineDefinition" ||
 		strings.HasPrefix(action, "Describe") && !strings.Contains(action, "Execution") && !strings.Contains(action, "MapRun")
 }
 
