@@ -252,7 +252,13 @@ func (t *Tasks) ReviewOpenTask(ctx context.Context, c Call) (json.RawMessage, er
 	cur, err := t.opt.Catalog.ReviewGet(ctx, &catalog.ReviewGetParams{TenantID: s.Tenant, MediaID: m.ID})
 	switch {
 	case err == nil && cur.TaskToken == in.Token:
-		return json.RawMessage(`{}`), nil // this round is open already
+		// This round is open already (a repeated delivery).
+		if m.Status != types.StatusInReview {
+			if _, err := s.Catalog.MediaUpdate(ctx, catalog.MediaUpdateParams{ID: m.ID, Status: types.StatusInReview}); err != nil {
+				return nil, err
+			}
+		}
+		return json.RawMessage(`{}`), nil
 	case err != nil && !errors.Is(err, errcode.NotFound):
 		return nil, err
 	}
@@ -262,11 +268,6 @@ func (t *Tasks) ReviewOpenTask(ctx context.Context, c Call) (json.RawMessage, er
 	}
 	if !in.Policy.Escalated {
 		if err := t.saveMachineVersion(ctx, s, m, round); err != nil {
-			return nil, err
-		}
-	}
-	if m.Status != types.StatusInReview {
-		if _, err := s.Catalog.MediaUpdate(ctx, catalog.MediaUpdateParams{ID: m.ID, Status: types.StatusInReview}); err != nil {
 			return nil, err
 		}
 	}
@@ -289,6 +290,12 @@ func (t *Tasks) ReviewOpenTask(ctx context.Context, c Call) (json.RawMessage, er
 		Kind: m.Kind, Reasons: reasons, Priority: in.Policy.Priority, ExecutionID: c.ExecutionARN, TaskToken: in.Token, DueAt: due,
 		Escalate: in.Policy.Escalated, Events: []catalog.OutboxEvent{ev}}); err != nil {
 		return nil, err
+	}
+	// The record says IN_REVIEW once the item is in the queue.
+	if m.Status != types.StatusInReview {
+		if _, err := s.Catalog.MediaUpdate(ctx, catalog.MediaUpdateParams{ID: m.ID, Status: types.StatusInReview}); err != nil {
+			return nil, err
+		}
 	}
 	if t.opt.Bus != nil {
 		t.opt.Bus.Notify()
@@ -497,7 +504,16 @@ func (t *Tasks) PublishReviewDoc(ctx context.Context, s *Scope, mediaID string, 
 		}
 		upd.TranscriptKey, upd.CaptionsKey, upd.Transcript = keys.transcript, keys.captions, doc.Transcript
 	}
-	return s.Catalog.MediaUpdate(ctx, upd)
+	row, err := s.Catalog.MediaUpdate(ctx, upd)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Catalog.SearchIndex(ctx, row, doc.Transcript); errcode.Of(err) == errcode.NotImplemented {
+		t.log.Warn("pipeline: reviewed version not indexed for search", "media_id", mediaID, "err", err)
+	} else if err != nil {
+		return nil, err
+	}
+	return row, nil
 }
 
 type transcriptKeys struct{ transcript, captions string }
