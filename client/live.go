@@ -123,6 +123,10 @@ func (s *LiveSession) End(ctx context.Context) error {
 	return s.c.Write(ctx, websocket.MessageText, []byte(`{"type":"end"}`))
 }
 
+// Ping waits for the server's answer to a ping, which comes after it has
+// read every frame sent before.
+func (s *LiveSession) Ping(ctx context.Context) error { return s.c.Ping(ctx) }
+
 // Abort drops the connection without a close handshake.
 func (s *LiveSession) Abort() { s.c.CloseNow() }
 

@@ -52,6 +52,7 @@ type Config struct {
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 	Limits     Limits            `yaml:"limits" json:"limits"`
+	Live       Live              `yaml:"live" json:"live"`
 	// SecretFile holds the installation secret (derives secret access keys,
 	// signs media URLs): created with mode 0600 on first start. Default
 	// <data>/installation.secret; every process of a scale-out
@@ -87,6 +88,19 @@ type Limits struct {
 	// byte for this long ends the request.
 	BodyReadTimeout Duration `yaml:"body_read_timeout" json:"body_read_timeout"`
 	// IdleTimeout closes idle keep-alive connections.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+}
+
+// Live bounds live caption sessions (GET /v1/live). Zero takes the default.
+type Live struct {
+	// MaxSeconds is the audio one session may send (default 4 h); the
+	// session ends, and is stored, when it is reached.
+	MaxSeconds float64 `yaml:"max_seconds" json:"max_seconds"`
+	// MaxSessions is how many sessions one process runs at once (default
+	// two per CPU).
+	MaxSessions int `yaml:"max_sessions" json:"max_sessions"`
+	// IdleTimeout ends a session whose client sends nothing for this long
+	// (default 15 s).
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 }
 
@@ -367,6 +381,9 @@ func (c *Config) Validate() error {
 	notNegative("/openai/max_tokens", c.OpenAI.MaxTokens < 0)
 	notNegative("/notify/alert_threshold", c.Notify.AlertThreshold < 0)
 	notNegative("/notify/alert_window", c.Notify.AlertWindow.Duration < 0)
+	notNegative("/live/max_seconds", c.Live.MaxSeconds < 0)
+	notNegative("/live/max_sessions", c.Live.MaxSessions < 0)
+	notNegative("/live/idle_timeout", c.Live.IdleTimeout.Duration < 0)
 	l := c.Limits
 	notNegative("/limits/history_events", l.HistoryEvents < 0)
 	notNegative("/limits/execution_timeout", l.ExecutionTimeout.Duration < 0)
