@@ -20,6 +20,7 @@ import (
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/ingest/live"
 	"github.com/landfall/landfall/types"
 )
 
@@ -121,6 +122,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// Version is shown by /healthz.
 	Version string
+	// Live runs live caption sessions (GET /v1/live); nil answers those
+	// routes with NotImplemented.
+	Live *live.Manager
 	// Exports are the files served at /v1/media/{id}/{name} besides
 	// insights.json and transcript.json (captions, interchange formats).
 	Exports *export.Registry
@@ -187,6 +191,7 @@ func (s *Server) routes() {
 	api("POST", "/v1/rules", AccessInstallation, s.rulePut)
 	api("DELETE", "/v1/rules/{name}", AccessInstallation, s.ruleDelete)
 	s.adminRoutes(api)
+	s.liveRoutes(api)
 	if s.cfg.UI != nil {
 		s.handle(Route{Method: "GET", Pattern: "/ui/", Access: AccessPublic}, s.cfg.UI)
 		pub("GET", "/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })

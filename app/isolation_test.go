@@ -20,9 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/landfall/landfall/analyser/local/speech/stream"
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/apiserver/sfnapi"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/client"
+	"github.com/landfall/landfall/types"
 )
 
 // knownOpen lists the access cases that are not enforced yet, each with
@@ -99,6 +102,7 @@ type aState struct {
 	activityARN  string
 	execARN      string
 	tusID        string // a resumable upload in progress
+	liveID       string // a live caption session in progress ("" without the recogniser)
 	// taskToken is the token of the activity task an execution of A's
 	// waits on (handed to the installation's worker, and leaked here to
 	// B's probes).
@@ -119,6 +123,18 @@ func runIsolation(t *testing.T, db string) {
 	for _, path := range []string{"/v1/media/" + st.mediaID, fmt.Sprintf("/v1/failures/%d", st.failureID), "/v1/executions/" + st.execARN} {
 		if r := b.do(t, &b.tenantA, "GET", path, nil, nil); r.status != 200 {
 			t.Fatalf("tenant A reading its own %s: %s", path, r)
+		}
+	}
+	if st.liveID != "" {
+		// A's live session is listed for A and for nobody else.
+		if r := b.do(t, &b.tenantA, "GET", "/v1/live/sessions", nil, nil); r.status != 200 || !strings.Contains(string(r.body), st.liveID) {
+			t.Fatalf("tenant A listing its own live sessions: %s", r)
+		}
+		if r := b.do(t, &b.tenantB, "GET", "/v1/live/sessions", nil, nil); r.status != 200 || strings.Contains(string(r.body), st.liveID) {
+			t.Fatalf("tenant B listing live sessions sees A's: %s", r)
+		}
+		if r := b.do(t, &b.tenantB, "GET", "/v1/live/"+st.liveID+"/captions", nil, nil); r.status != 404 {
+			t.Fatalf("tenant B following A's live captions: %s", r)
 		}
 	}
 	if r := b.sfnCall(t, &b.tenantA, "DescribeExecution", map[string]any{"executionArn": st.execARN}, ""); r.status != 200 {
@@ -319,6 +335,20 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatalf("tenant A resumable upload: %s", r)
 	}
 	st.tusID = loc[strings.LastIndex(loc, "/")+1:]
+	if stream.Built {
+		// A live caption session, open for the whole test.
+		c := &client.Client{BaseURL: b.srv.URL, APIKey: b.tenantA.plain}
+		ls, err := c.Live(ctx, types.LiveStart{Store: new(bool)})
+		if err != nil {
+			t.Fatalf("tenant A live session: %v", err)
+		}
+		t.Cleanup(func() { _ = ls.End(context.Background()); _ = ls.Err() })
+		m := <-ls.Messages()
+		if m.Landfall.Event != "started" {
+			t.Fatalf("tenant A live session: %+v", m)
+		}
+		st.liveID = m.Landfall.SessionID
+	}
 	r = b.do(t, &b.tenantA, "PATCH", "/v1/uploads/tus/"+st.tusID, http.Header{"Tus-Resumable": {"1.0.0"},
 		"Content-Type": {"application/offset+octet-stream"}, "Upload-Offset": {"0"}}, []byte("0123456789"))
 	if r.status != 204 {
@@ -455,10 +485,12 @@ func actionKind(a string) routeKind {
 
 // ownOrShared reports whether a Step Functions action, given tenant A's
 // identifiers, may still succeed for tenant B: it lists or starts B's own
-// executions, or reads the installation's state machines and activities.
-// Every other action addresses A's execution or task token.
+// executions, reads the installation's state machines and activities, or
+// checks or runs a definition given in the request (TestState,
+// ValidateStateMachineDefinition), which addresses nothing stored. Every
+// other action addresses A's execution or task token.
 func ownOrShared(action string) bool {
-	return strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Start") ||
+	return strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Start") || action == "TestState" || action == "ValidateStateMachineDefinition" ||
 		strings.HasPrefix(action, "Describe") && !strings.Contains(action, "Execution") && !strings.Contains(action, "MapRun")
 }
 
@@ -490,6 +522,8 @@ func pathValue(st *aState, b *keyedBundle, collection, param string) string {
 		return b.tenantA.key.ID
 	case "tus":
 		return st.tusID
+	case "live":
+		return st.liveID
 	}
 	return st.mediaID
 }
