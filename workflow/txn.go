@@ -118,13 +118,14 @@ type taskRow struct {
 	token, execARN, frameID, stateName, statePath string
 	attempt                                       int
 	kind, resource, activity                      string
-	// pattern is "sync" for .sync tasks (their resource is stored
-	// without the suffix), else "".
-	pattern string
-	input   json.RawMessage
+	input                                         json.RawMessage
 	status, owner                                 string
 	dispatch, heartbeatSeconds                    int
 	timeoutUS, heartbeatUS, createdUS             int64
+
+	// pattern is "sync" for .sync tasks (their resource is stored
+	// without the suffix), else "".
+	pattern string
 }
 
 const taskCols = `token, execution_arn, frame_id, state_name, state_path, attempt, kind, resource, activity, input, status, owner, dispatch, heartbeat_seconds, timeout_us, heartbeat_us, created_us, pattern`
