@@ -17,6 +17,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/ingest"
@@ -70,6 +71,8 @@ type MediaDeleted = types.MediaDeleted
 // Config wires a server.
 type Config struct {
 	Catalog catalog.Store
+	// Search answers /v1/search over the catalog's search index.
+	Search  *search.Engine
 	Bucket  *blob.Bucket
 	Uploads Uploader
 	Bus     EventBus

@@ -30,6 +30,8 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/busstore"
+	"github.com/landfall/landfall/catalog/search"
+	"github.com/landfall/landfall/catalog/search/wordnet"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
@@ -73,6 +75,8 @@ type App struct {
 	Tasks   *pipeline.Tasks
 	Metrics *Metrics
 	API     *apiserver.Server
+	// Search answers queries over the catalog's search index.
+	Search *search.Engine
 	// Live runs the live caption sessions of this process.
 	Live *live.Manager
 
@@ -85,6 +89,7 @@ type App struct {
 	// about, so Serve does not warn twice.
 	checkedAddr string
 	janitor     *ingest.Janitor
+	wordnet     *wordnet.DB
 	// reconcileEvery is Options.ReconcileEvery with its default.
 	reconcileEvery time.Duration
 }
@@ -251,7 +256,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
-	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
+	if a.Search, a.wordnet, err = newSearch(a.Catalog, log.With("component", "search")); err != nil {
+		// A wrapped catalog in tests: /v1/search answers 501 naming this.
+		log.Warn("search: off", "err", err)
+	}
+	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Search: a.Search, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Delete: deleter{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
@@ -558,6 +567,9 @@ func (a *App) Close(ctx context.Context) {
 	}
 	if a.Catalog != nil {
 		_ = a.Catalog.Close()
+	}
+	if a.wordnet != nil {
+		_ = a.wordnet.Close()
 	}
 	if a.Bucket != nil {
 		_ = a.Bucket.Close()

@@ -25,6 +25,7 @@ import (
 	"github.com/landfall/landfall/apiserver/sfnapi"
 	"github.com/landfall/landfall/apiserver/sqsapi"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/client"
 	"github.com/landfall/landfall/types"
 )
@@ -253,6 +254,35 @@ func runIsolation(t *testing.T, db string) {
 			effects("operator", p)
 		}
 	}
+	// Search: A finds its entries; B's searches, facets and searches within
+	// A's file see nothing of A's.
+	if r := b.do(t, &b.tenantA, "GET", "/v1/search?q=quokkacanary", nil, nil); r.status != 200 || !strings.Contains(string(r.body), st.mediaID) {
+		t.Fatalf("tenant A searching its own entries: %s", r)
+	}
+	for _, q := range []string{"q=quokkacanary", "q=label:quokkacanary", "q=entity:zebedee", "q=zebedee+canary", "q=quokacanary", "q=canary&facets=true",
+		"q=slide+field:ocr", "q=quokkacanary&media_id=" + st.mediaID} {
+		r := b.do(t, &b.tenantB, "GET", "/v1/search?"+q, nil, nil)
+		// The answer repeats the query; A's entries would show as groups or
+		// facet values.
+		var res struct {
+			Groups []json.RawMessage
+			Facets map[string][]struct{ Value string }
+		}
+		_ = json.Unmarshal(r.body, &res)
+		leaked := strings.Contains(string(r.body), st.mediaID) || len(res.Groups) > 0
+		for _, vs := range res.Facets {
+			for _, v := range vs {
+				leaked = leaked || strings.Contains(strings.ToLower(v.Value), "quokka") || strings.Contains(strings.ToLower(v.Value), "zebedee")
+			}
+		}
+		switch {
+		case strings.Contains(q, "media_id="):
+			check("B search within A's file", r.status == 404 && len(res.Groups) == 0, "want 404, got "+r.String())
+		default:
+			check("B search "+q, r.status == 200 && !leaked, "want 200 without A's entries, got "+r.String())
+		}
+		effects("B search", probe{method: "GET", pattern: "/v1/search?" + q})
+	}
 	t.Logf("%d routes and actions probed, %d access cases checked, %d known open", len(probes), len(seen), len(knownOpen))
 	for id, reason := range knownOpen {
 		if !seen[id] {
@@ -302,6 +332,14 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatalf("tenant A upload: %v %s", err, r)
 	}
 	st.mediaID = m.ID
+	// A's search entries: a word said, a label and a person only A has.
+	if err := b.app.Catalog.(catalog.SearchIndex).SearchIndexReplace(ctx, &catalog.SearchIndexReplaceParams{TenantID: tenantA, MediaID: m.ID,
+		Entries: search.Entries(&catalog.Media{ID: m.ID, Filename: "canary.png", Insights: &types.Insights{
+			Labels:   []types.Label{{Name: "Quokkacanary", Timestamps: []float64{1}}},
+			Entities: types.Entities{People: []string{"Zebedee Canary"}},
+			OCR:      []types.OCRText{{Text: "quokkacanary slide", First: 2, Last: 3}}}}, nil)}); err != nil {
+		t.Fatal(err)
+	}
 	f, err := b.app.Catalog.FailureRecord(ctx, &catalog.FailureRecordParams{MediaID: m.ID, TenantID: tenantA, BucketKey: m.BucketKey,
 		ExecutionID: st.execARN, StateName: "W", ErrorName: "Canary.Failed", Cause: "recorded by the isolation test", FailedAt: time.Now()})
 	if err != nil {
