@@ -252,7 +252,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	var vocab []string
 	vocab = append(vocab, cfg.Transcribe.Vocabulary...)
 	a.Live = live.New(live.Options{Uploads: a.Ingest, Bucket: a.Bucket, TempDir: filepath.Join(cfg.Data, "live"),
-		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live")})
+		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live"),
+		MaxSeconds: cfg.Live.MaxSeconds, MaxSessions: cfg.Live.MaxSessions, IdleTimeout: cfg.Live.IdleTimeout.Duration})
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}

@@ -53,6 +53,7 @@ type Config struct {
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 	Limits     Limits            `yaml:"limits" json:"limits"`
+	Live       Live              `yaml:"live" json:"live"`
 	// StepFunctions configures the workflow engine as Step Functions
 	// users see it.
 	StepFunctions StepFunctions `yaml:"step_functions" json:"step_functions"`
@@ -122,6 +123,19 @@ type Limits struct {
 	// byte for this long ends the request.
 	BodyReadTimeout Duration `yaml:"body_read_timeout" json:"body_read_timeout"`
 	// IdleTimeout closes idle keep-alive connections.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+}
+
+// Live bounds live caption sessions (GET /v1/live). Zero takes the default.
+type Live struct {
+	// MaxSeconds is the audio one session may send (default 4 h); the
+	// session ends, and is stored, when it is reached.
+	MaxSeconds float64 `yaml:"max_seconds" json:"max_seconds"`
+	// MaxSessions is how many sessions one process runs at once (default
+	// two per CPU).
+	MaxSessions int `yaml:"max_sessions" json:"max_sessions"`
+	// IdleTimeout ends a session whose client sends nothing for this long
+	// (default 15 s).
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 }
 
@@ -409,6 +423,9 @@ func (c *Config) Validate() error {
 	notNegative("/openai/max_tokens", c.OpenAI.MaxTokens < 0)
 	notNegative("/notify/alert_threshold", c.Notify.AlertThreshold < 0)
 	notNegative("/notify/alert_window", c.Notify.AlertWindow.Duration < 0)
+	notNegative("/live/max_seconds", c.Live.MaxSeconds < 0)
+	notNegative("/live/max_sessions", c.Live.MaxSessions < 0)
+	notNegative("/live/idle_timeout", c.Live.IdleTimeout.Duration < 0)
 	if r := c.StepFunctions.Region; r != "" && !regionPattern.MatchString(r) {
 		bad("/step_functions/region", "%q is not a region name (lowercase letters, digits and dashes, e.g. eu-west-1)", r)
 	}
