@@ -154,4 +154,3 @@ func TestGoLivePage(t *testing.T) {
 		t.Errorf("JavaScript errors: %v", ex)
 	}
 }
-
