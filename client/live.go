@@ -35,7 +35,9 @@ type LiveError struct {
 	Reason string
 }
 
-func (e *LiveError) Error() string { return fmt.Sprintf("live session closed (%d): %s", e.Code, e.Reason) }
+func (e *LiveError) Error() string {
+	return fmt.Sprintf("live session closed (%d): %s", e.Code, e.Reason)
+}
 
 // Live opens a live caption session and sends the start message.
 func (c *Client) Live(ctx context.Context, start types.LiveStart) (*LiveSession, error) {
