@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -382,9 +383,14 @@ func (s *Server) liveCaptions(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}()
+	// A reconnecting EventSource names the last message it had.
+	last, _ := strconv.Atoi(r.Header.Get("Last-Event-ID"))
 	for {
 		select {
 		case m := <-msgs:
+			if m.Landfall.Seq <= last {
+				continue
+			}
 			b, _ := json.Marshal(m)
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", m.Landfall.Seq, m.Landfall.Event, b)
 			fl.Flush()
