@@ -96,10 +96,19 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 			}
 		}
 	}
-	if _, err := s.Catalog.MediaUpdate(ctx, upd); err != nil {
+	row, err := s.Catalog.MediaUpdate(ctx, upd)
+	if err != nil {
 		return nil, err
 	}
-	t.log.Info("pipeline: persisted", "media_id", m.ID, "tenant", s.Tenant, "transcript", upd.TranscriptKey)
+	entries, err := s.Catalog.SearchIndex(ctx, row, upd.Transcript)
+	if errcode.Of(err) == errcode.NotImplemented {
+		// A catalog without the moment index (DynamoDB): the item is
+		// stored, and the log says it cannot be found by search.
+		t.log.Warn("pipeline: not indexed for search", "media_id", m.ID, "err", err)
+	} else if err != nil {
+		return nil, err
+	}
+	t.log.Info("pipeline: persisted", "media_id", m.ID, "tenant", s.Tenant, "transcript", upd.TranscriptKey, "search_entries", entries)
 	return json.Marshal(map[string]any{"media_id": m.ID, "tenant": s.Tenant, "transcript_key": upd.TranscriptKey,
 		"captions_key": upd.CaptionsKey, "summary": ins.Summary})
 }
