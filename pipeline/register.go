@@ -10,6 +10,7 @@ import (
 
 	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/analyser/local/speech"
+	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/telemetry"
@@ -24,6 +25,11 @@ type RegisterInput struct {
 	Size    int64  `json:"size"`
 	ETag    string `json:"etag"`
 	EventID string `json:"event_id"`
+	// Execution is the execution's whole input: a rule's input
+	// transformer may name an insight profile there ("profile").
+	Execution struct {
+		Profile string `json:"profile"`
+	} `json:"execution"`
 }
 
 // Finished reports whether a media status is final: a repeated delivery of
@@ -120,9 +126,36 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 			"labels":     t.providerFor(analyser.TaskLabels) != nil,
 			"moderation": t.providerFor(analyser.TaskModerate) != nil,
 		},
-		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k, m.Filename), "media": map[string]any{}},
+		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k, m.Filename), "media": map[string]any{},
+			"summarise": t.summariseOptions(ctx, s, k, in.Execution.Profile)},
 	}
 	return json.Marshal(ref)
+}
+
+// summariseOptions names the insight profile to fill: the execution
+// input's (a rule's input transformer may set one), else the upload's,
+// else the tenant's; none when none is set.
+func (t *Tasks) summariseOptions(ctx context.Context, s *Scope, k Key, fromInput string) map[string]any {
+	name := fromInput
+	if name == "" {
+		if attrs, err := s.Bucket.Attributes(ctx, k.String()); err == nil {
+			name = attrs.Metadata[MetaProfile]
+		}
+	}
+	if name == "" {
+		for _, tn := range t.cfg.Tenants {
+			if tn.ID == s.Tenant {
+				name = tn.Profile
+			}
+		}
+	}
+	if _, err := profile.Find(name); name == "" || err != nil {
+		if name != "" {
+			t.log.Warn("pipeline: unknown insight profile ignored", "tenant", s.Tenant, "key", k.String(), "profile", name, "error", err)
+		}
+		return map[string]any{}
+	}
+	return map[string]any{"profile": name}
 }
 
 // transcribeOptions gathers the vocabulary and domain text for one media

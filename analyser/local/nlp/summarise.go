@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -20,6 +21,10 @@ type SummariseOptions struct {
 	MaxSummaryWords int `json:"max_summary_words,omitempty"` // default and ceiling 80
 	MaxTopics       int `json:"max_topics,omitempty"`        // default 8
 	MaxChapters     int `json:"max_chapters,omitempty"`      // default 12
+	// Profile names an insight profile (analyser/profile) to fill besides
+	// the summary: what can be computed offline, the rest marked not
+	// available.
+	Profile string `json:"profile,omitempty"`
 }
 
 // Summariser is the local summarise analyser.
@@ -40,6 +45,8 @@ func (Summariser) Spec() analyser.Spec {
 				Description: "most topics listed"},
 			{Name: "max_chapters", Type: analyser.OptionInteger, Default: 12, Min: analyser.Bound(1), Max: analyser.Bound(100),
 				Description: "most chapters made"},
+			{Name: "profile", Type: analyser.OptionString, Enum: profile.Names(),
+				Description: "insight profile to fill besides the summary (fields not computable offline are marked not available)"},
 		},
 	}
 }
@@ -58,6 +65,15 @@ func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Inp
 		return nil, err
 	}
 	ins := Build(src, opt)
+	if opt.Profile != "" {
+		p, err := profile.Find(opt.Profile)
+		if err != nil {
+			return nil, err
+		}
+		if ins.Profile, err = LocalProfile(p, src, ins); err != nil {
+			return nil, err
+		}
+	}
 	env.Record(analyser.Usage{Analyser: s.Spec().ID, CPUSeconds: time.Since(start).Seconds()})
 	return ins, nil
 }

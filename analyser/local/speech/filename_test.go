@@ -1,9 +1,6 @@
 package speech
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func TestFilenameWords(t *testing.T) {
 	for in, want := range map[string]string{
@@ -31,16 +28,11 @@ func FuzzFilenameWords(f *testing.F) {
 	})
 }
 
-func TestFuse(t *testing.T) {
-	first := []Hyp{{Word: "hello", Start: 0, End: 0.4, Confidence: 0.9}, {Word: "coburn", Start: 0.5, End: 0.9, Confidence: 0.2},
-		{Word: "its", Start: 0.9, End: 1.1, Confidence: 0.3}, {Word: "operators", Start: 1.2, End: 1.8, Confidence: 0.8}}
-	second := []Hyp{{Word: "yellow", Start: 0, End: 0.4, Confidence: 0.9}, {Word: "kubernetes", Start: 0.5, End: 1.1, Confidence: 0.7},
-		{Word: "operators", Start: 1.2, End: 1.8, Confidence: 0.9}}
-	var got []string
-	for _, h := range Fuse(first, second, 0.5) {
-		got = append(got, h.Word)
+func TestTeaches(t *testing.T) {
+	if teaches("Front Center") || teaches("sense and sensibility austen") {
+		t.Error("a file name alone taught a second pass")
 	}
-	if strings.Join(got, " ") != "hello kubernetes operators" {
-		t.Errorf("fused %q", got)
+	if !teaches("Coral Reefs Under Pressure\nMarine Biology Seminar\nCoral bleaching\nHeat stress expels the algae") {
+		t.Error("slides did not teach a second pass")
 	}
 }

@@ -335,14 +335,14 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 		return nil, err
 	}
 	Assemble(&out.Transcript, hyps, casing, opts.SegmentGap)
-	if media := mediaText(opts, in); media != "" && opts.SecondPass != "off" && opts.DomainText == "" && len(out.Words) > 0 {
+	if media := mediaText(opts, in); teaches(media) && opts.SecondPass != "off" && opts.DomainText == "" && len(out.Words) > 0 {
 		// The media's own words (slides, file name, title) are not in the
 		// generic model, and a model of them alone cannot say the rest.
 		// The second pass decodes with a model of the first pass's
 		// confident stretches and the media's text, whose vocabulary is
 		// the first pass's words, the custom vocabulary and the media's
 		// words: where the first pass was unsure, the media's terms can
-		// now be heard. Where it was sure, its words stay (Fuse).
+		// now be heard.
 		second := opts
 		second.DomainText = confidentText(out.Words) + "\n" + media
 		second.Vocabulary = append(append([]string(nil), opts.Vocabulary...), mediaTerms(media)...)
@@ -366,7 +366,7 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 				casing2[w] = c
 			}
 		}
-		Assemble(&out.Transcript, Fuse(hyps, hyps2, 0.5), casing2, opts.SegmentGap)
+		Assemble(&out.Transcript, hyps2, casing2, opts.SegmentGap)
 		out.Transcript.Language, out.Transcript.Duration, out.Transcript.Engine = first.Language, first.Duration, first.Engine
 		out.LanguageModel = "media"
 		out.Passes = 2
@@ -535,28 +535,21 @@ func (a *Analyser) lexicon(ctx context.Context, m model, words []string, pron Pr
 	return lex, nil
 }
 
-// Fuse keeps the first pass's words of at least minConf confidence and
-// takes the second pass's words elsewhere: a word of the second pass
-// whose middle falls on a confident first-pass word is dropped.
-func Fuse(first, second []Hyp, minConf float64) []Hyp {
-	var out []Hyp
-	var sure []Hyp
-	for _, h := range first {
-		if h.Confidence >= minConf {
-			sure = append(sure, h)
+// minMediaWords is the fewest distinct words of media text that teach a
+// second pass: slides give dozens, a file name alone (two or three words)
+// is too little to build a language model from — on the real recordings
+// it made recognition worse — so it only joins the vocabulary.
+const minMediaWords = 8
+
+// teaches reports media text with enough distinct words for a second pass.
+func teaches(media string) bool {
+	seen := map[string]bool{}
+	for _, s := range Sentences(media) {
+		for _, w := range s {
+			seen[w] = true
 		}
 	}
-	out = append(out, sure...)
-	for _, h := range second {
-		mid := (h.Start + h.End) / 2
-		i := sort.Search(len(sure), func(i int) bool { return sure[i].End+0.02 >= mid })
-		if i < len(sure) && sure[i].Start-0.02 <= mid {
-			continue
-		}
-		out = append(out, h)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
-	return out
+	return len(seen) >= minMediaWords
 }
 
 // mediaText gathers the text the media shows or is named by: the
