@@ -80,7 +80,7 @@ type backend interface {
 	migrateRiver(ctx context.Context) error
 	// newRiver builds the River client with the given config; a nil
 	// Workers in cfg gives an insert-only client.
-	newRiver(cfg *river.Config) error
+	newRiver(cfg *river.Config, fair *fairFetch) error
 	startRiver(ctx context.Context) error
 	stopRiver(ctx context.Context) error
 	// withLock runs f while holding a database-wide lock named key
@@ -313,8 +313,8 @@ func (b *sqliteBackend) migrateRiver(ctx context.Context) error {
 	return err
 }
 
-func (b *sqliteBackend) newRiver(cfg *river.Config) (err error) {
-	b.client, err = river.NewClient(b.driver, cfg)
+func (b *sqliteBackend) newRiver(cfg *river.Config, fair *fairFetch) (err error) {
+	b.client, err = river.NewClient(withFairFetch(b.driver, fair), cfg)
 	return err
 }
 
@@ -573,8 +573,8 @@ func (b *pgBackend) migrateRiver(ctx context.Context) error {
 	return err
 }
 
-func (b *pgBackend) newRiver(cfg *river.Config) (err error) {
-	b.client, err = river.NewClient(b.driver, cfg)
+func (b *pgBackend) newRiver(cfg *river.Config, fair *fairFetch) (err error) {
+	b.client, err = river.NewClient(withFairFetch(b.driver, fair), cfg)
 	return err
 }
 
