@@ -17,9 +17,11 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/ingest/live"
 	"github.com/landfall/landfall/types"
 )
 
@@ -69,6 +71,8 @@ type MediaDeleted = types.MediaDeleted
 // Config wires a server.
 type Config struct {
 	Catalog catalog.Store
+	// Search answers /v1/search over the catalog's search index.
+	Search  *search.Engine
 	Bucket  *blob.Bucket
 	Uploads Uploader
 	Bus     EventBus
@@ -121,6 +125,9 @@ type Config struct {
 	MaxUploadBytes int64
 	// Version is shown by /healthz.
 	Version string
+	// Live runs live caption sessions (GET /v1/live); nil answers those
+	// routes with NotImplemented.
+	Live *live.Manager
 	// Exports are the files served at /v1/media/{id}/{name} besides
 	// insights.json and transcript.json (captions, interchange formats).
 	Exports *export.Registry
@@ -187,6 +194,7 @@ func (s *Server) routes() {
 	api("POST", "/v1/rules", AccessInstallation, s.rulePut)
 	api("DELETE", "/v1/rules/{name}", AccessInstallation, s.ruleDelete)
 	s.adminRoutes(api)
+	s.liveRoutes(api)
 	if s.cfg.UI != nil {
 		s.handle(Route{Method: "GET", Pattern: "/ui/", Access: AccessPublic}, s.cfg.UI)
 		pub("GET", "/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })
