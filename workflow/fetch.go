@@ -22,9 +22,10 @@ import (
 //   - a fetch locks one job, so what is available spreads over the
 //     workers that look for it, one job each;
 //   - a worker running more than the least loaded other live worker (by
-//     the running tasks counted at each lease renewal) waits a poll
-//     interval before it looks, so that worker takes a new job first; it
-//     then looks anyway, so no job waits on a worker that is gone.
+//     the running tasks counted at each lease renewal) waits two poll
+//     intervals before it looks, so that worker (which polls at least
+//     once in that time) takes a new job first; it then looks anyway, so
+//     no job waits on a worker that is gone.
 //
 // A worker that is alone keeps River's behaviour (it takes what it has
 // room for). Workers equally loaded fetch at once, and a backlog is still
@@ -51,7 +52,7 @@ func (f *fairFetch) limit(want int) (int, time.Duration) {
 		return want, 0
 	}
 	if f.active.Load() > f.minPeer.Load() {
-		return 1, f.poll
+		return 1, 2 * f.poll
 	}
 	return 1, 0
 }

@@ -36,7 +36,7 @@ func RunFairness(t *testing.T, open Open, opts FairnessOptions) map[string]int {
 		opts.MinShare = 0.3
 	}
 	db := open(t)
-	cfg := Config(db, nil)
+	cfg := Config(db, Resources())
 	cfg.Role = workflow.RoleAPI
 	api := StartEngine(t, cfg)
 	ctx := context.Background()

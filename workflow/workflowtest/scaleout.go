@@ -19,7 +19,7 @@ import (
 // repeated.
 func RunScaleOut(t *testing.T, executions int) {
 	db := Postgres(t)
-	cfg := Config(db, nil)
+	cfg := Config(db, Resources())
 	cfg.Role = workflow.RoleAPI
 	api := StartEngine(t, cfg)
 	ctx := context.Background()
