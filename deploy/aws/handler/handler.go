@@ -81,7 +81,10 @@ type Config struct {
 	// S3Endpoint, DynamoDBEndpoint and EventsEndpoint override the
 	// services' endpoints (tests); S3 then uses path-style addressing.
 	S3Endpoint, DynamoDBEndpoint, EventsEndpoint string
-	Logger                                       *slog.Logger
+	// ServicesEndpoint overrides the endpoint of Transcribe, Rekognition
+	// and Bedrock (tests).
+	ServicesEndpoint string
+	Logger           *slog.Logger
 }
 
 // DefaultAnalysers are the providers of the AWS deployment: the managed
@@ -181,7 +184,7 @@ func New(ctx context.Context, c Config) (*Handler, error) {
 	cfg.AWS.BedrockModel = c.BedrockModel
 	reg := analyser.NewRegistry()
 	if usesAWS(cfg.Analysers) {
-		cl, err := awsprov.New(ctx, awsprov.Config{AWS: &ac, BedrockModel: c.BedrockModel,
+		cl, err := awsprov.New(ctx, awsprov.Config{AWS: &ac, BedrockModel: c.BedrockModel, Endpoint: c.ServicesEndpoint,
 			MediaURI: func(key string) string { return "s3://" + c.Bucket + "/" + key }})
 		if err != nil {
 			return nil, err

@@ -32,6 +32,7 @@ import (
 	"github.com/landfall/landfall/blob/s3blob/s3test"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/dynamodb"
+	awsdeploy "github.com/landfall/landfall/deploy/aws"
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/internal/testutil"
 	"github.com/landfall/landfall/rule"
@@ -99,6 +100,14 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 		for _, e := range in.Entries {
 			r.note(Call{"events:" + strings.TrimPrefix(target, "AWSEvents."), "event-bus/" + e.EventBusName})
 		}
+	} else if svc, op, ok := strings.Cut(target, "."); ok && (svc == "Transcribe" || svc == "RekognitionService") {
+		name := map[string]string{"Transcribe": "transcribe", "RekognitionService": "rekognition"}[svc]
+		r.note(Call{name + ":" + op, "*"})
+	} else if m := converseRe.FindStringSubmatch(req.URL.Path); m != nil {
+		// Converse is authorised as bedrock:InvokeModel on the model.
+		r.note(Call{"bedrock:InvokeModel", "foundation-model/" + m[1]})
+	} else if req.URL.Path == "/out/transcript.json" {
+		// Transcribe's presigned output URL: no IAM permission.
 	} else if strings.HasPrefix(target, "DynamoDB_") {
 		body, _ := io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(body))
@@ -117,6 +126,8 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	}
 	return http.DefaultClient.Do(req)
 }
+
+var converseRe = regexp.MustCompile(`^/model/([^/]+)/converse$`)
 
 // s3Calls maps a path-style S3 request to the IAM actions it needs.
 func s3Calls(req *http.Request) []Call {
@@ -157,6 +168,9 @@ func s3Calls(req *http.Request) []Call {
 // stack is a local stand-in for a deployed stack: the media bucket on a
 // local S3, the catalog tables on dynalite, one handler per function.
 type stack struct {
+	mu       sync.Mutex
+	last     map[string][]byte // the last event each function received
+	services string
 	events   *eventBus
 	bucket   string
 	prefix   string
@@ -187,7 +201,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	st := &stack{bucket: server.NewBucket(t, true), prefix: "lambdatest-", rec: &recorder{calls: map[string]map[Call]bool{}, dynamoEP: dynEP},
-		handlers: map[string]*Handler{}, events: newEventBus(t)}
+		handlers: map[string]*Handler{}, events: newEventBus(t), services: newServices(t), last: map[string][]byte{}}
 	st.rules, err = rule.ParseRulesFile(rulesFile)
 	if err != nil {
 		t.Fatal(err)
@@ -248,6 +262,52 @@ func newEventBus(t *testing.T) *eventBus {
 	return b
 }
 
+const transcript = `{"jobName":"j","status":"COMPLETED","results":{"language_code":"en-US",
+"transcripts":[{"transcript":"The harbour opens at dawn."}],"items":[
+{"type":"pronunciation","start_time":"0.1","end_time":"0.4","speaker_label":"spk_0","alternatives":[{"content":"The","confidence":"0.99"}]},
+{"type":"pronunciation","start_time":"0.4","end_time":"0.9","speaker_label":"spk_0","alternatives":[{"content":"harbour","confidence":"0.97"}]},
+{"type":"pronunciation","start_time":"0.9","end_time":"1.3","speaker_label":"spk_0","alternatives":[{"content":"opens","confidence":"0.98"}]},
+{"type":"pronunciation","start_time":"1.3","end_time":"1.5","speaker_label":"spk_0","alternatives":[{"content":"at","confidence":"0.99"}]},
+{"type":"pronunciation","start_time":"1.5","end_time":"2.0","speaker_label":"spk_0","alternatives":[{"content":"dawn","confidence":"0.96"}]},
+{"type":"punctuation","alternatives":[{"content":".","confidence":"0.0"}]}],
+"speaker_labels":{"speakers":1,"segments":[{"start_time":"0.1","end_time":"2.0","speaker_label":"spk_0","items":[]}]}}}`
+
+// newServices is a loopback stand-in for Transcribe, Rekognition and
+// Bedrock, answering as they do, so the functions' AWS providers run
+// their real calls.
+func newServices(t *testing.T) string {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		op := r.Header.Get("X-Amz-Target")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		switch {
+		case op == "Transcribe.StartTranscriptionJob":
+			io.WriteString(w, `{"TranscriptionJob":{"TranscriptionJobStatus":"IN_PROGRESS"}}`)
+		case op == "Transcribe.GetTranscriptionJob":
+			json.NewEncoder(w).Encode(map[string]any{"TranscriptionJob": map[string]any{"TranscriptionJobStatus": "COMPLETED",
+				"Transcript": map[string]any{"TranscriptFileUri": srv.URL + "/out/transcript.json"}}})
+		case r.URL.Path == "/out/transcript.json":
+			io.WriteString(w, transcript)
+		case op == "RekognitionService.DetectLabels":
+			io.WriteString(w, `{"Labels":[{"Name":"Harbor","Confidence":93.5}],"LabelModelVersion":"3.0"}`)
+		case op == "RekognitionService.DetectModerationLabels":
+			io.WriteString(w, `{"ModerationLabels":[],"ModerationModelVersion":"7.0"}`)
+		case converseRe.MatchString(r.URL.Path):
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"output":{"message":{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"record_insights","input":`+
+				`{"summary":"A harbour opens at dawn.","chapters":[{"title":"Dawn","start_seconds":0}],"topics":["harbour"],`+
+				`"entities":{"people":[],"organisations":[],"places":["Harbour"]},"seo_description":"The harbour at dawn."}}}]}},`+
+				`"stopReason":"tool_use","usage":{"inputTokens":120,"outputTokens":40,"totalTokens":160},"metrics":{"latencyMs":5}}`)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":"%s %s"}`, op, r.URL.Path)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // handler returns the function of task, made as Lambda makes it: from
 // the environment the template sets.
 func (st *stack) handler(t *testing.T, task string) *Handler {
@@ -257,14 +317,15 @@ func (st *stack) handler(t *testing.T, task string) *Handler {
 	}
 	env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "landfall-" + task, "LANDFALL_BUCKET": st.bucket,
 		"LANDFALL_TABLE_PREFIX": st.prefix, "LANDFALL_BEDROCK_MODEL": "test-model",
-		// No AWS service but S3 and DynamoDB runs here: the analysis
-		// runs on the local providers, as a stack configured so would.
-		"LANDFALL_ANALYSERS": "transcribe=local,labels=local,moderate=local,summarise=local"}
+		// The stack's providers: Transcribe, Rekognition and Bedrock
+		// (answered by newServices), the rest local.
+	}
 	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	ac := sdkConfig(st.rec.forTask(task))
+	cfg.ServicesEndpoint = st.services
 	cfg.AWS, cfg.S3Endpoint, cfg.DynamoDBEndpoint, cfg.EventsEndpoint, cfg.WorkRoot = &ac, server.Endpoint, st.rec.dynamoEP, st.events.url, t.TempDir()
 	h, err := New(context.Background(), cfg)
 	if err != nil {
@@ -294,6 +355,9 @@ func (st *stack) tasks(t *testing.T) asl.TaskHandler {
 		if err != nil {
 			return nil, err
 		}
+		st.mu.Lock()
+		st.last[m[1]] = event
+		st.mu.Unlock()
 		out, err := h.Invoke(ctx, event)
 		var le messages.InvokeResponse_Error
 		if errors.As(err, &le) {
@@ -414,7 +478,127 @@ func TestLambdaPipeline(t *testing.T) {
 	if len(fl.Failures) != 1 || fl.Failures[0].ErrorName != "Media.Unsupported" || fl.Failures[0].Retryable {
 		t.Fatalf("failures: %+v", fl.Failures)
 	}
+
+	// Speech: media extraction, transcription, diarisation.
+	wav := filepath.Join(dir, "dawn.wav")
+	if err := mediagen.Speech(ctx, wav, "The harbour opens at dawn and the boats go out.", mediagen.VoiceFemale); err != nil {
+		t.Fatal(err)
+	}
+	res = st.start(t, st.upload(t, "incoming/acme/dawn.wav", wav))
+	if res.Status != "SUCCEEDED" {
+		t.Fatalf("speech: %s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	page, err = st.store.MediaList(ctx, &catalog.MediaListParams{TenantID: "acme", Kind: types.KindAudio})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Media) != 1 || page.Media[0].TranscriptKey == "" || page.Media[0].Summary != "A harbour opens at dawn." {
+		t.Fatalf("audio row: %+v", page.Media)
+	}
+
+	// Step Functions runs a task again when an attempt timed out after
+	// the work was done: move finds the file already moved, and
+	// record-failure the failure already recorded.
+	for _, task := range []string{"move", "record-failure"} {
+		if _, err := st.handler(t, task).Invoke(ctx, st.last[task]); err != nil {
+			t.Fatalf("%s again: %v", task, err)
+		}
+	}
+	if fl, err := st.store.FailureList(ctx, &catalog.FailureListParams{TenantID: "globex"}); err != nil || len(fl.Failures) != 1 {
+		t.Fatalf("a repeated record-failure made another row: %v %v", fl, err)
+	}
+
+	// A video with speech and text on screen: keyframes for OCR, faces,
+	// labels and moderation; the soundtrack for transcription.
+	mp4 := filepath.Join(dir, "briefing.mp4")
+	if _, err := mediagen.Video(ctx, mp4, mediagen.VideoSpec{Width: 640, Height: 360, FPS: 10, Audio: wav,
+		Slides: []mediagen.Slide{{Text: "Harbour Briefing", Seconds: 2}, {Text: "Boats at Dawn", Seconds: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	res = st.start(t, st.upload(t, "incoming/acme/briefing.mp4", mp4))
+	if res.Status != "SUCCEEDED" {
+		t.Fatalf("video: %s %s: %s", res.Status, res.Error, res.Cause)
+	}
 	writeCalls(t, st.rec)
+	t.Run("LeastPrivilege", func(t *testing.T) { checkLeastPrivilege(t, st) })
+}
+
+// checkLeastPrivilege compares, for each function the template deploys,
+// the calls its code made in the scenarios above with the role the
+// template gives it (awsdeploy.Functions): a call the role does not allow
+// fails, and so does a permission no call used.
+func checkLeastPrivilege(t *testing.T, st *stack) {
+	def, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "pipelines", "media.asl.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	json.Unmarshal(def, &v)
+	lambdas, _, err := awsdeploy.Scan(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lambdas {
+		f, ok := awsdeploy.Functions[l.Task]
+		if !ok {
+			t.Errorf("landfall-%s has no declared role", l.Task)
+			continue
+		}
+		declared := map[string]bool{}
+		for _, g := range f.Grants {
+			for _, a := range g.Actions {
+				declared[a+" on "+string(g.On)] = true
+			}
+		}
+		calls := st.rec.calls[l.Task]
+		if len(calls) == 0 {
+			t.Errorf("landfall-%s is deployed but no scenario ran it, so its role is unchecked", l.Task)
+			continue
+		}
+		used := map[string]bool{}
+		for c := range calls {
+			r, ok := st.resOf(c)
+			if !ok {
+				t.Errorf("landfall-%s called %s on %s, which no grant can name", l.Task, c.Action, c.Resource)
+				continue
+			}
+			k := c.Action + " on " + string(r)
+			used[k] = true
+			if !declared[k] {
+				t.Errorf("landfall-%s called %s (%s) but its role does not allow it", l.Task, k, c.Resource)
+			}
+		}
+		for k := range declared {
+			if !used[k] {
+				t.Errorf("landfall-%s's role allows %s, which its code never called", l.Task, k)
+			}
+		}
+	}
+}
+
+// resOf names the template resource a call reached.
+func (st *stack) resOf(c Call) (awsdeploy.Res, bool) {
+	svc, _, _ := strings.Cut(c.Action, ":")
+	switch svc {
+	case "s3":
+		area, _, _ := strings.Cut(c.Resource, "/")
+		r, ok := map[string]awsdeploy.Res{"incoming": awsdeploy.ResIncoming, "work": awsdeploy.ResWork, "processed": awsdeploy.ResProcessed}[area]
+		return r, ok
+	case "dynamodb":
+		table, index, _ := strings.Cut(strings.TrimPrefix(c.Resource, st.prefix), "/index/")
+		r, ok := map[string]awsdeploy.Res{"media": awsdeploy.ResMediaTable, "failures": awsdeploy.ResFailures, "catalog": awsdeploy.ResCatalogTable,
+			"media/i": awsdeploy.ResMediaIndexes, "failures/i": awsdeploy.ResFailuresIndex}[table+map[bool]string{true: "/i"}[index != ""]]
+		return r, ok
+	case "events":
+		return awsdeploy.ResDefaultBus, c.Resource == "event-bus/default"
+	case "transcribe":
+		return awsdeploy.ResTranscribe, true
+	case "rekognition":
+		return awsdeploy.ResRekognition, true
+	case "bedrock":
+		return awsdeploy.ResBedrockModel, c.Resource == "foundation-model/test-model"
+	}
+	return "", false
 }
 
 // writeCalls keeps the calls each function made for TestLeastPrivilege
