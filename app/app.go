@@ -84,6 +84,10 @@ type App struct {
 	janitor     *ingest.Janitor
 	// reconcileEvery is Options.ReconcileEvery with its default.
 	reconcileEvery time.Duration
+	// vision is the offline vision worker (nil when not used).
+	vision *visionWorker
+	// runCtx is Start's context: the supervised worker stops with it.
+	runCtx context.Context
 }
 
 // Options adjust New.
@@ -202,7 +206,13 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		}
 		domainText = string(b)
 	}
-	a.Tasks = pipeline.New(pipeline.Options{Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+	if cfg.VisionActivity() {
+		a.vision = newVisionWorker(cfg.Vision.Dir, cfg.Vision.Node)
+		if cfg.Vision.Worker == "external" {
+			a.vision.unavailable = "" // it runs elsewhere; this process only hands it tasks
+		}
+	}
+	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable,Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
@@ -240,7 +250,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports})
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, ActivityTasks: a.Engine})
 	return a, nil
 }
 
@@ -361,6 +371,9 @@ func (a *App) provision(ctx context.Context) error {
 	if err := a.Bus.Reload(ctx); err != nil {
 		return fmt.Errorf("stored rules: %w", err)
 	}
+	if err := a.provisionVision(ctx); err != nil {
+		return err
+	}
 	if len(a.Cfg.Tenants) == 0 {
 		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
 			return err
@@ -408,6 +421,7 @@ func (a *App) provisionTenants(ctx context.Context) error {
 // bucket watcher, as the role asks.
 func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
+	a.runCtx = ctx
 	if err := a.Analysers.Open(ctx); err != nil {
 		return err
 	}
@@ -472,6 +486,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		if err := a.CheckBinding(ln.Addr()); err != nil {
 			return err
 		}
+	}
+	if a.runCtx != nil {
+		// The vision worker polls this API; it stops with the app.
+		a.startVision(a.runCtx, ln.Addr())
 	}
 	skip := func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/metrics" }
 	lim := a.Cfg.Limits

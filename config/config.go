@@ -44,6 +44,7 @@ type Config struct {
 	Uploads    Uploads           `yaml:"uploads" json:"uploads"`
 	Analysers  map[string]string `yaml:"analysers" json:"analysers"` // task → provider ("local", "openai", "aws")
 	Transcribe Transcribe        `yaml:"transcribe" json:"transcribe"`
+	Vision     Vision            `yaml:"vision" json:"vision"`
 	OpenAI     OpenAI            `yaml:"openai" json:"openai"`
 	AWS        AWS               `yaml:"aws" json:"aws"`
 	Notify     Notify            `yaml:"notify" json:"notify"`
@@ -104,6 +105,33 @@ type Uploads struct {
 	AbortAfter Duration `yaml:"abort_after" json:"abort_after"` // incomplete uploads older than this are aborted
 	Watch      bool     `yaml:"watch" json:"watch"`             // watch the bucket folder for dropped files
 }
+
+// Vision configures the offline vision worker: the Node process that
+// serves the labels and moderate tasks as a Step Functions activity worker
+// (workers/vision), used when those tasks' provider is local.
+type Vision struct {
+	// Worker is "serve" (default: landfall serve starts and supervises
+	// it), "external" (it runs elsewhere against the API with an operator
+	// key; the pipeline still hands it the tasks) or "off" (labels and
+	// moderation run only where another provider is configured).
+	Worker string `yaml:"worker" json:"worker"`
+	// Dir is the worker's folder (default: workers/vision beside the
+	// binary or above the working directory).
+	Dir string `yaml:"dir" json:"dir"`
+	// Node is the Node.js command (default "node").
+	Node string `yaml:"node" json:"node"`
+	// Processes is how many worker processes serve, sharing the queue
+	// (default 1).
+	Processes int `yaml:"processes" json:"processes"`
+}
+
+// VisionWorkerServes reports whether this process starts the vision
+// worker; VisionActivity whether labels and moderation go to it.
+func (c *Config) VisionWorkerServes() bool { return c.Vision.Worker == "serve" && c.Role != "api" }
+
+// VisionActivity reports whether the labels and moderate tasks of
+// provider local are handed to the vision worker's activities.
+func (c *Config) VisionActivity() bool { return c.Vision.Worker == "serve" || c.Vision.Worker == "external" }
 
 // Transcribe adapts transcription to an installation's domain: the
 // vocabulary (names, product words) and domain text build the local
@@ -222,6 +250,15 @@ func (c *Config) applyDefaults() {
 	if c.Workers == 0 {
 		c.Workers = 4
 	}
+	if c.Vision.Worker == "" {
+		c.Vision.Worker = "serve"
+	}
+	if c.Vision.Node == "" {
+		c.Vision.Node = "node"
+	}
+	if c.Vision.Processes == 0 {
+		c.Vision.Processes = 1
+	}
 	if c.Uploads.MaxBytes == 0 {
 		c.Uploads.MaxBytes = 20 << 30
 	}
@@ -326,6 +363,14 @@ func (c *Config) Validate() error {
 	case "", "all", "api", "worker":
 	default:
 		bad("/role", "must be all, api or worker, not %q", c.Role)
+	}
+	switch c.Vision.Worker {
+	case "", "serve", "external", "off":
+	default:
+		bad("/vision/worker", "must be serve, external or off, not %q", c.Vision.Worker)
+	}
+	if c.Vision.Processes < 0 || c.Vision.Processes > 16 {
+		bad("/vision/processes", "must be between 1 and 16, not %d", c.Vision.Processes)
 	}
 	if c.Workers < 0 || c.Workers > MaxWorkers {
 		bad("/workers", "must be between 0 (the default, 4) and %d, not %d", MaxWorkers, c.Workers)

@@ -46,6 +46,9 @@ type Options struct {
 	// configured remote providers); the built-in ones when nil.
 	Analysers *analyser.Registry
 	Now       func() time.Time
+	// VisionUnavailable, when set, says why the vision worker cannot serve
+	// the labels and moderate tasks of provider local ("" when it can).
+	VisionUnavailable func() string
 }
 
 // Metrics observe the pipeline.
@@ -105,6 +108,7 @@ func (t *Tasks) Funcs() map[string]TaskFunc {
 		"move":           t.Move,
 		"record-failure": t.RecordFailure,
 		"notify":         t.Notify,
+		"frames":         t.Frames,
 	}
 	for _, task := range AnalyserTasks {
 		fns[task] = t.Analyse(task)

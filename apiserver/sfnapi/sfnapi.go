@@ -17,7 +17,8 @@
 // carry an identity.Principal in its context (the server's authentication
 // puts it there), and a request without one is refused. State machines
 // and activities are the installation's (admins create, update and delete
-// them and poll activity tasks); tenants describe and list them and start
+// them; admins and operators poll activity tasks and settle the tasks they
+// hold); tenants describe and list them and start
 // executions that run for their own tenant; a tenant sees, stops,
 // redrives and settles task tokens of its own executions only, and
 // another tenant's are ExecutionDoesNotExist like missing ones.
@@ -841,7 +842,7 @@ func (h *Handler) getActivityTask(ctx context.Context, body []byte) (any, error)
 	if err := arnKind(req.ActivityARN, "activity"); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+	if err := workflow.AccessOf(ctx).PollActivities(); err != nil {
 		return nil, mapErr(err, "", "")
 	}
 	task, err := h.e.GetActivityTask(ctx, req.ActivityARN, req.WorkerName, h.MaxPoll)
