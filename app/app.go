@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 			a.vision.unavailable = "" // it runs elsewhere; this process only hands it tasks
 		}
 	}
-	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable,Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),

@@ -131,7 +131,9 @@ func (c *Config) VisionWorkerServes() bool { return c.Vision.Worker == "serve" &
 
 // VisionActivity reports whether the labels and moderate tasks of
 // provider local are handed to the vision worker's activities.
-func (c *Config) VisionActivity() bool { return c.Vision.Worker == "serve" || c.Vision.Worker == "external" }
+func (c *Config) VisionActivity() bool {
+	return c.Vision.Worker == "serve" || c.Vision.Worker == "external"
+}
 
 // Transcribe adapts transcription to an installation's domain: the
 // vocabulary (names, product words) and domain text build the local
