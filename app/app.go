@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 			a.vision.unavailable = "" // it runs elsewhere; this process only hands it tasks
 		}
 	}
-	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, VisionDemand: a.demandVision, Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
@@ -422,6 +422,9 @@ func (a *App) provisionTenants(ctx context.Context) error {
 func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.runCtx = ctx
+	if msg := a.VisionUnavailable(); msg != "" && a.Cfg.VisionWorkerServes() {
+		a.Log.Error(msg + "; labels and moderation are not run")
+	}
 	if err := a.Analysers.Open(ctx); err != nil {
 		return err
 	}
@@ -486,10 +489,6 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		if err := a.CheckBinding(ln.Addr()); err != nil {
 			return err
 		}
-	}
-	if a.runCtx != nil {
-		// The vision worker polls this API; it stops with the app.
-		a.startVision(a.runCtx, ln.Addr())
 	}
 	skip := func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/metrics" }
 	lim := a.Cfg.Limits

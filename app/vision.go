@@ -3,19 +3,23 @@ package app
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/apiserver"
+	"github.com/landfall/landfall/apiserver/sfnapi"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/pipelines"
 )
@@ -31,6 +35,7 @@ type visionWorker struct {
 	unavailable string
 	mu          sync.Mutex
 	restarts    int
+	once        sync.Once
 }
 
 // findVisionDir returns the worker's folder: the configured one, or
@@ -119,49 +124,66 @@ func (a *App) provisionVision(ctx context.Context) error {
 	return nil
 }
 
-// startVision starts the configured number of worker processes against
-// the API at addr, each restarted when it exits, all stopped when ctx
-// ends. On a keyed installation they share an operator key made for this
-// run and revoked when it ends.
-func (a *App) startVision(ctx context.Context, addr net.Addr) {
-	if a.vision == nil || !a.Cfg.VisionWorkerServes() {
+// demandVision starts the supervised worker the first time a media item
+// needs it (the frames task calls it), so a process that never analyses an
+// image or video never starts Node. The workers reach this process on a
+// private loopback endpoint that serves only the Step Functions protocol and
+// the activity files, to callers presenting a random secret made for this
+// run; they act as an operator. They stop with the app.
+func (a *App) demandVision() {
+	if a.vision == nil || !a.Cfg.VisionWorkerServes() || a.vision.unavailable != "" {
 		return
 	}
-	if a.vision.unavailable != "" {
-		a.Log.Error(a.vision.unavailable + "; labels and moderation are not run")
-		return
-	}
-	tcp, ok := addr.(*net.TCPAddr)
-	if !ok {
-		a.Log.Error("the vision worker cannot start: the API does not listen on TCP", "addr", addr.String())
-		return
-	}
-	host := tcp.IP.String()
-	if tcp.IP.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	endpoint := "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
-	env := []string{"LANDFALL_ENDPOINT=" + endpoint,
-		"LANDFALL_ACTIVITY_PREFIX=arn:aws:states:" + pipelines.LocalSubstitutions["Region"] + ":" + pipelines.LocalSubstitutions["AccountId"] + ":activity:landfall-"}
-	if len(a.Cfg.Tenants) > 0 {
-		res, err := a.Catalog.APIKeyCreate(ctx, &catalog.APIKeyCreateParams{Role: identity.RoleOperator,
-			Name: fmt.Sprintf("vision worker of pid %d", os.Getpid()), ExpiresAt: time.Now().Add(30 * 24 * time.Hour)})
-		if err != nil {
-			a.Log.Error("the vision worker cannot start: creating its operator key", "err", err)
+	a.vision.once.Do(func() {
+		ctx := a.runCtx
+		if ctx == nil {
+			a.Log.Error("the vision worker cannot start: the app was not started")
 			return
 		}
-		env = append(env, "LANDFALL_API_KEY="+res.Key)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			a.Log.Error("the vision worker cannot start: its endpoint", "err", err)
+			return
+		}
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		secret := hex.EncodeToString(b[:])
+		srv := &http.Server{Handler: a.visionEndpoint(secret), ReadHeaderTimeout: 10 * time.Second}
+		a.goRun(func() { _ = srv.Serve(ln) })
 		a.goRun(func() {
 			<-ctx.Done()
-			if _, err := a.Catalog.APIKeyRevoke(context.Background(), &catalog.APIKeyRevokeParams{ID: res.APIKey.ID}); err != nil {
-				a.Log.Warn("revoking the vision worker's key", "err", err)
-			}
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
 		})
-	}
-	for i := 0; i < a.Cfg.Vision.Processes; i++ {
-		name := fmt.Sprintf("landfall-%d-vision-%d", os.Getpid(), i)
-		a.goRun(func() { a.superviseVision(ctx, name, env) })
-	}
+		env := []string{"LANDFALL_ENDPOINT=http://" + ln.Addr().String(), "LANDFALL_API_KEY=" + secret,
+			"LANDFALL_ACTIVITY_PREFIX=arn:aws:states:" + pipelines.LocalSubstitutions["Region"] + ":" + pipelines.LocalSubstitutions["AccountId"] + ":activity:landfall-"}
+		for i := 0; i < a.Cfg.Vision.Processes; i++ {
+			name := fmt.Sprintf("landfall-%d-vision-%d", os.Getpid(), i)
+			a.goRun(func() { a.superviseVision(ctx, name, env) })
+		}
+	})
+}
+
+// visionEndpoint serves the supervised workers: the Step Functions
+// protocol (POST /) and the activity files, as an operator, to callers
+// presenting secret.
+func (a *App) visionEndpoint(secret string) http.Handler {
+	sfn := sfnapi.New(a.Engine)
+	files := apiserver.ActivityFiles(a.Bucket, a.Engine)
+	want := []byte("Bearer " + secret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			http.Error(w, "this endpoint serves the process's own vision workers", http.StatusForbidden)
+			return
+		}
+		r = r.WithContext(identity.NewContext(r.Context(), identity.Principal{Role: identity.RoleOperator, KeyID: "vision-worker"}))
+		if r.Method == http.MethodPost && r.URL.Path == "/" {
+			sfn.ServeHTTP(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // superviseVision runs one worker process until ctx ends, restarting it

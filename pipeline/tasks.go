@@ -49,6 +49,9 @@ type Options struct {
 	// VisionUnavailable, when set, says why the vision worker cannot serve
 	// the labels and moderate tasks of provider local ("" when it can).
 	VisionUnavailable func() string
+	// VisionDemand, when set, is called before frames are prepared for the
+	// vision worker (the app starts its supervised worker on first need).
+	VisionDemand func()
 }
 
 // Metrics observe the pipeline.

@@ -70,6 +70,9 @@ func (t *Tasks) Frames(ctx context.Context, c Call) (json.RawMessage, error) {
 			return nil, errcode.New(errcode.Invalid, "/options/width: %d is not within 64..4096", o.Width)
 		}
 	}
+	if t.opt.VisionDemand != nil {
+		t.opt.VisionDemand()
+	}
 	id := in.Media.ID
 	dir, err := t.work.Dir(s.Tenant, id)
 	if err != nil {
