@@ -40,6 +40,7 @@ import (
 
 	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/workflow"
 )
 
@@ -108,6 +109,9 @@ func writeError(w http.ResponseWriter, err error) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": ae.Type, "message": ae.Message})
 }
 
+// workerActions are what an activity worker with an operator key does.
+var workerActions = map[string]bool{"GetActivityTask": true, "SendTaskHeartbeat": true, "SendTaskSuccess": true, "SendTaskFailure": true}
+
 type action func(h *Handler, ctx context.Context, body []byte) (any, error)
 
 var actions = map[string]action{
@@ -145,6 +149,9 @@ func (h *Handler) serve(r *http.Request) (any, error) {
 	act, ok := actions[name]
 	if !ok {
 		return nil, fail("UnknownOperationException", "operation %s is not supported", name)
+	}
+	if p, ok := identity.FromContext(r.Context()); ok && p.Role == identity.RoleOperator && !workerActions[name] {
+		return nil, fail("AccessDeniedException", "%s: operator keys poll activity tasks and settle the running ones (GetActivityTask, SendTaskHeartbeat, SendTaskSuccess, SendTaskFailure) only", name)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
