@@ -45,6 +45,9 @@ type Config struct {
 	Analysers  map[string]string `yaml:"analysers" json:"analysers"` // task → provider ("local", "openai", "aws")
 	Transcribe Transcribe        `yaml:"transcribe" json:"transcribe"`
 	Vision     Vision            `yaml:"vision" json:"vision"`
+	// Moderation is the installation's moderation policy (tenants may
+	// have their own).
+	Moderation *ModerationPolicy `yaml:"moderation" json:"moderation"`
 	OpenAI     OpenAI            `yaml:"openai" json:"openai"`
 	AWS        AWS               `yaml:"aws" json:"aws"`
 	Notify     Notify            `yaml:"notify" json:"notify"`
@@ -195,6 +198,40 @@ type Tenant struct {
 	ID string `yaml:"id" json:"id"`
 	// Vocabulary is added to every transcription of this tenant's media.
 	Vocabulary []string `yaml:"vocabulary" json:"vocabulary"`
+	// Moderation, when set, is this tenant's moderation policy (instead
+	// of the installation's).
+	Moderation *ModerationPolicy `yaml:"moderation" json:"moderation"`
+}
+
+// ModerationPolicy decides what moderation flags do to a media item: a
+// flag named in Reject at or above its confidence rejects the item, one
+// in Review marks it for human review. Names match a moderation label or
+// its parent (e.g. "Explicit" covers "Explicit Nudity"); "*" matches any.
+// The frames that triggered a rule are kept as evidence.
+type ModerationPolicy struct {
+	Review []ModerationRule `yaml:"review" json:"review"`
+	Reject []ModerationRule `yaml:"reject" json:"reject"`
+}
+
+// ModerationRule is one label (or parent, or "*") and the confidence
+// (0..100) from which it applies.
+type ModerationRule struct {
+	Label         string  `yaml:"label" json:"label"`
+	MinConfidence float64 `yaml:"min_confidence" json:"min_confidence"`
+}
+
+// ModerationPolicyFor returns tenant's moderation policy: its own, else the
+// installation's (nil when neither is set).
+func (c *Config) ModerationPolicyFor(tenant string) (*ModerationPolicy, string) {
+	for _, t := range c.Tenants {
+		if t.ID == tenant && t.Moderation != nil {
+			return t.Moderation, "tenant:" + tenant
+		}
+	}
+	if c.Moderation != nil {
+		return c.Moderation, "installation"
+	}
+	return nil, ""
 }
 
 // OTLP configures trace export.
@@ -370,6 +407,25 @@ func (c *Config) Validate() error {
 	case "", "serve", "external", "off":
 	default:
 		bad("/vision/worker", "must be serve, external or off, not %q", c.Vision.Worker)
+	}
+	checkPolicy := func(pointer string, p *ModerationPolicy) {
+		if p == nil {
+			return
+		}
+		for name, rules := range map[string][]ModerationRule{"review": p.Review, "reject": p.Reject} {
+			for i, r := range rules {
+				if strings.TrimSpace(r.Label) == "" {
+					bad(fmt.Sprintf("%s/%s/%d/label", pointer, name, i), "required (a moderation label, a parent label, or *)")
+				}
+				if r.MinConfidence < 0 || r.MinConfidence > 100 {
+					bad(fmt.Sprintf("%s/%s/%d/min_confidence", pointer, name, i), "must be within 0..100, not %g", r.MinConfidence)
+				}
+			}
+		}
+	}
+	checkPolicy("/moderation", c.Moderation)
+	for i, t := range c.Tenants {
+		checkPolicy(fmt.Sprintf("/tenants/%d/moderation", i), t.Moderation)
 	}
 	if c.Vision.Processes < 0 || c.Vision.Processes > 16 {
 		bad("/vision/processes", "must be between 1 and 16, not %d", c.Vision.Processes)

@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/blob"
+	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -186,4 +190,139 @@ func uploadLocal(ctx context.Context, s *Scope, k Key, local string) error {
 	}
 	defer f.Close()
 	return s.Bucket.Upload(ctx, k, f, &blob.WriterOptions{ContentType: "image/jpeg"})
+}
+
+// visionOutput is the part of a labels or moderate output that keeps the
+// frames apart (the vision worker's; other providers give none).
+type visionOutput struct {
+	Shots           []types.VisionShot `json:"shots"`
+	LabelModel      string             `json:"LabelModelVersion"`
+	ModerationModel string             `json:"ModerationModelVersion"`
+}
+
+// visionOf merges the labels and moderate outputs' per-frame results by
+// frame; nil when neither has any.
+func visionOf(full map[string]json.RawMessage) (*types.Vision, error) {
+	var v types.Vision
+	byKey := map[string]int{}
+	for _, task := range []string{analyser.TaskLabels, "moderation"} {
+		raw := full[task]
+		if raw == nil || string(raw) == "null" {
+			continue
+		}
+		var o visionOutput
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return nil, errcode.Wrap(errcode.ProviderBadOutput, err, "/results/%s", task)
+		}
+		if o.LabelModel != "" {
+			v.LabelModel = o.LabelModel
+		}
+		if o.ModerationModel != "" {
+			v.ModerationModel = o.ModerationModel
+		}
+		for _, sh := range o.Shots {
+			k := fmt.Sprintf("%d/%d/%s", sh.Shot, sh.TimestampMS, sh.Frame)
+			i, ok := byKey[k]
+			if !ok {
+				i = len(v.Shots)
+				byKey[k] = i
+				v.Shots = append(v.Shots, types.VisionShot{Shot: sh.Shot, StartMS: sh.StartMS, EndMS: sh.EndMS, TimestampMS: sh.TimestampMS, Frame: sh.Frame})
+			}
+			if task == analyser.TaskLabels {
+				v.Shots[i].Labels = sh.Labels
+			} else {
+				v.Shots[i].Moderation = sh.Moderation
+			}
+		}
+	}
+	if len(v.Shots) == 0 {
+		return nil, nil
+	}
+	sort.SliceStable(v.Shots, func(i, j int) bool { return v.Shots[i].TimestampMS < v.Shots[j].TimestampMS })
+	return &v, nil
+}
+
+// ErrModerationRejected is the error name of a media item a moderation
+// policy rejected.
+const ErrModerationRejected errcode.Code = "Moderation.Rejected"
+
+// moderationDecision applies the tenant's moderation policy to the flags
+// of every frame: reject rules first, then review rules. The frames that
+// triggered a rule are copied to processed/<tenant>/<media id>/evidence/.
+// Without a policy every item passes (nil when nothing was moderated).
+func (t *Tasks) moderationDecision(ctx context.Context, s *Scope, mediaID string, v *types.Vision) (*types.ModerationDecision, error) {
+	pol, name := t.cfg.ModerationPolicyFor(s.Tenant)
+	d := &types.ModerationDecision{Action: "pass", Policy: name}
+	if pol == nil {
+		return d, nil
+	}
+	match := func(r config.ModerationRule, m types.Moderation) bool {
+		return (r.Label == "*" || strings.EqualFold(r.Label, m.Name) || strings.EqualFold(r.Label, m.ParentName)) && m.Confidence >= r.MinConfidence
+	}
+	kept := map[string]string{}
+	for _, rule := range []struct {
+		name  string
+		rules []config.ModerationRule
+	}{{"reject", pol.Reject}, {"review", pol.Review}} {
+		for _, sh := range v.Shots {
+			for _, m := range sh.Moderation {
+				for _, r := range rule.rules {
+					if !match(r, m) {
+						continue
+					}
+					ev := types.ModerationEvidence{Rule: rule.name, Label: m.Name, Confidence: m.Confidence, Threshold: r.MinConfidence, TimestampMS: sh.TimestampMS}
+					if sh.Frame != "" {
+						if k, ok := kept[sh.Frame]; ok {
+							ev.Evidence = k
+						} else {
+							k, err := keepEvidence(ctx, s, mediaID, sh.Frame)
+							if err != nil {
+								return nil, err
+							}
+							kept[sh.Frame], ev.Evidence = k, k
+						}
+					}
+					d.Reasons = append(d.Reasons, ev)
+					if d.Action == "pass" {
+						d.Action = rule.name
+					}
+					break
+				}
+			}
+		}
+	}
+	return d, nil
+}
+
+// keepEvidence copies an analysed frame to processed/<tenant>/<media
+// id>/evidence/, where it outlives the work folder.
+func keepEvidence(ctx context.Context, s *Scope, mediaID, frameKey string) (string, error) {
+	k, err := s.Bucket.Key(frameKey)
+	if err != nil {
+		return "", errcode.Wrap(errcode.ForbiddenReference, err, "moderation evidence")
+	}
+	if k.Area != AreaWork || k.MediaID != mediaID {
+		return "", forbidden("moderation evidence: %q is not a frame of media %s", frameKey, mediaID)
+	}
+	dst, err := ProcessedKey(s.Tenant, mediaID, "evidence/"+path.Base(k.Name))
+	if err != nil {
+		return "", err
+	}
+	b, err := s.Bucket.ReadAll(ctx, frameKey)
+	if err != nil {
+		return "", err
+	}
+	return dst.String(), s.Bucket.WriteAll(ctx, dst, b, &blob.WriterOptions{ContentType: "image/jpeg"})
+}
+
+// rejection is the error of an item the moderation policy rejected,
+// naming the flags that did it.
+func rejection(d *types.ModerationDecision) error {
+	var why []string
+	for _, r := range d.Reasons {
+		if r.Rule == "reject" {
+			why = append(why, fmt.Sprintf("%s %.1f ≥ %.1f at %.1fs", r.Label, r.Confidence, r.Threshold, float64(r.TimestampMS)/1000))
+		}
+	}
+	return errcode.New(ErrModerationRejected, "rejected by the %s moderation policy: %s (evidence kept under evidence/)", d.Policy, strings.Join(why, "; "))
 }

@@ -17,6 +17,10 @@ type Insights struct {
 	OCR        []OCRText    `json:"ocr,omitempty"`
 	Faces      *Faces       `json:"faces,omitempty"`
 	Language   *Language    `json:"language,omitempty"`
+	// Vision holds the labels and moderation per shot (or for the image).
+	Vision *Vision `json:"vision,omitempty"`
+	// ModerationDecision is the tenant's moderation policy's verdict.
+	ModerationDecision *ModerationDecision `json:"moderation_decision,omitempty"`
 }
 
 // Chapter starts at StartSeconds, which lies on a sentence start.
@@ -65,6 +69,9 @@ type Moderation struct {
 	ParentName string  `json:"parent_name,omitempty"`
 	Confidence float64 `json:"confidence"`
 	Timestamp  float64 `json:"timestamp,omitempty"`
+	// TaxonomyLevel is 1 for a top-level category, 2 or 3 below it
+	// (Rekognition's moderation taxonomy); 0 when the provider gives none.
+	TaxonomyLevel int `json:"taxonomy_level,omitempty"`
 }
 
 // OCRText is one distinct piece of text found on screen or in an image,

@@ -112,10 +112,19 @@ async function run(vision, task, input, token) {
     } catch (e) {
       throw new TaskFailure('Vision.BadFrame', `${f.key}: ${e.message}`);
     }
-    const shot = { shot: f.shot || 0, start_ms: ms(f.start), end_ms: ms(f.end), timestamp_ms: ms(f.time) };
+    const shot = { shot: f.shot || 0, start_ms: ms(f.start), end_ms: ms(f.end), timestamp_ms: ms(f.time), frame: f.key };
     if (task === 'labels') {
       const labels = await vision.labels(img, { minConfidence: opts.min_confidence ?? 40, maxLabels: opts.max_labels ?? 20 });
-      shot.labels = labels.map((l) => ({ name: l.Name, confidence: l.Confidence }));
+      shot.labels = labels.map((l) => ({
+        name: l.Name,
+        confidence: l.Confidence,
+        instances: l.Instances.map((i) => ({ box: { left: i.BoundingBox.Left, top: i.BoundingBox.Top, width: i.BoundingBox.Width, height: i.BoundingBox.Height }, confidence: i.Confidence })),
+        parents: l.Parents.map((p) => p.Name),
+      }));
+      for (const l of shot.labels) {
+        if (!l.instances.length) delete l.instances;
+        if (!l.parents.length) delete l.parents;
+      }
       for (const l of labels) {
         rek.push(video ? { Timestamp: ms(f.time), Label: l } : l);
         const m = merged.get(l.Name) || { name: l.Name, confidence: 0, timestamps: [] };
@@ -125,7 +134,7 @@ async function run(vision, task, input, token) {
       }
     } else {
       const { labels, scores } = await vision.moderate(img, { minConfidence: opts.min_confidence ?? 60 });
-      shot.moderation = labels.map((l) => ({ name: l.Name, parent_name: l.ParentName, confidence: l.Confidence, taxonomy_level: l.TaxonomyLevel }));
+      shot.moderation = labels.map((l) => ({ name: l.Name, parent_name: l.ParentName || undefined, confidence: l.Confidence, timestamp: video ? f.time : undefined, taxonomy_level: l.TaxonomyLevel }));
       shot.scores = scores;
       for (const l of labels) {
         rek.push(video ? { Timestamp: ms(f.time), ModerationLabel: l } : l);
