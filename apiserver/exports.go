@@ -15,6 +15,8 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/ingest/live"
+	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/types"
 )
 
@@ -57,6 +59,9 @@ func (s *Server) mediaExport(w http.ResponseWriter, r *http.Request) error {
 	if name == "original" {
 		return s.mediaOriginal(w, r)
 	}
+	if name == live.LiveTranscriptName {
+		return s.mediaLiveTranscript(w, r)
+	}
 	ex, err := s.exportOf(name)
 	if err != nil {
 		return err
@@ -89,6 +94,30 @@ func (s *Server) mediaExport(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", ex.ContentType)
 	w.Header().Set("Content-Disposition", contentDisposition("inline", exportFileName(m, name)))
 	_, err = buf.WriteTo(w)
+	return err
+}
+
+// mediaLiveTranscript serves the transcript a live session made, kept
+// beside the batch one.
+func (s *Server) mediaLiveTranscript(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.media(r)
+	if err != nil {
+		return err
+	}
+	k, err := pipeline.ProcessedKey(m.TenantID, m.ID, live.LiveTranscriptName)
+	if err != nil {
+		return err
+	}
+	b, err := s.cfg.Bucket.ReadAll(r.Context(), k.String())
+	if err != nil {
+		if errcode.Of(err) == errcode.NotFound {
+			return errcode.New(errcode.NotFound, "media %s was not recorded live: it has no live transcript", m.ID)
+		}
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", contentDisposition("inline", exportFileName(m, live.LiveTranscriptName)))
+	_, err = w.Write(b)
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/types"
@@ -149,20 +150,55 @@ func (s *Server) mediaDelete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// search finds moments: hits grouped by media item (best moments first,
+// with the time of the matched words), the flat list of those moments as
+// hits, facets and the words the query was expanded to.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := parseLimit(q.Get("limit"))
 	if err != nil {
 		return err
 	}
-	hits, err := s.cfg.Catalog.SearchQuery(r.Context(), &catalog.SearchQueryParams{TenantID: tenantFor(r), Query: q.Get("q"), Source: q.Get("source"), Limit: limit})
+	query := q.Get("q")
+	if strings.TrimSpace(query) == "" {
+		return errcode.New(errcode.Invalid, "search query: empty (give q=words)")
+	}
+	if s.cfg.Search == nil {
+		return errcode.New(errcode.NotImplemented, "search: this server has no search index")
+	}
+	switch src := q.Get("source"); src {
+	case "":
+	case catalog.FieldSummary, catalog.FieldTranscript, catalog.FieldOCR, catalog.FieldEntity, catalog.FieldTopic,
+		catalog.FieldLabel, catalog.FieldModeration, catalog.FieldChapter, catalog.FieldFilename:
+		query += " field:" + src
+	default:
+		return errcode.New(errcode.Invalid, "source: %q is not one of %s", src, strings.Join(catalog.Fields, ", "))
+	}
+	p := &search.Params{TenantID: tenantFor(r), Query: query, MediaID: q.Get("media_id"), Limit: min(max(limit, 0), 100),
+		Facets: q.Get("facets") != "false"}
+	if v := q.Get("moments"); v != "" {
+		if p.Moments, err = strconv.Atoi(v); err != nil || p.Moments < 1 || p.Moments > 20 {
+			return errcode.New(errcode.Invalid, "moments: %q is not a number from 1 to 20", v)
+		}
+	}
+	if p.MediaID != "" {
+		// Search within one file: the file must be the caller's.
+		if _, err := s.cfg.Catalog.MediaGet(r.Context(), &catalog.MediaGetParams{ID: p.MediaID, TenantID: p.TenantID}); err != nil {
+			return err
+		}
+	}
+	res, err := s.cfg.Search.Search(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	if hits == nil {
-		hits = []*catalog.SearchHit{}
+	hits := []*search.Hit{}
+	for _, g := range res.Groups {
+		hits = append(hits, g.Hits...)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"query": q.Get("q"), "hits": hits})
+	writeJSON(w, http.StatusOK, struct {
+		*search.Result
+		Hits []*search.Hit `json:"hits"`
+	}{res, hits})
 	return nil
 }
 

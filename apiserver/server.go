@@ -17,9 +17,11 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/ingest/live"
 	"github.com/landfall/landfall/types"
 )
 
@@ -77,6 +79,8 @@ type ActivityTasks interface {
 // Config wires a server.
 type Config struct {
 	Catalog catalog.Store
+	// Search answers /v1/search over the catalog's search index.
+	Search  *search.Engine
 	Bucket  *blob.Bucket
 	Uploads Uploader
 	Bus     EventBus
@@ -129,9 +133,15 @@ type Config struct {
 	MaxUploadBytes int64
 	// Version is shown by /healthz.
 	Version string
+<<<<<<< HEAD
 	// ActivityTasks, when set, lets activity workers read the files their
 	// running tasks name (GET /v1/activity-files/{key}).
 	ActivityTasks ActivityTasks
+=======
+	// Live runs live caption sessions (GET /v1/live); nil answers those
+	// routes with NotImplemented.
+	Live *live.Manager
+>>>>>>> main
 	// Exports are the files served at /v1/media/{id}/{name} besides
 	// insights.json and transcript.json (captions, interchange formats).
 	Exports *export.Registry
@@ -201,6 +211,7 @@ func (s *Server) routes() {
 	api("POST", "/v1/rules", AccessInstallation, s.rulePut)
 	api("DELETE", "/v1/rules/{name}", AccessInstallation, s.ruleDelete)
 	s.adminRoutes(api)
+	s.liveRoutes(api)
 	if s.cfg.UI != nil {
 		s.handle(Route{Method: "GET", Pattern: "/ui/", Access: AccessPublic}, s.cfg.UI)
 		pub("GET", "/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })

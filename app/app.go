@@ -30,9 +30,12 @@ import (
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/busstore"
+	"github.com/landfall/landfall/catalog/search"
+	"github.com/landfall/landfall/catalog/search/wordnet"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
+	"github.com/landfall/landfall/ingest/live"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/telemetry"
@@ -72,6 +75,10 @@ type App struct {
 	Tasks   *pipeline.Tasks
 	Metrics *Metrics
 	API     *apiserver.Server
+	// Search answers queries over the catalog's search index.
+	Search *search.Engine
+	// Live runs the live caption sessions of this process.
+	Live *live.Manager
 
 	// StateMachineARN is the media pipeline's ARN.
 	StateMachineARN string
@@ -82,6 +89,7 @@ type App struct {
 	// about, so Serve does not warn twice.
 	checkedAddr string
 	janitor     *ingest.Janitor
+	wordnet     *wordnet.DB
 	// reconcileEvery is Options.ReconcileEvery with its default.
 	reconcileEvery time.Duration
 	// vision is the offline vision worker (nil when not used).
@@ -192,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
-		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions})
+		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
@@ -245,12 +253,27 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		log.Warn("secret_file is the data folder's own; every API process of a shared database must load the same installation secret: set secret_file to one shared file",
 			"secret_file", cfg.SecretFile)
 	}
-	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
+	var vocab []string
+	vocab = append(vocab, cfg.Transcribe.Vocabulary...)
+	a.Live = live.New(live.Options{Uploads: a.Ingest, Bucket: a.Bucket, TempDir: filepath.Join(cfg.Data, "live"),
+		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live")})
+	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
+		return nil, fmt.Errorf("live: %w", err)
+	}
+	if a.Search, a.wordnet, err = newSearch(a.Catalog, log.With("component", "search")); err != nil {
+		// A wrapped catalog in tests: /v1/search answers 501 naming this.
+		log.Warn("search: off", "err", err)
+	}
+	a.API = apiserver.New(apiserver.Config{Catalog: a.Catalog, Search: a.Search, Bucket: a.Bucket, Uploads: a.Ingest, Bus: busAPI{a.Bus},
 		Redrive: redriver{a}, Delete: deleter{a}, Logger: log.With("component", "api"), RequireKeys: len(cfg.Tenants) > 0, Secret: secret,
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
+<<<<<<< HEAD
 		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, ActivityTasks: a.Engine})
+=======
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live})
+>>>>>>> main
 	return a, nil
 }
 
@@ -329,6 +352,12 @@ func substitute(def string, subs map[string]string) string {
 	return def
 }
 
+// MediaRoleARN is the role the built-in media machine shows: Landfall
+// runs its tasks with its own rights, and the role names them.
+func MediaRoleARN(account string) string {
+	return "arn:aws:iam::" + account + ":role/landfall-media-pipeline"
+}
+
 func (a *App) provision(ctx context.Context) error {
 	def := string(pipelines.MediaDefinition)
 	if p := a.Cfg.Pipeline.Definition; p != "" {
@@ -348,7 +377,8 @@ func (a *App) provision(ctx context.Context) error {
 	if a.Engine.Role() != workflow.RoleWorker {
 		// Put: create, or update when a new release or the configuration
 		// changed the definition; running executions keep their revision.
-		sm, err := a.Engine.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: pipelines.MediaName, Definition: substitute(def, subs)})
+		sm, err := a.Engine.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: pipelines.MediaName, Definition: substitute(def, subs),
+			RoleARN: MediaRoleARN(a.Engine.Account())})
 		if err != nil {
 			return fmt.Errorf("pipeline definition: %w", err)
 		}
@@ -524,6 +554,10 @@ func (a *App) Close(ctx context.Context) {
 	if a.cancel != nil {
 		a.cancel()
 	}
+	if a.Live != nil {
+		// Running live sessions end and are stored before the stores close.
+		a.Live.Close(ctx)
+	}
 	a.wg.Wait()
 	if a.Engine != nil {
 		_ = a.Engine.Close(ctx)
@@ -535,6 +569,9 @@ func (a *App) Close(ctx context.Context) {
 	}
 	if a.Catalog != nil {
 		_ = a.Catalog.Close()
+	}
+	if a.wordnet != nil {
+		_ = a.wordnet.Close()
 	}
 	if a.Bucket != nil {
 		_ = a.Bucket.Close()

@@ -20,9 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/landfall/landfall/analyser/local/speech/stream"
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/apiserver/sfnapi"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
+	"github.com/landfall/landfall/client"
+	"github.com/landfall/landfall/types"
 )
 
 // knownOpen lists the access cases that are not enforced yet, each with
@@ -99,6 +103,7 @@ type aState struct {
 	activityARN  string
 	execARN      string
 	tusID        string // a resumable upload in progress
+	liveID       string // a live caption session in progress ("" without the recogniser)
 	// taskToken is the token of the activity task an execution of A's
 	// waits on (handed to the installation's worker, and leaked here to
 	// B's probes).
@@ -119,6 +124,18 @@ func runIsolation(t *testing.T, db string) {
 	for _, path := range []string{"/v1/media/" + st.mediaID, fmt.Sprintf("/v1/failures/%d", st.failureID), "/v1/executions/" + st.execARN} {
 		if r := b.do(t, &b.tenantA, "GET", path, nil, nil); r.status != 200 {
 			t.Fatalf("tenant A reading its own %s: %s", path, r)
+		}
+	}
+	if st.liveID != "" {
+		// A's live session is listed for A and for nobody else.
+		if r := b.do(t, &b.tenantA, "GET", "/v1/live/sessions", nil, nil); r.status != 200 || !strings.Contains(string(r.body), st.liveID) {
+			t.Fatalf("tenant A listing its own live sessions: %s", r)
+		}
+		if r := b.do(t, &b.tenantB, "GET", "/v1/live/sessions", nil, nil); r.status != 200 || strings.Contains(string(r.body), st.liveID) {
+			t.Fatalf("tenant B listing live sessions sees A's: %s", r)
+		}
+		if r := b.do(t, &b.tenantB, "GET", "/v1/live/"+st.liveID+"/captions", nil, nil); r.status != 404 {
+			t.Fatalf("tenant B following A's live captions: %s", r)
 		}
 	}
 	if r := b.sfnCall(t, &b.tenantA, "DescribeExecution", map[string]any{"executionArn": st.execARN}, ""); r.status != 200 {
@@ -240,6 +257,35 @@ func runIsolation(t *testing.T, db string) {
 			effects("operator", p)
 		}
 	}
+	// Search: A finds its entries; B's searches, facets and searches within
+	// A's file see nothing of A's.
+	if r := b.do(t, &b.tenantA, "GET", "/v1/search?q=quokkacanary", nil, nil); r.status != 200 || !strings.Contains(string(r.body), st.mediaID) {
+		t.Fatalf("tenant A searching its own entries: %s", r)
+	}
+	for _, q := range []string{"q=quokkacanary", "q=label:quokkacanary", "q=entity:zebedee", "q=zebedee+canary", "q=quokacanary", "q=canary&facets=true",
+		"q=slide+field:ocr", "q=quokkacanary&media_id=" + st.mediaID} {
+		r := b.do(t, &b.tenantB, "GET", "/v1/search?"+q, nil, nil)
+		// The answer repeats the query; A's entries would show as groups or
+		// facet values.
+		var res struct {
+			Groups []json.RawMessage
+			Facets map[string][]struct{ Value string }
+		}
+		_ = json.Unmarshal(r.body, &res)
+		leaked := strings.Contains(string(r.body), st.mediaID) || len(res.Groups) > 0
+		for _, vs := range res.Facets {
+			for _, v := range vs {
+				leaked = leaked || strings.Contains(strings.ToLower(v.Value), "quokka") || strings.Contains(strings.ToLower(v.Value), "zebedee")
+			}
+		}
+		switch {
+		case strings.Contains(q, "media_id="):
+			check("B search within A's file", r.status == 404 && len(res.Groups) == 0, "want 404, got "+r.String())
+		default:
+			check("B search "+q, r.status == 200 && !leaked, "want 200 without A's entries, got "+r.String())
+		}
+		effects("B search", probe{method: "GET", pattern: "/v1/search?" + q})
+	}
 	t.Logf("%d routes and actions probed, %d access cases checked, %d known open", len(probes), len(seen), len(knownOpen))
 	for id, reason := range knownOpen {
 		if !seen[id] {
@@ -289,6 +335,14 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatalf("tenant A upload: %v %s", err, r)
 	}
 	st.mediaID = m.ID
+	// A's search entries: a word said, a label and a person only A has.
+	if err := b.app.Catalog.(catalog.SearchIndex).SearchIndexReplace(ctx, &catalog.SearchIndexReplaceParams{TenantID: tenantA, MediaID: m.ID,
+		Entries: search.Entries(&catalog.Media{ID: m.ID, Filename: "canary.png", Insights: &types.Insights{
+			Labels:   []types.Label{{Name: "Quokkacanary", Timestamps: []float64{1}}},
+			Entities: types.Entities{People: []string{"Zebedee Canary"}},
+			OCR:      []types.OCRText{{Text: "quokkacanary slide", First: 2, Last: 3}}}}, nil)}); err != nil {
+		t.Fatal(err)
+	}
 	f, err := b.app.Catalog.FailureRecord(ctx, &catalog.FailureRecordParams{MediaID: m.ID, TenantID: tenantA, BucketKey: m.BucketKey,
 		ExecutionID: st.execARN, StateName: "W", ErrorName: "Canary.Failed", Cause: "recorded by the isolation test", FailedAt: time.Now()})
 	if err != nil {
@@ -323,6 +377,20 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatalf("tenant A resumable upload: %s", r)
 	}
 	st.tusID = loc[strings.LastIndex(loc, "/")+1:]
+	if stream.Built {
+		// A live caption session, open for the whole test.
+		c := &client.Client{BaseURL: b.srv.URL, APIKey: b.tenantA.plain}
+		ls, err := c.Live(ctx, types.LiveStart{Store: new(bool)})
+		if err != nil {
+			t.Fatalf("tenant A live session: %v", err)
+		}
+		t.Cleanup(func() { _ = ls.End(context.Background()); _ = ls.Err() })
+		m := <-ls.Messages()
+		if m.Landfall.Event != "started" {
+			t.Fatalf("tenant A live session: %+v", m)
+		}
+		st.liveID = m.Landfall.SessionID
+	}
 	r = b.do(t, &b.tenantA, "PATCH", "/v1/uploads/tus/"+st.tusID, http.Header{"Tus-Resumable": {"1.0.0"},
 		"Content-Type": {"application/offset+octet-stream"}, "Upload-Offset": {"0"}}, []byte("0123456789"))
 	if r.status != 204 {
@@ -474,10 +542,12 @@ func actionKind(a string) routeKind {
 
 // ownOrShared reports whether a Step Functions action, given tenant A's
 // identifiers, may still succeed for tenant B: it lists or starts B's own
-// executions, or reads the installation's state machines and activities.
-// Every other action addresses A's execution or task token.
+// executions, reads the installation's state machines and activities, or
+// checks or runs a definition given in the request (TestState,
+// ValidateStateMachineDefinition), which addresses nothing stored. Every
+// other action addresses A's execution or task token.
 func ownOrShared(action string) bool {
-	return strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Start") ||
+	return strings.HasPrefix(action, "List") || strings.HasPrefix(action, "Start") || action == "TestState" || action == "ValidateStateMachineDefinition" ||
 		strings.HasPrefix(action, "Describe") && !strings.Contains(action, "Execution") && !strings.Contains(action, "MapRun")
 }
 
@@ -509,6 +579,8 @@ func pathValue(st *aState, b *keyedBundle, collection, param string) string {
 		return b.tenantA.key.ID
 	case "tus":
 		return st.tusID
+	case "live":
+		return st.liveID
 	}
 	return st.mediaID
 }

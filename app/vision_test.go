@@ -107,7 +107,7 @@ func TestVisionWorkerEndToEnd(t *testing.T) {
 		t.Fatalf("image: moderation decision %+v", d)
 	}
 	if !strings.Contains(m.Summary, "person") {
-		t.Errorf("image: the summary does not use the labels: %q", m.Cause)
+		t.Errorf("image: the summary does not use the labels: %q", m.Summary)
 	}
 	// Rekognition's DetectLabels shape.
 	res, err := http.Get(srv.URL + "/v1/media/" + img.ID + "/labels.json")
@@ -120,7 +120,9 @@ func TestVisionWorkerEndToEnd(t *testing.T) {
 		LabelModelVersion string
 		Labels            []struct {
 			Name      string
-			Instances []struct{ BoundingBox struct{ Width, Height, Left, Top float64 } }
+			Instances []struct {
+				BoundingBox struct{ Width, Height, Left, Top float64 }
+			}
 		}
 	}
 	if err := json.Unmarshal(b, &det); err != nil || res.StatusCode != 200 || !strings.Contains(det.LabelModelVersion, "centernet") || len(det.Labels) == 0 {

@@ -333,3 +333,38 @@ func (q Query) TSQuery() string {
 	}
 	return b.String()
 }
+
+// SplitWords returns the words of s as the search index sees them: runs of
+// letters, digits and combining marks, lower-cased. Words longer than
+// MaxWordLen are dropped.
+func SplitWords(s string) []string {
+	var out []string
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		w := strings.ToLower(s[start:end])
+		start = -1
+		if utf8.RuneCountInString(w) > MaxWordLen {
+			return
+		}
+		for _, r := range w {
+			if !unicode.Is(unicode.Mn, r) {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	for i, r := range s {
+		if isWordRune(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		flush(i)
+	}
+	flush(len(s))
+	return out
+}

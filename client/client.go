@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -160,8 +161,11 @@ func (c *Client) ListMedia(ctx context.Context, p ListParams) (*MediaPage, error
 
 // SearchResult is the answer of Search.
 type SearchResult struct {
-	Query string               `json:"query"`
-	Hits  []*catalog.SearchHit `json:"hits"`
+	Query string `json:"query"`
+	// Hits are the moments of Groups, in order.
+	Hits   []*search.Hit                  `json:"hits"`
+	Groups []*search.Group                `json:"groups"`
+	Facets map[string][]search.FacetCount `json:"facets,omitempty"`
 }
 
 // Search runs a full-text query.

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ type Config struct {
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 	Limits     Limits            `yaml:"limits" json:"limits"`
+	// StepFunctions configures the workflow engine as Step Functions
+	// users see it.
+	StepFunctions StepFunctions `yaml:"step_functions" json:"step_functions"`
 	// SecretFile holds the installation secret (derives secret access keys,
 	// signs media URLs): created with mode 0600 on first start. Default
 	// <data>/installation.secret; every process of a scale-out
@@ -65,6 +69,16 @@ type Config struct {
 	// a non-loopback address. Without it such an installation only binds
 	// to loopback.
 	Open bool `yaml:"open" json:"open"`
+}
+
+// StepFunctions configures what the Step Functions API shows.
+type StepFunctions struct {
+	// Region and Account fill the engine's ARNs
+	// (arn:aws:states:REGION:ACCOUNT:…) and TaskScheduled events; an SDK
+	// configured with the same region builds ARNs that match. Defaults
+	// "local" and "000000000000".
+	Region  string `yaml:"region" json:"region"`
+	Account string `yaml:"account" json:"account"`
 }
 
 // Limits bound what one tenant, key or execution can use. Zero takes the
@@ -393,6 +407,11 @@ const MaxWorkers = 1024
 
 // Validate checks values that decoding cannot. Every problem is reported,
 // each an errcode.Invalid error naming its place as a JSON pointer.
+var (
+	regionPattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(pointer, format string, args ...any) {
@@ -470,6 +489,12 @@ func (c *Config) Validate() error {
 	notNegative("/openai/max_tokens", c.OpenAI.MaxTokens < 0)
 	notNegative("/notify/alert_threshold", c.Notify.AlertThreshold < 0)
 	notNegative("/notify/alert_window", c.Notify.AlertWindow.Duration < 0)
+	if r := c.StepFunctions.Region; r != "" && !regionPattern.MatchString(r) {
+		bad("/step_functions/region", "%q is not a region name (lowercase letters, digits and dashes, e.g. eu-west-1)", r)
+	}
+	if a := c.StepFunctions.Account; a != "" && !accountPattern.MatchString(a) {
+		bad("/step_functions/account", "%q is not an account id (12 digits)", a)
+	}
 	l := c.Limits
 	notNegative("/limits/history_events", l.HistoryEvents < 0)
 	notNegative("/limits/execution_timeout", l.ExecutionTimeout.Duration < 0)

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/local/nlp"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
@@ -70,6 +71,10 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 		if err := json.Unmarshal(raw, &tr); err != nil {
 			return nil, errcode.Wrap(errcode.Invalid, err, "results/transcribe")
 		}
+		// Every export is made from the readable form: sentences,
+		// punctuation at pauses, numbers as digits, and the case of the
+		// names the vocabulary, the entities and the screen give.
+		nlp.Readable(&tr, nlp.ReadableOptions{Names: nlp.NamesFor(vocabularyOf(m), ins.Entities, ins.OCR)})
 		b, _ := json.MarshalIndent(&tr, "", " ")
 		tk, err := ProcessedKey(s.Tenant, m.ID, "transcript.json")
 		if err != nil {
@@ -103,17 +108,48 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 			}
 		}
 	}
-	if _, err := s.Catalog.MediaUpdate(ctx, upd); err != nil {
+	row, err := s.Catalog.MediaUpdate(ctx, upd)
+	if err != nil {
 		return nil, err
 	}
+<<<<<<< HEAD
 	if d := ins.ModerationDecision; d != nil && d.Action == "reject" {
 		// The record (with the decision and its evidence) is kept; the item
 		// ends FAILED with the reason.
 		return nil, rejection(d)
 	}
 	t.log.Info("pipeline: persisted", "media_id", m.ID, "tenant", s.Tenant, "transcript", upd.TranscriptKey)
+=======
+	entries, err := s.Catalog.SearchIndex(ctx, row, upd.Transcript)
+	if errcode.Of(err) == errcode.NotImplemented {
+		// A catalog without the moment index (DynamoDB): the item is
+		// stored, and the log says it cannot be found by search.
+		t.log.Warn("pipeline: not indexed for search", "media_id", m.ID, "err", err)
+	} else if err != nil {
+		return nil, err
+	}
+	t.log.Info("pipeline: persisted", "media_id", m.ID, "tenant", s.Tenant, "transcript", upd.TranscriptKey, "search_entries", entries)
+>>>>>>> main
 	return json.Marshal(map[string]any{"media_id": m.ID, "tenant": s.Tenant, "transcript_key": upd.TranscriptKey,
 		"captions_key": upd.CaptionsKey, "summary": ins.Summary})
+}
+
+// vocabularyOf returns the custom vocabulary the media was transcribed
+// with.
+func vocabularyOf(m *Media) []string {
+	opts, _ := m.Options[analyser.TaskTranscribe].(map[string]any)
+	var out []string
+	switch v := opts["vocabulary"].(type) {
+	case []string:
+		out = v
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // Move moves the original to processed/<tenant>/<id>/original.<ext> and

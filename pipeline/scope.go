@@ -7,8 +7,10 @@ import (
 
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
+	"github.com/landfall/landfall/types"
 )
 
 // Scope is what one task of one execution may touch: the bucket below its
@@ -177,6 +179,22 @@ type TenantCatalog struct {
 // MediaGet returns the tenant's media item id.
 func (c *TenantCatalog) MediaGet(ctx context.Context, id string) (*catalog.Media, error) {
 	return c.st.MediaGet(ctx, &catalog.MediaGetParams{ID: id, TenantID: c.tenant})
+}
+
+// SearchIndex replaces a media item's search entries with those built from
+// its record and transcript (nil for none). A catalog without a search
+// index is an error: every SQL catalog has one.
+func (c *TenantCatalog) SearchIndex(ctx context.Context, m *catalog.Media, tr *types.Transcript) (int, error) {
+	idx, ok := c.st.(catalog.SearchIndex)
+	if !ok {
+		return 0, errcode.New(errcode.NotImplemented, "catalog %s has no search index", c.st.Name())
+	}
+	if m.TenantID != c.tenant {
+		return 0, errcode.New(errcode.PermissionDenied, "media %s is not tenant %s's", m.ID, c.tenant)
+	}
+	entries := search.Entries(m, tr)
+	return len(entries), idx.SearchIndexReplace(ctx, &catalog.SearchIndexReplaceParams{TenantID: c.tenant, MediaID: m.ID,
+		Entries: entries, Version: search.IndexVersion})
 }
 
 // MediaCreate creates a media row of the tenant.

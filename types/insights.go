@@ -12,6 +12,9 @@ type Insights struct {
 	Entities       Entities  `json:"entities"`
 	SEODescription string    `json:"seo_description"`
 
+	// Mentions say when each entity is said or shown.
+	Mentions []EntityMention `json:"mentions,omitempty"`
+
 	Labels     []Label      `json:"labels,omitempty"`
 	Moderation []Moderation `json:"moderation,omitempty"`
 	OCR        []OCRText    `json:"ocr,omitempty"`
@@ -34,6 +37,22 @@ type Entities struct {
 	People        []string `json:"people"`
 	Organisations []string `json:"organisations"`
 	Places        []string `json:"places"`
+}
+
+// EntityMention lists the times one entity of Entities is said or shown.
+type EntityMention struct {
+	Name  string    `json:"name"`
+	Type  string    `json:"type"` // "person", "organisation" or "place"
+	Times []Mention `json:"times"`
+}
+
+// Mention is one time span in which an entity is said ("speech": the
+// recognised words) or shown ("screen": on-screen text, visible from
+// Start to End).
+type Mention struct {
+	Start  float64 `json:"start"`
+	End    float64 `json:"end"`
+	Source string  `json:"source"`
 }
 
 // Box is a bounding box as ratios 0..1 of the frame (Rekognition's shape).

@@ -11,6 +11,22 @@ type Transcript struct {
 	Segments []Segment `json:"segments"` // utterances, split at pauses and speaker turns
 	Speakers []Speaker `json:"speakers,omitempty"`
 	Engine   string    `json:"engine,omitempty"` // e.g. "analyser.transcribe.pocketsphinx"
+	// Vocabulary says what became of the custom vocabulary: words that
+	// needed generated pronunciations, and words the recogniser could not
+	// use (shown as a warning wherever the transcript is).
+	Vocabulary *VocabularyReport `json:"vocabulary,omitempty"`
+}
+
+// VocabularyReport says which vocabulary words needed generated
+// pronunciations and which the recogniser cannot produce.
+type VocabularyReport struct {
+	// Pronounced maps words missing from the dictionary to the ARPAbet
+	// pronunciation generated for them.
+	Pronounced map[string]string `json:"pronounced,omitempty"`
+	// Unreachable are vocabulary words the language model does not
+	// contain, so the recogniser never writes them; domain text that uses
+	// them (or on-screen text, for a video) makes them recognisable.
+	Unreachable []string `json:"unreachable,omitempty"`
 }
 
 // Word is one recognised word.

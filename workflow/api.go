@@ -63,105 +63,233 @@ func validJSON(what string, b []byte) error {
 // ---- state machines ----
 
 // CreateStateMachine validates and stores a definition. Creating again
-// with the same name and definition returns the existing machine; a
-// different definition under an existing name is AlreadyExists (use
-// UpdateStateMachine). An invalid definition is Invalid and
-// DefinitionErrors lists its located problems.
+// with the same name, type, definition, logging and tracing returns the
+// existing machine, as Step Functions does (a different role or other
+// tags alone are ignored, and not applied); any other difference under an
+// existing name is AlreadyExists (use UpdateStateMachine). An invalid
+// definition is Invalid and DefinitionErrors lists its located problems.
+// With Publish, version 1 (or the existing newest version) is published
+// and returned as the second result.
 func (e *Engine) CreateStateMachine(ctx context.Context, p CreateStateMachineParams) (*StateMachine, error) {
+	sm, _, err := e.CreateStateMachineVersion(ctx, p)
+	return sm, err
+}
+
+// CreateStateMachineVersion is CreateStateMachine, also returning the
+// version published when p.Publish is set.
+func (e *Engine) CreateStateMachineVersion(ctx context.Context, p CreateStateMachineParams) (*StateMachine, *Version, error) {
 	if err := validName("state machine", p.Name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := validText("definition", p.Definition, maxDefinitionBytes, true); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := validText("roleArn", p.RoleARN, maxARNLength, false); err != nil {
-		return nil, err
+	if err := validRoleARN(p.RoleARN); err != nil {
+		return nil, nil, err
+	}
+	if err := validConfigDoc("loggingConfiguration", p.Logging); err != nil {
+		return nil, nil, err
+	}
+	if err := validConfigDoc("tracingConfiguration", p.Tracing); err != nil {
+		return nil, nil, err
+	}
+	if err := validTags(p.Tags); err != nil {
+		return nil, nil, err
 	}
 	if p.Type == "" {
 		p.Type = "STANDARD"
 	}
 	if p.Type != "STANDARD" && p.Type != "EXPRESS" {
-		return nil, errcode.New(errcode.Invalid, "type %q: want STANDARD or EXPRESS", p.Type)
+		return nil, nil, errcode.New(errcode.Invalid, "type %q: want STANDARD or EXPRESS", p.Type)
 	}
 	if _, err := e.compile([]byte(p.Definition)); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if err := e.checkResources([]byte(p.Definition)); err != nil {
+		return nil, nil, err
 	}
 	if p.Type == "EXPRESS" {
 		// Express machines refuse the .sync and .waitForTaskToken patterns.
 		if _, err := asl.Parse([]byte(p.Definition), asl.ParseOptions{Express: true}); err != nil {
-			return nil, errcode.Wrap(errcode.Invalid, err, "invalid EXPRESS state machine definition")
+			return nil, nil, errcode.Wrap(errcode.Invalid, err, "invalid EXPRESS state machine definition")
 		}
 	}
 	arn := e.arn("stateMachine", p.Name)
 	now := micros(e.now())
 	var out *StateMachine
+	var version *Version
 	err := e.withTx(ctx, func(tx dbtx) error {
+		version = nil
 		sm, err := e.st.StateMachineGet(ctx, tx, &stateMachineGetParams{ARN: arn})
 		if err == nil {
-			if sm.Definition != p.Definition || sm.RoleARN != p.RoleARN || sm.Type != p.Type {
-				return errcode.New(errcode.AlreadyExists, "state machine %s already exists with a different definition", p.Name)
+			if sm.Definition != p.Definition || sm.Type != p.Type || sm.Logging != p.Logging || sm.Tracing != p.Tracing {
+				return errcode.New(errcode.AlreadyExists, "state machine %s already exists with a different definition, type or configuration", p.Name)
 			}
 			out = sm
-			return nil
+			if p.Publish {
+				version, err = e.publish(ctx, tx, sm, p.VersionDescription)
+			}
+			return err
 		}
 		if !errors.Is(err, errNoRows) {
 			return err
 		}
 		if err := e.st.StateMachineInsert(ctx, tx, &stateMachineInsertParams{ARN: arn, Name: p.Name, Type: p.Type, Definition: p.Definition,
-			RoleARN: p.RoleARN, CreatedUS: now}); err != nil {
+			RoleARN: p.RoleARN, Logging: p.Logging, Tracing: p.Tracing, CreatedUS: now}); err != nil {
 			return err
 		}
+		for k, v := range p.Tags {
+			if err := e.st.TagPut(ctx, tx, arn, k, v); err != nil {
+				return err
+			}
+		}
 		out = &StateMachine{ARN: arn, Name: p.Name, Type: p.Type, Definition: p.Definition, RoleARN: p.RoleARN, Revision: 1,
-			CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now)}
+			CreatedAt: fromMicros(now), UpdatedAt: fromMicros(now), Logging: p.Logging, Tracing: p.Tracing}
+		if p.Publish {
+			version, err = e.publish(ctx, tx, out, p.VersionDescription)
+			return err
+		}
 		return nil
 	})
-	return out, err
+	return out, version, err
+}
+
+// validConfigDoc checks a logging or tracing configuration: "" or a JSON
+// object.
+func validConfigDoc(field, doc string) error {
+	if doc == "" {
+		return nil
+	}
+	if err := validText(field, doc, 64<<10, true); err != nil {
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return errcode.New(errcode.Invalid, "%s: not a JSON object: %v", field, err)
+	}
+	return nil
 }
 
 // UpdateStateMachine replaces a machine's definition; running executions
-// keep the definition they started with.
+// keep the definition they started with. An empty roleARN keeps the
+// machine's role.
 func (e *Engine) UpdateStateMachine(ctx context.Context, arn, definition, roleARN string) (*StateMachine, error) {
-	if err := validARN("state machine ARN", arn); err != nil {
-		return nil, err
+	if definition == "" {
+		return nil, errcode.New(errcode.Invalid, "definition is required")
 	}
-	if err := validText("definition", definition, maxDefinitionBytes, true); err != nil {
-		return nil, err
+	sm, _, err := e.UpdateStateMachineWith(ctx, UpdateStateMachineParams{ARN: arn, Definition: definition, RoleARN: roleARN})
+	return sm, err
+}
+
+// UpdateStateMachineWith changes what p sets of a machine (at least one
+// of definition, role, logging and tracing) and, with p.Publish,
+// publishes the result as a new version.
+func (e *Engine) UpdateStateMachineWith(ctx context.Context, p UpdateStateMachineParams) (*StateMachine, *Version, error) {
+	if err := validARN("state machine ARN", p.ARN); err != nil {
+		return nil, nil, err
 	}
-	if err := validText("roleArn", roleARN, maxARNLength, false); err != nil {
-		return nil, err
+	if p.Definition == "" && p.RoleARN == "" && p.Logging == "" && p.Tracing == "" {
+		return nil, nil, errcode.New(errcode.Invalid, "nothing to update: give a definition, roleArn, loggingConfiguration or tracingConfiguration")
 	}
-	if _, err := e.compile([]byte(definition)); err != nil {
-		return nil, err
+	if err := validText("definition", p.Definition, maxDefinitionBytes, true); err != nil {
+		return nil, nil, err
 	}
+	if err := validRoleARN(p.RoleARN); err != nil {
+		return nil, nil, err
+	}
+	if err := validConfigDoc("loggingConfiguration", p.Logging); err != nil {
+		return nil, nil, err
+	}
+	if err := validConfigDoc("tracingConfiguration", p.Tracing); err != nil {
+		return nil, nil, err
+	}
+	if p.Definition != "" {
+		if _, err := e.compile([]byte(p.Definition)); err != nil {
+			return nil, nil, err
+		}
+		if err := e.checkResources([]byte(p.Definition)); err != nil {
+			return nil, nil, err
+		}
+	}
+	var version *Version
 	err := e.withTx(ctx, func(tx dbtx) error {
-		found, err := e.st.StateMachineUpdate(ctx, tx, &stateMachineUpdateParams{ARN: arn, Definition: definition, RoleARN: roleARN, UpdatedUS: micros(e.now())})
-		if err == nil && !found {
-			return errcode.New(errcode.NotFound, "state machine %s does not exist", arn)
+		version = nil
+		sm, err := e.st.StateMachineGet(ctx, tx, &stateMachineGetParams{ARN: p.ARN})
+		if errors.Is(err, errNoRows) {
+			return errcode.New(errcode.NotFound, "state machine %s does not exist", p.ARN)
+		}
+		if err != nil {
+			return err
+		}
+		if p.Definition != "" && sm.Type == "EXPRESS" {
+			if _, err := asl.Parse([]byte(p.Definition), asl.ParseOptions{Express: true}); err != nil {
+				return errcode.Wrap(errcode.Invalid, err, "invalid EXPRESS state machine definition")
+			}
+		}
+		up := &stateMachineUpdateParams{ARN: p.ARN, Definition: sm.Definition, RoleARN: sm.RoleARN, Logging: sm.Logging, Tracing: sm.Tracing,
+			UpdatedUS: micros(e.now())}
+		if p.Definition != "" {
+			up.Definition = p.Definition
+		}
+		if p.RoleARN != "" {
+			up.RoleARN = p.RoleARN
+		}
+		if p.Logging != "" {
+			up.Logging = p.Logging
+		}
+		if p.Tracing != "" {
+			up.Tracing = p.Tracing
+		}
+		if _, err := e.st.StateMachineUpdate(ctx, tx, up); err != nil {
+			return err
+		}
+		if p.Publish {
+			sm, err = e.st.StateMachineGet(ctx, tx, &stateMachineGetParams{ARN: p.ARN})
+			if err != nil {
+				return err
+			}
+			version, err = e.publish(ctx, tx, sm, p.VersionDescription)
 		}
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return e.DescribeStateMachine(ctx, arn)
+	sm, err := e.DescribeStateMachine(ctx, p.ARN)
+	return sm, version, err
 }
 
-const smCols = `arn, name, type, definition, role_arn, revision, created_us, updated_us`
+const smCols = `arn, name, type, definition, role_arn, revision, created_us, updated_us, logging, tracing, description`
 
 func scanSM(r row) (*StateMachine, error) {
 	sm := &StateMachine{}
 	var c, u int64
-	if err := r.Scan(&sm.ARN, &sm.Name, &sm.Type, &sm.Definition, &sm.RoleARN, &sm.Revision, &c, &u); err != nil {
+	if err := r.Scan(&sm.ARN, &sm.Name, &sm.Type, &sm.Definition, &sm.RoleARN, &sm.Revision, &c, &u, &sm.Logging, &sm.Tracing, &sm.Description); err != nil {
 		return nil, err
 	}
 	sm.CreatedAt, sm.UpdatedAt = fromMicros(c), fromMicros(u)
 	return sm, nil
 }
 
-// DescribeStateMachine returns a machine by ARN (or by name).
+// DescribeStateMachine returns a machine by ARN (or by name); a
+// version's ARN describes that version.
 func (e *Engine) DescribeStateMachine(ctx context.Context, arnOrName string) (*StateMachine, error) {
 	if err := validARN("state machine", arnOrName); err != nil {
 		return nil, err
+	}
+	if IsVersionARN(arnOrName) {
+		v, err := e.DescribeVersion(ctx, arnOrName)
+		if err != nil {
+			return nil, err
+		}
+		base, _ := splitQualified(arnOrName)
+		sm, err := e.DescribeStateMachine(ctx, base)
+		if err != nil {
+			return nil, err
+		}
+		sm.ARN, sm.Definition, sm.RoleARN, sm.Revision, sm.Description, sm.Version = v.ARN, v.Definition, v.RoleARN, v.Revision, v.Description, v.Version
+		sm.CreatedAt, sm.UpdatedAt = v.CreatedAt, v.CreatedAt
+		return sm, nil
 	}
 	arn := arnOrName
 	if !strings.HasPrefix(arn, "arn:") {
@@ -190,12 +318,37 @@ func (e *Engine) ListStateMachines(ctx context.Context) ([]StateMachine, error) 
 	return out, err
 }
 
-// DeleteStateMachine deletes a machine; its executions stay readable.
+// DeleteStateMachine deletes a machine with its versions, aliases and
+// tags; its executions stay readable.
 func (e *Engine) DeleteStateMachine(ctx context.Context, arn string) error {
 	if err := validARN("state machine ARN", arn); err != nil {
 		return err
 	}
 	return e.withTx(ctx, func(tx dbtx) error {
+		as, err := e.st.AliasList(ctx, tx, arn)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if err := e.st.TagDelete(ctx, tx, a.ARN, ""); err != nil {
+				return err
+			}
+			if err := e.st.AliasDelete(ctx, tx, a.ARN); err != nil {
+				return err
+			}
+		}
+		vs, err := e.st.VersionList(ctx, tx, arn)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if err := e.st.VersionDelete(ctx, tx, v.ARN); err != nil {
+				return err
+			}
+		}
+		if err := e.st.TagDelete(ctx, tx, arn, ""); err != nil {
+			return err
+		}
 		return e.st.StateMachineDelete(ctx, tx, &stateMachineDeleteParams{ARN: arn})
 	})
 }
@@ -203,8 +356,9 @@ func (e *Engine) DeleteStateMachine(ctx context.Context, arn string) error {
 // ---- executions ----
 
 // StartExecution starts an execution. It is idempotent by name: the same
-// name and input return the running or finished execution; the same name
-// with another input is AlreadyExists.
+// name and input return the running (or, without p.RejectClosed, the
+// finished) execution; the same name with another input is
+// AlreadyExists. A version's or alias's ARN runs that version.
 func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*Execution, error) {
 	if p.Name == "" {
 		p.Name = randomID(16)
@@ -212,7 +366,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 	if err := validName("execution", p.Name); err != nil {
 		return nil, err
 	}
-	sm, err := e.DescribeStateMachine(ctx, p.StateMachineARN)
+	sm, qualified, err := e.resolveStart(ctx, p.StateMachineARN)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +419,9 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 			if string(existing.Input) != string(p.Input) {
 				return errcode.New(errcode.AlreadyExists, "execution %s already exists with a different input", p.Name)
 			}
+			if p.RejectClosed && existing.Status != StatusRunning {
+				return errcode.New(errcode.AlreadyExists, "execution %s already exists and has ended (%s); start another name", arn, existing.Status)
+			}
 			out = existing
 			return nil
 		}
@@ -280,7 +437,8 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 			timeoutUS = micros(now.Add(timeout))
 		}
 		if err := e.st.ExecutionInsert(ctx, tx, &executionInsertParams{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Input: string(p.Input),
-			CorrelationID: p.CorrelationID, Tenant: p.Tenant, Definition: sm.Definition, StartUS: micros(now), TimeoutUS: timeoutUS}); err != nil {
+			CorrelationID: p.CorrelationID, Tenant: p.Tenant, Definition: sm.Definition, StartUS: micros(now), TimeoutUS: timeoutUS,
+			Qualified: qualified}); err != nil {
 			return err
 		}
 		t := &txn{e: e, ctx: ctx, tx: tx, now: now, frames: map[string]*frameRow{}, prog: prog, canInline: slot,
@@ -302,6 +460,7 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		out = &Execution{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Status: t.exec.status, Input: p.Input, CorrelationID: p.CorrelationID,
 			Tenant: p.Tenant, StartDate: now,
 			Error: t.exec.errName, Cause: t.exec.cause}
+		out.VersionARN, out.AliasARN, _ = strings.Cut(qualified, " ")
 		if t.exec.output != nil {
 			out.Output = json.RawMessage(*t.exec.output)
 		}
@@ -342,16 +501,19 @@ func (e *Engine) checkConcurrency(ctx context.Context, tx dbtx, tenant string) e
 	return nil
 }
 
-const execListCols = `arn, sm_arn, name, status, input, output, error, cause, correlation_id, tenant, start_us, stop_us, redrive_count, redrive_us`
+const execListCols = `arn, sm_arn, name, status, input, output, error, cause, correlation_id, tenant, start_us, stop_us, redrive_count, redrive_us, sm_qualified`
 
 func scanExecution(r row) (*Execution, error) {
 	x := &Execution{}
 	var input string
 	var output, errName, cause *string
 	var start, stop, redrive int64
-	if err := r.Scan(&x.ARN, &x.StateMachineARN, &x.Name, &x.Status, &input, &output, &errName, &cause, &x.CorrelationID, &x.Tenant, &start, &stop, &x.RedriveCount, &redrive); err != nil {
+	var qualified string
+	if err := r.Scan(&x.ARN, &x.StateMachineARN, &x.Name, &x.Status, &input, &output, &errName, &cause, &x.CorrelationID, &x.Tenant, &start, &stop, &x.RedriveCount, &redrive, &qualified); err != nil {
 		return nil, err
 	}
+	// sm_qualified holds "VERSION_ARN[ ALIAS_ARN]".
+	x.VersionARN, x.AliasARN, _ = strings.Cut(qualified, " ")
 	x.Input = json.RawMessage(input)
 	if output != nil {
 		x.Output = json.RawMessage(*output)
@@ -581,6 +743,11 @@ func (e *Engine) History(ctx context.Context, arn string, p HistoryParams) ([]Hi
 // with.
 func (e *Engine) PutStateMachine(ctx context.Context, p CreateStateMachineParams) (*StateMachine, error) {
 	sm, err := e.CreateStateMachine(ctx, p)
+	if err == nil && p.RoleARN != "" && sm.RoleARN != p.RoleARN {
+		// Create ignores another role; a deployment applies it.
+		sm, _, err = e.UpdateStateMachineWith(ctx, UpdateStateMachineParams{ARN: sm.ARN, RoleARN: p.RoleARN})
+		return sm, err
+	}
 	if !errors.Is(err, errcode.AlreadyExists) {
 		return sm, err
 	}
@@ -588,5 +755,7 @@ func (e *Engine) PutStateMachine(ctx context.Context, p CreateStateMachineParams
 	if err != nil {
 		return nil, err
 	}
-	return e.UpdateStateMachine(ctx, existing.ARN, p.Definition, p.RoleARN)
+	sm, _, err = e.UpdateStateMachineWith(ctx, UpdateStateMachineParams{ARN: existing.ARN, Definition: p.Definition, RoleARN: p.RoleARN,
+		Logging: p.Logging, Tracing: p.Tracing})
+	return sm, err
 }

@@ -32,6 +32,7 @@ type store interface {
 	ActivityList(ctx context.Context, tx dbtx, p *activityListParams) ([]Activity, error)
 	ActivityDelete(ctx context.Context, tx dbtx, p *activityDeleteParams) error
 	executionStore
+	metaStore
 	taskStore
 	upkeepStore
 	transitionStore
@@ -41,16 +42,18 @@ type stateMachineGetParams struct{ ARN string }
 
 type stateMachineInsertParams struct {
 	ARN, Name, Type, Definition, RoleARN string
+	Logging, Tracing, Description        string
 	CreatedUS                            int64
 }
 
 type stateMachineListParams struct{}
 
+// stateMachineUpdateParams replaces a machine's definition, role,
+// logging and tracing (all of them: the engine keeps what is not
+// changed) and bumps its revision.
 type stateMachineUpdateParams struct {
-	ARN, Definition string
-	// RoleARN replaces the role when not empty.
-	RoleARN   string
-	UpdatedUS int64
+	ARN, Definition, RoleARN, Logging, Tracing string
+	UpdatedUS                                  int64
 }
 
 type stateMachineDeleteParams struct{ ARN string }
@@ -79,9 +82,9 @@ type storeSQL struct {
 var (
 	postgresStoreSQL = storeSQL{
 		stateMachineGet:    `SELECT ` + smCols + ` FROM wf_state_machines WHERE arn = $1`,
-		stateMachineInsert: `INSERT INTO wf_state_machines (arn, name, type, definition, role_arn, revision, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)`,
+		stateMachineInsert: `INSERT INTO wf_state_machines (arn, name, type, definition, role_arn, logging, tracing, description, revision, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)`,
 		stateMachineList:   `SELECT ` + smCols + ` FROM wf_state_machines ORDER BY name`,
-		stateMachineUpdate: `UPDATE wf_state_machines SET definition = $1, role_arn = CASE WHEN $2 = '' THEN role_arn ELSE $2 END, revision = revision + 1, updated_us = $3 WHERE arn = $4`,
+		stateMachineUpdate: `UPDATE wf_state_machines SET definition = $1, role_arn = $2, logging = $3, tracing = $4, revision = revision + 1, updated_us = $5 WHERE arn = $6`,
 		stateMachineDelete: `DELETE FROM wf_state_machines WHERE arn = $1`,
 		activityGetByARN:   `SELECT arn, name, created_us FROM wf_activities WHERE arn = $1`,
 		activityGetByName:  `SELECT arn, name, created_us FROM wf_activities WHERE name = $1`,
@@ -91,9 +94,9 @@ var (
 	}
 	sqliteStoreSQL = storeSQL{
 		stateMachineGet:    `SELECT ` + smCols + ` FROM wf_state_machines WHERE arn = ?`,
-		stateMachineInsert: `INSERT INTO wf_state_machines (arn, name, type, definition, role_arn, revision, created_us, updated_us) VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+		stateMachineInsert: `INSERT INTO wf_state_machines (arn, name, type, definition, role_arn, logging, tracing, description, revision, created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 		stateMachineList:   `SELECT ` + smCols + ` FROM wf_state_machines ORDER BY name`,
-		stateMachineUpdate: `UPDATE wf_state_machines SET definition = ?, role_arn = CASE WHEN ? = '' THEN role_arn ELSE ? END, revision = revision + 1, updated_us = ? WHERE arn = ?`,
+		stateMachineUpdate: `UPDATE wf_state_machines SET definition = ?, role_arn = ?, logging = ?, tracing = ?, revision = revision + 1, updated_us = ? WHERE arn = ?`,
 		stateMachineDelete: `DELETE FROM wf_state_machines WHERE arn = ?`,
 		activityGetByARN:   `SELECT arn, name, created_us FROM wf_activities WHERE arn = ?`,
 		activityGetByName:  `SELECT arn, name, created_us FROM wf_activities WHERE name = ?`,
@@ -123,7 +126,7 @@ func (s *sqlStore) StateMachineGet(ctx context.Context, tx dbtx, p *stateMachine
 }
 
 func (s *sqlStore) StateMachineInsert(ctx context.Context, tx dbtx, p *stateMachineInsertParams) error {
-	args := []any{p.ARN, p.Name, p.Type, p.Definition, p.RoleARN, p.CreatedUS}
+	args := []any{p.ARN, p.Name, p.Type, p.Definition, p.RoleARN, p.Logging, p.Tracing, p.Description, p.CreatedUS}
 	if s.sqlite {
 		args = append(args, p.CreatedUS) // ? binds by position: created and updated
 	}
@@ -149,11 +152,7 @@ func (s *sqlStore) StateMachineList(ctx context.Context, tx dbtx, _ *stateMachin
 }
 
 func (s *sqlStore) StateMachineUpdate(ctx context.Context, tx dbtx, p *stateMachineUpdateParams) (bool, error) {
-	args := []any{p.Definition, p.RoleARN, p.UpdatedUS, p.ARN}
-	if s.sqlite {
-		args = []any{p.Definition, p.RoleARN, p.RoleARN, p.UpdatedUS, p.ARN}
-	}
-	n, err := tx.exec(ctx, s.q.stateMachineUpdate, args...)
+	n, err := tx.exec(ctx, s.q.stateMachineUpdate, p.Definition, p.RoleARN, p.Logging, p.Tracing, p.UpdatedUS, p.ARN)
 	return n > 0, err
 }
 
@@ -249,16 +248,18 @@ type executionGetParams struct{ ARN string }
 type executionInsertParams struct {
 	ARN, StateMachineARN, Name, Input, CorrelationID, Tenant, Definition string
 	StartUS, TimeoutUS                                                   int64
+	// Qualified is the version or alias ARN the execution started with.
+	Qualified string
 }
 
 func (s *sqlStore) ExecutionInsert(ctx context.Context, tx dbtx, p *executionInsertParams) error {
-	ph := make([]string, 9)
+	ph := make([]string, 10)
 	for i := range ph {
 		ph[i] = s.placeholder(i + 1)
 	}
-	_, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, next_event)
+	_, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, sm_qualified, next_event)
 		VALUES (`+ph[0]+`, `+ph[1]+`, `+ph[2]+`, 'RUNNING', `+strings.Join(ph[3:], ", ")+`, 1)`,
-		p.ARN, p.StateMachineARN, p.Name, p.Input, p.CorrelationID, p.Tenant, p.Definition, p.StartUS, p.TimeoutUS)
+		p.ARN, p.StateMachineARN, p.Name, p.Input, p.CorrelationID, p.Tenant, p.Definition, p.StartUS, p.TimeoutUS, p.Qualified)
 	return err
 }
 

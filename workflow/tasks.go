@@ -201,6 +201,10 @@ func (e *Engine) GetActivityTask(ctx context.Context, activity, workerName strin
 	name, ok := activityName(activity)
 	if !ok {
 		name = activity
+	} else if want := e.arn("activity", name); activity != want {
+		// An ARN matches in full: another region's or account's activity
+		// of the same name is not this one.
+		return nil, errcode.New(errcode.NotFound, "activity %s does not exist (this engine's activity of that name is %s)", activity, want)
 	}
 	var exists int
 	if err := e.withTx(ctx, func(tx dbtx) error {

@@ -24,6 +24,14 @@ type StateMachine struct {
 	Revision   int64     `json:"revision"`
 	CreatedAt  time.Time `json:"creationDate"`
 	UpdatedAt  time.Time `json:"updateDate"`
+	// Logging and Tracing are the loggingConfiguration and
+	// tracingConfiguration documents (JSON, "" when never set).
+	Logging     string `json:"loggingConfiguration,omitempty"`
+	Tracing     string `json:"tracingConfiguration,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Version is set when this describes a published version: its
+	// number, and ARN is the version's ARN.
+	Version int64 `json:"version,omitempty"`
 }
 
 // CreateStateMachineParams creates or (same name) updates a state machine.
@@ -32,6 +40,25 @@ type CreateStateMachineParams struct {
 	Definition string
 	RoleARN    string
 	Type       string // default STANDARD
+	// Logging and Tracing are JSON documents kept as given ("" for none);
+	// with the name, type and definition they decide whether a second
+	// create is the same request (Step Functions' idempotency rule:
+	// a different role or different tags alone are ignored).
+	Logging, Tracing string
+	// Tags are set on a new machine (ignored when it exists already).
+	Tags map[string]string
+	// Publish publishes version 1 with VersionDescription.
+	Publish            bool
+	VersionDescription string
+}
+
+// UpdateStateMachineParams changes a machine; empty fields keep what
+// the machine has.
+type UpdateStateMachineParams struct {
+	ARN, Definition, RoleARN, Logging, Tracing string
+	// Publish publishes the updated machine as a new version.
+	Publish            bool
+	VersionDescription string
 }
 
 // Execution describes one run of a state machine.
@@ -53,6 +80,11 @@ type Execution struct {
 	StopDate     *time.Time `json:"stopDate,omitempty"`
 	RedriveCount int        `json:"redriveCount"`
 	RedriveDate  *time.Time `json:"redriveDate,omitempty"`
+	// VersionARN and AliasARN are set when the execution was started by
+	// a version's or an alias's ARN (an alias's start records the
+	// version it chose too).
+	VersionARN string `json:"stateMachineVersionArn,omitempty"`
+	AliasARN   string `json:"stateMachineAliasArn,omitempty"`
 }
 
 // StartExecutionParams starts an execution.
@@ -72,6 +104,10 @@ type StartExecutionParams struct {
 	// TimeoutSeconds bounds the whole execution; 0 takes the
 	// definition's TimeoutSeconds, if any.
 	TimeoutSeconds int
+	// RejectClosed answers a name already used by an ended execution with
+	// AlreadyExists, as Step Functions' StartExecution does; without it
+	// the ended execution is returned (the bus's idempotent starts).
+	RejectClosed bool
 }
 
 // ListExecutionsParams filters and pages ListExecutions. Results are

@@ -238,6 +238,10 @@ func WriteJSON(w io.Writer, t *types.Transcript) error {
 		j.key("engine", false)
 		j.val(t.Engine)
 	}
+	if t.Vocabulary != nil {
+		j.key("vocabulary", false)
+		j.val(t.Vocabulary)
+	}
 	j.raw("}\n")
 	return j.done()
 }
@@ -269,12 +273,17 @@ func tokens(t *types.Transcript) []token {
 	if len(t.Words) > 0 {
 		for i, w := range t.Words {
 			tok := token{text: w.Text, start: w.Start, end: w.End, conf: w.Confidence, speaker: w.Speaker, segment: inSeg[i]}
+			// Punctuation written on the word ("storage," from a readable
+			// transcript or a whisper server) is the word's punctuation.
+			if t := strings.TrimRightFunc(w.Text, isClosing); t != "" && t != w.Text {
+				tok.text, tok.punct = t, w.Text[len(t):]
+			}
 			if si := inSeg[i]; si >= 0 {
 				s := t.Segments[si]
 				if i == s.FirstWord {
 					tok.text = capitalise(tok.text)
 				}
-				if i == s.FirstWord+s.WordCount-1 {
+				if i == s.FirstWord+s.WordCount-1 && tok.punct == "" {
 					tok.punct = closing(s.Text)
 				}
 				if tok.speaker == "" {

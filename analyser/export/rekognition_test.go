@@ -28,8 +28,10 @@ func TestRekognitionShapes(t *testing.T) {
 			Label              struct {
 				Name       string
 				Confidence float64
-				Instances  []struct{ BoundingBox struct{ Width, Height, Left, Top float64 } }
-				Parents    []struct{ Name string }
+				Instances  []struct {
+					BoundingBox struct{ Width, Height, Left, Top float64 }
+				}
+				Parents []struct{ Name string }
 			}
 		}
 	}

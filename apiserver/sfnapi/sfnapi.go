@@ -135,6 +135,23 @@ var actions = map[string]action{
 	"ListActivities":       (*Handler).listActivities,
 	"DeleteActivity":       (*Handler).deleteActivity,
 	"GetActivityTask":      (*Handler).getActivityTask,
+
+	"ValidateStateMachineDefinition":   (*Handler).validateDefinition,
+	"TagResource":                      (*Handler).tagResource,
+	"UntagResource":                    (*Handler).untagResource,
+	"ListTagsForResource":              (*Handler).listTags,
+	"DescribeStateMachineForExecution": (*Handler).describeForExecution,
+	"PublishStateMachineVersion":       (*Handler).publishVersion,
+	"ListStateMachineVersions":         (*Handler).listVersions,
+	"DeleteStateMachineVersion":        (*Handler).deleteVersion,
+	"CreateStateMachineAlias":          (*Handler).createAlias,
+	"DescribeStateMachineAlias":        (*Handler).describeAlias,
+	"UpdateStateMachineAlias":          (*Handler).updateAlias,
+	"ListStateMachineAliases":          (*Handler).listAliases,
+	"DeleteStateMachineAlias":          (*Handler).deleteAlias,
+	"TestState":                        (*Handler).testState,
+	"ListMapRuns":                      (*Handler).listMapRuns,
+	"DescribeMapRun":                   (*Handler).describeMapRun,
 }
 
 func (h *Handler) serve(r *http.Request) (any, error) {
@@ -263,10 +280,15 @@ type stateMachineOut struct {
 
 func (h *Handler) createStateMachine(ctx context.Context, body []byte) (any, error) {
 	var req struct {
-		Name       string `json:"name"`
-		Definition string `json:"definition"`
-		RoleARN    string `json:"roleArn"`
-		Type       string `json:"type"`
+		Name               string          `json:"name"`
+		Definition         string          `json:"definition"`
+		RoleARN            string          `json:"roleArn"`
+		Type               string          `json:"type"`
+		Logging            json.RawMessage `json:"loggingConfiguration"`
+		Tracing            json.RawMessage `json:"tracingConfiguration"`
+		Tags               []tag           `json:"tags"`
+		Publish            bool            `json:"publish"`
+		VersionDescription string          `json:"versionDescription"`
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -274,17 +296,63 @@ func (h *Handler) createStateMachine(ctx context.Context, body []byte) (any, err
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
 	}
-	sm, err := h.e.CreateStateMachine(ctx, workflow.CreateStateMachineParams{Name: req.Name, Definition: req.Definition, RoleARN: req.RoleARN, Type: req.Type})
+	if req.Type != "" && req.Type != "STANDARD" && req.Type != "EXPRESS" {
+		return nil, fail("ValidationException", "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]", req.Type)
+	}
+	tags, err := tagMap(req.Tags)
+	if err != nil {
+		return nil, err
+	}
+	sm, v, err := h.e.CreateStateMachineVersion(ctx, workflow.CreateStateMachineParams{Name: req.Name, Definition: req.Definition, RoleARN: req.RoleARN,
+		Type: req.Type, Logging: configDoc(req.Logging), Tracing: configDoc(req.Tracing), Tags: tags, Publish: req.Publish,
+		VersionDescription: req.VersionDescription})
 	if err != nil {
 		if errcode.Of(err) == errcode.AlreadyExists {
 			return nil, fail("StateMachineAlreadyExists", "%s", errcode.MessageOf(err))
 		}
-		if ve := workflow.DefinitionErrors(err); len(ve) > 0 {
-			return nil, fail("InvalidDefinition", "Invalid State Machine Definition: '%s'", definitionMessage(ve))
-		}
-		return nil, mapErr(err, "", "InvalidDefinition")
+		return nil, definitionErr(err, "")
 	}
-	return map[string]any{"stateMachineArn": sm.ARN, "creationDate": ep(sm.CreatedAt)}, nil
+	out := map[string]any{"stateMachineArn": sm.ARN, "creationDate": ep(sm.CreatedAt)}
+	if v != nil {
+		out["stateMachineVersionArn"] = v.ARN
+	}
+	return out, nil
+}
+
+// definitionErr maps the errors of creating or updating a machine.
+func definitionErr(err error, notFound string) error {
+	if ve := workflow.DefinitionErrors(err); len(ve) > 0 {
+		return fail("InvalidDefinition", "Invalid State Machine Definition: '%s'", definitionMessage(ve))
+	}
+	msg := errcode.MessageOf(err)
+	switch {
+	case errcode.Of(err) == errcode.Invalid && strings.HasPrefix(msg, "roleArn"):
+		return fail("InvalidArn", "%s", msg)
+	case errcode.Of(err) == errcode.Invalid && strings.HasPrefix(msg, "loggingConfiguration"):
+		return fail("InvalidLoggingConfiguration", "%s", msg)
+	case errcode.Of(err) == errcode.Invalid && strings.HasPrefix(msg, "tracingConfiguration"):
+		return fail("InvalidTracingConfiguration", "%s", msg)
+	case errcode.Of(err) == errcode.Invalid && (strings.HasPrefix(msg, "tag") || strings.HasPrefix(msg, "versionDescription")):
+		return fail("ValidationException", "%s", msg)
+	case errcode.Of(err) == errcode.Invalid && strings.HasPrefix(msg, "nothing to update"):
+		return fail("MissingRequiredParameter", "%s", msg)
+	case errcode.Of(err) == errcode.ResourceExhausted:
+		return fail("ServiceQuotaExceededException", "%s", msg)
+	}
+	return mapErr(err, notFound, "InvalidDefinition")
+}
+
+// configDoc is a logging or tracing configuration as the engine keeps it.
+func configDoc(raw json.RawMessage) string {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return t
+	}
+	return buf.String()
 }
 
 func definitionMessage(ve asl.ValidationErrors) string {
@@ -297,9 +365,13 @@ func definitionMessage(ve asl.ValidationErrors) string {
 
 func (h *Handler) updateStateMachine(ctx context.Context, body []byte) (any, error) {
 	var req struct {
-		StateMachineARN string `json:"stateMachineArn"`
-		Definition      string `json:"definition"`
-		RoleARN         string `json:"roleArn"`
+		StateMachineARN    string          `json:"stateMachineArn"`
+		Definition         string          `json:"definition"`
+		RoleARN            string          `json:"roleArn"`
+		Logging            json.RawMessage `json:"loggingConfiguration"`
+		Tracing            json.RawMessage `json:"tracingConfiguration"`
+		Publish            bool            `json:"publish"`
+		VersionDescription string          `json:"versionDescription"`
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -310,14 +382,16 @@ func (h *Handler) updateStateMachine(ctx context.Context, body []byte) (any, err
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
 	}
-	sm, err := h.e.UpdateStateMachine(ctx, req.StateMachineARN, req.Definition, req.RoleARN)
+	sm, v, err := h.e.UpdateStateMachineWith(ctx, workflow.UpdateStateMachineParams{ARN: req.StateMachineARN, Definition: req.Definition, RoleARN: req.RoleARN,
+		Logging: configDoc(req.Logging), Tracing: configDoc(req.Tracing), Publish: req.Publish, VersionDescription: req.VersionDescription})
 	if err != nil {
-		if ve := workflow.DefinitionErrors(err); len(ve) > 0 {
-			return nil, fail("InvalidDefinition", "Invalid State Machine Definition: '%s'", definitionMessage(ve))
-		}
-		return nil, mapErr(err, "StateMachineDoesNotExist", "InvalidDefinition")
+		return nil, definitionErr(err, "StateMachineDoesNotExist")
 	}
-	return map[string]any{"updateDate": ep(sm.UpdatedAt), "revisionId": fmt.Sprint(sm.Revision)}, nil
+	out := map[string]any{"updateDate": ep(sm.UpdatedAt), "revisionId": fmt.Sprint(sm.Revision)}
+	if v != nil {
+		out["stateMachineVersionArn"] = v.ARN
+	}
+	return out, nil
 }
 
 func (h *Handler) describeStateMachine(ctx context.Context, body []byte) (any, error) {
@@ -333,12 +407,32 @@ func (h *Handler) describeStateMachine(ctx context.Context, body []byte) (any, e
 	if err := workflow.AccessOf(ctx).Read(); err != nil {
 		return nil, mapErr(err, "", "")
 	}
+	if workflow.IsAliasARN(req.StateMachineARN) {
+		return nil, fail("ValidationException", "%s is an alias: describe it with DescribeStateMachineAlias", req.StateMachineARN)
+	}
 	sm, err := h.e.DescribeStateMachine(ctx, req.StateMachineARN)
 	if err != nil {
 		return nil, mapErr(err, "StateMachineDoesNotExist", "")
 	}
-	return stateMachineOut{StateMachineARN: sm.ARN, Name: sm.Name, Status: "ACTIVE", Definition: sm.Definition, RoleARN: sm.RoleARN,
-		Type: sm.Type, CreationDate: ep(sm.CreatedAt), RevisionID: fmt.Sprint(sm.Revision)}, nil
+	return describeOut(sm), nil
+}
+
+func describeOut(sm *workflow.StateMachine) map[string]any {
+	out := map[string]any{"stateMachineArn": sm.ARN, "name": sm.Name, "status": "ACTIVE", "definition": sm.Definition, "roleArn": sm.RoleARN,
+		"type": sm.Type, "creationDate": ep(sm.CreatedAt), "revisionId": fmt.Sprint(sm.Revision),
+		"loggingConfiguration": rawDoc(sm.Logging, `{"level":"OFF","includeExecutionData":false}`),
+		"tracingConfiguration": rawDoc(sm.Tracing, `{"enabled":false}`)}
+	if sm.Description != "" {
+		out["description"] = sm.Description
+	}
+	return out
+}
+
+func rawDoc(doc, def string) json.RawMessage {
+	if doc == "" {
+		doc = def
+	}
+	return json.RawMessage(doc)
 }
 
 func (h *Handler) listStateMachines(ctx context.Context, body []byte) (any, error) {
@@ -434,7 +528,8 @@ func (h *Handler) start(ctx context.Context, body []byte) (*workflow.Execution, 
 	if err != nil {
 		return nil, mapErr(err, "", "")
 	}
-	x, err := h.e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: req.StateMachineARN, Name: req.Name, Input: input, Tenant: tenant})
+	x, err := h.e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: req.StateMachineARN, Name: req.Name, Input: input, Tenant: tenant,
+		RejectClosed: true})
 	if err != nil {
 		if errcode.Of(err) == errcode.AlreadyExists {
 			return nil, fail("ExecutionAlreadyExists", "%s", errcode.MessageOf(err))
@@ -453,6 +548,23 @@ func (h *Handler) startExecution(ctx context.Context, body []byte) (any, error) 
 }
 
 func (h *Handler) startSyncExecution(ctx context.Context, body []byte) (any, error) {
+	var req startRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+		return nil, err
+	}
+	if err := workflow.AccessOf(ctx).Read(); err != nil {
+		return nil, mapErr(err, "", "")
+	}
+	sm, err := h.e.DescribeStateMachine(ctx, req.StateMachineARN)
+	if err != nil {
+		return nil, mapErr(err, "StateMachineDoesNotExist", "")
+	}
+	if sm.Type != "EXPRESS" {
+		return nil, fail("StateMachineTypeNotSupported", "This operation is not supported by this type of state machine: StartSyncExecution runs EXPRESS state machines, and %s is %s", sm.Name, sm.Type)
+	}
 	x, err := h.start(ctx, body)
 	if err != nil {
 		return nil, err
@@ -500,6 +612,12 @@ func executionOut(x *workflow.Execution) map[string]any {
 	}
 	if x.RedriveDate != nil {
 		out["redriveDate"] = epp(x.RedriveDate)
+	}
+	if x.VersionARN != "" {
+		out["stateMachineVersionArn"] = x.VersionARN
+	}
+	if x.AliasARN != "" {
+		out["stateMachineAliasArn"] = x.AliasARN
 	}
 	switch x.Status {
 	case workflow.StatusFailed, workflow.StatusTimedOut, workflow.StatusAborted:
@@ -578,6 +696,12 @@ func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) 
 		if x.StopDate != nil {
 			item["stopDate"] = epp(x.StopDate)
 		}
+		if x.VersionARN != "" {
+			item["stateMachineVersionArn"] = x.VersionARN
+		}
+		if x.AliasARN != "" {
+			item["stateMachineAliasArn"] = x.AliasARN
+		}
 		items = append(items, item)
 	}
 	return map[string]any{"executions": items, "nextToken": nullable(next)}, nil
@@ -629,9 +753,19 @@ func cleanDetails(raw json.RawMessage, data bool) map[string]any {
 		if v == nil {
 			delete(m, k)
 		}
-		if !data && (k == "input" || k == "output" || k == "parameters") {
-			delete(m, k)
-		}
+	}
+	// Events with a payload say whether it was cut (never here: payloads
+	// are bounded when written).
+	if _, ok := m["input"]; ok && m["inputDetails"] == nil {
+		m["inputDetails"] = map[string]bool{"truncated": false}
+	}
+	if _, ok := m["output"]; ok && m["outputDetails"] == nil {
+		m["outputDetails"] = map[string]bool{"truncated": false}
+	}
+	if !data {
+		delete(m, "input")
+		delete(m, "output")
+		delete(m, "parameters")
 	}
 	return m
 }
@@ -705,6 +839,9 @@ func (h *Handler) sendTaskSuccess(ctx context.Context, body []byte) (any, error)
 	if req.TaskToken == "" {
 		return nil, fail("InvalidToken", "taskToken is required")
 	}
+	if !workflow.WellFormedToken(req.TaskToken) {
+		return nil, fail("InvalidToken", "Invalid Token: '%s': not a task token this server issued", clip(req.TaskToken))
+	}
 	if err := h.e.AuthorizeTask(ctx, workflow.AccessOf(ctx), req.TaskToken); err != nil {
 		return nil, taskErr(err)
 	}
@@ -723,6 +860,9 @@ func (h *Handler) sendTaskFailure(ctx context.Context, body []byte) (any, error)
 	if req.TaskToken == "" {
 		return nil, fail("InvalidToken", "taskToken is required")
 	}
+	if !workflow.WellFormedToken(req.TaskToken) {
+		return nil, fail("InvalidToken", "Invalid Token: '%s': not a task token this server issued", clip(req.TaskToken))
+	}
 	if err := h.e.AuthorizeTask(ctx, workflow.AccessOf(ctx), req.TaskToken); err != nil {
 		return nil, taskErr(err)
 	}
@@ -739,10 +879,26 @@ func (h *Handler) sendTaskHeartbeat(ctx context.Context, body []byte) (any, erro
 	if req.TaskToken == "" {
 		return nil, fail("InvalidToken", "taskToken is required")
 	}
+	if !workflow.WellFormedToken(req.TaskToken) {
+		return nil, fail("InvalidToken", "Invalid Token: '%s': not a task token this server issued", clip(req.TaskToken))
+	}
 	if err := h.e.AuthorizeTask(ctx, workflow.AccessOf(ctx), req.TaskToken); err != nil {
 		return nil, taskErr(err)
 	}
 	return struct{}{}, taskErr(h.e.SendTaskHeartbeat(ctx, req.TaskToken))
+}
+
+// clip shortens a caller's text quoted back in an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strings.ToValidUTF8(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s), "?")
 }
 
 // ---- activities ----
@@ -750,6 +906,7 @@ func (h *Handler) sendTaskHeartbeat(ctx context.Context, body []byte) (any, erro
 func (h *Handler) createActivity(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		Name string `json:"name"`
+		Tags []tag  `json:"tags"`
 	}
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -757,9 +914,18 @@ func (h *Handler) createActivity(ctx context.Context, body []byte) (any, error) 
 	if err := workflow.AccessOf(ctx).Administer(); err != nil {
 		return nil, mapErr(err, "", "")
 	}
+	tags, err := tagMap(req.Tags)
+	if err != nil {
+		return nil, err
+	}
 	a, err := h.e.CreateActivity(ctx, req.Name)
 	if err != nil {
 		return nil, mapErr(err, "", "InvalidName")
+	}
+	if len(tags) > 0 {
+		if err := h.e.TagResource(ctx, a.ARN, tags); err != nil {
+			return nil, tagErr(err)
+		}
 	}
 	return map[string]any{"activityArn": a.ARN, "creationDate": ep(a.CreatedAt)}, nil
 }

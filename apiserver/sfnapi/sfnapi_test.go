@@ -197,13 +197,23 @@ func TestSDKExecutions(t *testing.T) {
 		}
 	}
 
-	sync, err := c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: created.StateMachineArn, Input: aws.String(`{"wait": 0}`)})
+	_, err = c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: created.StateMachineArn, Input: aws.String(`{"wait": 0}`)})
+	var notSupported *types.StateMachineTypeNotSupported
+	if !errors.As(err, &notSupported) {
+		t.Fatalf("sync start of a STANDARD machine: %v", err)
+	}
+	express, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("pipeline20x"), RoleArn: aws.String("arn:aws:iam::1:role/r"),
+		Definition: aws.String(workflowtest.Definition(t, "pipeline20")), Type: types.StateMachineTypeExpress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync, err := c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: express.StateMachineArn, Input: aws.String(`{"wait": 0}`)})
 	if err != nil || sync.Status != types.SyncExecutionStatusSucceeded || aws.ToString(sync.Output) != workflowtest.Pipeline20Output {
 		t.Fatalf("sync: %+v %v", sync, err)
 	}
 
 	listed, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: created.StateMachineArn, StatusFilter: types.ExecutionStatusSucceeded})
-	if err != nil || len(listed.Executions) != 2 {
+	if err != nil || len(listed.Executions) != 1 {
 		t.Fatalf("list executions: %+v %v", listed, err)
 	}
 	_, err = c.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: started.ExecutionArn})
@@ -259,6 +269,11 @@ func TestSDKStopAndTokens(t *testing.T) {
 		t.Fatalf("settled token: %v", err)
 	}
 	_, err = c.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String("nope")})
+	var badToken *types.InvalidToken
+	if !errors.As(err, &badToken) {
+		t.Fatalf("malformed token: %v", err)
+	}
+	_, err = c.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(strings.Repeat("0", 48))})
 	var noTask *types.TaskDoesNotExist
 	if !errors.As(err, &noTask) {
 		t.Fatalf("unknown token: %v", err)

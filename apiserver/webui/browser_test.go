@@ -287,6 +287,7 @@ func (a *fakeAPI) variant(id string) map[string]any {
 	ins := m["insights"].(map[string]any)
 	switch id {
 	case "med_chapters":
+		m["links"].(map[string]any)["transcript_json"] = "/v1/media/med_chapters/transcript.json"
 		var chapters []any
 		for i, at := range []float64{0, 0.2, 0.5, 1, 1.3, 3, 3.1, 4.5, 5.8} {
 			chapters = append(chapters, map[string]any{"title": fmt.Sprintf("Chapter %d with a rather long title", i+1), "start_seconds": at})
@@ -300,6 +301,11 @@ func (a *fakeAPI) variant(id string) map[string]any {
 
 func (a *fakeAPI) export(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("export")
+	if id == "med_chapters" && name == "transcript.json" {
+		// As a recogniser without case or punctuation writes it.
+		a.fixture(w, "transcript_med_chapters.json", "application/json")
+		return
+	}
 	switch id {
 	case "med_chapters":
 		id = "med_audio"
@@ -640,6 +646,7 @@ func TestBrowser(t *testing.T) {
 			t.Error("raw JSON section does not hold the record")
 		}
 		for _, want := range []string{"Two people talk about the quick brown fox.", "foxes", "Ada Lovelace", "Landfall Ltd", "Dover",
+			"dotted underline: the recogniser was unsure of this word (confidence below 50%)", "Vocabulary not used: rekognition.",
 			"BREAKING NEWS", "2 at most in one frame (1 frame with faces)", "en (93% from transcript)", "Speech", "An interview about a quick brown fox."} {
 			if !strings.Contains(info.Text, want) {
 				t.Errorf("detail page does not show %q", want)
@@ -862,6 +869,33 @@ func TestBrowser(t *testing.T) {
 					return {Visible: r.length, Overlaps: overlaps, Outside: r.filter((x) => x.right > bar.right + 0.5).length}; })()`, &chapters)
 				if chapters.Overlaps > 0 || chapters.Outside > 0 || chapters.Visible < 3 {
 					t.Errorf("%s: chapter titles: %d visible, %d overlapping, %d past the timeline's end", at, chapters.Visible, chapters.Overlaps, chapters.Outside)
+				}
+
+				// A recogniser's lower-case words read as sentences; the
+				// low-confidence legend and the unused vocabulary fit.
+				b.waitFor(`document.querySelectorAll(".seg").length === 2`, wait)
+				var tx struct {
+					Segs         []string
+					Legend, Note string
+					Overflow     int
+					Title        string
+				}
+				b.eval(`(() => { const vw = document.documentElement.clientWidth;
+					const els = [...document.querySelectorAll(".transcript-panel .low-legend, .transcript-panel .note, .seg")];
+					return {Segs: [...document.querySelectorAll(".seg p")].map((p) => p.textContent.trim()),
+						Legend: (document.querySelector(".transcript-panel .low-legend") || {}).textContent || "",
+						Note: (document.querySelector(".note") || {}).textContent || "",
+						Overflow: els.filter((e) => e.getBoundingClientRect().right > vw + 0.5).length,
+						Title: (document.querySelector(".w.low") || {}).title || ""}; })()`, &tx)
+				if !slices.Equal(tx.Segs, []string{"Welcome back to the show.", "I joined the red cross."}) {
+					t.Errorf("%s: transcript shows %q, want sentences", at, tx.Segs)
+				}
+				if !strings.Contains(tx.Legend, "unsure") || !strings.HasPrefix(tx.Note, "Vocabulary not used: kubernetes, rekognition, landfall") ||
+					tx.Title != "the recogniser was unsure of this word (confidence 36%)" {
+					t.Errorf("%s: legend %q, vocabulary note %q, low word title %q", at, tx.Legend, tx.Note, tx.Title)
+				}
+				if tx.Overflow > 0 {
+					t.Errorf("%s: %d transcript elements pass the screen's right edge", at, tx.Overflow)
 				}
 
 				// Toasts: at most three at once, the newest kept.

@@ -25,7 +25,7 @@ func init() {
 		{Name: "media get", Usage: "ID", Summary: "print one media record", Run: mediaGet},
 		{Name: "media delete", Usage: "ID [--json]", Summary: "delete a media item, its files, artefacts, search entries and failures", Run: mediaDelete},
 		{Name: "media list", Usage: "[--status S] [--kind K] [--since 24h] [--limit N]", Summary: "list media newest first", Run: mediaList},
-		{Name: "media search", Usage: "QUERY", Summary: "full-text search over summaries and transcripts", Run: mediaSearch},
+		{Name: "media search", Usage: "QUERY", Summary: "find moments: words said or shown, names, labels, chapters (\"a phrase\", -not, field:value)", Run: mediaSearch},
 		{Name: "media export", Usage: "ID NAME", Summary: "print an export (captions.vtt, captions.srt, chapters.json, transcript.json, …)", Run: mediaExport},
 		{Name: "failures list", Usage: "[--limit N]", Summary: "list failures newest first", Run: failuresList},
 		{Name: "failures redrive", Usage: "ID", Summary: "run a failed item's pipeline again", Run: failuresRedrive},
@@ -311,6 +311,10 @@ func mediaSearch(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		names[h.MediaID] = h.MediaID
+		if h.Filename != "" {
+			names[h.MediaID] = h.Filename
+			continue
+		}
 		if m, err := c.GetMedia(ctx, h.MediaID); err == nil && m.Filename != "" {
 			names[h.MediaID] = m.Filename
 		}

@@ -464,11 +464,20 @@ func Run(t *testing.T, open Open) {
 	t.Run("UnknownResource", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		sm := b.create("unknown", `{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "nowhere:fn", "End": true}}}`)
-		got, h := b.run(sm, "x", `{}`)
-		expectStatus(t, got, h, workflow.StatusFailed)
-		if got.Error != "States.TaskFailed" || !strings.Contains(got.Cause, "no invoker is registered for resource \"nowhere:fn\"") {
-			t.Fatalf("error %s: %s", got.Error, got.Cause)
+		// A resource nothing serves is refused when the machine is
+		// created, naming the state and its pointer.
+		def := `{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "nowhere:fn", "End": true}}}]}}}`
+		_, err := b.e.CreateStateMachine(b.ctx, workflow.CreateStateMachineParams{Name: "unknown", Definition: def})
+		ve := workflow.DefinitionErrors(err)
+		if errcode.Of(err) != errcode.Invalid || len(ve) != 1 || ve[0].Pointer != "/States/P/Branches/0/States/T/Resource" || !strings.Contains(ve[0].Message, `state "T"`) {
+			t.Fatalf("create with an unserved resource: %v", err)
+		}
+		if err := b.e.ValidateDefinition(def, ""); len(workflow.DefinitionErrors(err)) != 1 {
+			t.Fatalf("validate an unserved resource: %v", err)
+		}
+		sm := b.create("served", `{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "test:fn:echo", "End": true}}}`)
+		if err := b.e.ValidateDefinition(sm.Definition, ""); err != nil {
+			t.Fatalf("validate a served resource: %v", err)
 		}
 	})
 

@@ -17,6 +17,10 @@ type ChapterOptions struct {
 	Window       int     // sentences compared on each side of a gap (default 3)
 	// Exclude lists lower-case phrases never used as titles (people's names).
 	Exclude map[string]bool
+
+	// titleFrom, when set, are the sentences titles are drawn from (the
+	// speech cut at unsure words), taken by time within each chapter.
+	titleFrom []Sentence
 }
 
 // Chapters segments timed sentences by topic with TextTiling (Hearst,
@@ -98,8 +102,21 @@ func Chapters(sents []Sentence, duration float64, opt ChapterOptions) []types.Ch
 		if k+1 < len(starts) {
 			end = starts[k+1]
 		}
+		from := sents[s:end]
+		if opt.titleFrom != nil {
+			lo, hi := sents[s].Start, sents[end-1].End
+			var in []Sentence
+			for _, c := range opt.titleFrom {
+				if c.Start >= lo && c.End <= hi+0.001 {
+					in = append(in, c)
+				}
+			}
+			if len(in) > 0 {
+				from = in
+			}
+		}
 		chapters = append(chapters, types.Chapter{
-			Title:        chapterTitle(sents[s:end], k, opt.Exclude),
+			Title:        chapterTitle(from, k, opt.Exclude),
 			StartSeconds: math.Round(sents[s].Start*1000) / 1000,
 		})
 	}
@@ -216,4 +233,24 @@ func ScreenChapters(ocr []types.OCRText, speech []Sentence, minSeconds float64) 
 		return nil
 	}
 	return out
+}
+
+// ScreenTitle is the first line of the earliest on-screen text: a
+// slide video's title slide, a poster's heading. It is "" when no text
+// was seen.
+func ScreenTitle(ocr []types.OCRText) string {
+	best := -1
+	for i, o := range ocr {
+		if len(Tokenize(o.Text)) == 0 {
+			continue
+		}
+		if best < 0 || o.First < ocr[best].First {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	line := strings.TrimSpace(strings.SplitN(strings.TrimSpace(ocr[best].Text), "\n", 2)[0])
+	return truncateChars(line, 80)
 }

@@ -193,3 +193,109 @@ func TestConformance(t *testing.T) {
 		return &analyser.Input{MediaID: "m1", Results: map[string]json.RawMessage{"transcribe": raw}}
 	}})
 }
+
+// lectureSignals is a slide lecture as a weak recogniser hears it: words
+// it was unsure of (confidence 0.3) beside confident ones, and slides that
+// say the same thing correctly.
+func lectureSignals() Sources {
+	tr := &types.Transcript{Duration: 30}
+	at := 0.5
+	say := func(text string, unsureWords ...string) {
+		seg := types.Segment{ID: len(tr.Segments), Start: at, FirstWord: len(tr.Words)}
+		for _, w := range strings.Fields(text) {
+			c := 0.9
+			if slices.Contains(unsureWords, w) {
+				c = 0.3
+			}
+			tr.Words = append(tr.Words, types.Word{Text: w, Start: at, End: at + 0.3, Confidence: c})
+			at += 0.35
+		}
+		seg.WordCount = len(tr.Words) - seg.FirstWord
+		seg.End = at - 0.05
+		tr.Segments = append(tr.Segments, seg)
+		at += 0.8
+	}
+	say("hello everyone my name is alan turner and today we look at media pipelines")
+	say("first a file is uploaded and lands in storage an event starts the workflow")
+	say("second the audio track is herring scribed so that speech victims are trouble text", "herring", "victims", "trouble")
+	say("third we write a summary and chapters iran and google sell services for this", "iran")
+	ocr := []types.OCRText{
+		{Text: "Media Pipelines 101\nProfessor Alan Turner", Confidence: 95, First: 0, Last: 5.9},
+		{Text: "Step 1: Upload\nFiles land in storage", Confidence: 93, First: 6, Last: 11.9},
+		{Text: "Step 2: Transcribe\nSpeech becomes searchable text", Confidence: 92, First: 12, Last: 17.9},
+		{Text: "Step 3: Understand\nSummaries and chapters", Confidence: 94, First: 18, Last: 25},
+	}
+	return Sources{Transcript: tr, OCR: ocr}
+}
+
+func TestSummaryWeighsSignals(t *testing.T) {
+	src := lectureSignals()
+	ins, rep := BuildReport(src, SummariseOptions{})
+	analysertest.ValidateOutput(t, Summariser{}.Spec(), ins)
+	for _, bad := range []string{"herring", "victims", "trouble", "Iran", "iran"} {
+		if strings.Contains(ins.Summary, bad) || strings.Contains(strings.Join(ins.Topics, " "), bad) ||
+			strings.Contains(ins.SEODescription, bad) || slices.Contains(ins.Entities.Places, bad) {
+			t.Errorf("unsure word %q reached the insights: %+v", bad, ins)
+		}
+		for _, c := range ins.Chapters {
+			if strings.Contains(c.Title, bad) {
+				t.Errorf("unsure word %q in chapter %q", bad, c.Title)
+			}
+		}
+	}
+	if rep.UnsureSummaryWords != 0 || rep.ScreenSentences == 0 {
+		t.Errorf("report %+v: want no unsure words and some screen sentences", rep)
+	}
+	if ins.Chapters[0].Title != "Media Pipelines 101" {
+		t.Errorf("chapters %+v: want slide titles", ins.Chapters)
+	}
+	if ins.SEODescription == ins.Summary || strings.HasPrefix(ins.Summary, strings.TrimSuffix(ins.SEODescription, "…")) {
+		t.Errorf("SEO line copies the summary: %q", ins.SEODescription)
+	}
+	if !strings.HasPrefix(ins.SEODescription, "Media Pipelines 101") || !strings.Contains(ins.SEODescription, "Alan Turner") {
+		t.Errorf("SEO line %q: want the title and the speaker's name", ins.SEODescription)
+	}
+	var alan *types.EntityMention
+	for i, m := range ins.Mentions {
+		if m.Name == "Alan Turner" {
+			alan = &ins.Mentions[i]
+		}
+	}
+	if alan == nil || alan.Type != "person" || len(alan.Times) != 2 ||
+		alan.Times[0].Source != SourceScreen || alan.Times[1].Source != SourceSpeech || alan.Times[1].Start < 1 {
+		t.Errorf("Alan Turner's mentions: %+v (all %+v)", alan, ins.Mentions)
+	}
+
+	// The summariser that lifted sentences from the speech alone puts the
+	// unsure words in; the comparison is what the quality table reports.
+	_, before := BuildReport(src, SummariseOptions{speechFirst: true})
+	if before.UnsureSummaryWords == 0 {
+		t.Errorf("speech-first summary took no unsure words (%+v): the fixture no longer tells them apart", before)
+	}
+	t.Logf("summary: %s\nseo: %s\ntopics: %v\nchapters: %+v\nbefore %+v after %+v", ins.Summary, ins.SEODescription, ins.Topics, ins.Chapters, before, rep)
+}
+
+func TestSummaryWithoutABetterSource(t *testing.T) {
+	// Speech alone, every sentence holding an unsure word: the summary
+	// still says something (there is nothing better) but topics and
+	// entities stay clear of unsure words.
+	tr := lectureSignals().Transcript
+	for i := range tr.Words {
+		if i%4 == 0 {
+			tr.Words[i].Confidence = 0.2
+		}
+	}
+	ins, rep := BuildReport(Sources{Transcript: tr}, SummariseOptions{})
+	if ins.Summary == "" || rep.UnsureSummaryWords == 0 {
+		t.Errorf("summary %q report %+v", ins.Summary, rep)
+	}
+	for _, k := range ins.Topics {
+		for _, w := range strings.Fields(k) {
+			for i, x := range tr.Words {
+				if x.Text == w && i%4 == 0 && !slices.ContainsFunc(tr.Words, func(y types.Word) bool { return y.Text == w && y.Confidence >= LowConfidence }) {
+					t.Errorf("topic %q holds unsure word %q", k, w)
+				}
+			}
+		}
+	}
+}

@@ -20,6 +20,8 @@ type SummariseOptions struct {
 	MaxSummaryWords int `json:"max_summary_words,omitempty"` // default and ceiling 80
 	MaxTopics       int `json:"max_topics,omitempty"`        // default 8
 	MaxChapters     int `json:"max_chapters,omitempty"`      // default 12
+
+	speechFirst bool // the summariser before it weighed its sources (for comparison)
 }
 
 // Summariser is the local summarise analyser.
@@ -74,28 +76,38 @@ type Sources struct {
 
 // Build computes the insights document from sources.
 func Build(src Sources, opt SummariseOptions) *types.Insights {
+	ins, _ := BuildReport(src, opt)
+	return ins
+}
+
+// BuildReport is Build, also saying where the summary came from.
+//
+// Every signal is weighed by how much it can be trusted: on-screen text
+// (near perfect on slides) and confident visual labels above the
+// recognised words, and the words the recogniser was unsure of (confidence
+// below LowConfidence, confirmed by no other signal) least. Unsure words
+// never reach the summary when a better source exists, and never make
+// topics, entities or chapter titles: those are drawn from the screen and
+// from the speech cut at unsure words. Slide titles name chapters; each
+// entity carries the times it is said or shown; the SEO description is
+// written for search from the title, topics and names rather than copied
+// from the summary.
+func BuildReport(src Sources, opt SummariseOptions) (*types.Insights, Report) {
 	if opt.MaxSummaryWords <= 0 || opt.MaxSummaryWords > 80 {
 		opt.MaxSummaryWords = 80
 	}
 	if opt.MaxTopics <= 0 {
 		opt.MaxTopics = 8
 	}
-	speech := SentencesFromTranscript(src.Transcript)
-	var screen []Sentence
-	for _, o := range src.OCR {
-		screen = append(screen, SentencesFromText(o.Text)...)
+	if opt.speechFirst {
+		return buildSpeechFirst(src, opt)
 	}
-	all := append(append([]Sentence(nil), speech...), screen...)
-	ents := ExtractEntities(all)
-	// People's names are entities, not topics.
-	exclude := map[string]bool{}
-	for _, p := range ents.People {
-		exclude[strings.ToLower(p)] = true
-		for _, w := range strings.Fields(strings.ToLower(p)) {
-			exclude[w] = true
-		}
-	}
-	keys := keyPhrases(all, opt.MaxTopics, exclude)
+	sg := gatherSignals(src)
+	// Entities, topics and titles come from text nothing doubts.
+	sure := append(append([]Sentence(nil), sg.screen...), sg.clean...)
+	ents := ExtractEntities(sure)
+	exclude := excludeNames(ents)
+	keys := keyPhrases(sure, opt.MaxTopics, exclude)
 	ins := &types.Insights{
 		Chapters:   []types.Chapter{},
 		Topics:     make([]string, 0, len(keys)),
@@ -109,40 +121,106 @@ func Build(src Sources, opt SummariseOptions) *types.Insights {
 	for _, k := range keys {
 		ins.Topics = append(ins.Topics, k.Text)
 	}
+	summary, rep := pickSummary(sg, keys, opt.MaxSummaryWords)
+	ins.Summary = recase(summary, ents)
+	if ins.Summary == "" && len(src.Labels) > 0 {
+		ins.Summary = labelSummary(src.Labels)
+	}
+	if src.Transcript != nil && len(sg.speech) > 0 {
+		// Slides give better chapters than lexical cohesion when there are
+		// any; a talking head or podcast falls back to TextTiling, titled
+		// from the confident words of each chapter.
+		ins.Chapters = ScreenChapters(src.OCR, sg.speech, 3)
+		if ins.Chapters == nil {
+			ins.Chapters = Chapters(sg.speech, src.Transcript.Duration, ChapterOptions{MaxChapters: opt.MaxChapters, Exclude: exclude, titleFrom: sg.clean})
+		}
+	}
+	title := ""
+	if len(sg.screen) > 0 {
+		title = ScreenTitle(src.OCR)
+	}
+	if title == "" && len(ins.Chapters) > 1 {
+		title = ins.Chapters[0].Title
+	}
+	ins.SEODescription = seoDescription(title, ins.Topics, ents, ins.Summary)
+	ins.Mentions = mentions(ents, src.Transcript, src.OCR)
+	fillEntities(&ins.Entities)
+	return ins, rep
+}
+
+// buildSpeechFirst is the summariser before it weighed its sources: the
+// summary is lifted from the recognised speech whatever its confidence.
+// It is kept to measure the difference (the quality table's "before").
+func buildSpeechFirst(src Sources, opt SummariseOptions) (*types.Insights, Report) {
+	speech := SentencesFromTranscript(src.Transcript)
+	var screen []Sentence
+	for _, o := range src.OCR {
+		screen = append(screen, SentencesFromText(o.Text)...)
+	}
+	all := append(append([]Sentence(nil), speech...), screen...)
+	ents := ExtractEntities(all)
+	exclude := excludeNames(ents)
+	keys := keyPhrases(all, opt.MaxTopics, exclude)
+	ins := &types.Insights{Chapters: []types.Chapter{}, Topics: []string{}, Entities: ents}
+	for _, k := range keys {
+		ins.Topics = append(ins.Topics, k.Text)
+	}
 	base := speech
 	if len(base) == 0 {
 		base = screen
 	}
 	ins.Summary = recase(Summarise(base, keys, opt.MaxSummaryWords), ents)
-	if ins.Summary == "" && len(src.Labels) > 0 {
-		names := make([]string, 0, 5)
-		for i, l := range src.Labels {
-			if i == 5 {
-				break
-			}
-			names = append(names, strings.ToLower(l.Name))
-		}
-		ins.Summary = sentenceCase("Shows " + strings.Join(names, ", "))
-	}
-	if src.Transcript != nil && len(speech) > 0 {
-		// Slides give better chapters than lexical cohesion when there are
-		// any; a talking head or podcast falls back to TextTiling.
-		ins.Chapters = ScreenChapters(src.OCR, speech, 3)
-		if ins.Chapters == nil {
-			ins.Chapters = Chapters(speech, src.Transcript.Duration, ChapterOptions{MaxChapters: opt.MaxChapters, Exclude: exclude})
-		}
-	}
 	ins.SEODescription = SEODescription(ins.Summary, ins.Topics)
-	if ins.Entities.People == nil {
-		ins.Entities.People = []string{}
+	fillEntities(&ins.Entities)
+	// Attribute the summary's words back to the speech sentences it took.
+	rep := Report{SummaryWords: countWords(ins.Summary)}
+	trusted := gatherSignals(src).trusted
+	for _, s := range speech {
+		if strings.Contains(strings.ToLower(ins.Summary), strings.ToLower(s.Text)) {
+			rep.SpeechSentences++
+			for _, w := range s.words {
+				if unsure(w, trusted) {
+					rep.UnsureSummaryWords++
+				}
+			}
+		}
 	}
-	if ins.Entities.Organisations == nil {
-		ins.Entities.Organisations = []string{}
+	return ins, rep
+}
+
+func excludeNames(ents types.Entities) map[string]bool {
+	// People's names are entities, not topics.
+	exclude := map[string]bool{}
+	for _, p := range ents.People {
+		exclude[strings.ToLower(p)] = true
+		for _, w := range strings.Fields(strings.ToLower(p)) {
+			exclude[w] = true
+		}
 	}
-	if ins.Entities.Places == nil {
-		ins.Entities.Places = []string{}
+	return exclude
+}
+
+func labelSummary(labels []types.Label) string {
+	names := make([]string, 0, 5)
+	for i, l := range labels {
+		if i == 5 {
+			break
+		}
+		names = append(names, strings.ToLower(l.Name))
 	}
-	return ins
+	return sentenceCase("Shows " + strings.Join(names, ", "))
+}
+
+func fillEntities(e *types.Entities) {
+	if e.People == nil {
+		e.People = []string{}
+	}
+	if e.Organisations == nil {
+		e.Organisations = []string{}
+	}
+	if e.Places == nil {
+		e.Places = []string{}
+	}
 }
 
 // recase writes the entities found in s with their display case

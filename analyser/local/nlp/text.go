@@ -19,6 +19,13 @@ type Sentence struct {
 	End   float64
 	// Tokens are the lower-cased word tokens of Text.
 	Tokens []string
+	// Source is where the sentence came from: SourceSpeech, SourceScreen
+	// or "" (plain text).
+	Source string
+	// Unsure counts the words the recogniser was unsure of (and no other
+	// signal confirms).
+	Unsure int
+	words  []types.Word // the recognised words, for speech
 }
 
 // maxSentenceWords splits run-on ASR segments (recognisers without
@@ -96,7 +103,7 @@ func sentenceOf(words []types.Word) Sentence {
 		parts[i] = w.Text
 	}
 	text := strings.Join(parts, " ")
-	return Sentence{Text: text, Start: words[0].Start, End: words[len(words)-1].End, Tokens: Tokenize(text)}
+	return Sentence{Text: text, Start: words[0].Start, End: words[len(words)-1].End, Tokens: Tokenize(text), words: words}
 }
 
 func endsSentence(w string) bool {

@@ -64,8 +64,6 @@ type Output struct {
 	LanguageModel string `json:"language_model"`
 	// Keywords are the places each requested keyword was recognised.
 	Keywords []KeywordHit `json:"keywords,omitempty"`
-	// Vocabulary reports the custom vocabulary's effect.
-	Vocabulary *VocabularyReport `json:"vocabulary,omitempty"`
 }
 
 // KeywordHit is one occurrence of a keyword. Source says who found it:
@@ -82,15 +80,9 @@ type KeywordHit struct {
 }
 
 // VocabularyReport says which vocabulary words needed generated
-// pronunciations and which the language model cannot produce.
-type VocabularyReport struct {
-	// Pronounced maps words missing from the dictionary to the ARPAbet
-	// pronunciation generated for them.
-	Pronounced map[string]string `json:"pronounced,omitempty"`
-	// Unreachable are vocabulary words the generic language model does not
-	// contain; supply domain_text that uses them to make them recognisable.
-	Unreachable []string `json:"unreachable,omitempty"`
-}
+// pronunciations and which the language model cannot produce; it travels
+// with the transcript (types.Transcript.Vocabulary).
+type VocabularyReport = types.VocabularyReport
 
 // Options are the analyser's settings (Input.Options). Unknown keys are
 // errors.
@@ -509,12 +501,7 @@ func Assemble(t *types.Transcript, hyps []Hyp, casing map[string]string, gap flo
 	t.Words = make([]types.Word, 0, len(hyps))
 	t.Segments = []types.Segment{}
 	for _, h := range hyps {
-		text := h.Word
-		if c, ok := casing[text]; ok {
-			text = c
-		} else if text == "i" || strings.HasPrefix(text, "i'") {
-			text = "I" + text[1:]
-		}
+		text := Cased(h.Word, casing)
 		t.Words = append(t.Words, types.Word{Text: text, Start: round3(h.Start), End: round3(h.End), Confidence: round3(h.Confidence)})
 	}
 	var texts []string
@@ -543,6 +530,18 @@ func Assemble(t *types.Transcript, hyps []Hyp, casing map[string]string, gap flo
 		}
 	}
 	t.Text = strings.Join(texts, " ")
+}
+
+// Cased spells a recognised word as the vocabulary does, and "i" (and
+// "i'm", "i'll"…) with a capital.
+func Cased(word string, casing map[string]string) string {
+	if c, ok := casing[word]; ok {
+		return c
+	}
+	if word == "i" || strings.HasPrefix(word, "i'") {
+		return "I" + word[1:]
+	}
+	return word
 }
 
 // spot runs the keyword spotter for the keywords with pronunciations.
@@ -673,3 +672,38 @@ func FindKeywords(words []types.Word, keywords []string) []KeywordHit {
 }
 
 var _ analyser.Analyser = (*Analyser)(nil)
+
+// Prepared are the recogniser's files for one set of options: the
+// acoustic model, and the language model and dictionary the custom
+// vocabulary and domain text built (the installed ones without them).
+type Prepared struct {
+	HMM, LM, Dict string
+	// LanguageModel is "generic" or "domain".
+	LanguageModel string
+	// Casing maps recogniser words to the vocabulary's spelling.
+	Casing map[string]string
+	// Vocabulary reports the custom vocabulary's effect (nil when none).
+	Vocabulary *VocabularyReport
+}
+
+// Prepare builds the dictionary and language model opts ask for in work
+// (which must exist and outlive their use), as a transcription would, for
+// recognisers other than pocketsphinx_batch (the incremental one of live
+// captions).
+func (a *Analyser) Prepare(ctx context.Context, opts Options, work string) (*Prepared, error) {
+	m, err := findModel()
+	if err != nil {
+		return nil, err
+	}
+	out := &Output{LanguageModel: "generic"}
+	dec := Decoder{HMM: m.hmm, LM: m.lm, Dict: m.dict}
+	casing, _, err := a.adapt(ctx, &dec, m, opts, work, out)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{HMM: dec.HMM, LM: dec.LM, Dict: dec.Dict, LanguageModel: out.LanguageModel, Casing: casing, Vocabulary: out.Vocabulary}, nil
+}
+
+// FrameEnergy is a frame of s16le samples' mean power in dBFS (-100 for
+// digital silence), the measure the voice activity detector works on.
+func FrameEnergy(b []byte) float32 { return frameEnergy(b) }

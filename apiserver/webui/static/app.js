@@ -3,11 +3,14 @@
 // (#/search), media detail (#/media/ID?t=SECONDS) and failures
 // (#/failures).
 import {
-  buildQuery, confidenceText, downloadName, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
+  buildQuery, confidenceText, displayWords, downloadName, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
   executionSteps, findInWords, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks,
 } from "./lib.js";
 
 const KEY_STORAGE = "landfall.apiKey";
+// Words recognised with less confidence are marked (the summariser's
+// threshold too).
+const LOW_CONFIDENCE = 0.5;
 const TENANT_STORAGE = "landfall.tenant";
 const view = document.getElementById("view");
 
@@ -994,6 +997,17 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
   const findBar = h("form", { class: "find", role: "search", "aria-label": "Find in transcript" },
     h("label", { for: "find", class: "visually-hidden" }, "Find in transcript"), findInput, findCount);
   const box = h("div", { class: "transcript", tabindex: "0", "aria-label": "Transcript text" });
+  const shown = displayWords(tr, blocks);
+  const unsure = words.some((w) => w.confidence !== undefined && w.confidence < LOW_CONFIDENCE);
+  const legend = unsure
+    ? h("p", { class: "muted low-legend" }, h("span", { class: "low-mark", "aria-hidden": "true" }, "word"),
+      ` dotted underline: the recogniser was unsure of this word (confidence below ${Math.round(LOW_CONFIDENCE * 100)}%)`)
+    : "";
+  const unused = ((tr.vocabulary && tr.vocabulary.unreachable) || []).filter((w) => typeof w === "string" && w);
+  const vocabNote = unused.length
+    ? h("p", { class: "note", role: "note" }, h("strong", {}, "Vocabulary not used: "), unused.join(", "),
+      ". The speech model cannot produce these words, so they never appear in this transcript; domain text that uses them (transcribe.domain_text_file) makes them recognisable.")
+    : "";
   panel.replaceChildren(
     h("div", { class: "bar" }, h("h2", { id: "h-transcript" }, "Transcript"),
       media ? h("label", { class: "check", for: "follow" }, follow, "Follow playback") : ""),
@@ -1001,6 +1015,7 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
     (tr.speakers || []).length > 1
       ? h("p", { class: "muted speakers" }, `${tr.speakers.length} speakers: `, tr.speakers.map((sp, i) => [i ? ", " : "", `${speakerName(sp.label)} ${formatTime(sp.seconds)}`]))
       : "",
+    vocabNote, legend,
     box);
   if (blocks.length === 0) {
     box.append(h("p", { class: "muted" }, "The transcript is empty (no speech was recognised)."));
@@ -1016,8 +1031,9 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
     if (b.count > 0) {
       for (let i = b.first; i < b.first + b.count; i++) {
         const w = words[i];
-        const el = h("span", { class: "w" + (w.confidence !== undefined && w.confidence < 0.5 ? " low" : ""), "data-i": i }, w.text);
-        if (w.confidence !== undefined && w.confidence < 0.5) el.title = `low confidence (${Math.round(w.confidence * 100)}%)`;
+        const low = w.confidence !== undefined && w.confidence < LOW_CONFIDENCE;
+        const el = h("span", { class: "w" + (low ? " low" : ""), "data-i": i }, shown[i]);
+        if (low) el.title = `the recogniser was unsure of this word (confidence ${Math.round(w.confidence * 100)}%)`;
         wordEls[i] = el;
         p.append(el, " ");
       }

@@ -171,6 +171,32 @@ export function transcriptBlocks(tr, gap = 1.5) {
 }
 
 /**
+ * displayWords returns the text to show for each word of a transcript, in
+ * the readable form of its segments: a recogniser that writes lower-case
+ * words without punctuation gets each block's first word capitalised, "i"
+ * as "I", and the block's closing punctuation (taken from its segment
+ * text) on its last word. Words that already carry case or punctuation
+ * are shown as they are.
+ */
+export function displayWords(tr, blocks) {
+  const words = (tr && tr.words) || [];
+  const out = words.map((w) => String((w && w.text) || ""));
+  for (let i = 0; i < out.length; i++) if (out[i] === "i" || out[i].startsWith("i'")) out[i] = "I" + out[i].slice(1);
+  for (const b of blocks || []) {
+    if (!(b.count > 0) || b.first < 0 || b.first + b.count > out.length) continue;
+    const f = b.first;
+    if (out[f]) out[f] = out[f].charAt(0).toUpperCase() + out[f].slice(1);
+    for (let i = f + 1; i < f + b.count; i++) {
+      if (/[.?!]$/.test(out[i - 1]) && out[i]) out[i] = out[i].charAt(0).toUpperCase() + out[i].slice(1);
+    }
+    const last = f + b.count - 1;
+    const close = /[.?!…]+$/.exec(String(b.text || "").trim());
+    if (close && !/[.?!…,;:]$/.test(out[last])) out[last] += close[0];
+  }
+  return out;
+}
+
+/**
  * exportName is the file name of an export URL, shown in the download
  * list: "/v1/media/m/captions.vtt?x=1" gives "captions.vtt".
  */

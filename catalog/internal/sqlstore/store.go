@@ -1016,6 +1016,15 @@ func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) (
 			return dbErr(err, "delete search chunks")
 		}
 		res.SearchEntries, _ = r.RowsAffected()
+		r, err = tx.ExecContext(ctx, s.q(`DELETE FROM cat_entries WHERE media_id = ?`), p.ID)
+		if err != nil {
+			return dbErr(err, "delete search entries")
+		}
+		n, _ := r.RowsAffected()
+		res.SearchEntries += n
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_search_state WHERE media_id = ?`), p.ID); err != nil {
+			return dbErr(err, "delete search state")
+		}
 		if p.Failures {
 			r, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_failures WHERE tenant_id = ? AND media_id = ?`), p.TenantID, p.ID)
 			if err != nil {

@@ -1,0 +1,424 @@
+// Package stream is Landfall's incremental speech recogniser for live
+// captions: 16 kHz mono PCM arrives in blocks of any size, an online
+// energy voice activity detector opens an utterance when speech starts
+// and closes it at a pause, and pocketsphinx decodes each utterance as
+// the audio arrives (libpocketsphinx's incremental API through cgo, one
+// decoder per stream, the model loaded once per stream).
+//
+// cgo rather than a long-running pocketsphinx process: the command-line
+// tools of the packaged pocketsphinx give a hypothesis only at the end
+// of an utterance, while the library's ps_get_hyp and ps_seg_iter give the
+// best hypothesis with word frames at any point, which is what partial
+// captions are; and decoding in process costs no pipe round trip per
+// block. A binary built without cgo (or with the nopocketsphinx tag) says
+// so when a stream is opened.
+//
+// Results follow Amazon Transcribe Streaming: an utterance's partial
+// results share its result id until the final one (IsPartial false). The
+// words of a partial are a stable prefix followed by the rest: a word is
+// stable once it has been hypothesised at the same place in the last
+// partials and lies well behind the decoding front; stable words never
+// change, in later partials or in the final result.
+package stream
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/landfall/landfall/analyser/local/speech"
+	"github.com/landfall/landfall/errcode"
+)
+
+// Word is one recognised word; times are seconds from the stream's start.
+type Word struct {
+	Text       string  `json:"text"`
+	Start      float64 `json:"start"`
+	End        float64 `json:"end"`
+	Confidence float64 `json:"confidence"`
+	// Stable words never change in later results of the utterance.
+	Stable bool `json:"stable"`
+}
+
+// Result is one caption update: the words of an utterance so far
+// (Partial) or all of them (final).
+type Result struct {
+	// ID names the utterance; its partials and its final share it.
+	ID      string  `json:"id"`
+	Start   float64 `json:"start"`
+	End     float64 `json:"end"`
+	Partial bool    `json:"partial"`
+	Words   []Word  `json:"words"`
+	// Decoded is how much audio had been decoded when the result was
+	// made, in seconds from the stream's start.
+	Decoded float64 `json:"decoded"`
+}
+
+// Text is the result's words joined by spaces.
+func (r *Result) Text() string {
+	ws := make([]string, len(r.Words))
+	for i, w := range r.Words {
+		ws[i] = w.Text
+	}
+	return strings.Join(ws, " ")
+}
+
+// Config sets a recogniser up.
+type Config struct {
+	// Files are the model files (speech.Analyser.Prepare).
+	Files *speech.Prepared
+	// Args are further recogniser arguments; nil means speech.DefaultArgs.
+	Args []string
+	// Endpoint settings; the zero value means DefaultEndpoint.
+	Endpoint Endpoint
+	// IDPrefix starts every result id ("<prefix>-<n>").
+	IDPrefix string
+}
+
+// Endpoint holds the online voice activity detector's settings, in 10 ms
+// frames and dB.
+type Endpoint struct {
+	MinSpeechDB  float64 // quieter frames are never speech
+	AboveNoiseDB float64 // a speech frame is this much above the noise floor
+	Onset        int     // speech frames in a row that open an utterance
+	Pad          int     // frames of audio before the onset fed to the decoder
+	Pause        int     // silent frames in a row that close an utterance
+	// MaxUtterance closes an utterance this long at its next short pause
+	// (ShortPause frames), and cuts it outright at twice the length.
+	MaxUtterance int
+	ShortPause   int
+	// PartialEvery is how often, in frames of audio, a partial result is
+	// looked for (one is sent only when the words changed).
+	PartialEvery int
+	// StableAfter is how many partials in a row must agree on a word, and
+	// StableLag how far behind the decoding front it must end, before
+	// the word is stable.
+	StableAfter int
+	StableLag   int
+}
+
+// DefaultEndpoint finalises at half-second pauses and looks for partials
+// every 100 ms.
+var DefaultEndpoint = Endpoint{MinSpeechDB: -55, AboveNoiseDB: 12, Onset: 3, Pad: 20, Pause: 50,
+	MaxUtterance: 1500, ShortPause: 15, PartialEvery: 10, StableAfter: 3, StableLag: 60}
+
+// FrameSamples is one 10 ms frame.
+const FrameSamples = speech.FrameSamples
+
+// segment is a decoder word with frames relative to the utterance start.
+type segment struct {
+	word   string
+	sf, ef int
+	conf   float64
+}
+
+// Recogniser turns a PCM stream into results. It is not safe for
+// concurrent use; Close it to release the decoder.
+type Recogniser struct {
+	cfg  Config
+	ep   Endpoint
+	dec  *psDecoder
+	tail []byte // bytes of an incomplete frame
+
+	frame     int     // frames seen
+	floor     float64 // noise floor estimate, dB
+	floorInit bool
+	pre       [][]int16 // recent frames kept for padding, idle only
+	onset     int       // speech frames in a row while idle
+
+	inUtt      bool
+	uttStart   int // frame the utterance starts at
+	silent     int // silent frames in a row in the utterance
+	pending    []int16
+	sinceHyp   int
+	uttN       int
+	stable     []Word
+	stableEnd  int // utterance frame the last stable word ends at
+	history    [][]segment
+	lastText   string
+	lastResult *Result
+}
+
+// New loads the decoder.
+func New(cfg Config) (*Recogniser, error) {
+	if cfg.Files == nil {
+		return nil, errcode.New(errcode.Invalid, "stream: no model files")
+	}
+	args := cfg.Args
+	if args == nil {
+		args = speech.DefaultArgs
+	}
+	dec, err := newPSDecoder(cfg.Files.HMM, cfg.Files.LM, cfg.Files.Dict, args)
+	if err != nil {
+		return nil, err
+	}
+	ep := cfg.Endpoint
+	if ep == (Endpoint{}) {
+		ep = DefaultEndpoint
+	}
+	return &Recogniser{cfg: cfg, ep: ep, dec: dec, floor: -100}, nil
+}
+
+// Seconds is how much audio the recogniser has been given.
+func (r *Recogniser) Seconds() float64 { return float64(r.frame) / 100 }
+
+// Write feeds PCM bytes (s16le, 16 kHz mono) and calls emit with each
+// result it produces.
+func (r *Recogniser) Write(b []byte, emit func(Result)) error {
+	const fb = FrameSamples * 2
+	if len(r.tail) > 0 {
+		need := fb - len(r.tail)
+		if len(b) < need {
+			r.tail = append(r.tail, b...)
+			return nil
+		}
+		r.tail = append(r.tail, b[:need]...)
+		b = b[need:]
+		if err := r.frameIn(r.tail, emit); err != nil {
+			return err
+		}
+		r.tail = r.tail[:0]
+	}
+	for len(b) >= fb {
+		if err := r.frameIn(b[:fb], emit); err != nil {
+			return err
+		}
+		b = b[fb:]
+	}
+	r.tail = append(r.tail, b...)
+	if r.inUtt && len(r.pending) > 0 {
+		// Decode what arrived now rather than wait for a full partial
+		// period: the block boundary is the freshest point there is.
+		return r.decodePending(emit)
+	}
+	return nil
+}
+
+func samplesOf(b []byte) []int16 {
+	s := make([]int16, len(b)/2)
+	for i := range s {
+		s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+	}
+	return s
+}
+
+// frameIn runs the endpoint detector over one frame.
+func (r *Recogniser) frameIn(b []byte, emit func(Result)) error {
+	e := float64(speech.FrameEnergy(b))
+	r.frame++
+	if !r.floorInit {
+		r.floor, r.floorInit = e, true
+	}
+	thr := math.Max(r.ep.MinSpeechDB, r.floor+r.ep.AboveNoiseDB)
+	speaking := e > thr
+	// The noise floor follows quiet frames down at once and rises
+	// slowly (2 dB a second), so speech does not lift it.
+	if e < r.floor {
+		r.floor = e
+	} else if !speaking {
+		r.floor += 0.02
+	} else {
+		r.floor += 0.002
+	}
+	samples := samplesOf(b)
+	if !r.inUtt {
+		r.pre = append(r.pre, samples)
+		if len(r.pre) > r.ep.Pad+r.ep.Onset {
+			r.pre = r.pre[1:]
+		}
+		if speaking {
+			r.onset++
+		} else {
+			r.onset = 0
+		}
+		if r.onset < r.ep.Onset {
+			return nil
+		}
+		if err := r.dec.startUtt(); err != nil {
+			return err
+		}
+		r.inUtt, r.silent, r.sinceHyp = true, 0, 0
+		r.uttStart = r.frame - len(r.pre)
+		r.uttN++
+		r.stable, r.stableEnd, r.history, r.lastText, r.lastResult = nil, 0, nil, "", nil
+		for _, f := range r.pre {
+			r.pending = append(r.pending, f...)
+		}
+		r.pre, r.onset = r.pre[:0], 0
+		return nil
+	}
+	r.pending = append(r.pending, samples...)
+	if speaking {
+		r.silent = 0
+	} else {
+		r.silent++
+	}
+	n := r.frame - r.uttStart
+	if r.silent >= r.ep.Pause || (n >= r.ep.MaxUtterance && r.silent >= r.ep.ShortPause) || n >= 2*r.ep.MaxUtterance {
+		return r.finish(emit)
+	}
+	if len(r.pending) >= r.ep.PartialEvery*FrameSamples {
+		return r.decodePending(emit)
+	}
+	return nil
+}
+
+// decodePending decodes the audio queued for the utterance and emits a
+// partial result when the words changed.
+func (r *Recogniser) decodePending(emit func(Result)) error {
+	if err := r.dec.process(r.pending); err != nil {
+		return err
+	}
+	r.sinceHyp += len(r.pending) / FrameSamples
+	r.pending = r.pending[:0]
+	if r.sinceHyp < r.ep.PartialEvery {
+		return nil
+	}
+	r.sinceHyp = 0
+	segs := r.words(r.dec.segments())
+	res := r.assemble(segs, true)
+	if t := res.Text() + stableMarks(res.Words); t != r.lastText && len(res.Words) > 0 {
+		r.lastText = t
+		r.lastResult = &res
+		emit(res)
+	}
+	return nil
+}
+
+func stableMarks(ws []Word) string {
+	n := 0
+	for _, w := range ws {
+		if w.Stable {
+			n++
+		}
+	}
+	return fmt.Sprint("|", n)
+}
+
+// finish ends the utterance and emits its final result.
+func (r *Recogniser) finish(emit func(Result)) error {
+	if err := r.dec.process(r.pending); err != nil {
+		return err
+	}
+	r.pending = r.pending[:0]
+	if err := r.dec.endUtt(); err != nil {
+		return err
+	}
+	r.inUtt = false
+	res := r.assemble(r.words(r.dec.segments()), false)
+	if len(res.Words) > 0 || r.lastResult != nil {
+		emit(res)
+	}
+	r.pre = r.pre[:0]
+	return nil
+}
+
+// Close finalises the utterance in progress (emitting its final result)
+// and releases the decoder.
+func (r *Recogniser) Close(emit func(Result)) error {
+	defer r.dec.free()
+	if r.inUtt {
+		return r.finish(emit)
+	}
+	return nil
+}
+
+// words drops fillers and alternate-pronunciation marks.
+func (r *Recogniser) words(segs []segment) []segment {
+	out := segs[:0]
+	for _, s := range segs {
+		w := s.word
+		if i := strings.IndexByte(w, '('); i > 0 {
+			w = w[:i]
+		}
+		if w == "" || w[0] == '<' || w[0] == '[' || w[0] == '+' {
+			continue
+		}
+		s.word = w
+		out = append(out, s)
+	}
+	return out
+}
+
+// assemble builds a result from the decoder's words: the stable words,
+// then the hypothesis after them. For a partial it first extends the
+// stable prefix with the words the recent partials agree on.
+func (r *Recogniser) assemble(segs []segment, partial bool) Result {
+	var rest []segment
+	for _, s := range segs {
+		if s.sf >= r.stableEnd {
+			rest = append(rest, s)
+		}
+	}
+	if partial {
+		r.history = append(r.history, rest)
+		if len(r.history) > r.ep.StableAfter {
+			r.history = r.history[1:]
+		}
+		front := r.frame - r.uttStart
+		k := 0
+		for ; k < len(rest); k++ {
+			s := rest[k]
+			if s.ef > front-r.ep.StableLag || len(r.history) < r.ep.StableAfter || !r.agreed(s) {
+				break
+			}
+		}
+		for _, s := range rest[:k] {
+			r.stable = append(r.stable, r.word(s, true))
+			r.stableEnd = s.ef + 1
+		}
+		rest = rest[k:]
+	}
+	words := append([]Word(nil), r.stable...)
+	for _, s := range rest {
+		words = append(words, r.word(s, !partial))
+	}
+	res := Result{ID: fmt.Sprintf("%s%d", r.cfg.IDPrefix, r.uttN), Partial: partial, Words: words,
+		Decoded: float64(r.frame) / 100}
+	if len(words) > 0 {
+		res.Start, res.End = words[0].Start, words[len(words)-1].End
+	} else {
+		res.Start = float64(r.uttStart) / 100
+		res.End = res.Start
+	}
+	return res
+}
+
+// agreed reports whether every partial in the history has s's word at
+// about the same place.
+func (r *Recogniser) agreed(s segment) bool {
+	for _, h := range r.history {
+		found := false
+		for _, o := range h {
+			if o.word == s.word && abs(o.sf-s.sf) <= 3 {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (r *Recogniser) word(s segment, stable bool) Word {
+	c := s.conf
+	if !(c >= 0 && c <= 1) {
+		c = 1
+	}
+	return Word{Text: speech.Cased(s.word, r.cfg.Files.Casing),
+		Start:      round3(float64(r.uttStart+s.sf) / 100),
+		End:        round3(float64(r.uttStart+s.ef+1) / 100),
+		Confidence: round3(c), Stable: stable}
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/landfall/landfall/analyser/local/speech/stream"
+	"github.com/landfall/landfall/blob"
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/client"
+	"github.com/landfall/landfall/config"
+	"github.com/landfall/landfall/ingest/live"
+	"github.com/landfall/landfall/internal/mediagen"
+	"github.com/landfall/landfall/types"
+)
+
+// liveSpeech synthesises the first turns of the speech test dialogue as a
+// 16 kHz mono WAV (once per turn count and test binary) and returns its
+// PCM and script.
+var (
+	liveSpeechMu    sync.Mutex
+	liveSpeechCache = map[int][2]string{}
+)
+
+func liveSpeech(t testing.TB, turns int) (pcm []byte, wav, script string) {
+	t.Helper()
+	liveSpeechMu.Lock()
+	defer liveSpeechMu.Unlock()
+	if c, ok := liveSpeechCache[turns]; ok {
+		b, err := os.ReadFile(c[0])
+		if err == nil {
+			return b[44:], c[0], c[1]
+		}
+	}
+	b, err := os.ReadFile("../analyser/local/speech/testdata/dialogue.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Turns []mediagen.Turn `json:"turns"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	d.Turns = d.Turns[:min(turns, len(d.Turns))]
+	dir, err := os.MkdirTemp("", "live-speech-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wav = filepath.Join(dir, "speech.wav")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := mediagen.Dialogue(ctx, wav, d.Turns, 0.5, 0.8); err != nil {
+		t.Fatalf("synthesising speech: %v", err)
+	}
+	var lines []string
+	for _, tr := range d.Turns {
+		lines = append(lines, tr.Text)
+	}
+	script = strings.Join(lines, "\n")
+	liveSpeechCache[turns] = [2]string{wav, script}
+	b, err = os.ReadFile(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b[44:], wav, script
+}
+
+func skipWithoutLive(t testing.TB) {
+	t.Helper()
+	if !stream.Built {
+		t.Skip("built without the incremental recogniser")
+	}
+}
+
+// collect reads a session's messages until it closes.
+func collect(s *client.LiveSession) []types.LiveMessage {
+	var out []types.LiveMessage
+	for m := range s.Messages() {
+		out = append(out, m)
+	}
+	return out
+}
+
+// Speech streamed at real time through the WebSocket comes back as
+// partial results that grow with stable prefixes, final results at the
+// pauses with word timings inside the audio, and "ended" naming the
+// stored media item, whose recording and live transcript are in the
+// bucket and which the pipeline then processes like any upload.
+func TestLiveCaptionsRealTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams speech at real time")
+	}
+	skipWithoutLive(t)
+	t.Parallel()
+	pcm, _, script := liveSpeech(t, 3)
+	a, srv := testApp(t, nil)
+	c := &client.Client{BaseURL: srv.URL}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sess, err := c.Live(ctx, types.LiveStart{Filename: "standup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A viewer joins at once over Server-Sent Events, another late.
+	var msgs []types.LiveMessage
+	done := make(chan struct{})
+	go func() { msgs = collect(sess); close(done) }()
+	if err := sess.StreamAudio(ctx, bytes.NewReader(pcm), 3200, 32000, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.End(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := sess.Err(); err != nil {
+		t.Fatalf("session closed with %v", err)
+	}
+	if len(msgs) < 3 || msgs[0].Landfall.Event != "started" || msgs[len(msgs)-1].Landfall.Event != "ended" {
+		t.Fatalf("messages: want started … ended, got %d", len(msgs))
+	}
+	if msgs[0].Landfall.ViewerURL == "" || msgs[0].Landfall.CaptionsURL == "" {
+		t.Errorf("started without viewer links: %+v", msgs[0].Landfall)
+	}
+	duration := float64(len(pcm)) / 32000
+	var finals []types.LiveResult
+	partials := map[string]int{}
+	for i, m := range msgs {
+		if m.Landfall.Seq != i+1 {
+			t.Errorf("message %d has seq %d", i, m.Landfall.Seq)
+		}
+		if m.Transcript == nil {
+			continue
+		}
+		r := m.Transcript.Results[0]
+		if r.IsPartial {
+			partials[r.ResultId]++
+		} else {
+			finals = append(finals, r)
+			if partials[r.ResultId] == 0 {
+				t.Errorf("final %s had no partial before it", r.ResultId)
+			}
+		}
+		for _, it := range r.Alternatives[0].Items {
+			if it.StartTime < 0 || it.EndTime < it.StartTime || it.EndTime > duration+0.05 || it.Type != "pronunciation" || it.Stable == nil {
+				t.Errorf("item %+v outside the audio (%.2f s) or malformed", it, duration)
+			}
+		}
+	}
+	if len(finals) < 3 {
+		t.Fatalf("%d finals for 3 turns", len(finals))
+	}
+	var text []string
+	for _, f := range finals {
+		text = append(text, f.Alternatives[0].Transcript)
+	}
+	wer, _, n := stream.WordErrorRate(script, strings.Join(text, " "))
+	t.Logf("%d messages, %d finals, live WER %.1f%% (%d words): %s", len(msgs), len(finals), 100*wer, n, strings.Join(text, " | "))
+	if wer > 0.35 {
+		t.Errorf("live WER %.1f%%", 100*wer)
+	}
+	end := msgs[len(msgs)-1].Landfall
+	if end.MediaID == "" || end.Reason != live.ReasonEnd || end.Error != "" {
+		t.Fatalf("ended: %+v", end)
+	}
+	m, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: end.MediaID, TenantID: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Filename != "standup.wav" || m.Size != int64(len(pcm))+44 {
+		t.Errorf("stored media %q of %d bytes, want standup.wav of %d", m.Filename, m.Size, len(pcm)+44)
+	}
+	stored, err := a.Bucket.ReadAll(ctx, m.BucketKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored[44:], pcm) {
+		t.Errorf("the stored recording differs from the audio sent")
+	}
+	lt := liveTranscript(t, srv.URL, m.ID)
+	if len(lt.Words) == 0 || lt.Engine == "" {
+		t.Errorf("live transcript: %+v", lt)
+	}
+	// The pipeline processes the recording as any upload.
+	done2 := waitDone(t, a, m.ID, 3*time.Minute)
+	if done2.Status != types.StatusSucceeded {
+		t.Fatalf("pipeline: %s %v", done2.Status, done2.Error)
+	}
+	if _, err := a.Bucket.Attributes(ctx, "processed/default/"+m.ID+"/"+live.LiveTranscriptName); err != nil {
+		t.Errorf("live transcript gone after processing: %v", err)
+	}
+	_ = blob.Bucket{}
+}
+
+func liveTranscript(t testing.TB, base, id string) *types.Transcript {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := (&client.Client{BaseURL: base}).Export(context.Background(), id, live.LiveTranscriptName, &buf); err != nil {
+		t.Fatalf("live transcript: %v", err)
+	}
+	var tr types.Transcript
+	if err := json.Unmarshal(buf.Bytes(), &tr); err != nil {
+		t.Fatal(err)
+	}
+	return &tr
+}
+
+var _ = config.Default

@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/landfall/landfall/blob"
+	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
+	"github.com/landfall/landfall/catalog/search/wordnet"
+	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/types"
+)
+
+// WordNetDir is where search looks for WordNet's database (Debian's
+// wordnet-base); without it, queries are not expanded to synonyms and the
+// server says so when it starts.
+var WordNetDir = wordnet.DefaultDir
+
+// newSearch builds the search engine over the catalog's index: words as
+// typed, by sound and by spelling, and WordNet's synonyms when its
+// database is installed.
+func newSearch(st catalog.Store, log *slog.Logger) (*search.Engine, *wordnet.DB, error) {
+	idx, ok := st.(catalog.SearchIndex)
+	if !ok {
+		return nil, nil, errcode.New(errcode.NotImplemented, "catalog %s has no search index", st.Name())
+	}
+	opt := search.Options{Phonetic: true, Fuzzy: true}
+	db, err := wordnet.Open(WordNetDir)
+	if err != nil {
+		log.Warn("search: synonyms are off: WordNet's database is missing (scripts/setup installs wordnet-base)", "err", err)
+	} else {
+		opt.Expander = &search.WordNet{DB: db, OnError: func(word string, err error) {
+			log.Warn("search: WordNet lookup failed; the word is searched as typed", "word", word, "err", err)
+		}}
+	}
+	return search.New(idx, opt), db, nil
+}
+
+// ReindexParams run a search reindex.
+type ReindexParams struct {
+	// TenantID limits the reindex to one tenant ("" for all).
+	TenantID string
+	// All reindexes every finished item, not only those indexed by an
+	// older indexer version or not at all.
+	All bool
+	// Progress, when set, is told about each item.
+	Progress func(m *catalog.Media, entries int, err error)
+}
+
+// ReindexReport counts what a reindex did.
+type ReindexReport struct {
+	Indexed int `json:"indexed"`
+	Entries int `json:"entries"`
+	Failed  int `json:"failed"`
+}
+
+// Reindex rebuilds the search entries of finished media items from their
+// records and transcripts. It is resumable: each item is recorded as
+// indexed by the current indexer version in the same transaction as its
+// entries, and a rerun takes up the items still missing. With All, every
+// item is indexed again (those done before this run first are skipped on a
+// rerun only by the version, so All starts over).
+// It needs only the catalog and the bucket, so it runs beside a serving
+// process.
+func Reindex(ctx context.Context, st catalog.Store, bucket *blob.Bucket, p ReindexParams) (*ReindexReport, error) {
+	idx, ok := st.(catalog.SearchIndex)
+	if !ok {
+		return nil, errcode.New(errcode.NotImplemented, "catalog %s has no search index", st.Name())
+	}
+	version := search.IndexVersion
+	rep := &ReindexReport{}
+	after := ""
+	for {
+		pending, err := idx.SearchIndexPending(ctx, &catalog.SearchIndexPendingParams{TenantID: p.TenantID, Version: pendingVersion(version, p.All), After: after, Limit: 100})
+		if err != nil {
+			return rep, err
+		}
+		if len(pending) == 0 {
+			return rep, nil
+		}
+		for _, m := range pending {
+			after = m.ID
+			n, err := reindexOne(ctx, bucket, idx, m)
+			if p.Progress != nil {
+				p.Progress(m, n, err)
+			}
+			if err != nil {
+				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+					return rep, err
+				}
+				rep.Failed++
+				continue
+			}
+			rep.Indexed++
+			rep.Entries += n
+		}
+	}
+}
+
+// pendingVersion is the version items must not have to be listed: the
+// current one, or (All) one no item has.
+func pendingVersion(v int, all bool) int {
+	if all {
+		return -1
+	}
+	return v
+}
+
+func reindexOne(ctx context.Context, bucket *blob.Bucket, idx catalog.SearchIndex, m *catalog.Media) (int, error) {
+	var tr *types.Transcript
+	if m.TranscriptKey != "" {
+		b, err := bucket.ReadAll(ctx, m.TranscriptKey)
+		if err != nil {
+			return 0, err
+		}
+		tr = &types.Transcript{}
+		if err := json.Unmarshal(b, tr); err != nil {
+			return 0, errcode.Wrap(errcode.Invalid, err, "media %s: transcript %s", m.ID, m.TranscriptKey)
+		}
+	}
+	entries := search.Entries(m, tr)
+	return len(entries), idx.SearchIndexReplace(ctx, &catalog.SearchIndexReplaceParams{TenantID: m.TenantID, MediaID: m.ID,
+		Entries: entries, Version: search.IndexVersion})
+}

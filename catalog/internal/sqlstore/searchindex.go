@@ -1,0 +1,456 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/landfall/landfall/catalog"
+)
+
+var _ catalog.SearchIndex = (*Store)(nil)
+
+// MaxSearchEntries bounds one media item's index entries.
+const MaxSearchEntries = 200000
+
+func (s *Store) postgres() bool { return s.d.Numbered }
+
+func (s *Store) SearchIndexReplace(ctx context.Context, p *catalog.SearchIndexReplaceParams) error {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return err
+	}
+	if err := catalog.ValidateID("media_id", p.MediaID); err != nil {
+		return err
+	}
+	if len(p.Entries) > MaxSearchEntries {
+		return catalog.Invalidf("entries: %d, more than %d", len(p.Entries), MaxSearchEntries)
+	}
+	for i, e := range p.Entries {
+		field := "entries[" + strconv.Itoa(i) + "]"
+		if err := catalog.ValidateText(field+".body", e.Body, 1<<16); err != nil {
+			return err
+		}
+		if err := catalog.ValidateText(field+".speaker", e.Speaker, 256); err != nil {
+			return err
+		}
+		if err := catalog.ValidateText(field+".value", e.Value, 512); err != nil {
+			return err
+		}
+		if !validField(e.Field) {
+			return catalog.Invalidf("%s.field: %q is not one of %s", field, e.Field, strings.Join(catalog.Fields, ", "))
+		}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.mediaGet(ctx, tx, p.MediaID, p.TenantID, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_entries WHERE media_id = ?`), p.MediaID); err != nil {
+			return dbErr(err, "delete search entries")
+		}
+		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cat_entries (tenant_id, media_id, field, start_s, end_s, speaker, value, body, phon, times)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return dbErr(err, "insert search entries")
+		}
+		defer ins.Close()
+		terms := map[string]bool{}
+		for _, e := range p.Entries {
+			if _, err := ins.ExecContext(ctx, p.TenantID, p.MediaID, e.Field, e.Start, e.End, e.Speaker, e.Value, e.Body, e.Phon, encodeTimes(e.Times)); err != nil {
+				return dbErr(err, "insert search entries")
+			}
+			for _, w := range catalog.SplitWords(e.Body) {
+				if len(w) >= 3 && len(w) <= 40 {
+					terms[w] = true
+				}
+			}
+		}
+		if len(terms) > 0 {
+			tins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cat_terms (tenant_id, term) VALUES (?, ?) ON CONFLICT DO NOTHING`))
+			if err != nil {
+				return dbErr(err, "insert search terms")
+			}
+			defer tins.Close()
+			for w := range terms {
+				if _, err := tins.ExecContext(ctx, p.TenantID, w); err != nil {
+					return dbErr(err, "insert search terms")
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cat_search_state (media_id, tenant_id, version, entries, indexed_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (media_id) DO UPDATE SET version = excluded.version, entries = excluded.entries, indexed_at = excluded.indexed_at`),
+			p.MediaID, p.TenantID, p.Version, len(p.Entries), s.t(s.clock()))
+		return dbErr(err, "record search state")
+	})
+}
+
+func validField(f string) bool {
+	for _, x := range catalog.Fields {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeTimes stores word times as space-separated seconds with
+// millisecond precision.
+func encodeTimes(ts []float64) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatFloat(t, 'f', 3, 64))
+	}
+	return b.String()
+}
+
+func decodeTimes(s string) []float64 {
+	if s == "" {
+		return nil
+	}
+	f := strings.Fields(s)
+	out := make([]float64, 0, len(f))
+	for _, x := range f {
+		v, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			return nil
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// safeWords keeps the words of an alternative that a full-text query can
+// take as they are (letters, digits and combining marks, as ParseQuery
+// leaves them).
+func safeWords(ws []string) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, catalog.SplitWords(w)...)
+	}
+	return out
+}
+
+func fts5Alt(a catalog.SearchAlt) string {
+	ws := safeWords(a.Words)
+	if len(ws) == 0 {
+		return ""
+	}
+	col := "body"
+	if a.Phon {
+		col = "phon"
+	}
+	s := col + ` : "` + strings.Join(ws, " ") + `"`
+	if a.Prefix && !a.Phon {
+		s += "*"
+	}
+	return s
+}
+
+func fts5Or(alts []catalog.SearchAlt) string {
+	var parts []string
+	for _, a := range alts {
+		if s := fts5Alt(a); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+func tsAlt(a catalog.SearchAlt) string {
+	ws := safeWords(a.Words)
+	if len(ws) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, w := range ws {
+		if i > 0 {
+			b.WriteString(" <-> ")
+		}
+		b.WriteString("'" + w + "'")
+		if a.Prefix && !a.Phon && i == len(ws)-1 {
+			b.WriteString(":*")
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// tsOr renders the body (phon=false) or phonetic alternatives as one
+// to_tsquery input.
+func tsOr(alts []catalog.SearchAlt, phon bool) string {
+	var parts []string
+	for _, a := range alts {
+		if a.Phon != phon {
+			continue
+		}
+		if s := tsAlt(a); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " | ")
+}
+
+func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchParams) ([]*catalog.SearchCandidate, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	limit, err := limitOf("limit", p.Limit, 200, 5000)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range p.Fields {
+		if !validField(f) {
+			return nil, catalog.Invalidf("field: %q is not one of %s", f, strings.Join(catalog.Fields, ", "))
+		}
+	}
+	if err := s.tenantExists(ctx, s.db, "tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "?" }
+	var where []string
+	var rankExpr string
+	if s.postgres() {
+		var groups []string
+		var all []string
+		for _, g := range p.Groups {
+			var ors []string
+			if b := tsOr(g, false); b != "" {
+				ors = append(ors, "c.tsv @@ to_tsquery('english', "+arg(b)+")")
+				all = append(all, b)
+			}
+			if ph := tsOr(g, true); ph != "" {
+				ors = append(ors, "c.tsp @@ to_tsquery('simple', "+arg(ph)+")")
+			}
+			if len(ors) > 0 {
+				groups = append(groups, "("+strings.Join(ors, " OR ")+")")
+			}
+		}
+		if len(groups) == 0 {
+			return nil, catalog.Invalidf("query: has no words to search for")
+		}
+		join := " AND "
+		if p.Any {
+			join = " OR "
+		}
+		where = append(where, "("+strings.Join(groups, join)+")")
+		if ex := tsOr(p.Exclude, false); ex != "" {
+			where = append(where, "NOT (c.tsv @@ to_tsquery('english', "+arg(ex)+"))")
+		}
+		if len(all) == 0 {
+			rankExpr = "0"
+		} else {
+			// The rank's placeholder comes first in the query text.
+			args = append([]any{strings.Join(all, " | ")}, args...)
+			rankExpr = "ts_rank(c.tsv, to_tsquery('english', ?))"
+		}
+	} else {
+		var groups []string
+		for _, g := range p.Groups {
+			if x := fts5Or(g); x != "" {
+				groups = append(groups, x)
+			}
+		}
+		if len(groups) == 0 {
+			return nil, catalog.Invalidf("query: has no words to search for")
+		}
+		join := " AND "
+		if p.Any {
+			join = " OR "
+		}
+		expr := "(" + strings.Join(groups, join) + ")"
+		if ex := fts5Or(p.Exclude); ex != "" {
+			expr += " NOT " + ex
+		}
+		where = append(where, "cat_entries_fts MATCH "+arg(expr))
+		rankExpr = "-bm25(cat_entries_fts, 1.0, 0.5)"
+	}
+	where = append(where, "c.tenant_id = "+arg(p.TenantID))
+	if len(p.Fields) > 0 {
+		var ph []string
+		for _, f := range p.Fields {
+			ph = append(ph, arg(f))
+		}
+		where = append(where, "c.field IN ("+strings.Join(ph, ", ")+")")
+	}
+	if p.Speaker != "" {
+		where = append(where, "c.speaker = "+arg(p.Speaker))
+	}
+	if p.Value != "" {
+		where = append(where, "lower(c.value) = "+arg(strings.ToLower(p.Value)))
+	}
+	if p.MediaID != "" {
+		where = append(where, "c.media_id = "+arg(p.MediaID))
+	}
+	if p.Kind != "" {
+		where = append(where, "m.kind = "+arg(p.Kind))
+	}
+	if !p.Since.IsZero() {
+		where = append(where, "m.created_at >= "+arg(s.t(p.Since)))
+	}
+	if !p.Until.IsZero() {
+		where = append(where, "m.created_at < "+arg(s.t(p.Until)))
+	}
+	from := "cat_entries c JOIN cat_media m ON m.id = c.media_id"
+	if !s.postgres() {
+		from = "cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid JOIN cat_media m ON m.id = c.media_id"
+	}
+	// Rank the newest MaxRankedMatches matches, as SearchQuery does.
+	candidates := `SELECT c.id AS id, ` + rankExpr + ` AS rank FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY c.id DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
+	query := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, r.rank
+		FROM (SELECT id, rank FROM (` + candidates + `) x ORDER BY rank DESC LIMIT ` + strconv.Itoa(limit) + `) r
+		JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY r.rank DESC, e.id`
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, dbErr(err, "search entries")
+	}
+	defer rows.Close()
+	var out []*catalog.SearchCandidate
+	for rows.Next() {
+		c := &catalog.SearchCandidate{}
+		var times string
+		if err := rows.Scan(&c.ID, &c.MediaID, &c.Field, &c.Start, &c.End, &c.Speaker, &c.Value, &c.Body, &times,
+			&c.Filename, &c.Kind, timeScan{&c.CreatedAt}, &c.Rank); err != nil {
+			return nil, dbErr(err, "search entries")
+		}
+		c.Times = decodeTimes(times)
+		out = append(out, c)
+	}
+	return out, dbErr(rows.Err(), "search entries")
+}
+
+func (s *Store) SearchTerms(ctx context.Context, p *catalog.SearchTermsParams) ([]string, error) {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	limit, err := limitOf("limit", p.Limit, 5000, 100000)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT term FROM cat_terms WHERE tenant_id = ?`
+	args := []any{p.TenantID}
+	if p.Prefix != "" {
+		// A range on the primary key: term >= prefix AND term < prefix+1.
+		q += ` AND term >= ? AND term < ?`
+		args = append(args, p.Prefix, p.Prefix+"\U0010FFFF")
+	}
+	if p.MinLen > 0 {
+		q += ` AND length(term) >= ?`
+		args = append(args, p.MinLen)
+	}
+	if p.MaxLen > 0 {
+		q += ` AND length(term) <= ?`
+		args = append(args, p.MaxLen)
+	}
+	q += ` LIMIT ` + strconv.Itoa(limit)
+	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, dbErr(err, "search terms")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, dbErr(err, "search terms")
+		}
+		out = append(out, t)
+	}
+	return out, dbErr(rows.Err(), "search terms")
+}
+
+func (s *Store) SearchValues(ctx context.Context, p *catalog.SearchValuesParams) ([]catalog.SearchValueCount, error) {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	if !validField(p.Field) {
+		return nil, catalog.Invalidf("field: %q is not one of %s", p.Field, strings.Join(catalog.Fields, ", "))
+	}
+	if len(p.MediaIDs) == 0 {
+		return nil, nil
+	}
+	if len(p.MediaIDs) > 1000 {
+		return nil, catalog.Invalidf("media_ids: %d, more than 1000", len(p.MediaIDs))
+	}
+	args := []any{p.TenantID, p.Field}
+	ph := make([]string, len(p.MediaIDs))
+	for i, id := range p.MediaIDs {
+		ph[i] = "?"
+		args = append(args, id)
+	}
+	q := `SELECT value, COUNT(DISTINCT media_id) FROM cat_entries WHERE tenant_id = ? AND field = ? AND value <> ''
+		AND media_id IN (` + strings.Join(ph, ", ") + `) GROUP BY value ORDER BY 2 DESC, 1 LIMIT 50`
+	if p.Field == catalog.FieldEntity {
+		// Entities facet by name (body); value is the entity type.
+		q = strings.Replace(q, "SELECT value,", "SELECT body,", 1)
+		q = strings.Replace(q, "GROUP BY value", "GROUP BY body", 1)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, dbErr(err, "search facet values")
+	}
+	defer rows.Close()
+	var out []catalog.SearchValueCount
+	for rows.Next() {
+		var v catalog.SearchValueCount
+		if err := rows.Scan(&v.Value, &v.Count); err != nil {
+			return nil, dbErr(err, "search facet values")
+		}
+		out = append(out, v)
+	}
+	return out, dbErr(rows.Err(), "search facet values")
+}
+
+func (s *Store) SearchIndexPending(ctx context.Context, p *catalog.SearchIndexPendingParams) ([]*catalog.Media, error) {
+	limit, err := limitOf("limit", p.Limit, 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + prefixCols("m.", mediaCols) + ` FROM cat_media m LEFT JOIN cat_search_state st ON st.media_id = m.id
+		WHERE m.status = ? AND (st.media_id IS NULL OR st.version <> ?) AND m.id > ?`
+	args := []any{"SUCCEEDED", p.Version, p.After}
+	if p.TenantID != "" {
+		if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+			return nil, err
+		}
+		q += ` AND m.tenant_id = ?`
+		args = append(args, p.TenantID)
+	}
+	q += ` ORDER BY m.id LIMIT ` + strconv.Itoa(limit)
+	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, dbErr(err, "list media to index")
+	}
+	defer rows.Close()
+	var out []*catalog.Media
+	for rows.Next() {
+		m, err := scanMedia(rows)
+		if err != nil {
+			return nil, dbErr(err, "list media to index")
+		}
+		out = append(out, m)
+	}
+	return out, dbErr(rows.Err(), "list media to index")
+}
+
+func prefixCols(prefix, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
