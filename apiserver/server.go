@@ -133,15 +133,12 @@ type Config struct {
 	MaxUploadBytes int64
 	// Version is shown by /healthz.
 	Version string
-<<<<<<< HEAD
 	// ActivityTasks, when set, lets activity workers read the files their
 	// running tasks name (GET /v1/activity-files/{key}).
 	ActivityTasks ActivityTasks
-=======
 	// Live runs live caption sessions (GET /v1/live); nil answers those
 	// routes with NotImplemented.
 	Live *live.Manager
->>>>>>> main
 	// Exports are the files served at /v1/media/{id}/{name} besides
 	// insights.json and transcript.json (captions, interchange formats).
 	Exports *export.Registry

@@ -269,11 +269,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-<<<<<<< HEAD
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, ActivityTasks: a.Engine})
-=======
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live})
->>>>>>> main
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, ActivityTasks: a.Engine})
 	return a, nil
 }
 

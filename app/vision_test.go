@@ -160,7 +160,7 @@ func TestVisionWorkerEndToEnd(t *testing.T) {
 func externalVisionApp(t *testing.T, hb int) (*App, *httptest.Server) {
 	t.Helper()
 	def := string(pipelines.MediaDefinition)
-	def = strings.ReplaceAll(def, `"HeartbeatSeconds": 30`, `"HeartbeatSeconds": `+itoa(hb))
+	def = strings.ReplaceAll(def, `"HeartbeatSeconds": 30,`, `"HeartbeatSeconds": `+itoa(hb)+`,`)
 	p := filepath.Join(t.TempDir(), "media.asl.json")
 	if err := os.WriteFile(p, []byte(def), 0o644); err != nil {
 		t.Fatal(err)

@@ -112,14 +112,11 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-<<<<<<< HEAD
 	if d := ins.ModerationDecision; d != nil && d.Action == "reject" {
 		// The record (with the decision and its evidence) is kept; the item
 		// ends FAILED with the reason.
 		return nil, rejection(d)
 	}
-	t.log.Info("pipeline: persisted", "media_id", m.ID, "tenant", s.Tenant, "transcript", upd.TranscriptKey)
-=======
 	entries, err := s.Catalog.SearchIndex(ctx, row, upd.Transcript)
 	if errcode.Of(err) == errcode.NotImplemented {
 		// A catalog without the moment index (DynamoDB): the item is
@@ -129,7 +126,6 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 		return nil, err
 	}
 	t.log.Info("pipeline: persisted", "media_id", m.ID, "tenant", s.Tenant, "transcript", upd.TranscriptKey, "search_entries", entries)
->>>>>>> main
 	return json.Marshal(map[string]any{"media_id": m.ID, "tenant": s.Tenant, "transcript_key": upd.TranscriptKey,
 		"captions_key": upd.CaptionsKey, "summary": ins.Summary})
 }
