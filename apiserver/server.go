@@ -236,7 +236,9 @@ func (s *Server) routes() {
 			return
 		}
 		s.register(rt, &sigv4.Handler{
-			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states"},
+			// The endpoint serves the SQS protocol too (queues of the
+			// workflow engine), which SDKs sign for "sqs".
+			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states", AlsoServices: []string{"sqs"}},
 			Next:     s.authorized(rt, s.cfg.SFN),
 			Unsigned: s.guard(rt, s.cfg.SFN),
 			Now:      s.cfg.Now,

@@ -200,10 +200,16 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
-		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account})
+		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account,
+		QueueURLBase: queueURLBase(cfg.Addr)})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
+	integ, err := a.integrations()
+	if err != nil {
+		return nil, err
+	}
+	a.Engine.RegisterIntegrations(resources, integ)
 	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
 		Unrouted: unrouted{a}, Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	var domainText string
@@ -256,7 +262,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	var vocab []string
 	vocab = append(vocab, cfg.Transcribe.Vocabulary...)
 	a.Live = live.New(live.Options{Uploads: a.Ingest, Bucket: a.Bucket, TempDir: filepath.Join(cfg.Data, "live"),
-		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live")})
+		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live"),
+		MaxSeconds: cfg.Live.MaxSeconds, MaxSessions: cfg.Live.MaxSessions, IdleTimeout: cfg.Live.IdleTimeout.Duration})
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
@@ -346,6 +353,19 @@ func substitute(def string, subs map[string]string) string {
 		def = strings.ReplaceAll(def, "${"+k+"}", v)
 	}
 	return def
+}
+
+// queueURLBase starts the URLs of the engine's queues: this server's
+// address (the SQS protocol is served on its endpoint).
+func queueURLBase(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // MediaRoleARN is the role the built-in media machine shows: Landfall

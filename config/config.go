@@ -57,6 +57,7 @@ type Config struct {
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 	Limits     Limits            `yaml:"limits" json:"limits"`
+	Live       Live              `yaml:"live" json:"live"`
 	// StepFunctions configures the workflow engine as Step Functions
 	// users see it.
 	StepFunctions StepFunctions `yaml:"step_functions" json:"step_functions"`
@@ -79,6 +80,27 @@ type StepFunctions struct {
 	// "local" and "000000000000".
 	Region  string `yaml:"region" json:"region"`
 	Account string `yaml:"account" json:"account"`
+	// Connections are the HTTP Task's connections by name (a state names
+	// one with Authentication.ConnectionArn
+	// arn:aws:events:REGION:ACCOUNT:connection/NAME). Secrets come from
+	// environment variables, never from this file or a state's input.
+	Connections map[string]Connection `yaml:"connections" json:"connections"`
+}
+
+// Connection is what an HTTP Task's request carries besides what the
+// state gives.
+type Connection struct {
+	// APIKeyHeader is sent with the value of the variable APIKeyEnv.
+	APIKeyHeader string `yaml:"api_key_header" json:"api_key_header"`
+	APIKeyEnv    string `yaml:"api_key_env" json:"api_key_env"`
+	// BearerTokenEnv names a variable sent as "Authorization: Bearer …".
+	BearerTokenEnv string `yaml:"bearer_token_env" json:"bearer_token_env"`
+	// Username and the variable PasswordEnv are sent as basic auth.
+	Username    string `yaml:"username" json:"username"`
+	PasswordEnv string `yaml:"password_env" json:"password_env"`
+	// Headers and Query are further parameters of every request.
+	Headers map[string]string `yaml:"headers" json:"headers"`
+	Query   map[string]string `yaml:"query" json:"query"`
 }
 
 // Limits bound what one tenant, key or execution can use. Zero takes the
@@ -105,6 +127,19 @@ type Limits struct {
 	// byte for this long ends the request.
 	BodyReadTimeout Duration `yaml:"body_read_timeout" json:"body_read_timeout"`
 	// IdleTimeout closes idle keep-alive connections.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+}
+
+// Live bounds live caption sessions (GET /v1/live). Zero takes the default.
+type Live struct {
+	// MaxSeconds is the audio one session may send (default 4 h); the
+	// session ends, and is stored, when it is reached.
+	MaxSeconds float64 `yaml:"max_seconds" json:"max_seconds"`
+	// MaxSessions is how many sessions one process runs at once (default
+	// two per CPU).
+	MaxSessions int `yaml:"max_sessions" json:"max_sessions"`
+	// IdleTimeout ends a session whose client sends nothing for this long
+	// (default 15 s).
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 }
 
@@ -410,6 +445,8 @@ const MaxWorkers = 1024
 var (
 	regionPattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// connectionNamePattern is EventBridge's connection name.
+	connectionNamePattern = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,64}$`)
 )
 
 func (c *Config) Validate() error {
@@ -489,11 +526,31 @@ func (c *Config) Validate() error {
 	notNegative("/openai/max_tokens", c.OpenAI.MaxTokens < 0)
 	notNegative("/notify/alert_threshold", c.Notify.AlertThreshold < 0)
 	notNegative("/notify/alert_window", c.Notify.AlertWindow.Duration < 0)
+	notNegative("/live/max_seconds", c.Live.MaxSeconds < 0)
+	notNegative("/live/max_sessions", c.Live.MaxSessions < 0)
+	notNegative("/live/idle_timeout", c.Live.IdleTimeout.Duration < 0)
 	if r := c.StepFunctions.Region; r != "" && !regionPattern.MatchString(r) {
 		bad("/step_functions/region", "%q is not a region name (lowercase letters, digits and dashes, e.g. eu-west-1)", r)
 	}
 	if a := c.StepFunctions.Account; a != "" && !accountPattern.MatchString(a) {
 		bad("/step_functions/account", "%q is not an account id (12 digits)", a)
+	}
+	for _, name := range sortedKeys(c.StepFunctions.Connections) {
+		cn, p := c.StepFunctions.Connections[name], "/step_functions/connections/"+pointerToken(name)
+		if !connectionNamePattern.MatchString(name) {
+			bad(p, "connection name %q: 1 to 64 letters, digits, '.', '-' and '_'", name)
+		}
+		if (cn.APIKeyHeader == "") != (cn.APIKeyEnv == "") {
+			bad(p, "api_key_header and api_key_env go together")
+		}
+		if (cn.Username == "") != (cn.PasswordEnv == "") {
+			bad(p, "username and password_env go together")
+		}
+		for h := range cn.Headers {
+			if strings.EqualFold(h, "authorization") {
+				bad(p+"/headers/"+pointerToken(h), "credentials come from environment variables (bearer_token_env, password_env), not from the file")
+			}
+		}
 	}
 	l := c.Limits
 	notNegative("/limits/history_events", l.HistoryEvents < 0)
