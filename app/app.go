@@ -193,6 +193,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	resources := workflow.NewResources()
 	fns := workflow.NewFunctions(FunctionPrefix)
 	resources.Register(FunctionPrefix, fns)
+	resources.Register(LambdaInvokePrefix, lambdaInvoker{fns})
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
@@ -266,7 +267,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live})
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, Reviews: reviews{a}})
 	return a, nil
 }
 
@@ -467,6 +468,7 @@ func (a *App) Start(ctx context.Context) error {
 		if a.reconcileEvery > 0 {
 			a.goRun(func() { a.runReconciler(ctx, a.reconcileEvery) })
 		}
+		a.goRun(func() { a.runReviewResumer(ctx, ReviewResumeEvery) })
 		if a.Cfg.Uploads.Watch {
 			a.goRun(func() { _ = a.Ingest.Watch(ctx, 2*time.Second) })
 		}

@@ -346,6 +346,11 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatal(err)
 	}
 	st.failureID = f.ID
+	// A's media item waits in A's review queue.
+	if _, err := b.app.Catalog.ReviewOpen(ctx, &catalog.ReviewOpenParams{TenantID: tenantA, MediaID: m.ID, Filename: m.Filename,
+		TaskToken: "isolation-review-token", Reasons: []catalog.ReviewReason{{Code: catalog.ReasonTenantPolicy, Detail: "isolation test"}}}); err != nil {
+		t.Fatal(err)
+	}
 
 	// An execution of A's waiting on an activity task, whose token the
 	// installation's worker (the admin) holds.
@@ -737,6 +742,8 @@ func snapshot(t *testing.T, b *keyedBundle, st *aState) string {
 		get("/v1/media/"+st.mediaID+a, "id", "tenant_id", "filename", "size", "sha256"),
 		get("/v1/media"+a, "id", "tenant_id"),
 		get(fmt.Sprintf("/v1/failures/%d%s", st.failureID, a), "id", "media_id", "redriven_at", "redrive_execution_id"),
+		get("/v1/reviews"+a+"&state=all", "media_id", "state", "round", "claimed_by", "decision", "refusal"),
+		get("/v1/media/"+st.mediaID+"/versions"+a, "version", "kind", "author"),
 		get("/v1/rules", "name", "state", "spec"),
 		get("/v1/state-machines", "stateMachineArn", "name", "definition", "revision"),
 		get("/v1/activities", "activityArn", "name"),

@@ -326,6 +326,8 @@ func resourceARN(r Res) []any {
 		return []any{sub("arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${BedrockModelId}")}
 	case ResTranscribe, ResRekognition:
 		return []any{"*"}
+	case ResDefaultBus:
+		return []any{sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default")}
 	}
 	panic("deploy/aws: no ARN for " + string(r))
 }

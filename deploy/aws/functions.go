@@ -19,6 +19,7 @@ const (
 	ResBedrockModel  Res = "bedrock:model"
 	ResTranscribe    Res = "transcribe:*" // Transcribe has no resource-level permissions for jobs started by name
 	ResRekognition   Res = "rekognition:*"
+	ResDefaultBus    Res = "events:event-bus/default" // events written with media rows
 )
 
 // Grant is one statement of a function's role: actions on a resource.
@@ -68,7 +69,9 @@ func analyserGrants(extra ...Grant) []Grant {
 var Functions = map[string]Function{
 	"register": {Task: "register", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		incomingGet, mediaWrite, {[]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
-	"classify":  {Task: "classify", Native: true, MemoryMB: 1024, TimeoutSeconds: 300, Grants: analyserGrants()},
+	// classify is the first analysis: it reads no earlier result.
+	"classify": {Task: "classify", Native: true, MemoryMB: 1024, TimeoutSeconds: 300, Grants: []Grant{
+		incomingGet, {[]string{"s3:PutObject"}, ResWork}, mediaRead, usageWrite}},
 	"media":     {Task: "media", Native: true, MemoryMB: 3008, TimeoutSeconds: 900, Grants: analyserGrants()},
 	"diarise":   {Task: "diarise", Native: true, MemoryMB: 2048, TimeoutSeconds: 900, Grants: analyserGrants()},
 	"ocr":       {Task: "ocr", Native: true, MemoryMB: 2048, TimeoutSeconds: 900, Grants: analyserGrants()},
@@ -82,7 +85,8 @@ var Functions = map[string]Function{
 	"persist": {Task: "persist", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
 		{[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite}},
 	"move": {Task: "move", MemoryMB: 256, TimeoutSeconds: 900, Grants: []Grant{
-		{[]string{"s3:DeleteObject", "s3:GetObject"}, ResIncoming}, {[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
+		{[]string{"s3:DeleteObject", "s3:GetObject"}, ResIncoming}, {[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite,
+		{[]string{"events:PutEvents"}, ResDefaultBus}}},
 	"record-failure": {Task: "record-failure", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		mediaWrite, {[]string{"dynamodb:GetItem", "dynamodb:PutItem"}, ResFailures},
 		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},

@@ -342,7 +342,7 @@ func TestFunctionsCoverTasks(t *testing.T) {
 		for _, g := range f.Grants {
 			for _, a := range g.Actions {
 				svc, _, _ := strings.Cut(a, ":")
-				if !slices.Contains([]string{"s3", "dynamodb", "bedrock", "transcribe", "rekognition"}, svc) {
+				if !slices.Contains([]string{"s3", "dynamodb", "bedrock", "transcribe", "rekognition", "events"}, svc) {
 					t.Errorf("%s: action %s of an unexpected service", name, a)
 				}
 			}
