@@ -92,6 +92,19 @@ var Functions = map[string]Function{
 		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
 	"notify": {Task: "notify", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		{[]string{"dynamodb:Query"}, ResFailuresIndex}, tenantRead}},
+	// The review tasks. The policy reads results only; the others keep the
+	// review queue and versions, which the DynamoDB catalog does not
+	// implement yet (they fail with NotImplemented there, so an AWS stack
+	// runs with review.policy off).
+	"review-policy": {Task: "review-policy", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{
+		incomingGet, {[]string{"s3:GetObject"}, ResWork}, mediaRead}},
+	"review-open": {Task: "review-open", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{
+		{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
+	"review-escalate": {Task: "review-escalate", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
+	"review-rerun":    {Task: "review-rerun", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
+	"review-apply": {Task: "review-apply", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
+		{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
+	"review-reject": {Task: "review-reject", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaWrite}},
 }
 
 // FunctionNames lists the tasks of Functions, sorted.
