@@ -38,7 +38,11 @@ type Function struct {
 	// Native tasks run ffmpeg, ffprobe or tesseract: they are container
 	// image functions (deploy/aws/Dockerfile), the others zip packages
 	// with the bootstrap binary.
-	Native         bool
+	Native bool
+	// Unavailable, when set, says why the task cannot do its work on AWS
+	// yet; it is deployed (the definition names it) and fails there with
+	// errcode.NotImplemented.
+	Unavailable    string
 	MemoryMB       int
 	TimeoutSeconds int
 	Grants         []Grant
@@ -92,6 +96,21 @@ var Functions = map[string]Function{
 		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
 	"notify": {Task: "notify", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		{[]string{"dynamodb:Query"}, ResFailuresIndex}, tenantRead}},
+	// review-policy decides from the media row whether a person reviews.
+	"review-policy": {Task: "review-policy", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{mediaRead}},
+	// The other review tasks keep the review queue in the catalog, which
+	// the DynamoDB driver does not hold yet: they read the media row, then
+	// fail with NotImplemented.
+	"review-open":     reviewQueueTask("review-open"),
+	"review-escalate": reviewQueueTask("review-escalate"),
+	"review-rerun":    reviewQueueTask("review-rerun"),
+	"review-apply":    reviewQueueTask("review-apply"),
+	"review-reject":   reviewQueueTask("review-reject"),
+}
+
+func reviewQueueTask(name string) Function {
+	return Function{Task: name, MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead},
+		Unavailable: "the review queue is not built on the DynamoDB catalog yet"}
 }
 
 // FunctionNames lists the tasks of Functions, sorted.
