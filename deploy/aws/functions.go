@@ -96,20 +96,24 @@ var Functions = map[string]Function{
 		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
 	"notify": {Task: "notify", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		{[]string{"dynamodb:Query"}, ResFailuresIndex}, tenantRead}},
-	// review-policy decides from the media row whether a person reviews.
-	"review-policy": {Task: "review-policy", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{mediaRead}},
-	// The other review tasks keep the review queue in the catalog, which
-	// the DynamoDB driver does not hold yet: they read the media row, then
-	// fail with NotImplemented.
-	"review-open":     reviewQueueTask("review-open"),
-	"review-escalate": reviewQueueTask("review-escalate"),
-	"review-rerun":    reviewQueueTask("review-rerun"),
-	"review-apply":    reviewQueueTask("review-apply"),
-	"review-reject":   reviewQueueTask("review-reject"),
+	// review-policy decides from the media row and the results the state
+	// carries whether a person reviews (the calls TestLambdaPipeline saw).
+	"review-policy": {Task: "review-policy", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
+	// The other review tasks keep the review queue and versions, which the
+	// DynamoDB catalog does not implement yet: on AWS they fail with
+	// NotImplemented (run the stack with review.policy off). Their grants
+	// are what the code needs once the queue exists.
+	"review-open": reviewQueueTask("review-open", 256, 60,
+		Grant{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite),
+	"review-escalate": reviewQueueTask("review-escalate", 256, 60, mediaRead),
+	"review-rerun":    reviewQueueTask("review-rerun", 256, 60, mediaRead),
+	"review-apply": reviewQueueTask("review-apply", 512, 120,
+		Grant{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite),
+	"review-reject": reviewQueueTask("review-reject", 256, 60, mediaWrite),
 }
 
-func reviewQueueTask(name string) Function {
-	return Function{Task: name, MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead},
+func reviewQueueTask(name string, memory, timeout int, grants ...Grant) Function {
+	return Function{Task: name, MemoryMB: memory, TimeoutSeconds: timeout, Grants: grants,
 		Unavailable: "the review queue is not built on the DynamoDB catalog yet"}
 }
 
