@@ -82,6 +82,9 @@ var Functions = map[string]Function{
 		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe})},
 	"labels":   {Task: "labels", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectLabels"}, ResRekognition})},
 	"moderate": {Task: "moderate", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectModerationLabels"}, ResRekognition})},
+	// frames prepares the JPEG frames the vision activity worker reads
+	// (ffmpeg; writes under work/).
+	"frames": {Task: "frames", Native: true, MemoryMB: 1024, TimeoutSeconds: 900, Grants: analyserGrants()},
 	"persist": {Task: "persist", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
 		{[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite}},
 	"move": {Task: "move", MemoryMB: 256, TimeoutSeconds: 900, Grants: []Grant{
