@@ -88,9 +88,10 @@ type Options struct {
 
 // Engine answers queries over one store's search index.
 type Engine struct {
-	idx catalog.SearchIndex
-	opt Options
-	now func() time.Time
+	idx     catalog.SearchIndex
+	opt     Options
+	now     func() time.Time
+	vectors vectorCache
 }
 
 // New returns an engine over idx.
@@ -265,7 +266,7 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 		hits = append(hits, h)
 	}
 	sortHits(hits)
-	if e.opt.Embedder != nil {
+	if e.opt.Embedder != nil && !onlyFilter {
 		vh, err := e.vectorHits(ctx, p.TenantID, text, f, keep)
 		if err != nil {
 			return nil, err

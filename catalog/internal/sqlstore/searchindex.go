@@ -48,6 +48,10 @@ func (s *Store) SearchIndexReplace(ctx context.Context, p *catalog.SearchIndexRe
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_entries WHERE media_id = ?`), p.MediaID); err != nil {
 			return dbErr(err, "delete search entries")
 		}
+		// The entries' vectors go with them; the item is embedded again.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.MediaID); err != nil {
+			return dbErr(err, "delete search vectors")
+		}
 		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cat_entries (tenant_id, media_id, field, start_s, end_s, speaker, value, body, phon, times)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
@@ -78,7 +82,7 @@ func (s *Store) SearchIndexReplace(ctx context.Context, p *catalog.SearchIndexRe
 			}
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cat_search_state (media_id, tenant_id, version, entries, indexed_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (media_id) DO UPDATE SET version = excluded.version, entries = excluded.entries, indexed_at = excluded.indexed_at`),
+			ON CONFLICT (media_id) DO UPDATE SET version = excluded.version, entries = excluded.entries, indexed_at = excluded.indexed_at, embed_model = ''`),
 			p.MediaID, p.TenantID, p.Version, len(p.Entries), s.t(s.clock()))
 		return dbErr(err, "record search state")
 	})
