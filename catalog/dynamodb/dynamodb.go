@@ -33,7 +33,8 @@
 // # Gaps
 //
 // The driver implements Partial: it lacks api-keys, search, outbox and
-// rules, whose methods return errcode.NotImplemented (an AWS deployment
+// rules, whose methods return errcode.NotImplemented (MediaUpdate accepts
+// a Transcript and indexes nothing; an AWS deployment
 // authenticates with IAM, routes events through EventBridge, and searches
 // with a separate index). Changes that the SQL drivers make in one
 // transaction are made here as a sequence of conditional writes, each
@@ -1014,11 +1015,8 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			return nil, err
 		}
 	}
-	if p.Transcript != nil {
-		// The transcript itself lives in the bucket (TranscriptKey); only
-		// the search index would take it, and this driver has none.
-		return nil, catalog.NotImplemented("dynamodb", catalog.FeatureSearch)
-	}
+	// p.Transcript feeds the search index only; the transcript itself is
+	// in the bucket (TranscriptKey), and this driver has no index.
 	m, err := s.mediaGet(ctx, p.ID, p.TenantID)
 	if err != nil {
 		return nil, err

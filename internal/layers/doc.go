@@ -6,6 +6,7 @@
 //
 //	cmd/landfall/        main → cli.Run(); nothing else
 //	internal/cli/        commands; talks to app or to a server through client/
+//	deploy/aws/          landfall deploy aws: CloudFormation from the definitions, the Lambda handler, stack deploys
 //	app/                 config → provision → start/stop; wires everything below
 //	apiserver/           HTTP API, web UI, websockets; the only place errors become HTTP statuses
 //	client/              Go client of the HTTP API

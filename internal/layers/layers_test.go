@@ -25,6 +25,7 @@ const module = "github.com/landfall/landfall"
 var tiers = [][]string{
 	{"cmd"},
 	{"internal/cli"},
+	{"deploy"},
 	{"app"},
 	{"apiserver"},
 	{"client"},

@@ -1,0 +1,101 @@
+package aws
+
+import (
+	"sort"
+)
+
+// Res names a resource of the stack that a grant applies to.
+type Res string
+
+const (
+	ResIncoming      Res = "bucket:incoming/*"  // uploaded originals
+	ResWork          Res = "bucket:work/*"      // task results between states
+	ResProcessed     Res = "bucket:processed/*" // finished media and their artefacts
+	ResMediaTable    Res = "table:media"
+	ResMediaIndexes  Res = "table:media/index/*"
+	ResFailures      Res = "table:failures"
+	ResFailuresIndex Res = "table:failures/index/*"
+	ResCatalogTable  Res = "table:catalog" // tenants, counters, usage, guards
+	ResBedrockModel  Res = "bedrock:model"
+	ResTranscribe    Res = "transcribe:*" // Transcribe has no resource-level permissions for jobs started by name
+	ResRekognition   Res = "rekognition:*"
+)
+
+// Grant is one statement of a function's role: actions on a resource.
+type Grant struct {
+	Actions []string
+	On      Res
+}
+
+// Function is one Lambda function serving a pipeline task: its sizing,
+// its packaging and its declared permissions. The permissions are the
+// least the task's code needs (the calls it makes through the blob and
+// catalog drivers and the AWS providers); TestLeastPrivilege checks them
+// against the calls the handler makes and against the template's roles.
+type Function struct {
+	Task string
+	// Native tasks run ffmpeg, ffprobe or tesseract: they are container
+	// image functions (deploy/aws/Dockerfile), the others zip packages
+	// with the bootstrap binary.
+	Native         bool
+	MemoryMB       int
+	TimeoutSeconds int
+	Grants         []Grant
+}
+
+// The catalog calls, as DynamoDB actions (catalog/dynamodb): reading a
+// media row is a Query on its partition; every row write is a
+// conditional PutItem; tenants, counters, usage and guards are items of
+// the catalog table.
+var (
+	mediaRead   = Grant{[]string{"dynamodb:Query"}, ResMediaTable}
+	mediaWrite  = Grant{[]string{"dynamodb:PutItem", "dynamodb:Query"}, ResMediaTable}
+	tenantRead  = Grant{[]string{"dynamodb:GetItem"}, ResCatalogTable}
+	usageWrite  = Grant{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}
+	workRW      = Grant{[]string{"s3:GetObject", "s3:PutObject"}, ResWork}
+	incomingGet = Grant{[]string{"s3:GetObject"}, ResIncoming}
+)
+
+// analyserGrants are what every analysis task needs: read the original,
+// check the media row, read and write results, record usage.
+func analyserGrants(extra ...Grant) []Grant {
+	return append([]Grant{incomingGet, workRW, mediaRead, usageWrite}, extra...)
+}
+
+// Functions are the Lambda functions Landfall deploys, by task (the
+// part of the function name after "landfall-", as the ASL's Resource
+// ARNs name them). Every Lambda task of the state machine must be here.
+var Functions = map[string]Function{
+	"register": {Task: "register", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
+		incomingGet, mediaWrite, {[]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
+	"classify":  {Task: "classify", Native: true, MemoryMB: 1024, TimeoutSeconds: 300, Grants: analyserGrants()},
+	"media":     {Task: "media", Native: true, MemoryMB: 3008, TimeoutSeconds: 900, Grants: analyserGrants()},
+	"diarise":   {Task: "diarise", Native: true, MemoryMB: 2048, TimeoutSeconds: 900, Grants: analyserGrants()},
+	"ocr":       {Task: "ocr", Native: true, MemoryMB: 2048, TimeoutSeconds: 900, Grants: analyserGrants()},
+	"faces":     {Task: "faces", Native: true, MemoryMB: 2048, TimeoutSeconds: 900, Grants: analyserGrants()},
+	"language":  {Task: "language", MemoryMB: 1024, TimeoutSeconds: 300, Grants: analyserGrants()},
+	"summarise": {Task: "summarise", MemoryMB: 512, TimeoutSeconds: 900, Grants: analyserGrants(Grant{[]string{"bedrock:InvokeModel"}, ResBedrockModel})},
+	"transcribe": {Task: "transcribe", MemoryMB: 512, TimeoutSeconds: 900, Grants: analyserGrants(
+		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe})},
+	"labels":   {Task: "labels", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectLabels"}, ResRekognition})},
+	"moderate": {Task: "moderate", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectModerationLabels"}, ResRekognition})},
+	"persist": {Task: "persist", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
+		{[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite}},
+	"move": {Task: "move", MemoryMB: 256, TimeoutSeconds: 900, Grants: []Grant{
+		{[]string{"s3:DeleteObject", "s3:GetObject"}, ResIncoming}, {[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
+	"record-failure": {Task: "record-failure", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
+		mediaWrite, {[]string{"dynamodb:GetItem", "dynamodb:PutItem"}, ResFailures},
+		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
+	"notify": {Task: "notify", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
+		{[]string{"dynamodb:Query"}, ResFailuresIndex}, tenantRead}},
+}
+
+// FunctionNames lists the tasks of Functions, sorted.
+func FunctionNames() []string {
+	out := make([]string, 0, len(Functions))
+	for k := range Functions {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
