@@ -32,6 +32,9 @@ const (
 	// AccessTenantWrite routes change one tenant's work: tenant keys of
 	// that tenant and admins naming it with ?tenant= (not reviewers).
 	AccessTenantWrite Access = "tenant-write"
+	// AccessReview routes read and decide one tenant's review work: tenant
+	// and reviewer keys of that tenant, and admins naming it with ?tenant=.
+	AccessReview Access = "review"
 	// AccessInstallation routes change the installation (rules, raw events
 	// and notifications, tenants and keys): admins only.
 	AccessInstallation Access = "installation"
@@ -279,7 +282,7 @@ func (s *Server) authorize(r *http.Request, rt Route, p identity.Principal) (ide
 		if p.Role != identity.RoleOperator && !p.Installation() {
 			return deny("needs an operator or admin key")
 		}
-	case AccessTenantRead, AccessTenantWrite:
+	case AccessTenantRead, AccessTenantWrite, AccessReview:
 		if p.Role == identity.RoleOperator {
 			return deny("operator keys read metrics and health only")
 		}

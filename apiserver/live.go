@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,9 +25,8 @@ import (
 // reader), 1009 a frame too large, 1011 a server failure, 1013 too many
 // sessions. Each close carries a reason naming what was wrong.
 const (
-	liveMaxFrame      = 1 << 20         // bytes in one WebSocket message
+	liveMaxFrame      = 1 << 20          // bytes in one WebSocket message
 	liveStartTimeout  = 10 * time.Second // for the start message
-	liveIdleTimeout   = 15 * time.Second // between audio frames
 	liveWriteTimeout  = 10 * time.Second // for one message to the client
 	liveTicketTTL     = time.Minute
 	liveCaptionsTTL   = 24 * time.Hour
@@ -204,15 +204,17 @@ func (s *Server) liveStream(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readStart reads the start message.
+// readStart reads the start message. A client that sends none in time
+// is told so in the close reason.
 func readStart(ctx context.Context, c *websocket.Conn) (*types.LiveStart, error) {
-	rctx, cancel := context.WithTimeout(ctx, liveStartTimeout)
-	defer cancel()
-	typ, b, err := c.Read(rctx)
+	late := time.AfterFunc(liveStartTimeout, func() {
+		closeConn(c, &closeErr{websocket.StatusPolicyViolation, fmt.Sprintf("no start message within %s", liveStartTimeout)})
+	})
+	typ, b, err := c.Read(ctx)
+	if !late.Stop() {
+		return nil, &closeErr{websocket.StatusPolicyViolation, fmt.Sprintf("no start message within %s", liveStartTimeout)}
+	}
 	if err != nil {
-		if rctx.Err() != nil {
-			return nil, &closeErr{websocket.StatusPolicyViolation, fmt.Sprintf("no start message within %s", liveStartTimeout)}
-		}
 		return nil, &closeErr{websocket.StatusProtocolError, "reading the start message: " + err.Error()}
 	}
 	if typ != websocket.MessageText {
@@ -222,26 +224,50 @@ func readStart(ctx context.Context, c *websocket.Conn) (*types.LiveStart, error)
 }
 
 // liveRead feeds the client's frames to the session until it ends, and
-// says why.
+// says why. One goroutine reads the connection and hands each message
+// over unbuffered, so at most one message waits while the session's
+// recogniser is behind (back-pressure reaches the client through TCP).
+// Reads take no deadline of their own: the connection library closes
+// the connection when a read's context ends, and an idle client must
+// first be told that its session ended.
 func (s *Server) liveRead(ctx context.Context, c *websocket.Conn, sess *live.Session) (string, error) {
-	frames := 0
-	for {
-		rctx, cancel := context.WithTimeout(ctx, liveIdleTimeout)
-		typ, b, err := readOrDone(rctx, c, sess)
-		timedOut := rctx.Err() == context.DeadlineExceeded
-		cancel()
-		if err != nil {
+	type msg struct {
+		typ websocket.MessageType
+		b   []byte
+		err error
+	}
+	in := make(chan msg)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			typ, b, err := c.Read(ctx)
 			select {
-			case <-sess.Done():
-				return live.ReasonLimit, nil
-			default:
+			case in <- msg{typ, b, err}:
+			case <-stop:
+				return
 			}
-			var big *closeErr
+			if err != nil {
+				return
+			}
+		}
+	}()
+	frames := 0
+	idle := s.cfg.Live.IdleTimeout()
+	timer := time.NewTimer(idle)
+	defer timer.Stop()
+	for {
+		var m msg
+		select {
+		case m = <-in:
+		case <-timer.C:
+			return live.ReasonIdle, &closeErr{websocket.StatusPolicyViolation, fmt.Sprintf("no audio for %s: the session ended and what arrived was kept", idle)}
+		case <-sess.Done():
+			return live.ReasonLimit, nil
+		}
+		timer.Reset(idle)
+		if err := m.err; err != nil {
 			switch {
-			case errors.As(err, &big):
-				return live.ReasonError, big
-			case timedOut:
-				return live.ReasonIdle, &closeErr{websocket.StatusPolicyViolation, fmt.Sprintf("no audio for %s: the session ended and what arrived was kept", liveIdleTimeout)}
 			case websocket.CloseStatus(err) == websocket.StatusNormalClosure || websocket.CloseStatus(err) == websocket.StatusGoingAway:
 				return live.ReasonEnd, nil
 			case strings.Contains(err.Error(), "read limited at"):
@@ -249,10 +275,10 @@ func (s *Server) liveRead(ctx context.Context, c *websocket.Conn, sess *live.Ses
 			}
 			return live.ReasonDisconnect, nil
 		}
-		switch typ {
+		switch m.typ {
 		case websocket.MessageBinary:
 			frames++
-			if err := sess.Write(ctx, b); err != nil {
+			if err := sess.Write(ctx, m.b); err != nil {
 				if errcode.Of(err) == errcode.TooLarge {
 					return live.ReasonLimit, err
 				}
@@ -262,27 +288,14 @@ func (s *Server) liveRead(ctx context.Context, c *websocket.Conn, sess *live.Ses
 			var ctl struct {
 				Type string `json:"type"`
 			}
-			if json.Unmarshal(b, &ctl) != nil || ctl.Type != "end" {
+			if json.Unmarshal(m.b, &ctl) != nil || ctl.Type != "end" {
 				return live.ReasonError, &closeErr{websocket.StatusUnsupportedData, fmt.Sprintf("text message after the start: want {\"type\":\"end\"} (audio goes in binary frames; message %d)", frames+2)}
 			}
 			return live.ReasonEnd, nil
 		}
+		// The time spent waiting on the recogniser is not the client's.
+		timer.Reset(idle)
 	}
-}
-
-// readOrDone reads a message, giving up when the session ends on its own
-// (its time limit).
-func readOrDone(ctx context.Context, c *websocket.Conn, sess *live.Session) (websocket.MessageType, []byte, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-sess.Done():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return c.Read(ctx)
 }
 
 // liveWrite sends a subscription's messages as text frames until its end.
@@ -370,9 +383,14 @@ func (s *Server) liveCaptions(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}()
+	// A reconnecting EventSource names the last message it had.
+	last, _ := strconv.Atoi(r.Header.Get("Last-Event-ID"))
 	for {
 		select {
 		case m := <-msgs:
+			if m.Landfall.Seq <= last {
+				continue
+			}
 			b, _ := json.Marshal(m)
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", m.Landfall.Seq, m.Landfall.Event, b)
 			fl.Flush()

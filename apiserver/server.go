@@ -131,6 +131,8 @@ type Config struct {
 	// Exports are the files served at /v1/media/{id}/{name} besides
 	// insights.json and transcript.json (captions, interchange formats).
 	Exports *export.Registry
+	// Reviews serves the review queue (/v1/reviews, media versions).
+	Reviews Reviews
 }
 
 // Server is the HTTP API.
@@ -194,6 +196,7 @@ func (s *Server) routes() {
 	api("POST", "/v1/rules", AccessInstallation, s.rulePut)
 	api("DELETE", "/v1/rules/{name}", AccessInstallation, s.ruleDelete)
 	s.adminRoutes(api)
+	s.reviewRoutes(api)
 	s.liveRoutes(api)
 	if s.cfg.UI != nil {
 		s.handle(Route{Method: "GET", Pattern: "/ui/", Access: AccessPublic}, s.cfg.UI)
@@ -222,7 +225,9 @@ func (s *Server) routes() {
 			return
 		}
 		s.register(rt, &sigv4.Handler{
-			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states"},
+			// The endpoint serves the SQS protocol too (queues of the
+			// workflow engine), which SDKs sign for "sqs".
+			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states", AlsoServices: []string{"sqs"}},
 			Next:     s.authorized(rt, s.cfg.SFN),
 			Unsigned: s.guard(rt, s.cfg.SFN),
 			Now:      s.cfg.Now,

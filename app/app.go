@@ -193,13 +193,20 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	resources := workflow.NewResources()
 	fns := workflow.NewFunctions(FunctionPrefix)
 	resources.Register(FunctionPrefix, fns)
+	resources.Register(LambdaInvokePrefix, lambdaInvoker{fns})
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
-		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account})
+		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account,
+		QueueURLBase: queueURLBase(cfg.Addr)})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
+	integ, err := a.integrations()
+	if err != nil {
+		return nil, err
+	}
+	a.Engine.RegisterIntegrations(resources, integ)
 	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
 		Unrouted: unrouted{a}, Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	var domainText string
@@ -250,7 +257,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	var vocab []string
 	vocab = append(vocab, cfg.Transcribe.Vocabulary...)
 	a.Live = live.New(live.Options{Uploads: a.Ingest, Bucket: a.Bucket, TempDir: filepath.Join(cfg.Data, "live"),
-		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live")})
+		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live"),
+		MaxSeconds: cfg.Live.MaxSeconds, MaxSessions: cfg.Live.MaxSessions, IdleTimeout: cfg.Live.IdleTimeout.Duration})
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
@@ -263,7 +271,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live})
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, Reviews: reviews{a}})
 	return a, nil
 }
 
@@ -340,6 +348,19 @@ func substitute(def string, subs map[string]string) string {
 		def = strings.ReplaceAll(def, "${"+k+"}", v)
 	}
 	return def
+}
+
+// queueURLBase starts the URLs of the engine's queues: this server's
+// address (the SQS protocol is served on its endpoint).
+func queueURLBase(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // MediaRoleARN is the role the built-in media machine shows: Landfall
@@ -451,6 +472,7 @@ func (a *App) Start(ctx context.Context) error {
 		if a.reconcileEvery > 0 {
 			a.goRun(func() { a.runReconciler(ctx, a.reconcileEvery) })
 		}
+		a.goRun(func() { a.runReviewResumer(ctx, ReviewResumeEvery) })
 		if a.Cfg.Uploads.Watch {
 			a.goRun(func() { _ = a.Ingest.Watch(ctx, 2*time.Second) })
 		}

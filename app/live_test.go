@@ -3,7 +3,9 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +14,6 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser/local/speech/stream"
-	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/client"
 	"github.com/landfall/landfall/config"
@@ -196,7 +197,6 @@ func TestLiveCaptionsRealTime(t *testing.T) {
 	if _, err := a.Bucket.Attributes(ctx, "processed/default/"+m.ID+"/"+live.LiveTranscriptName); err != nil {
 		t.Errorf("live transcript gone after processing: %v", err)
 	}
-	_ = blob.Bucket{}
 }
 
 func liveTranscript(t testing.TB, base, id string) *types.Transcript {
@@ -212,4 +212,169 @@ func liveTranscript(t testing.TB, base, id string) *types.Transcript {
 	return &tr
 }
 
-var _ = config.Default
+// Bad input gets a close code and a reason naming what was wrong, and
+// whatever audio arrived before is stored.
+func TestLiveBadInput(t *testing.T) {
+	skipWithoutLive(t)
+	t.Parallel()
+	a, srv := testApp(t, func(c *config.Config) {
+		c.Live.IdleTimeout.Duration = time.Second
+		c.Live.MaxSeconds = 2
+	})
+	c := &client.Client{BaseURL: srv.URL}
+	pcm, _, _ := liveSpeech(t, 1)
+	wav44k := append(wavHeader(44100, 2, 16), make([]byte, 3200)...)
+	cases := []struct {
+		name   string
+		start  types.LiveStart
+		send   func(ctx context.Context, s *client.LiveSession) error
+		code   int
+		reason string
+		// stored is the audio bytes the stored media item must hold (-1: none stored).
+		stored int
+	}{
+		{"text in a binary frame", types.LiveStart{}, func(ctx context.Context, s *client.LiveSession) error {
+			return s.Send(ctx, []byte(`{"type":"audio","data":"aGVsbG8gd29ybGQ="}`))
+		}, 1003, "text, not audio", -1},
+		{"webm declared, PCM sent", types.LiveStart{Format: "webm"}, func(ctx context.Context, s *client.LiveSession) error {
+			return s.Send(ctx, pcm[:3200])
+		}, 1003, "declared webm", -1},
+		{"an Ogg stream declared as pcm16", types.LiveStart{}, func(ctx context.Context, s *client.LiveSession) error {
+			return s.Send(ctx, append([]byte("OggS"), make([]byte, 100)...))
+		}, 1003, `"format":"ogg"`, -1},
+		{"wrong sample rate declared", types.LiveStart{SampleRate: 44100}, nil, 1007, "sample_rate: 44100 Hz", -1},
+		{"a 44.1 kHz WAV header", types.LiveStart{}, func(ctx context.Context, s *client.LiveSession) error {
+			return s.Send(ctx, wav44k)
+		}, 1007, "44100 Hz, 2 channel(s)", -1},
+		{"an unknown start field", types.LiveStart{Language: "fr"}, nil, 1007, "/language", -1},
+		{"a text message that is not end", types.LiveStart{}, func(ctx context.Context, s *client.LiveSession) error {
+			if err := s.Send(ctx, pcm[:16000]); err != nil {
+				return err
+			}
+			return s.SendText(ctx, `{"type":"pause"}`)
+		}, 1003, `want {"type":"end"}`, 16000},
+		{"silent client", types.LiveStart{}, func(ctx context.Context, s *client.LiveSession) error { return nil }, 1008, "no audio for 1s", -1},
+		{"stalled client", types.LiveStart{}, func(ctx context.Context, s *client.LiveSession) error {
+			return s.Send(ctx, pcm[:32000])
+		}, 1008, "no audio for 1s", 32000},
+		{"past the session limit", types.LiveStart{}, func(ctx context.Context, s *client.LiveSession) error {
+			return s.Send(ctx, pcm[:96000])
+		}, 1008, "limit of 2s of audio", 64000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, err := c.Live(ctx, tc.start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs []types.LiveMessage
+			done := make(chan struct{})
+			go func() { msgs = collect(s); close(done) }()
+			if tc.send != nil {
+				_ = tc.send(ctx, s)
+			}
+			<-done
+			var le *client.LiveError
+			if err := s.Err(); !errors.As(err, &le) || le.Code != tc.code || !strings.Contains(le.Reason, tc.reason) {
+				t.Fatalf("closed with %v, want %d …%s…", err, tc.code, tc.reason)
+			}
+			checkStored(t, a, msgs, tc.stored)
+		})
+	}
+}
+
+// checkStored checks the session's "ended" message against the audio
+// that must have been stored (-1: nothing).
+func checkStored(t *testing.T, a *App, msgs []types.LiveMessage, stored int) {
+	t.Helper()
+	var end *types.LiveInfo
+	for _, m := range msgs {
+		if m.Landfall.Event == "ended" {
+			end = &m.Landfall
+		}
+	}
+	if stored < 0 {
+		if end != nil && end.MediaID != "" {
+			t.Errorf("stored media %s, want none", end.MediaID)
+		}
+		return
+	}
+	if end == nil || end.MediaID == "" {
+		t.Fatalf("no media stored: ended %+v", end)
+	}
+	m, err := a.Catalog.MediaGet(context.Background(), &catalog.MediaGetParams{ID: end.MediaID, TenantID: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Size != int64(stored)+44 {
+		t.Errorf("stored %d bytes, want %d of audio and a 44-byte header", m.Size, stored)
+	}
+}
+
+// An abrupt disconnect (no close handshake) ends the session and stores
+// the audio that arrived, live transcript included.
+func TestLiveAbruptDisconnectKeepsAudio(t *testing.T) {
+	skipWithoutLive(t)
+	t.Parallel()
+	a, srv := testApp(t, nil)
+	c := &client.Client{BaseURL: srv.URL}
+	pcm, _, _ := liveSpeech(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := c.Live(ctx, types.LiveStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := <-s.Messages()
+	if err := s.StreamAudio(ctx, bytes.NewReader(pcm), 6400, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Once the server has read every frame, the connection drops.
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Abort()
+	var info types.LiveSession
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		for _, ls := range a.Live.List("default") {
+			if ls.ID == started.Landfall.SessionID {
+				info = ls
+			}
+		}
+		if info.Ended != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if info.MediaID == "" || info.Reason != live.ReasonDisconnect {
+		t.Fatalf("session after a disconnect: %+v", info)
+	}
+	m, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: info.MediaID, TenantID: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Size != int64(len(pcm))+44 {
+		t.Errorf("stored %d bytes, want all %d sent and the header", m.Size, len(pcm))
+	}
+	if tr := liveTranscript(t, srv.URL, m.ID); len(tr.Words) < 5 {
+		t.Errorf("live transcript after a disconnect: %d words", len(tr.Words))
+	}
+}
+
+func wavHeader(rate, channels, bits int) []byte {
+	h := make([]byte, 44)
+	copy(h, "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], 36)
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 1)
+	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
+	binary.LittleEndian.PutUint32(h[24:], uint32(rate))
+	binary.LittleEndian.PutUint32(h[28:], uint32(rate*channels*bits/8))
+	binary.LittleEndian.PutUint16(h[32:], uint16(channels*bits/8))
+	binary.LittleEndian.PutUint16(h[34:], uint16(bits))
+	copy(h[36:], "data")
+	return h
+}

@@ -35,7 +35,9 @@ type LiveError struct {
 	Reason string
 }
 
-func (e *LiveError) Error() string { return fmt.Sprintf("live session closed (%d): %s", e.Code, e.Reason) }
+func (e *LiveError) Error() string {
+	return fmt.Sprintf("live session closed (%d): %s", e.Code, e.Reason)
+}
 
 // Live opens a live caption session and sends the start message.
 func (c *Client) Live(ctx context.Context, start types.LiveStart) (*LiveSession, error) {
@@ -122,6 +124,10 @@ func (s *LiveSession) SendText(ctx context.Context, text string) error {
 func (s *LiveSession) End(ctx context.Context) error {
 	return s.c.Write(ctx, websocket.MessageText, []byte(`{"type":"end"}`))
 }
+
+// Ping waits for the server's answer to a ping, which comes after it has
+// read every frame sent before.
+func (s *LiveSession) Ping(ctx context.Context) error { return s.c.Ping(ctx) }
 
 // Abort drops the connection without a close handshake.
 func (s *LiveSession) Abort() { s.c.CloseNow() }

@@ -53,6 +53,8 @@ type Config struct {
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 	Limits     Limits            `yaml:"limits" json:"limits"`
+	Review     Review            `yaml:"review" json:"review"`
+	Live       Live              `yaml:"live" json:"live"`
 	// StepFunctions configures the workflow engine as Step Functions
 	// users see it.
 	StepFunctions StepFunctions `yaml:"step_functions" json:"step_functions"`
@@ -75,6 +77,27 @@ type StepFunctions struct {
 	// "local" and "000000000000".
 	Region  string `yaml:"region" json:"region"`
 	Account string `yaml:"account" json:"account"`
+	// Connections are the HTTP Task's connections by name (a state names
+	// one with Authentication.ConnectionArn
+	// arn:aws:events:REGION:ACCOUNT:connection/NAME). Secrets come from
+	// environment variables, never from this file or a state's input.
+	Connections map[string]Connection `yaml:"connections" json:"connections"`
+}
+
+// Connection is what an HTTP Task's request carries besides what the
+// state gives.
+type Connection struct {
+	// APIKeyHeader is sent with the value of the variable APIKeyEnv.
+	APIKeyHeader string `yaml:"api_key_header" json:"api_key_header"`
+	APIKeyEnv    string `yaml:"api_key_env" json:"api_key_env"`
+	// BearerTokenEnv names a variable sent as "Authorization: Bearer …".
+	BearerTokenEnv string `yaml:"bearer_token_env" json:"bearer_token_env"`
+	// Username and the variable PasswordEnv are sent as basic auth.
+	Username    string `yaml:"username" json:"username"`
+	PasswordEnv string `yaml:"password_env" json:"password_env"`
+	// Headers and Query are further parameters of every request.
+	Headers map[string]string `yaml:"headers" json:"headers"`
+	Query   map[string]string `yaml:"query" json:"query"`
 }
 
 // Limits bound what one tenant, key or execution can use. Zero takes the
@@ -101,6 +124,19 @@ type Limits struct {
 	// byte for this long ends the request.
 	BodyReadTimeout Duration `yaml:"body_read_timeout" json:"body_read_timeout"`
 	// IdleTimeout closes idle keep-alive connections.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+}
+
+// Live bounds live caption sessions (GET /v1/live). Zero takes the default.
+type Live struct {
+	// MaxSeconds is the audio one session may send (default 4 h); the
+	// session ends, and is stored, when it is reached.
+	MaxSeconds float64 `yaml:"max_seconds" json:"max_seconds"`
+	// MaxSessions is how many sessions one process runs at once (default
+	// two per CPU).
+	MaxSessions int `yaml:"max_sessions" json:"max_sessions"`
+	// IdleTimeout ends a session whose client sends nothing for this long
+	// (default 15 s).
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 }
 
@@ -174,9 +210,58 @@ type Log struct {
 	Sample float64 `yaml:"sample" json:"sample"` // fraction of debug/info lines kept (1 = all)
 }
 
+// Review policies.
+const (
+	ReviewOff  = "off"  // nothing waits for a person
+	ReviewAuto = "auto" // the thresholds decide
+	ReviewAll  = "all"  // every item waits for a person
+)
+
+// Review decides which processed media wait for a person before they are
+// published, and how long they wait.
+type Review struct {
+	// Policy is off (the default), auto or all; a tenant's own policy
+	// (tenants[].review) wins.
+	Policy string `yaml:"policy" json:"policy"`
+	// MinConfidence: under auto, a transcript whose mean word confidence
+	// is below it is reviewed (default 0.6).
+	MinConfidence float64 `yaml:"min_confidence" json:"min_confidence"`
+	// ModerationThreshold: under auto, a moderation label at or above this
+	// confidence (0..100) is reviewed (default 60).
+	ModerationThreshold float64 `yaml:"moderation_threshold" json:"moderation_threshold"`
+	// Timeout is how long an item waits for a decision before it is
+	// escalated (default 6h; every round and escalation must fit in
+	// limits.execution_timeout); Heartbeat, when set, escalates an item no
+	// reviewer has touched (claimed, edited) for that long.
+	Timeout   Duration `yaml:"timeout" json:"timeout"`
+	Heartbeat Duration `yaml:"heartbeat" json:"heartbeat"`
+	// MaxEscalations is how many times a timed-out item is escalated
+	// (priority raised, queued again) before it fails with
+	// Review.TimedOut (default 2).
+	MaxEscalations int `yaml:"max_escalations" json:"max_escalations"`
+	// ClaimLease is how long a reviewer's claim lasts (default 15m).
+	ClaimLease Duration `yaml:"claim_lease" json:"claim_lease"`
+}
+
+// ReviewPolicy returns the review policy of a tenant.
+func (c *Config) ReviewPolicy(tenant string) string {
+	for _, t := range c.Tenants {
+		if t.ID == tenant && t.Review != "" {
+			return t.Review
+		}
+	}
+	if c.Review.Policy == "" {
+		return ReviewOff
+	}
+	return c.Review.Policy
+}
+
 // Tenant is one tenant and its API keys.
 type Tenant struct {
 	ID string `yaml:"id" json:"id"`
+	// Review is the tenant's review policy (off, auto, all); empty takes
+	// review.policy.
+	Review string `yaml:"review" json:"review"`
 	// Vocabulary is added to every transcription of this tenant's media.
 	Vocabulary []string `yaml:"vocabulary" json:"vocabulary"`
 }
@@ -263,6 +348,25 @@ func (c *Config) applyDefaults() {
 	if c.Analysers == nil {
 		c.Analysers = map[string]string{}
 	}
+	r := &c.Review
+	if r.Policy == "" {
+		r.Policy = ReviewOff
+	}
+	if r.MinConfidence == 0 {
+		r.MinConfidence = 0.6
+	}
+	if r.ModerationThreshold == 0 {
+		r.ModerationThreshold = 60
+	}
+	if r.Timeout.Duration == 0 {
+		r.Timeout.Duration = 6 * time.Hour
+	}
+	if r.MaxEscalations == 0 {
+		r.MaxEscalations = 2
+	}
+	if r.ClaimLease.Duration == 0 {
+		r.ClaimLease.Duration = 15 * time.Minute
+	}
 	l := &c.Limits
 	if l.HistoryEvents == 0 {
 		l.HistoryEvents = 25000
@@ -334,6 +438,8 @@ const MaxWorkers = 1024
 var (
 	regionPattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// connectionNamePattern is EventBridge's connection name.
+	connectionNamePattern = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,64}$`)
 )
 
 func (c *Config) Validate() error {
@@ -374,6 +480,40 @@ func (c *Config) Validate() error {
 		default:
 			firstAt[t.ID] = i
 		}
+		switch t.Review {
+		case "", ReviewOff, ReviewAuto, ReviewAll:
+		default:
+			bad(fmt.Sprintf("/tenants/%d/review", i), "must be off, auto or all, not %q", t.Review)
+		}
+	}
+	switch c.Review.Policy {
+	case "", ReviewOff, ReviewAuto, ReviewAll:
+	default:
+		bad("/review/policy", "must be off, auto or all, not %q", c.Review.Policy)
+	}
+	if !(c.Review.MinConfidence >= 0 && c.Review.MinConfidence <= 1) {
+		bad("/review/min_confidence", "must be between 0 and 1, not %v", c.Review.MinConfidence)
+	}
+	if !(c.Review.ModerationThreshold >= 0 && c.Review.ModerationThreshold <= 100) {
+		bad("/review/moderation_threshold", "must be between 0 and 100, not %v", c.Review.ModerationThreshold)
+	}
+	if d := c.Review.Timeout.Duration; d < 0 || d > 365*24*time.Hour {
+		bad("/review/timeout", "must be between 0 and 8760h, not %s", d)
+	}
+	if d := c.Review.Heartbeat.Duration; d < 0 || d > 365*24*time.Hour {
+		bad("/review/heartbeat", "must be between 0 and 8760h, not %s", d)
+	}
+	if c.Review.MaxEscalations < 0 || c.Review.MaxEscalations > 100 {
+		bad("/review/max_escalations", "must be between 0 and 100, not %d", c.Review.MaxEscalations)
+	}
+	if rv := c.Review; rv.Policy != ReviewOff && rv.Policy != "" && rv.Timeout.Duration > 0 && c.Limits.ExecutionTimeout.Duration > 0 &&
+		rv.Timeout.Duration*time.Duration(rv.MaxEscalations+1) >= c.Limits.ExecutionTimeout.Duration {
+		bad("/review/timeout", "%s for each of %d rounds (max_escalations %d + 1) does not fit in limits.execution_timeout %s: an item would stop waiting only when its execution is cut off",
+			rv.Timeout.Duration, rv.MaxEscalations+1, rv.MaxEscalations, c.Limits.ExecutionTimeout.Duration)
+	}
+	notNegativeLease := c.Review.ClaimLease.Duration < 0 || c.Review.ClaimLease.Duration > 24*time.Hour
+	if notNegativeLease {
+		bad("/review/claim_lease", "must be between 0 and 24h, not %s", c.Review.ClaimLease.Duration)
 	}
 	notNegative := func(pointer string, negative bool) {
 		if negative {
@@ -386,11 +526,31 @@ func (c *Config) Validate() error {
 	notNegative("/openai/max_tokens", c.OpenAI.MaxTokens < 0)
 	notNegative("/notify/alert_threshold", c.Notify.AlertThreshold < 0)
 	notNegative("/notify/alert_window", c.Notify.AlertWindow.Duration < 0)
+	notNegative("/live/max_seconds", c.Live.MaxSeconds < 0)
+	notNegative("/live/max_sessions", c.Live.MaxSessions < 0)
+	notNegative("/live/idle_timeout", c.Live.IdleTimeout.Duration < 0)
 	if r := c.StepFunctions.Region; r != "" && !regionPattern.MatchString(r) {
 		bad("/step_functions/region", "%q is not a region name (lowercase letters, digits and dashes, e.g. eu-west-1)", r)
 	}
 	if a := c.StepFunctions.Account; a != "" && !accountPattern.MatchString(a) {
 		bad("/step_functions/account", "%q is not an account id (12 digits)", a)
+	}
+	for _, name := range sortedKeys(c.StepFunctions.Connections) {
+		cn, p := c.StepFunctions.Connections[name], "/step_functions/connections/"+pointerToken(name)
+		if !connectionNamePattern.MatchString(name) {
+			bad(p, "connection name %q: 1 to 64 letters, digits, '.', '-' and '_'", name)
+		}
+		if (cn.APIKeyHeader == "") != (cn.APIKeyEnv == "") {
+			bad(p, "api_key_header and api_key_env go together")
+		}
+		if (cn.Username == "") != (cn.PasswordEnv == "") {
+			bad(p, "username and password_env go together")
+		}
+		for h := range cn.Headers {
+			if strings.EqualFold(h, "authorization") {
+				bad(p+"/headers/"+pointerToken(h), "credentials come from environment variables (bearer_token_env, password_env), not from the file")
+			}
+		}
 	}
 	l := c.Limits
 	notNegative("/limits/history_events", l.HistoryEvents < 0)

@@ -28,7 +28,7 @@ type RegisterInput struct {
 // Finished reports whether a media status is final: a repeated delivery of
 // the object does not run the pipeline again.
 func Finished(s types.Status) bool {
-	return s == types.StatusSucceeded || s == types.StatusFailed
+	return s == types.StatusSucceeded || s == types.StatusFailed || s == types.StatusRejected
 }
 
 // FindMedia returns the media row of an incoming object of scope's

@@ -104,12 +104,18 @@ var AnalyserTasks = []string{analyser.TaskClassify, analyser.TaskMedia, analyser
 // ARN after "landfall-").
 func (t *Tasks) Funcs() map[string]TaskFunc {
 	fns := map[string]TaskFunc{
-		"register":       t.Register,
-		"persist":        t.Persist,
-		"embed":          t.Embed,
-		"move":           t.Move,
-		"record-failure": t.RecordFailure,
-		"notify":         t.Notify,
+		"register":        t.Register,
+		"persist":         t.Persist,
+		"embed":           t.Embed,
+		"move":            t.Move,
+		"record-failure":  t.RecordFailure,
+		"notify":          t.Notify,
+		"review-policy":   t.ReviewPolicyTask,
+		"review-open":     t.ReviewOpenTask,
+		"review-escalate": t.ReviewEscalateTask,
+		"review-rerun":    t.ReviewRerunTask,
+		"review-apply":    t.ReviewApplyTask,
+		"review-reject":   t.ReviewRejectTask,
 	}
 	for _, task := range AnalyserTasks {
 		fns[task] = t.Analyse(task)

@@ -12,6 +12,10 @@ type Insights struct {
 	Entities       Entities  `json:"entities"`
 	SEODescription string    `json:"seo_description"`
 
+	// LowConfidence names the sections the provider marked as
+	// unreliable ("summary", "entities", "chapters", "topics"); the review
+	// policy can send such items to a person.
+	LowConfidence []string `json:"low_confidence,omitempty"`
 	// Mentions say when each entity is said or shown.
 	Mentions []EntityMention `json:"mentions,omitempty"`
 
@@ -84,7 +88,16 @@ type Moderation struct {
 	ParentName string  `json:"parent_name,omitempty"`
 	Confidence float64 `json:"confidence"`
 	Timestamp  float64 `json:"timestamp,omitempty"`
+	// Verdict is a reviewer's verdict on the flag: VerdictConfirmed or
+	// VerdictDismissed; empty until reviewed.
+	Verdict string `json:"verdict,omitempty"`
 }
+
+// Moderation verdicts.
+const (
+	VerdictConfirmed = "confirmed"
+	VerdictDismissed = "dismissed"
+)
 
 // OCRText is one distinct piece of text found on screen or in an image,
 // deduplicated across frames: First and Last bound when it was visible.

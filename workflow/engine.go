@@ -54,6 +54,9 @@ type Config struct {
 	PollInterval time.Duration
 	// Region and Account fill the ARNs (defaults "local", "000000000000").
 	Region, Account string
+	// QueueURLBase starts the URLs of the engine's message queues
+	// (QueueURL; default http://localhost).
+	QueueURLBase string
 	// HistoryEvents caps the history of one execution (default 25,000,
 	// as in Step Functions). An execution whose next event would pass it
 	// fails with States.Runtime, and no further event is written.
@@ -112,6 +115,8 @@ type Engine struct {
 	// waiters wakes WaitExecution calls in this process by execution.
 	doneMu  sync.Mutex
 	waiters map[string]chan struct{}
+	// queues wakes long polls of ReceiveMessages in this process.
+	queues queueWake
 }
 
 const stepJobKind = "landfall_workflow_step"

@@ -33,6 +33,7 @@ type store interface {
 	ActivityDelete(ctx context.Context, tx dbtx, p *activityDeleteParams) error
 	executionStore
 	metaStore
+	queueStore
 	taskStore
 	upkeepStore
 	transitionStore
@@ -833,9 +834,9 @@ func (s *sqlStore) TaskCancelStmt(p *taskCancelParams) stmt {
 
 func (s *sqlStore) TaskInsertStmt(p *taskInsertParams) stmt {
 	k := p.T
-	return stmt{`INSERT INTO wf_tasks (` + taskCols + `) VALUES (` + s.seq(1, 17) + `)`,
+	return stmt{`INSERT INTO wf_tasks (` + taskCols + `) VALUES (` + s.seq(1, 18) + `)`,
 		[]any{k.token, k.execARN, k.frameID, k.stateName, k.statePath, k.attempt, k.kind, k.resource, k.activity, string(k.input),
-			k.status, k.owner, k.dispatch, k.heartbeatSeconds, k.timeoutUS, k.heartbeatUS, k.createdUS}}
+			k.status, k.owner, k.dispatch, k.heartbeatSeconds, k.timeoutUS, k.heartbeatUS, k.createdUS, k.pattern}}
 }
 
 func (s *sqlStore) HistoryInsertStmts(p *historyInsertParams) []stmt {

@@ -99,7 +99,7 @@ func (e *Engine) invoke(ctx context.Context, run *taskRun) (json.RawMessage, err
 	}
 	in := Invocation{
 		ExecutionARN: run.execARN, Tenant: run.tenant, StatePath: run.statePath, Attempt: run.attempt, IdempotencyKey: run.key,
-		Resource: run.resource, Input: run.input,
+		Resource: run.resource, Input: run.input, Sync: run.pattern == "sync",
 		Heartbeat: func(ctx context.Context) error { return e.heartbeatTask(ctx, run.token, run.dispatch) },
 	}
 	if run.kind == kindCallback {

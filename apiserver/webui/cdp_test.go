@@ -51,7 +51,7 @@ func browserPath() string {
 
 // startBrowser starts Chromium with one page attached, or skips the test
 // when no Chromium is installed.
-func startBrowser(t *testing.T) *browser {
+func startBrowser(t *testing.T, extra ...string) *browser {
 	t.Helper()
 	bin := browserPath()
 	if bin == "" {
@@ -69,7 +69,8 @@ func startBrowser(t *testing.T) *browser {
 	b.cmd = exec.Command(bin, "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
 		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--mute-audio", "--autoplay-policy=no-user-gesture-required",
-		"--user-data-dir="+t.TempDir(), "--window-size=1280,900", "about:blank")
+		"--user-data-dir="+t.TempDir(), "--window-size=1280,900")
+	b.cmd.Args = append(append(b.cmd.Args, extra...), "about:blank")
 	b.cmd.ExtraFiles = []*os.File{toChrome, chromeOut}
 	b.cmd.Stderr = &b.stderr
 	if err := b.cmd.Start(); err != nil {

@@ -183,7 +183,13 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", csp)
+	if strings.HasPrefix(r.URL.Path, Prefix+"live-view.") {
+		// The live caption viewer is made to be embedded in other sites'
+		// pages; it still talks to this origin only.
+		h.Set("Content-Security-Policy", strings.Replace(csp, "frame-ancestors 'none'", "frame-ancestors *", 1))
+	} else {
+		h.Set("Content-Security-Policy", csp)
+	}
 	if r.URL.Path == strings.TrimSuffix(Prefix, "/") {
 		target := Prefix
 		if r.URL.RawQuery != "" {

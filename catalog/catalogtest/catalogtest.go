@@ -109,6 +109,11 @@ func Run(t *testing.T, open Opener) {
 		{"TextValidation", testTextValidation, ""},
 		{"DriverErrorText", testDriverErrorText, ""},
 		{"StoredBytes", testStoredBytes, ""},
+		{"ReviewQueue", testReviewQueue, catalog.FeatureReviews},
+		{"ReviewClaims", testReviewClaims, catalog.FeatureReviews},
+		{"ReviewDecideOnce", testReviewDecideOnce, catalog.FeatureReviews},
+		{"MediaVersions", testMediaVersions, catalog.FeatureReviews},
+		{"SpeakerSearch", testSpeakerSearch, catalog.FeatureSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -545,6 +550,8 @@ func testMediaTransitions(t *testing.T, b *bundle) {
 		types.StatusSucceeded:  {types.StatusProcessing, types.StatusSucceeded},
 		types.StatusFailed:     {types.StatusProcessing, types.StatusFailed},
 		types.StatusSkipped:    {types.StatusSkipped},
+		types.StatusInReview:   {types.StatusProcessing, types.StatusInReview},
+		types.StatusRejected:   {types.StatusProcessing, types.StatusRejected},
 	}
 	for _, c := range cases {
 		m := b.media(t, catalog.MediaCreateParams{})

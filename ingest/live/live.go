@@ -54,6 +54,9 @@ type Options struct {
 	// MaxSessions bounds the sessions running at once (default twice the
 	// number of CPUs); past it a start is refused with RateLimited.
 	MaxSessions int
+	// IdleTimeout ends a session whose client sends nothing for this long
+	// (default 15 s); the API server enforces it.
+	IdleTimeout time.Duration
 	// Keep is how long an ended session stays for viewers (default 15 min).
 	Keep time.Duration
 	// Vocabulary and DomainText are the installation's, added to each
@@ -89,6 +92,9 @@ func New(opt Options) *Manager {
 	if opt.MaxSessions <= 0 {
 		opt.MaxSessions = 2 * runtime.GOMAXPROCS(0)
 	}
+	if opt.IdleTimeout <= 0 {
+		opt.IdleTimeout = 15 * time.Second
+	}
 	if opt.Keep <= 0 {
 		opt.Keep = 15 * time.Minute
 	}
@@ -100,6 +106,9 @@ func New(opt Options) *Manager {
 	}
 	return &Manager{opt: opt, log: opt.Logger, sessions: map[string]*Session{}}
 }
+
+// IdleTimeout is how long a client may send nothing.
+func (m *Manager) IdleTimeout() time.Duration { return m.opt.IdleTimeout }
 
 // MaxSeconds is the audio limit of one session.
 func (m *Manager) MaxSeconds() float64 { return m.opt.MaxSeconds }
@@ -216,4 +225,3 @@ const (
 	ReasonShutdown   = "shutdown"     // the server is stopping
 	ReasonError      = "error"        // bad input or a recogniser failure
 )
-
