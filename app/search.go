@@ -143,6 +143,12 @@ func (e openaiEmbedder) Embed(ctx context.Context, texts []string) ([][]float32,
 	return v, err
 }
 
+// EmbedCounted also returns the prompt tokens the server reports, which
+// the Embed state prices and records in the usage ledger.
+func (e openaiEmbedder) EmbedCounted(ctx context.Context, texts []string) ([][]float32, int, error) {
+	return e.c.Embed(ctx, texts)
+}
+
 // Model names the server's model; vectors of one model are compared only
 // with each other.
 func (e openaiEmbedder) Model() string { return "openai:" + e.model }

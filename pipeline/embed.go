@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
+	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/errcode"
@@ -29,7 +31,12 @@ func (t *Tasks) Embed(ctx context.Context, c Call) (json.RawMessage, error) {
 		return json.Marshal(map[string]any{"media_id": in.Media.ID, "embedded": 0,
 			"skipped": "no embedding provider is configured (analysers.embed: openai, with openai.embedding_model)"})
 	}
-	n, err := s.Catalog.Embed(ctx, t.opt.Embedder, in.Media.ID)
+	n, tokens, err := s.Catalog.Embed(ctx, t.opt.Embedder, in.Media.ID)
+	if tokens > 0 {
+		// Spent tokens are priced and recorded even when storing failed.
+		provider, _, _ := strings.Cut(t.opt.Embedder.Model(), ":")
+		t.recordUsage(ctx, s, in.Media.ID, analyser.Usage{Analyser: "analyser.embed." + provider, InputTokens: tokens})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -39,10 +46,10 @@ func (t *Tasks) Embed(ctx context.Context, c Call) (json.RawMessage, error) {
 
 // Embed stores the vectors of one of the tenant's media items' search
 // entries, computed with emb.
-func (c *TenantCatalog) Embed(ctx context.Context, emb search.Embedder, mediaID string) (int, error) {
+func (c *TenantCatalog) Embed(ctx context.Context, emb search.Embedder, mediaID string) (entries, tokens int, err error) {
 	vi, ok := c.st.(catalog.VectorIndex)
 	if !ok {
-		return 0, errcode.New(errcode.NotImplemented, "catalog %s stores no vectors", c.st.Name())
+		return 0, 0, errcode.New(errcode.NotImplemented, "catalog %s stores no vectors", c.st.Name())
 	}
-	return search.EmbedMedia(ctx, vi, emb, c.tenant, mediaID)
+	return search.EmbedMediaCounted(ctx, vi, emb, c.tenant, mediaID)
 }

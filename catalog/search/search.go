@@ -180,6 +180,10 @@ type group []alt
 
 const maxFuzzyVariants = 8
 
+// MaxCandidates is how many of the database's best-ranked entries are
+// scored word by word.
+const MaxCandidates = 300
+
 // Search runs a query.
 func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 	if p.Limit == 0 {
@@ -229,7 +233,7 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 		return nil, err
 	}
 	mp := &catalog.SearchMatchParams{TenantID: p.TenantID, Groups: toAlts(groups), Exclude: termsAlts(q.Exclude),
-		Fields: f.Fields, Speaker: f.Speaker, MediaID: f.MediaID, Kind: f.Kind, Since: f.Since, Until: f.Until, Limit: 500}
+		Fields: f.Fields, Speaker: f.Speaker, MediaID: f.MediaID, Kind: f.Kind, Since: f.Since, Until: f.Until, Limit: MaxCandidates}
 	cands, err := e.idx.SearchEntriesMatch(ctx, mp)
 	if err != nil {
 		return nil, err

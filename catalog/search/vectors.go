@@ -19,6 +19,12 @@ type Embedder interface {
 	Model() string
 }
 
+// TokenCounter is an Embedder that also reports the tokens a request
+// spent, for the usage ledger.
+type TokenCounter interface {
+	EmbedCounted(ctx context.Context, texts []string) ([][]float32, int, error)
+}
+
 // RRFK is the rank constant of reciprocal rank fusion: a hit at rank r (1
 // is best) in a list of weight w adds w/(RRFK+r). 60 is the value of
 // Cormack, Clarke and Büttcher's paper; it keeps one list's top hit from
@@ -78,10 +84,18 @@ const EmbedBatch = 64
 // with emb, replacing earlier ones. It returns how many entries it
 // embedded.
 func EmbedMedia(ctx context.Context, vi catalog.VectorIndex, emb Embedder, tenant, mediaID string) (int, error) {
+	n, _, err := EmbedMediaCounted(ctx, vi, emb, tenant, mediaID)
+	return n, err
+}
+
+// EmbedMediaCounted is EmbedMedia that also returns the tokens spent
+// (when emb is a TokenCounter).
+func EmbedMediaCounted(ctx context.Context, vi catalog.VectorIndex, emb Embedder, tenant, mediaID string) (int, int, error) {
 	entries, err := vi.SearchEntries(ctx, &catalog.SearchEntriesParams{TenantID: tenant, MediaID: mediaID, Fields: EmbedFields})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	tokens := 0
 	var vecs []catalog.EntryVector
 	for i := 0; i < len(entries); i += EmbedBatch {
 		batch := entries[i:min(i+EmbedBatch, len(entries))]
@@ -89,12 +103,19 @@ func EmbedMedia(ctx context.Context, vi catalog.VectorIndex, emb Embedder, tenan
 		for k, e := range batch {
 			texts[k] = e.Body
 		}
-		out, err := emb.Embed(ctx, texts)
+		var out [][]float32
+		if tc, ok := emb.(TokenCounter); ok {
+			var n int
+			out, n, err = tc.EmbedCounted(ctx, texts)
+			tokens += n
+		} else {
+			out, err = emb.Embed(ctx, texts)
+		}
 		if err != nil {
-			return 0, err
+			return 0, tokens, err
 		}
 		if len(out) != len(batch) {
-			return 0, errcode.New(errcode.Unknown, "embeddings: %d vectors for %d texts", len(out), len(batch))
+			return 0, tokens, errcode.New(errcode.Unknown, "embeddings: %d vectors for %d texts", len(out), len(batch))
 		}
 		for k, v := range out {
 			if !normalise(v) {
@@ -103,7 +124,7 @@ func EmbedMedia(ctx context.Context, vi catalog.VectorIndex, emb Embedder, tenan
 			vecs = append(vecs, catalog.EntryVector{EntryID: batch[k].ID, MediaID: mediaID, Vec: v})
 		}
 	}
-	return len(vecs), vi.SearchVectorsPut(ctx, &catalog.SearchVectorsPutParams{TenantID: tenant, MediaID: mediaID, Model: emb.Model(), Vectors: vecs})
+	return len(vecs), tokens, vi.SearchVectorsPut(ctx, &catalog.SearchVectorsPutParams{TenantID: tenant, MediaID: mediaID, Model: emb.Model(), Vectors: vecs})
 }
 
 // normalise scales v to unit length in place; false for a zero vector.

@@ -308,13 +308,21 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	if !p.Until.IsZero() {
 		where = append(where, "m.created_at < "+arg(s.t(p.Until)))
 	}
-	from := "cat_entries c JOIN cat_media m ON m.id = c.media_id"
+	// The media row is read for the filters on it only: joining it for
+	// every match of a common word would cost more than the match.
+	media := ""
+	if p.Kind != "" || !p.Since.IsZero() || !p.Until.IsZero() {
+		media = " JOIN cat_media m ON m.id = c.media_id"
+	}
+	from, order := "cat_entries c"+media, "c.id"
 	if !s.postgres() {
-		from = "cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid JOIN cat_media m ON m.id = c.media_id"
+		// Ordering by the full-text table's rowid lets FTS5 walk its
+		// doclists newest first and stop at the limit.
+		from, order = "cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid"+media, "cat_entries_fts.rowid"
 	}
 	// Rank the newest MaxRankedMatches matches, as SearchQuery does.
 	candidates := `SELECT c.id AS id, ` + rankExpr + ` AS rank FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY c.id DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
+		` ORDER BY ` + order + ` DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
 	query := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, r.rank
 		FROM (SELECT id, rank FROM (` + candidates + `) x ORDER BY rank DESC LIMIT ` + strconv.Itoa(limit) + `) r
 		JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY r.rank DESC, e.id`
