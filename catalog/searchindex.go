@@ -52,9 +52,10 @@ type SearchAlt struct {
 
 // SearchMatchParams select candidate entries of one tenant: every group
 // must match (one of its alternatives), no excluded term may. Filters are
-// optional. Limit bounds the candidates returned, best ranked first
-// (bm25 on SQLite, ts_rank on PostgreSQL) among the newest
-// MaxRankedMatches matches.
+// optional. Limit bounds the candidates returned, from the newest
+// MaxRankedMatches matches: best ranked first on PostgreSQL (ts_rank),
+// newest first on SQLite (bm25 would read every match of every
+// alternative first).
 type SearchMatchParams struct {
 	TenantID string
 	Groups   [][]SearchAlt

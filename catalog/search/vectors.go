@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
@@ -147,11 +148,12 @@ func normalise(v []float32) bool {
 // slice (row i at [i*dim, (i+1)*dim)): an exact scan reads memory in
 // order, which the CPU prefetches, and needs no index to build or tune.
 type flat struct {
-	stamp catalog.SearchVectorsStamp
-	dim   int
-	ids   []int64
-	media []string
-	vecs  []float32
+	stamp   catalog.SearchVectorsStamp
+	checked time.Time
+	dim     int
+	ids     []int64
+	media   []string
+	vecs    []float32
 }
 
 // vectorCache holds the flat index per tenant and model, reloaded when the
@@ -161,18 +163,26 @@ type vectorCache struct {
 	m  map[[2]string]*flat
 }
 
+// VectorRecheck is how often a tenant's cached vectors are compared with
+// the catalog: new or removed vectors count in searches within this time.
+const VectorRecheck = time.Second
+
 func (c *vectorCache) get(ctx context.Context, vi catalog.VectorIndex, tenant, model string) (*flat, error) {
+	key := [2]string{tenant, model}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.m[key]; f != nil && time.Since(f.checked) < VectorRecheck {
+		return f, nil
+	}
 	stamp, err := vi.SearchVectorsStamp(ctx, tenant, model)
 	if err != nil {
 		return nil, err
 	}
-	key := [2]string{tenant, model}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if f := c.m[key]; f != nil && f.stamp == stamp {
+		f.checked = time.Now()
 		return f, nil
 	}
-	f := &flat{stamp: stamp}
+	f := &flat{stamp: stamp, checked: time.Now()}
 	var after int64
 	for {
 		page, err := vi.SearchVectorsList(ctx, &catalog.SearchVectorsListParams{TenantID: tenant, Model: model, AfterID: after, Limit: 20000})

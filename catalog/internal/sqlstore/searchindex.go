@@ -280,7 +280,11 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 			expr += " NOT " + ex
 		}
 		where = append(where, "cat_entries_fts MATCH "+arg(expr))
-		rankExpr = "-bm25(cat_entries_fts, 1.0, 0.5)"
+		// No bm25: it first reads every match of every phrase of the
+		// expression to weigh it (a query with its sound and spelling
+		// alternatives has a dozen), which costs more than the search.
+		// Candidates are the newest matches; the caller scores them.
+		rankExpr = "0"
 	}
 	where = append(where, "c.tenant_id = "+arg(p.TenantID))
 	if len(p.Fields) > 0 {
@@ -324,8 +328,8 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	candidates := `SELECT c.id AS id, ` + rankExpr + ` AS rank FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + order + ` DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
 	query := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, r.rank
-		FROM (SELECT id, rank FROM (` + candidates + `) x ORDER BY rank DESC LIMIT ` + strconv.Itoa(limit) + `) r
-		JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY r.rank DESC, e.id`
+		FROM (SELECT id, rank FROM (` + candidates + `) x ORDER BY rank DESC, id DESC LIMIT ` + strconv.Itoa(limit) + `) r
+		JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY r.rank DESC, e.id DESC`
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, dbErr(err, "search entries")
