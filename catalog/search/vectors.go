@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -195,6 +196,10 @@ func (c *vectorCache) get(ctx context.Context, vi catalog.VectorIndex, tenant, m
 		for _, v := range page {
 			if f.dim == 0 {
 				f.dim = len(v.Vec)
+				// One allocation for the whole copy.
+				f.vecs = make([]float32, 0, int(stamp.Count)*f.dim)
+				f.ids = make([]int64, 0, stamp.Count)
+				f.media = make([]string, 0, stamp.Count)
 			}
 			if len(v.Vec) != f.dim {
 				continue
@@ -217,16 +222,52 @@ type neighbour struct {
 	sim float32
 }
 
+// parallelRows is the corpus size from which Nearest splits the scan
+// across the CPUs.
+const parallelRows = 20000
+
 // Nearest returns the k rows of f most similar (dot product of unit
-// vectors: cosine) to q, best first, skipping rows keep rejects.
+// vectors: cosine) to q, best first, skipping rows keep rejects. Large
+// copies are scanned in one part per CPU, whose best rows are merged.
 func (f *flat) Nearest(q []float32, k int, keep func(row int) bool) []neighbour {
 	if f.dim == 0 || len(q) != f.dim {
 		return nil
 	}
+	n := len(f.ids)
+	parts := runtime.GOMAXPROCS(0)
+	if n < parallelRows || parts < 2 {
+		return f.nearestIn(q, k, keep, 0, n)
+	}
+	res := make([][]neighbour, parts)
+	var wg sync.WaitGroup
+	for p := 0; p < parts; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			res[p] = f.nearestIn(q, k, keep, p*n/parts, (p+1)*n/parts)
+		}(p)
+	}
+	wg.Wait()
+	var all []neighbour
+	for _, r := range res {
+		all = append(all, r...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].sim != all[j].sim {
+			return all[i].sim > all[j].sim
+		}
+		return all[i].row < all[j].row
+	})
+	if len(all) > k {
+		all = all[:k]
+	}
+	return all
+}
+
+func (f *flat) nearestIn(q []float32, k int, keep func(row int) bool, from, to int) []neighbour {
 	best := make([]neighbour, 0, k+1)
 	minSim := float32(-2)
-	n := len(f.ids)
-	for r := 0; r < n; r++ {
+	for r := from; r < to; r++ {
 		row := f.vecs[r*f.dim : (r+1)*f.dim]
 		s := dot(q, row)
 		if len(best) == k && s <= minSim {
