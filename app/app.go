@@ -92,6 +92,10 @@ type App struct {
 	wordnet     *wordnet.DB
 	// reconcileEvery is Options.ReconcileEvery with its default.
 	reconcileEvery time.Duration
+	// vision is the offline vision worker (nil when not used).
+	vision *visionWorker
+	// runCtx is Start's context: the supervised worker stops with it.
+	runCtx context.Context
 }
 
 // Options adjust New.
@@ -198,7 +202,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
 		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account,
-		QueueURLBase: queueURLBase(cfg.Addr)})
+		QueueURLBase: queueURLBase(cfg.Addr), Retention: cfg.StepFunctions.Retention.Duration})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
@@ -217,11 +221,17 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		}
 		domainText = string(b)
 	}
+	if cfg.VisionActivity() {
+		a.vision = newVisionWorker(cfg.Vision.Dir, cfg.Vision.Node)
+		if cfg.Vision.Worker == "external" {
+			a.vision.unavailable = "" // it runs elsewhere; this process only hands it tasks
+		}
+	}
 	embedder, err := EmbedderFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a.Tasks = pipeline.New(pipeline.Options{Config: cfg, Embedder: embedder, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, VisionDemand: a.demandVision, Config: cfg, Embedder: embedder, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
@@ -271,7 +281,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, Reviews: reviews{a}})
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, Reviews: reviews{a}, ActivityTasks: a.Engine})
 	return a, nil
 }
 
@@ -412,6 +422,9 @@ func (a *App) provision(ctx context.Context) error {
 	if err := a.Bus.Reload(ctx); err != nil {
 		return fmt.Errorf("stored rules: %w", err)
 	}
+	if err := a.provisionVision(ctx); err != nil {
+		return err
+	}
 	if len(a.Cfg.Tenants) == 0 {
 		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
 			return err
@@ -459,6 +472,10 @@ func (a *App) provisionTenants(ctx context.Context) error {
 // bucket watcher, as the role asks.
 func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
+	a.runCtx = ctx
+	if msg := a.VisionUnavailable(); msg != "" && a.Cfg.VisionWorkerServes() {
+		a.Log.Error(msg + "; labels and moderation are not run")
+	}
 	if err := a.Analysers.Open(ctx); err != nil {
 		return err
 	}

@@ -45,6 +45,10 @@ type Config struct {
 	Uploads    Uploads           `yaml:"uploads" json:"uploads"`
 	Analysers  map[string]string `yaml:"analysers" json:"analysers"` // task → provider ("local", "openai", "aws")
 	Transcribe Transcribe        `yaml:"transcribe" json:"transcribe"`
+	Vision     Vision            `yaml:"vision" json:"vision"`
+	// Moderation is the installation's moderation policy (tenants may
+	// have their own).
+	Moderation *ModerationPolicy `yaml:"moderation" json:"moderation"`
 	OpenAI     OpenAI            `yaml:"openai" json:"openai"`
 	AWS        AWS               `yaml:"aws" json:"aws"`
 	Notify     Notify            `yaml:"notify" json:"notify"`
@@ -82,6 +86,10 @@ type StepFunctions struct {
 	// arn:aws:events:REGION:ACCOUNT:connection/NAME). Secrets come from
 	// environment variables, never from this file or a state's input.
 	Connections map[string]Connection `yaml:"connections" json:"connections"`
+	// Retention is how long ended executions and their history are kept
+	// (default 90 days, as Step Functions; a negative value keeps them
+	// forever). Older ones are removed in bounded batches every minute.
+	Retention Duration `yaml:"retention" json:"retention"`
 }
 
 // Connection is what an HTTP Task's request carries besides what the
@@ -153,6 +161,35 @@ type Uploads struct {
 	MaxBytes   int64    `yaml:"max_bytes" json:"max_bytes"`
 	AbortAfter Duration `yaml:"abort_after" json:"abort_after"` // incomplete uploads older than this are aborted
 	Watch      bool     `yaml:"watch" json:"watch"`             // watch the bucket folder for dropped files
+}
+
+// Vision configures the offline vision worker: the Node process that
+// serves the labels and moderate tasks as a Step Functions activity worker
+// (workers/vision), used when those tasks' provider is local.
+type Vision struct {
+	// Worker is "serve" (default: landfall serve starts and supervises
+	// it), "external" (it runs elsewhere against the API with an operator
+	// key; the pipeline still hands it the tasks) or "off" (labels and
+	// moderation run only where another provider is configured).
+	Worker string `yaml:"worker" json:"worker"`
+	// Dir is the worker's folder (default: workers/vision beside the
+	// binary or above the working directory).
+	Dir string `yaml:"dir" json:"dir"`
+	// Node is the Node.js command (default "node").
+	Node string `yaml:"node" json:"node"`
+	// Processes is how many worker processes serve, sharing the queue
+	// (default 1).
+	Processes int `yaml:"processes" json:"processes"`
+}
+
+// VisionWorkerServes reports whether this process starts the vision
+// worker; VisionActivity whether labels and moderation go to it.
+func (c *Config) VisionWorkerServes() bool { return c.Vision.Worker == "serve" && c.Role != "api" }
+
+// VisionActivity reports whether the labels and moderate tasks of
+// provider local are handed to the vision worker's activities.
+func (c *Config) VisionActivity() bool {
+	return c.Vision.Worker == "serve" || c.Vision.Worker == "external"
 }
 
 // Transcribe adapts transcription to an installation's domain: the
@@ -264,6 +301,40 @@ type Tenant struct {
 	Review string `yaml:"review" json:"review"`
 	// Vocabulary is added to every transcription of this tenant's media.
 	Vocabulary []string `yaml:"vocabulary" json:"vocabulary"`
+	// Moderation, when set, is this tenant's moderation policy (instead
+	// of the installation's).
+	Moderation *ModerationPolicy `yaml:"moderation" json:"moderation"`
+}
+
+// ModerationPolicy decides what moderation flags do to a media item: a
+// flag named in Reject at or above its confidence rejects the item, one
+// in Review marks it for human review. Names match a moderation label or
+// its parent (e.g. "Explicit" covers "Explicit Nudity"); "*" matches any.
+// The frames that triggered a rule are kept as evidence.
+type ModerationPolicy struct {
+	Review []ModerationRule `yaml:"review" json:"review"`
+	Reject []ModerationRule `yaml:"reject" json:"reject"`
+}
+
+// ModerationRule is one label (or parent, or "*") and the confidence
+// (0..100) from which it applies.
+type ModerationRule struct {
+	Label         string  `yaml:"label" json:"label"`
+	MinConfidence float64 `yaml:"min_confidence" json:"min_confidence"`
+}
+
+// ModerationPolicyFor returns tenant's moderation policy: its own, else the
+// installation's (nil when neither is set).
+func (c *Config) ModerationPolicyFor(tenant string) (*ModerationPolicy, string) {
+	for _, t := range c.Tenants {
+		if t.ID == tenant && t.Moderation != nil {
+			return t.Moderation, "tenant:" + tenant
+		}
+	}
+	if c.Moderation != nil {
+		return c.Moderation, "installation"
+	}
+	return nil, ""
 }
 
 // OTLP configures trace export.
@@ -320,6 +391,15 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Workers == 0 {
 		c.Workers = 4
+	}
+	if c.Vision.Worker == "" {
+		c.Vision.Worker = "serve"
+	}
+	if c.Vision.Node == "" {
+		c.Vision.Node = "node"
+	}
+	if c.Vision.Processes == 0 {
+		c.Vision.Processes = 1
 	}
 	if c.Uploads.MaxBytes == 0 {
 		c.Uploads.MaxBytes = 20 << 30
@@ -451,6 +531,33 @@ func (c *Config) Validate() error {
 	case "", "all", "api", "worker":
 	default:
 		bad("/role", "must be all, api or worker, not %q", c.Role)
+	}
+	switch c.Vision.Worker {
+	case "", "serve", "external", "off":
+	default:
+		bad("/vision/worker", "must be serve, external or off, not %q", c.Vision.Worker)
+	}
+	checkPolicy := func(pointer string, p *ModerationPolicy) {
+		if p == nil {
+			return
+		}
+		for name, rules := range map[string][]ModerationRule{"review": p.Review, "reject": p.Reject} {
+			for i, r := range rules {
+				if strings.TrimSpace(r.Label) == "" {
+					bad(fmt.Sprintf("%s/%s/%d/label", pointer, name, i), "required (a moderation label, a parent label, or *)")
+				}
+				if r.MinConfidence < 0 || r.MinConfidence > 100 {
+					bad(fmt.Sprintf("%s/%s/%d/min_confidence", pointer, name, i), "must be within 0..100, not %g", r.MinConfidence)
+				}
+			}
+		}
+	}
+	checkPolicy("/moderation", c.Moderation)
+	for i, t := range c.Tenants {
+		checkPolicy(fmt.Sprintf("/tenants/%d/moderation", i), t.Moderation)
+	}
+	if c.Vision.Processes < 0 || c.Vision.Processes > 16 {
+		bad("/vision/processes", "must be between 1 and 16, not %d", c.Vision.Processes)
 	}
 	if c.Workers < 0 || c.Workers > MaxWorkers {
 		bad("/workers", "must be between 0 (the default, 4) and %d, not %d", MaxWorkers, c.Workers)

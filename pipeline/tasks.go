@@ -50,6 +50,12 @@ type Options struct {
 	// nil when no embedding provider is configured.
 	Embedder search.Embedder
 	Now      func() time.Time
+	// VisionUnavailable, when set, says why the vision worker cannot serve
+	// the labels and moderate tasks of provider local ("" when it can).
+	VisionUnavailable func() string
+	// VisionDemand, when set, is called before frames are prepared for the
+	// vision worker (the app starts its supervised worker on first need).
+	VisionDemand func()
 }
 
 // Metrics observe the pipeline.
@@ -116,6 +122,7 @@ func (t *Tasks) Funcs() map[string]TaskFunc {
 		"review-rerun":    t.ReviewRerunTask,
 		"review-apply":    t.ReviewApplyTask,
 		"review-reject":   t.ReviewRejectTask,
+		"frames":          t.Frames,
 	}
 	for _, task := range AnalyserTasks {
 		fns[task] = t.Analyse(task)

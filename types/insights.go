@@ -24,6 +24,10 @@ type Insights struct {
 	OCR        []OCRText    `json:"ocr,omitempty"`
 	Faces      *Faces       `json:"faces,omitempty"`
 	Language   *Language    `json:"language,omitempty"`
+	// Vision holds the labels and moderation per shot (or for the image).
+	Vision *Vision `json:"vision,omitempty"`
+	// ModerationDecision is the tenant's moderation policy's verdict.
+	ModerationDecision *ModerationDecision `json:"moderation_decision,omitempty"`
 }
 
 // Chapter starts at StartSeconds, which lies on a sentence start.
@@ -91,6 +95,9 @@ type Moderation struct {
 	// Verdict is a reviewer's verdict on the flag: VerdictConfirmed or
 	// VerdictDismissed; empty until reviewed.
 	Verdict string `json:"verdict,omitempty"`
+	// TaxonomyLevel is 1 for a top-level category, 2 or 3 below it
+	// (Rekognition's moderation taxonomy); 0 when the provider gives none.
+	TaxonomyLevel int `json:"taxonomy_level,omitempty"`
 }
 
 // Moderation verdicts.

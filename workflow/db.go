@@ -47,6 +47,9 @@ type dbtx interface {
 	queryRows(ctx context.Context, stmts []stmt, scans []func(row) error) error
 	// runningSteps lists step jobs River holds as running.
 	runningSteps(ctx context.Context) ([]*rivertype.JobRow, error)
+	// promoteDueSteps makes step jobs scheduled before due available,
+	// as River's leader does, and returns how many it made available.
+	promoteDueSteps(ctx context.Context, due time.Time) (int, error)
 	// completeJob marks the River job being worked as completed inside
 	// the transaction.
 	completeJob(ctx context.Context, job *river.Job[stepArgs]) error
@@ -86,6 +89,10 @@ type backend interface {
 	// withLock runs f while holding a database-wide lock named key
 	// (migrations from several processes).
 	withLock(ctx context.Context, key int64, f func(context.Context) error) error
+	// reclaim makes the space of deleted rows reusable where the database
+	// does not by itself (PostgreSQL: VACUUM of the tables retention
+	// deletes from; SQLite reuses freed pages).
+	reclaim(ctx context.Context) error
 	close() error
 }
 
@@ -169,6 +176,8 @@ func openSQLite(dsn string) (*sqliteBackend, error) {
 	go b.committer()
 	return b, nil
 }
+
+func (b *sqliteBackend) reclaim(context.Context) error { return nil }
 
 func (b *sqliteBackend) dialect() dialect { return dialectSQLite }
 
@@ -444,6 +453,25 @@ func (t *sqliteTx) insertJobs(ctx context.Context, params []river.InsertManyPara
 	return err
 }
 
+func (t *sqliteTx) promoteDueSteps(ctx context.Context, due time.Time) (int, error) {
+	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateScheduled).Kinds(stepJobKind).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(500))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		if j.ScheduledAt.After(due) {
+			break
+		}
+		if _, err := t.b.client.JobRetryTx(ctx, t.tx, j.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 func (t *sqliteTx) runningSteps(ctx context.Context) ([]*rivertype.JobRow, error) {
 	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateRunning).Kinds(stepJobKind).First(500))
 	if err != nil {
@@ -596,6 +624,11 @@ func (b *pgBackend) withLock(ctx context.Context, key int64, f func(context.Cont
 
 func (b *pgBackend) close() error { b.pool.Close(); return nil }
 
+func (b *pgBackend) reclaim(ctx context.Context) error {
+	_, err := b.pool.Exec(ctx, `VACUUM wf_history, wf_frames, wf_tasks, wf_executions`)
+	return err
+}
+
 type pgTx struct {
 	b  *pgBackend
 	tx pgx.Tx
@@ -663,6 +696,25 @@ func (t *pgTx) insertJobs(ctx context.Context, params []river.InsertManyParams) 
 	}
 	_, err := t.b.client.InsertManyTx(ctx, t.tx, params)
 	return err
+}
+
+func (t *pgTx) promoteDueSteps(ctx context.Context, due time.Time) (int, error) {
+	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateScheduled).Kinds(stepJobKind).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(500))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		if j.ScheduledAt.After(due) {
+			break
+		}
+		if _, err := t.b.client.JobRetryTx(ctx, t.tx, j.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (t *pgTx) runningSteps(ctx context.Context) ([]*rivertype.JobRow, error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +55,11 @@ type Config struct {
 	PollInterval time.Duration
 	// Region and Account fill the ARNs (defaults "local", "000000000000").
 	Region, Account string
+	// Retention is how long ended executions and their history are kept
+	// (default DefaultRetention, 90 days as in Step Functions; negative:
+	// forever). Workers remove older ones every RetentionInterval
+	// (default 1 minute) in bounded batches.
+	Retention, RetentionInterval time.Duration
 	// QueueURLBase starts the URLs of the engine's message queues
 	// (QueueURL; default http://localhost).
 	QueueURLBase string
@@ -117,6 +123,9 @@ type Engine struct {
 	waiters map[string]chan struct{}
 	// queues wakes long polls of ReceiveMessages in this process.
 	queues queueWake
+	// swept counts executions removed by retention since space was last
+	// reclaimed.
+	swept atomic.Int64
 }
 
 const stepJobKind = "landfall_workflow_step"
@@ -161,6 +170,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = time.Second
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = time.Minute
 	}
 	if cfg.Region == "" {
 		cfg.Region = "local"
@@ -275,9 +290,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.cancel = cancel
 		e.runCtx = bg
 		e.started = true
-		e.wg.Add(2)
+		e.wg.Add(3)
 		go e.heartbeatLoop(bg)
 		go e.reapLoop(bg)
+		go e.retentionLoop(bg)
 	})
 	return err
 }

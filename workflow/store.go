@@ -34,6 +34,7 @@ type store interface {
 	executionStore
 	metaStore
 	queueStore
+	retentionStore
 	taskStore
 	upkeepStore
 	transitionStore

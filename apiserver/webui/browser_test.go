@@ -746,7 +746,8 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(`location.hash === "#/media/med_audio?t=3.0" && document.querySelector(".toast:last-child").textContent.includes("0:03")`, wait)
 		var speakers string
 		b.eval(`document.querySelector(".speakers").textContent`, &speakers)
-		if speakers != "2 speakers: Speaker 1 0:01, Speaker 2 0:02" {
+		// Talk time reads as talk time, not as a time in the recording.
+		if speakers != "2 speakers: Speaker 1 · talk 0:01, Speaker 2 · talk 0:02" {
 			t.Errorf("speaker line %q", speakers)
 		}
 		// The original file and captions really load.

@@ -107,6 +107,9 @@ type Config struct {
 	// CreateTables creates missing tables (with Tables' definitions) and
 	// waits until they are active.
 	CreateTables bool
+	// TablesExist skips checking the tables at Open (a deployed stack
+	// created them), so the caller needs no dynamodb:DescribeTable.
+	TablesExist bool
 }
 
 // DefaultPrefix is the table-name prefix when none is given.
@@ -156,6 +159,9 @@ func Open(ctx context.Context, cfg Config, opts catalog.Options) (*Store, error)
 		now = time.Now
 	}
 	s := &Store{c: c, media: cfg.Prefix + "media", failures: cfg.Prefix + "failures", catTable: cfg.Prefix + "catalog", now: now}
+	if cfg.TablesExist {
+		return s, nil
+	}
 	for _, def := range Tables(cfg.Prefix) {
 		if err := s.ensureTable(ctx, def, cfg.CreateTables); err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ const (
 	ResBedrockModel  Res = "bedrock:model"
 	ResTranscribe    Res = "transcribe:*" // Transcribe has no resource-level permissions for jobs started by name
 	ResRekognition   Res = "rekognition:*"
+	ResDefaultBus    Res = "events:event-bus/default" // events written with media rows
 )
 
 // Grant is one statement of a function's role: actions on a resource.
@@ -68,7 +69,9 @@ func analyserGrants(extra ...Grant) []Grant {
 var Functions = map[string]Function{
 	"register": {Task: "register", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		incomingGet, mediaWrite, {[]string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
-	"classify":  {Task: "classify", Native: true, MemoryMB: 1024, TimeoutSeconds: 300, Grants: analyserGrants()},
+	// classify is the first analysis: it reads no earlier result.
+	"classify": {Task: "classify", Native: true, MemoryMB: 1024, TimeoutSeconds: 300, Grants: []Grant{
+		incomingGet, {[]string{"s3:PutObject"}, ResWork}, mediaRead, usageWrite}},
 	"media":     {Task: "media", Native: true, MemoryMB: 3008, TimeoutSeconds: 900, Grants: analyserGrants()},
 	"diarise":   {Task: "diarise", Native: true, MemoryMB: 2048, TimeoutSeconds: 900, Grants: analyserGrants()},
 	"ocr":       {Task: "ocr", Native: true, MemoryMB: 2048, TimeoutSeconds: 900, Grants: analyserGrants()},
@@ -79,6 +82,9 @@ var Functions = map[string]Function{
 		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe})},
 	"labels":   {Task: "labels", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectLabels"}, ResRekognition})},
 	"moderate": {Task: "moderate", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectModerationLabels"}, ResRekognition})},
+	// frames prepares the JPEG frames the vision activity worker reads
+	// (ffmpeg; writes under work/).
+	"frames": {Task: "frames", Native: true, MemoryMB: 1024, TimeoutSeconds: 900, Grants: analyserGrants()},
 	"persist": {Task: "persist", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
 		{[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite}},
 	// embed stores vectors in SQL catalogs only: on DynamoDB it reads the
@@ -86,12 +92,26 @@ var Functions = map[string]Function{
 	// moves on).
 	"embed": {Task: "embed", MemoryMB: 256, TimeoutSeconds: 600, Grants: []Grant{mediaRead}},
 	"move": {Task: "move", MemoryMB: 256, TimeoutSeconds: 900, Grants: []Grant{
-		{[]string{"s3:DeleteObject", "s3:GetObject"}, ResIncoming}, {[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
+		{[]string{"s3:DeleteObject", "s3:GetObject"}, ResIncoming}, {[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite,
+		{[]string{"events:PutEvents"}, ResDefaultBus}}},
 	"record-failure": {Task: "record-failure", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		mediaWrite, {[]string{"dynamodb:GetItem", "dynamodb:PutItem"}, ResFailures},
 		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
 	"notify": {Task: "notify", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		{[]string{"dynamodb:Query"}, ResFailuresIndex}, tenantRead}},
+	// The review tasks. The policy reads results only; the others keep the
+	// review queue and versions, which the DynamoDB catalog does not
+	// implement yet (they fail with NotImplemented there, so an AWS stack
+	// runs with review.policy off).
+	"review-policy": {Task: "review-policy", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{
+		incomingGet, {[]string{"s3:GetObject"}, ResWork}, mediaRead}},
+	"review-open": {Task: "review-open", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{
+		{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
+	"review-escalate": {Task: "review-escalate", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
+	"review-rerun":    {Task: "review-rerun", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
+	"review-apply": {Task: "review-apply", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
+		{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
+	"review-reject": {Task: "review-reject", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaWrite}},
 }
 
 // FunctionNames lists the tasks of Functions, sorted.

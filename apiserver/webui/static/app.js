@@ -6,6 +6,7 @@ import {
   buildQuery, confidenceText, displayWords, downloadName, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
   executionSteps, findInWords, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks,
 } from "./lib.js";
+import { reviewPages } from "./review.js";
 
 const KEY_STORAGE = "landfall.apiKey";
 // Words recognised with less confidence are marked (the summariser's
@@ -326,12 +327,13 @@ async function render() {
   }
   const route = parseRoute(location.hash);
   for (const a of document.querySelectorAll("[data-nav]")) {
-    if (a.dataset.nav === route.page || (route.page === "detail" && a.dataset.nav === "list")) a.setAttribute("aria-current", "page");
+    if (a.dataset.nav === route.page || (route.page === "detail" && a.dataset.nav === "list") || (route.page === "review" && a.dataset.nav === "reviews")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
   const page = h("div", {});
   view.replaceChildren(page);
-  const pages = { list: listPage, detail: detailPage, search: searchPage, failures: failuresPage };
+  const pages = { list: listPage, detail: detailPage, search: searchPage, failures: failuresPage,
+    ...reviewPages({ h, append, api, toast, heading, navigate, alertBox, timeEl, mediaURLs, buildPlayer, onCleanup }) };
   const fn = pages[route.page];
   if (!fn) {
     document.title = "Not found · Landfall";
@@ -364,7 +366,7 @@ function heading(parent, text) {
 
 // ---------------------------------------------------------------- Media list
 
-const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED", "SKIPPED"];
+const STATUSES = ["PENDING", "PROCESSING", "IN_REVIEW", "SUCCEEDED", "FAILED", "SKIPPED", "REJECTED"];
 const KINDS = ["audio", "video", "image", "unsupported"];
 const SINCE = [["", "Any time"], ["24h", "Last 24 hours"], ["168h", "Last 7 days"], ["720h", "Last 30 days"]];
 
@@ -1108,7 +1110,7 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins, match) {
       media ? h("label", { class: "check", for: "follow" }, follow, "Follow playback") : ""),
     words.length ? findBar : "",
     (tr.speakers || []).length > 1
-      ? h("p", { class: "muted speakers" }, `${tr.speakers.length} speakers: `, tr.speakers.map((sp, i) => [i ? ", " : "", `${speakerName(sp.label)} ${formatTime(sp.seconds)}`]))
+      ? h("p", { class: "muted speakers" }, `${tr.speakers.length} speakers: `, tr.speakers.map((sp, i) => [i ? ", " : "", `${speakerName(sp.label, tr.speakers)} · talk ${formatTime(sp.seconds)}`]))
       : "",
     vocabNote, legend,
     box);
@@ -1120,8 +1122,8 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins, match) {
   const blockEls = blocks.map((b) => {
     const spk = speakers.indexOf(b.speaker);
     const headEl = h("div", { class: "seg-head" },
-      h("button", { type: "button", class: "t", "aria-label": `Play from ${formatTime(b.start)}${b.speaker ? ", " + speakerName(b.speaker) : ""}`, onclick: () => seek(b.start), disabled: !media }, formatTime(b.start)),
-      b.speaker ? h("span", { class: "speaker" }, speakerName(b.speaker)) : "");
+      h("button", { type: "button", class: "t", "aria-label": `Play from ${formatTime(b.start)}${b.speaker ? ", " + speakerName(b.speaker, tr.speakers) : ""}`, onclick: () => seek(b.start), disabled: !media }, formatTime(b.start)),
+      b.speaker ? h("span", { class: "speaker" }, speakerName(b.speaker, tr.speakers)) : "");
     const p = h("p", {});
     if (b.count > 0) {
       for (let i = b.first; i < b.first + b.count; i++) {
