@@ -482,6 +482,10 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.Engine.Start(ctx); err != nil {
 		return err
 	}
+	if a.Cfg.Role != "api" {
+		// Task rows name their worker by this id.
+		a.Log.Info("workflow worker started", "worker", a.Engine.WorkerID(), "pid", os.Getpid(), "slots", a.Cfg.Workers)
+	}
 	if a.Cfg.Role != "worker" {
 		a.goRun(func() { _ = a.Bus.Run(ctx) })
 		a.goRun(func() { a.janitor.Run(ctx, 10*time.Minute) })
