@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,6 +103,12 @@ func (r *liveRun) text() string {
 	return strings.Join(out, " ")
 }
 
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func percentile(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
@@ -126,10 +133,17 @@ func BenchmarkLiveCaptions(b *testing.B) {
 	_, srv := testApp(b, func(c *config.Config) { c.Live.MaxSessions = 32 })
 	ctx := context.Background()
 	for b.Loop() {
+		c0 := processCPU()
 		one, err := streamLive(ctx, srv.URL, pcm)
 		if err != nil {
 			b.Fatal(err)
 		}
+		// The process's CPU time per second of audio (server, recogniser
+		// and client together): what one real-time session costs,
+		// whatever else the machine is doing.
+		cpu := (processCPU() - c0).Seconds() / (float64(len(pcm)) / 32000)
+		b.ReportMetric(cpu, "cpu-s/audio-s")
+		b.Logf("one session: %.3f CPU-seconds per second of audio", cpu)
 		part, fin := one.latencies()
 		p50, p95 := percentile(part, 0.5), percentile(part, 0.95)
 		f50, f95 := percentile(fin, 0.5), percentile(fin, 0.95)
