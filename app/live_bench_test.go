@@ -28,9 +28,9 @@ type liveRun struct {
 	at    []time.Time
 }
 
-func streamLive(ctx context.Context, base string, pcm []byte) (*liveRun, error) {
+func streamLive(ctx context.Context, base string, pcm []byte, stability string) (*liveRun, error) {
 	c := &client.Client{BaseURL: base}
-	s, err := c.Live(ctx, types.LiveStart{Store: new(bool)})
+	s, err := c.Live(ctx, types.LiveStart{Store: new(bool), PartialStability: stability})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func BenchmarkLiveCaptions(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		c0 := processCPU()
-		one, err := streamLive(ctx, srv.URL, pcm)
+		one, err := streamLive(ctx, srv.URL, pcm, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -165,7 +165,7 @@ func BenchmarkLiveCaptions(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					r, err := streamLive(ctx, srv.URL, pcm)
+					r, err := streamLive(ctx, srv.URL, pcm, "")
 					if err != nil {
 						errs <- err
 						return
@@ -199,12 +199,22 @@ func BenchmarkLiveCaptions(b *testing.B) {
 		for _, w := range batch.Words {
 			bw = append(bw, w.Text)
 		}
+		rescored, err := streamLive(ctx, srv.URL, pcm, "none")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sp, sf := rescored.latencies()
+		b.Logf("partial_stability none (rescored finals): word end → first partial p50 %.0f ms, p95 %.0f ms; pause → final p50 %.0f ms, p95 %.0f ms",
+			percentile(sp, 0.5)*1000, percentile(sp, 0.95)*1000, percentile(sf, 0.5)*1000, percentile(sf, 0.95)*1000)
 		lw, _, n := stream.WordErrorRate(script, one.text())
+		sw, _, _ := stream.WordErrorRate(script, rescored.text())
 		bwer, _, _ := stream.WordErrorRate(script, strings.Join(bw, " "))
 		b.ReportMetric(100*lw, "%WER-live")
+		b.ReportMetric(100*sw, "%WER-live-rescored")
 		b.ReportMetric(100*bwer, "%WER-batch")
-		b.Logf("WER over %d words: live %.1f%%, batch %.1f%% (%+.1f points)", n, 100*lw, 100*bwer, 100*(lw-bwer))
+		b.Logf("WER over %d words: live %.1f%% (rescored finals %.1f%%), batch %.1f%%", n, 100*lw, 100*sw, 100*bwer)
 		b.Logf("live:  %s", one.text())
+		b.Logf("rescored: %s", rescored.text())
 		b.Logf("batch: %s", strings.Join(bw, " "))
 	}
 }
