@@ -32,6 +32,9 @@ const (
 	// AccessTenantWrite routes change one tenant's work: tenant keys of
 	// that tenant and admins naming it with ?tenant= (not reviewers).
 	AccessTenantWrite Access = "tenant-write"
+	// AccessReview routes read and decide one tenant's review work: tenant
+	// and reviewer keys of that tenant, and admins naming it with ?tenant=.
+	AccessReview Access = "review"
 	// AccessInstallation routes change the installation (rules, raw events
 	// and notifications, tenants and keys): admins only.
 	AccessInstallation Access = "installation"
@@ -39,6 +42,15 @@ const (
 	// caller except operators; the engine scopes what each principal sees
 	// by the principal in the request's context.
 	AccessCaller Access = "caller"
+	// AccessEngine is the Step Functions endpoint's: any authenticated
+	// caller. Operators reach only what activity workers do (poll activity
+	// tasks, heartbeat and settle the running ones); the engine refuses
+	// them everything else and scopes every other principal.
+	AccessEngine Access = "engine"
+	// AccessWorker routes serve activity workers: operator and admin keys,
+	// which must also present the token of a running activity task (the
+	// handler checks it and what it may reach).
+	AccessWorker Access = "worker"
 )
 
 // Route is one entry of the server's route table.
@@ -279,7 +291,7 @@ func (s *Server) authorize(r *http.Request, rt Route, p identity.Principal) (ide
 		if p.Role != identity.RoleOperator && !p.Installation() {
 			return deny("needs an operator or admin key")
 		}
-	case AccessTenantRead, AccessTenantWrite:
+	case AccessTenantRead, AccessTenantWrite, AccessReview:
 		if p.Role == identity.RoleOperator {
 			return deny("operator keys read metrics and health only")
 		}
@@ -299,6 +311,10 @@ func (s *Server) authorize(r *http.Request, rt Route, p identity.Principal) (ide
 	case AccessCaller:
 		if p.Role == identity.RoleOperator {
 			return deny("operator keys read metrics and health only")
+		}
+	case AccessWorker:
+		if p.Role != identity.RoleOperator && !p.Installation() {
+			return deny("serves activity workers and needs an operator or admin key")
 		}
 	}
 	return p, nil

@@ -68,6 +68,14 @@ type MediaDeleter interface {
 // MediaDeleted says what deleting a media item removed.
 type MediaDeleted = types.MediaDeleted
 
+// ActivityTasks tells which tenant's execution a running activity task
+// belongs to.
+type ActivityTasks interface {
+	// ActivityTaskTenant returns the tenant of the execution whose running
+	// activity task token names; an error (NotFound) for any other token.
+	ActivityTaskTenant(ctx context.Context, token string) (string, error)
+}
+
 // Config wires a server.
 type Config struct {
 	Catalog catalog.Store
@@ -125,12 +133,17 @@ type Config struct {
 	MaxUploadBytes int64
 	// Version is shown by /healthz.
 	Version string
+	// ActivityTasks, when set, lets activity workers read the files their
+	// running tasks name (GET /v1/activity-files/{key}).
+	ActivityTasks ActivityTasks
 	// Live runs live caption sessions (GET /v1/live); nil answers those
 	// routes with NotImplemented.
 	Live *live.Manager
 	// Exports are the files served at /v1/media/{id}/{name} besides
 	// insights.json and transcript.json (captions, interchange formats).
 	Exports *export.Registry
+	// Reviews serves the review queue (/v1/reviews, media versions).
+	Reviews Reviews
 }
 
 // Server is the HTTP API.
@@ -187,6 +200,9 @@ func (s *Server) routes() {
 	api("GET", "/v1/failures/{id}", AccessTenantRead, s.failureGet)
 	api("POST", "/v1/failures/{id}/redrive", AccessTenantWrite, s.failureRedrive)
 	api("GET", "/v1/usage", AccessTenantRead, s.usage)
+	if s.cfg.ActivityTasks != nil {
+		api("GET", "/v1/activity-files/{key...}", AccessWorker, s.activityFile)
+	}
 	s.handle(Route{Method: "POST", Pattern: "/v1/uploads", Access: AccessTenantWrite, Upload: true}, s.errors(s.upload))
 	api("POST", "/v1/intake/s3", AccessInstallation, s.intake)
 	api("POST", "/v1/events", AccessInstallation, s.putEvents)
@@ -194,6 +210,7 @@ func (s *Server) routes() {
 	api("POST", "/v1/rules", AccessInstallation, s.rulePut)
 	api("DELETE", "/v1/rules/{name}", AccessInstallation, s.ruleDelete)
 	s.adminRoutes(api)
+	s.reviewRoutes(api)
 	s.liveRoutes(api)
 	if s.cfg.UI != nil {
 		s.handle(Route{Method: "GET", Pattern: "/ui/", Access: AccessPublic}, s.cfg.UI)
@@ -213,7 +230,7 @@ func (s *Server) routes() {
 		// The Step Functions protocol: AWS clients sign with a key's
 		// access key id and secret access key (Signature Version 4);
 		// other callers send the API key as a Bearer token.
-		rt := Route{Method: "POST", Pattern: "/{$}", Access: AccessCaller, SigV4: true}
+		rt := Route{Method: "POST", Pattern: "/{$}", Access: AccessEngine, SigV4: true}
 		if !s.cfg.RequireKeys {
 			// Open installation: every caller is anonymous, and the
 			// signature an AWS client always sends (with whatever
@@ -222,7 +239,9 @@ func (s *Server) routes() {
 			return
 		}
 		s.register(rt, &sigv4.Handler{
-			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states"},
+			// The endpoint serves the SQS protocol too (queues of the
+			// workflow engine), which SDKs sign for "sqs".
+			Verifier: sigv4.Verifier{Lookup: s.LookupAccessKey, Service: "states", AlsoServices: []string{"sqs"}},
 			Next:     s.authorized(rt, s.cfg.SFN),
 			Unsigned: s.guard(rt, s.cfg.SFN),
 			Now:      s.cfg.Now,

@@ -92,6 +92,10 @@ type App struct {
 	wordnet     *wordnet.DB
 	// reconcileEvery is Options.ReconcileEvery with its default.
 	reconcileEvery time.Duration
+	// vision is the offline vision worker (nil when not used).
+	vision *visionWorker
+	// runCtx is Start's context: the supervised worker stops with it.
+	runCtx context.Context
 }
 
 // Options adjust New.
@@ -193,13 +197,20 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	resources := workflow.NewResources()
 	fns := workflow.NewFunctions(FunctionPrefix)
 	resources.Register(FunctionPrefix, fns)
+	resources.Register(LambdaInvokePrefix, lambdaInvoker{fns})
 	a.Engine, err = workflow.Open(ctx, workflow.Config{DB: workflowDB(cfg.DB), Resources: resources,
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
-		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account})
+		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account,
+		QueueURLBase: queueURLBase(cfg.Addr), Retention: cfg.StepFunctions.Retention.Duration})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
+	integ, err := a.integrations()
+	if err != nil {
+		return nil, err
+	}
+	a.Engine.RegisterIntegrations(resources, integ)
 	a.Bus = bus.New(bus.Options{Store: busstore.New(a.Catalog), Starter: starter{a}, Dead: deadLetters{a.Bucket},
 		Unrouted: unrouted{a}, Logger: log.With("component", "bus"), Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret)}})
 	var domainText string
@@ -210,7 +221,17 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		}
 		domainText = string(b)
 	}
-	a.Tasks = pipeline.New(pipeline.Options{Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+	if cfg.VisionActivity() {
+		a.vision = newVisionWorker(cfg.Vision.Dir, cfg.Vision.Node)
+		if cfg.Vision.Worker == "external" {
+			a.vision.unavailable = "" // it runs elsewhere; this process only hands it tasks
+		}
+	}
+	embedder, err := EmbedderFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, VisionDemand: a.demandVision, Config: cfg, Embedder: embedder, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
@@ -251,7 +272,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
-	if a.Search, a.wordnet, err = newSearch(a.Catalog, log.With("component", "search")); err != nil {
+	if a.Search, a.wordnet, err = newSearch(a.Catalog, embedder, log.With("component", "search")); err != nil {
 		// A wrapped catalog in tests: /v1/search answers 501 naming this.
 		log.Warn("search: off", "err", err)
 	}
@@ -260,7 +281,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live})
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, Reviews: reviews{a}, ActivityTasks: a.Engine})
 	return a, nil
 }
 
@@ -339,6 +360,19 @@ func substitute(def string, subs map[string]string) string {
 	return def
 }
 
+// queueURLBase starts the URLs of the engine's queues: this server's
+// address (the SQS protocol is served on its endpoint).
+func queueURLBase(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // MediaRoleARN is the role the built-in media machine shows: Landfall
 // runs its tasks with its own rights, and the role names them.
 func MediaRoleARN(account string) string {
@@ -388,6 +422,9 @@ func (a *App) provision(ctx context.Context) error {
 	if err := a.Bus.Reload(ctx); err != nil {
 		return fmt.Errorf("stored rules: %w", err)
 	}
+	if err := a.provisionVision(ctx); err != nil {
+		return err
+	}
 	if len(a.Cfg.Tenants) == 0 {
 		if _, err := a.Catalog.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "default", IfNotExists: true}); err != nil {
 			return err
@@ -435,11 +472,19 @@ func (a *App) provisionTenants(ctx context.Context) error {
 // bucket watcher, as the role asks.
 func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
+	a.runCtx = ctx
+	if msg := a.VisionUnavailable(); msg != "" && a.Cfg.VisionWorkerServes() {
+		a.Log.Error(msg + "; labels and moderation are not run")
+	}
 	if err := a.Analysers.Open(ctx); err != nil {
 		return err
 	}
 	if err := a.Engine.Start(ctx); err != nil {
 		return err
+	}
+	if a.Cfg.Role != "api" {
+		// Task rows name their worker by this id.
+		a.Log.Info("workflow worker started", "worker", a.Engine.WorkerID(), "pid", os.Getpid(), "slots", a.Cfg.Workers)
 	}
 	if a.Cfg.Role != "worker" {
 		a.goRun(func() { _ = a.Bus.Run(ctx) })
@@ -448,6 +493,7 @@ func (a *App) Start(ctx context.Context) error {
 		if a.reconcileEvery > 0 {
 			a.goRun(func() { a.runReconciler(ctx, a.reconcileEvery) })
 		}
+		a.goRun(func() { a.runReviewResumer(ctx, ReviewResumeEvery) })
 		if a.Cfg.Uploads.Watch {
 			a.goRun(func() { _ = a.Ingest.Watch(ctx, 2*time.Second) })
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/landfall/landfall/analyser/local/speech/stream"
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/apiserver/sfnapi"
+	"github.com/landfall/landfall/apiserver/sqsapi"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/client"
@@ -87,7 +88,7 @@ type probe struct {
 
 func (p probe) id() string {
 	if p.action != "" {
-		return "POST / AWSStepFunctions." + p.action
+		return "POST / " + target(p.action)
 	}
 	return p.method + " " + p.pattern
 }
@@ -246,8 +247,12 @@ func runIsolation(t *testing.T, db string) {
 			effects("reviewer", p)
 		}
 
-		// The operator reads no tenant's work and changes nothing.
-		if p.kind != kindOperator {
+		// The operator reads no tenant's work and changes nothing, but
+		// for what activity workers do (operator keys run them): poll
+		// activity tasks and settle the running ones. Those are not sent
+		// here: settling A's task would end it (TestVisionWorker* cover
+		// operator workers).
+		if p.kind != kindOperator && !workerAction(p.action) {
 			r = b.send(t, &b.operator, p, st, "")
 			check("operator "+p.id(), refused(r), "want 403 or AccessDeniedException, got "+r.String())
 			effects("operator", p)
@@ -345,6 +350,11 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatal(err)
 	}
 	st.failureID = f.ID
+	// A's media item waits in A's review queue.
+	if _, err := b.app.Catalog.ReviewOpen(ctx, &catalog.ReviewOpenParams{TenantID: tenantA, MediaID: m.ID, Filename: m.Filename,
+		TaskToken: "isolation-review-token", Reasons: []catalog.ReviewReason{{Code: catalog.ReasonTenantPolicy, Detail: "isolation test"}}}); err != nil {
+		t.Fatal(err)
+	}
 
 	// An execution of A's waiting on an activity task, whose token the
 	// installation's worker (the admin) holds.
@@ -414,7 +424,8 @@ func enumerateProbes(t *testing.T, b *keyedBundle) []probe {
 	// ending in "/" serves its subtree; "{$}" ends a pattern exactly).
 	routed := func(method, path string) bool {
 		for _, rt := range table {
-			pat := strings.TrimSuffix(rt.Pattern, "{$}")
+			// A wildcard to the end ({key...}) is documented as {key}.
+			pat := strings.ReplaceAll(strings.TrimSuffix(rt.Pattern, "{$}"), "...}", "}")
 			if (rt.Method == "" || rt.Method == method) && (pat == path || strings.HasSuffix(pat, "/") && strings.HasPrefix(path, pat) && !strings.HasSuffix(rt.Pattern, "{$}")) {
 				return true
 			}
@@ -426,6 +437,11 @@ func enumerateProbes(t *testing.T, b *keyedBundle) []probe {
 		case rt.Method == "POST" && rt.Pattern == "/{$}":
 			for _, a := range sfnapi.Actions() {
 				add(probe{method: "POST", pattern: "/", action: a, kind: actionKind(a)})
+			}
+			// The engine's queues over the SQS protocol, on the same
+			// endpoint: the installation's, like activity polls.
+			for _, a := range sqsapi.Actions() {
+				add(probe{method: "POST", pattern: "/", action: "AmazonSQS." + a, kind: kindProtoAdm})
 			}
 		case rt.Method == "" && rt.Access == apiserver.AccessCaller:
 			// A mounted API: its own routes under the prefix.
@@ -482,8 +498,22 @@ func enumerateProbes(t *testing.T, b *keyedBundle) []probe {
 	return out
 }
 
+// workerAction reports whether a Step Functions action is one an activity
+// worker with an operator key performs.
+func workerAction(action string) bool {
+	switch action {
+	case "GetActivityTask", "SendTaskHeartbeat", "SendTaskSuccess", "SendTaskFailure":
+		return true
+	}
+	return false
+}
+
 func accessKind(a apiserver.Access) routeKind {
 	switch a {
+	case apiserver.AccessWorker:
+		// Activity workers' files: operators and admins holding a running
+		// task's token; tenants are refused.
+		return kindOperator
 	case apiserver.AccessPublic:
 		return kindPublic
 	case apiserver.AccessOperator:
@@ -509,6 +539,23 @@ func workflowKind(method, path string) routeKind {
 }
 
 // actionKind classifies a Step Functions action the same way.
+// target is the X-Amz-Target of a probe's action: a Step Functions
+// action by name, or another protocol's target in full.
+func target(action string) string {
+	if strings.Contains(action, ".") {
+		return action
+	}
+	return "AWSStepFunctions." + action
+}
+
+// signingService is the service an AWS SDK signs a probe's action for.
+func signingService(action string) string {
+	if strings.HasPrefix(action, "AmazonSQS.") {
+		return "sqs"
+	}
+	return "states"
+}
+
 func actionKind(a string) routeKind {
 	if a == "GetActivityTask" {
 		return kindProtoAdm
@@ -649,11 +696,11 @@ func (b *keyedBundle) sendSigned(t *testing.T, key *testKey, p probe, st *aState
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Amz-Target", "AWSStepFunctions."+p.action)
+	req.Header.Set("X-Amz-Target", target(p.action))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	sum := sha256.Sum256(raw)
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key.accessKeyID, SecretAccessKey: key.secretAccessKey},
-		req, hex.EncodeToString(sum[:]), "states", "us-east-1", time.Now()); err != nil {
+		req, hex.EncodeToString(sum[:]), signingService(p.action), "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -685,7 +732,7 @@ func (b *keyedBundle) sfnCall(t *testing.T, key *testKey, action string, body ma
 	if tenant != "" {
 		path += "?tenant=" + url.QueryEscape(tenant)
 	}
-	return b.do(t, key, "POST", path, http.Header{"X-Amz-Target": {"AWSStepFunctions." + action}, "Content-Type": {"application/x-amz-json-1.0"}}, raw)
+	return b.do(t, key, "POST", path, http.Header{"X-Amz-Target": {target(action)}, "Content-Type": {"application/x-amz-json-1.0"}}, raw)
 }
 
 // snapshot renders tenant A's work and the installation's resources, as
@@ -714,6 +761,8 @@ func snapshot(t *testing.T, b *keyedBundle, st *aState) string {
 		get("/v1/media/"+st.mediaID+a, "id", "tenant_id", "filename", "size", "sha256"),
 		get("/v1/media"+a, "id", "tenant_id"),
 		get(fmt.Sprintf("/v1/failures/%d%s", st.failureID, a), "id", "media_id", "redriven_at", "redrive_execution_id"),
+		get("/v1/reviews"+a+"&state=all", "media_id", "state", "round", "claimed_by", "decision", "refusal"),
+		get("/v1/media/"+st.mediaID+"/versions"+a, "version", "kind", "author"),
 		get("/v1/rules", "name", "state", "spec"),
 		get("/v1/state-machines", "stateMachineArn", "name", "definition", "revision"),
 		get("/v1/activities", "activityArn", "name"),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/apiserver/sfnapi"
+	"github.com/landfall/landfall/apiserver/sqsapi"
 	"github.com/landfall/landfall/apiserver/workflowapi"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/config"
@@ -68,7 +69,7 @@ func keyedApp(t *testing.T, db string) *keyedBundle {
 			// Activity polls and synchronous executions end quickly: a
 			// call that is wrongly let through must not stall the test.
 			b.wf.MaxPoll, b.sfn.MaxPoll, b.sfn.MaxSync = time.Second, time.Second, time.Second
-			return b.wf.Mounts(), b.sfn
+			return b.wf.Mounts(), sqsapi.New(a.Engine, b.sfn)
 		}})
 	if err != nil {
 		cancel()

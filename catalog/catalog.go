@@ -142,6 +142,7 @@ type Store interface {
 	DeliveryPrune(ctx context.Context, p *DeliveryPruneParams) (int, error)
 
 	RuleStore
+	ReviewStore
 
 	Close() error
 }
@@ -542,6 +543,9 @@ type FailureMarkRedrivenParams struct {
 const (
 	SourceSummary    = "summary"
 	SourceTranscript = "transcript"
+	// SourceSpeaker hits are speakers a reviewer named, at the time each
+	// first speaks.
+	SourceSpeaker = "speaker"
 )
 
 // Snippet markers around matched words in SearchHit.Snippet. They are plain

@@ -161,3 +161,33 @@ func chunkText(text string, duration float64, opt ChunkOptions) []Chunk {
 	c.flush()
 	return c.out
 }
+
+// SpeakerChunks makes one search chunk per named speaker (a name given in
+// review): the name, from the start of the speaker's first segment to the
+// end of the last, so a search for the name lands where they speak.
+func SpeakerChunks(tr *types.Transcript) []Chunk {
+	if tr == nil {
+		return nil
+	}
+	var out []Chunk
+	for _, sp := range tr.Speakers {
+		if strings.TrimSpace(sp.Name) == "" {
+			continue
+		}
+		c := Chunk{Seq: len(out), Speaker: sp.Label, Text: sp.Name, Start: -1}
+		for _, seg := range tr.Segments {
+			if seg.Speaker != sp.Label {
+				continue
+			}
+			if c.Start < 0 {
+				c.Start = seg.Start
+			}
+			c.End = seg.End
+		}
+		if c.Start < 0 {
+			c.Start = 0
+		}
+		out = append(out, c)
+	}
+	return out
+}

@@ -23,10 +23,13 @@ const (
 	FeatureOutbox Feature = "outbox"
 	// FeatureRules is the RuleStore.
 	FeatureRules Feature = "rules"
+	// FeatureReviews is the ReviewStore: the review queue and media
+	// versions.
+	FeatureReviews Feature = "reviews"
 )
 
 // Features lists every optional feature.
-var Features = []Feature{FeatureAPIKeys, FeatureSearch, FeatureOutbox, FeatureRules}
+var Features = []Feature{FeatureAPIKeys, FeatureSearch, FeatureOutbox, FeatureRules, FeatureReviews}
 
 // Partial is implemented by a driver that lacks features.
 type Partial interface {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/search"
@@ -201,4 +202,77 @@ func (c *Client) Redrive(ctx context.Context, failureID int64) (*catalog.Failure
 	}
 	var f catalog.Failure
 	return &f, c.do(req, &f)
+}
+
+// ReviewList is a page of the review queue with its counts.
+type ReviewList struct {
+	Reviews []*catalog.Review     `json:"reviews"`
+	Next    string                `json:"next,omitempty"`
+	Counts  *catalog.ReviewCounts `json:"counts"`
+}
+
+// ReviewListParams filter the review queue.
+type ReviewListParams struct {
+	State, Reason, Kind, Sort string
+	OlderThan                 time.Duration
+	Limit                     int
+}
+
+// Reviews lists the review queue.
+func (c *Client) Reviews(ctx context.Context, p ReviewListParams) (*ReviewList, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"state": p.State, "reason": p.Reason, "kind": p.Kind, "sort": p.Sort} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if p.OlderThan > 0 {
+		q.Set("older_than", p.OlderThan.String())
+	}
+	if p.Limit > 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	var out ReviewList
+	return &out, c.get(ctx, "/v1/reviews", q, &out)
+}
+
+// ReviewItem is one review item with its media record and document.
+type ReviewItem struct {
+	Review   *catalog.Review `json:"review"`
+	Media    *catalog.Media  `json:"media"`
+	Document json.RawMessage `json:"document"`
+	Version  int64           `json:"version"`
+}
+
+// Review returns one review item.
+func (c *Client) Review(ctx context.Context, mediaID string) (*ReviewItem, error) {
+	var out ReviewItem
+	return &out, c.get(ctx, "/v1/reviews/"+url.PathEscape(mediaID), nil, &out)
+}
+
+// ReviewDecision is a decision sent to POST /v1/reviews/{id}/decision.
+type ReviewDecision struct {
+	Outcome    string            `json:"outcome"`
+	Reason     string            `json:"reason,omitempty"`
+	Round      int               `json:"round,omitempty"`
+	Step       string            `json:"step,omitempty"`
+	Vocabulary []string          `json:"vocabulary,omitempty"`
+	Edits      []json.RawMessage `json:"edits,omitempty"`
+	After      int64             `json:"after,omitempty"`
+	Reviewer   string            `json:"reviewer,omitempty"`
+}
+
+// Decide decides a review item (once: a second decision is refused).
+func (c *Client) Decide(ctx context.Context, mediaID string, d ReviewDecision) (*catalog.Review, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url("/v1/reviews/"+url.PathEscape(mediaID)+"/decision", nil), strings.NewReader(string(b)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var out catalog.Review
+	return &out, c.do(req, &out)
 }

@@ -45,6 +45,10 @@ type Config struct {
 	Uploads    Uploads           `yaml:"uploads" json:"uploads"`
 	Analysers  map[string]string `yaml:"analysers" json:"analysers"` // task → provider ("local", "openai", "aws")
 	Transcribe Transcribe        `yaml:"transcribe" json:"transcribe"`
+	Vision     Vision            `yaml:"vision" json:"vision"`
+	// Moderation is the installation's moderation policy (tenants may
+	// have their own).
+	Moderation *ModerationPolicy `yaml:"moderation" json:"moderation"`
 	OpenAI     OpenAI            `yaml:"openai" json:"openai"`
 	AWS        AWS               `yaml:"aws" json:"aws"`
 	Notify     Notify            `yaml:"notify" json:"notify"`
@@ -53,6 +57,7 @@ type Config struct {
 	Tenants    []Tenant          `yaml:"tenants" json:"tenants"`
 	OTLP       OTLP              `yaml:"otlp" json:"otlp"`
 	Limits     Limits            `yaml:"limits" json:"limits"`
+	Review     Review            `yaml:"review" json:"review"`
 	Live       Live              `yaml:"live" json:"live"`
 	// StepFunctions configures the workflow engine as Step Functions
 	// users see it.
@@ -76,6 +81,31 @@ type StepFunctions struct {
 	// "local" and "000000000000".
 	Region  string `yaml:"region" json:"region"`
 	Account string `yaml:"account" json:"account"`
+	// Connections are the HTTP Task's connections by name (a state names
+	// one with Authentication.ConnectionArn
+	// arn:aws:events:REGION:ACCOUNT:connection/NAME). Secrets come from
+	// environment variables, never from this file or a state's input.
+	Connections map[string]Connection `yaml:"connections" json:"connections"`
+	// Retention is how long ended executions and their history are kept
+	// (default 90 days, as Step Functions; a negative value keeps them
+	// forever). Older ones are removed in bounded batches every minute.
+	Retention Duration `yaml:"retention" json:"retention"`
+}
+
+// Connection is what an HTTP Task's request carries besides what the
+// state gives.
+type Connection struct {
+	// APIKeyHeader is sent with the value of the variable APIKeyEnv.
+	APIKeyHeader string `yaml:"api_key_header" json:"api_key_header"`
+	APIKeyEnv    string `yaml:"api_key_env" json:"api_key_env"`
+	// BearerTokenEnv names a variable sent as "Authorization: Bearer …".
+	BearerTokenEnv string `yaml:"bearer_token_env" json:"bearer_token_env"`
+	// Username and the variable PasswordEnv are sent as basic auth.
+	Username    string `yaml:"username" json:"username"`
+	PasswordEnv string `yaml:"password_env" json:"password_env"`
+	// Headers and Query are further parameters of every request.
+	Headers map[string]string `yaml:"headers" json:"headers"`
+	Query   map[string]string `yaml:"query" json:"query"`
 }
 
 // Limits bound what one tenant, key or execution can use. Zero takes the
@@ -133,6 +163,35 @@ type Uploads struct {
 	Watch      bool     `yaml:"watch" json:"watch"`             // watch the bucket folder for dropped files
 }
 
+// Vision configures the offline vision worker: the Node process that
+// serves the labels and moderate tasks as a Step Functions activity worker
+// (workers/vision), used when those tasks' provider is local.
+type Vision struct {
+	// Worker is "serve" (default: landfall serve starts and supervises
+	// it), "external" (it runs elsewhere against the API with an operator
+	// key; the pipeline still hands it the tasks) or "off" (labels and
+	// moderation run only where another provider is configured).
+	Worker string `yaml:"worker" json:"worker"`
+	// Dir is the worker's folder (default: workers/vision beside the
+	// binary or above the working directory).
+	Dir string `yaml:"dir" json:"dir"`
+	// Node is the Node.js command (default "node").
+	Node string `yaml:"node" json:"node"`
+	// Processes is how many worker processes serve, sharing the queue
+	// (default 1).
+	Processes int `yaml:"processes" json:"processes"`
+}
+
+// VisionWorkerServes reports whether this process starts the vision
+// worker; VisionActivity whether labels and moderation go to it.
+func (c *Config) VisionWorkerServes() bool { return c.Vision.Worker == "serve" && c.Role != "api" }
+
+// VisionActivity reports whether the labels and moderate tasks of
+// provider local are handed to the vision worker's activities.
+func (c *Config) VisionActivity() bool {
+	return c.Vision.Worker == "serve" || c.Vision.Worker == "external"
+}
+
 // Transcribe adapts transcription to an installation's domain: the
 // vocabulary (names, product words) and domain text build the local
 // recogniser's adapted dictionary and language model, and are sent as the
@@ -188,11 +247,94 @@ type Log struct {
 	Sample float64 `yaml:"sample" json:"sample"` // fraction of debug/info lines kept (1 = all)
 }
 
+// Review policies.
+const (
+	ReviewOff  = "off"  // nothing waits for a person
+	ReviewAuto = "auto" // the thresholds decide
+	ReviewAll  = "all"  // every item waits for a person
+)
+
+// Review decides which processed media wait for a person before they are
+// published, and how long they wait.
+type Review struct {
+	// Policy is off (the default), auto or all; a tenant's own policy
+	// (tenants[].review) wins.
+	Policy string `yaml:"policy" json:"policy"`
+	// MinConfidence: under auto, a transcript whose mean word confidence
+	// is below it is reviewed (default 0.6).
+	MinConfidence float64 `yaml:"min_confidence" json:"min_confidence"`
+	// ModerationThreshold: under auto, a moderation label at or above this
+	// confidence (0..100) is reviewed (default 60).
+	ModerationThreshold float64 `yaml:"moderation_threshold" json:"moderation_threshold"`
+	// Timeout is how long an item waits for a decision before it is
+	// escalated (default 6h; every round and escalation must fit in
+	// limits.execution_timeout); Heartbeat, when set, escalates an item no
+	// reviewer has touched (claimed, edited) for that long.
+	Timeout   Duration `yaml:"timeout" json:"timeout"`
+	Heartbeat Duration `yaml:"heartbeat" json:"heartbeat"`
+	// MaxEscalations is how many times a timed-out item is escalated
+	// (priority raised, queued again) before it fails with
+	// Review.TimedOut (default 2).
+	MaxEscalations int `yaml:"max_escalations" json:"max_escalations"`
+	// ClaimLease is how long a reviewer's claim lasts (default 15m).
+	ClaimLease Duration `yaml:"claim_lease" json:"claim_lease"`
+}
+
+// ReviewPolicy returns the review policy of a tenant.
+func (c *Config) ReviewPolicy(tenant string) string {
+	for _, t := range c.Tenants {
+		if t.ID == tenant && t.Review != "" {
+			return t.Review
+		}
+	}
+	if c.Review.Policy == "" {
+		return ReviewOff
+	}
+	return c.Review.Policy
+}
+
 // Tenant is one tenant and its API keys.
 type Tenant struct {
 	ID string `yaml:"id" json:"id"`
+	// Review is the tenant's review policy (off, auto, all); empty takes
+	// review.policy.
+	Review string `yaml:"review" json:"review"`
 	// Vocabulary is added to every transcription of this tenant's media.
 	Vocabulary []string `yaml:"vocabulary" json:"vocabulary"`
+	// Moderation, when set, is this tenant's moderation policy (instead
+	// of the installation's).
+	Moderation *ModerationPolicy `yaml:"moderation" json:"moderation"`
+}
+
+// ModerationPolicy decides what moderation flags do to a media item: a
+// flag named in Reject at or above its confidence rejects the item, one
+// in Review marks it for human review. Names match a moderation label or
+// its parent (e.g. "Explicit" covers "Explicit Nudity"); "*" matches any.
+// The frames that triggered a rule are kept as evidence.
+type ModerationPolicy struct {
+	Review []ModerationRule `yaml:"review" json:"review"`
+	Reject []ModerationRule `yaml:"reject" json:"reject"`
+}
+
+// ModerationRule is one label (or parent, or "*") and the confidence
+// (0..100) from which it applies.
+type ModerationRule struct {
+	Label         string  `yaml:"label" json:"label"`
+	MinConfidence float64 `yaml:"min_confidence" json:"min_confidence"`
+}
+
+// ModerationPolicyFor returns tenant's moderation policy: its own, else the
+// installation's (nil when neither is set).
+func (c *Config) ModerationPolicyFor(tenant string) (*ModerationPolicy, string) {
+	for _, t := range c.Tenants {
+		if t.ID == tenant && t.Moderation != nil {
+			return t.Moderation, "tenant:" + tenant
+		}
+	}
+	if c.Moderation != nil {
+		return c.Moderation, "installation"
+	}
+	return nil, ""
 }
 
 // OTLP configures trace export.
@@ -250,6 +392,15 @@ func (c *Config) applyDefaults() {
 	if c.Workers == 0 {
 		c.Workers = 4
 	}
+	if c.Vision.Worker == "" {
+		c.Vision.Worker = "serve"
+	}
+	if c.Vision.Node == "" {
+		c.Vision.Node = "node"
+	}
+	if c.Vision.Processes == 0 {
+		c.Vision.Processes = 1
+	}
 	if c.Uploads.MaxBytes == 0 {
 		c.Uploads.MaxBytes = 20 << 30
 	}
@@ -276,6 +427,25 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Analysers == nil {
 		c.Analysers = map[string]string{}
+	}
+	r := &c.Review
+	if r.Policy == "" {
+		r.Policy = ReviewOff
+	}
+	if r.MinConfidence == 0 {
+		r.MinConfidence = 0.6
+	}
+	if r.ModerationThreshold == 0 {
+		r.ModerationThreshold = 60
+	}
+	if r.Timeout.Duration == 0 {
+		r.Timeout.Duration = 6 * time.Hour
+	}
+	if r.MaxEscalations == 0 {
+		r.MaxEscalations = 2
+	}
+	if r.ClaimLease.Duration == 0 {
+		r.ClaimLease.Duration = 15 * time.Minute
 	}
 	l := &c.Limits
 	if l.HistoryEvents == 0 {
@@ -348,6 +518,8 @@ const MaxWorkers = 1024
 var (
 	regionPattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	// connectionNamePattern is EventBridge's connection name.
+	connectionNamePattern = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,64}$`)
 )
 
 func (c *Config) Validate() error {
@@ -359,6 +531,33 @@ func (c *Config) Validate() error {
 	case "", "all", "api", "worker":
 	default:
 		bad("/role", "must be all, api or worker, not %q", c.Role)
+	}
+	switch c.Vision.Worker {
+	case "", "serve", "external", "off":
+	default:
+		bad("/vision/worker", "must be serve, external or off, not %q", c.Vision.Worker)
+	}
+	checkPolicy := func(pointer string, p *ModerationPolicy) {
+		if p == nil {
+			return
+		}
+		for name, rules := range map[string][]ModerationRule{"review": p.Review, "reject": p.Reject} {
+			for i, r := range rules {
+				if strings.TrimSpace(r.Label) == "" {
+					bad(fmt.Sprintf("%s/%s/%d/label", pointer, name, i), "required (a moderation label, a parent label, or *)")
+				}
+				if r.MinConfidence < 0 || r.MinConfidence > 100 {
+					bad(fmt.Sprintf("%s/%s/%d/min_confidence", pointer, name, i), "must be within 0..100, not %g", r.MinConfidence)
+				}
+			}
+		}
+	}
+	checkPolicy("/moderation", c.Moderation)
+	for i, t := range c.Tenants {
+		checkPolicy(fmt.Sprintf("/tenants/%d/moderation", i), t.Moderation)
+	}
+	if c.Vision.Processes < 0 || c.Vision.Processes > 16 {
+		bad("/vision/processes", "must be between 1 and 16, not %d", c.Vision.Processes)
 	}
 	if c.Workers < 0 || c.Workers > MaxWorkers {
 		bad("/workers", "must be between 0 (the default, 4) and %d, not %d", MaxWorkers, c.Workers)
@@ -388,6 +587,40 @@ func (c *Config) Validate() error {
 		default:
 			firstAt[t.ID] = i
 		}
+		switch t.Review {
+		case "", ReviewOff, ReviewAuto, ReviewAll:
+		default:
+			bad(fmt.Sprintf("/tenants/%d/review", i), "must be off, auto or all, not %q", t.Review)
+		}
+	}
+	switch c.Review.Policy {
+	case "", ReviewOff, ReviewAuto, ReviewAll:
+	default:
+		bad("/review/policy", "must be off, auto or all, not %q", c.Review.Policy)
+	}
+	if !(c.Review.MinConfidence >= 0 && c.Review.MinConfidence <= 1) {
+		bad("/review/min_confidence", "must be between 0 and 1, not %v", c.Review.MinConfidence)
+	}
+	if !(c.Review.ModerationThreshold >= 0 && c.Review.ModerationThreshold <= 100) {
+		bad("/review/moderation_threshold", "must be between 0 and 100, not %v", c.Review.ModerationThreshold)
+	}
+	if d := c.Review.Timeout.Duration; d < 0 || d > 365*24*time.Hour {
+		bad("/review/timeout", "must be between 0 and 8760h, not %s", d)
+	}
+	if d := c.Review.Heartbeat.Duration; d < 0 || d > 365*24*time.Hour {
+		bad("/review/heartbeat", "must be between 0 and 8760h, not %s", d)
+	}
+	if c.Review.MaxEscalations < 0 || c.Review.MaxEscalations > 100 {
+		bad("/review/max_escalations", "must be between 0 and 100, not %d", c.Review.MaxEscalations)
+	}
+	if rv := c.Review; rv.Policy != ReviewOff && rv.Policy != "" && rv.Timeout.Duration > 0 && c.Limits.ExecutionTimeout.Duration > 0 &&
+		rv.Timeout.Duration*time.Duration(rv.MaxEscalations+1) >= c.Limits.ExecutionTimeout.Duration {
+		bad("/review/timeout", "%s for each of %d rounds (max_escalations %d + 1) does not fit in limits.execution_timeout %s: an item would stop waiting only when its execution is cut off",
+			rv.Timeout.Duration, rv.MaxEscalations+1, rv.MaxEscalations, c.Limits.ExecutionTimeout.Duration)
+	}
+	notNegativeLease := c.Review.ClaimLease.Duration < 0 || c.Review.ClaimLease.Duration > 24*time.Hour
+	if notNegativeLease {
+		bad("/review/claim_lease", "must be between 0 and 24h, not %s", c.Review.ClaimLease.Duration)
 	}
 	notNegative := func(pointer string, negative bool) {
 		if negative {
@@ -408,6 +641,23 @@ func (c *Config) Validate() error {
 	}
 	if a := c.StepFunctions.Account; a != "" && !accountPattern.MatchString(a) {
 		bad("/step_functions/account", "%q is not an account id (12 digits)", a)
+	}
+	for _, name := range sortedKeys(c.StepFunctions.Connections) {
+		cn, p := c.StepFunctions.Connections[name], "/step_functions/connections/"+pointerToken(name)
+		if !connectionNamePattern.MatchString(name) {
+			bad(p, "connection name %q: 1 to 64 letters, digits, '.', '-' and '_'", name)
+		}
+		if (cn.APIKeyHeader == "") != (cn.APIKeyEnv == "") {
+			bad(p, "api_key_header and api_key_env go together")
+		}
+		if (cn.Username == "") != (cn.PasswordEnv == "") {
+			bad(p, "username and password_env go together")
+		}
+		for h := range cn.Headers {
+			if strings.EqualFold(h, "authorization") {
+				bad(p+"/headers/"+pointerToken(h), "credentials come from environment variables (bearer_token_env, password_env), not from the file")
+			}
+		}
 	}
 	l := c.Limits
 	notNegative("/limits/history_events", l.HistoryEvents < 0)

@@ -48,6 +48,18 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 			return nil, errcode.Wrap(errcode.Invalid, err, "results/summarise")
 		}
 	}
+	vision, err := visionOf(full)
+	if err != nil {
+		return nil, err
+	}
+	if vision != nil {
+		ins.Vision = vision
+		dec, err := t.moderationDecision(ctx, s, m.ID, vision)
+		if err != nil {
+			return nil, err
+		}
+		ins.ModerationDecision = dec
+	}
 	var kind struct {
 		Kind     types.Kind `json:"kind"`
 		Duration float64    `json:"duration"`
@@ -99,6 +111,11 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 	row, err := s.Catalog.MediaUpdate(ctx, upd)
 	if err != nil {
 		return nil, err
+	}
+	if d := ins.ModerationDecision; d != nil && d.Action == "reject" {
+		// The record (with the decision and its evidence) is kept; the item
+		// ends FAILED with the reason.
+		return nil, rejection(d)
 	}
 	entries, err := s.Catalog.SearchIndex(ctx, row, upd.Transcript)
 	if errcode.Of(err) == errcode.NotImplemented {
@@ -172,7 +189,12 @@ func (t *Tasks) Move(ctx context.Context, c Call) (json.RawMessage, error) {
 	}
 	// The Media Processed event is written in the same transaction as the
 	// status change (outbox), so a consumer never misses a finished item.
-	ev := Event("Media Processed", map[string]any{"media_id": m.ID, "tenant": s.Tenant, "key": dst.String(), "kind": cur.Kind, "summary": cur.Summary})
+	detail := map[string]any{"media_id": m.ID, "tenant": s.Tenant, "key": dst.String(), "kind": cur.Kind, "summary": cur.Summary}
+	if cur.Insights != nil && cur.Insights.ModerationDecision != nil {
+		// A review policy's rule can match {"detail":{"moderation":{"action":["review"]}}}.
+		detail["moderation"] = cur.Insights.ModerationDecision
+	}
+	ev := Event("Media Processed", detail)
 	row, err := bus.OutboxEvent(ev)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ type RegisterInput struct {
 // Finished reports whether a media status is final: a repeated delivery of
 // the object does not run the pipeline again.
 func Finished(s types.Status) bool {
-	return s == types.StatusSucceeded || s == types.StatusFailed
+	return s == types.StatusSucceeded || s == types.StatusFailed || s == types.StatusRejected
 }
 
 // FindMedia returns the media row of an incoming object of scope's
@@ -116,8 +116,10 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 	t.log.Info("pipeline: media registered", "media_id", m.ID, "tenant", s.Tenant, "key", in.Key, "execution", c.ExecutionARN)
 	ref := Media{ID: m.ID, Tenant: s.Tenant, Bucket: in.Bucket, Key: k.String(), Size: m.Size, Filename: m.Filename,
 		Features: map[string]bool{
-			"labels":     t.providerFor(analyser.TaskLabels) != nil,
-			"moderation": t.providerFor(analyser.TaskModerate) != nil,
+			"labels":              t.providerFor(analyser.TaskLabels) != nil,
+			"moderation":          t.providerFor(analyser.TaskModerate) != nil,
+			"labels_activity":     t.visionActivity(analyser.TaskLabels),
+			"moderation_activity": t.visionActivity(analyser.TaskModerate),
 		},
 		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k), "media": map[string]any{}},
 	}
@@ -154,4 +156,14 @@ func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key) map[stri
 		opts["domain_text"] = t.opt.DomainText
 	}
 	return opts
+}
+
+// visionActivity reports whether task (labels or moderate) is handed to
+// the vision worker's activity: its provider is local, the configuration
+// routes it to the worker, and the worker can run.
+func (t *Tasks) visionActivity(task string) bool {
+	if t.cfg.Provider(task) != "local" || !t.cfg.VisionActivity() {
+		return false
+	}
+	return t.opt.VisionUnavailable == nil || t.opt.VisionUnavailable() == ""
 }

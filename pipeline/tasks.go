@@ -10,6 +10,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/types"
 )
@@ -45,7 +46,16 @@ type Options struct {
 	// Analysers are the app's analysers (analyser.NewRegistry and the
 	// configured remote providers); the built-in ones when nil.
 	Analysers *analyser.Registry
-	Now       func() time.Time
+	// Embedder computes the vectors of search entries (the Embed state);
+	// nil when no embedding provider is configured.
+	Embedder search.Embedder
+	Now      func() time.Time
+	// VisionUnavailable, when set, says why the vision worker cannot serve
+	// the labels and moderate tasks of provider local ("" when it can).
+	VisionUnavailable func() string
+	// VisionDemand, when set, is called before frames are prepared for the
+	// vision worker (the app starts its supervised worker on first need).
+	VisionDemand func()
 }
 
 // Metrics observe the pipeline.
@@ -100,11 +110,19 @@ var AnalyserTasks = []string{analyser.TaskClassify, analyser.TaskMedia, analyser
 // ARN after "landfall-").
 func (t *Tasks) Funcs() map[string]TaskFunc {
 	fns := map[string]TaskFunc{
-		"register":       t.Register,
-		"persist":        t.Persist,
-		"move":           t.Move,
-		"record-failure": t.RecordFailure,
-		"notify":         t.Notify,
+		"register":        t.Register,
+		"persist":         t.Persist,
+		"embed":           t.Embed,
+		"move":            t.Move,
+		"record-failure":  t.RecordFailure,
+		"notify":          t.Notify,
+		"review-policy":   t.ReviewPolicyTask,
+		"review-open":     t.ReviewOpenTask,
+		"review-escalate": t.ReviewEscalateTask,
+		"review-rerun":    t.ReviewRerunTask,
+		"review-apply":    t.ReviewApplyTask,
+		"review-reject":   t.ReviewRejectTask,
+		"frames":          t.Frames,
 	}
 	for _, task := range AnalyserTasks {
 		fns[task] = t.Analyse(task)

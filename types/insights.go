@@ -12,6 +12,10 @@ type Insights struct {
 	Entities       Entities  `json:"entities"`
 	SEODescription string    `json:"seo_description"`
 
+	// LowConfidence names the sections the provider marked as
+	// unreliable ("summary", "entities", "chapters", "topics"); the review
+	// policy can send such items to a person.
+	LowConfidence []string `json:"low_confidence,omitempty"`
 	// Mentions say when each entity is said or shown.
 	Mentions []EntityMention `json:"mentions,omitempty"`
 
@@ -20,6 +24,10 @@ type Insights struct {
 	OCR        []OCRText    `json:"ocr,omitempty"`
 	Faces      *Faces       `json:"faces,omitempty"`
 	Language   *Language    `json:"language,omitempty"`
+	// Vision holds the labels and moderation per shot (or for the image).
+	Vision *Vision `json:"vision,omitempty"`
+	// ModerationDecision is the tenant's moderation policy's verdict.
+	ModerationDecision *ModerationDecision `json:"moderation_decision,omitempty"`
 }
 
 // Chapter starts at StartSeconds, which lies on a sentence start.
@@ -84,7 +92,19 @@ type Moderation struct {
 	ParentName string  `json:"parent_name,omitempty"`
 	Confidence float64 `json:"confidence"`
 	Timestamp  float64 `json:"timestamp,omitempty"`
+	// Verdict is a reviewer's verdict on the flag: VerdictConfirmed or
+	// VerdictDismissed; empty until reviewed.
+	Verdict string `json:"verdict,omitempty"`
+	// TaxonomyLevel is 1 for a top-level category, 2 or 3 below it
+	// (Rekognition's moderation taxonomy); 0 when the provider gives none.
+	TaxonomyLevel int `json:"taxonomy_level,omitempty"`
 }
+
+// Moderation verdicts.
+const (
+	VerdictConfirmed = "confirmed"
+	VerdictDismissed = "dismissed"
+)
 
 // OCRText is one distinct piece of text found on screen or in an image,
 // deduplicated across frames: First and Last bound when it was visible.

@@ -1,5 +1,10 @@
 package types
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Transcript is Landfall's one internal transcript; every export (Landfall
 // JSON, WebVTT, SRT, Podcasting 2.0, Amazon Transcribe, OpenAI
 // verbose_json) is derived from it.
@@ -54,4 +59,32 @@ type Segment struct {
 type Speaker struct {
 	Label   string  `json:"label"`   // "spk_0"
 	Seconds float64 `json:"seconds"` // total speech attributed
+	// Name is the name a reviewer gave the speaker for the whole file;
+	// empty until then.
+	Name string `json:"name,omitempty"`
+}
+
+// SpeakerName is how Landfall shows a speaker label everywhere (the web
+// UI, captions, exports, search): the name a reviewer gave it, else
+// "Speaker N" for "spk_(N-1)", else the label as it is.
+func (t *Transcript) SpeakerName(label string) string {
+	if t != nil {
+		for _, s := range t.Speakers {
+			if s.Label == label && s.Name != "" {
+				return s.Name
+			}
+		}
+	}
+	return DefaultSpeakerName(label)
+}
+
+// DefaultSpeakerName turns "spk_0" into "Speaker 1"; other labels stay as
+// they are.
+func DefaultSpeakerName(label string) string {
+	if n, ok := strings.CutPrefix(label, "spk_"); ok && n != "" {
+		if v, err := strconv.Atoi(n); err == nil && v >= 0 && strconv.Itoa(v) == n {
+			return "Speaker " + strconv.Itoa(v+1)
+		}
+	}
+	return label
 }

@@ -26,4 +26,10 @@ const (
 	// StatusSkipped: the object was stored but no rule started the
 	// pipeline for it; Media.Cause says why.
 	StatusSkipped Status = "SKIPPED"
+	// StatusInReview: the analysis is done and stored, and the item waits
+	// for a person's decision in the review queue before it is published.
+	StatusInReview Status = "IN_REVIEW"
+	// StatusRejected: a reviewer rejected the item; Media.Cause holds the
+	// reviewer's reason. It is an outcome, not a failure.
+	StatusRejected Status = "REJECTED"
 )

@@ -50,6 +50,20 @@ func (a Access) Administer() error {
 	return nil
 }
 
+// PollActivities allows polling activity tasks (GetActivityTask): admins,
+// and operators, whose keys run activity workers on other machines. A
+// worker sees the input of the tasks it is handed and settles those tasks
+// (AuthorizeTask), and nothing else of any tenant.
+func (a Access) PollActivities() error {
+	if !a.ok {
+		return a.unauthenticated()
+	}
+	if !a.p.Installation() && a.p.Role != identity.RoleOperator {
+		return errcode.New(errcode.PermissionDenied, "%s may not poll activity tasks (an operator or admin key may)", roleName(a.p.Role))
+	}
+	return nil
+}
+
 // Read allows listing and describing state machines and activities:
 // every principal but an operator.
 func (a Access) Read() error {
@@ -180,6 +194,11 @@ func (e *Engine) Authorize(ctx context.Context, a Access, arn string, change boo
 func (e *Engine) AuthorizeTask(ctx context.Context, a Access, token string) error {
 	if !a.ok {
 		return a.unauthenticated()
+	}
+	if a.p.Role == identity.RoleOperator {
+		// An operator's worker settles the activity tasks it holds.
+		_, err := e.ActivityTaskTenant(ctx, token)
+		return err
 	}
 	tenant, err := e.TaskTenant(ctx, token)
 	if err != nil {

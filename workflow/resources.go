@@ -30,6 +30,10 @@ type Invocation struct {
 	IdempotencyKey string
 	Resource       string
 	Input          json.RawMessage
+	// Sync is set for .sync and .sync:2 tasks (Resource has no suffix; the
+	// engine turns ".sync:2" into ":2"): the invoker waits for the work
+	// it starts to end.
+	Sync bool
 	// TaskToken is set for .waitForTaskToken: the invoker hands it to
 	// whoever will call SendTaskSuccess or SendTaskFailure.
 	TaskToken string

@@ -282,3 +282,29 @@ func (e *Engine) claimActivityTask(ctx context.Context, name, workerName string)
 	}
 	return task, err
 }
+
+// ActivityTaskTenant returns the tenant of the execution whose activity
+// task token names, while a worker holds that task (claimed with
+// GetActivityTask and not yet settled or timed out). It lets an API hand
+// the worker holding a task the files the task names, and nothing once the
+// task has ended. Any other token is NotFound wrapping ErrTaskDoesNotExist.
+func (e *Engine) ActivityTaskTenant(ctx context.Context, token string) (string, error) {
+	if err := validToken("task token", token); err != nil {
+		return "", err
+	}
+	var tenant string
+	err := e.withTx(ctx, func(tx dbtx) error {
+		k, err := e.st.TaskGet(ctx, tx, &taskGetParams{Token: token})
+		if err == nil && (k.kind != kindActivity || k.status != taskRunning) {
+			err = errNoRows
+		}
+		if err == nil {
+			_, tenant, err = e.st.TaskOwnerGet(ctx, tx, &taskGetParams{Token: token})
+		}
+		if errors.Is(err, errNoRows) {
+			return errcode.Wrap(errcode.NotFound, ErrTaskDoesNotExist, "no running activity task has token %s", short(token))
+		}
+		return err
+	})
+	return tenant, err
+}

@@ -122,15 +122,19 @@ type taskRow struct {
 	status, owner                                 string
 	dispatch, heartbeatSeconds                    int
 	timeoutUS, heartbeatUS, createdUS             int64
+
+	// pattern is "sync" for .sync tasks (their resource is stored
+	// without the suffix), else "".
+	pattern string
 }
 
-const taskCols = `token, execution_arn, frame_id, state_name, state_path, attempt, kind, resource, activity, input, status, owner, dispatch, heartbeat_seconds, timeout_us, heartbeat_us, created_us`
+const taskCols = `token, execution_arn, frame_id, state_name, state_path, attempt, kind, resource, activity, input, status, owner, dispatch, heartbeat_seconds, timeout_us, heartbeat_us, created_us, pattern`
 
 func scanTask(r row) (*taskRow, error) {
 	k := &taskRow{}
 	var input string
 	err := r.Scan(&k.token, &k.execARN, &k.frameID, &k.stateName, &k.statePath, &k.attempt, &k.kind, &k.resource, &k.activity, &input,
-		&k.status, &k.owner, &k.dispatch, &k.heartbeatSeconds, &k.timeoutUS, &k.heartbeatUS, &k.createdUS)
+		&k.status, &k.owner, &k.dispatch, &k.heartbeatSeconds, &k.timeoutUS, &k.heartbeatUS, &k.createdUS, &k.pattern)
 	k.input = json.RawMessage(input)
 	return k, err
 }
@@ -147,7 +151,7 @@ type eventRow struct {
 type taskRun struct {
 	token, execARN, frameID string
 	tenant                  string
-	kind, resource          string
+	kind, resource, pattern string
 	statePath               string
 	attempt, dispatch       int
 	key                     string
@@ -410,6 +414,18 @@ func (t *txn) flush() error {
 			Ended: x.statusChange, Output: x.output, Error: x.errName, Cause: x.cause, StopUS: x.stopUS,
 			Redriven: x.setRedrive, RedriveCount: x.redriveCount, RedriveUS: x.redriveUS, TimeoutUS: x.timeoutUS}))
 	}
+	if pt, ok := tx.(*pgTx); ok && len(t.jobs) == 0 && t.job == nil {
+		// Nothing for River: the writes and the commit go in one round
+		// trip.
+		err := pt.commitBatch(ctx, batch, cas)
+		if errors.Is(err, errCASMissed) {
+			return errStale
+		}
+		if err != nil {
+			return fmt.Errorf("write transition: %w", err)
+		}
+		return nil
+	}
 	counts, err := tx.execBatch(ctx, batch)
 	if err != nil {
 		return fmt.Errorf("write transition: %w", err)
@@ -607,6 +623,9 @@ func (t *txn) scheduleTask(f *frameRow, out outcome) error {
 		if tc.Pattern == "waitForTaskToken" {
 			k.kind = kindCallback
 		}
+		if tc.Pattern == "sync" {
+			k.pattern = "sync"
+		}
 		if tc.Pattern != "" {
 			rname += "." + tc.Pattern
 		}
@@ -643,7 +662,7 @@ func (t *txn) claim(f *frameRow, k *taskRow) {
 		}
 	}
 	t.inline = &taskRun{
-		token: k.token, execARN: k.execARN, tenant: t.exec.tenant, frameID: k.frameID, kind: k.kind, resource: k.resource,
+		token: k.token, execARN: k.execARN, tenant: t.exec.tenant, frameID: k.frameID, kind: k.kind, resource: k.resource, pattern: k.pattern,
 		statePath: k.statePath, attempt: k.attempt, dispatch: k.dispatch, input: k.input, timeout: timeout,
 		key: fmt.Sprintf("%s%s#%d@%s", k.execARN, k.statePath, k.attempt, k.token[:12]),
 	}

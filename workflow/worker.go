@@ -16,6 +16,8 @@ import (
 
 // workStep is the River worker of every transition job.
 func (e *Engine) workStep(ctx context.Context, job *river.Job[stepArgs]) error {
+	e.fair.active.Add(1)
+	defer e.fair.active.Add(-1)
 	a := job.Args
 	run, err := e.transitionOn(ctx, a.Exec, a.Frame, job, true, func(t *txn) error {
 		if t.exec.status != StatusRunning {
@@ -99,7 +101,7 @@ func (e *Engine) invoke(ctx context.Context, run *taskRun) (json.RawMessage, err
 	}
 	in := Invocation{
 		ExecutionARN: run.execARN, Tenant: run.tenant, StatePath: run.statePath, Attempt: run.attempt, IdempotencyKey: run.key,
-		Resource: run.resource, Input: run.input,
+		Resource: run.resource, Input: run.input, Sync: run.pattern == "sync",
 		Heartbeat: func(ctx context.Context) error { return e.heartbeatTask(ctx, run.token, run.dispatch) },
 	}
 	if run.kind == kindCallback {

@@ -106,7 +106,7 @@ func FuzzCues(f *testing.F) {
 				}
 				txt := strings.Join(c.Lines, " ")
 				if format == "srt" && c.Lines[0] != "" {
-					if k := strings.Index(txt, ": "); k > 0 && strings.HasPrefix(txt, "spk_") {
+					if k := strings.Index(txt, ": "); k > 0 && strings.HasPrefix(txt, "Speaker ") {
 						txt = txt[k+2:]
 					}
 				}

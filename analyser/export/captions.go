@@ -37,7 +37,7 @@ func Cues(t *types.Transcript, o Options, prefixSpeaker bool) []Cue {
 		c := Cue{Start: cur[0].start, End: cur[len(cur)-1].end, Speaker: cur[0].speaker}
 		prefix := ""
 		if prefixSpeaker && !o.NoSpeakers && c.Speaker != "" {
-			prefix = o.speaker(c.Speaker) + ": "
+			prefix = o.speaker(t, c.Speaker) + ": "
 		}
 		c.Lines = wrap(prefix, cur, o.MaxLineChars)
 		cues = append(cues, c)
@@ -46,7 +46,7 @@ func Cues(t *types.Transcript, o Options, prefixSpeaker bool) []Cue {
 	fits := func(next token) bool {
 		prefix := ""
 		if prefixSpeaker && !o.NoSpeakers && next.speaker != "" {
-			prefix = o.speaker(next.speaker) + ": "
+			prefix = o.speaker(t, next.speaker) + ": "
 		}
 		return len(wrap(prefix, append(cur[:len(cur):len(cur)], next), o.MaxLineChars)) <= o.MaxLines
 	}
@@ -249,7 +249,8 @@ func vttEscape(s string) string {
 }
 
 // WriteVTT writes WebVTT captions; speakers appear as voice spans
-// (<v spk_0>) unless Options.NoSpeakers.
+// by display name (<v Speaker 1>, or the name a reviewer gave) unless
+// Options.NoSpeakers.
 func WriteVTT(w io.Writer, t *types.Transcript, o Options) error {
 	o = o.withDefaults()
 	bw := bufio.NewWriter(w)
@@ -259,7 +260,7 @@ func WriteVTT(w io.Writer, t *types.Transcript, o Options) error {
 		for k, l := range c.Lines {
 			if k == 0 && c.Speaker != "" && !o.NoSpeakers {
 				// The annotation cannot hold '>' and must not break the tag.
-				name := strings.NewReplacer(">", "", "<", "", "&", "&amp;", "\n", " ").Replace(o.speaker(c.Speaker))
+				name := strings.NewReplacer(">", "", "<", "", "&", "&amp;", "\n", " ").Replace(o.speaker(t, c.Speaker))
 				fmt.Fprintf(bw, "<v %s>", name)
 			}
 			bw.WriteString(strings.ReplaceAll(vttEscape(l), "-->", "--&gt;"))
@@ -270,7 +271,8 @@ func WriteVTT(w io.Writer, t *types.Transcript, o Options) error {
 }
 
 // WriteSRT writes SubRip captions; a cue's speaker is shown as a
-// "spk_0: " prefix unless Options.NoSpeakers.
+// "Speaker 1: " prefix (or the name a reviewer gave) unless
+// Options.NoSpeakers.
 func WriteSRT(w io.Writer, t *types.Transcript, o Options) error {
 	o = o.withDefaults()
 	bw := bufio.NewWriter(w)

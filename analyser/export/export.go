@@ -36,8 +36,10 @@ type Options struct {
 	PauseSplit    float64
 	// NoSpeakers leaves speaker labels out of captions.
 	NoSpeakers bool
-	// SpeakerNames maps labels (spk_0) to display names; labels without a
-	// name are shown as they are.
+	// SpeakerNames maps labels (spk_0) to display names. A label without
+	// one here shows the name the transcript gives its speaker (a
+	// reviewer's rename), else "Speaker N" (spk_0 is "Speaker 1"), as the
+	// web UI shows it.
 	SpeakerNames map[string]string
 
 	// Title, Description and FileName fill the Podcasting 2.0 chapters
@@ -67,11 +69,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func (o Options) speaker(label string) string {
+func (o Options) speaker(t *types.Transcript, label string) string {
 	if n, ok := o.SpeakerNames[label]; ok && n != "" {
 		return n
 	}
-	return label
+	return t.SpeakerName(label)
 }
 
 // Format is one export.

@@ -208,7 +208,7 @@ func TestCaptions(t *testing.T) {
 					}
 					text := strings.Join(c.Lines, " ")
 					if format == "srt" {
-						if k := strings.Index(text, ": "); k > 0 && strings.HasPrefix(text, "spk_") {
+						if k := strings.Index(text, ": "); k > 0 && strings.HasPrefix(text, "Speaker ") {
 							c.Voice, text = text[:k], text[k+2:]
 						}
 					}
@@ -245,8 +245,20 @@ func TestCueSplitsAtSpeakerTurns(t *testing.T) {
 	if !strings.Contains(named, "<v Ann host>") {
 		t.Fatalf("speaker name not applied:\n%s", named[:300])
 	}
+	// A name the transcript gives a speaker (a reviewer's rename) shows
+	// in every caption; other speakers show as the UI shows them.
+	renamed := *tr
+	renamed.Speakers = append([]types.Speaker(nil), tr.Speakers...)
+	renamed.Speakers[1].Name = "Bea"
+	vtt := render(t, "vtt", &renamed, nil, Options{})
+	if !strings.Contains(vtt, "<v Bea>") || !strings.Contains(vtt, "<v Speaker 1>") || strings.Contains(vtt, "spk_") {
+		t.Fatalf("transcript speaker names not applied:\n%s", vtt[:300])
+	}
+	if srt := render(t, "srt", &renamed, nil, Options{}); !strings.Contains(srt, "\nBea: ") || strings.Contains(srt, "spk_") {
+		t.Fatalf("transcript speaker names not applied in SRT:\n%s", srt[:300])
+	}
 	bare := render(t, "srt", tr, nil, Options{NoSpeakers: true})
-	if strings.Contains(bare, "spk_") {
+	if strings.Contains(bare, "spk_") || strings.Contains(bare, "Speaker ") {
 		t.Fatal("NoSpeakers still shows labels")
 	}
 }
@@ -439,8 +451,8 @@ func TestPodcastTranscript(t *testing.T) {
 			t.Fatalf("%s: %+v", name, doc)
 		}
 		for i, s := range doc.Segments {
-			want := tr.Segments[i].Speaker
-			if want == "spk_0" {
+			want := types.DefaultSpeakerName(tr.Segments[i].Speaker)
+			if tr.Segments[i].Speaker == "spk_0" {
 				want = "Ann"
 			}
 			if s.Speaker != want || s.Body == "" || s.EndTime < s.StartTime {

@@ -95,7 +95,7 @@ func WritePodcastTranscript(w io.Writer, t *types.Transcript, o Options) error {
 		}
 		seg := PodcastTranscriptSegment{StartTime: round3(s.Start), EndTime: round3(s.End), Body: body}
 		if s.Speaker != "" && !o.NoSpeakers {
-			seg.Speaker = o.speaker(s.Speaker)
+			seg.Speaker = o.speaker(t, s.Speaker)
 		}
 		if n > 0 {
 			j.raw(",")

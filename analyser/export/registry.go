@@ -68,6 +68,8 @@ func NewRegistry() *Registry {
 		{Name: "chapters.vtt", ContentType: "text/vtt", Write: func(w io.Writer, d *Doc) error {
 			return WriteVTTChapters(w, d.Insights, d.Duration)
 		}},
+		{Name: "labels.json", ContentType: "application/json", Write: WriteRekognitionLabels},
+		{Name: "moderation.json", ContentType: "application/json", Write: WriteRekognitionModeration},
 	} {
 		if err := r.Register(n); err != nil {
 			panic(err) // the standard set is fixed and valid

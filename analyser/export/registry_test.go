@@ -18,7 +18,7 @@ func TestRegistryStandardSetAndIsolation(t *testing.T) {
 	for _, n := range a.All() {
 		names = append(names, n.Name)
 	}
-	want := "captions.srt captions.vtt chapters.json chapters.vtt podcast-transcript.json transcribe.json verbose.json"
+	want := "captions.srt captions.vtt chapters.json chapters.vtt labels.json moderation.json podcast-transcript.json transcribe.json verbose.json"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("standard exports %s\nwant %s", got, want)
 	}

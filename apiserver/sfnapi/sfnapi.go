@@ -17,7 +17,8 @@
 // carry an identity.Principal in its context (the server's authentication
 // puts it there), and a request without one is refused. State machines
 // and activities are the installation's (admins create, update and delete
-// them and poll activity tasks); tenants describe and list them and start
+// them; admins and operators poll activity tasks and settle the tasks they
+// hold); tenants describe and list them and start
 // executions that run for their own tenant; a tenant sees, stops,
 // redrives and settles task tokens of its own executions only, and
 // another tenant's are ExecutionDoesNotExist like missing ones.
@@ -39,6 +40,7 @@ import (
 
 	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/identity"
 	"github.com/landfall/landfall/workflow"
 )
 
@@ -107,6 +109,9 @@ func writeError(w http.ResponseWriter, err error) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": ae.Type, "message": ae.Message})
 }
 
+// workerActions are what an activity worker with an operator key does.
+var workerActions = map[string]bool{"GetActivityTask": true, "SendTaskHeartbeat": true, "SendTaskSuccess": true, "SendTaskFailure": true}
+
 type action func(h *Handler, ctx context.Context, body []byte) (any, error)
 
 var actions = map[string]action{
@@ -161,6 +166,9 @@ func (h *Handler) serve(r *http.Request) (any, error) {
 	act, ok := actions[name]
 	if !ok {
 		return nil, fail("UnknownOperationException", "operation %s is not supported", name)
+	}
+	if p, ok := identity.FromContext(r.Context()); ok && p.Role == identity.RoleOperator && !workerActions[name] {
+		return nil, fail("AccessDeniedException", "%s: operator keys poll activity tasks and settle the running ones (GetActivityTask, SendTaskHeartbeat, SendTaskSuccess, SendTaskFailure) only", name)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
@@ -1007,7 +1015,7 @@ func (h *Handler) getActivityTask(ctx context.Context, body []byte) (any, error)
 	if err := arnKind(req.ActivityARN, "activity"); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
+	if err := workflow.AccessOf(ctx).PollActivities(); err != nil {
 		return nil, mapErr(err, "", "")
 	}
 	task, err := h.e.GetActivityTask(ctx, req.ActivityARN, req.WorkerName, h.MaxPoll)

@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,6 +131,9 @@ type Verifier struct {
 	// Service, when set, is the one service a credential scope may name
 	// ("states" for the Step Functions endpoint).
 	Service string
+	// AlsoServices are further services a scope may name when Service is
+	// set ("sqs" where the endpoint also serves the SQS protocol).
+	AlsoServices []string
 }
 
 // Verify checks r's signature with any service in the credential scope;
@@ -205,7 +209,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) (identity
 }
 
 func (v *Verifier) checkScope(sig *signature) error {
-	if v.Service != "" && sig.scope.Service != v.Service {
+	if v.Service != "" && sig.scope.Service != v.Service && !slices.Contains(v.AlsoServices, sig.scope.Service) {
 		return newError(CodeInvalidSignature, "credential scope names service %q: this endpoint is %q", clip(sig.scope.Service), v.Service)
 	}
 	if got := sig.time.Format(scopeDateLayout); got != sig.scope.Date {

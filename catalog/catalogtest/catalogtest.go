@@ -109,6 +109,11 @@ func Run(t *testing.T, open Opener) {
 		{"TextValidation", testTextValidation, ""},
 		{"DriverErrorText", testDriverErrorText, ""},
 		{"StoredBytes", testStoredBytes, ""},
+		{"ReviewQueue", testReviewQueue, catalog.FeatureReviews},
+		{"ReviewClaims", testReviewClaims, catalog.FeatureReviews},
+		{"ReviewDecideOnce", testReviewDecideOnce, catalog.FeatureReviews},
+		{"MediaVersions", testMediaVersions, catalog.FeatureReviews},
+		{"SpeakerSearch", testSpeakerSearch, catalog.FeatureSearch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,6 +166,21 @@ func testNotImplemented(t *testing.T, b *bundle, f catalog.Feature) {
 		e4 := st.RuleDelete(ctx, &catalog.RuleDeleteParams{Name: "r1"})
 		_, e5 := st.RulesVersion(ctx, &catalog.RulesVersionParams{})
 		errs = []error{e1, e2, e3, e4, e5}
+	case catalog.FeatureReviews:
+		m := &catalog.ReviewGetParams{TenantID: "acme", MediaID: "m1"}
+		_, e1 := st.ReviewOpen(ctx, &catalog.ReviewOpenParams{TenantID: "acme", MediaID: "m1", TaskToken: "t",
+			Reasons: []catalog.ReviewReason{{Code: catalog.ReasonTenantPolicy}}})
+		_, e2 := st.ReviewGet(ctx, m)
+		_, e3 := st.ReviewList(ctx, &catalog.ReviewListParams{TenantID: "acme"})
+		_, e4 := st.ReviewCounts(ctx, &catalog.ReviewCountsParams{TenantID: "acme"})
+		_, e5 := st.ReviewClaim(ctx, &catalog.ReviewClaimParams{TenantID: "acme", MediaID: "m1", Reviewer: "r"})
+		_, e6 := st.ReviewRelease(ctx, &catalog.ReviewReleaseParams{TenantID: "acme", MediaID: "m1", Reviewer: "r"})
+		_, e7 := st.ReviewDecide(ctx, &catalog.ReviewDecideParams{TenantID: "acme", MediaID: "m1", Reviewer: "r", Outcome: catalog.OutcomeApproved})
+		_, e8 := st.ReviewResumed(ctx, &catalog.ReviewResumedParams{TenantID: "acme", MediaID: "m1", Round: 1})
+		_, e9 := st.ReviewUnresumed(ctx, &catalog.ReviewUnresumedParams{})
+		_, e10 := st.MediaVersionAdd(ctx, &catalog.MediaVersionAddParams{TenantID: "acme", MediaID: "m1", Kind: catalog.VersionEdit, Author: "r"})
+		_, e11 := st.MediaVersionList(ctx, &catalog.MediaVersionListParams{TenantID: "acme", MediaID: "m1"})
+		errs = []error{e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11}
 	default:
 		t.Fatalf("no check for feature %q", f)
 	}
@@ -545,6 +565,8 @@ func testMediaTransitions(t *testing.T, b *bundle) {
 		types.StatusSucceeded:  {types.StatusProcessing, types.StatusSucceeded},
 		types.StatusFailed:     {types.StatusProcessing, types.StatusFailed},
 		types.StatusSkipped:    {types.StatusSkipped},
+		types.StatusInReview:   {types.StatusProcessing, types.StatusInReview},
+		types.StatusRejected:   {types.StatusProcessing, types.StatusRejected},
 	}
 	for _, c := range cases {
 		m := b.media(t, catalog.MediaCreateParams{})

@@ -32,11 +32,12 @@
 //
 // # Gaps
 //
-// The driver implements Partial: it lacks api-keys, search, outbox and
-// rules, whose methods return errcode.NotImplemented (MediaUpdate accepts
-// a Transcript and indexes nothing; an AWS deployment
+// The driver implements Partial: it lacks api-keys, search, outbox,
+// rules and reviews, whose methods return errcode.NotImplemented
+// (MediaUpdate accepts a Transcript and indexes nothing; an AWS deployment
 // authenticates with IAM, routes events through EventBridge, and searches
-// with a separate index). Changes that the SQL drivers make in one
+// with a separate index; the review queue is not built on DynamoDB yet).
+// Changes that the SQL drivers make in one
 // transaction are made here as a sequence of conditional writes, each
 // safe to repeat: a media row and its tenant's stored-bytes counter, a
 // failure row, its guard and the media row it marks FAILED. A process that
@@ -106,6 +107,9 @@ type Config struct {
 	// CreateTables creates missing tables (with Tables' definitions) and
 	// waits until they are active.
 	CreateTables bool
+	// TablesExist skips checking the tables at Open (a deployed stack
+	// created them), so the caller needs no dynamodb:DescribeTable.
+	TablesExist bool
 }
 
 // DefaultPrefix is the table-name prefix when none is given.
@@ -155,6 +159,9 @@ func Open(ctx context.Context, cfg Config, opts catalog.Options) (*Store, error)
 		now = time.Now
 	}
 	s := &Store{c: c, media: cfg.Prefix + "media", failures: cfg.Prefix + "failures", catTable: cfg.Prefix + "catalog", now: now}
+	if cfg.TablesExist {
+		return s, nil
+	}
 	for _, def := range Tables(cfg.Prefix) {
 		if err := s.ensureTable(ctx, def, cfg.CreateTables); err != nil {
 			return nil, err
@@ -261,7 +268,7 @@ func (s *Store) Client() *ddb.Client { return s.c }
 
 // Unsupported lists the features this driver lacks.
 func (s *Store) Unsupported() []catalog.Feature {
-	return []catalog.Feature{catalog.FeatureAPIKeys, catalog.FeatureSearch, catalog.FeatureOutbox, catalog.FeatureRules}
+	return []catalog.Feature{catalog.FeatureAPIKeys, catalog.FeatureSearch, catalog.FeatureOutbox, catalog.FeatureRules, catalog.FeatureReviews}
 }
 
 func (s *Store) Close() error {
@@ -1710,4 +1717,40 @@ func (s *Store) UsageTotals(ctx context.Context, p *catalog.UsageTotalsParams) (
 		r.Total.CostUSD += u.CostUSD
 	}
 	return r, nil
+}
+
+// The review queue and media versions are not built on DynamoDB yet.
+
+func (s *Store) ReviewOpen(context.Context, *catalog.ReviewOpenParams) (*catalog.Review, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewGet(context.Context, *catalog.ReviewGetParams) (*catalog.Review, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewList(context.Context, *catalog.ReviewListParams) (*catalog.ReviewPage, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewCounts(context.Context, *catalog.ReviewCountsParams) (*catalog.ReviewCounts, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewClaim(context.Context, *catalog.ReviewClaimParams) (*catalog.Review, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewRelease(context.Context, *catalog.ReviewReleaseParams) (*catalog.Review, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewDecide(context.Context, *catalog.ReviewDecideParams) (*catalog.Review, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewResumed(context.Context, *catalog.ReviewResumedParams) (*catalog.Review, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) ReviewUnresumed(context.Context, *catalog.ReviewUnresumedParams) ([]*catalog.Review, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) MediaVersionAdd(context.Context, *catalog.MediaVersionAddParams) (*catalog.MediaVersion, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) MediaVersionList(context.Context, *catalog.MediaVersionListParams) ([]*catalog.MediaVersion, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
 }

@@ -39,6 +39,11 @@ func Entries(m *catalog.Media, tr *types.Transcript) []catalog.SearchEntry {
 		if tr.Duration > dur {
 			dur = tr.Duration
 		}
+		// A speaker a reviewer named is a person of the item, found by
+		// name from their first turn to their last.
+		for _, c := range catalog.SpeakerChunks(tr) {
+			b.add(catalog.SearchEntry{Field: catalog.FieldEntity, Value: "person", Start: c.Start, End: c.End, Speaker: c.Speaker, Body: c.Text})
+		}
 	}
 	ins := m.Insights
 	summary := m.Summary

@@ -326,6 +326,8 @@ func resourceARN(r Res) []any {
 		return []any{sub("arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${BedrockModelId}")}
 	case ResTranscribe, ResRekognition:
 		return []any{"*"}
+	case ResDefaultBus:
+		return []any{sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default")}
 	}
 	panic("deploy/aws: no ARN for " + string(r))
 }
@@ -540,7 +542,20 @@ func (b *builder) stateMachine(def any, lambdas []LambdaTask, integrations []Int
 		"Type":       "AWS::Logs::LogGroup",
 		"Properties": map[string]any{"LogGroupName": sub("/aws/vendedlogs/states/${AWS::StackName}-" + b.opts.StateMachine), "RetentionInDays": ref("LogRetentionDays")},
 	}
-	subs := map[string]any{
+	subs := map[string]any{}
+	if b2, err := json.Marshal(def); err == nil {
+		// A copy: the caller's definition stays as written.
+		def = nil
+		_ = json.Unmarshal(b2, &def)
+	}
+	// Activity resources name the stack's activities through a
+	// substitution of their Ref (the activity's ARN).
+	rewriteActivities(def, func(name string) string {
+		key := "Activity" + strings.NewReplacer("-", "", "_", "").Replace(name)
+		subs[key] = ref(logicalID("Activity", name))
+		return "${" + key + "}"
+	})
+	for k, v := range map[string]any{
 		"Region":        ref("AWS::Region"),
 		"AccountId":     ref("AWS::AccountId"),
 		"Bucket":        ref(idBucket),
@@ -548,6 +563,8 @@ func (b *builder) stateMachine(def any, lambdas []LambdaTask, integrations []Int
 		"FailuresTable": ref(idFailures),
 		"CatalogTable":  ref(idCatalog),
 		"AlertTopic":    ref(idTopic),
+	} {
+		subs[k] = v
 	}
 	b.res[idMachine] = map[string]any{
 		"Type": "AWS::StepFunctions::StateMachine",
@@ -687,7 +704,11 @@ func (b *builder) tenants() {
 func (b *builder) metadata(lambdas []LambdaTask, integrations []Integration) map[string]any {
 	fns, svcs := []any{}, []any{}
 	for _, l := range lambdas {
-		fns = append(fns, map[string]any{"function": "landfall-" + l.Task, "states": toAny(l.States), "native": Functions[l.Task].Native})
+		fn := map[string]any{"function": "landfall-" + l.Task, "states": toAny(l.States), "native": Functions[l.Task].Native}
+		if u := Functions[l.Task].Unavailable; u != "" {
+			fn["not_available_on_aws"] = u
+		}
+		fns = append(fns, fn)
 	}
 	for _, in := range integrations {
 		svcs = append(svcs, map[string]any{"resource": in.Resource, "states": toAny(in.States)})
@@ -696,4 +717,24 @@ func (b *builder) metadata(lambdas []LambdaTask, integrations []Integration) map
 		"Definition": b.opts.DefinitionFile, "Rules": b.opts.RulesFile, "Tenants": append([]any{}, toAny(b.opts.Tenants)...),
 		"LambdaTasks": fns, "ServiceIntegrations": svcs,
 	}}
+}
+
+// rewriteActivities replaces every state's activity Resource in def (as
+// decoded JSON) with what to returns for the activity's name.
+func rewriteActivities(def any, to func(name string) string) {
+	switch v := def.(type) {
+	case map[string]any:
+		if r, ok := v["Resource"].(string); ok {
+			if m := activityARN.FindStringSubmatch(r); m != nil {
+				v["Resource"] = to(m[1])
+			}
+		}
+		for _, c := range v {
+			rewriteActivities(c, to)
+		}
+	case []any:
+		for _, c := range v {
+			rewriteActivities(c, to)
+		}
+	}
 }

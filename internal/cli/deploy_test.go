@@ -42,7 +42,16 @@ func TestDeployAWSOut(t *testing.T) {
 	if err := os.WriteFile(def, tmpl.Resources["MediaStateMachine"].Properties["Definition"], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr = run(t, "", "states", "validate", def, "--subst", "Region=eu-west-1", "--subst", "AccountId=123456789012")
+	args := []string{"states", "validate", def, "--subst", "Region=eu-west-1", "--subst", "AccountId=123456789012"}
+	var subs map[string]json.RawMessage
+	_ = json.Unmarshal(tmpl.Resources["MediaStateMachine"].Properties["DefinitionSubstitutions"], &subs)
+	for k := range subs {
+		if strings.HasPrefix(k, "Activity") {
+			// The stack's activities, by their ARNs.
+			args = append(args, "--subst", k+"=arn:aws:states:eu-west-1:123456789012:activity:"+k)
+		}
+	}
+	code, stdout, stderr = run(t, "", args...)
 	if code != 0 || !strings.Contains(stdout, "valid") {
 		t.Fatalf("states validate: exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -266,7 +266,7 @@ func mediaList(ctx context.Context, env *Env, args []string) error {
 	fs := NewFlagSet(env, "media list")
 	mk := clientFlags(env, fs)
 	var p client.ListParams
-	fs.StringVar(&p.Status, "status", "", "PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED")
+	fs.StringVar(&p.Status, "status", "", "PENDING, PROCESSING, IN_REVIEW, SUCCEEDED, FAILED, SKIPPED or REJECTED")
 	fs.StringVar(&p.Kind, "kind", "", "audio, video or image")
 	fs.StringVar(&p.Since, "since", "", "RFC 3339 time or a duration such as 24h")
 	fs.StringVar(&p.Until, "until", "", "RFC 3339 time")

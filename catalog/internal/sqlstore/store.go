@@ -806,10 +806,11 @@ func validKind(field string, k types.Kind) error {
 
 func validStatus(field string, st types.Status) error {
 	switch st {
-	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped:
+	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped,
+		types.StatusInReview, types.StatusRejected:
 		return nil
 	}
-	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED)", field, st)
+	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED, SKIPPED, IN_REVIEW or REJECTED)", field, st)
 }
 
 func (s *Store) mediaGet(ctx context.Context, qr queryer, id, tenant string, lock bool) (*catalog.Media, error) {
@@ -895,14 +896,14 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 		if p.Version != 0 && p.Version != m.Version {
 			return catalog.VersionConflict(m.ID, p.Version, m.Version)
 		}
-		if p.Reprocess && m.Status != types.StatusSucceeded && m.Status != types.StatusFailed {
-			return errcode.New(errcode.FailedPrecond, "catalog: media %q is %s: only SUCCEEDED or FAILED media can be reprocessed", m.ID, m.Status)
+		if p.Reprocess && m.Status != types.StatusSucceeded && m.Status != types.StatusFailed && m.Status != types.StatusRejected {
+			return errcode.New(errcode.FailedPrecond, "catalog: media %q is %s: only SUCCEEDED, FAILED or REJECTED media can be reprocessed", m.ID, m.Status)
 		}
 		if p.Status != "" {
 			if err := catalog.CheckTransition(m.ID, m.Status, p.Status, p.Reprocess); err != nil {
 				return err
 			}
-			if (m.Status == types.StatusFailed || m.Status == types.StatusSkipped) && p.Status != m.Status {
+			if (m.Status == types.StatusFailed || m.Status == types.StatusSkipped || m.Status == types.StatusRejected) && p.Status != m.Status {
 				m.Error, m.Cause = "", ""
 			}
 			m.Status = p.Status
@@ -969,6 +970,9 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			if err := s.replaceChunks(ctx, tx, m, catalog.SourceTranscript, catalog.ChunkTranscript(p.Transcript, catalog.ChunkOptions{})); err != nil {
 				return err
 			}
+			if err := s.replaceChunks(ctx, tx, m, catalog.SourceSpeaker, catalog.SpeakerChunks(p.Transcript)); err != nil {
+				return err
+			}
 		}
 		if err := s.outboxInsert(ctx, tx, "events", p.Events); err != nil {
 			return err
@@ -1022,6 +1026,9 @@ func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) (
 		}
 		n, _ := r.RowsAffected()
 		res.SearchEntries += n
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.ID); err != nil {
+			return dbErr(err, "delete search vectors")
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_search_state WHERE media_id = ?`), p.ID); err != nil {
 			return dbErr(err, "delete search state")
 		}
@@ -1031,6 +1038,14 @@ func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) (
 				return dbErr(err, "delete failures")
 			}
 			res.Failures, _ = r.RowsAffected()
+		}
+		// The review item and the versions of reviewed results go with
+		// the item.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_reviews WHERE tenant_id = ? AND media_id = ?`), p.TenantID, p.ID); err != nil {
+			return dbErr(err, "delete review")
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_media_versions WHERE tenant_id = ? AND media_id = ?`), p.TenantID, p.ID); err != nil {
+			return dbErr(err, "delete media versions")
 		}
 		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM cat_media WHERE id = ?`), p.ID)
 		return dbErr(err, "delete media")
@@ -1387,9 +1402,9 @@ func (s *Store) SearchQuery(ctx context.Context, p *catalog.SearchQueryParams) (
 		return nil, err
 	}
 	switch p.Source {
-	case "", catalog.SourceSummary, catalog.SourceTranscript:
+	case "", catalog.SourceSummary, catalog.SourceTranscript, catalog.SourceSpeaker:
 	default:
-		return nil, catalog.Invalidf("source: %q is not %q or %q", p.Source, catalog.SourceSummary, catalog.SourceTranscript)
+		return nil, catalog.Invalidf("source: %q is not %q, %q or %q", p.Source, catalog.SourceSummary, catalog.SourceTranscript, catalog.SourceSpeaker)
 	}
 	limit, err := limitOf("limit", p.Limit, 20, 200)
 	if err != nil {
