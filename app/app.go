@@ -228,7 +228,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 			a.vision.unavailable = "" // it runs elsewhere; this process only hands it tasks
 		}
 	}
-	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, VisionDemand: a.demandVision, Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+	embedder, err := EmbedderFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, VisionDemand: a.demandVision, Config: cfg, Embedder: embedder, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
@@ -269,7 +273,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
-	if a.Search, a.wordnet, err = newSearch(a.Catalog, log.With("component", "search")); err != nil {
+	if a.Search, a.wordnet, err = newSearch(a.Catalog, embedder, log.With("component", "search")); err != nil {
 		// A wrapped catalog in tests: /v1/search answers 501 naming this.
 		log.Warn("search: off", "err", err)
 	}
@@ -478,6 +482,10 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if err := a.Engine.Start(ctx); err != nil {
 		return err
+	}
+	if a.Cfg.Role != "api" {
+		// Task rows name their worker by this id.
+		a.Log.Info("workflow worker started", "worker", a.Engine.WorkerID(), "pid", os.Getpid(), "slots", a.Cfg.Workers)
 	}
 	if a.Cfg.Role != "worker" {
 		a.goRun(func() { _ = a.Bus.Run(ctx) })

@@ -108,6 +108,8 @@ type Engine struct {
 	compile compileFunc
 	progs   progCache
 	st      store
+	// fair spreads step jobs over the live workers (fetch.go).
+	fair *fairFetch
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -259,7 +261,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 			FetchPollInterval: cfg.PollInterval,
 		}}
 	}
-	if err := b.newRiver(rc); err != nil {
+	if cfg.Role != RoleAPI {
+		e.fair = &fairFetch{poll: cfg.PollInterval}
+	}
+	if err := b.newRiver(rc, e.fair); err != nil {
 		b.close()
 		return nil, fmt.Errorf("river: %w", err)
 	}
@@ -374,7 +379,10 @@ func (e *Engine) registerWorker(ctx context.Context) error {
 				return err
 			}
 		}
-		return e.st.WorkerInsert(ctx, tx, &workerInsertParams{ID: e.workerID, StartedUS: now})
+		if err := e.st.WorkerInsert(ctx, tx, &workerInsertParams{ID: e.workerID, StartedUS: now}); err != nil {
+			return err
+		}
+		return e.countLive(ctx, tx, e.now())
 	})
 	if err != nil {
 		e.releaseLocks()
@@ -424,6 +432,25 @@ func (e *Engine) renewPGLock(ctx context.Context) {
 	e.pgLock = c
 }
 
+// countLive records the workers that hold a fresh lease and their
+// running tasks, for the fetch policy.
+func (e *Engine) countLive(ctx context.Context, tx dbtx, now time.Time) error {
+	if e.fair == nil {
+		return nil
+	}
+	ids, err := e.st.WorkerListAlive(ctx, tx, &workerListAliveParams{SinceUS: micros(now.Add(-e.cfg.Lease))})
+	if err != nil || len(ids) <= 1 {
+		e.fair.observe(e.workerID, ids, nil)
+		return err
+	}
+	running, err := e.st.TaskCountRunning(ctx, tx)
+	if err != nil {
+		return err
+	}
+	e.fair.observe(e.workerID, ids, running)
+	return nil
+}
+
 func (e *Engine) unregisterWorker(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -446,7 +473,11 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 		}
 		e.renewPGLock(ctx)
 		err := e.withTx(ctx, func(tx dbtx) error {
-			return e.st.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: e.workerID, HeartbeatUS: micros(e.now())})
+			now := e.now()
+			if err := e.st.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: e.workerID, HeartbeatUS: micros(now)}); err != nil {
+				return err
+			}
+			return e.countLive(ctx, tx, now)
 		})
 		if err != nil && ctx.Err() == nil {
 			e.log.Warn("workflow: renewing the worker lease failed", "worker", e.workerID, "err", err)
