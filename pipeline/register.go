@@ -136,28 +136,29 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 
 // summariseOptions names the insight profile to fill: the execution
 // input's (a rule's input transformer may set one), else the upload's,
-// else the tenant's; none when none is set.
+// else the tenant's — the first that names a known profile; none when
+// none does.
 func (t *Tasks) summariseOptions(ctx context.Context, s *Scope, k Key, fromInput string) map[string]any {
-	name := fromInput
-	if name == "" {
-		if attrs, err := s.Bucket.Attributes(ctx, k.String()); err == nil {
-			name = attrs.Metadata[MetaProfile]
+	candidates := []string{fromInput}
+	if attrs, err := s.Bucket.Attributes(ctx, k.String()); err == nil {
+		candidates = append(candidates, attrs.Metadata[MetaProfile])
+	}
+	for _, tn := range t.cfg.Tenants {
+		if tn.ID == s.Tenant {
+			candidates = append(candidates, tn.Profile)
 		}
 	}
-	if name == "" {
-		for _, tn := range t.cfg.Tenants {
-			if tn.ID == s.Tenant {
-				name = tn.Profile
-			}
+	for _, name := range candidates {
+		if name == "" {
+			continue
 		}
-	}
-	if _, err := profile.Find(name); name == "" || err != nil {
-		if name != "" {
+		if _, err := profile.Find(name); err != nil {
 			t.log.Warn("pipeline: unknown insight profile ignored", "tenant", s.Tenant, "key", k.String(), "profile", name, "error", err)
+			continue
 		}
-		return map[string]any{}
+		return map[string]any{"profile": name}
 	}
-	return map[string]any{"profile": name}
+	return map[string]any{}
 }
 
 // transcribeOptions gathers the vocabulary and domain text for one media
