@@ -475,12 +475,40 @@ func printResult(w io.Writer, cfg *config.Config, r processResult) {
 	if ins.Faces != nil {
 		fmt.Fprintf(w, "   faces: up to %d in a frame\n", ins.Faces.MaxCount)
 	}
+	if p := ins.Profile; p != nil {
+		line := fmt.Sprintf("   profile: %s (%s)", p.Name, p.Provider)
+		if len(p.NotAvailable) > 0 {
+			line += "; not available: " + strings.Join(p.NotAvailable, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
+	if unused := unusedVocabulary(r.Outputs["transcript"]); len(unused) > 0 {
+		fmt.Fprintf(w, "   warning: vocabulary not used (the recogniser cannot produce these words; domain text that uses them makes them recognisable): %s\n",
+			strings.Join(unused, ", "))
+	}
 	for _, k := range []string{"media", "transcript", "captions"} {
 		if v := r.Outputs[k]; v != "" {
 			fmt.Fprintf(w, "   %s: %s\n", k, v)
 		}
 	}
 	_ = cfg
+}
+
+// unusedVocabulary reads the vocabulary words the recogniser could not use
+// from a local transcript.json; none when the file is not local.
+func unusedVocabulary(path string) []string {
+	if path == "" || !filepath.IsAbs(path) {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var tr types.Transcript
+	if json.Unmarshal(b, &tr) != nil || tr.Vocabulary == nil {
+		return nil
+	}
+	return tr.Vocabulary.Unreachable
 }
 
 // notWritable reports whether err says a file or folder could not be
