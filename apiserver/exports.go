@@ -59,6 +59,9 @@ func (s *Server) mediaExport(w http.ResponseWriter, r *http.Request) error {
 	if name == "original" {
 		return s.mediaOriginal(w, r)
 	}
+	if name == "frame.jpg" {
+		return s.mediaFrame(w, r)
+	}
 	if name == live.LiveTranscriptName {
 		return s.mediaLiveTranscript(w, r)
 	}

@@ -105,6 +105,9 @@ func newMediaView(m *catalog.Media) mediaView {
 func links(m *catalog.Media) map[string]string {
 	base := "/v1/media/" + m.ID
 	l := map[string]string{"self": base}
+	if m.Kind == types.KindVideo || m.Kind == types.KindImage {
+		l["frame_jpg"] = base + "/frame.jpg"
+	}
 	if m.Status == types.StatusSucceeded {
 		l["insights"] = base + "/insights.json"
 		if m.TranscriptKey != "" {

@@ -202,7 +202,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
 		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account,
-		QueueURLBase: queueURLBase(cfg.Addr)})
+		QueueURLBase: queueURLBase(cfg.Addr), Retention: cfg.StepFunctions.Retention.Duration})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}
@@ -227,7 +227,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 			a.vision.unavailable = "" // it runs elsewhere; this process only hands it tasks
 		}
 	}
-	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, VisionDemand: a.demandVision, Config: cfg, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
+	embedder, err := EmbedderFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Tasks = pipeline.New(pipeline.Options{VisionUnavailable: a.VisionUnavailable, VisionDemand: a.demandVision, Config: cfg, Embedder: embedder, Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
@@ -268,7 +272,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
-	if a.Search, a.wordnet, err = newSearch(a.Catalog, log.With("component", "search")); err != nil {
+	if a.Search, a.wordnet, err = newSearch(a.Catalog, embedder, log.With("component", "search")); err != nil {
 		// A wrapped catalog in tests: /v1/search answers 501 naming this.
 		log.Warn("search: off", "err", err)
 	}
@@ -477,6 +481,10 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	if err := a.Engine.Start(ctx); err != nil {
 		return err
+	}
+	if a.Cfg.Role != "api" {
+		// Task rows name their worker by this id.
+		a.Log.Info("workflow worker started", "worker", a.Engine.WorkerID(), "pid", os.Getpid(), "slots", a.Cfg.Workers)
 	}
 	if a.Cfg.Role != "worker" {
 		a.goRun(func() { _ = a.Bus.Run(ctx) })

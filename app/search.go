@@ -4,7 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+
+	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/openai"
+	"github.com/landfall/landfall/config"
 
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/catalog"
@@ -22,12 +28,12 @@ var WordNetDir = wordnet.DefaultDir
 // newSearch builds the search engine over the catalog's index: words as
 // typed, by sound and by spelling, and WordNet's synonyms when its
 // database is installed.
-func newSearch(st catalog.Store, log *slog.Logger) (*search.Engine, *wordnet.DB, error) {
+func newSearch(st catalog.Store, emb search.Embedder, log *slog.Logger) (*search.Engine, *wordnet.DB, error) {
 	idx, ok := st.(catalog.SearchIndex)
 	if !ok {
 		return nil, nil, errcode.New(errcode.NotImplemented, "catalog %s has no search index", st.Name())
 	}
-	opt := search.Options{Phonetic: true, Fuzzy: true}
+	opt := search.Options{Phonetic: true, Fuzzy: true, Embedder: emb}
 	db, err := wordnet.Open(WordNetDir)
 	if err != nil {
 		log.Warn("search: synonyms are off: WordNet's database is missing (scripts/setup installs wordnet-base)", "err", err)
@@ -124,4 +130,95 @@ func reindexOne(ctx context.Context, bucket *blob.Bucket, idx catalog.SearchInde
 	entries := search.Entries(m, tr)
 	return len(entries), idx.SearchIndexReplace(ctx, &catalog.SearchIndexReplaceParams{TenantID: m.TenantID, MediaID: m.ID,
 		Entries: entries, Version: search.IndexVersion})
+}
+
+// openaiEmbedder embeds with an OpenAI-compatible /v1/embeddings server.
+type openaiEmbedder struct {
+	c     *openai.Client
+	model string
+}
+
+func (e openaiEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	v, _, err := e.c.Embed(ctx, texts)
+	return v, err
+}
+
+// EmbedCounted also returns the prompt tokens the server reports, which
+// the Embed state prices and records in the usage ledger.
+func (e openaiEmbedder) EmbedCounted(ctx context.Context, texts []string) ([][]float32, int, error) {
+	return e.c.Embed(ctx, texts)
+}
+
+// Model names the server's model; vectors of one model are compared only
+// with each other.
+func (e openaiEmbedder) Model() string { return "openai:" + e.model }
+
+// EmbedderFor returns the embedding provider the configuration names
+// (analysers.embed: openai, with openai.base_url and
+// openai.embedding_model), or nil when none is configured.
+func EmbedderFor(cfg *config.Config) (search.Embedder, error) {
+	switch p := cfg.Analysers[analyser.TaskEmbed]; p {
+	case "", "none", "local":
+		return nil, nil
+	case "openai":
+		if cfg.OpenAI.BaseURL == "" || cfg.OpenAI.EmbeddingModel == "" {
+			return nil, fmt.Errorf("analysers.embed is openai: set openai.base_url and openai.embedding_model")
+		}
+		key := cfg.OpenAI.APIKey
+		if cfg.OpenAI.APIKeyEnv != "" {
+			key = os.Getenv(cfg.OpenAI.APIKeyEnv)
+		}
+		c, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: key, EmbeddingModel: cfg.OpenAI.EmbeddingModel,
+			Timeout: cfg.OpenAI.Timeout.Duration})
+		if err != nil {
+			return nil, err
+		}
+		return openaiEmbedder{c: c, model: cfg.OpenAI.EmbeddingModel}, nil
+	default:
+		return nil, fmt.Errorf("analysers.embed: %q has no embedding provider (openai is)", p)
+	}
+}
+
+// ReembedReport counts what a re-embedding did.
+type ReembedReport struct {
+	Items   int `json:"items"`
+	Entries int `json:"entries"`
+	Failed  int `json:"failed"`
+}
+
+// Reembed computes the vectors of every indexed item not yet embedded with
+// emb's model (all of them after a model change). It is resumable: each
+// item records the model in the same transaction as its vectors.
+func Reembed(ctx context.Context, st catalog.Store, emb search.Embedder, tenant string, progress func(m *catalog.Media, n int, err error)) (*ReembedReport, error) {
+	vi, ok := st.(catalog.VectorIndex)
+	if !ok {
+		return nil, errcode.New(errcode.NotImplemented, "catalog %s stores no vectors", st.Name())
+	}
+	rep := &ReembedReport{}
+	after := ""
+	for {
+		pending, err := vi.SearchEmbedPending(ctx, &catalog.SearchEmbedPendingParams{TenantID: tenant, Model: emb.Model(), After: after, Limit: 100})
+		if err != nil {
+			return rep, err
+		}
+		if len(pending) == 0 {
+			return rep, nil
+		}
+		for _, m := range pending {
+			after = m.ID
+			n, err := search.EmbedMedia(ctx, vi, emb, m.TenantID, m.ID)
+			if progress != nil {
+				progress(m, n, err)
+			}
+			if err != nil {
+				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+					return rep, err
+				}
+				rep.Failed++
+				continue
+			}
+			rep.Items++
+			rep.Entries += n
+		}
+	}
 }

@@ -52,9 +52,10 @@ type SearchAlt struct {
 
 // SearchMatchParams select candidate entries of one tenant: every group
 // must match (one of its alternatives), no excluded term may. Filters are
-// optional. Limit bounds the candidates returned, best ranked first
-// (bm25 on SQLite, ts_rank on PostgreSQL) among the newest
-// MaxRankedMatches matches.
+// optional. Limit bounds the candidates returned, from the newest
+// MaxRankedMatches matches: best ranked first on PostgreSQL (ts_rank),
+// newest first on SQLite (bm25 would read every match of every
+// alternative first).
 type SearchMatchParams struct {
 	TenantID string
 	Groups   [][]SearchAlt
@@ -140,4 +141,65 @@ type SearchIndex interface {
 	// SearchIndexPending lists media items whose entries are missing or
 	// were made by another indexer version.
 	SearchIndexPending(ctx context.Context, p *SearchIndexPendingParams) ([]*Media, error)
+}
+
+// EntryVector is the embedding of one search entry.
+type EntryVector struct {
+	EntryID int64
+	MediaID string
+	Vec     []float32
+}
+
+// SearchVectorsPutParams replace one media item's vectors for Model and
+// record the item as embedded with it.
+type SearchVectorsPutParams struct {
+	TenantID string
+	MediaID  string
+	Model    string
+	Vectors  []EntryVector
+}
+
+// SearchVectorsListParams page through a tenant's vectors of one model in
+// entry order (after AfterID).
+type SearchVectorsListParams struct {
+	TenantID string
+	Model    string
+	AfterID  int64
+	Limit    int
+}
+
+// SearchVectorsStamp identifies the state of a tenant's vectors of one
+// model: it changes whenever vectors are added or removed.
+type SearchVectorsStamp struct {
+	Count int64
+	MaxID int64
+	Sum   int64 // sum of entry ids, so a replace with as many rows shows
+}
+
+// SearchEntriesParams read entries of one tenant: by id, or a media
+// item's entries of the given fields.
+type SearchEntriesParams struct {
+	TenantID string
+	IDs      []int64
+	MediaID  string
+	Fields   []string
+}
+
+// SearchEmbedPendingParams list media items of a tenant (all when empty)
+// that are indexed but not embedded with Model, by id after After.
+type SearchEmbedPendingParams struct {
+	TenantID string
+	Model    string
+	After    string
+	Limit    int
+}
+
+// VectorIndex stores embeddings of search entries. The SQL drivers
+// implement it beside SearchIndex.
+type VectorIndex interface {
+	SearchVectorsPut(ctx context.Context, p *SearchVectorsPutParams) error
+	SearchVectorsList(ctx context.Context, p *SearchVectorsListParams) ([]EntryVector, error)
+	SearchVectorsStamp(ctx context.Context, tenantID, model string) (SearchVectorsStamp, error)
+	SearchEntries(ctx context.Context, p *SearchEntriesParams) ([]*SearchCandidate, error)
+	SearchEmbedPending(ctx context.Context, p *SearchEmbedPendingParams) ([]*Media, error)
 }

@@ -86,6 +86,10 @@ type StepFunctions struct {
 	// arn:aws:events:REGION:ACCOUNT:connection/NAME). Secrets come from
 	// environment variables, never from this file or a state's input.
 	Connections map[string]Connection `yaml:"connections" json:"connections"`
+	// Retention is how long ended executions and their history are kept
+	// (default 90 days, as Step Functions; a negative value keeps them
+	// forever). Older ones are removed in bounded batches every minute.
+	Retention Duration `yaml:"retention" json:"retention"`
 }
 
 // Connection is what an HTTP Task's request carries besides what the

@@ -10,6 +10,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/types"
 )
@@ -45,7 +46,10 @@ type Options struct {
 	// Analysers are the app's analysers (analyser.NewRegistry and the
 	// configured remote providers); the built-in ones when nil.
 	Analysers *analyser.Registry
-	Now       func() time.Time
+	// Embedder computes the vectors of search entries (the Embed state);
+	// nil when no embedding provider is configured.
+	Embedder search.Embedder
+	Now      func() time.Time
 	// VisionUnavailable, when set, says why the vision worker cannot serve
 	// the labels and moderate tasks of provider local ("" when it can).
 	VisionUnavailable func() string
@@ -108,6 +112,7 @@ func (t *Tasks) Funcs() map[string]TaskFunc {
 	fns := map[string]TaskFunc{
 		"register":        t.Register,
 		"persist":         t.Persist,
+		"embed":           t.Embed,
 		"move":            t.Move,
 		"record-failure":  t.RecordFailure,
 		"notify":          t.Notify,

@@ -56,3 +56,39 @@ func TestRecoveryTakeoverPostgres(t *testing.T) {
 	}
 	workflowtest.RunRecovery(t, workflowtest.Postgres, workflowtest.RecoveryOptions{Workers: 2, Lease: 30 * time.Second, Within: 10 * time.Second})
 }
+
+// Work spreads over the workers: two executions started together run one
+// on each of two workers, and a burst splits between them.
+func TestFairFetchPostgres(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("fairness test runs worker processes")
+	}
+	workflowtest.RunFairness(t, workflowtest.Postgres, workflowtest.FairnessOptions{})
+}
+
+// A Wait interrupted by a worker's crash ends within a few seconds of the
+// worker's restart.
+func TestTimerRecoverySQLite(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("timer recovery test runs worker processes")
+	}
+	d := workflowtest.RunTimerRecovery(t, workflowtest.SQLite)
+	t.Logf("the Wait ended %v after the restart (or its own end)", d)
+	if d > 3*time.Second {
+		t.Fatalf("the Wait ended %v after the restart: timers wait for something else", d)
+	}
+}
+
+func TestTimerRecoveryPostgres(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("timer recovery test runs worker processes")
+	}
+	d := workflowtest.RunTimerRecovery(t, workflowtest.Postgres)
+	t.Logf("the Wait ended %v after the restart (or its own end)", d)
+	if d > 3*time.Second {
+		t.Fatalf("the Wait ended %v after the restart: timers wait for something else", d)
+	}
+}

@@ -47,6 +47,9 @@ type dbtx interface {
 	queryRows(ctx context.Context, stmts []stmt, scans []func(row) error) error
 	// runningSteps lists step jobs River holds as running.
 	runningSteps(ctx context.Context) ([]*rivertype.JobRow, error)
+	// promoteDueSteps makes step jobs scheduled before due available,
+	// as River's leader does, and returns how many it made available.
+	promoteDueSteps(ctx context.Context, due time.Time) (int, error)
 	// completeJob marks the River job being worked as completed inside
 	// the transaction.
 	completeJob(ctx context.Context, job *river.Job[stepArgs]) error
@@ -80,12 +83,16 @@ type backend interface {
 	migrateRiver(ctx context.Context) error
 	// newRiver builds the River client with the given config; a nil
 	// Workers in cfg gives an insert-only client.
-	newRiver(cfg *river.Config) error
+	newRiver(cfg *river.Config, fair *fairFetch) error
 	startRiver(ctx context.Context) error
 	stopRiver(ctx context.Context) error
 	// withLock runs f while holding a database-wide lock named key
 	// (migrations from several processes).
 	withLock(ctx context.Context, key int64, f func(context.Context) error) error
+	// reclaim makes the space of deleted rows reusable where the database
+	// does not by itself (PostgreSQL: VACUUM of the tables retention
+	// deletes from; SQLite reuses freed pages).
+	reclaim(ctx context.Context) error
 	close() error
 }
 
@@ -169,6 +176,8 @@ func openSQLite(dsn string) (*sqliteBackend, error) {
 	go b.committer()
 	return b, nil
 }
+
+func (b *sqliteBackend) reclaim(context.Context) error { return nil }
 
 func (b *sqliteBackend) dialect() dialect { return dialectSQLite }
 
@@ -313,8 +322,8 @@ func (b *sqliteBackend) migrateRiver(ctx context.Context) error {
 	return err
 }
 
-func (b *sqliteBackend) newRiver(cfg *river.Config) (err error) {
-	b.client, err = river.NewClient(b.driver, cfg)
+func (b *sqliteBackend) newRiver(cfg *river.Config, fair *fairFetch) (err error) {
+	b.client, err = river.NewClient(withFairFetch(b.driver, fair), cfg)
 	return err
 }
 
@@ -444,6 +453,25 @@ func (t *sqliteTx) insertJobs(ctx context.Context, params []river.InsertManyPara
 	return err
 }
 
+func (t *sqliteTx) promoteDueSteps(ctx context.Context, due time.Time) (int, error) {
+	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateScheduled).Kinds(stepJobKind).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(500))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		if j.ScheduledAt.After(due) {
+			break
+		}
+		if _, err := t.b.client.JobRetryTx(ctx, t.tx, j.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 func (t *sqliteTx) runningSteps(ctx context.Context) ([]*rivertype.JobRow, error) {
 	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateRunning).Kinds(stepJobKind).First(500))
 	if err != nil {
@@ -545,11 +573,11 @@ func openPostgres(ctx context.Context, dsn string) (*pgBackend, error) {
 func (b *pgBackend) dialect() dialect { return dialectPostgres }
 
 func (b *pgBackend) begin(ctx context.Context) (dbtx, error) {
-	tx, err := b.pool.Begin(ctx)
+	c, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &pgTx{b: b, tx: tx}, nil
+	return &pgTx{b: b, c: c}, nil
 }
 
 func (b *pgBackend) run(ctx context.Context, f func(tx dbtx) error) error {
@@ -573,8 +601,8 @@ func (b *pgBackend) migrateRiver(ctx context.Context) error {
 	return err
 }
 
-func (b *pgBackend) newRiver(cfg *river.Config) (err error) {
-	b.client, err = river.NewClient(b.driver, cfg)
+func (b *pgBackend) newRiver(cfg *river.Config, fair *fairFetch) (err error) {
+	b.client, err = river.NewClient(withFairFetch(b.driver, fair), cfg)
 	return err
 }
 
@@ -596,13 +624,52 @@ func (b *pgBackend) withLock(ctx context.Context, key int64, f func(context.Cont
 
 func (b *pgBackend) close() error { b.pool.Close(); return nil }
 
+func (b *pgBackend) reclaim(ctx context.Context) error {
+	_, err := b.pool.Exec(ctx, `VACUUM wf_history, wf_frames, wf_tasks, wf_executions`)
+	return err
+}
+
+// pgTx is a transaction on a pooled connection, written to save round
+// trips: BEGIN goes out with the transaction's first batch, and a
+// transition's writes go out with their COMMIT (commitBatch).
 type pgTx struct {
-	b  *pgBackend
-	tx pgx.Tx
+	b *pgBackend
+	c *pgxpool.Conn
+	// begun: BEGIN was sent; ended: COMMIT went out with a batch;
+	// released: the connection went back to the pool (commit and
+	// rollback after it do nothing, as on a pgx.Tx).
+	begun, ended, released bool
+}
+
+// open sends BEGIN when no statement has yet.
+func (t *pgTx) open(ctx context.Context) error {
+	if t.begun {
+		return nil
+	}
+	if _, err := t.c.Exec(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	t.begun = true
+	return nil
+}
+
+// batch starts a batch, with BEGIN first when no statement has gone out;
+// skip reads BEGIN's result.
+func (t *pgTx) batch() (b *pgx.Batch, skip func(pgx.BatchResults) error) {
+	b = &pgx.Batch{}
+	if t.begun {
+		return b, func(pgx.BatchResults) error { return nil }
+	}
+	b.Queue("BEGIN")
+	t.begun = true
+	return b, func(r pgx.BatchResults) error { _, err := r.Exec(); return err }
 }
 
 func (t *pgTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	tag, err := t.tx.Exec(ctx, q, args...)
+	if err := t.open(ctx); err != nil {
+		return 0, err
+	}
+	tag, err := t.c.Exec(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -613,11 +680,15 @@ func (t *pgTx) execBatch(ctx context.Context, stmts []stmt) ([]int64, error) {
 	if len(stmts) == 0 {
 		return nil, nil
 	}
-	var b pgx.Batch
+	b, skip := t.batch()
 	for _, s := range stmts {
 		b.Queue(s.q, s.args...)
 	}
-	res := t.tx.SendBatch(ctx, &b)
+	res := t.c.SendBatch(ctx, b)
+	if err := skip(res); err != nil {
+		res.Close()
+		return nil, err
+	}
 	out := make([]int64, len(stmts))
 	for i := range stmts {
 		tag, err := res.Exec()
@@ -630,12 +701,67 @@ func (t *pgTx) execBatch(ctx context.Context, stmts []stmt) ([]int64, error) {
 	return out, res.Close()
 }
 
+// errCASMissed reports that a compare-and-swap statement of commitBatch
+// changed no row: the transaction was rolled back.
+var errCASMissed = errors.New("workflow: compare-and-swap changed no row")
+
+// commitBatch runs statements and commits, in one round trip. Each
+// statement whose index is in cas must change a row: one that changes
+// none fails the batch (a division by zero on its count), which aborts
+// the transaction before COMMIT, and commitBatch returns errCASMissed.
+func (t *pgTx) commitBatch(ctx context.Context, stmts []stmt, cas []int) error {
+	must := make(map[int]bool, len(cas))
+	for _, i := range cas {
+		must[i] = true
+	}
+	b, skip := t.batch()
+	for i, s := range stmts {
+		q := s.q
+		if must[i] {
+			q = "WITH cas AS (" + q + " RETURNING 1) SELECT 1 / COUNT(*) FROM cas"
+		}
+		b.Queue(q, s.args...)
+	}
+	b.Queue("COMMIT")
+	res := t.c.SendBatch(ctx, b)
+	if err := skip(res); err != nil {
+		res.Close()
+		return err
+	}
+	for i := range stmts {
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			var pe *pgconn.PgError
+			if must[i] && errors.As(err, &pe) && pe.Code == "22012" {
+				return errCASMissed
+			}
+			return err
+		}
+	}
+	tag, err := res.Exec()
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return fmt.Errorf("workflow: commit: the server answered %q", tag)
+	}
+	t.ended = true
+	return nil
+}
+
 func (t *pgTx) queryRows(ctx context.Context, stmts []stmt, scans []func(row) error) error {
-	var b pgx.Batch
+	b, skip := t.batch()
 	for _, s := range stmts {
 		b.Queue(s.q, s.args...)
 	}
-	res := t.tx.SendBatch(ctx, &b)
+	res := t.c.SendBatch(ctx, b)
+	if err := skip(res); err != nil {
+		res.Close()
+		return err
+	}
 	for i := range stmts {
 		if err := scans[i](pgRow{res.QueryRow()}); err != nil {
 			res.Close()
@@ -646,7 +772,10 @@ func (t *pgTx) queryRows(ctx context.Context, stmts []stmt, scans []func(row) er
 }
 
 func (t *pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := t.tx.Query(ctx, q, args...)
+	if err := t.open(ctx); err != nil {
+		return nil, err
+	}
+	r, err := t.c.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -654,19 +783,61 @@ func (t *pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
 }
 
 func (t *pgTx) queryRow(ctx context.Context, q string, args ...any) row {
-	return pgRow{t.tx.QueryRow(ctx, q, args...)}
+	if err := t.open(ctx); err != nil {
+		return errRow{err}
+	}
+	return pgRow{t.c.QueryRow(ctx, q, args...)}
+}
+
+// riverTx hands River the open transaction.
+func (t *pgTx) riverTx(ctx context.Context) (pgx.Tx, error) {
+	if err := t.open(ctx); err != nil {
+		return nil, err
+	}
+	return connTx{t.c.Conn()}, nil
 }
 
 func (t *pgTx) insertJobs(ctx context.Context, params []river.InsertManyParams) error {
 	if len(params) == 0 {
 		return nil
 	}
-	_, err := t.b.client.InsertManyTx(ctx, t.tx, params)
+	tx, err := t.riverTx(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = t.b.client.InsertManyTx(ctx, tx, params)
 	return err
 }
 
+func (t *pgTx) promoteDueSteps(ctx context.Context, due time.Time) (int, error) {
+	tx, err := t.riverTx(ctx)
+	if err != nil {
+		return 0, err
+	}
+	res, err := t.b.client.JobListTx(ctx, tx, river.NewJobListParams().States(rivertype.JobStateScheduled).Kinds(stepJobKind).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(500))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		if j.ScheduledAt.After(due) {
+			break
+		}
+		if _, err := t.b.client.JobRetryTx(ctx, tx, j.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 func (t *pgTx) runningSteps(ctx context.Context) ([]*rivertype.JobRow, error) {
-	res, err := t.b.client.JobListTx(ctx, t.tx, river.NewJobListParams().States(rivertype.JobStateRunning).Kinds(stepJobKind).First(500))
+	tx, err := t.riverTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := t.b.client.JobListTx(ctx, tx, river.NewJobListParams().States(rivertype.JobStateRunning).Kinds(stepJobKind).First(500))
 	if err != nil {
 		return nil, err
 	}
@@ -674,12 +845,90 @@ func (t *pgTx) runningSteps(ctx context.Context) ([]*rivertype.JobRow, error) {
 }
 
 func (t *pgTx) completeJob(ctx context.Context, job *river.Job[stepArgs]) error {
-	_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, t.tx, job)
+	tx, err := t.riverTx(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 	return err
 }
 
-func (t *pgTx) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
-func (t *pgTx) rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+func (t *pgTx) release() {
+	if !t.released {
+		t.released = true
+		t.c.Release()
+	}
+}
+
+func (t *pgTx) commit(ctx context.Context) error {
+	if t.released {
+		return nil
+	}
+	defer t.release()
+	if t.ended || !t.begun {
+		return nil
+	}
+	tag, err := t.c.Exec(ctx, "COMMIT")
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		// The transaction had failed: the server rolled it back.
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+func (t *pgTx) rollback(ctx context.Context) error {
+	// A connection left inside a transaction (the ROLLBACK failed) is
+	// closed, not reused, when released.
+	if t.released {
+		return nil
+	}
+	defer t.release()
+	if t.ended || !t.begun {
+		return nil
+	}
+	_, err := t.c.Exec(ctx, "ROLLBACK")
+	return err
+}
+
+// connTx is the transaction open on a connection, as River takes it.
+// River's calls made here (InsertManyTx, JobListTx, JobCompleteTx) use no
+// nested transaction.
+type connTx struct{ c *pgx.Conn }
+
+func (t connTx) Begin(context.Context) (pgx.Tx, error) {
+	return nil, errors.New("workflow: nested transactions are not supported here")
+}
+func (t connTx) Commit(context.Context) error {
+	return errors.New("workflow: the engine commits its own transactions")
+}
+func (t connTx) Rollback(context.Context) error {
+	return errors.New("workflow: the engine rolls back its own transactions")
+}
+func (t connTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return t.c.CopyFrom(ctx, table, cols, src)
+}
+func (t connTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return t.c.SendBatch(ctx, b)
+}
+func (t connTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
+func (t connTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return t.c.Prepare(ctx, name, sql)
+}
+func (t connTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.c.Exec(ctx, sql, args...)
+}
+func (t connTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.c.Query(ctx, sql, args...)
+}
+func (t connTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.c.QueryRow(ctx, sql, args...)
+}
+func (t connTx) Conn() *pgx.Conn { return t.c }
+
+var _ pgx.Tx = connTx{}
 
 type pgRow struct{ r pgx.Row }
 

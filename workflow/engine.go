@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +55,11 @@ type Config struct {
 	PollInterval time.Duration
 	// Region and Account fill the ARNs (defaults "local", "000000000000").
 	Region, Account string
+	// Retention is how long ended executions and their history are kept
+	// (default DefaultRetention, 90 days as in Step Functions; negative:
+	// forever). Workers remove older ones every RetentionInterval
+	// (default 1 minute) in bounded batches.
+	Retention, RetentionInterval time.Duration
 	// QueueURLBase starts the URLs of the engine's message queues
 	// (QueueURL; default http://localhost).
 	QueueURLBase string
@@ -98,6 +104,8 @@ type Engine struct {
 	compile compileFunc
 	progs   progCache
 	st      store
+	// fair spreads step jobs over the live workers (fetch.go).
+	fair *fairFetch
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -117,6 +125,9 @@ type Engine struct {
 	waiters map[string]chan struct{}
 	// queues wakes long polls of ReceiveMessages in this process.
 	queues queueWake
+	// swept counts executions removed by retention since space was last
+	// reclaimed.
+	swept atomic.Int64
 }
 
 const stepJobKind = "landfall_workflow_step"
@@ -161,6 +172,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.ReapInterval <= 0 {
 		cfg.ReapInterval = time.Second
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = time.Minute
 	}
 	if cfg.Region == "" {
 		cfg.Region = "local"
@@ -240,7 +257,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 			FetchPollInterval: cfg.PollInterval,
 		}}
 	}
-	if err := b.newRiver(rc); err != nil {
+	if cfg.Role != RoleAPI {
+		e.fair = &fairFetch{poll: cfg.PollInterval}
+	}
+	if err := b.newRiver(rc, e.fair); err != nil {
 		b.close()
 		return nil, fmt.Errorf("river: %w", err)
 	}
@@ -275,9 +295,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.cancel = cancel
 		e.runCtx = bg
 		e.started = true
-		e.wg.Add(2)
+		e.wg.Add(3)
 		go e.heartbeatLoop(bg)
 		go e.reapLoop(bg)
+		go e.retentionLoop(bg)
 	})
 	return err
 }
@@ -354,7 +375,10 @@ func (e *Engine) registerWorker(ctx context.Context) error {
 				return err
 			}
 		}
-		return e.st.WorkerInsert(ctx, tx, &workerInsertParams{ID: e.workerID, StartedUS: now})
+		if err := e.st.WorkerInsert(ctx, tx, &workerInsertParams{ID: e.workerID, StartedUS: now}); err != nil {
+			return err
+		}
+		return e.countLive(ctx, tx, e.now())
 	})
 	if err != nil {
 		e.releaseLocks()
@@ -404,6 +428,25 @@ func (e *Engine) renewPGLock(ctx context.Context) {
 	e.pgLock = c
 }
 
+// countLive records the workers that hold a fresh lease and their
+// running tasks, for the fetch policy.
+func (e *Engine) countLive(ctx context.Context, tx dbtx, now time.Time) error {
+	if e.fair == nil {
+		return nil
+	}
+	ids, err := e.st.WorkerListAlive(ctx, tx, &workerListAliveParams{SinceUS: micros(now.Add(-e.cfg.Lease))})
+	if err != nil || len(ids) <= 1 {
+		e.fair.observe(e.workerID, ids, nil)
+		return err
+	}
+	running, err := e.st.TaskCountRunning(ctx, tx)
+	if err != nil {
+		return err
+	}
+	e.fair.observe(e.workerID, ids, running)
+	return nil
+}
+
 func (e *Engine) unregisterWorker(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -426,7 +469,11 @@ func (e *Engine) heartbeatLoop(ctx context.Context) {
 		}
 		e.renewPGLock(ctx)
 		err := e.withTx(ctx, func(tx dbtx) error {
-			return e.st.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: e.workerID, HeartbeatUS: micros(e.now())})
+			now := e.now()
+			if err := e.st.WorkerHeartbeat(ctx, tx, &workerHeartbeatParams{ID: e.workerID, HeartbeatUS: micros(now)}); err != nil {
+				return err
+			}
+			return e.countLive(ctx, tx, now)
 		})
 		if err != nil && ctx.Err() == nil {
 			e.log.Warn("workflow: renewing the worker lease failed", "worker", e.workerID, "err", err)

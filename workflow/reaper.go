@@ -71,6 +71,9 @@ func (e *Engine) Reap(ctx context.Context) error {
 	if err := e.rescueJobs(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
+	if err := e.promoteTimers(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, k := range tasks {
 		if err := e.reapTask(ctx, k, now); err != nil && !errors.Is(err, errStale) {
 			errs = append(errs, err)
@@ -139,6 +142,24 @@ func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error 
 		return nil
 	})
 	return err
+}
+
+// timerGrace is how long past due a scheduled step job (a Wait's or a
+// Retry's timer) waits for River's leader before a reaper makes it
+// available itself.
+const timerGrace = time.Second
+
+// promoteTimers makes step jobs that are due available. River's leader
+// does this every few seconds, but after a crash no process leads until
+// an election, which takes far longer than a Wait should overrun; every
+// worker's reaper therefore does it too. A job promoted twice, or run
+// after River ran it, finds its frame's version gone and does nothing.
+func (e *Engine) promoteTimers(ctx context.Context) error {
+	return e.withTx(ctx, func(tx dbtx) error {
+		// River schedules by the process clock (see stepJob).
+		_, err := tx.promoteDueSteps(ctx, time.Now().Add(-timerGrace))
+		return err
+	})
 }
 
 // rescueJobs re-enqueues step jobs that a dead worker fetched but never

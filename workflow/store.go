@@ -34,6 +34,7 @@ type store interface {
 	executionStore
 	metaStore
 	queueStore
+	retentionStore
 	taskStore
 	upkeepStore
 	transitionStore
@@ -567,6 +568,8 @@ type upkeepStore interface {
 	// WorkerListAlive lists the workers that renewed their lease since
 	// SinceUS.
 	WorkerListAlive(ctx context.Context, tx dbtx, p *workerListAliveParams) ([]string, error)
+	// TaskCountRunning counts the running tasks of each worker.
+	TaskCountRunning(ctx context.Context, tx dbtx) (map[string]int, error)
 	// JobRescueInsert records that a River job was handed on, and reports
 	// false when it already was.
 	JobRescueInsert(ctx context.Context, tx dbtx, p *jobRescueInsertParams) (bool, error)
@@ -669,6 +672,24 @@ func (s *sqlStore) ExecutionListDue(ctx context.Context, tx dbtx, p *executionLi
 
 func (s *sqlStore) WorkerListAlive(ctx context.Context, tx dbtx, p *workerListAliveParams) ([]string, error) {
 	return s.listStrings(ctx, tx, `SELECT id FROM wf_workers WHERE heartbeat_us >= `+s.placeholder(1), p.SinceUS)
+}
+
+func (s *sqlStore) TaskCountRunning(ctx context.Context, tx dbtx) (map[string]int, error) {
+	r, err := tx.query(ctx, `SELECT owner, COUNT(*) FROM wf_tasks WHERE status = 'running' GROUP BY owner`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := map[string]int{}
+	for r.Next() {
+		var owner string
+		var n int
+		if err := r.Scan(&owner, &n); err != nil {
+			return nil, err
+		}
+		out[owner] = n
+	}
+	return out, r.Err()
 }
 
 func (s *sqlStore) JobRescueInsert(ctx context.Context, tx dbtx, p *jobRescueInsertParams) (bool, error) {

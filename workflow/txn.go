@@ -414,6 +414,18 @@ func (t *txn) flush() error {
 			Ended: x.statusChange, Output: x.output, Error: x.errName, Cause: x.cause, StopUS: x.stopUS,
 			Redriven: x.setRedrive, RedriveCount: x.redriveCount, RedriveUS: x.redriveUS, TimeoutUS: x.timeoutUS}))
 	}
+	if pt, ok := tx.(*pgTx); ok && len(t.jobs) == 0 && t.job == nil {
+		// Nothing for River: the writes and the commit go in one round
+		// trip.
+		err := pt.commitBatch(ctx, batch, cas)
+		if errors.Is(err, errCASMissed) {
+			return errStale
+		}
+		if err != nil {
+			return fmt.Errorf("write transition: %w", err)
+		}
+		return nil
+	}
 	counts, err := tx.execBatch(ctx, batch)
 	if err != nil {
 		return fmt.Errorf("write transition: %w", err)

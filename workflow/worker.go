@@ -16,6 +16,8 @@ import (
 
 // workStep is the River worker of every transition job.
 func (e *Engine) workStep(ctx context.Context, job *river.Job[stepArgs]) error {
+	e.fair.active.Add(1)
+	defer e.fair.active.Add(-1)
 	a := job.Args
 	run, err := e.transitionOn(ctx, a.Exec, a.Frame, job, true, func(t *txn) error {
 		if t.exec.status != StatusRunning {

@@ -319,6 +319,9 @@ func (a *fakeAPI) export(w http.ResponseWriter, r *http.Request) {
 	case name == "original" && id == "med_image":
 		w.Header().Set("Content-Type", "image/png")
 		http.ServeContent(w, r, "sign.png", time.Time{}, bytes.NewReader(a.png))
+	case name == "frame.jpg" && id == "med_image":
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(a.png)
 	case name == "transcript.json":
 		a.fixture(w, "transcript_"+id+".json", "application/json")
 	case name == "captions.vtt":
@@ -550,14 +553,14 @@ func TestBrowser(t *testing.T) {
 		checkPage(t, b)
 	})
 
-	t.Run("search highlights matches safely", func(t *testing.T) {
+	t.Run("search groups moments, highlights matches safely and plays from the matched word", func(t *testing.T) {
 		b.t = t
 		b.navigate(ui + "#/search?q=fox")
-		b.waitFor(`document.querySelectorAll(".hits li").length === 2`, wait)
+		b.waitFor(`document.querySelectorAll(".groups > li").length === 2`, wait)
 		var marks []string
-		b.eval(`[...document.querySelectorAll(".hits mark")].map((m) => m.textContent)`, &marks)
-		if !slices.Equal(marks, []string{"fox", "fox", "friends"}) {
-			t.Errorf("marks %q, want fox, fox, friends", marks)
+		b.eval(`[...document.querySelectorAll(".groups mark")].map((m) => m.textContent)`, &marks)
+		if !slices.Equal(marks, []string{"fox", "fox", "friends", "FIX"}) {
+			t.Errorf("marks %q, want fox, fox, friends, FIX", marks)
 		}
 		var injected bool
 		b.eval(`document.getElementById("injected") !== null`, &injected)
@@ -565,27 +568,79 @@ func TestBrowser(t *testing.T) {
 			t.Error("markup in a snippet became an element")
 		}
 		var second string
-		b.eval(`document.querySelectorAll(".hits .snippet")[1].textContent`, &second)
+		b.eval(`document.querySelectorAll(".groups .snippet")[1].textContent`, &second)
 		if !strings.Contains(second, "<img src=x id=injected>") {
 			t.Errorf("snippet text %q does not show the markup as text", second)
 		}
-		var hrefs []string
-		b.eval(`[...document.querySelectorAll(".hits .meta a")].map((a) => a.getAttribute("href"))`, &hrefs)
-		if !slices.Equal(hrefs, []string{"#/media/med_audio?t=3.10", "#/media/med_audio"}) {
-			t.Errorf("result links %q", hrefs)
+		var info struct {
+			Titles, Moments, Fields, Times, Matches, Facets []string
+			Rel                                             []string
+			Thumb                                           string
+			Audio                                           string
+			Expanded                                        string
 		}
-		b.waitFor(`document.querySelector(".hits .meta a").textContent === "interview.wav"`, wait)
+		b.eval(`({
+			titles: [...document.querySelectorAll(".group .title")].map((a) => a.textContent),
+			moments: [...document.querySelectorAll(".moment")].map((a) => a.getAttribute("href")),
+			fields: [...document.querySelectorAll(".moment .badge.field")].map((x) => x.textContent),
+			times: [...document.querySelectorAll(".moment .mono")].map((x) => x.textContent),
+			matches: [...document.querySelectorAll(".moment .badge.match")].map((x) => x.textContent),
+			facets: [...document.querySelectorAll(".facets .chip")].map((x) => x.textContent),
+			rel: [...document.querySelectorAll(".group .meta .muted")].map((x) => x.textContent),
+			thumb: (document.querySelectorAll(".group")[1].querySelector(".thumb img") || {}).src || "",
+			audio: document.querySelectorAll(".group")[0].querySelector(".thumb").textContent,
+			expanded: document.querySelector(".panel > p.muted").textContent,
+		})`, &info)
+		if !slices.Equal(info.Titles, []string{"interview.wav", "sign.png"}) {
+			t.Errorf("groups %q", info.Titles)
+		}
+		if !slices.Equal(info.Moments, []string{"#/media/med_audio?t=4.10&te=4.40&hl=fox", "#/media/med_audio?hl=fox", "#/media/med_image?hl=FIX"}) {
+			t.Errorf("moment links %q", info.Moments)
+		}
+		if !slices.Equal(info.Fields, []string{"said", "summary", "on screen"}) || !slices.Equal(info.Times, []string{"▶ 0:04", "▶", "▶"}) {
+			t.Errorf("moments: fields %q times %q", info.Fields, info.Times)
+		}
+		if !slices.Equal(info.Matches, []string{"spelt like"}) || !strings.Contains(info.Expanded, "fix (spelt like of fox)") {
+			t.Errorf("match kinds %q; expanded %q", info.Matches, info.Expanded)
+		}
+		if !slices.Equal(info.Rel, []string{"relevance 100%", "relevance 50%"}) {
+			t.Errorf("relevance %q", info.Rel)
+		}
+		if !strings.Contains(info.Thumb, "/v1/media/med_image/frame.jpg") || info.Audio != "♪" {
+			t.Errorf("thumbnails: image %q, audio %q", info.Thumb, info.Audio)
+		}
+		if len(info.Facets) < 5 || !slices.Contains(info.Facets, "Speaker 2 1") || !slices.Contains(info.Facets, "Sign 1") {
+			t.Errorf("facets %q", info.Facets)
+		}
+		b.waitFor(`document.querySelector(".group .thumb img") && document.querySelector(".group .thumb img").complete && document.querySelector(".group .thumb img").naturalWidth > 0`, wait)
 		b.screenshot("search")
-		var times string
-		b.eval(`document.querySelector(".hits .meta .mono").textContent`, &times)
-		if times != "0:03–0:05" {
-			t.Errorf("chunk time %q, want 0:03–0:05", times)
+		// A facet narrows the query.
+		var facetHref string
+		b.eval(`[...document.querySelectorAll(".facets .chip")].find((a) => a.textContent.startsWith("Speaker 2")).getAttribute("href")`, &facetHref)
+		if facetHref != "#/search?q=fox+speaker%3Aspk_1" {
+			t.Errorf("speaker facet link %q", facetHref)
 		}
-		var rel []string
-		b.eval(`[...document.querySelectorAll(".hits .meta .muted")].map((x) => x.textContent)`, &rel)
-		if !slices.Equal(rel, []string{"relevance 100%", "relevance 50%"}) {
-			t.Errorf("relevance %q, want 100%% and 50%%", rel)
+		// The spoken moment opens the player at the word, highlighted.
+		click(b, ".moment")
+		b.waitFor(`location.hash.startsWith("#/media/med_audio?t=4.10") && document.querySelector(".w.hit-cur") && document.querySelector("audio") && document.querySelector("audio").readyState >= 1`, wait)
+		b.waitFor(`Math.abs(document.querySelector("audio").currentTime - 4.1) < 0.05`, wait)
+		var hit struct {
+			Words []string
+			Note  string
 		}
+		b.eval(`({ words: [...document.querySelectorAll(".w.hit-cur")].map((w) => w.textContent), note: document.querySelector(".search-match").textContent })`, &hit)
+		if !slices.Equal(hit.Words, []string{"fox"}) || hit.Note != "Search match fox at 0:04" {
+			t.Errorf("detail of the hit: highlighted %q, note %q", hit.Words, hit.Note)
+		}
+		b.screenshot("search-hit")
+		// Search in this file.
+		b.eval(`(() => { const f = document.querySelector("form.within"); f.q.value = "quick"; f.requestSubmit(); })()`, nil)
+		b.waitFor(`location.hash === "#/search?q=quick&media=med_audio" && document.querySelector(".empty")`, wait)
+		if !api.saw("GET /v1/search?q=quick&media_id=med_audio") {
+			t.Errorf("search in this file did not ask for media_id: %v", api.requestsLike("/v1/search"))
+		}
+		b.navigate(ui + "#/search?q=fox")
+		b.waitFor(`document.querySelectorAll(".groups > li").length === 2`, wait)
 		b.eval(`(() => { const f = document.querySelector("form[role=search]"); f.q.value = "nothing here"; f.requestSubmit(); })()`, nil)
 		b.waitFor(`location.hash === "#/search?q=nothing+here" && document.querySelector(".empty") && document.querySelector(".empty").textContent.includes("nothing here")`, wait)
 		checkPage(t, b)
@@ -691,7 +746,8 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(`location.hash === "#/media/med_audio?t=3.0" && document.querySelector(".toast:last-child").textContent.includes("0:03")`, wait)
 		var speakers string
 		b.eval(`document.querySelector(".speakers").textContent`, &speakers)
-		if speakers != "2 speakers: Speaker 1 0:01, Speaker 2 0:02" {
+		// Talk time reads as talk time, not as a time in the recording.
+		if speakers != "2 speakers: Speaker 1 · talk 0:01, Speaker 2 · talk 0:02" {
 			t.Errorf("speaker line %q", speakers)
 		}
 		// The original file and captions really load.
@@ -1022,7 +1078,9 @@ func TestBrowser(t *testing.T) {
 		click(b, "#key-button")
 		b.waitFor(`document.getElementById("key-dialog").open`, wait)
 		b.eval(`(() => { document.getElementById("key-input").value = "s3cret"; document.getElementById("key-form").requestSubmit(); })()`, nil)
-		b.waitFor(`document.querySelectorAll(".hits li").length === 2`, wait)
+		b.waitFor(`document.querySelectorAll(".groups > li").length === 2`, wait)
+		// The image's thumbnail comes from a signed link, never the key.
+		b.waitFor(`document.querySelector(".thumb img") && document.querySelector(".thumb img").getAttribute("src").includes("signature=")`, wait)
 		checkPage(t, b)
 
 		// An admin key names the tenant it acts for; every API request

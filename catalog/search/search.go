@@ -88,9 +88,10 @@ type Options struct {
 
 // Engine answers queries over one store's search index.
 type Engine struct {
-	idx catalog.SearchIndex
-	opt Options
-	now func() time.Time
+	idx     catalog.SearchIndex
+	opt     Options
+	now     func() time.Time
+	vectors vectorCache
 }
 
 // New returns an engine over idx.
@@ -179,6 +180,10 @@ type group []alt
 
 const maxFuzzyVariants = 8
 
+// MaxCandidates is how many of the database's best-ranked entries are
+// scored word by word.
+const MaxCandidates = 1000
+
 // Search runs a query.
 func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 	if p.Limit == 0 {
@@ -228,7 +233,7 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 		return nil, err
 	}
 	mp := &catalog.SearchMatchParams{TenantID: p.TenantID, Groups: toAlts(groups), Exclude: termsAlts(q.Exclude),
-		Fields: f.Fields, Speaker: f.Speaker, MediaID: f.MediaID, Kind: f.Kind, Since: f.Since, Until: f.Until, Limit: 500}
+		Fields: f.Fields, Speaker: f.Speaker, MediaID: f.MediaID, Kind: f.Kind, Since: f.Since, Until: f.Until, Limit: MaxCandidates}
 	cands, err := e.idx.SearchEntriesMatch(ctx, mp)
 	if err != nil {
 		return nil, err
@@ -248,8 +253,12 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxRank := 0.0
+	for _, c := range cands {
+		maxRank = math.Max(maxRank, c.Rank)
+	}
 	var hits []*Hit
-	for i, c := range cands {
+	for _, c := range cands {
 		if keep != nil && !keep[c.MediaID] {
 			continue
 		}
@@ -260,12 +269,15 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 		if h == nil {
 			continue
 		}
-		// The database's rank breaks ties among equal word matches.
-		h.Score += 0.01 * (1 - float64(i)/float64(len(cands)))
+		// The database's rank (PostgreSQL's ts_rank) breaks ties among
+		// equal word matches.
+		if maxRank > 0 {
+			h.Score += 0.01 * c.Rank / maxRank
+		}
 		hits = append(hits, h)
 	}
 	sortHits(hits)
-	if e.opt.Embedder != nil {
+	if e.opt.Embedder != nil && !onlyFilter {
 		vh, err := e.vectorHits(ctx, p.TenantID, text, f, keep)
 		if err != nil {
 			return nil, err
@@ -637,12 +649,24 @@ func snippet(toks []token, matched []bool, first int) string {
 	return b.String()
 }
 
+// sortHits orders hits best first; among equal scores, newer items
+// first, and within an item the earlier moment.
 func sortHits(hits []*Hit) {
 	sort.SliceStable(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
+		a, b := hits[i], hits[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
 		}
-		return hits[i].entryID > hits[j].entryID
+		if a.MediaID != b.MediaID {
+			if !a.created.Equal(b.created) {
+				return a.created.After(b.created)
+			}
+			return a.MediaID > b.MediaID
+		}
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		return a.entryID < b.entryID
 	})
 }
 

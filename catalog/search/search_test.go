@@ -9,6 +9,7 @@ import (
 	"github.com/landfall/landfall/catalog"
 	_ "github.com/landfall/landfall/catalog/postgres"
 	"github.com/landfall/landfall/catalog/search"
+	"github.com/landfall/landfall/catalog/search/searchtest"
 	"github.com/landfall/landfall/catalog/search/wordnet"
 	_ "github.com/landfall/landfall/catalog/sqlite"
 	"github.com/landfall/landfall/errcode"
@@ -277,4 +278,85 @@ func TestSearchSynonyms(t *testing.T) {
 			t.Fatalf("automobile matches: %+v %+v", r.Groups[0].Hits[0], r.Groups[1].Hits[0])
 		}
 	})
+}
+
+func TestSearchVectors(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		f := setup(t, open)
+		emb := &searchtest.Concepts{}
+		vi := f.st.(catalog.VectorIndex)
+		for tenant, ids := range map[string][]string{"acme": {f.lecture, f.talk}, "globex": {f.other}} {
+			for _, id := range ids {
+				if n, err := search.EmbedMedia(ctx, vi, emb, tenant, id); err != nil || n == 0 {
+					t.Fatalf("embed %s: %d %v", id, n, err)
+				}
+			}
+		}
+		lex := search.New(f.idx, search.Options{})
+		hyb := search.New(f.idx, search.Options{Embedder: emb})
+		// "vehicle" is said nowhere: only its meaning finds the car.
+		if r := find(t, lex, "acme", "vehicle"); len(r.Groups) != 0 {
+			t.Fatalf("lexical vehicle: %+v", r.Groups)
+		}
+		r := find(t, hyb, "acme", "vehicle")
+		if !r.Vectors || len(r.Groups) == 0 {
+			t.Fatalf("hybrid vehicle: %+v", r)
+		}
+		got := map[string]bool{}
+		for _, g := range r.Groups {
+			if g.MediaID == f.other {
+				t.Fatalf("acme's vector search found globex's item")
+			}
+			got[g.MediaID] = true
+			if g.Hits[0].Match != search.MatchVector {
+				t.Fatalf("vector hit: %+v", g.Hits[0])
+			}
+		}
+		if !got[f.lecture] || !got[f.talk] {
+			t.Fatalf("vehicle: want the lecture's car and the interview's automobile: %+v", r.Groups)
+		}
+		// Both rankings agree on "car": the fused list keeps the lexical
+		// hit's word times.
+		h := top(t, find(t, hyb, "acme", "car speaker:spk_1"))
+		if h.Start != 34 || h.Match != search.MatchExact {
+			t.Fatalf("hybrid car: %+v", h)
+		}
+		// Filters hold for vector hits.
+		if r := find(t, hyb, "acme", "vehicle kind:audio"); len(r.Groups) != 1 || r.Groups[0].MediaID != f.talk {
+			t.Fatalf("vector kind filter: %+v", r.Groups)
+		}
+		// Replacing an item's entries drops its vectors.
+		m, _ := f.st.MediaGet(ctx, &catalog.MediaGetParams{ID: f.talk, TenantID: "acme"})
+		if err := f.idx.SearchIndexReplace(ctx, &catalog.SearchIndexReplaceParams{TenantID: "acme", MediaID: f.talk, Entries: search.Entries(m, nil), Version: search.IndexVersion}); err != nil {
+			t.Fatal(err)
+		}
+		pend, err := vi.SearchEmbedPending(ctx, &catalog.SearchEmbedPendingParams{TenantID: "acme", Model: emb.Model()})
+		if err != nil || len(pend) != 1 || pend[0].ID != f.talk {
+			t.Fatalf("pending after reindex: %v %v", pend, err)
+		}
+		// Bad vectors are refused, naming the element.
+		err = vi.SearchVectorsPut(ctx, &catalog.SearchVectorsPutParams{TenantID: "acme", MediaID: f.lecture, Model: "m",
+			Vectors: []catalog.EntryVector{{EntryID: 1, Vec: []float32{1, 2}}, {EntryID: 2, Vec: []float32{1}}}})
+		if errcode.Of(err) != errcode.Invalid || !strings.Contains(err.Error(), "vectors[1]") {
+			t.Fatalf("ragged vectors: %v", err)
+		}
+		err = vi.SearchVectorsPut(ctx, &catalog.SearchVectorsPutParams{TenantID: "globex", MediaID: f.lecture, Model: "m",
+			Vectors: []catalog.EntryVector{{EntryID: 1, Vec: []float32{1}}}})
+		if errcode.Of(err) != errcode.NotFound {
+			t.Fatalf("another tenant's item: %v", err)
+		}
+	})
+}
+
+func TestFuse(t *testing.T) {
+	t.Parallel()
+	// Reciprocal rank fusion: an entry ranked well in both lists beats one
+	// ranked first in only one.
+	a, b, c := search.HitOfEntry(1), search.HitOfEntry(2), search.HitOfEntry(3)
+	out := search.Fuse([]*search.Hit{a, b}, []*search.Hit{c, b}, 1)
+	if out[0] != b || len(out) != 3 {
+		t.Fatalf("fused order: %v", []float64{out[0].Score, out[1].Score, out[2].Score})
+	}
 }

@@ -2,8 +2,14 @@ package search
 
 import (
 	"context"
+	"math"
+	"runtime"
 	"sort"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 )
 
@@ -15,11 +21,25 @@ type Embedder interface {
 	Model() string
 }
 
+// TokenCounter is an Embedder that also reports the tokens a request
+// spent, for the usage ledger.
+type TokenCounter interface {
+	EmbedCounted(ctx context.Context, texts []string) ([][]float32, int, error)
+}
+
 // RRFK is the rank constant of reciprocal rank fusion: a hit at rank r (1
 // is best) in a list of weight w adds w/(RRFK+r). 60 is the value of
 // Cormack, Clarke and Büttcher's paper; it keeps one list's top hit from
 // swamping agreement between lists.
 const RRFK = 60
+
+// VectorK is how many nearest entries the vector ranking contributes.
+const VectorK = 50
+
+// MinVectorSimilarity drops vector neighbours less similar than this
+// (cosine): with no lexical match at all, unrelated entries would
+// otherwise fill the results.
+const MinVectorSimilarity = 0.3
 
 // Fuse merges the lexical hits (best first) with the vector hits (best
 // first) by weighted reciprocal rank: the lexical list has weight 1, the
@@ -55,6 +75,329 @@ func Fuse(lexical, vector []*Hit, vectorWeight float64) []*Hit {
 	return out
 }
 
+// Fields that are embedded: text with meaning (not labels or file names,
+// which the lexical index matches).
+var EmbedFields = []string{catalog.FieldTranscript, catalog.FieldOCR, catalog.FieldChapter, catalog.FieldSummary, catalog.FieldTopic}
+
+// EmbedBatch is how many entries go to the embedder in one request.
+const EmbedBatch = 64
+
+// EmbedMedia computes and stores the vectors of one media item's entries
+// with emb, replacing earlier ones. It returns how many entries it
+// embedded.
+func EmbedMedia(ctx context.Context, vi catalog.VectorIndex, emb Embedder, tenant, mediaID string) (int, error) {
+	n, _, err := EmbedMediaCounted(ctx, vi, emb, tenant, mediaID)
+	return n, err
+}
+
+// EmbedMediaCounted is EmbedMedia that also returns the tokens spent
+// (when emb is a TokenCounter).
+func EmbedMediaCounted(ctx context.Context, vi catalog.VectorIndex, emb Embedder, tenant, mediaID string) (int, int, error) {
+	entries, err := vi.SearchEntries(ctx, &catalog.SearchEntriesParams{TenantID: tenant, MediaID: mediaID, Fields: EmbedFields})
+	if err != nil {
+		return 0, 0, err
+	}
+	tokens := 0
+	var vecs []catalog.EntryVector
+	for i := 0; i < len(entries); i += EmbedBatch {
+		batch := entries[i:min(i+EmbedBatch, len(entries))]
+		texts := make([]string, len(batch))
+		for k, e := range batch {
+			texts[k] = e.Body
+		}
+		var out [][]float32
+		if tc, ok := emb.(TokenCounter); ok {
+			var n int
+			out, n, err = tc.EmbedCounted(ctx, texts)
+			tokens += n
+		} else {
+			out, err = emb.Embed(ctx, texts)
+		}
+		if err != nil {
+			return 0, tokens, err
+		}
+		if len(out) != len(batch) {
+			return 0, tokens, errcode.New(errcode.Unknown, "embeddings: %d vectors for %d texts", len(out), len(batch))
+		}
+		for k, v := range out {
+			if !normalise(v) {
+				continue // a zero vector says nothing
+			}
+			vecs = append(vecs, catalog.EntryVector{EntryID: batch[k].ID, MediaID: mediaID, Vec: v})
+		}
+	}
+	return len(vecs), tokens, vi.SearchVectorsPut(ctx, &catalog.SearchVectorsPutParams{TenantID: tenant, MediaID: mediaID, Model: emb.Model(), Vectors: vecs})
+}
+
+// normalise scales v to unit length in place; false for a zero vector.
+func normalise(v []float32) bool {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		return false
+	}
+	n := float32(1 / math.Sqrt(s))
+	for i := range v {
+		v[i] *= n
+	}
+	return true
+}
+
+// flat is one tenant's vectors of one model in one contiguous float32
+// slice (row i at [i*dim, (i+1)*dim)): an exact scan reads memory in
+// order, which the CPU prefetches, and needs no index to build or tune.
+type flat struct {
+	stamp   catalog.SearchVectorsStamp
+	checked time.Time
+	dim     int
+	ids     []int64
+	media   []string
+	vecs    []float32
+}
+
+// vectorCache holds the flat index per tenant and model, reloaded when the
+// tenant's vectors change (checked on every query by a cheap aggregate).
+type vectorCache struct {
+	mu sync.Mutex
+	m  map[[2]string]*flat
+}
+
+// VectorRecheck is how often a tenant's cached vectors are compared with
+// the catalog: new or removed vectors count in searches within this time.
+const VectorRecheck = time.Second
+
+func (c *vectorCache) get(ctx context.Context, vi catalog.VectorIndex, tenant, model string) (*flat, error) {
+	key := [2]string{tenant, model}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.m[key]; f != nil && time.Since(f.checked) < VectorRecheck {
+		return f, nil
+	}
+	stamp, err := vi.SearchVectorsStamp(ctx, tenant, model)
+	if err != nil {
+		return nil, err
+	}
+	if f := c.m[key]; f != nil && f.stamp == stamp {
+		f.checked = time.Now()
+		return f, nil
+	}
+	f := &flat{stamp: stamp, checked: time.Now()}
+	var after int64
+	for {
+		page, err := vi.SearchVectorsList(ctx, &catalog.SearchVectorsListParams{TenantID: tenant, Model: model, AfterID: after, Limit: 20000})
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, v := range page {
+			if f.dim == 0 {
+				f.dim = len(v.Vec)
+				// One allocation for the whole copy.
+				f.vecs = make([]float32, 0, int(stamp.Count)*f.dim)
+				f.ids = make([]int64, 0, stamp.Count)
+				f.media = make([]string, 0, stamp.Count)
+			}
+			if len(v.Vec) != f.dim {
+				continue
+			}
+			f.ids = append(f.ids, v.EntryID)
+			f.media = append(f.media, v.MediaID)
+			f.vecs = append(f.vecs, v.Vec...)
+		}
+		after = page[len(page)-1].EntryID
+	}
+	if c.m == nil {
+		c.m = map[[2]string]*flat{}
+	}
+	c.m[key] = f
+	return f, nil
+}
+
+type neighbour struct {
+	row int
+	sim float32
+}
+
+// parallelRows is the corpus size from which Nearest splits the scan
+// across the CPUs.
+const parallelRows = 20000
+
+// Nearest returns the k rows of f most similar (dot product of unit
+// vectors: cosine) to q, best first, skipping rows keep rejects. Large
+// copies are scanned in one part per CPU, whose best rows are merged.
+func (f *flat) Nearest(q []float32, k int, keep func(row int) bool) []neighbour {
+	if f.dim == 0 || len(q) != f.dim {
+		return nil
+	}
+	n := len(f.ids)
+	parts := runtime.GOMAXPROCS(0)
+	if n < parallelRows || parts < 2 {
+		return f.nearestIn(q, k, keep, 0, n)
+	}
+	res := make([][]neighbour, parts)
+	var wg sync.WaitGroup
+	for p := 0; p < parts; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			res[p] = f.nearestIn(q, k, keep, p*n/parts, (p+1)*n/parts)
+		}(p)
+	}
+	wg.Wait()
+	var all []neighbour
+	for _, r := range res {
+		all = append(all, r...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].sim != all[j].sim {
+			return all[i].sim > all[j].sim
+		}
+		return all[i].row < all[j].row
+	})
+	if len(all) > k {
+		all = all[:k]
+	}
+	return all
+}
+
+func (f *flat) nearestIn(q []float32, k int, keep func(row int) bool, from, to int) []neighbour {
+	best := make([]neighbour, 0, k+1)
+	minSim := float32(-2)
+	for r := from; r < to; r++ {
+		row := f.vecs[r*f.dim : (r+1)*f.dim]
+		s := dot(q, row)
+		if len(best) == k && s <= minSim {
+			continue
+		}
+		if keep != nil && !keep(r) {
+			continue
+		}
+		// Insert in order (k is small).
+		i := len(best)
+		best = append(best, neighbour{})
+		for i > 0 && best[i-1].sim < s {
+			best[i] = best[i-1]
+			i--
+		}
+		best[i] = neighbour{r, s}
+		if len(best) > k {
+			best = best[:k]
+		}
+		if len(best) == k {
+			minSim = best[k-1].sim
+		}
+	}
+	return best
+}
+
+// dot is the inner product, unrolled by four.
+func dot(a, b []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// vectorHits ranks the tenant's embedded entries by similarity to the
+// query's text. It returns nil when the tenant has no vectors of the
+// embedder's model.
 func (e *Engine) vectorHits(ctx context.Context, tenant, text string, f Filters, keep map[string]bool) ([]*Hit, error) {
-	return nil, errcode.New(errcode.NotImplemented, "search: vector search is not built into this catalog")
+	vi, ok := e.idx.(catalog.VectorIndex)
+	if !ok {
+		return nil, errcode.New(errcode.NotImplemented, "search: this catalog stores no vectors")
+	}
+	fl, err := e.vectors.get(ctx, vi, tenant, e.opt.Embedder.Model())
+	if err != nil {
+		return nil, err
+	}
+	if len(fl.ids) == 0 {
+		return nil, nil
+	}
+	// The query's words without its syntax.
+	words := catalog.SplitWords(text)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	qv, err := e.opt.Embedder.Embed(ctx, []string{strings.Join(words, " ")})
+	if err != nil {
+		return nil, err
+	}
+	if len(qv) != 1 || !normalise(qv[0]) {
+		return nil, nil
+	}
+	nb := fl.Nearest(qv[0], VectorK, func(r int) bool {
+		m := fl.media[r]
+		return (f.MediaID == "" || m == f.MediaID) && (keep == nil || keep[m])
+	})
+	var ids []int64
+	sim := map[int64]float32{}
+	for _, n := range nb {
+		if n.sim < MinVectorSimilarity {
+			break
+		}
+		ids = append(ids, fl.ids[n.row])
+		sim[fl.ids[n.row]] = n.sim
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cands, err := vi.SearchEntries(ctx, &catalog.SearchEntriesParams{TenantID: tenant, IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	var out []*Hit
+	for _, c := range cands {
+		if !passes(c, f) {
+			continue
+		}
+		h := &Hit{MediaID: c.MediaID, Filename: c.Filename, Kind: c.Kind, Field: c.Field, Source: c.Field, Value: c.Value, Speaker: c.Speaker,
+			Start: c.Start, End: c.End, EntryStart: c.Start, EntryEnd: c.End, Match: MatchVector, Score: float64(sim[c.ID]),
+			entryID: c.ID, created: c.CreatedAt}
+		h.Snippet = leading(c.Body, 24)
+		out = append(out, h)
+	}
+	sortHits(out)
+	return out, nil
+}
+
+// passes applies the filters the vector ranking cannot apply in the scan.
+func passes(c *catalog.SearchCandidate, f Filters) bool {
+	if len(f.Fields) > 0 {
+		ok := false
+		for _, x := range f.Fields {
+			ok = ok || x == c.Field
+		}
+		if !ok {
+			return false
+		}
+	}
+	switch {
+	case f.Speaker != "" && c.Speaker != f.Speaker,
+		f.Kind != "" && c.Kind != f.Kind,
+		!f.Since.IsZero() && c.CreatedAt.Before(f.Since),
+		!f.Until.IsZero() && !c.CreatedAt.Before(f.Until),
+		f.File != "" && !strings.Contains(strings.ToLower(c.Filename), f.File):
+		return false
+	}
+	return true
+}
+
+func leading(s string, n int) string {
+	f := strings.Fields(s)
+	if len(f) <= n {
+		return strings.Join(f, " ")
+	}
+	return strings.Join(f[:n], " ") + " …"
 }

@@ -704,7 +704,11 @@ func (b *builder) tenants() {
 func (b *builder) metadata(lambdas []LambdaTask, integrations []Integration) map[string]any {
 	fns, svcs := []any{}, []any{}
 	for _, l := range lambdas {
-		fns = append(fns, map[string]any{"function": "landfall-" + l.Task, "states": toAny(l.States), "native": Functions[l.Task].Native})
+		fn := map[string]any{"function": "landfall-" + l.Task, "states": toAny(l.States), "native": Functions[l.Task].Native}
+		if u := Functions[l.Task].Unavailable; u != "" {
+			fn["not_available_on_aws"] = u
+		}
+		fns = append(fns, fn)
 	}
 	for _, in := range integrations {
 		svcs = append(svcs, map[string]any{"resource": in.Resource, "states": toAny(in.States)})

@@ -38,7 +38,11 @@ type Function struct {
 	// Native tasks run ffmpeg, ffprobe or tesseract: they are container
 	// image functions (deploy/aws/Dockerfile), the others zip packages
 	// with the bootstrap binary.
-	Native         bool
+	Native bool
+	// Unavailable, when set, says why the task cannot do its work on AWS
+	// yet; it is deployed (the definition names it) and fails there with
+	// errcode.NotImplemented.
+	Unavailable    string
 	MemoryMB       int
 	TimeoutSeconds int
 	Grants         []Grant
@@ -87,6 +91,10 @@ var Functions = map[string]Function{
 	"frames": {Task: "frames", Native: true, MemoryMB: 1024, TimeoutSeconds: 900, Grants: analyserGrants()},
 	"persist": {Task: "persist", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
 		{[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite}},
+	// embed stores vectors in SQL catalogs only: on DynamoDB it reads the
+	// media row and says the catalog stores no vectors (the state's Catch
+	// moves on).
+	"embed": {Task: "embed", MemoryMB: 256, TimeoutSeconds: 600, Grants: []Grant{mediaRead}},
 	"move": {Task: "move", MemoryMB: 256, TimeoutSeconds: 900, Grants: []Grant{
 		{[]string{"s3:DeleteObject", "s3:GetObject"}, ResIncoming}, {[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite,
 		{[]string{"events:PutEvents"}, ResDefaultBus}}},
@@ -95,19 +103,25 @@ var Functions = map[string]Function{
 		{[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ResCatalogTable}}},
 	"notify": {Task: "notify", MemoryMB: 256, TimeoutSeconds: 30, Grants: []Grant{
 		{[]string{"dynamodb:Query"}, ResFailuresIndex}, tenantRead}},
-	// The review tasks. The policy reads results only; the others keep the
-	// review queue and versions, which the DynamoDB catalog does not
-	// implement yet (they fail with NotImplemented there, so an AWS stack
-	// runs with review.policy off).
-	"review-policy": {Task: "review-policy", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{
-		incomingGet, {[]string{"s3:GetObject"}, ResWork}, mediaRead}},
-	"review-open": {Task: "review-open", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{
-		{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
-	"review-escalate": {Task: "review-escalate", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
-	"review-rerun":    {Task: "review-rerun", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
-	"review-apply": {Task: "review-apply", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
-		{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite}},
-	"review-reject": {Task: "review-reject", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaWrite}},
+	// review-policy decides from the media row and the results the state
+	// carries whether a person reviews (the calls TestLambdaPipeline saw).
+	"review-policy": {Task: "review-policy", MemoryMB: 256, TimeoutSeconds: 60, Grants: []Grant{mediaRead}},
+	// The other review tasks keep the review queue and versions, which the
+	// DynamoDB catalog does not implement yet: on AWS they fail with
+	// NotImplemented (run the stack with review.policy off). Their grants
+	// are what the code needs once the queue exists.
+	"review-open": reviewQueueTask("review-open", 256, 60,
+		Grant{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite),
+	"review-escalate": reviewQueueTask("review-escalate", 256, 60, mediaRead),
+	"review-rerun":    reviewQueueTask("review-rerun", 256, 60, mediaRead),
+	"review-apply": reviewQueueTask("review-apply", 512, 120,
+		Grant{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite),
+	"review-reject": reviewQueueTask("review-reject", 256, 60, mediaWrite),
+}
+
+func reviewQueueTask(name string, memory, timeout int, grants ...Grant) Function {
+	return Function{Task: name, MemoryMB: memory, TimeoutSeconds: timeout, Grants: grants,
+		Unavailable: "the review queue is not built on the DynamoDB catalog yet"}
 }
 
 // FunctionNames lists the tasks of Functions, sorted.

@@ -28,6 +28,7 @@ var taskPhrases = map[string]string{
 	"moderate":       "checking for unsafe content",
 	"summarise":      "summarising",
 	"persist":        "saving",
+	"embed":          "indexing for search by meaning",
 	"move":           "saving",
 	"record-failure": "recording the failure",
 	"notify":         "sending notifications",

@@ -113,7 +113,7 @@ func RunCrash(t *testing.T, open Open, opts CrashOptions) {
 		opts.Kills = 10
 	}
 	db := open(t)
-	cfg := Config(db, nil)
+	cfg := Config(db, Resources())
 	cfg.Role = workflow.RoleAPI
 	api := StartEngine(t, cfg)
 	ctx := context.Background()

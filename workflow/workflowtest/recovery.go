@@ -43,7 +43,7 @@ type RecoveryOptions struct {
 // and that the execution then succeeds. It returns the measured time.
 func RunRecovery(t *testing.T, open Open, opts RecoveryOptions) time.Duration {
 	db := open(t)
-	cfg := Config(db, nil)
+	cfg := Config(db, Resources())
 	cfg.Role = workflow.RoleAPI
 	api := StartEngine(t, cfg)
 	ctx := context.Background()

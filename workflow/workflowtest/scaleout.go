@@ -19,7 +19,7 @@ import (
 // repeated.
 func RunScaleOut(t *testing.T, executions int) {
 	db := Postgres(t)
-	cfg := Config(db, nil)
+	cfg := Config(db, Resources())
 	cfg.Role = workflow.RoleAPI
 	api := StartEngine(t, cfg)
 	ctx := context.Background()
@@ -42,6 +42,12 @@ func RunScaleOut(t *testing.T, executions int) {
 		t.Fatal(err)
 	}
 	_ = a.Wait()
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	t.Logf("task completions by worker when one was killed: %v", completionsByWorker(t, conn))
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		running, _, err := api.ListExecutions(ctx, workflow.ListExecutionsParams{Status: workflow.StatusRunning, Limit: 1000})
@@ -75,12 +81,15 @@ func RunScaleOut(t *testing.T, executions int) {
 			}
 		}
 	}
-	conn, err := pgx.Connect(ctx, db)
-	if err != nil {
-		t.Fatal(err)
+	perWorker := completionsByWorker(t, conn)
+	t.Logf("task completions by worker: %v", perWorker)
+	if len(perWorker) < 2 {
+		t.Fatalf("one worker did all the work: %v", perWorker)
 	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT owner, COUNT(*) FROM wf_tasks WHERE status = 'succeeded' GROUP BY owner`)
+}
+
+func completionsByWorker(t *testing.T, conn *pgx.Conn) map[string]int {
+	rows, err := conn.Query(context.Background(), `SELECT owner, COUNT(*) FROM wf_tasks WHERE status = 'succeeded' GROUP BY owner`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +105,5 @@ func RunScaleOut(t *testing.T, executions int) {
 	if rows.Err() != nil {
 		t.Fatal(rows.Err())
 	}
-	t.Logf("task completions by worker: %v", perWorker)
-	if len(perWorker) < 2 {
-		t.Fatalf("one worker did all the work: %v", perWorker)
-	}
+	return perWorker
 }

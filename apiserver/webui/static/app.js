@@ -6,6 +6,7 @@ import {
   buildQuery, confidenceText, displayWords, downloadName, exportName, formatBytes, formatTime, highlightSnippet, indexAt, isFinal,
   executionSteps, findInWords, formatDuration, parseRoute, percentOf, problemDetail, relevance, speakerName, transcriptBlocks,
 } from "./lib.js";
+import { reviewPages } from "./review.js";
 
 const KEY_STORAGE = "landfall.apiKey";
 // Words recognised with less confidence are marked (the summariser's
@@ -326,12 +327,13 @@ async function render() {
   }
   const route = parseRoute(location.hash);
   for (const a of document.querySelectorAll("[data-nav]")) {
-    if (a.dataset.nav === route.page || (route.page === "detail" && a.dataset.nav === "list")) a.setAttribute("aria-current", "page");
+    if (a.dataset.nav === route.page || (route.page === "detail" && a.dataset.nav === "list") || (route.page === "review" && a.dataset.nav === "reviews")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
   const page = h("div", {});
   view.replaceChildren(page);
-  const pages = { list: listPage, detail: detailPage, search: searchPage, failures: failuresPage };
+  const pages = { list: listPage, detail: detailPage, search: searchPage, failures: failuresPage,
+    ...reviewPages({ h, append, api, toast, heading, navigate, alertBox, timeEl, mediaURLs, buildPlayer, onCleanup }) };
   const fn = pages[route.page];
   if (!fn) {
     document.title = "Not found · Landfall";
@@ -364,7 +366,7 @@ function heading(parent, text) {
 
 // ---------------------------------------------------------------- Media list
 
-const STATUSES = ["PENDING", "PROCESSING", "SUCCEEDED", "FAILED", "SKIPPED"];
+const STATUSES = ["PENDING", "PROCESSING", "IN_REVIEW", "SUCCEEDED", "FAILED", "SKIPPED", "REJECTED"];
 const KINDS = ["audio", "video", "image", "unsupported"];
 const SINCE = [["", "Any time"], ["24h", "Last 24 hours"], ["168h", "Last 7 days"], ["720h", "Last 30 days"]];
 
@@ -565,51 +567,130 @@ function startUploads(files, list) {
 
 // ---------------------------------------------------------------- Search
 
+const FIELD_NAMES = {
+  transcript: "said", ocr: "on screen", entity: "mentioned", topic: "topic", label: "seen", moderation: "moderation",
+  chapter: "chapter", summary: "summary", filename: "file name",
+};
+const MATCH_NAMES = { phonetic: "sounds like", fuzzy: "spelt like", synonym: "synonym", hypernym: "broader term", vector: "similar meaning" };
+
+/**
+ * momentHref is the detail page of a moment: the player starts at the
+ * first matched word (t) and the words up to te are highlighted.
+ */
+function momentHref(hit) {
+  const timed = hit.end > 0 || hit.start > 0;
+  return `#/media/${encodeURIComponent(hit.media_id)}${buildQuery({
+    t: timed ? Number(hit.start).toFixed(2) : "", te: timed ? Number(hit.end).toFixed(2) : "",
+    hl: (hit.matched || []).join(" ").slice(0, 200),
+  })}`;
+}
+
+/** thumbnail shows a video's frame (or an image) at a moment's time. */
+function thumbnail(group) {
+  const first = group.moments[0];
+  const box = h("div", { class: "thumb", "aria-hidden": "true" });
+  if (group.kind !== "video" && group.kind !== "image") {
+    box.append(h("span", { class: "thumb-icon" }, group.kind === "audio" ? "♪" : "·"));
+    return box;
+  }
+  const t = group.kind === "video" ? Number(first.start || 0).toFixed(2) : "";
+  const set = (path) => {
+    const img = h("img", { alt: "", loading: "lazy", width: 160, height: 90, src: path + (path.includes("?") ? "&" : "?") + buildQuery({ t }).slice(1) });
+    img.addEventListener("error", () => img.replaceWith(h("span", { class: "thumb-icon" }, "▣")), { once: true });
+    box.append(img);
+  };
+  const plain = `/v1/media/${encodeURIComponent(group.media_id)}/frame.jpg`;
+  if (!state.key) set(plain);
+  else {
+    api(`/v1/media/${encodeURIComponent(group.media_id)}/links?ttl=1h`, { method: "POST" })
+      .then((r) => { const v = r.links && r.links.frame_jpg; if (typeof v === "string" && v.startsWith("/") && !v.startsWith("//")) set(v); }, () => {});
+  }
+  return box;
+}
+
 async function searchPage(page, route) {
   const q = route.params.q || "";
   const source = route.params.source || "";
+  const within = route.params.media || "";
   heading(page, "Search");
-  const input = h("input", { type: "search", id: "q", name: "q", value: q, placeholder: "words, \"a phrase\", -not, prefix*", autocomplete: "off" });
-  const form = h("form", { class: "toolbar", role: "search", "aria-label": "Search transcripts and summaries" },
-    h("div", { class: "field grow" }, h("label", { for: "q" }, "Search transcripts and summaries"), input),
-    selectField("s-source", "In", "source", [["", "Everything"], ["transcript", "Transcripts"], ["summary", "Summaries"]], source),
+  const input = h("input", { type: "search", id: "q", name: "q", value: q, placeholder: "words, \"a phrase\", -not, speaker:2, label:car, after:2026-01-01", autocomplete: "off" });
+  const form = h("form", { class: "toolbar", role: "search", "aria-label": "Search media" },
+    h("div", { class: "field grow" }, h("label", { for: "q" }, within ? "Search in this file" : "Search what was said, shown and seen"), input),
+    selectField("s-source", "In", "source", [["", "Everything"], ["transcript", "Said"], ["ocr", "On screen"], ["entity", "People, places, organisations"],
+      ["topic", "Topics"], ["label", "Seen (labels)"], ["chapter", "Chapters"], ["summary", "Summaries"], ["filename", "File names"]], source),
     h("button", { type: "submit", class: "primary" }, "Search"));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const fd = new FormData(form);
-    navigate("#/search" + buildQuery({ q: String(fd.get("q") || "").trim(), source: fd.get("source") }));
+    navigate("#/search" + buildQuery({ q: String(fd.get("q") || "").trim(), source: fd.get("source"), media: within }));
   });
   page.append(form);
+  if (within) {
+    page.append(h("p", { class: "muted" }, "Only in ", h("a", { href: `#/media/${encodeURIComponent(within)}` }, state.names.get(within) || within), " · ",
+      h("a", { href: "#/search" + buildQuery({ q, source }) }, "search everything")));
+  }
   if (!q) {
     input.focus();
-    page.append(h("p", { class: "muted" }, "Matches are shown in context; choose one to play the media from that moment."));
+    page.append(h("p", { class: "muted" }, "Finds words said (also when the recogniser misheard them), text on screen, people and places, labels and chapters; choose a moment to play the media from it."));
     return;
   }
   const panel = h("section", { class: "panel", "aria-label": "Results", "aria-busy": "true" }, h("p", { class: "muted" }, "Searching…"));
   page.append(panel);
-  const data = await api("/v1/search" + buildQuery({ q, source, limit: 50 }));
-  panel.removeAttribute("aria-busy");
-  const hits = data.hits || [];
-  if (hits.length === 0) {
+  let data;
+  try {
+    data = await api("/v1/search" + buildQuery({ q, source, media_id: within, limit: 30, moments: 4 }));
+  } finally {
+    panel.removeAttribute("aria-busy");
+    panel.querySelector("p.muted")?.remove();
+  }
+  const groups = (data.groups || []).filter((g) => g && Array.isArray(g.moments) && g.moments.length);
+  if (groups.length === 0) {
     panel.replaceChildren(h("p", { class: "empty" }, `No matches for “${q}”.`));
     return;
   }
-  const titles = new Map();
-  const best = Math.max(...hits.map((x) => Number(x.score) || 0));
-  const list = h("ol", { class: "hits" }, hits.map((hit) => {
-    const t = hit.source === "transcript" ? hit.start : 0;
-    const title = h("a", { href: `#/media/${encodeURIComponent(hit.media_id)}${buildQuery({ t: t > 0 ? t.toFixed(2) : "" })}` }, state.names.get(hit.media_id) || hit.media_id);
-    if (!titles.has(hit.media_id)) titles.set(hit.media_id, []);
-    titles.get(hit.media_id).push(title);
-    return h("li", {},
-      h("div", { class: "meta" }, title,
-        h("span", { class: "badge kind" }, hit.source),
-        hit.source === "transcript" ? h("span", { class: "mono" }, `${formatTime(hit.start)}–${formatTime(hit.end)}`) : "",
-        h("span", { class: "muted", title: `score ${hit.score}; relevance is relative to the best match` }, `relevance ${relevance(hit.score, best)}%`)),
-      h("p", { class: "snippet", html: highlightSnippet(hit.snippet) }));
+  const best = Math.max(...groups.map((g) => Number(g.score) || 0));
+  const expanded = (data.expanded || []).slice(0, 8);
+  const facetBar = facets(data.facets || {}, q, source, within);
+  const list = h("ol", { class: "groups" }, groups.map((g) => {
+    if (g.filename) state.names.set(g.media_id, g.filename);
+    const name = g.filename || state.names.get(g.media_id) || g.media_id;
+    return h("li", { class: "group" },
+      h("a", { class: "thumb-link", href: momentHref(g.moments[0]), tabindex: "-1", "aria-label": `${name}, best moment` }, thumbnail(g)),
+      h("div", { class: "group-body" },
+        h("div", { class: "meta" }, h("a", { class: "title", href: momentHref(g.moments[0]) }, name),
+          g.kind ? h("span", { class: "badge kind" }, g.kind) : "",
+          h("span", { class: "muted", title: `score ${g.score}; relevance is relative to the best file` }, `relevance ${relevance(g.score, best)}%`),
+          g.total > g.moments.length ? h("span", { class: "muted" }, `${g.total} moments`) : ""),
+        h("ol", { class: "moments" }, g.moments.map((m) => {
+          const timed = m.end > 0 || m.start > 0;
+          return h("li", {},
+            h("a", { class: "moment", href: momentHref(m), "aria-label": `${timed ? "Play from " + formatTime(m.start) : "Open"}: ${FIELD_NAMES[m.field] || m.field}` },
+              h("span", { class: "mono" }, timed ? "▶ " + formatTime(m.start) : "▶"),
+              h("span", { class: "badge field" }, FIELD_NAMES[m.field] || m.field),
+              m.speaker ? h("span", { class: "muted" }, speakerName(m.speaker)) : "",
+              m.match && m.match !== "exact" ? h("span", { class: "badge match" }, MATCH_NAMES[m.match] || m.match) : ""),
+            h("p", { class: "snippet", html: highlightSnippet(m.snippet) }));
+        }))));
   }));
-  panel.replaceChildren(h("p", { class: "muted" }, hits.length === 1 ? "1 match" : `${hits.length} matches`), list);
-  nameLinks(titles);
+  panel.replaceChildren(
+    h("p", { class: "muted" }, groups.length === 1 ? "1 file" : `${groups.length} files`,
+      expanded.length ? [" · also matched ", expanded.map((x, i) => [i ? ", " : "", h("em", {}, x.as), ` (${MATCH_NAMES[x.match] || x.match} of ${x.word})`])] : ""),
+    facetBar, list);
+}
+
+/** facets lists the counts of the answer's facets; a value narrows the query. */
+function facets(f, q, source, within) {
+  const names = { field: "Where", kind: "Kind", speaker: "Speaker", label: "Seen", entity: "Mentioned" };
+  const filter = { field: "field", kind: "kind", speaker: "speaker", label: "label", entity: "entity" };
+  const rows = Object.keys(names).filter((k) => Array.isArray(f[k]) && f[k].length).map((k) =>
+    h("div", { class: "facet" }, h("span", { class: "facet-name" }, names[k]),
+      f[k].slice(0, 8).map((v) => {
+        const val = String(v.value);
+        const label = k === "field" ? (FIELD_NAMES[val] || val) : k === "speaker" ? speakerName(val) : val;
+        const quoted = /\s/.test(val) ? `"${val.replace(/"/g, "")}"` : val;
+        return h("a", { class: "chip", href: "#/search" + buildQuery({ q: `${q} ${filter[k]}:${quoted}`, source, media: within }) }, label, " ", h("span", { class: "count" }, String(v.count)));
+      })));
+  return rows.length ? h("nav", { class: "facets", "aria-label": "Narrow the results" }, rows) : "";
 }
 
 /**
@@ -761,6 +842,22 @@ async function detailPage(page, route) {
     }, page);
   }
 
+  // A search hit: the matched words (hl) from t to te are highlighted in
+  // the transcript and the player starts at the first of them.
+  const match = { t: Number(route.params.t), te: Number(route.params.te), words: String(route.params.hl || "") };
+  if (match.words && Number.isFinite(match.t)) {
+    page.append(h("p", { class: "search-match note", role: "status" }, "Search match ",
+      h("mark", {}, match.words), ` at ${formatTime(match.t)}`));
+  }
+  const withinForm = h("form", { class: "find within", role: "search", "aria-label": "Search in this file" },
+    h("label", { for: "within", class: "visually-hidden" }, "Search in this file"),
+    h("input", { type: "search", id: "within", name: "q", placeholder: "Search in this file: said, shown, seen", autocomplete: "off" }));
+  withinForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = String(new FormData(withinForm).get("q") || "").trim();
+    if (v) navigate("#/search" + buildQuery({ q: v, media: m.id }));
+  });
+  if (isFinal(m.status) && m.status === "SUCCEEDED") page.append(withinForm);
   const urls = await mediaURLs(m);
   const player = buildPlayer(m, urls);
   const stage = h("div", { class: "stage" });
@@ -795,7 +892,7 @@ async function detailPage(page, route) {
   if (m.links && typeof m.links.transcript_json === "string" && m.links.transcript_json.startsWith("/v1/")) {
     const panel = h("section", { class: "panel transcript-panel", "aria-labelledby": "h-transcript" }, h("h2", { id: "h-transcript" }, "Transcript"), h("p", { class: "muted" }, "Loading…"));
     stage.append(panel);
-    api(m.links.transcript_json).then((tr) => fillTranscript(panel, tr, player.media, seek, chapterList, ins), (e) => {
+    api(m.links.transcript_json).then((tr) => fillTranscript(panel, tr, player.media, seek, chapterList, ins, match), (e) => {
       panel.querySelector("p.muted")?.remove();
       panel.append(alertBox(e));
     });
@@ -987,7 +1084,7 @@ function shareButton(id, media) {
   return btn;
 }
 
-function fillTranscript(panel, tr, media, seek, chapterList, ins) {
+function fillTranscript(panel, tr, media, seek, chapterList, ins, match) {
   const words = tr.words || [];
   const blocks = transcriptBlocks(tr);
   const speakers = [...new Set(blocks.map((b) => b.speaker).filter(Boolean))];
@@ -1013,7 +1110,7 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
       media ? h("label", { class: "check", for: "follow" }, follow, "Follow playback") : ""),
     words.length ? findBar : "",
     (tr.speakers || []).length > 1
-      ? h("p", { class: "muted speakers" }, `${tr.speakers.length} speakers: `, tr.speakers.map((sp, i) => [i ? ", " : "", `${speakerName(sp.label)} ${formatTime(sp.seconds)}`]))
+      ? h("p", { class: "muted speakers" }, `${tr.speakers.length} speakers: `, tr.speakers.map((sp, i) => [i ? ", " : "", `${speakerName(sp.label, tr.speakers)} · talk ${formatTime(sp.seconds)}`]))
       : "",
     vocabNote, legend,
     box);
@@ -1025,8 +1122,8 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
   const blockEls = blocks.map((b) => {
     const spk = speakers.indexOf(b.speaker);
     const headEl = h("div", { class: "seg-head" },
-      h("button", { type: "button", class: "t", "aria-label": `Play from ${formatTime(b.start)}${b.speaker ? ", " + speakerName(b.speaker) : ""}`, onclick: () => seek(b.start), disabled: !media }, formatTime(b.start)),
-      b.speaker ? h("span", { class: "speaker" }, speakerName(b.speaker)) : "");
+      h("button", { type: "button", class: "t", "aria-label": `Play from ${formatTime(b.start)}${b.speaker ? ", " + speakerName(b.speaker, tr.speakers) : ""}`, onclick: () => seek(b.start), disabled: !media }, formatTime(b.start)),
+      b.speaker ? h("span", { class: "speaker" }, speakerName(b.speaker, tr.speakers)) : "");
     const p = h("p", {});
     if (b.count > 0) {
       for (let i = b.first; i < b.first + b.count; i++) {
@@ -1043,6 +1140,20 @@ function fillTranscript(panel, tr, media, seek, chapterList, ins) {
     return h("div", { class: "seg" + (spk >= 0 ? ` spk-${spk % 6}` : ""), "data-start": b.start }, headEl, p);
   });
   append(box, blockEls);
+  // The words a search matched: highlighted and scrolled into view.
+  if (match && Number.isFinite(match.t) && Number.isFinite(match.te) && match.te >= match.t && (match.te > 0 || match.t > 0)) {
+    let first = null;
+    words.forEach((w, i) => {
+      if (w.start >= match.t - 0.05 && w.end <= match.te + 0.05 && wordEls[i]) {
+        wordEls[i].classList.add("hit", "hit-cur");
+        first = first || wordEls[i];
+      }
+    });
+    if (first) {
+      const top = first.offsetTop - box.offsetTop;
+      box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+    }
+  }
 
   // Find in transcript: matches are marked as one types; Enter moves to
   // the next one (and plays from there when there is a player).

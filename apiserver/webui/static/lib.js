@@ -101,6 +101,8 @@ export function parseRoute(hash) {
   if (segs.length === 2 && segs[0] === "media") return { page: "detail", id: segs[1], params };
   if (segs.length === 1 && segs[0] === "search") return { page: "search", params };
   if (segs.length === 1 && segs[0] === "failures") return { page: "failures", params };
+  if (segs.length === 1 && segs[0] === "reviews") return { page: "reviews", params };
+  if (segs.length === 2 && segs[0] === "reviews") return { page: "review", id: segs[1], params };
   return { page: "notfound", path, params };
 }
 
@@ -114,8 +116,15 @@ export function buildQuery(params) {
   return s ? "?" + s : "";
 }
 
-/** speakerName turns "spk_0" into "Speaker 1"; other labels stay as they are. */
-export function speakerName(label) {
+/**
+ * speakerName is how a speaker label shows everywhere: the name a
+ * reviewer gave it (speakers: the transcript's [{label, name}]), else
+ * "Speaker 1" for "spk_0"; other labels stay as they are.
+ */
+export function speakerName(label, speakers) {
+  for (const sp of speakers || []) {
+    if (sp && sp.label === label && typeof sp.name === "string" && sp.name.trim()) return sp.name;
+  }
   const m = /^spk_(\d+)$/.exec(String(label || ""));
   return m ? `Speaker ${Number(m[1]) + 1}` : String(label || "");
 }

@@ -48,6 +48,10 @@ func (s *Store) SearchIndexReplace(ctx context.Context, p *catalog.SearchIndexRe
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_entries WHERE media_id = ?`), p.MediaID); err != nil {
 			return dbErr(err, "delete search entries")
 		}
+		// The entries' vectors go with them; the item is embedded again.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.MediaID); err != nil {
+			return dbErr(err, "delete search vectors")
+		}
 		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cat_entries (tenant_id, media_id, field, start_s, end_s, speaker, value, body, phon, times)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
@@ -78,7 +82,7 @@ func (s *Store) SearchIndexReplace(ctx context.Context, p *catalog.SearchIndexRe
 			}
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cat_search_state (media_id, tenant_id, version, entries, indexed_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (media_id) DO UPDATE SET version = excluded.version, entries = excluded.entries, indexed_at = excluded.indexed_at`),
+			ON CONFLICT (media_id) DO UPDATE SET version = excluded.version, entries = excluded.entries, indexed_at = excluded.indexed_at, embed_model = ''`),
 			p.MediaID, p.TenantID, p.Version, len(p.Entries), s.t(s.clock()))
 		return dbErr(err, "record search state")
 	})
@@ -276,7 +280,11 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 			expr += " NOT " + ex
 		}
 		where = append(where, "cat_entries_fts MATCH "+arg(expr))
-		rankExpr = "-bm25(cat_entries_fts, 1.0, 0.5)"
+		// No bm25: it first reads every match of every phrase of the
+		// expression to weigh it (a query with its sound and spelling
+		// alternatives has a dozen), which costs more than the search.
+		// Candidates are the newest matches; the caller scores them.
+		rankExpr = "0"
 	}
 	where = append(where, "c.tenant_id = "+arg(p.TenantID))
 	if len(p.Fields) > 0 {
@@ -304,16 +312,24 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	if !p.Until.IsZero() {
 		where = append(where, "m.created_at < "+arg(s.t(p.Until)))
 	}
-	from := "cat_entries c JOIN cat_media m ON m.id = c.media_id"
+	// The media row is read for the filters on it only: joining it for
+	// every match of a common word would cost more than the match.
+	media := ""
+	if p.Kind != "" || !p.Since.IsZero() || !p.Until.IsZero() {
+		media = " JOIN cat_media m ON m.id = c.media_id"
+	}
+	from, order := "cat_entries c"+media, "c.id"
 	if !s.postgres() {
-		from = "cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid JOIN cat_media m ON m.id = c.media_id"
+		// Ordering by the full-text table's rowid lets FTS5 walk its
+		// doclists newest first and stop at the limit.
+		from, order = "cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid"+media, "cat_entries_fts.rowid"
 	}
 	// Rank the newest MaxRankedMatches matches, as SearchQuery does.
 	candidates := `SELECT c.id AS id, ` + rankExpr + ` AS rank FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY c.id DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
+		` ORDER BY ` + order + ` DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
 	query := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, r.rank
-		FROM (SELECT id, rank FROM (` + candidates + `) x ORDER BY rank DESC LIMIT ` + strconv.Itoa(limit) + `) r
-		JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY r.rank DESC, e.id`
+		FROM (SELECT id, rank FROM (` + candidates + `) x ORDER BY rank DESC, id DESC LIMIT ` + strconv.Itoa(limit) + `) r
+		JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY r.rank DESC, e.id DESC`
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, dbErr(err, "search entries")

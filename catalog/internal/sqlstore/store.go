@@ -1026,6 +1026,9 @@ func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) (
 		}
 		n, _ := r.RowsAffected()
 		res.SearchEntries += n
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.ID); err != nil {
+			return dbErr(err, "delete search vectors")
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_search_state WHERE media_id = ?`), p.ID); err != nil {
 			return dbErr(err, "delete search state")
 		}

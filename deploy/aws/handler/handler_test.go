@@ -551,6 +551,10 @@ func checkLeastPrivilege(t *testing.T, st *stack) {
 			}
 		}
 		calls := st.rec.calls[l.Task]
+		if len(calls) == 0 && f.Unavailable != "" {
+			t.Logf("landfall-%s not checked: %s", l.Task, f.Unavailable)
+			continue
+		}
 		if len(calls) == 0 {
 			t.Errorf("landfall-%s is deployed but no scenario ran it, so its role is unchecked", l.Task)
 			continue

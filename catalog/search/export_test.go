@@ -1,0 +1,48 @@
+package search
+
+// HitOfEntry makes a hit of entry id for tests of the fusion.
+func HitOfEntry(id int64) *Hit { return &Hit{entryID: id} }
+
+// NewFlat builds a flat vector copy of n random unit rows of dim.
+func NewFlat(n, dim int, seed uint64) (*flat, [][]float32) {
+	f := &flat{dim: dim}
+	r := newRand(seed)
+	for i := 0; i < n; i++ {
+		v := make([]float32, dim)
+		for k := range v {
+			v[k] = float32(r.NormFloat64())
+		}
+		normalise(v)
+		f.ids = append(f.ids, int64(i+1))
+		f.media = append(f.media, "m")
+		f.vecs = append(f.vecs, v...)
+	}
+	var qs [][]float32
+	for i := 0; i < 16; i++ {
+		v := make([]float32, dim)
+		for k := range v {
+			v[k] = float32(r.NormFloat64())
+		}
+		normalise(v)
+		qs = append(qs, v)
+	}
+	return f, qs
+}
+
+// NearestIDs runs Nearest and returns the entry ids found.
+func NearestIDs(f *flat, q []float32, k int) []int64 {
+	var out []int64
+	for _, n := range f.Nearest(q, k, nil) {
+		out = append(out, f.ids[n.row])
+	}
+	return out
+}
+
+// NearestIDsSerial scans in one part (the reference for the parallel scan).
+func NearestIDsSerial(f *flat, q []float32, k int) []int64 {
+	var out []int64
+	for _, n := range f.nearestIn(q, k, nil, 0, len(f.ids)) {
+		out = append(out, f.ids[n.row])
+	}
+	return out
+}

@@ -1,0 +1,14 @@
+-- Embedding vectors of search entries: little-endian float32, normalised
+-- to unit length, one row per entry and model.
+CREATE TABLE cat_vectors (
+	entry_id  INTEGER PRIMARY KEY,
+	tenant_id TEXT NOT NULL,
+	media_id  TEXT NOT NULL,
+	model     TEXT NOT NULL,
+	dim       INTEGER NOT NULL,
+	vec       BLOB NOT NULL
+);
+CREATE INDEX cat_vectors_tenant_model ON cat_vectors (tenant_id, model, entry_id);
+CREATE INDEX cat_vectors_media ON cat_vectors (media_id);
+-- The model a media item's entries were last embedded with.
+ALTER TABLE cat_search_state ADD COLUMN embed_model TEXT NOT NULL DEFAULT '';
