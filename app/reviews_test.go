@@ -21,6 +21,7 @@ import (
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/types"
+	"github.com/landfall/landfall/workflow"
 )
 
 // call sends a JSON request and decodes a JSON answer into out (when
@@ -219,6 +220,24 @@ func TestReviewApproveAndReject(t *testing.T) {
 			t.Fatalf("queue after approval %+v", after.Reviews)
 		}
 
+		// The corrections became vocabulary suggestions; a tenant admin
+		// accepts them in one call and the next file's transcription
+		// gets them.
+		var vocab struct {
+			Terms []catalog.VocabularyTerm `json:"terms"`
+		}
+		call(t, "GET", base+"/v1/vocabulary?state=suggested", nil, &vocab)
+		var sugg []string
+		for _, v := range vocab.Terms {
+			sugg = append(sugg, v.Term+"/"+v.Source)
+		}
+		if got := strings.Join(sugg, ","); !strings.Contains(got, "Zanzibar/word") || !strings.Contains(got, "Captain Ahab/speaker") {
+			t.Fatalf("suggestions %q", got)
+		}
+		if code, body := call(t, "POST", base+"/v1/vocabulary/accept", map[string]any{"all": true}, nil); code != 200 {
+			t.Fatalf("accept: %d %s", code, body)
+		}
+
 		// Rejection: a reason is required; the item ends REJECTED with it.
 		m2 := uploadFile(t, a, wav)
 		waitReviewStatus(t, base, m2.ID, types.StatusInReview, 3*time.Minute)
@@ -231,6 +250,17 @@ func TestReviewApproveAndReject(t *testing.T) {
 			t.Fatalf("reject: %d %s", code, body)
 		}
 		rec2 := waitReviewStatus(t, base, m2.ID, types.StatusRejected, time.Minute)
+		evs, _, err := a.Engine.History(context.Background(), rec2["execution_id"].(string), workflow.HistoryParams{Limit: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		heard := false
+		for _, ev := range evs {
+			heard = heard || ev.Type == "TaskSucceeded" && strings.Contains(string(ev.Details), `Zanzibar`) && strings.Contains(string(ev.Details), `vocabulary`)
+		}
+		if !heard {
+			t.Errorf("the next file's transcription was not given the accepted vocabulary")
+		}
 		if rec2["error"] != pipeline.ErrReviewRejected || !strings.Contains(rec2["cause"].(string), "duplicate of an earlier episode") {
 			t.Fatalf("rejected record %v", rec2)
 		}
