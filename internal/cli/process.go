@@ -486,6 +486,7 @@ func printResult(w io.Writer, cfg *config.Config, r processResult) {
 		fmt.Fprintf(w, "   warning: vocabulary not used (the recogniser cannot produce these words; domain text that uses them makes them recognisable): %s\n",
 			strings.Join(unused, ", "))
 	}
+	printVision(w, ins)
 	for _, k := range []string{"media", "transcript", "captions"} {
 		if v := r.Outputs[k]; v != "" {
 			fmt.Fprintf(w, "   %s: %s\n", k, v)
