@@ -199,6 +199,7 @@ func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
 			}
 			fmt.Fprintf(w, "   on screen: %s\n", strings.Join(texts, " | "))
 		}
+		printVision(w, ins)
 	}
 	base := strings.TrimRight(c.BaseURL, "/")
 	// The item's page in the web UI first, then the JSON and files.
@@ -207,6 +208,9 @@ func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
 		if v, ok := m.Links[k]; ok {
 			fmt.Fprintf(w, "   %-16s %s%s\n", k+":", base, v)
 		}
+	}
+	if m.Insights != nil && m.Insights.Vision != nil {
+		fmt.Fprintf(w, "   %-16s %s/v1/media/%s/labels.json\n", "labels_json:", base, url.PathEscape(m.ID))
 	}
 }
 
