@@ -29,6 +29,11 @@ type Reviews interface {
 	Versions(ctx context.Context, tenant, mediaID string) ([]*catalog.MediaVersion, error)
 	// Export calls emit with one feedback record per decided item.
 	Export(ctx context.Context, tenant string, emit func(v any) error) error
+	// Vocabulary lists the tenant's vocabulary terms (suggested from
+	// reviewers' corrections, and accepted); AcceptVocabulary accepts
+	// suggestions, so later transcriptions use them.
+	Vocabulary(ctx context.Context, tenant, state string) ([]*catalog.VocabularyTerm, error)
+	AcceptVocabulary(ctx context.Context, p *catalog.VocabularyAcceptParams) ([]*catalog.VocabularyTerm, error)
 }
 
 // ReviewList is GET /v1/reviews.
@@ -73,6 +78,47 @@ func (s *Server) reviewRoutes(api func(method, pattern string, access Access, h 
 	api("POST", "/v1/reviews/{id}/edits", AccessReview, s.reviewEdit)
 	api("POST", "/v1/reviews/{id}/decision", AccessReview, s.reviewDecide)
 	api("GET", "/v1/media/{id}/versions", AccessReview, s.mediaVersions)
+	api("GET", "/v1/vocabulary", AccessReview, s.vocabularyList)
+	api("POST", "/v1/vocabulary/accept", AccessTenantWrite, s.vocabularyAccept)
+}
+
+func (s *Server) vocabularyList(w http.ResponseWriter, r *http.Request) error {
+	rs, err := s.reviewsOrUnavailable()
+	if err != nil {
+		return err
+	}
+	terms, err := rs.Vocabulary(r.Context(), tenantFor(r), strings.ToLower(r.URL.Query().Get("state")))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"terms": terms})
+	return nil
+}
+
+// vocabularyAccept accepts suggested terms in one call: {"terms": [...]}
+// or {"all": true}.
+func (s *Server) vocabularyAccept(w http.ResponseWriter, r *http.Request) error {
+	rs, err := s.reviewsOrUnavailable()
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Terms []string `json:"terms"`
+		All   bool     `json:"all"`
+	}
+	if err := decodeJSON(r, 64<<10, &body); err != nil {
+		return err
+	}
+	who, err := reviewerOf(r, "")
+	if err != nil {
+		return err
+	}
+	terms, err := rs.AcceptVocabulary(r.Context(), &catalog.VocabularyAcceptParams{TenantID: tenantFor(r), Terms: body.Terms, All: body.All, By: who})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accepted": terms})
+	return nil
 }
 
 func (s *Server) reviewsOrUnavailable() (Reviews, error) {

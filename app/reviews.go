@@ -417,3 +417,11 @@ func (r reviews) feedback(ctx context.Context, s *pipeline.Scope, rv *catalog.Re
 	}
 	return fb, nil
 }
+
+func (r reviews) Vocabulary(ctx context.Context, tenant, state string) ([]*catalog.VocabularyTerm, error) {
+	return r.a.Catalog.VocabularyList(ctx, &catalog.VocabularyListParams{TenantID: tenant, State: state})
+}
+
+func (r reviews) AcceptVocabulary(ctx context.Context, p *catalog.VocabularyAcceptParams) ([]*catalog.VocabularyTerm, error) {
+	return r.a.Catalog.VocabularyAccept(ctx, p)
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/types"
+	"github.com/landfall/landfall/workflow"
 )
 
 // call sends a JSON request and decodes a JSON answer into out (when
@@ -219,6 +220,24 @@ func TestReviewApproveAndReject(t *testing.T) {
 			t.Fatalf("queue after approval %+v", after.Reviews)
 		}
 
+		// The corrections became vocabulary suggestions; a tenant admin
+		// accepts them in one call and the next file's transcription
+		// gets them.
+		var vocab struct {
+			Terms []catalog.VocabularyTerm `json:"terms"`
+		}
+		call(t, "GET", base+"/v1/vocabulary?state=suggested", nil, &vocab)
+		var sugg []string
+		for _, v := range vocab.Terms {
+			sugg = append(sugg, v.Term+"/"+v.Source)
+		}
+		if got := strings.Join(sugg, ","); !strings.Contains(got, "Zanzibar/word") || !strings.Contains(got, "Captain Ahab/speaker") {
+			t.Fatalf("suggestions %q", got)
+		}
+		if code, body := call(t, "POST", base+"/v1/vocabulary/accept", map[string]any{"all": true}, nil); code != 200 {
+			t.Fatalf("accept: %d %s", code, body)
+		}
+
 		// Rejection: a reason is required; the item ends REJECTED with it.
 		m2 := uploadFile(t, a, wav)
 		waitReviewStatus(t, base, m2.ID, types.StatusInReview, 3*time.Minute)
@@ -231,6 +250,17 @@ func TestReviewApproveAndReject(t *testing.T) {
 			t.Fatalf("reject: %d %s", code, body)
 		}
 		rec2 := waitReviewStatus(t, base, m2.ID, types.StatusRejected, time.Minute)
+		evs, _, err := a.Engine.History(context.Background(), rec2["execution_id"].(string), workflow.HistoryParams{Limit: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		heard := false
+		for _, ev := range evs {
+			heard = heard || ev.Type == "TaskSucceeded" && strings.Contains(string(ev.Details), `Zanzibar`) && strings.Contains(string(ev.Details), `vocabulary`)
+		}
+		if !heard {
+			t.Errorf("the next file's transcription was not given the accepted vocabulary")
+		}
 		if rec2["error"] != pipeline.ErrReviewRejected || !strings.Contains(rec2["cause"].(string), "duplicate of an earlier episode") {
 			t.Fatalf("rejected record %v", rec2)
 		}
@@ -425,5 +455,58 @@ func TestReviewOffPublishes(t *testing.T) {
 	}
 	if _, err := a.Catalog.ReviewGet(context.Background(), &catalog.ReviewGetParams{TenantID: "default", MediaID: m.ID}); errcode.Of(err) != errcode.NotFound {
 		t.Fatalf("queued without a policy: %v", err)
+	}
+}
+
+// TestReviewChangesRequested: a reviewer asks for transcription again
+// with added vocabulary; the execution re-runs the step, summarises,
+// persists and returns to the queue for a second round (a new machine
+// version), and the approval of that round publishes.
+func TestReviewChangesRequested(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline on generated speech")
+	}
+	t.Parallel()
+	wav := reviewDialogue(t)
+	a, srv := testAppWith(t, reviewAll, Options{})
+	base := srv.URL
+	m := uploadFile(t, a, wav)
+	waitReviewStatus(t, base, m.ID, types.StatusInReview, 3*time.Minute)
+	// A step the pipeline cannot run again is refused up front.
+	if code, body := call(t, "POST", base+"/v1/reviews/"+m.ID+"/decision", map[string]any{"outcome": "changes_requested", "step": "translate"}, nil); code != 400 ||
+		!strings.Contains(body, "step") {
+		t.Fatalf("unknown step: %d %s", code, body)
+	}
+	if code, body := call(t, "POST", base+"/v1/reviews/"+m.ID+"/decision", map[string]any{"outcome": "changes_requested", "step": "transcribe",
+		"vocabulary": []string{"harbour", "Zanzibar"}, "reviewer": "ann", "round": 1}, nil); code != 200 {
+		t.Fatalf("request changes: %d %s", code, body)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	var item apiserver.ReviewItem
+	for {
+		code, _ := call(t, "GET", base+"/v1/reviews/"+m.ID, nil, &item)
+		if code == 200 && item.Review.Round == 2 && item.Review.State == catalog.ReviewOpen {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no second round: %+v", item.Review)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !item.Review.HasReason(catalog.ReasonChangesRequested) || !item.Review.HasReason(catalog.ReasonVocabularyMissed) {
+		t.Fatalf("second round reasons %+v", item.Review.Reasons)
+	}
+	var vs struct {
+		Versions []catalog.MediaVersion `json:"versions"`
+	}
+	call(t, "GET", base+"/v1/media/"+m.ID+"/versions", nil, &vs)
+	if len(vs.Versions) != 2 || vs.Versions[1].Kind != catalog.VersionMachine || vs.Versions[1].Round != 2 {
+		t.Fatalf("versions %+v", vs.Versions)
+	}
+	if code, body := call(t, "POST", base+"/v1/reviews/"+m.ID+"/decision", map[string]any{"outcome": "approved", "round": 2}, nil); code != 200 {
+		t.Fatalf("approve round 2: %d %s", code, body)
+	}
+	if got := waitDone(t, a, m.ID, time.Minute); got.Status != types.StatusSucceeded {
+		t.Fatalf("status %s", got.Status)
 	}
 }

@@ -65,6 +65,15 @@ type ReviewStore interface {
 	MediaVersionAdd(ctx context.Context, p *MediaVersionAddParams) (*MediaVersion, error)
 	// MediaVersionList lists a media item's versions, oldest first.
 	MediaVersionList(ctx context.Context, p *MediaVersionListParams) ([]*MediaVersion, error)
+
+	// VocabularySuggest records terms reviewers' corrections suggest for
+	// the tenant's custom vocabulary.
+	VocabularySuggest(ctx context.Context, p *VocabularySuggestParams) error
+	// VocabularyList lists the tenant's terms, most suggested first.
+	VocabularyList(ctx context.Context, p *VocabularyListParams) ([]*VocabularyTerm, error)
+	// VocabularyAccept makes suggestions part of the tenant's vocabulary
+	// (used by every later transcription) and returns the terms accepted.
+	VocabularyAccept(ctx context.Context, p *VocabularyAcceptParams) ([]*VocabularyTerm, error)
 }
 
 // Review item states.
@@ -425,4 +434,53 @@ func ValidateMediaVersionAdd(p *MediaVersionAddParams) error {
 // ReviewRefused is the error of a review action the item's state refuses.
 func ReviewRefused(format string, args ...any) error {
 	return errcode.New(errcode.FailedPrecond, "catalog: "+format, args...)
+}
+
+// VocabularyTerm is a word or name of a tenant's custom vocabulary: a
+// suggestion from reviewers' corrections until a tenant admin accepts it.
+type VocabularyTerm struct {
+	TenantID   string     `json:"tenant_id"`
+	Term       string     `json:"term"`
+	State      string     `json:"state"`  // VocabularySuggested or VocabularyAccepted
+	Source     string     `json:"source"` // "word" (a corrected word) or "speaker" (a speaker's name)
+	MediaID    string     `json:"media_id,omitempty"`
+	Count      int        `json:"count"` // how many corrections suggested it
+	CreatedAt  time.Time  `json:"created_at"`
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+	AcceptedBy string     `json:"accepted_by,omitempty"`
+}
+
+// Vocabulary term states.
+const (
+	VocabularySuggested = "suggested"
+	VocabularyAccepted  = "accepted"
+)
+
+// VocabularySuggestParams add suggestions; a term already known (in any
+// case) counts once more and keeps its state.
+type VocabularySuggestParams struct {
+	TenantID string
+	Terms    []VocabularyTerm
+}
+
+// VocabularyListParams list a tenant's terms, of one state or all ("").
+type VocabularyListParams struct {
+	TenantID string
+	State    string
+}
+
+// VocabularyAcceptParams accept suggested terms (All: every suggestion).
+type VocabularyAcceptParams struct {
+	TenantID string
+	Terms    []string
+	All      bool
+	By       string
+}
+
+// ValidateVocabularyTerm checks one term: 1–100 bytes of text on one line.
+func ValidateVocabularyTerm(field, term string) error {
+	if strings.TrimSpace(term) == "" || len(term) > 100 || strings.ContainsAny(term, "\n\r\t,") {
+		return invalid("catalog: %s: a term is 1–100 bytes on one line, without commas", field)
+	}
+	return ValidateText(field, term, 100)
 }

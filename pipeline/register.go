@@ -145,6 +145,14 @@ func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key) map[stri
 			add(tn.Vocabulary...)
 		}
 	}
+	// The tenant's vocabulary accepted from reviewers' corrections.
+	if vs, err := t.opt.Catalog.VocabularyList(ctx, &catalog.VocabularyListParams{TenantID: s.Tenant, State: catalog.VocabularyAccepted}); err == nil {
+		for _, v := range vs {
+			add(v.Term)
+		}
+	} else if errcode.Of(err) != errcode.NotImplemented {
+		t.log.Warn("pipeline: the tenant's accepted vocabulary could not be read", "tenant", s.Tenant, "err", err)
+	}
 	if attrs, err := s.Bucket.Attributes(ctx, k.String()); err == nil {
 		add(strings.Split(attrs.Metadata[MetaVocabulary], ",")...)
 	}

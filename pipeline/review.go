@@ -483,6 +483,7 @@ func (t *Tasks) ReviewApplyTask(ctx context.Context, c Call) (json.RawMessage, e
 		Note: fmt.Sprintf("approved version %d", version)}); err != nil {
 		return nil, err
 	}
+	t.suggestVocabulary(ctx, s, m.ID, version)
 	t.log.Info("pipeline: review approved", "media_id", m.ID, "tenant", s.Tenant, "version", version, "reviewer", in.Review.Reviewer)
 	return json.Marshal(map[string]any{"media_id": m.ID, "tenant": s.Tenant, "transcript_key": m.TranscriptKey,
 		"captions_key": m.CaptionsKey, "summary": m.Summary, "approved_version": version})
@@ -668,4 +669,62 @@ func CurrentReviewDoc(ctx context.Context, s *Scope, st catalog.Store, mediaID s
 		}
 	}
 	return doc, vs[len(vs)-1].Version, nil
+}
+
+// suggestVocabulary turns an approved version's corrections into
+// suggestions for the tenant's vocabulary: each corrected word (not a
+// change of case or punctuation only) and each speaker's given name. A
+// tenant admin accepts them (POST /v1/vocabulary/accept) and later
+// transcriptions use them.
+func (t *Tasks) suggestVocabulary(ctx context.Context, s *Scope, mediaID string, upTo int64) {
+	vs, err := t.opt.Catalog.MediaVersionList(ctx, &catalog.MediaVersionListParams{TenantID: s.Tenant, MediaID: mediaID})
+	if err != nil {
+		return
+	}
+	var terms []catalog.VocabularyTerm
+	seen := map[string]bool{}
+	for _, v := range vs {
+		if v.Version > upTo {
+			break
+		}
+		if v.Kind == catalog.VersionMachine {
+			terms, seen = nil, map[string]bool{}
+		}
+		if v.Kind != catalog.VersionEdit {
+			continue
+		}
+		var edits []Edit
+		if json.Unmarshal(v.Body, &edits) != nil {
+			continue
+		}
+		for _, e := range edits {
+			var after, before string
+			_ = json.Unmarshal(e.Value, &after)
+			_ = json.Unmarshal(e.Before, &before)
+			source := ""
+			switch e.Op {
+			case EditWord:
+				source = "word"
+				if normaliseWords(after) == normaliseWords(before) {
+					continue
+				}
+			case EditSpeaker:
+				source = "speaker"
+			default:
+				continue
+			}
+			term := strings.TrimFunc(strings.TrimSpace(after), func(r rune) bool { return strings.ContainsRune(".,;:!?\"'()", r) })
+			if term == "" || len(term) > 100 || strings.ContainsAny(term, ",\n\r\t") || seen[strings.ToLower(term)] {
+				continue
+			}
+			seen[strings.ToLower(term)] = true
+			terms = append(terms, catalog.VocabularyTerm{Term: term, Source: source, MediaID: mediaID})
+		}
+	}
+	if len(terms) == 0 {
+		return
+	}
+	if err := t.opt.Catalog.VocabularySuggest(ctx, &catalog.VocabularySuggestParams{TenantID: s.Tenant, Terms: terms}); err != nil {
+		t.log.Warn("pipeline: vocabulary suggestions not recorded", "media_id", mediaID, "err", err)
+	}
 }

@@ -21,6 +21,7 @@ type fakeReviews struct {
 	version  int
 	words    []map[string]any
 	speakers []map[string]any
+	accepted bool
 }
 
 func newFakeReviews() *fakeReviews {
@@ -122,6 +123,15 @@ func (f *fakeReviews) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.decided = d["outcome"].(string)
 		js(200, f.review())
+	case r.Method == "GET" && r.URL.Path == "/v1/vocabulary":
+		terms := []any{}
+		if !f.accepted {
+			terms = append(terms, map[string]any{"term": "Zanzibar", "source": "word", "count": 2, "state": "suggested"})
+		}
+		js(200, map[string]any{"terms": terms})
+	case r.Method == "POST" && r.URL.Path == "/v1/vocabulary/accept":
+		f.accepted = true
+		js(200, map[string]any{"accepted": []any{map[string]any{"term": "Zanzibar", "state": "accepted"}}})
 	case r.Method == "GET" && r.URL.Path == "/v1/media/med_rev/versions":
 		vs := []any{map[string]any{"version": 1, "kind": "machine", "author": "landfall", "created_at": "2026-11-26T10:00:00Z"}}
 		for i, e := range f.edits {
@@ -150,6 +160,8 @@ func TestBrowserReview(t *testing.T) {
 	mux.Handle("/v1/reviews", rv)
 	mux.Handle("/v1/reviews/", rv)
 	mux.Handle("/v1/media/med_rev/versions", rv)
+	mux.Handle("/v1/vocabulary", rv)
+	mux.Handle("/v1/vocabulary/", rv)
 	mux.Handle("/v1/", api)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -219,6 +231,15 @@ func TestBrowserReview(t *testing.T) {
 	rv.mu.Unlock()
 	if decided != "approved" || edits != 2 {
 		t.Errorf("decision %q after %d edits", decided, edits)
+	}
+	// The vocabulary suggestions are accepted in one action.
+	click(b, "#accept-vocab")
+	b.waitFor(`document.getElementById("vocab-suggestions").hidden`, wait)
+	rv.mu.Lock()
+	accepted := rv.accepted
+	rv.mu.Unlock()
+	if !accepted {
+		t.Error("the suggestions were not accepted")
 	}
 	if api.saw("POST /v1/reviews") {
 		t.Errorf("review calls reached the media fake: %v", api.requests)

@@ -114,6 +114,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReviewDecideOnce", testReviewDecideOnce, catalog.FeatureReviews},
 		{"MediaVersions", testMediaVersions, catalog.FeatureReviews},
 		{"SpeakerSearch", testSpeakerSearch, catalog.FeatureSearch},
+		{"Vocabulary", testVocabulary, catalog.FeatureReviews},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,7 +181,10 @@ func testNotImplemented(t *testing.T, b *bundle, f catalog.Feature) {
 		_, e9 := st.ReviewUnresumed(ctx, &catalog.ReviewUnresumedParams{})
 		_, e10 := st.MediaVersionAdd(ctx, &catalog.MediaVersionAddParams{TenantID: "acme", MediaID: "m1", Kind: catalog.VersionEdit, Author: "r"})
 		_, e11 := st.MediaVersionList(ctx, &catalog.MediaVersionListParams{TenantID: "acme", MediaID: "m1"})
-		errs = []error{e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11}
+		e12 := st.VocabularySuggest(ctx, &catalog.VocabularySuggestParams{TenantID: "acme", Terms: []catalog.VocabularyTerm{{Term: "x", Source: "word"}}})
+		_, e13 := st.VocabularyList(ctx, &catalog.VocabularyListParams{TenantID: "acme"})
+		_, e14 := st.VocabularyAccept(ctx, &catalog.VocabularyAcceptParams{TenantID: "acme", All: true})
+		errs = []error{e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14}
 	default:
 		t.Fatalf("no check for feature %q", f)
 	}

@@ -3,6 +3,7 @@ package catalogtest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -334,5 +335,54 @@ func testSpeakerSearch(t *testing.T, b *bundle) {
 	ok(t, err)
 	if hits := must[[]*catalog.SearchHit](t)(b.st.SearchQuery(b.ctx, &catalog.SearchQueryParams{TenantID: "acme", Query: "kenobi"})); len(hits) != 0 {
 		t.Fatalf("old name still found: %+v", hits)
+	}
+}
+
+func testVocabulary(t *testing.T, b *bundle) {
+	sug := func(tenant string, terms ...string) error {
+		var ts []catalog.VocabularyTerm
+		for _, x := range terms {
+			ts = append(ts, catalog.VocabularyTerm{Term: x, Source: "word", MediaID: "m1"})
+		}
+		return b.st.VocabularySuggest(b.ctx, &catalog.VocabularySuggestParams{TenantID: tenant, Terms: ts})
+	}
+	ok(t, sug("acme", "Zanzibar", "Ahab", "zanzibar"))
+	ok(t, sug("globex", "Initech"))
+	list := func(tenant, state string) string {
+		t.Helper()
+		vs := must[[]*catalog.VocabularyTerm](t)(b.st.VocabularyList(b.ctx, &catalog.VocabularyListParams{TenantID: tenant, State: state}))
+		var out []string
+		for _, v := range vs {
+			out = append(out, fmt.Sprintf("%s/%s/%d", v.Term, v.State, v.Count))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := list("acme", ""); got != "Zanzibar/suggested/2,Ahab/suggested/1" {
+		t.Fatalf("suggestions %q", got)
+	}
+	wantCode(t, sug("acme", "two\nlines"), errcode.Invalid, "terms/0/term")
+	wantCode(t, sug("initech", "x"), errcode.NotFound)
+	_, err := b.st.VocabularyAccept(b.ctx, &catalog.VocabularyAcceptParams{TenantID: "acme", Terms: []string{"Initech"}})
+	wantCode(t, err, errcode.NotFound, "not suggestions")
+	_, err = b.st.VocabularyAccept(b.ctx, &catalog.VocabularyAcceptParams{TenantID: "acme"})
+	wantCode(t, err, errcode.Invalid, "terms")
+	acc := must[[]*catalog.VocabularyTerm](t)(b.st.VocabularyAccept(b.ctx, &catalog.VocabularyAcceptParams{TenantID: "acme", Terms: []string{"ZANZIBAR"}, By: "ann"}))
+	if len(acc) != 1 || acc[0].Term != "Zanzibar" || acc[0].AcceptedBy != "ann" || acc[0].AcceptedAt == nil {
+		t.Fatalf("accepted %+v", acc)
+	}
+	acc = must[[]*catalog.VocabularyTerm](t)(b.st.VocabularyAccept(b.ctx, &catalog.VocabularyAcceptParams{TenantID: "acme", All: true, By: "ann"}))
+	if len(acc) != 1 || acc[0].Term != "Ahab" {
+		t.Fatalf("accepted all %+v", acc)
+	}
+	if got := list("acme", catalog.VocabularyAccepted); got != "Zanzibar/accepted/2,Ahab/accepted/1" {
+		t.Fatalf("accepted list %q", got)
+	}
+	// A term suggested again stays accepted.
+	ok(t, sug("acme", "ahab"))
+	if got := list("acme", catalog.VocabularySuggested); got != "" {
+		t.Fatalf("suggested after re-suggesting an accepted term: %q", got)
+	}
+	if got := list("globex", ""); got != "Initech/suggested/1" {
+		t.Fatalf("globex %q", got)
 	}
 }

@@ -1754,3 +1754,12 @@ func (s *Store) MediaVersionAdd(context.Context, *catalog.MediaVersionAddParams)
 func (s *Store) MediaVersionList(context.Context, *catalog.MediaVersionListParams) ([]*catalog.MediaVersion, error) {
 	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
 }
+func (s *Store) VocabularySuggest(context.Context, *catalog.VocabularySuggestParams) error {
+	return catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) VocabularyList(context.Context, *catalog.VocabularyListParams) ([]*catalog.VocabularyTerm, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+func (s *Store) VocabularyAccept(context.Context, *catalog.VocabularyAcceptParams) ([]*catalog.VocabularyTerm, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}

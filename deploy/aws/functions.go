@@ -88,7 +88,7 @@ var Functions = map[string]Function{
 	"moderate": {Task: "moderate", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectModerationLabels"}, ResRekognition})},
 	// frames prepares the JPEG frames the vision activity worker reads
 	// (ffmpeg; writes under work/).
-	"frames": {Task: "frames", Native: true, MemoryMB: 1024, TimeoutSeconds: 900, Grants: analyserGrants()},
+	"frames": {Task: "frames", Native: true, MemoryMB: 1024, TimeoutSeconds: 900, Grants: []Grant{incomingGet, workRW, mediaRead}},
 	"persist": {Task: "persist", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
 		{[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite}},
 	// embed stores vectors in SQL catalogs only: on DynamoDB it reads the

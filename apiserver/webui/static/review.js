@@ -51,7 +51,28 @@ export function reviewPages(ui) {
     const counts = h("p", { class: "muted", id: "review-counts", "aria-live": "polite" }, "Loading…");
     const table = h("table", { class: "reviews" });
     const help = h("p", { class: "muted keys" }, "Keys: j / k move, Enter opens, a approves, r rejects.");
-    page.append(filters, counts, table, help);
+    const vocab = h("section", { class: "note", id: "vocab-suggestions", hidden: true, "aria-labelledby": "h-vocab" });
+    page.append(filters, counts, table, help, vocab);
+    // Words reviewers corrected and speakers' names, offered for the
+    // tenant's vocabulary: accepted in one action, used by the next files.
+    api("/v1/vocabulary?state=suggested").then((v) => {
+      const terms = (v && v.terms) || [];
+      if (!terms.length || !page.isConnected) return;
+      const accept = h("button", { type: "button", id: "accept-vocab", class: "primary" }, `Accept all ${terms.length}`);
+      accept.addEventListener("click", async () => {
+        try {
+          const r = await api("/v1/vocabulary/accept", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ all: true }) });
+          toast(`${r.accepted.length} terms join the vocabulary: the next files are transcribed with them`);
+          vocab.hidden = true;
+        } catch (err) {
+          toast(err.message, true);
+        }
+      });
+      vocab.append(h("h2", { id: "h-vocab" }, "Vocabulary suggestions"),
+        h("p", {}, terms.map((x, i) => [i ? ", " : "", h("span", { title: `${x.source === "speaker" ? "a speaker's name" : "a corrected word"}, suggested ${x.count}×` }, x.term)])),
+        accept);
+      vocab.hidden = false;
+    }).catch(() => {});
     const list = await api("/v1/reviews" + buildQuery({ reason: p.reason, kind: p.kind, sort, older_than: p.older_than }));
     const reasonOpts = [["", "All reasons"], ...Object.keys(list.counts.by_reason || {}).sort().map((k) => [k, `${reasonText(k)} (${list.counts.by_reason[k]})`])];
     if (p.reason && !reasonOpts.some(([v]) => v === p.reason)) reasonOpts.push([p.reason, reasonText(p.reason)]);

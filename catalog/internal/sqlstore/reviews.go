@@ -554,3 +554,136 @@ func (s *Store) MediaVersionList(ctx context.Context, p *catalog.MediaVersionLis
 	}
 	return out, dbErr(rows.Err(), "list media versions")
 }
+
+// ---- vocabulary ----
+
+func (s *Store) VocabularySuggest(ctx context.Context, p *catalog.VocabularySuggestParams) error {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return err
+	}
+	if len(p.Terms) > 500 {
+		return catalog.Invalidf("terms: at most 500 at once")
+	}
+	for i, t := range p.Terms {
+		if err := catalog.ValidateVocabularyTerm("terms/"+strconv.Itoa(i)+"/term", t.Term); err != nil {
+			return err
+		}
+		if err := catalog.ValidateText("terms/"+strconv.Itoa(i)+"/source", t.Source, 32); err != nil {
+			return err
+		}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.tenantExists(ctx, tx, "tenant_id", p.TenantID); err != nil {
+			return err
+		}
+		now := s.clock()
+		for _, t := range p.Terms {
+			term := strings.TrimSpace(t.Term)
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_vocabulary (tenant_id, term_key, term, state, source, media_id, count,
+				created_at, accepted_at, accepted_by) VALUES (?, ?, ?, 'suggested', ?, ?, 1, ?, NULL, '')
+				ON CONFLICT (tenant_id, term_key) DO UPDATE SET count = cat_vocabulary.count + 1`),
+				p.TenantID, strings.ToLower(term), term, t.Source, t.MediaID, s.t(now)); err != nil {
+				return dbErr(err, "suggest vocabulary")
+			}
+		}
+		return nil
+	})
+}
+
+const vocabCols = `tenant_id, term, state, source, media_id, count, created_at, accepted_at, accepted_by`
+
+func scanVocab(sc interface{ Scan(...any) error }) (*catalog.VocabularyTerm, error) {
+	v := &catalog.VocabularyTerm{}
+	err := sc.Scan(&v.TenantID, &v.Term, &v.State, &v.Source, &v.MediaID, &v.Count, timeScan{&v.CreatedAt}, optTimeScan{&v.AcceptedAt}, &v.AcceptedBy)
+	return v, err
+}
+
+func (s *Store) VocabularyList(ctx context.Context, p *catalog.VocabularyListParams) ([]*catalog.VocabularyTerm, error) {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	q, args := `SELECT `+vocabCols+` FROM cat_vocabulary WHERE tenant_id = ?`, []any{p.TenantID}
+	switch p.State {
+	case "":
+	case catalog.VocabularySuggested, catalog.VocabularyAccepted:
+		q, args = q+` AND state = ?`, append(args, p.State)
+	default:
+		return nil, catalog.Invalidf("state: %q (want suggested, accepted or none)", p.State)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY count DESC, term_key LIMIT 5000`), args...)
+	if err != nil {
+		return nil, dbErr(err, "list vocabulary")
+	}
+	defer rows.Close()
+	out := []*catalog.VocabularyTerm{}
+	for rows.Next() {
+		v, err := scanVocab(rows)
+		if err != nil {
+			return nil, dbErr(err, "list vocabulary")
+		}
+		out = append(out, v)
+	}
+	return out, dbErr(rows.Err(), "list vocabulary")
+}
+
+func (s *Store) VocabularyAccept(ctx context.Context, p *catalog.VocabularyAcceptParams) ([]*catalog.VocabularyTerm, error) {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return nil, err
+	}
+	if !p.All && len(p.Terms) == 0 {
+		return nil, catalog.Invalidf("terms: name the suggestions to accept, or accept all")
+	}
+	if err := catalog.ValidateText("by", p.By, 200); err != nil {
+		return nil, err
+	}
+	var keys []any
+	for i, t := range p.Terms {
+		if err := catalog.ValidateVocabularyTerm("terms/"+strconv.Itoa(i), t); err != nil {
+			return nil, err
+		}
+		keys = append(keys, strings.ToLower(strings.TrimSpace(t)))
+	}
+	var out []*catalog.VocabularyTerm
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		where, args := `tenant_id = ? AND state = 'suggested'`, []any{p.TenantID}
+		if !p.All {
+			where += ` AND term_key IN (?` + strings.Repeat(", ?", len(keys)-1) + `)`
+			args = append(args, keys...)
+		}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT `+vocabCols+` FROM cat_vocabulary WHERE `+where), args...)
+		if err != nil {
+			return dbErr(err, "read vocabulary")
+		}
+		for rows.Next() {
+			v, err := scanVocab(rows)
+			if err != nil {
+				rows.Close()
+				return dbErr(err, "read vocabulary")
+			}
+			out = append(out, v)
+		}
+		rows.Close()
+		if !p.All && len(out) != len(keys) {
+			return errcode.New(errcode.NotFound, "catalog: %d of the %d terms are not suggestions of tenant %s", len(keys)-len(out), len(keys), p.TenantID)
+		}
+		now := s.clock()
+		upd := append([]any{s.t(now), p.By}, args...)
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE cat_vocabulary SET state = 'accepted', accepted_at = ?, accepted_by = ? WHERE `+where), upd...); err != nil {
+			return dbErr(err, "accept vocabulary")
+		}
+		for _, v := range out {
+			v.State, v.AcceptedAt, v.AcceptedBy = catalog.VocabularyAccepted, &now, p.By
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []*catalog.VocabularyTerm{}
+	}
+	return out, nil
+}

@@ -384,6 +384,9 @@ func (s *Store) TenantDelete(ctx context.Context, p *catalog.TenantDeleteParams)
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_api_keys WHERE tenant_id = ?`), p.ID); err != nil {
 			return dbErr(err, "delete the tenant's API keys")
 		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vocabulary WHERE tenant_id = ?`), p.ID); err != nil {
+			return dbErr(err, "delete the tenant's vocabulary")
+		}
 		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_tenants WHERE id = ?`), p.ID)
 		return dbErr(err, "delete tenant")
 	})
