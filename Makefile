@@ -57,8 +57,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 bench: ## run every benchmark once with allocation counts (compare runs with benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
-quality: setup ## generate media offline and print the quality tables (WER, speakers, OCR, shots, faces; search recall@1/@5, MRR, time offset)
-	@out=$$(mktemp); $(GO) test -count=1 -run Quality -v ./analyser/... ./pipeline/ >$$out 2>&1; rc=$$?; \
+quality: setup ## generate media offline and print the quality tables (WER, speakers, DER, summaries, OCR, shots, faces; search recall@1/@5, MRR, time offset)
+	@out=$$(mktemp); $(GO) test -count=1 -timeout 40m -run Quality -v ./analyser/... ./pipeline/ >$$out 2>&1; rc=$$?; \
 	grep -E '_test.go:[0-9]+: \|' $$out | sed -E 's/^.*_test.go:[0-9]+: //' | awk '!seen[$$0]++'; \
 	if [ $$rc != 0 ]; then grep -E -- '--- FAIL|FAIL' $$out; fi; rm -f $$out; exit $$rc
 

@@ -340,7 +340,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 			words = append(words, w)
 		}
 	}
-	m, err := s.cfg.Uploads.Upload(r.Context(), &UploadParams{Tenant: tenantFor(r), Filename: name, ContentType: ctype, Size: size, Body: body, Vocabulary: words})
+	prof := r.URL.Query().Get("profile")
+	if prof == "" {
+		prof = r.Header.Get("X-Landfall-Profile")
+	}
+	if err := CheckText("profile", prof); err != nil {
+		return err
+	}
+	m, err := s.cfg.Uploads.Upload(r.Context(), &UploadParams{Tenant: tenantFor(r), Filename: name, ContentType: ctype, Size: size, Body: body, Vocabulary: words, Profile: prof})
 	if err != nil {
 		if mbe := new(http.MaxBytesError); errors.As(err, &mbe) {
 			return errcode.New(errcode.TooLarge, "upload is larger than the %d-byte limit", s.cfg.MaxUploadBytes)

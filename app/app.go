@@ -202,7 +202,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Role: workflow.Role(cfg.Role), Workers: cfg.Workers, Logger: log.With("component", "workflow"),
 		HistoryEvents: cfg.Limits.HistoryEvents, ExecutionTimeout: cfg.Limits.ExecutionTimeout.Duration,
 		ConcurrentExecutions: cfg.Limits.ConcurrentExecutions, Region: cfg.StepFunctions.Region, Account: cfg.StepFunctions.Account,
-		QueueURLBase: queueURLBase(cfg.Addr), Retention: cfg.StepFunctions.Retention.Duration})
+		QueueURLBase: queueURLBase(cfg.Addr), Retention: cfg.StepFunctions.Retention.Duration,
+		MapIO: bucketMapIO{o: bucketObjects{b: a.Bucket, name: BucketName(cfg.Blob)}}})
 	if err != nil {
 		return nil, fmt.Errorf("workflow engine: %w", err)
 	}

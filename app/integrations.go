@@ -1,14 +1,18 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/landfall/landfall/asl"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/config"
@@ -160,4 +164,74 @@ func (o bucketObjects) Put(ctx context.Context, tenant, bucket, key string, body
 	}
 	sum := md5.Sum(body)
 	return `"` + hex.EncodeToString(sum[:]) + `"`, nil
+}
+
+// bucketMapIO reads distributed Maps' items from and writes their results
+// to Landfall's bucket, scoped like the aws-sdk:s3 tasks.
+type bucketMapIO struct{ o bucketObjects }
+
+func (m bucketMapIO) OpenItems(ctx context.Context, tenant string, read *asl.ItemRead) (io.ReadCloser, error) {
+	p, _ := read.Parameters.(map[string]any)
+	bucket, _ := p["Bucket"].(string)
+	if strings.HasSuffix(read.Resource, ":listObjectsV2") {
+		prefix, _ := p["Prefix"].(string)
+		if err := m.o.check(tenant, bucket, prefix); err != nil {
+			return nil, err
+		}
+		return m.list(ctx, prefix)
+	}
+	key, _ := p["Key"].(string)
+	if key == "" {
+		return nil, errcode.New(errcode.Invalid, "the ItemReader needs Bucket and Key parameters")
+	}
+	if err := m.o.check(tenant, bucket, key); err != nil {
+		return nil, err
+	}
+	r, err := m.o.b.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// list describes the objects under prefix as a JSON array of {"Key",
+// "Size", "ETag", "LastModified"}, as an s3:listObjectsV2 ItemReader
+// reads them.
+func (m bucketMapIO) list(ctx context.Context, prefix string) (io.ReadCloser, error) {
+	var out []map[string]any
+	it := m.o.b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if obj.IsDir {
+			continue
+		}
+		out = append(out, map[string]any{"Key": obj.Key, "Size": obj.Size, "LastModified": obj.ModTime.UTC().Format(time.RFC3339)})
+	}
+	if out == nil {
+		out = []map[string]any{}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (m bucketMapIO) WriteResults(ctx context.Context, tenant string, w *asl.ResultWrite) (any, error) {
+	bucket, files, details, err := w.Files()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if _, err := m.o.Put(ctx, tenant, bucket, f.Key, f.Body, "application/json"); err != nil {
+			return nil, err
+		}
+	}
+	return details, nil
 }

@@ -457,3 +457,56 @@ func TestReviewOffPublishes(t *testing.T) {
 		t.Fatalf("queued without a policy: %v", err)
 	}
 }
+
+// TestReviewChangesRequested: a reviewer asks for transcription again
+// with added vocabulary; the execution re-runs the step, summarises,
+// persists and returns to the queue for a second round (a new machine
+// version), and the approval of that round publishes.
+func TestReviewChangesRequested(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline on generated speech")
+	}
+	t.Parallel()
+	wav := reviewDialogue(t)
+	a, srv := testAppWith(t, reviewAll, Options{})
+	base := srv.URL
+	m := uploadFile(t, a, wav)
+	waitReviewStatus(t, base, m.ID, types.StatusInReview, 3*time.Minute)
+	// A step the pipeline cannot run again is refused up front.
+	if code, body := call(t, "POST", base+"/v1/reviews/"+m.ID+"/decision", map[string]any{"outcome": "changes_requested", "step": "translate"}, nil); code != 400 ||
+		!strings.Contains(body, "step") {
+		t.Fatalf("unknown step: %d %s", code, body)
+	}
+	if code, body := call(t, "POST", base+"/v1/reviews/"+m.ID+"/decision", map[string]any{"outcome": "changes_requested", "step": "transcribe",
+		"vocabulary": []string{"harbour", "Zanzibar"}, "reviewer": "ann", "round": 1}, nil); code != 200 {
+		t.Fatalf("request changes: %d %s", code, body)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	var item apiserver.ReviewItem
+	for {
+		code, _ := call(t, "GET", base+"/v1/reviews/"+m.ID, nil, &item)
+		if code == 200 && item.Review.Round == 2 && item.Review.State == catalog.ReviewOpen {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no second round: %+v", item.Review)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !item.Review.HasReason(catalog.ReasonChangesRequested) || !item.Review.HasReason(catalog.ReasonVocabularyMissed) {
+		t.Fatalf("second round reasons %+v", item.Review.Reasons)
+	}
+	var vs struct {
+		Versions []catalog.MediaVersion `json:"versions"`
+	}
+	call(t, "GET", base+"/v1/media/"+m.ID+"/versions", nil, &vs)
+	if len(vs.Versions) != 2 || vs.Versions[1].Kind != catalog.VersionMachine || vs.Versions[1].Round != 2 {
+		t.Fatalf("versions %+v", vs.Versions)
+	}
+	if code, body := call(t, "POST", base+"/v1/reviews/"+m.ID+"/decision", map[string]any{"outcome": "approved", "round": 2}, nil); code != 200 {
+		t.Fatalf("approve round 2: %d %s", code, body)
+	}
+	if got := waitDone(t, a, m.ID, time.Minute); got.Status != types.StatusSucceeded {
+		t.Fatalf("status %s", got.Status)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/landfall/landfall/analyser/profile"
 	"io"
 	"math"
 	"os"
@@ -301,6 +302,10 @@ type Tenant struct {
 	Review string `yaml:"review" json:"review"`
 	// Vocabulary is added to every transcription of this tenant's media.
 	Vocabulary []string `yaml:"vocabulary" json:"vocabulary"`
+	// Profile is the insight profile filled for this tenant's media
+	// (podcast, lecture, support-call, moderation) unless an upload or
+	// a rule names another.
+	Profile string `yaml:"profile" json:"profile"`
 	// Moderation, when set, is this tenant's moderation policy (instead
 	// of the installation's).
 	Moderation *ModerationPolicy `yaml:"moderation" json:"moderation"`
@@ -591,6 +596,11 @@ func (c *Config) Validate() error {
 		case "", ReviewOff, ReviewAuto, ReviewAll:
 		default:
 			bad(fmt.Sprintf("/tenants/%d/review", i), "must be off, auto or all, not %q", t.Review)
+		}
+		if t.Profile != "" {
+			if _, err := profile.Find(t.Profile); err != nil {
+				bad(fmt.Sprintf("/tenants/%d/profile", i), "%v", err)
+			}
 		}
 	}
 	switch c.Review.Policy {

@@ -17,6 +17,7 @@ import (
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
+	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/telemetry"
@@ -45,6 +46,9 @@ type UploadParams struct {
 	Body        io.Reader
 	// Vocabulary are words (names, jargon) the transcriber should expect.
 	Vocabulary []string
+	// Profile names the insight profile to fill (podcast, lecture, …);
+	// empty takes the tenant's.
+	Profile string
 }
 
 // Service stores uploads and turns stored objects into events.
@@ -139,6 +143,12 @@ func (s *Service) Upload(ctx context.Context, p *UploadParams) (_ *catalog.Media
 			return nil, errcode.New(errcode.Invalid, "vocabulary: %d bytes, at most 1024 per upload (configure larger vocabularies per tenant)", len(v))
 		}
 		md[MetaVocabulary] = v
+	}
+	if p.Profile != "" {
+		if _, err := profile.Find(p.Profile); err != nil {
+			return nil, errcode.Wrap(errcode.Invalid, err, "profile")
+		}
+		md[pipeline.MetaProfile] = p.Profile
 	}
 	w, err := s.opt.Bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: ct, Metadata: md})
 	if err != nil {

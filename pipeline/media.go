@@ -36,6 +36,10 @@ type Media struct {
 // comma-separated vocabulary.
 const MetaVocabulary = "vocabulary"
 
+// MetaProfile is the object metadata key holding an upload's insight
+// profile.
+const MetaProfile = "profile"
+
 // Call is one attempt of a pipeline task: the workflow engine's
 // invocation as the pipeline sees it.
 type Call struct {

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/local/speech"
+	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/telemetry"
@@ -23,6 +25,11 @@ type RegisterInput struct {
 	Size    int64  `json:"size"`
 	ETag    string `json:"etag"`
 	EventID string `json:"event_id"`
+	// Execution is the execution's whole input: a rule's input
+	// transformer may name an insight profile there ("profile").
+	Execution struct {
+		Profile string `json:"profile"`
+	} `json:"execution"`
 }
 
 // Finished reports whether a media status is final: a repeated delivery of
@@ -121,14 +128,42 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 			"labels_activity":     t.visionActivity(analyser.TaskLabels),
 			"moderation_activity": t.visionActivity(analyser.TaskModerate),
 		},
-		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k), "media": map[string]any{}},
+		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k, m.Filename), "media": map[string]any{},
+			"summarise": t.summariseOptions(ctx, s, k, in.Execution.Profile)},
 	}
 	return json.Marshal(ref)
 }
 
+// summariseOptions names the insight profile to fill: the execution
+// input's (a rule's input transformer may set one), else the upload's,
+// else the tenant's; none when none is set.
+func (t *Tasks) summariseOptions(ctx context.Context, s *Scope, k Key, fromInput string) map[string]any {
+	name := fromInput
+	if name == "" {
+		if attrs, err := s.Bucket.Attributes(ctx, k.String()); err == nil {
+			name = attrs.Metadata[MetaProfile]
+		}
+	}
+	if name == "" {
+		for _, tn := range t.cfg.Tenants {
+			if tn.ID == s.Tenant {
+				name = tn.Profile
+			}
+		}
+	}
+	if _, err := profile.Find(name); name == "" || err != nil {
+		if name != "" {
+			t.log.Warn("pipeline: unknown insight profile ignored", "tenant", s.Tenant, "key", k.String(), "profile", name, "error", err)
+		}
+		return map[string]any{}
+	}
+	return map[string]any{"profile": name}
+}
+
 // transcribeOptions gathers the vocabulary and domain text for one media
-// item: the installation's, the tenant's and the upload's own.
-func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key) map[string]any {
+// item: the installation's, the tenant's and the upload's own, and the
+// words of its file name as media text.
+func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key, filename string) map[string]any {
 	seen := map[string]bool{}
 	var vocab []string
 	add := func(ws ...string) {
@@ -162,6 +197,9 @@ func (t *Tasks) transcribeOptions(ctx context.Context, s *Scope, k Key) map[stri
 	}
 	if t.opt.DomainText != "" {
 		opts["domain_text"] = t.opt.DomainText
+	}
+	if words := speech.FilenameWords(filename); words != "" {
+		opts["media_text"] = words
 	}
 	return opts
 }

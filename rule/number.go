@@ -1,6 +1,7 @@
 package rule
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"strconv"
@@ -54,9 +55,12 @@ func parseNumber(text []byte) (f float64, exact bool) {
 	}
 	var buf [32]byte
 	s := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
-	d1, e1 := normDecimal(text)
-	d2, e2 := normDecimal(s)
-	return f, e1 == e2 && d1 == d2
+	// The digits go to buffers on the stack, so matching numbers
+	// allocates nothing (a literal of more digits takes the heap).
+	var b1, b2 [64]byte
+	d1, n1, e1 := normDecimal(b1[:0], text)
+	d2, n2, e2 := normDecimal(b2[:0], s)
+	return f, e1 == e2 && n1 == n2 && bytes.Equal(d1, d2)
 }
 
 // sigDigits counts the significant digits of a number literal and reports
@@ -84,17 +88,17 @@ func sigDigits(text []byte) (n int, zero bool) {
 	return last - first + 1, false
 }
 
-// normDecimal reduces a number literal to its significant digits d and an
-// exponent e such that |value| = 0.d × 10^e (the sign is ignored; callers
-// compare values of one sign, and zero is handled before).
-func normDecimal(text []byte) (string, int) {
-	var digits []byte
+// normDecimal reduces a number literal to its significant digits d
+// (appended to dst), its sign and an exponent e such that
+// |value| = 0.d × 10^e.
+func normDecimal(dst, text []byte) (digits []byte, neg bool, exp int) {
+	digits = dst
 	point := -1
 	i := 0
 	if i < len(text) && (text[i] == '-' || text[i] == '+') {
 		i++
 	}
-	neg := i > 0 && text[0] == '-'
+	neg = i > 0 && text[0] == '-'
 	for ; i < len(text); i++ {
 		c := text[i]
 		if c == '.' {
@@ -109,10 +113,8 @@ func normDecimal(text []byte) (string, int) {
 	if point < 0 {
 		point = len(digits)
 	}
-	exp := 0
 	if i < len(text) {
-		e, _ := strconv.Atoi(bstr(text[i+1:]))
-		exp = e
+		exp, _ = strconv.Atoi(bstr(text[i+1:]))
 	}
 	lead := 0
 	for lead < len(digits) && digits[lead] == '0' {
@@ -123,11 +125,7 @@ func normDecimal(text []byte) (string, int) {
 	for len(digits) > 0 && digits[len(digits)-1] == '0' {
 		digits = digits[:len(digits)-1]
 	}
-	s := string(digits)
-	if neg {
-		s = "-" + s
-	}
-	return s, point + exp
+	return digits, neg, point + exp
 }
 
 // appendNumberKey appends the key of a number literal.

@@ -1,5 +1,7 @@
 package types
 
+import "encoding/json"
+
 // Insights is the insights document stored per media id and served as
 // insights.json. The first five fields are the summary contract: summary
 // (at most 80 words), chapters, topics, entities and seo_description
@@ -18,6 +20,9 @@ type Insights struct {
 	LowConfidence []string `json:"low_confidence,omitempty"`
 	// Mentions say when each entity is said or shown.
 	Mentions []EntityMention `json:"mentions,omitempty"`
+	// Profile is the chosen insight profile's output (show notes, quiz
+	// questions, …), when a profile was chosen.
+	Profile *ProfileResult `json:"profile,omitempty"`
 
 	Labels     []Label      `json:"labels,omitempty"`
 	Moderation []Moderation `json:"moderation,omitempty"`
@@ -41,6 +46,18 @@ type Entities struct {
 	People        []string `json:"people"`
 	Organisations []string `json:"organisations"`
 	Places        []string `json:"places"`
+}
+
+// ProfileResult is an insight profile's output. Output holds one value per
+// field of the profile's schema; a field no provider could fill is null
+// and listed in NotAvailable (the local provider computes only what it
+// honestly can offline).
+type ProfileResult struct {
+	Name         string          `json:"name"`
+	Title        string          `json:"title,omitempty"`
+	Provider     string          `json:"provider"` // "local", "openai", …
+	Output       json.RawMessage `json:"output"`
+	NotAvailable []string        `json:"not_available,omitempty"`
 }
 
 // EntityMention lists the times one entity of Entities is said or shown.

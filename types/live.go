@@ -33,6 +33,14 @@ type LiveStart struct {
 	Store *bool `json:"store,omitempty"`
 	// Partials asks for partial results (default true).
 	Partials *bool `json:"partials,omitempty"`
+	// PartialStability, as Transcribe Streaming's partial-results
+	// stabilisation: "high" (the default), "medium" or "low" mark words of
+	// partial results Stable once the recogniser settles on them (sooner
+	// at high), and stable words never change, in later partials or the
+	// final result. "none" leaves every partial word unstable and decodes
+	// each utterance again for its final result: more accurate, at twice
+	// the CPU.
+	PartialStability string `json:"partial_stability,omitempty"`
 	// Pause is the silence, in seconds, that ends an utterance and sends
 	// its final result (default 0.5, 0.2–3).
 	Pause float64 `json:"pause,omitempty"`

@@ -107,11 +107,15 @@ func (p *aslProgram) step(frame json.RawMessage, sc stepContext, op func(f *asl.
 	asc := p.aslContext(sc)
 	o := op(f, asc)
 	var events []asl.EnteredState
-	for o.Kind == asl.KindItemRead {
-		// Reading Map items from a bucket needs the blob layer, which
-		// this engine does not reach.
+	for o.Kind == asl.KindItemRead || o.Kind == asl.KindResultWrite {
+		// A Map's items are read, and its results written, within the
+		// step: the step's outcome is the Map's start or its end.
 		events = append(events, o.Entered...)
-		o = p.m.FailItemRead(f, "this engine has no ItemReader: give the Map its items in the state input", asc)
+		if o.Kind == asl.KindItemRead {
+			o = sc.IO.readItems(p.m, f, o.Read, asc)
+		} else {
+			o = sc.IO.writeResults(p.m, f, o.Write, asc)
+		}
 	}
 	o.Entered = append(events, o.Entered...)
 	return encode(f), p.convert(f, o, sc), nil
@@ -160,7 +164,10 @@ func (p *aslProgram) convert(f *asl.Frame, o asl.Outcome, sc stepContext) outcom
 	case asl.KindMap:
 		out.kind = outMap
 		mc := o.Map
-		out.mapItems, out.maxConcurrency = len(mc.Items), mc.MaxConcurrency
+		out.mapItems, out.maxConcurrency, out.distributed = len(mc.Items), mc.MaxConcurrency, mc.Distributed
+		if mc.Distributed && (out.maxConcurrency <= 0 || out.maxConcurrency > maxDistributedConcurrency) {
+			out.maxConcurrency = maxDistributedConcurrency
+		}
 		out.toleratedCount, out.toleratedPercent = mc.ToleratedFailureCount, mc.ToleratedFailurePercentage
 	case asl.KindSucceeded:
 		out.kind, out.output = outSucceeded, encode(o.Output)
@@ -226,10 +233,18 @@ func (p *aslProgram) failParallel(frame json.RawMessage, errName, cause string, 
 	return p.step(frame, sc, func(f *asl.Frame, asc asl.StepContext) asl.Outcome { return p.m.FailParallel(f, errName, cause, asc) })
 }
 
-func (p *aslProgram) completeMap(frame json.RawMessage, results []json.RawMessage, failed int, sc stepContext) (json.RawMessage, outcome, error) {
+func (p *aslProgram) completeMap(frame json.RawMessage, results []json.RawMessage, failedAt []bool, failed int, sc stepContext) (json.RawMessage, outcome, error) {
 	vs, err := decodeAll(results)
 	if err != nil {
 		return nil, outcome{}, err
+	}
+	for i, v := range vs {
+		if i < len(failedAt) && failedAt[i] {
+			m, _ := v.(map[string]any)
+			e, _ := m["Error"].(string)
+			c, _ := m["Cause"].(string)
+			vs[i] = asl.ItemFailure{Error: e, Cause: c}
+		}
 	}
 	return p.step(frame, sc, func(f *asl.Frame, asc asl.StepContext) asl.Outcome { return p.m.CompleteMap(f, vs, failed, asc) })
 }

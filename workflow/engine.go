@@ -60,6 +60,10 @@ type Config struct {
 	// forever). Workers remove older ones every RetentionInterval
 	// (default 1 minute) in bounded batches.
 	Retention, RetentionInterval time.Duration
+	// MapIO reads the items of Maps with an ItemReader and writes the
+	// results of Maps with a ResultWriter (nil: such Maps fail with
+	// States.ItemReaderFailed or States.ResultWriterFailed).
+	MapIO MapIO
 	// QueueURLBase starts the URLs of the engine's message queues
 	// (QueueURL; default http://localhost).
 	QueueURLBase string

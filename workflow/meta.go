@@ -743,6 +743,11 @@ func (e *Engine) unserved(resource string) string {
 		}
 		return ""
 	}
+	if len(e.cfg.Resources.Prefixes()) == 0 {
+		// A process that registers no invokers (an API process whose
+		// workers register them) cannot tell what serves the resource.
+		return ""
+	}
 	if _, ok := e.cfg.Resources.Lookup(base); ok {
 		return ""
 	}

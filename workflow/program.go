@@ -22,7 +22,9 @@ type program interface {
 	resume(frame json.RawMessage, sc stepContext) (json.RawMessage, outcome, error)
 	completeParallel(frame json.RawMessage, outputs []json.RawMessage, sc stepContext) (json.RawMessage, outcome, error)
 	failParallel(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error)
-	completeMap(frame json.RawMessage, results []json.RawMessage, failed int, sc stepContext) (json.RawMessage, outcome, error)
+	// completeMap: failedAt marks the iterations that failed (their
+	// results are {"Error", "Cause"}), failed counts them.
+	completeMap(frame json.RawMessage, results []json.RawMessage, failedAt []bool, failed int, sc stepContext) (json.RawMessage, outcome, error)
 	failMap(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error)
 	// newItemFrame returns the frame of Map iteration i of a frame stopped
 	// at a Map state.
@@ -66,8 +68,11 @@ type outcome struct {
 	// outParallel: one frame per branch
 	branches []json.RawMessage
 	// outMap
-	mapItems         int
-	maxConcurrency   int     // 0: unlimited
+	mapItems       int
+	maxConcurrency int // 0: unlimited
+	// distributed is a DISTRIBUTED-mode Map: its iterations write no
+	// history events to the execution (see frameRow.quiet).
+	distributed      bool
 	toleratedCount   int     // -1: not set
 	toleratedPercent float64 // -1: not set
 	// outSucceeded
@@ -100,6 +105,10 @@ type taskCall struct {
 // stepContext is what a step needs besides the frame: the clock and the
 // Context object ($$).
 type stepContext struct {
+	// IO reads a Map's items and writes its results (nil: neither is
+	// served, and such a Map fails with States.ItemReaderFailed or
+	// States.ResultWriterFailed).
+	IO        *mapIO
 	Now       time.Time
 	Execution executionContext
 	TaskToken string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +113,8 @@ type childSpec struct {
 	Gen              int64   `json:"g"`  // the gen of the children
 	ToleratedCount   int     `json:"tc"` // -1: not set
 	ToleratedPercent float64 `json:"tp"` // -1: not set
+	// Distributed marks a DISTRIBUTED-mode Map: its iterations are quiet.
+	Distributed bool `json:"d,omitempty"`
 }
 
 type taskRow struct {
@@ -285,7 +288,7 @@ func (t *txn) sc() stepContext {
 	if room := (int64(t.e.cfg.HistoryEvents) - x.nextEvent) / 2; room < int64(budget) {
 		budget = int(max(room, 1))
 	}
-	return stepContext{Now: t.now, TaskToken: randomID(24), MaxStates: budget, Execution: executionContext{
+	return stepContext{IO: &mapIO{ctx: t.ctx, tenant: x.tenant, io: t.e.cfg.MapIO}, Now: t.now, TaskToken: randomID(24), MaxStates: budget, Execution: executionContext{
 		ID: x.arn, Name: x.name, StartTime: fromMicros(x.startUS), Input: json.RawMessage(x.input),
 		RedriveCount: x.redriveCount, StateMachineID: x.smARN, StateMachineName: smNameOf(x.smARN),
 	}}
@@ -334,7 +337,11 @@ func (t *txn) newFrame(parent *frameRow, idx int, frame json.RawMessage) *frameR
 	if parent != nil {
 		spec := parent.spec()
 		f.parentID, f.gen = parent.id, spec.Gen
-		f.path = parent.path + "/" + spec.State + "[" + strconv.Itoa(idx) + "]"
+		if spec.Distributed {
+			f.path = parent.path + "/" + spec.State + "{" + strconv.Itoa(idx) + "}"
+		} else {
+			f.path = parent.path + "/" + spec.State + "[" + strconv.Itoa(idx) + "]"
+		}
 		f.lastEvent = parent.lastEvent
 	}
 	t.frames[f.id] = f
@@ -344,6 +351,14 @@ func (t *txn) newFrame(parent *frameRow, idx int, frame json.RawMessage) *frameR
 
 // event appends a history event caused by frame f (nil: the execution).
 func (t *txn) event(f *frameRow, typ string, details any) int64 {
+	if f != nil && f.quiet() {
+		// An iteration of a distributed Map: Step Functions records its
+		// events in the map run's child execution, not here, so that a
+		// Map over many thousand items fits the execution's history. The
+		// number returned only tells generations of children apart.
+		t.touch(f)
+		return -1 - rand.Int64N(1<<62)
+	}
 	x := t.exec
 	id := x.nextEvent
 	x.nextEvent++
@@ -702,7 +717,8 @@ func (t *txn) startParallel(f *frameRow, out outcome) error {
 func (t *txn) startMap(f *frameRow, out outcome) error {
 	gen := t.event(f, "MapStateStarted", map[string]any{"length": out.mapItems})
 	f.checkpoint, f.checkpointKind = f.frame, "children"
-	spec, _ := json.Marshal(childSpec{Kind: "map", State: out.stateName, Gen: gen, ToleratedCount: out.toleratedCount, ToleratedPercent: out.toleratedPercent})
+	spec, _ := json.Marshal(childSpec{Kind: "map", State: out.stateName, Gen: gen, ToleratedCount: out.toleratedCount, ToleratedPercent: out.toleratedPercent,
+		Distributed: out.distributed})
 	f.status, f.childSpec = frameChildren, string(spec)
 	f.total, f.maxChild, f.failedChildren = out.mapItems, out.maxConcurrency, 0
 	n := out.mapItems
@@ -741,7 +757,9 @@ func (t *txn) newItem(parent *frameRow, i int) (*frameRow, error) {
 	parent.pending++
 	var spec childSpec
 	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
-	t.event(parent, "MapIterationStarted", map[string]any{"name": spec.State, "index": i})
+	if !spec.Distributed {
+		t.event(parent, "MapIterationStarted", map[string]any{"name": spec.State, "index": i})
+	}
 	return t.newFrame(parent, i, frame), nil
 }
 
@@ -782,7 +800,9 @@ func (t *txn) finishFrame(f *frameRow, output json.RawMessage, failed bool, errN
 	} else {
 		if failed {
 			parent.failedChildren++
-			t.event(parent, "MapIterationFailed", map[string]any{"name": spec.State, "index": f.idx})
+			if !spec.Distributed {
+				t.event(parent, "MapIterationFailed", map[string]any{"name": spec.State, "index": f.idx})
+			}
 			if !tolerated(spec, parent.failedChildren, parent.total) {
 				t.event(parent, "MapStateFailed", nil)
 				t.cancelChildren(parent)
@@ -793,7 +813,7 @@ func (t *txn) finishFrame(f *frameRow, output json.RawMessage, failed bool, errN
 				nf, out, err := t.prog.failMap(parent.frame, name, why, t.sc())
 				return t.applyFailure(parent, nf, out, err)
 			}
-		} else {
+		} else if !spec.Distributed {
 			t.event(parent, "MapIterationSucceeded", map[string]any{"name": spec.State, "index": f.idx})
 		}
 		if parent.nextChild < parent.total {
@@ -839,6 +859,7 @@ func (t *txn) completeChildren(parent *frameRow) error {
 	var spec childSpec
 	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
 	outputs := make([]json.RawMessage, parent.total)
+	failed := make([]bool, parent.total) // the iterations that failed (tolerated)
 	if parent.total > 0 {
 		children, err := t.e.st.FrameListChildOutputs(t.ctx, t.tx, &frameListChildrenParams{ParentID: parent.id, Gen: spec.Gen})
 		if err != nil {
@@ -847,11 +868,13 @@ func (t *txn) completeChildren(parent *frameRow) error {
 		for _, c := range children {
 			if c.idx >= 0 && c.idx < len(outputs) {
 				outputs[c.idx] = childOutput(c.status, c.output, c.errName, c.cause)
+				failed[c.idx] = c.status != frameSucceeded
 			}
 		}
 		for _, f := range t.frames {
 			if f.parentID == parent.id && f.gen == spec.Gen && f.idx < len(outputs) {
 				outputs[f.idx] = childOutput(f.status, f.output, f.errName, f.cause)
+				failed[f.idx] = f.status != frameSucceeded
 			}
 		}
 	}
@@ -863,7 +886,7 @@ func (t *txn) completeChildren(parent *frameRow) error {
 	}
 	t.event(parent, "MapStateSucceeded", nil)
 	parent.checkpoint, parent.checkpointKind = nil, ""
-	nf, out, err := t.prog.completeMap(parent.frame, outputs, parent.failedChildren, t.sc())
+	nf, out, err := t.prog.completeMap(parent.frame, outputs, failed, parent.failedChildren, t.sc())
 	return t.apply(parent, nf, out, err)
 }
 

@@ -2,9 +2,11 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/landfall/landfall/analyser"
 	"github.com/landfall/landfall/analyser/llm"
+	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -19,6 +21,8 @@ func (s Summariser) Spec() analyser.Spec {
 		ID: "analyser.summarise.openai", Task: analyser.TaskSummarise, Provider: "openai",
 		Summary:      "summary, chapters, topics, entities and SEO description by an OpenAI-compatible chat model (JSON schema output, validated and repaired once)",
 		OutputSchema: types.InsightsSchema,
+		Options: []analyser.Option{{Name: "profile", Type: analyser.OptionString, Enum: profile.Names(),
+			Description: "insight profile the model fills besides the summary (validated against its schema, repaired once)"}},
 	}
 }
 
@@ -51,7 +55,10 @@ type chatResponse struct {
 // Run summarises the transcript and OCR text in in.Results (map-reduced
 // over speaker turns when longer than the token budget).
 func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
-	if err := analyser.DecodeOptions(s.Spec(), in.Options, &struct{}{}); err != nil {
+	var opt struct {
+		Profile string `json:"profile"`
+	}
+	if err := analyser.DecodeOptions(s.Spec(), in.Options, &opt); err != nil {
 		return nil, err
 	}
 	tr, ocr, err := llm.Sources(in.Results)
@@ -60,6 +67,15 @@ func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Inp
 	}
 	usage := analyser.Usage{Analyser: s.Spec().ID}
 	ins, err := llm.Summarise(ctx, s.call, &usage, tr, ocr, s.C.cfg.TokenBudget)
+	if err == nil && opt.Profile != "" {
+		var p *profile.Profile
+		if p, err = profile.Find(opt.Profile); err == nil {
+			ins.Profile, err = llm.AskProfile(ctx, s.callSchema, &usage, p, tr, ocr, s.C.cfg.TokenBudget)
+			if ins.Profile != nil {
+				ins.Profile.Provider = "openai"
+			}
+		}
+	}
 	env.Record(usage)
 	if err != nil {
 		return nil, err
@@ -70,8 +86,14 @@ func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Inp
 // call sends one conversation to /v1/chat/completions with the strict
 // JSON-schema response format.
 func (s Summariser) call(ctx context.Context, msgs []llm.Message, usage *analyser.Usage) (string, error) {
+	return s.callSchema(ctx, msgs, "insights", llm.ResponseSchema, usage)
+}
+
+// callSchema sends one conversation with a strict JSON-schema response
+// format of the given name and schema.
+func (s Summariser) callSchema(ctx context.Context, msgs []llm.Message, name string, schema json.RawMessage, usage *analyser.Usage) (string, error) {
 	req := chatRequest{Model: s.C.cfg.ChatModel, Temperature: 0,
-		ResponseFormat: map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "insights", "strict": true, "schema": llm.ResponseSchema}}}
+		ResponseFormat: map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": name, "strict": true, "schema": schema}}}
 	for _, m := range msgs {
 		req.Messages = append(req.Messages, chatMessage{Role: m.Role, Content: m.Content})
 	}

@@ -702,6 +702,8 @@ func TestBrowser(t *testing.T) {
 		}
 		for _, want := range []string{"Two people talk about the quick brown fox.", "foxes", "Ada Lovelace", "Landfall Ltd", "Dover",
 			"dotted underline: the recogniser was unsure of this word (confidence below 50%)", "Vocabulary not used: rekognition.",
+			"Support call review", "Insight profile support-call, filled by the local provider; not available here: Resolution",
+			"Action items", "I will send the fox report. · Speaker: spk_1", "none found",
 			"BREAKING NEWS", "2 at most in one frame (1 frame with faces)", "en (93% from transcript)", "Speech", "An interview about a quick brown fox."} {
 			if !strings.Contains(info.Text, want) {
 				t.Errorf("detail page does not show %q", want)

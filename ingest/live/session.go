@@ -97,6 +97,14 @@ func (m *Manager) open(ctx context.Context, tenant string, st *types.LiveStart) 
 	}
 	ep := stream.DefaultEndpoint
 	ep.Pause = int(st.Pause*100 + 0.5)
+	switch st.PartialStability {
+	case "", "high":
+		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 2, 30
+	case "medium":
+		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 3, 60
+	case "low":
+		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 4, 100
+	}
 	if s.recog, err = stream.New(stream.Config{Files: s.prep, Endpoint: ep, IDPrefix: s.id + "-"}); err != nil {
 		return fail(err)
 	}

@@ -77,6 +77,11 @@ func ParseStart(b []byte) (*types.LiveStart, error) {
 	if len(s.DomainText) > maxDomainText {
 		return nil, errcode.New(errcode.Invalid, "start message /domain_text: %d bytes, at most %d", len(s.DomainText), maxDomainText)
 	}
+	switch s.PartialStability {
+	case "", "none", "high", "medium", "low":
+	default:
+		return nil, errcode.New(errcode.Invalid, "start message /partial_stability: %q, want none, high, medium or low", s.PartialStability)
+	}
 	if s.Pause == 0 {
 		s.Pause = 0.5
 	}
@@ -129,7 +134,9 @@ func containerOf(b []byte) string {
 		return FormatWebM
 	case len(b) >= 4 && string(b[0:4]) == "OggS":
 		return FormatOgg
-	case len(b) >= 3 && (string(b[0:3]) == "ID3" || b[0] == 0xff && b[1]&0xe0 == 0xe0):
+	case len(b) >= 3 && string(b[0:3]) == "ID3":
+		// (An MPEG frame sync without the tag is not checked: raw PCM
+		// starts that way too often.)
 		return "mp3"
 	case len(b) >= 8 && string(b[4:8]) == "ftyp":
 		return "mp4"

@@ -57,6 +57,10 @@ func TestSniff(t *testing.T) {
 	if n, err := sniff(FormatPCM16, pcm); n != 0 || err != nil {
 		t.Errorf("raw PCM: %d %v", n, err)
 	}
+	// PCM whose first sample looks like an MPEG frame sync is PCM.
+	if n, err := sniff(FormatPCM16, append([]byte{0xff, 0xef}, pcm...)); n != 0 || err != nil {
+		t.Errorf("raw PCM starting 0xff 0xef: %d %v", n, err)
+	}
 	if n, err := sniff(FormatPCM16, append(wav(16000, 1, 16), pcm...)); n != 44 || err != nil {
 		t.Errorf("16 kHz WAV: %d %v", n, err)
 	}

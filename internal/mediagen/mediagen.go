@@ -61,7 +61,7 @@ func Duration(ctx context.Context, path string) (float64, error) {
 
 // Silence writes seconds of digital silence as a 16 kHz mono WAV.
 func Silence(ctx context.Context, path string, seconds float64) error {
-	return run(ctx, "sox", "-n", "-r", strconv.Itoa(SampleRate), "-c", "1", "-b", "16", path, "trim", "0", ftoa(seconds))
+	return run(ctx, "sox", "-R", "-n", "-r", strconv.Itoa(SampleRate), "-c", "1", "-b", "16", path, "trim", "0", ftoa(seconds))
 }
 
 // Noise writes seconds of white noise at amplitude 0..1 as a 16 kHz mono
@@ -73,7 +73,7 @@ func Noise(ctx context.Context, path string, seconds, amplitude float64) error {
 
 // Tone writes a sine tone of freq Hz as a 16 kHz mono WAV.
 func Tone(ctx context.Context, path string, seconds, freq float64) error {
-	return run(ctx, "sox", "-n", "-r", strconv.Itoa(SampleRate), "-c", "1", "-b", "16", path,
+	return run(ctx, "sox", "-R", "-n", "-r", strconv.Itoa(SampleRate), "-c", "1", "-b", "16", path,
 		"synth", ftoa(seconds), "sine", ftoa(freq), "vol", "0.5")
 }
 

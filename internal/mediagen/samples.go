@@ -178,21 +178,43 @@ func interview(ctx context.Context, dir string) (*Sample, error) {
 }
 
 func lecture(ctx context.Context, dir string) (*Sample, error) {
-	tmp, err := tempDir(filepath.Join(dir, "x"))
+	var slides []LectureSlide
+	for _, ls := range lectureSlides {
+		slides = append(slides, LectureSlide(ls))
+	}
+	s, err := Lecture(ctx, filepath.Join(dir, "lecture.mp4"), slides, VoiceMale)
+	if err != nil {
+		return nil, err
+	}
+	s.Name, s.File, s.KeyTerms = "lecture", "lecture.mp4", lectureTerms
+	return s, nil
+}
+
+// LectureSlide is one slide of a generated lecture: the text drawn on
+// screen and the narration spoken while it shows.
+type LectureSlide struct {
+	Slide string
+	Said  string
+}
+
+// Lecture generates a 1280×720 slide video at path: each slide shows while
+// its narration (in voice) plays, with hard cuts between slides. The
+// sample describes the turns and the slides with their times.
+func Lecture(ctx context.Context, path string, slides []LectureSlide, voice Voice) (*Sample, error) {
+	tmp, err := tempDir(path)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	const fps = 25
 	const lead, tail = 0.6, 0.8
-	voice := VoiceMale
 	var parts []string
-	var slides []Slide
-	s := &Sample{Name: "lecture", File: "lecture.mp4", Kind: "video", Width: 1280, Height: 720, KeyTerms: lectureTerms,
-		Speakers: []Speaker{{Label: "Lecturer", Voice: voice, Gender: "male"}}}
+	var shown []Slide
+	s := &Sample{Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), File: filepath.Base(path), Kind: "video", Width: 1280, Height: 720,
+		Speakers: []Speaker{{Label: "Lecturer", Voice: voice, Gender: "unknown"}}}
 	var script []string
 	t := 0.0
-	for i, ls := range lectureSlides {
+	for i, ls := range slides {
 		speech := filepath.Join(tmp, fmt.Sprintf("said%02d.wav", i))
 		if err := Speech(ctx, speech, ls.Said, voice); err != nil {
 			return nil, fmt.Errorf("lecture slide %d: %w", i+1, err)
@@ -207,20 +229,20 @@ func lecture(ctx context.Context, dir string) (*Sample, error) {
 		frames := int((lead+d+tail)*fps) + 1
 		length := float64(frames) / fps
 		fit := filepath.Join(tmp, fmt.Sprintf("slide%02d.wav", i))
-		if err := run(ctx, "sox", speech, fit, "pad", ftoa(lead), ftoa(length), "trim", "0", ftoa(length)); err != nil {
+		if err := run(ctx, "sox", "-R", speech, fit, "pad", ftoa(lead), ftoa(length), "trim", "0", ftoa(length)); err != nil {
 			return nil, err
 		}
 		parts = append(parts, fit)
-		slides = append(slides, Slide{Text: ls.Slide, Seconds: length, FontSize: 64})
+		shown = append(shown, Slide{Text: ls.Slide, Seconds: length, FontSize: 64})
 		s.Turns = append(s.Turns, Said{Speaker: "Lecturer", Text: ls.Said, Start: round3(t + lead), End: round3(t + lead + d)})
 		script = append(script, ls.Said)
 		t += length
 	}
 	track := filepath.Join(tmp, "track.wav")
-	if err := run(ctx, "sox", append(parts, track)...); err != nil {
+	if err := run(ctx, "sox", append([]string{"-R"}, append(parts, track)...)...); err != nil {
 		return nil, err
 	}
-	res, err := Video(ctx, filepath.Join(dir, "lecture.mp4"), VideoSpec{Width: 1280, Height: 720, FPS: fps, Slides: slides, Audio: track})
+	res, err := Video(ctx, path, VideoSpec{Width: 1280, Height: 720, FPS: fps, Slides: shown, Audio: track})
 	if err != nil {
 		return nil, fmt.Errorf("lecture: %w", err)
 	}
@@ -229,7 +251,7 @@ func lecture(ctx context.Context, dir string) (*Sample, error) {
 	}
 	s.Duration = round3(res.Duration)
 	s.Cuts = res.Cuts
-	for i, sl := range slides {
+	for i, sl := range shown {
 		end := res.Duration
 		if i+1 < len(res.Starts) {
 			end = res.Starts[i+1]

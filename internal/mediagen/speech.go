@@ -56,7 +56,7 @@ func Speech(ctx context.Context, path, text string, v Voice) error {
 		return errcode.New(errcode.Invalid, "mediagen: unknown speech engine %q (want flite or espeak-ng)", v.Engine)
 	}
 	// Normalise rate, channels and width so turns concatenate.
-	return run(ctx, "sox", raw, "-r", strconv.Itoa(SampleRate), "-c", "1", "-b", "16", path)
+	return run(ctx, "sox", "-R", raw, "-r", strconv.Itoa(SampleRate), "-c", "1", "-b", "16", path)
 }
 
 // Turn is one speaker's turn in a dialogue.
@@ -116,7 +116,7 @@ func Dialogue(ctx context.Context, path string, turns []Turn, lead, gap float64)
 		timings = append(timings, TurnTiming{Speaker: turn.Speaker, Start: t, End: t + d})
 		t += d
 	}
-	if err := run(ctx, "sox", append(parts, path)...); err != nil {
+	if err := run(ctx, "sox", append([]string{"-R"}, append(parts, path)...)...); err != nil {
 		return nil, err
 	}
 	return timings, nil

@@ -2,9 +2,15 @@
 // (analyser.diarise.bic), in pure Go: MFCC features (pre-emphasis,
 // Hamming-windowed frames, FFT, mel filterbank, DCT), speech found at
 // pauses (by frame energy, or from the transcript's word times), cut into
-// pieces of a few seconds, then agglomerative clustering of the pieces
-// with the Bayesian information criterion over full-covariance Gaussians
-// of c1..c12. The dendrogram is cut below its final run of positive ΔBIC
+// pieces of a few seconds, then clustered.
+//
+// By default the pieces are clustered on GMM-UBM supervectors fitted per
+// file (supervector.go), which tells apart voices whose average spectra
+// are alike (two male voices with different accents), and the number of
+// speakers is estimated from the likelihood each further speaker gains.
+// With {"method": "bic"} (and for audio past MaxSupervectorPieces) the
+// older method runs: agglomerative clustering with the Bayesian
+// information criterion over full-covariance Gaussians of c1..c12. The dendrogram is cut below its final run of positive ΔBIC
 // merges (within min/max speakers); ΔBIC counts are capped at 20 s of
 // frames so voices with minutes of speech still merge; pieces under a
 // second join the cluster most likely to have produced them; audio past
@@ -43,7 +49,11 @@ type Options struct {
 	MinSpeakers int     `json:"min_speakers,omitempty"`  // default 1
 	MaxSpeakers int     `json:"max_speakers,omitempty"`  // default 0: as many as BIC finds
 	Lambda      float64 `json:"lambda,omitempty"`        // BIC penalty weight; default 2.5 (tuned on synthetic voices)
-	PieceLen    float64 `json:"piece_seconds,omitempty"` // longest piece clustered; default 2.5 s
+	PieceLen    float64 `json:"piece_seconds,omitempty"` // longest piece clustered; default 5 s (supervector), 2.5 s (bic)
+	// Method is "supervector" (GMM-UBM supervectors, cosine similarity,
+	// silhouette speaker count; the default) or "bic" (full-covariance
+	// Gaussians and ΔBIC).
+	Method string `json:"method,omitempty"`
 }
 
 // Turn is a stretch of speech by one speaker.
@@ -98,7 +108,7 @@ func (a *Analyser) Spec() analyser.Spec {
 		ID:           ID,
 		Task:         analyser.TaskDiarise,
 		Provider:     "local",
-		Summary:      "Offline speaker diarisation: MFCC features and BIC agglomerative clustering; labels the transcript's words and segments spk_0…",
+		Summary:      "Offline speaker diarisation: MFCC features, GMM-UBM supervector clustering with speaker-count estimation (or BIC); labels the transcript's words and segments spk_0…",
 		Kinds:        []types.Kind{types.KindAudio, types.KindVideo},
 		Requires:     []string{"ffmpeg"},
 		OutputSchema: outputSchema,
@@ -114,8 +124,10 @@ var optionsSpec = []analyser.Option{
 		Description: "most speakers to label; absent: as many as BIC finds"},
 	{Name: "lambda", Type: analyser.OptionNumber, Default: 2.5, Min: analyser.Bound(0), ExclusiveMin: true, Max: analyser.Bound(10),
 		Description: "BIC penalty weight (higher merges more)"},
-	{Name: "piece_seconds", Type: analyser.OptionNumber, Default: 2.5, Min: analyser.Bound(0.5), Max: analyser.Bound(30),
-		Description: "longest piece of speech clustered, in seconds"},
+	{Name: "method", Type: analyser.OptionString, Enum: []string{"supervector", "bic"}, Default: "supervector",
+		Description: "clustering: GMM-UBM supervectors (tells similar voices apart) or BIC over single Gaussians"},
+	{Name: "piece_seconds", Type: analyser.OptionNumber, Min: analyser.Bound(0.5), Max: analyser.Bound(30),
+		Description: "longest piece of speech clustered, in seconds; absent: 5 with supervectors (a piece must hold enough of a voice to move the mixture), 2.5 with bic"},
 }
 
 // ParseOptions decodes and checks raw options by the spec; errors name
@@ -214,7 +226,14 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 	}
 
 	regions := speechRegions(feats, tr)
-	pieces := cutPieces(regions, int(opts.PieceLen*100))
+	pieceLen := opts.PieceLen
+	if pieceLen == 0 {
+		pieceLen = 5
+		if opts.Method == "bic" {
+			pieceLen = 2.5
+		}
+	}
+	pieces := cutPieces(regions, int(pieceLen*100))
 	if len(pieces) == 0 {
 		out.Speakers = []types.Speaker{}
 		return out, nil
@@ -227,7 +246,22 @@ func (a *Analyser) Diarise(ctx context.Context, env *analyser.Env, in *analyser.
 		}
 		segStats[i] = s
 	}
-	labels := clusterPieces(segStats, Cluster{Lambda: opts.Lambda, Ridge: 1e-3, Cap: 2000, MinSpeakers: opts.MinSpeakers, MaxSpeakers: opts.MaxSpeakers})
+	var labels []int
+	if opts.Method == "bic" || len(pieces) > MaxSupervectorPieces {
+		labels = clusterPieces(segStats, Cluster{Lambda: opts.Lambda, Ridge: 1e-3, Cap: 2000, MinSpeakers: opts.MinSpeakers, MaxSpeakers: opts.MaxSpeakers})
+	} else {
+		frames := make([][][]float64, len(pieces))
+		for i, p := range pieces {
+			for f := p.Start; f < p.End && f < feats.Frames(); f++ {
+				row := make([]float64, DefaultMFCC.Coeffs-1)
+				for d, v := range feats.Frame(f)[1:] {
+					row[d] = float64(v)
+				}
+				frames[i] = append(frames[i], row)
+			}
+		}
+		labels = clusterSupervectors(frames, minModelled, SupervectorConfig{MinSpeakers: opts.MinSpeakers, MaxSpeakers: opts.MaxSpeakers})
+	}
 
 	for i, p := range pieces {
 		t := Turn{Speaker: label(labels[i]), Start: float64(p.Start) / 100, End: float64(p.End) / 100}

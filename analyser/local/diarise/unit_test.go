@@ -375,3 +375,65 @@ func TestGaussianLogLik(t *testing.T) {
 		t.Fatalf("logLik %v, want %v", got, want)
 	}
 }
+
+// TestSupervectorsSeparateCloseVoices clusters pieces drawn from two
+// mixtures that share their average (one component of each moved in
+// opposite directions), which a single Gaussian per piece cannot tell
+// apart, and pieces from one mixture, which must stay one speaker.
+func TestSupervectorsSeparateCloseVoices(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	const dim = 12
+	voice := func(shift float64) func() []float64 {
+		return func() []float64 {
+			x := make([]float64, dim)
+			c := r.IntN(2)
+			for d := range x {
+				x[d] = r.NormFloat64()
+			}
+			if c == 0 {
+				x[0] += 2 + shift
+				x[1] -= shift
+			} else {
+				x[0] -= 2 + shift
+				x[1] += shift
+			}
+			return x
+		}
+	}
+	a, b := voice(0.6), voice(-0.6)
+	piece := func(v func() []float64) [][]float64 {
+		out := make([][]float64, 400)
+		for i := range out {
+			out[i] = v()
+		}
+		return out
+	}
+	var pieces [][][]float64
+	want := []int{}
+	for i := 0; i < 10; i++ {
+		if i%3 == 0 {
+			pieces = append(pieces, piece(b))
+			want = append(want, 1)
+		} else {
+			pieces = append(pieces, piece(a))
+			want = append(want, 0)
+		}
+	}
+	got := clusterSupervectors(pieces, 100, SupervectorConfig{})
+	same := 0
+	for i := range got {
+		if (got[i] == got[0]) == (want[i] == want[0]) {
+			same++
+		}
+	}
+	if maxLabel(got) != 1 || same != len(got) {
+		t.Errorf("labels %v, want the pattern of %v", got, want)
+	}
+	var one [][][]float64
+	for i := 0; i < 8; i++ {
+		one = append(one, piece(a))
+	}
+	if l := clusterSupervectors(one, 100, SupervectorConfig{}); maxLabel(l) != 0 {
+		t.Errorf("one voice split into %v", l)
+	}
+}

@@ -268,7 +268,7 @@ func TestSummaryWeighsSignals(t *testing.T) {
 
 	// The summariser that lifted sentences from the speech alone puts the
 	// unsure words in; the comparison is what the quality table reports.
-	_, before := BuildReport(src, SummariseOptions{speechFirst: true})
+	_, before := BuildSpeechFirst(src, SummariseOptions{})
 	if before.UnsureSummaryWords == 0 {
 		t.Errorf("speech-first summary took no unsure words (%+v): the fixture no longer tells them apart", before)
 	}

@@ -154,13 +154,34 @@ func pickSummary(sg signals, keys []Phrase, maxWords int) (string, Report) {
 	}
 	score := rankSentences(pool, keys)
 	vec := vectors(pool)
+	// Slides: enough on-screen text to carry the subject. The recogniser
+	// is then checked against it: a confident word can still be wrong
+	// ("speech victims are trouble text"), so speech sentences count by
+	// how much of what they say the screen confirms.
+	screenWords := map[string]bool{}
+	for _, s := range sg.screen {
+		for _, t := range s.Tokens {
+			if !isStopword(t) && len(t) > 2 {
+				screenWords[stem(t)] = true
+			}
+		}
+	}
+	slides := len(sg.screen) >= 3 && len(screenWords) >= 8
 	for i, s := range pool {
-		if s.Source == SourceScreen {
-			// On-screen text is near perfect; headings and captions are
-			// short, which rankSentences already halves.
+		switch {
+		case s.Source == SourceScreen && slides:
+			score[i] *= 2
+		case s.Source == SourceScreen:
+			// On-screen text is near perfect; captions are short, which
+			// rankSentences already halves.
 			score[i] *= 1.3
-		} else if n := len(s.words); n > 0 {
-			score[i] *= 1 - 0.8*float64(s.Unsure)/float64(n)
+		default:
+			if n := len(s.words); n > 0 {
+				score[i] *= 1 - 0.8*float64(s.Unsure)/float64(n)
+			}
+			if slides {
+				score[i] *= 0.3 + corroboration(s, screenWords)
+			}
 		}
 	}
 	idx := make([]int, len(pool))
@@ -390,3 +411,22 @@ func upperFirst(s string) string {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// corroboration is the share of a sentence's content words that the
+// screen also shows.
+func corroboration(s Sentence, screen map[string]bool) float64 {
+	n, hit := 0, 0
+	for _, t := range s.Tokens {
+		if isStopword(t) || len(t) <= 2 {
+			continue
+		}
+		n++
+		if screen[stem(t)] {
+			hit++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(hit) / float64(n)
+}

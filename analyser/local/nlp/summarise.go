@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -20,8 +21,10 @@ type SummariseOptions struct {
 	MaxSummaryWords int `json:"max_summary_words,omitempty"` // default and ceiling 80
 	MaxTopics       int `json:"max_topics,omitempty"`        // default 8
 	MaxChapters     int `json:"max_chapters,omitempty"`      // default 12
-
-	speechFirst bool // the summariser before it weighed its sources (for comparison)
+	// Profile names an insight profile (analyser/profile) to fill besides
+	// the summary: what can be computed offline, the rest marked not
+	// available.
+	Profile string `json:"profile,omitempty"`
 }
 
 // Summariser is the local summarise analyser.
@@ -42,6 +45,8 @@ func (Summariser) Spec() analyser.Spec {
 				Description: "most topics listed"},
 			{Name: "max_chapters", Type: analyser.OptionInteger, Default: 12, Min: analyser.Bound(1), Max: analyser.Bound(100),
 				Description: "most chapters made"},
+			{Name: "profile", Type: analyser.OptionString, Enum: profile.Names(),
+				Description: "insight profile to fill besides the summary (fields not computable offline are marked not available)"},
 		},
 	}
 }
@@ -60,6 +65,15 @@ func (s Summariser) Run(ctx context.Context, env *analyser.Env, in *analyser.Inp
 		return nil, err
 	}
 	ins := Build(src, opt)
+	if opt.Profile != "" {
+		p, err := profile.Find(opt.Profile)
+		if err != nil {
+			return nil, err
+		}
+		if ins.Profile, err = LocalProfile(p, src, ins); err != nil {
+			return nil, err
+		}
+	}
 	env.Record(analyser.Usage{Analyser: s.Spec().ID, CPUSeconds: time.Since(start).Seconds()})
 	return ins, nil
 }
@@ -98,9 +112,6 @@ func BuildReport(src Sources, opt SummariseOptions) (*types.Insights, Report) {
 	}
 	if opt.MaxTopics <= 0 {
 		opt.MaxTopics = 8
-	}
-	if opt.speechFirst {
-		return buildSpeechFirst(src, opt)
 	}
 	sg := gatherSignals(src)
 	// Entities, topics and titles come from text nothing doubts.
@@ -148,10 +159,18 @@ func BuildReport(src Sources, opt SummariseOptions) (*types.Insights, Report) {
 	return ins, rep
 }
 
-// buildSpeechFirst is the summariser before it weighed its sources: the
-// summary is lifted from the recognised speech whatever its confidence.
-// It is kept to measure the difference (the quality table's "before").
-func buildSpeechFirst(src Sources, opt SummariseOptions) (*types.Insights, Report) {
+// BuildSpeechFirst is the summariser before it weighed its sources: the
+// summary is lifted from the recognised speech whatever its confidence,
+// and the SEO line is the summary's opening. It is kept to measure the
+// difference (the quality table's "before"); nothing in the pipeline
+// calls it.
+func BuildSpeechFirst(src Sources, opt SummariseOptions) (*types.Insights, Report) {
+	if opt.MaxSummaryWords <= 0 || opt.MaxSummaryWords > 80 {
+		opt.MaxSummaryWords = 80
+	}
+	if opt.MaxTopics <= 0 {
+		opt.MaxTopics = 8
+	}
 	speech := SentencesFromTranscript(src.Transcript)
 	var screen []Sentence
 	for _, o := range src.OCR {

@@ -60,8 +60,14 @@ var outputSchema []byte
 // vocabulary and keyword options produced.
 type Output struct {
 	types.Transcript
-	// LanguageModel is "generic" or "domain" (built from domain_text).
+	// LanguageModel is "generic", "domain" (built from domain_text) or
+	// "media" (the second pass, taught by the media's own text).
 	LanguageModel string `json:"language_model"`
+	// Passes is 2 when the media's text taught a second decoding pass.
+	Passes int `json:"passes,omitempty"`
+	// FirstPass is the first pass's transcript when a second pass ran
+	// (for measuring what the second pass changed; not serialised).
+	FirstPass *types.Transcript `json:"-"`
 	// Keywords are the places each requested keyword was recognised.
 	Keywords []KeywordHit `json:"keywords,omitempty"`
 }
@@ -90,11 +96,19 @@ type Options struct {
 	Vocabulary []string `json:"vocabulary,omitempty"`
 	DomainText string   `json:"domain_text,omitempty"`
 	Keywords   []string `json:"keywords,omitempty"`
-	Language   string   `json:"language,omitempty"`    // "en" or "en-US" (the only model installed)
-	Workers    int      `json:"workers,omitempty"`     // recogniser processes; default: the number of CPUs
-	MaxSeconds float64  `json:"max_seconds,omitempty"` // longest audio accepted; default 4 h
-	SegmentGap float64  `json:"segment_gap,omitempty"` // pause that ends a segment; default 0.5 s
-	LMOrder    int      `json:"lm_order,omitempty"`    // domain model order, 2 or 3; default 3
+	// MediaText is text the media itself shows or is named by (its file
+	// name and title; on-screen text arrives as the ocr result): its words
+	// join the vocabulary, and a second decoding pass uses it (see
+	// Analyser.Transcribe).
+	MediaText string `json:"media_text,omitempty"`
+	// SecondPass: "auto" (default: decode again when there is media text),
+	// "off".
+	SecondPass string  `json:"second_pass,omitempty"`
+	Language   string  `json:"language,omitempty"`    // "en" or "en-US" (the only model installed)
+	Workers    int     `json:"workers,omitempty"`     // recogniser processes; default: the number of CPUs
+	MaxSeconds float64 `json:"max_seconds,omitempty"` // longest audio accepted; default 4 h
+	SegmentGap float64 `json:"segment_gap,omitempty"` // pause that ends a segment; default 0.5 s
+	LMOrder    int     `json:"lm_order,omitempty"`    // domain model order, 2 or 3; default 3
 	// KeywordThreshold is the keyword spotter's log10 detection threshold
 	// per phone of a keyword (default -2: a ten-phone keyword needs
 	// 1e-20); lower finds more and risks false hits.
@@ -116,6 +130,10 @@ var optionsSpec = []analyser.Option{
 		Description: "text in the media's domain; its sentences train the domain language model"},
 	{Name: "keywords", Type: analyser.OptionStrings, Max: analyser.Bound(maxVocabulary), ItemMaxLen: maxTermLen,
 		Description: "phrases to spot in the audio besides the transcript"},
+	{Name: "media_text", Type: analyser.OptionString, Max: analyser.Bound(maxDomainText),
+		Description: "text the media shows or is named by (file name, title); with on-screen text from the ocr result it teaches a second decoding pass its words"},
+	{Name: "second_pass", Type: analyser.OptionString, Enum: []string{"auto", "off"}, Default: "auto",
+		Description: "decode again with a language model taught by the media's own text (auto: when there is any)"},
 	{Name: "keyword_threshold", Type: analyser.OptionNumber, Default: -2.0, Min: analyser.Bound(-10), Max: analyser.Bound(0), ExclusiveMax: true,
 		Description: "keyword spotter's log10 detection threshold per phone (lower finds more and risks false hits)"},
 	{Name: "language", Type: analyser.OptionString, Enum: []string{"en", "en-US"},
@@ -317,6 +335,44 @@ func (a *Analyser) Transcribe(ctx context.Context, env *analyser.Env, in *analys
 		return nil, err
 	}
 	Assemble(&out.Transcript, hyps, casing, opts.SegmentGap)
+	if media := mediaText(opts, in); teaches(media) && opts.SecondPass != "off" && opts.DomainText == "" && len(out.Words) > 0 {
+		// The media's own words (slides, file name, title) are not in the
+		// generic model, and a model of them alone cannot say the rest.
+		// The second pass decodes with a model of the first pass's
+		// confident stretches and the media's text, whose vocabulary is
+		// the first pass's words, the custom vocabulary and the media's
+		// words: where the first pass was unsure, the media's terms can
+		// now be heard.
+		second := opts
+		second.DomainText = confidentText(out.Words) + "\n" + media
+		second.Vocabulary = append(append([]string(nil), opts.Vocabulary...), mediaTerms(media)...)
+		for _, w := range out.Words {
+			second.Vocabulary = append(second.Vocabulary, w.Text)
+		}
+		first := out.Transcript
+		out2 := &Output{LanguageModel: "generic"}
+		dec2 := Decoder{Command: Command, HMM: m.hmm, LM: m.lm, Dict: m.dict, Workers: opts.Workers, Extra: args}
+		casing2, lex2, err := a.adapt(ctx, &dec2, m, second, work, out2)
+		if err != nil {
+			return nil, err
+		}
+		hyps2, cpu2, err := dec2.Decode(ctx, sp.Path, chunks)
+		if err != nil {
+			return nil, err
+		}
+		cpu += cpu2
+		for w, c := range casing {
+			if _, ok := casing2[w]; !ok {
+				casing2[w] = c
+			}
+		}
+		Assemble(&out.Transcript, hyps2, casing2, opts.SegmentGap)
+		out.Transcript.Language, out.Transcript.Duration, out.Transcript.Engine = first.Language, first.Duration, first.Engine
+		out.LanguageModel = "media"
+		out.Passes = 2
+		out.FirstPass = &first
+		dec, lex = dec2, lex2
+	}
 	out.Keywords = FindKeywords(out.Words, opts.Keywords)
 	if len(opts.Keywords) > 0 && len(chunks) > 0 {
 		spots, kcpu, err := a.spot(ctx, dec, sp.Path, chunks, opts, lex, work)
@@ -477,6 +533,110 @@ func (a *Analyser) lexicon(ctx context.Context, m model, words []string, pron Pr
 		report.Pronounced[w] = p
 	}
 	return lex, nil
+}
+
+// minMediaWords is the fewest distinct words of media text that teach a
+// second pass: slides give dozens, a file name alone (two or three words)
+// is too little to build a language model from — on the real recordings
+// it made recognition worse — so it only joins the vocabulary.
+const minMediaWords = 8
+
+// teaches reports media text with enough distinct words for a second pass.
+func teaches(media string) bool {
+	seen := map[string]bool{}
+	for _, s := range Sentences(media) {
+		for _, w := range s {
+			seen[w] = true
+		}
+	}
+	return len(seen) >= minMediaWords
+}
+
+// mediaText gathers the text the media shows or is named by: the
+// media_text option (file name, title) and the on-screen text of an ocr
+// result read before transcription.
+func mediaText(opts Options, in *analyser.Input) string {
+	var parts []string
+	if t := strings.TrimSpace(opts.MediaText); t != "" {
+		parts = append(parts, t)
+	}
+	if raw, ok := in.Results[analyser.TaskOCR]; ok {
+		var texts []types.OCRText
+		if err := json.Unmarshal(unwrapTexts(raw), &texts); err == nil {
+			for _, o := range texts {
+				if o.Confidence == 0 || o.Confidence >= 60 {
+					parts = append(parts, o.Text)
+				}
+			}
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// unwrapTexts returns the list inside an ocr result ({"texts": [...]}) or
+// the value itself.
+func unwrapTexts(raw json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) == nil {
+		if v, ok := m["texts"]; ok {
+			return v
+		}
+	}
+	return raw
+}
+
+// mediaTerms are the media text's words, as vocabulary terms. Slides and
+// titles capitalise ordinary words ("The Great Barrier Reef"), so only
+// words in an unusual case ("AWS", "OpenAI") keep theirs, which the
+// transcript then shows; the readable pass gives names their case from
+// the entities and the screen.
+func mediaTerms(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		for _, f := range strings.Fields(line) {
+			f = strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+			if len(Sentences(f)) == 0 {
+				continue
+			}
+			if !unusualCase(f) {
+				f = strings.ToLower(f)
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// unusualCase reports a word with a capital after its first letter.
+func unusualCase(w string) bool {
+	for i, r := range w {
+		if i > 0 && unicode.IsUpper(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// confidentText is the recognised words as lines of confident stretches:
+// a word under half confidence ends a line and is left out.
+func confidentText(ws []types.Word) string {
+	var b strings.Builder
+	run := 0
+	for _, w := range ws {
+		if w.Confidence < 0.5 {
+			if run > 0 {
+				b.WriteByte('\n')
+			}
+			run = 0
+			continue
+		}
+		if run > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w.Text)
+		run++
+	}
+	return b.String()
 }
 
 func writeFile(path string, fn func(io.Writer) error) error {

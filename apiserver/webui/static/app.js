@@ -1277,6 +1277,32 @@ function insightsGrid(ins, seek, canSeek) {
       h("li", {}, l.name, " ", h("span", { class: "muted" }, `${Math.round(l.confidence > 1 ? l.confidence : l.confidence * 100)}%`),
         (l.timestamps || []).length ? [" · ", (l.timestamps || []).slice(0, 5).map((t, i) => [i ? ", " : "", timeButton(t)])] : "")))));
   }
+  if (ins.profile && ins.profile.output && typeof ins.profile.output === "object") {
+    const p = ins.profile;
+    const missing = new Set(p.not_available || []);
+    const label = (k) => k.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+    const value = (v) => {
+      if (v === null || v === undefined) return h("p", { class: "muted" }, "not available");
+      if (typeof v !== "object") return h("p", {}, String(v));
+      if (!Array.isArray(v)) return h("p", {}, JSON.stringify(v));
+      if (v.length === 0) return h("p", { class: "muted" }, "none found");
+      if (v.every((x) => typeof x !== "object" || x === null)) return h("ul", { class: "chips" }, v.map((x) => h("li", {}, String(x))));
+      return h("ul", { class: "plain" }, v.map((x) => {
+        const at = typeof x.start_seconds === "number" ? x.start_seconds : null;
+        // The item's own words first (a JSON object's keys may come in
+        // any order), then its other fields, labelled.
+        const main = ["text", "question", "signal", "term", "policy", "speaker"].find((k) => k in x);
+        const rest = Object.entries(x).filter(([k]) => k !== "start_seconds" && k !== main);
+        if (main) rest.unshift([main, x[main]]);
+        return h("li", {}, at !== null ? [timeButton(at), " "] : "",
+          rest.map(([k, val], i) => [i ? h("span", { class: "muted" }, ` · ${label(k)}: `) : "", Array.isArray(val) ? val.join(", ") : String(val)]));
+      }));
+    };
+    grid.append(section("h-profile", p.title || label(p.name),
+      h("p", { class: "muted" }, `Insight profile ${p.name}, filled by the ${p.provider} provider`,
+        missing.size ? `; not available here: ${[...missing].map(label).join(", ")}` : ""),
+      Object.entries(p.output).map(([k, v]) => [h("h3", {}, label(k)), value(v)])));
+  }
   if (ins.moderation && ins.moderation.length) {
     grid.append(section("h-moderation", "Moderation", h("ul", { class: "plain" }, ins.moderation.map((x) =>
       h("li", {}, x.parent_name ? `${x.parent_name} › ` : "", x.name, " ", h("span", { class: "muted" }, `${Math.round(x.confidence > 1 ? x.confidence : x.confidence * 100)}%`),

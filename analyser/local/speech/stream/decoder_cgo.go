@@ -94,6 +94,25 @@ func (d *psDecoder) process(samples []int16) error {
 	return nil
 }
 
+// decodeWhole decodes samples as one whole utterance (full_utt: the
+// cepstral mean is the utterance's own, as in batch decoding) and leaves
+// its words for segments. It starts a new stream, so its frames count
+// from 0; the next utterance then counts on from its end.
+func (d *psDecoder) decodeWhole(samples []int16) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	if C.ps_start_stream(d.ps) < 0 || C.ps_start_utt(d.ps) < 0 {
+		return errcode.New(errcode.ToolFailed, "pocketsphinx: cannot start an utterance")
+	}
+	d.base, d.utts = 0, 0
+	d.inUtt = true
+	if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&samples[0])), C.size_t(len(samples)), 0, 1) < 0 {
+		return errcode.New(errcode.ToolFailed, "pocketsphinx: decoding failed")
+	}
+	return d.endUtt()
+}
+
 func (d *psDecoder) endUtt() error {
 	d.inUtt = false
 	d.utts++

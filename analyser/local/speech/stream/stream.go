@@ -91,17 +91,26 @@ type Endpoint struct {
 	// PartialEvery is how often, in frames of audio, a partial result is
 	// looked for (one is sent only when the words changed).
 	PartialEvery int
-	// StableAfter is how many partials in a row must agree on a word, and
-	// StableLag how far behind the decoding front it must end, before
-	// the word is stable.
+	// Stabilize marks words of partial results stable once StableAfter
+	// partials in a row agree on them and they end StableLag frames
+	// behind the decoding front; stable words never change, in later
+	// partials or the final result.
+	Stabilize   bool
 	StableAfter int
 	StableLag   int
+	// Rescore decodes each utterance again in one pass when it ends, with
+	// the utterance's own cepstral mean as the batch recogniser has, for
+	// its final result. It is more accurate (the first words of an
+	// utterance especially) and costs one more decoding of the utterance;
+	// it is not done when Stabilize is set, as the final result must keep
+	// the stable words.
+	Rescore bool
 }
 
-// DefaultEndpoint finalises at half-second pauses and looks for partials
-// every 100 ms.
+// DefaultEndpoint finalises at half-second pauses, looks for partials
+// every 100 ms and rescores each utterance for its final result.
 var DefaultEndpoint = Endpoint{MinSpeechDB: -55, AboveNoiseDB: 12, Onset: 3, Pad: 20, Pause: 50,
-	MaxUtterance: 1500, ShortPause: 15, PartialEvery: 10, StableAfter: 3, StableLag: 60}
+	MaxUtterance: 1500, ShortPause: 15, PartialEvery: 10, StableAfter: 3, StableLag: 60, Rescore: true}
 
 // FrameSamples is one 10 ms frame.
 const FrameSamples = speech.FrameSamples
@@ -131,6 +140,7 @@ type Recogniser struct {
 	uttStart   int // frame the utterance starts at
 	silent     int // silent frames in a row in the utterance
 	pending    []int16
+	uttAudio   []int16 // the utterance's audio, for Rescore
 	sinceHyp   int
 	uttN       int
 	stable     []Word
@@ -156,6 +166,9 @@ func New(cfg Config) (*Recogniser, error) {
 	ep := cfg.Endpoint
 	if ep == (Endpoint{}) {
 		ep = DefaultEndpoint
+	}
+	if ep.Stabilize {
+		ep.Rescore = false
 	}
 	return &Recogniser{cfg: cfg, ep: ep, dec: dec, floor: -100}, nil
 }
@@ -267,6 +280,9 @@ func (r *Recogniser) frameIn(b []byte, emit func(Result)) error {
 // decodePending decodes the audio queued for the utterance and emits a
 // partial result when the words changed.
 func (r *Recogniser) decodePending(emit func(Result)) error {
+	if r.ep.Rescore {
+		r.uttAudio = append(r.uttAudio, r.pending...)
+	}
 	if err := r.dec.process(r.pending); err != nil {
 		return err
 	}
@@ -298,12 +314,22 @@ func stableMarks(ws []Word) string {
 
 // finish ends the utterance and emits its final result.
 func (r *Recogniser) finish(emit func(Result)) error {
+	if r.ep.Rescore {
+		r.uttAudio = append(r.uttAudio, r.pending...)
+	}
 	if err := r.dec.process(r.pending); err != nil {
 		return err
 	}
 	r.pending = r.pending[:0]
 	if err := r.dec.endUtt(); err != nil {
 		return err
+	}
+	if r.ep.Rescore {
+		err := r.dec.decodeWhole(r.uttAudio)
+		r.uttAudio = r.uttAudio[:0]
+		if err != nil {
+			return err
+		}
 	}
 	r.inUtt = false
 	res := r.assemble(r.words(r.dec.segments()), false)
@@ -351,7 +377,7 @@ func (r *Recogniser) assemble(segs []segment, partial bool) Result {
 			rest = append(rest, s)
 		}
 	}
-	if partial {
+	if partial && r.ep.Stabilize {
 		r.history = append(r.history, rest)
 		if len(r.history) > r.ep.StableAfter {
 			r.history = r.history[1:]

@@ -59,13 +59,28 @@ func prepared(t testing.TB) *speech.Prepared {
 	return p
 }
 
-func TestRecogniserStablePrefixAndFinals(t *testing.T) {
+// Both modes: stable prefixes (the stable words of a partial start every
+// later result of the utterance), and the default, where partial words
+// are all unstable and the final result is rescored; in both, finals at
+// the pauses with word times inside the audio.
+func TestRecogniserPartialsAndFinals(t *testing.T) {
 	if !Built {
 		t.Skip("built without the incremental recogniser")
 	}
 	path, script := testSpeech(t, 4)
 	pcm := pcmOf(t, path)
-	r, err := New(Config{Files: prepared(t), IDPrefix: "u"})
+	files := prepared(t)
+	for _, stabilize := range []bool{true, false} {
+		t.Run(map[bool]string{true: "stable-prefix", false: "rescored"}[stabilize], func(t *testing.T) {
+			recognise(t, files, pcm, script, stabilize)
+		})
+	}
+}
+
+func recognise(t *testing.T, files *speech.Prepared, pcm []byte, script string, stabilize bool) {
+	ep := DefaultEndpoint
+	ep.Stabilize = stabilize
+	r, err := New(Config{Files: files, IDPrefix: "u", Endpoint: ep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +119,9 @@ func TestRecogniserStablePrefixAndFinals(t *testing.T) {
 		if res.Partial {
 			partials++
 			stable[res.ID] = st
+			if !stabilize && len(st) > 0 {
+				t.Errorf("partial %s has stable words without stabilisation", res.ID)
+			}
 		} else {
 			finals = append(finals, res)
 			if len(st) != len(res.Words) {
