@@ -510,3 +510,42 @@ func TestReviewChangesRequested(t *testing.T) {
 		t.Fatalf("status %s", got.Status)
 	}
 }
+
+// TestReviewScaleOut: an API role and a worker role on one PostgreSQL
+// schema and one bucket. The worker analyses and opens the review; the
+// decision reaches the API role over HTTP and resumes the execution,
+// which the worker finishes with the reviewer's edit.
+func TestReviewScaleOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	t.Parallel()
+	db := postgresDB(t, "review_scaleout")
+	blobURL := "file://" + t.TempDir()
+	mk := func(role string) (*App, string) {
+		a, srv := testApp(t, func(c *config.Config) {
+			c.DB, c.Blob, c.Role = db, blobURL, role
+			c.Review.Policy = config.ReviewAll
+		})
+		return a, srv.URL
+	}
+	api, base := mk("api")
+	_, _ = mk("worker")
+	m := upload(t, api, reviewDialogue(t))
+	waitReviewStatus(t, base, m.ID, types.StatusInReview, 4*time.Minute)
+	var item apiserver.ReviewItem
+	call(t, "GET", base+"/v1/reviews/"+m.ID, nil, &item)
+	spk := item.Document.Transcript.Segments[0].Speaker
+	zero := 0
+	dec := apiserver.ReviewDecision{Outcome: catalog.OutcomeApproved, Round: 1, Reviewer: "ann", Edits: []pipeline.Edit{
+		{Op: pipeline.EditWord, Word: &zero, Value: json.RawMessage(`"Zanzibar"`)},
+		{Op: pipeline.EditSpeaker, Speaker: spk, Value: json.RawMessage(`"Captain Ahab"`)}}}
+	if code, body := call(t, "POST", base+"/v1/reviews/"+m.ID+"/decision", dec, nil); code != 200 {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	waitReviewStatus(t, base, m.ID, types.StatusSucceeded, 2*time.Minute)
+	_, vtt := call(t, "GET", base+"/v1/media/"+m.ID+"/captions.vtt", nil, nil)
+	if !strings.Contains(vtt, "Zanzibar") || !strings.Contains(vtt, "<v Captain Ahab>") {
+		t.Fatalf("captions.vtt:\n%s", vtt)
+	}
+}

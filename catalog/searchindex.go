@@ -52,10 +52,10 @@ type SearchAlt struct {
 
 // SearchMatchParams select candidate entries of one tenant: every group
 // must match (one of its alternatives), no excluded term may. Filters are
-// optional. Limit bounds the candidates returned, from the newest
-// MaxRankedMatches matches: best ranked first on PostgreSQL (ts_rank),
-// newest first on SQLite (bm25 would read every match of every
-// alternative first).
+// optional. Limit bounds the candidates returned, newest first, from the
+// newest MaxRankedMatches matches. They are not ranked by the database
+// (bm25 reads every match of every alternative before it can weigh one);
+// the caller scores them word by word.
 type SearchMatchParams struct {
 	TenantID string
 	Groups   [][]SearchAlt
@@ -79,7 +79,7 @@ type SearchCandidate struct {
 	Filename  string
 	Kind      string
 	CreatedAt time.Time
-	Rank      float64 // higher is better; comparable within one call
+	Rank      float64 // higher is better; 0 while the drivers leave ranking to the caller
 }
 
 // SearchIndexReplaceParams replace one media item's entries.

@@ -14,10 +14,10 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/bus"
 	"github.com/landfall/landfall/catalog"
-	"github.com/landfall/landfall/analyser/profile"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/telemetry"

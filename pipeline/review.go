@@ -100,12 +100,26 @@ func (t *Tasks) ReviewPolicyTask(ctx context.Context, c Call) (json.RawMessage, 
 	if out.HeartbeatSeconds <= 0 || out.HeartbeatSeconds > out.TimeoutSeconds {
 		out.HeartbeatSeconds = out.TimeoutSeconds
 	}
-	if out.Policy == config.ReviewOff && (in.Review == nil || in.Review.Outcome != catalog.OutcomeChangesRequested) {
-		return json.Marshal(out)
-	}
 	add := func(code, detail string, times []float64, prio int) {
 		out.Reasons = append(out.Reasons, catalog.ReviewReason{Code: code, Detail: detail, Times: times})
 		out.Priority += prio
+	}
+	// The tenant's moderation policy (moderation: review rules) sends an
+	// item to review whatever the review policy says; Persist recorded its
+	// decision, with the frames as evidence.
+	if d := t.moderationDecisionOf(ctx, s, in.Media.ID); d != nil && d.Action == "review" {
+		var why []string
+		var times []float64
+		for _, r := range d.Reasons {
+			why = append(why, fmt.Sprintf("%s %.0f%% ≥ %.0f%%", r.Label, r.Confidence, r.Threshold))
+			times = append(times, float64(r.TimestampMS)/1000)
+		}
+		add(catalog.ReasonModeration, "the "+d.Policy+" moderation policy asks for review: "+strings.Join(why, ", "), times, 10)
+		out.Needed = true
+		return json.Marshal(out)
+	}
+	if out.Policy == config.ReviewOff && (in.Review == nil || in.Review.Outcome != catalog.OutcomeChangesRequested) {
+		return json.Marshal(out)
 	}
 	if in.Review != nil && in.Review.Outcome == catalog.OutcomeChangesRequested {
 		add(catalog.ReasonChangesRequested, fmt.Sprintf("%s asked to run %s again", in.Review.Reviewer, in.Review.Step), nil, 5)

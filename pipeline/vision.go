@@ -326,3 +326,13 @@ func rejection(d *types.ModerationDecision) error {
 	}
 	return errcode.New(ErrModerationRejected, "rejected by the %s moderation policy: %s (evidence kept under evidence/)", d.Policy, strings.Join(why, "; "))
 }
+
+// moderationDecisionOf returns the moderation decision Persist recorded
+// for a media item (nil when none).
+func (t *Tasks) moderationDecisionOf(ctx context.Context, s *Scope, mediaID string) *types.ModerationDecision {
+	m, err := s.Catalog.MediaGet(ctx, mediaID)
+	if err != nil || m.Insights == nil {
+		return nil
+	}
+	return m.Insights.ModerationDecision
+}

@@ -600,7 +600,7 @@ func TestBrowser(t *testing.T) {
 		if !slices.Equal(info.Fields, []string{"said", "summary", "on screen"}) || !slices.Equal(info.Times, []string{"▶ 0:04", "▶", "▶"}) {
 			t.Errorf("moments: fields %q times %q", info.Fields, info.Times)
 		}
-		if !slices.Equal(info.Matches, []string{"spelt like"}) || !strings.Contains(info.Expanded, "fix (spelt like of fox)") {
+		if !slices.Equal(info.Matches, []string{"spelt like"}) || !strings.Contains(info.Expanded, "fix (spelt like fox)") {
 			t.Errorf("match kinds %q; expanded %q", info.Matches, info.Expanded)
 		}
 		if !slices.Equal(info.Rel, []string{"relevance 100%", "relevance 50%"}) {

@@ -3,6 +3,7 @@ package search
 import (
 	"math/rand/v2"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -49,10 +50,16 @@ func BenchmarkNearest(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(map[int]string{100_000: "100k", 1_000_000: "1M"}[n], func(b *testing.B) {
 			f, qs := NewFlat(n, 384, 3)
+			var ru0, ru1 syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				f.Nearest(qs[i%len(qs)], 50, nil)
 			}
+			b.StopTimer()
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			cpu := (ru1.Utime.Nano() + ru1.Stime.Nano()) - (ru0.Utime.Nano() + ru0.Stime.Nano())
+			b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(len(f.vecs)*4)/(1<<20), "MiB")
 		})
 	}

@@ -354,6 +354,16 @@ func (e *Engine) expand(ctx context.Context, tenant string, q catalog.Query, res
 	return out, nil
 }
 
+// MinPhoneticCode is the shortest Double Metaphone code a query word is
+// matched by, and MinPhoneticWord the shortest word a two-sound code is
+// used for: short words' codes ("TN" is ten, tin, town, tune…) match a
+// large part of any index, which costs more than it finds, while
+// "ferry"/"fairy" (FR) is just what a recogniser confuses.
+const (
+	MinPhoneticCode = 2
+	MinPhoneticWord = 4
+)
+
 // phoneticWorthy: codes of very short words or numbers match too much.
 func phoneticWorthy(ws []string) bool {
 	for _, w := range ws {
@@ -361,7 +371,7 @@ func phoneticWorthy(ws []string) bool {
 			return false
 		}
 		p, _ := phonetic.DoubleMetaphone(w)
-		if len(p) < 2 {
+		if len(p) < MinPhoneticCode || (len(p) == MinPhoneticCode && len([]rune(w)) < MinPhoneticWord) {
 			return false
 		}
 	}

@@ -108,7 +108,9 @@ func mediaUpload(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if m.Status != types.StatusSucceeded {
+		// An item waiting for a reviewer has been processed; it is not a
+		// failure.
+		if m.Status != types.StatusSucceeded && m.Status != types.StatusInReview {
 			failed++
 		}
 		printMedia(env.Stdout, c, files[i], m)
@@ -175,9 +177,12 @@ func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
 		dur = fmt.Sprintf("  %.1fs", m.Duration)
 	}
 	fmt.Fprintf(w, "\n== %s  %s  %s%s\n", file, m.ID, m.Status, dur)
-	if m.Status == types.StatusFailed || m.Status == types.StatusSkipped {
+	if m.Status == types.StatusFailed || m.Status == types.StatusSkipped || m.Status == types.StatusRejected {
 		fmt.Fprintf(w, "   error: %s\n   cause: %s\n", m.Error, m.Cause)
 		return
+	}
+	if m.Status == types.StatusInReview {
+		fmt.Fprintf(w, "   waiting for a reviewer: `landfall reviews show %s`, then approve or reject it there or in the web UI's Review page\n", m.ID)
 	}
 	if ins := m.Insights; ins != nil {
 		fmt.Fprintf(w, "   summary:  %s\n", ins.Summary)
@@ -199,6 +204,7 @@ func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
 			}
 			fmt.Fprintf(w, "   on screen: %s\n", strings.Join(texts, " | "))
 		}
+		printVision(w, ins)
 	}
 	base := strings.TrimRight(c.BaseURL, "/")
 	// The item's page in the web UI first, then the JSON and files.
@@ -207,6 +213,9 @@ func printMedia(w io.Writer, c *client.Client, file string, m *client.Media) {
 		if v, ok := m.Links[k]; ok {
 			fmt.Fprintf(w, "   %-16s %s%s\n", k+":", base, v)
 		}
+	}
+	if m.Insights != nil && m.Insights.Vision != nil {
+		fmt.Fprintf(w, "   %-16s %s/v1/media/%s/labels.json\n", "labels_json:", base, url.PathEscape(m.ID))
 	}
 }
 

@@ -475,6 +475,7 @@ func printResult(w io.Writer, cfg *config.Config, r processResult) {
 	if ins.Faces != nil {
 		fmt.Fprintf(w, "   faces: up to %d in a frame\n", ins.Faces.MaxCount)
 	}
+	printVision(w, ins)
 	for _, k := range []string{"media", "transcript", "captions"} {
 		if v := r.Outputs[k]; v != "" {
 			fmt.Fprintf(w, "   %s: %s\n", k, v)

@@ -17,21 +17,29 @@ import (
 // functions (the last part of a Task state's Resource, landfall-<task>) is
 // doing while it runs.
 var taskPhrases = map[string]string{
-	"register":       "reading the file",
-	"classify":       "reading the file",
-	"media":          "reading the file",
-	"transcribe":     "transcribing",
-	"diarise":        "finding speakers",
-	"ocr":            "reading on-screen text",
-	"faces":          "finding faces",
-	"labels":         "recognising what is shown",
-	"moderate":       "checking for unsafe content",
-	"summarise":      "summarising",
-	"persist":        "saving",
-	"embed":          "indexing for search by meaning",
-	"move":           "saving",
-	"record-failure": "recording the failure",
-	"notify":         "sending notifications",
+	"register":        "reading the file",
+	"classify":        "reading the file",
+	"media":           "reading the file",
+	"transcribe":      "transcribing",
+	"diarise":         "finding speakers",
+	"ocr":             "reading on-screen text",
+	"faces":           "finding faces",
+	"labels":          "recognising what is shown",
+	"moderate":        "checking for unsafe content",
+	"summarise":       "summarising",
+	"persist":         "saving",
+	"embed":           "indexing for search by meaning",
+	"move":            "saving",
+	"record-failure":  "recording the failure",
+	"notify":          "sending notifications",
+	"review-policy":   "checking whether a person reviews it",
+	"review-escalate": "escalating the review",
+	"review-rerun":    "preparing the re-run a reviewer asked for",
+	"review-apply":    "publishing the reviewed version",
+	"review-reject":   "recording the rejection",
+	// AwaitReview calls its function through the Lambda integration with
+	// a task token, and waits for a person.
+	"invoke.waitForTaskToken": "waiting for a reviewer",
 }
 
 // stepNames maps the state names of a definition to the phrases shown

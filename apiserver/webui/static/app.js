@@ -571,6 +571,7 @@ const FIELD_NAMES = {
   transcript: "said", ocr: "on screen", entity: "mentioned", topic: "topic", label: "seen", moderation: "moderation",
   chapter: "chapter", summary: "summary", filename: "file name",
 };
+const EXPANDED_AS = { phonetic: "sounds like", fuzzy: "spelt like", synonym: "synonym of", hypernym: "broader term for" };
 const MATCH_NAMES = { phonetic: "sounds like", fuzzy: "spelt like", synonym: "synonym", hypernym: "broader term", vector: "similar meaning" };
 
 /**
@@ -674,7 +675,7 @@ async function searchPage(page, route) {
   }));
   panel.replaceChildren(
     h("p", { class: "muted" }, groups.length === 1 ? "1 file" : `${groups.length} files`,
-      expanded.length ? [" · also matched ", expanded.map((x, i) => [i ? ", " : "", h("em", {}, x.as), ` (${MATCH_NAMES[x.match] || x.match} of ${x.word})`])] : ""),
+      expanded.length ? [" · also matched ", expanded.map((x, i) => [i ? ", " : "", h("em", {}, x.as), ` (${EXPANDED_AS[x.match] || x.match} ${x.word})`])] : ""),
     facetBar, list);
 }
 

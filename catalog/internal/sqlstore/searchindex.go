@@ -229,12 +229,10 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	var rankExpr string
 	if s.postgres() {
 		var groups []string
-		var all []string
 		for _, g := range p.Groups {
 			var ors []string
 			if b := tsOr(g, false); b != "" {
 				ors = append(ors, "c.tsv @@ to_tsquery('english', "+arg(b)+")")
-				all = append(all, b)
 			}
 			if ph := tsOr(g, true); ph != "" {
 				ors = append(ors, "c.tsp @@ to_tsquery('simple', "+arg(ph)+")")
@@ -254,13 +252,9 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 		if ex := tsOr(p.Exclude, false); ex != "" {
 			where = append(where, "NOT (c.tsv @@ to_tsquery('english', "+arg(ex)+"))")
 		}
-		if len(all) == 0 {
-			rankExpr = "0"
-		} else {
-			// The rank's placeholder comes first in the query text.
-			args = append([]any{strings.Join(all, " | ")}, args...)
-			rankExpr = "ts_rank(c.tsv, to_tsquery('english', ?))"
-		}
+		// No ts_rank, as no bm25 on SQLite: candidates are the newest
+		// matches, and the caller scores them word by word.
+		rankExpr = "0"
 	} else {
 		var groups []string
 		for _, g := range p.Groups {
