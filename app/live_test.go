@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -377,4 +378,110 @@ func wavHeader(rate, channels, bits int) []byte {
 	binary.LittleEndian.PutUint16(h[34:], uint16(bits))
 	copy(h[36:], "data")
 	return h
+}
+
+// An Ogg/Opus stream (what a browser's MediaRecorder makes where WebM is
+// not recorded) is decoded by the server as it arrives; the recording is
+// stored as received.
+func TestLiveOggOpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes and streams speech")
+	}
+	skipWithoutLive(t)
+	t.Parallel()
+	_, wav, _ := liveSpeech(t, 1)
+	ogg := filepath.Join(t.TempDir(), "speech.ogg")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-loglevel", "error", "-i", wav, "-c:a", "libopus", "-b:a", "32k", ogg).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	body, err := os.ReadFile(ogg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, srv := testApp(t, nil)
+	s, err := (&client.Client{BaseURL: srv.URL}).Live(ctx, types.LiveStart{Format: "ogg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []types.LiveMessage
+	done := make(chan struct{})
+	go func() { msgs = collect(s); close(done) }()
+	if err := s.StreamAudio(ctx, bytes.NewReader(body), 4096, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.End(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	end := msgs[len(msgs)-1].Landfall
+	if end.Words < 5 || end.MediaID == "" {
+		t.Fatalf("ended: %+v", end)
+	}
+	m, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: end.MediaID, TenantID: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Size != int64(len(body)) || !strings.HasSuffix(m.BucketKey, ".ogg") {
+		t.Errorf("stored %s of %d bytes, want the %d-byte Ogg stream", m.BucketKey, m.Size, len(body))
+	}
+}
+
+// Stopping the server ends running sessions and stores what arrived; a
+// session past the per-process limit is refused with 1013.
+func TestLiveShutdownAndSessionLimit(t *testing.T) {
+	skipWithoutLive(t)
+	t.Parallel()
+	a, srv := testApp(t, func(c *config.Config) { c.Live.MaxSessions = 1 })
+	pcm, _, _ := liveSpeech(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &client.Client{BaseURL: srv.URL}
+	s, err := c.Live(ctx, types.LiveStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := <-s.Messages()
+	second, err := c.Live(ctx, types.LiveStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(second)
+	var le *client.LiveError
+	if err := second.Err(); !errors.As(err, &le) || le.Code != 1013 || !strings.Contains(le.Reason, "1 sessions are running") {
+		t.Errorf("second session: %v", err)
+	}
+	if err := s.Send(ctx, pcm[:64000]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Live.Close(ctx)
+	var info types.LiveSession
+	for _, ls := range a.Live.List("default") {
+		if ls.ID == started.Landfall.SessionID {
+			info = ls
+		}
+	}
+	if info.Reason != live.ReasonShutdown || info.MediaID == "" {
+		t.Fatalf("after shutdown: %+v", info)
+	}
+	m, err := a.Catalog.MediaGet(ctx, &catalog.MediaGetParams{ID: info.MediaID, TenantID: "default"})
+	if err != nil || m.Size != 64000+44 {
+		t.Fatalf("stored after shutdown: %+v %v", m, err)
+	}
+	collect(s)
+	after, err := c.Live(ctx, types.LiveStart{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(after)
+	if err := after.Err(); !errors.As(err, &le) || le.Code != 1013 || !strings.Contains(le.Reason, "shutting down") {
+		t.Errorf("a session after shutdown: %v", err)
+	}
 }
