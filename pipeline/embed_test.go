@@ -9,6 +9,7 @@ import (
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/catalog/search/searchtest"
+	"github.com/landfall/landfall/types"
 )
 
 // countingConcepts is the test embedding model, reporting a token per word.
@@ -65,5 +66,34 @@ func TestEmbedTask(t *testing.T) {
 	// B's execution naming A's item is refused.
 	if _, err := b.call(t, b.tasks.Embed, "b", map[string]any{"media": ref(b.a)}); err == nil {
 		t.Fatal("B embedded A's media")
+	}
+}
+
+// A reviewed version that leaves the transcript as it was keeps the
+// stored transcript's words in the search index.
+func TestPublishedReviewKeepsTranscriptInIndex(t *testing.T) {
+	b := setup(t)
+	s, err := NewScope("a", "landfall", b.bucket, b.cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &types.Transcript{Duration: 3, Words: []types.Word{{Text: "zanzibar", Start: 1, End: 1.5}}}
+	keys, err := b.tasks.writeTranscript(b.ctx, s, b.a.ID, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := b.cat.MediaUpdate(b.ctx, &catalog.MediaUpdateParams{ID: b.a.ID, TranscriptKey: keys.transcript})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Catalog.SearchIndex(b.ctx, row, tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.tasks.PublishReviewDoc(b.ctx, s, b.a.ID, &ReviewDoc{Insights: &types.Insights{Summary: "Reviewed."}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := search.New(b.cat.(catalog.SearchIndex), search.Options{}).Search(b.ctx, &search.Params{TenantID: "a", Query: "zanzibar"})
+	if err != nil || len(res.Groups) != 1 || res.Groups[0].Hits[0].Start != 1 {
+		t.Fatalf("after review: %+v %v", res, err)
 	}
 }

@@ -523,7 +523,21 @@ func (t *Tasks) PublishReviewDoc(ctx context.Context, s *Scope, mediaID string, 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Catalog.SearchIndex(ctx, row, doc.Transcript); errcode.Of(err) == errcode.NotImplemented {
+	// The index is rebuilt from the published record and transcript: a
+	// version that leaves the transcript as it was keeps the stored one's
+	// words in the index.
+	tr := doc.Transcript
+	if tr == nil && row.TranscriptKey != "" {
+		b, err := s.Bucket.ReadAll(ctx, row.TranscriptKey)
+		if err != nil {
+			return nil, err
+		}
+		tr = &types.Transcript{}
+		if err := json.Unmarshal(b, tr); err != nil {
+			return nil, errcode.Wrap(errcode.Invalid, err, "media %s: transcript %s", mediaID, row.TranscriptKey)
+		}
+	}
+	if _, err := s.Catalog.SearchIndex(ctx, row, tr); errcode.Of(err) == errcode.NotImplemented {
 		t.log.Warn("pipeline: reviewed version not indexed for search", "media_id", mediaID, "err", err)
 	} else if err != nil {
 		return nil, err

@@ -295,6 +295,10 @@ func (a *fakeAPI) variant(id string) map[string]any {
 		ins["chapters"] = chapters
 	case "med_faces":
 		ins["faces"].(map[string]any)["detections"].([]any)[0].(map[string]any)["scores"] = []any{11.71, 0.5}
+		// The vision worker's located label on the image's one frame.
+		ins["vision"] = map[string]any{"shots": []any{map[string]any{"shot": 0, "start_ms": 0, "end_ms": 0, "timestamp_ms": 0,
+			"labels": []any{map[string]any{"name": "Person", "confidence": 62.0, "parents": []any{},
+				"instances": []any{map[string]any{"box": map[string]any{"left": 0.1, "top": 0.1, "width": 0.3, "height": 0.5}, "confidence": 62.0}}}}}}}
 	}
 	return m
 }
@@ -977,6 +981,13 @@ func TestBrowser(t *testing.T) {
 				b.eval(`[...document.querySelectorAll(".player .box.face")].map((x) => x.title)`, &faces)
 				if !slices.Equal(faces, []string{"Face (score 11.7)", "Face (50%)"}) {
 					t.Errorf("%s: face tooltips %q", at, faces)
+				}
+				// A located label is a box of its own, its confidence read
+				// from 0–100.
+				var labelBoxes []string
+				b.eval(`[...document.querySelectorAll(".player .box.label")].map((x) => x.title)`, &labelBoxes)
+				if !slices.Equal(labelBoxes, []string{"Person (62%)"}) {
+					t.Errorf("%s: label boxes %q", at, labelBoxes)
 				}
 				for _, f := range faces {
 					for _, m := range regexp.MustCompile(`(\d+)%`).FindAllStringSubmatch(f, -1) {

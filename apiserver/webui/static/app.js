@@ -1040,7 +1040,7 @@ function timeline(ins, duration, seek, media) {
 
 /**
  * imageBoxes are the boxes found in an image (ratios of its size): lines of
- * text from OCR and the faces of the first (only) frame.
+ * text from OCR, the faces of the first (only) frame, and located labels.
  */
 function imageBoxes(ins) {
   const out = [];
@@ -1061,6 +1061,15 @@ function imageBoxes(ins) {
     const score = frame.scores && frame.scores[i];
     const c = clip(b);
     if (c) out.push({ kind: "face", label: `Face${confidenceText(score) ? ` (${confidenceText(score)})` : ""}`, ...c });
+  }
+  // Located labels of the image (its one analysed frame), confidence 0–100.
+  const shots = (ins && ins.vision && ins.vision.shots) || [];
+  for (const l of (shots.length === 1 && shots[0].labels) || []) {
+    for (const inst of l.instances || []) {
+      const c = clip(inst.box);
+      const conf = confidenceText(Number(inst.confidence) / 100);
+      if (c) out.push({ kind: "label", label: `${l.name}${conf ? ` (${conf})` : ""}`, ...c });
+    }
   }
   return out;
 }
