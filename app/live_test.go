@@ -216,6 +216,9 @@ func liveTranscript(t testing.TB, base, id string) *types.Transcript {
 // Bad input gets a close code and a reason naming what was wrong, and
 // whatever audio arrived before is stored.
 func TestLiveBadInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesises speech and runs the recogniser")
+	}
 	skipWithoutLive(t)
 	t.Parallel()
 	a, srv := testApp(t, func(c *config.Config) {
@@ -317,6 +320,9 @@ func checkStored(t *testing.T, a *App, msgs []types.LiveMessage, stored int) {
 // An abrupt disconnect (no close handshake) ends the session and stores
 // the audio that arrived, live transcript included.
 func TestLiveAbruptDisconnectKeepsAudio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesises speech and runs the recogniser")
+	}
 	skipWithoutLive(t)
 	t.Parallel()
 	a, srv := testApp(t, nil)
@@ -434,6 +440,9 @@ func TestLiveOggOpus(t *testing.T) {
 // Stopping the server ends running sessions and stores what arrived; a
 // session past the per-process limit is refused with 1013.
 func TestLiveShutdownAndSessionLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesises speech and runs the recogniser")
+	}
 	skipWithoutLive(t)
 	t.Parallel()
 	a, srv := testApp(t, func(c *config.Config) { c.Live.MaxSessions = 1 })

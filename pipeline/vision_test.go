@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/landfall/landfall/analyser"
+	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
@@ -129,4 +130,36 @@ func FuzzVisionOf(f *testing.F) {
 			t.Fatal("a vision record without frames")
 		}
 	})
+}
+
+// TestModerationPolicyOpensReview: an item whose moderation decision is
+// "review" waits for review even when the tenant's review policy is off.
+func TestModerationPolicyOpensReview(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	d := &types.ModerationDecision{Action: "review", Policy: "tenant:a", Reasons: []types.ModerationEvidence{
+		{Rule: "review", Label: "Revealing Clothes", Confidence: 72, Threshold: 70, TimestampMS: 5000}}}
+	if _, err := b.cat.MediaUpdate(b.ctx, &catalog.MediaUpdateParams{ID: b.a.ID, Insights: &types.Insights{Summary: "x", ModerationDecision: d}}); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := json.Marshal(map[string]any{"media": ref(b.a), "results": map[string]any{}})
+	out, err := b.tasks.ReviewPolicyTask(b.ctx, Call{Tenant: "a", Input: in, Resource: "landfall-review-policy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Needed  bool `json:"needed"`
+		Reasons []struct {
+			Code   string    `json:"code"`
+			Detail string    `json:"detail"`
+			Times  []float64 `json:"times"`
+		} `json:"reasons"`
+	}
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Needed || len(p.Reasons) != 1 || p.Reasons[0].Code != catalog.ReasonModeration || !strings.Contains(p.Reasons[0].Detail, "Revealing Clothes 72% ≥ 70%") ||
+		len(p.Reasons[0].Times) != 1 || p.Reasons[0].Times[0] != 5 {
+		t.Fatalf("%s", out)
+	}
 }

@@ -293,6 +293,8 @@ func (a *fakeAPI) variant(id string) map[string]any {
 			chapters = append(chapters, map[string]any{"title": fmt.Sprintf("Chapter %d with a rather long title", i+1), "start_seconds": at})
 		}
 		ins["chapters"] = chapters
+		// A moderation flag of the vision worker at 2 s.
+		ins["moderation"] = []any{map[string]any{"name": "Revealing Clothes", "confidence": 71.0, "timestamp": 2.0, "taxonomy_level": 2}}
 	case "med_faces":
 		ins["faces"].(map[string]any)["detections"].([]any)[0].(map[string]any)["scores"] = []any{11.71, 0.5}
 		// The vision worker's located label on the image's one frame.
@@ -922,6 +924,11 @@ func TestBrowser(t *testing.T) {
 				// without room are hidden, not drawn over the next.
 				b.navigate(ui + "#/media/med_chapters")
 				b.waitFor(`document.querySelectorAll(".timeline .chapter span").length === 9 && document.querySelector("audio").readyState >= 1`, wait)
+				var modTicks []string
+				b.eval(`[...document.querySelectorAll(".timeline .tick.moderation")].map((x) => x.title)`, &modTicks)
+				if !slices.Equal(modTicks, []string{"Moderation: Revealing Clothes (71%) at 0:02"}) {
+					t.Errorf("%s: moderation ticks %q", at, modTicks)
+				}
 				b.screenshot(fmt.Sprintf("chapters-%d-%s", width, scheme))
 				var chapters struct{ Visible, Overlaps, Outside int }
 				b.eval(`(() => { const bar = document.querySelector(".timeline").getBoundingClientRect();

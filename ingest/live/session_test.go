@@ -49,6 +49,9 @@ func tone(seconds float64) []byte {
 // A session written to and watched from several goroutines at once ends
 // once, stores every byte written, and tells every viewer (run with -race).
 func TestSessionConcurrentUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the recogniser")
+	}
 	if !stream.Built {
 		t.Skip("built without the incremental recogniser")
 	}

@@ -984,6 +984,12 @@ function timeline(ins, duration, seek, media) {
       bar.append(t);
     }
   }
+  for (const m of ins.moderation || []) {
+    if (!Number.isFinite(m.timestamp)) continue;
+    const t = h("div", { class: "tick moderation", title: `Moderation: ${m.name} (${Math.round(Number(m.confidence) || 0)}%) at ${formatTime(m.timestamp)}` });
+    marks.push([t, m.timestamp, null]);
+    bar.append(t);
+  }
   for (const o of ins.ocr || []) {
     const s = h("div", { class: "span", title: `On screen ${formatTime(o.first_seen)}–${formatTime(o.last_seen)}: ${o.text}` });
     marks.push([s, o.first_seen, o.last_seen]);
@@ -1034,6 +1040,7 @@ function timeline(ins, duration, seek, media) {
   layout();
   const legend = h("p", { class: "legend" }, "Timeline: chapters (lines with titles)",
     (ins.labels || []).some((l) => l.timestamps && l.timestamps.length) ? ", labels (ticks)" : "",
+    (ins.moderation || []).some((m) => Number.isFinite(m.timestamp)) ? ", moderation flags (red ticks)" : "",
     (ins.ocr || []).length ? ", on-screen text (bars)" : "", ". Click to seek.");
   return h("div", {}, bar, legend);
 }

@@ -64,6 +64,9 @@ func prepared(t testing.TB) *speech.Prepared {
 // are all unstable and the final result is rescored; in both, finals at
 // the pauses with word times inside the audio.
 func TestRecogniserPartialsAndFinals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthesises speech and runs the recogniser")
+	}
 	if !Built {
 		t.Skip("built without the incremental recogniser")
 	}
