@@ -31,6 +31,7 @@ type TranscribeOptions struct {
 	Vocabulary     []string `json:"vocabulary,omitempty"`      // accepted (Transcribe needs a named vocabulary; see VocabularyName)
 	DomainText     string   `json:"domain_text,omitempty"`     // accepted; unused
 	Keywords       []string `json:"keywords,omitempty"`        // accepted; unused
+	MediaText      string   `json:"media_text,omitempty"`      // accepted; unused
 }
 
 // Transcriber is the transcribe analyser backed by Amazon Transcribe.
@@ -54,6 +55,8 @@ func (t Transcriber) Spec() analyser.Spec {
 				Description: "text in the media's domain; accepted and unused"},
 			{Name: "keywords", Type: analyser.OptionStrings, Max: analyser.Bound(5000), ItemMaxLen: 200,
 				Description: "phrases to spot; accepted for compatibility with the local recogniser and unused"},
+			{Name: "media_text", Type: analyser.OptionString, Max: analyser.Bound(4 << 20),
+				Description: "text the media shows or is named by (register sets it from the file name); accepted for compatibility with the local recogniser and unused"},
 		}}
 }
 

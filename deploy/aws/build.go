@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/landfall/landfall/errcode"
 )
@@ -95,7 +96,7 @@ func zipBootstrap(bin, zipPath string) error {
 		return err
 	}
 	zw := zip.NewWriter(f)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: time.Now().UTC()}
 	h.SetMode(0o755)
 	w, err := zw.CreateHeader(h)
 	if err == nil {

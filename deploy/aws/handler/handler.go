@@ -261,7 +261,9 @@ type event struct {
 	Failure *struct {
 		TenantID string `json:"tenant_id"`
 	} `json:"failure"`
-	Execution string `json:"execution"`
+	// Execution is $$.Execution.Id where a state passes it (a string);
+	// other states pass other values under the name.
+	Execution json.RawMessage `json:"execution"`
 }
 
 // callOf finds the execution's tenant (and its id, when the state passes
@@ -288,7 +290,9 @@ func callOf(task string, payload []byte) (tenant, execution string, err error) {
 	if tenant == "" {
 		return "", "", errcode.New(errcode.ForbiddenReference, "landfall-%s: the event names no tenant (%s)", task, tenantSource(task))
 	}
-	return tenant, ev.Execution, nil
+	var exec string
+	_ = json.Unmarshal(ev.Execution, &exec) // not a string: no execution id
+	return tenant, exec, nil
 }
 
 func tenantSource(task string) string {
