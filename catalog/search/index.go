@@ -1,7 +1,9 @@
 package search
 
 import (
+	"encoding/json"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/landfall/landfall/catalog"
@@ -11,7 +13,7 @@ import (
 
 // IndexVersion is the version of Entries' output. Raising it makes
 // `landfall search reindex` rebuild every item's entries.
-const IndexVersion = 1
+const IndexVersion = 2
 
 // Limits of one transcript entry: a segment longer than this is split.
 const (
@@ -25,8 +27,8 @@ const (
 // entry per transcript segment with the time of each word, per piece of
 // on-screen text with when it was visible, per mention of each entity and
 // topic (found in the transcript's words and the on-screen text), per
-// label and moderation label per shot, per chapter, and for the summary,
-// SEO description and file name.
+// label and moderation label per shot, per chapter, for the summary, SEO
+// description and file name, and per text of the insight profile's output.
 func Entries(m *catalog.Media, tr *types.Transcript) []catalog.SearchEntry {
 	b := &builder{mediaID: m.ID}
 	if m.Filename != "" {
@@ -58,6 +60,17 @@ func Entries(m *catalog.Media, tr *types.Transcript) []catalog.SearchEntry {
 	}
 	if ins.SEODescription != "" && ins.SEODescription != summary {
 		b.add(catalog.SearchEntry{Field: catalog.FieldSummary, Value: "seo", Body: ins.SEODescription})
+	}
+	if pr := ins.Profile; pr != nil && len(pr.Output) > 0 {
+		// Each text of the profile's output (show notes, key points, quiz
+		// questions, action items…) is a summary entry whose value names
+		// the profile and the field, so `field:summary` finds them too.
+		var out any
+		if err := json.Unmarshal(pr.Output, &out); err == nil {
+			profileTexts(out, "", func(at, text string) {
+				b.add(catalog.SearchEntry{Field: catalog.FieldSummary, Value: "profile:" + pr.Name + at, Body: text})
+			})
+		}
 	}
 	for _, o := range ins.OCR {
 		end := o.Last
@@ -104,6 +117,41 @@ func Entries(m *catalog.Media, tr *types.Transcript) []catalog.SearchEntry {
 		b.add(catalog.SearchEntry{Field: catalog.FieldModeration, Value: md.Name, Start: md.Timestamp, End: md.Timestamp, Body: body})
 	}
 	return b.out
+}
+
+// maxProfileTexts bounds the entries one profile output adds.
+const maxProfileTexts = 200
+
+// profileTexts calls emit with each string of v and the JSON pointer of
+// the object member holding it (array indexes left out, so the items of
+// a list share their field's name), members in name order, at most
+// maxProfileTexts times.
+func profileTexts(v any, at string, emit func(at, text string)) {
+	n := 0
+	var walk func(v any, at string)
+	walk = func(v any, at string) {
+		switch x := v.(type) {
+		case string:
+			if n < maxProfileTexts && strings.TrimSpace(x) != "" {
+				n++
+				emit(at, x)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e, at)
+			}
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				walk(x[k], at+"/"+k)
+			}
+		}
+	}
+	walk(v, at)
 }
 
 type builder struct {
