@@ -407,7 +407,12 @@ func TestReviewModeration(t *testing.T) {
 		t.Skip("runs the pipeline")
 	}
 	t.Parallel()
-	a, srv := testAppWith(t, func(c *config.Config) { c.Review.Policy = config.ReviewAuto }, Options{})
+	// The test provider answers moderate in-process: with the vision
+	// worker on, provider local's moderation would go to its activity.
+	a, srv := testAppWith(t, func(c *config.Config) {
+		c.Review.Policy = config.ReviewAuto
+		c.Vision.Worker = "off"
+	}, Options{})
 	if err := a.Analysers.Register(moderator{}); err != nil {
 		t.Fatal(err)
 	}
