@@ -31,6 +31,11 @@ var (
 	liveSpeechCache = map[int][2]string{}
 )
 
+// dialogueScript is absolute, resolved before any test runs: the app's
+// S3 tests start an in-process gateway that changes the process's
+// working directory.
+var dialogueScript, _ = filepath.Abs("../analyser/local/speech/testdata/dialogue.json")
+
 func liveSpeech(t testing.TB, turns int) (pcm []byte, wav, script string) {
 	t.Helper()
 	liveSpeechMu.Lock()
@@ -41,7 +46,7 @@ func liveSpeech(t testing.TB, turns int) (pcm []byte, wav, script string) {
 			return b[44:], c[0], c[1]
 		}
 	}
-	b, err := os.ReadFile("../analyser/local/speech/testdata/dialogue.json")
+	b, err := os.ReadFile(dialogueScript)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,9 +38,14 @@ type visionWorker struct {
 	once        sync.Once
 }
 
+// startDir is the working directory the process started in: a later
+// change of directory (an in-process S3 gateway in tests works from its
+// own folder) does not move where the worker is looked for.
+var startDir, _ = os.Getwd()
+
 // findVisionDir returns the worker's folder: the configured one, or
-// workers/vision beside the binary's folder or above the working
-// directory.
+// workers/vision beside the binary's folder or above the directory the
+// process started in.
 func findVisionDir(configured string) (string, error) {
 	if configured != "" {
 		return filepath.Abs(configured)
@@ -49,8 +54,8 @@ func findVisionDir(configured string) (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		starts = append(starts, filepath.Dir(exe))
 	}
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	if startDir != "" {
+		starts = append(starts, startDir)
 	}
 	for _, s := range starts {
 		for d := s; ; d = filepath.Dir(d) {
