@@ -25,13 +25,11 @@ import (
 var s3server *s3test.Server
 
 func TestMain(m *testing.M) {
-	wd, _ := os.Getwd()
 	s, err := s3test.Start()
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	os.Chdir(wd) // the gateway works from its own folder
 	s3server = s
 	code := m.Run()
 	s3test.Stop()

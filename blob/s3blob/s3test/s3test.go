@@ -1,9 +1,8 @@
-// Package s3test runs a real S3-compatible server in process on loopback for
-// tests: the versitygw gateway over its posix backend, with metadata in
-// sidecar files (no extended attributes needed) and object versioning
-// enabled. The gateway allows one instance per process, so Start returns a
-// process-wide server; tests isolate themselves by creating their own bucket
-// with NewBucket.
+// Package s3test runs a real S3-compatible server on loopback for tests:
+// the versitygw gateway, in a child process, over its posix backend, with
+// metadata in sidecar files (no extended attributes needed) and object
+// versioning enabled. Start returns one server per test binary; tests
+// isolate themselves by creating their own bucket with NewBucket.
 package s3test
 
 import (
@@ -12,8 +11,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,8 +38,30 @@ type Server struct {
 	SecretKey string
 	Dir       string // the gateway's data folder
 
-	cancel context.CancelFunc
-	done   chan error
+	stdin   io.Closer // closing it stops the gateway process
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the gateway process has ended
+	waitErr error         // how it ended, once exited is closed
+}
+
+const (
+	region    = "us-east-1"
+	accessKey = "landfalltest"
+	secretKey = "landfalltestsecret"
+	// childEnv, set in the environment of a copy of the running binary,
+	// makes that copy serve the gateway ("<data folder>\x1f<address>")
+	// instead of running its tests.
+	childEnv = "LANDFALL_S3TEST_GATEWAY"
+)
+
+// The gateway's posix backend works relative to the process's working
+// directory, which it changes to its data folder. It therefore runs in a
+// child process (this binary again, told by childEnv), so that the tests'
+// own working directory never moves.
+func init() {
+	if v := os.Getenv(childEnv); v != "" {
+		os.Exit(serveChild(v))
+	}
 }
 
 var (
@@ -58,6 +81,110 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("s3test: find this binary to run the gateway: %w", err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), childEnv+"="+dir+"\x1f"+addr)
+	cmd.Stdout = io.Discard // the gateway's start-up banner
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("s3test: start the gateway process: %w", err)
+	}
+	s := &Server{
+		Endpoint:  "http://" + addr,
+		Region:    region,
+		AccessKey: accessKey,
+		SecretKey: secretKey,
+		Dir:       dir,
+		stdin:     stdin,
+		cmd:       cmd,
+		exited:    make(chan struct{}),
+	}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(10 * time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	current = s
+	return s, nil
+}
+
+// Stop shuts the gateway down and removes its data folder.
+func Stop() {
+	mu.Lock()
+	defer mu.Unlock()
+	if current == nil {
+		return
+	}
+	current.stop()
+	current = nil
+}
+
+func (s *Server) stop() {
+	s.stdin.Close()
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+	os.RemoveAll(s.Dir)
+}
+
+// serveChild runs the gateway described by v until its standard input
+// closes (the parent stopped it, or exited); it returns the exit code.
+func serveChild(v string) int {
+	dir, addr, ok := strings.Cut(v, "\x1f")
+	if !ok {
+		fmt.Fprintf(os.Stderr, "s3test: %s=%q: want folder and address\n", childEnv, v)
+		return 2
+	}
+	be, err := newBackend(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	cfg := &embedgw.Config{
+		RootUserAccess:    accessKey,
+		RootUserSecret:    secretKey,
+		Region:            region,
+		Ports:             []string{addr},
+		MaxConnections:    250,
+		MaxRequests:       250,
+		MultipartMaxParts: 10000,
+		Quiet:             true,
+		KeepAlive:         true,
+		HealthPath:        "/landfall-health",
+	}
+	if err := embedgw.RunVersityGW(ctx, be, cfg); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(os.Stderr, "s3test: gateway: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// newBackend makes the posix backend over dir's data, sidecar metadata
+// and versions folders.
+func newBackend(dir string) (*posix.Posix, error) {
 	root := filepath.Join(dir, "data")
 	side := filepath.Join(dir, "meta")
 	vers := filepath.Join(dir, "versions")
@@ -84,56 +211,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3test: posix backend: %w", err)
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{
-		Endpoint:  "http://" + addr,
-		Region:    "us-east-1",
-		AccessKey: "landfalltest",
-		SecretKey: "landfalltestsecret",
-		Dir:       dir,
-		done:      make(chan error, 1),
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	cfg := &embedgw.Config{
-		RootUserAccess:    s.AccessKey,
-		RootUserSecret:    s.SecretKey,
-		Region:            s.Region,
-		Ports:             []string{addr},
-		MaxConnections:    250,
-		MaxRequests:       250,
-		MultipartMaxParts: 10000,
-		Quiet:             true,
-		KeepAlive:         true,
-		HealthPath:        "/landfall-health",
-	}
-	go func() { s.done <- embedgw.RunVersityGW(ctx, be, cfg) }()
-	if err := s.waitReady(10 * time.Second); err != nil {
-		cancel()
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	current = s
-	return s, nil
-}
-
-// Stop shuts the gateway down and removes its data folder.
-func Stop() {
-	mu.Lock()
-	defer mu.Unlock()
-	if current == nil {
-		return
-	}
-	current.cancel()
-	select {
-	case <-current.done:
-	case <-time.After(10 * time.Second):
-	}
-	os.RemoveAll(current.Dir)
-	current = nil
+	return be, nil
 }
 
 func (s *Server) waitReady(limit time.Duration) error {
@@ -141,8 +219,8 @@ func (s *Server) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-s.done:
-			return fmt.Errorf("s3test: gateway stopped while starting: %v", err)
+		case <-s.exited:
+			return fmt.Errorf("s3test: gateway stopped while starting: %v", s.waitErr)
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)

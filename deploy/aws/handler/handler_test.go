@@ -42,13 +42,11 @@ import (
 var server *s3test.Server
 
 func TestMain(m *testing.M) {
-	wd, _ := os.Getwd()
 	s, err := s3test.Start()
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	os.Chdir(wd) // the gateway works from its own folder
 	server = s
 	code := m.Run()
 	s3test.Stop()
