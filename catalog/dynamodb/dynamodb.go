@@ -778,51 +778,11 @@ func mediaFrom(it item) (*catalog.Media, error) {
 	return m, nil
 }
 
-func validSHA256(field, h string) error {
-	if h == "" {
-		return nil
-	}
-	if len(h) != 64 {
-		return catalog.Invalidf("%s: want 64 hex digits, got %d characters", field, len(h))
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return catalog.Invalidf("%s: not lower-case hex at character %d", field, i)
-		}
-	}
-	return nil
-}
-
-func validKind(field string, k types.Kind) error {
-	switch k {
-	case "", types.KindAudio, types.KindVideo, types.KindImage, types.KindUnsupported:
-		return nil
-	}
-	return catalog.Invalidf("%s: unknown kind %q (want audio, video, image or unsupported)", field, k)
-}
-
-func validStatus(field string, st types.Status) error {
-	switch st {
-	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped:
-		return nil
-	}
-	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED or SKIPPED)", field, st)
-}
-
 // validEvents checks outbox events as the SQL drivers do, so bad input is
 // InvalidArgument on every driver; valid events are NotImplemented here.
 func validEvents(field string, evs []catalog.OutboxEvent) error {
-	seen := map[string]bool{}
-	for i, e := range evs {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if err := catalog.ValidateID(f+".id", e.ID); err != nil {
-			return err
-		}
-		if seen[e.ID] {
-			return catalog.Invalidf("%s.id: %q appears twice", f, e.ID)
-		}
-		seen[e.ID] = true
+	if err := catalog.ValidateOutboxEvents(field, evs); err != nil {
+		return err
 	}
 	if len(evs) > 0 {
 		return catalog.NotImplemented("dynamodb", catalog.FeatureOutbox)
@@ -834,58 +794,12 @@ func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (
 	if err := s.live(); err != nil {
 		return nil, err
 	}
-	m := &catalog.Media{
-		ID: p.ID, TenantID: p.TenantID, BucketKey: p.BucketKey, Filename: p.Filename, ContentType: p.ContentType,
-		Size: p.Size, SHA256: p.SHA256, Kind: p.Kind, Status: p.Status, Version: 1, Duration: p.Duration,
-		ExecutionID: p.ExecutionID, CreatedAt: micro(p.CreatedAt),
-	}
-	if m.ID == "" {
-		m.ID = catalog.NewMediaID()
-	}
-	if m.Status == "" {
-		m.Status = types.StatusPending
-	}
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = s.clock()
-	}
-	m.UpdatedAt = s.clock()
-	if err := catalog.ValidateID("id", m.ID); err != nil {
+	m, err := catalog.NewMedia(p, s.clock())
+	if err != nil {
 		return nil, err
 	}
-	if err := catalog.ValidateTenantID("tenant_id", m.TenantID); err != nil {
-		return nil, err
-	}
-	if m.BucketKey == "" {
-		return nil, catalog.Invalidf("bucket_key: required")
-	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"bucket_key", m.BucketKey, 1024}, {"filename", m.Filename, 1024}, {"content_type", m.ContentType, 255}, {"execution_id", m.ExecutionID, 2048}} {
-		if err := catalog.ValidateText(f.name, f.v, f.max); err != nil {
-			return nil, err
-		}
-	}
-	if m.Size < 0 {
-		return nil, catalog.Invalidf("size: negative (%d)", m.Size)
-	}
-	if m.Duration < 0 {
-		return nil, catalog.Invalidf("duration: negative (%g)", m.Duration)
-	}
-	if err := validSHA256("sha256", m.SHA256); err != nil {
-		return nil, err
-	}
-	if err := validKind("kind", m.Kind); err != nil {
-		return nil, err
-	}
-	if m.Status != types.StatusPending && m.Status != types.StatusProcessing && m.Status != types.StatusSkipped {
-		return nil, catalog.Invalidf("status: a new media item is PENDING, PROCESSING or SKIPPED, not %q", m.Status)
-	}
-	if err := validEvents("events", p.Events); err != nil {
-		return nil, err
-	}
-	if p.MaxTenantBytes < 0 {
-		return nil, catalog.Invalidf("max_tenant_bytes: negative (%d)", p.MaxTenantBytes)
+	if len(p.Events) > 0 {
+		return nil, catalog.NotImplemented("dynamodb", catalog.FeatureOutbox)
 	}
 	if err := s.tenantExists(ctx, "tenant_id", m.TenantID); err != nil {
 		return nil, err
@@ -988,13 +902,13 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			return nil, err
 		}
 	}
-	if err := validStatus("status", p.Status); err != nil {
+	if err := catalog.ValidateStatus("status", p.Status); err != nil {
 		return nil, err
 	}
-	if err := validKind("kind", p.Kind); err != nil {
+	if err := catalog.ValidateKind("kind", p.Kind); err != nil {
 		return nil, err
 	}
-	if err := validSHA256("sha256", p.SHA256); err != nil {
+	if err := catalog.ValidateSHA256("sha256", p.SHA256); err != nil {
 		return nil, err
 	}
 	if p.Size < 0 || p.Duration < 0 || p.Version < 0 {
@@ -1179,10 +1093,10 @@ func (s *Store) mediaListQuery(p *catalog.MediaListParams) (*ddb.QueryInput, int
 	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
 		return nil, 0, 0, err
 	}
-	if err := validStatus("status", p.Status); err != nil {
+	if err := catalog.ValidateStatus("status", p.Status); err != nil {
 		return nil, 0, 0, err
 	}
-	if err := validKind("kind", p.Kind); err != nil {
+	if err := catalog.ValidateKind("kind", p.Kind); err != nil {
 		return nil, 0, 0, err
 	}
 	if !p.Since.IsZero() && !p.Until.IsZero() && !p.Until.After(p.Since) {

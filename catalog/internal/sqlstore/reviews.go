@@ -77,10 +77,10 @@ func (s *Store) ReviewOpen(ctx context.Context, p *catalog.ReviewOpenParams) (*c
 	if err := catalog.ValidateReviewOpen(p); err != nil {
 		return nil, err
 	}
-	if err := validKind("kind", p.Kind); err != nil {
+	if err := catalog.ValidateKind("kind", p.Kind); err != nil {
 		return nil, err
 	}
-	if err := validEvents("events", p.Events); err != nil {
+	if err := catalog.ValidateOutboxEvents("events", p.Events); err != nil {
 		return nil, err
 	}
 	reasons, err := json.Marshal(p.Reasons)
@@ -180,7 +180,7 @@ func (s *Store) ReviewList(ctx context.Context, p *catalog.ReviewListParams) (*c
 		}
 	}
 	if p.Kind != "" {
-		if err := validKind("kind", p.Kind); err != nil {
+		if err := catalog.ValidateKind("kind", p.Kind); err != nil {
 			return nil, err
 		}
 		where, args = append(where, "kind = ?"), append(args, string(p.Kind))
@@ -356,7 +356,7 @@ func (s *Store) ReviewDecide(ctx context.Context, p *catalog.ReviewDecideParams)
 	if err := catalog.ValidateReviewDecide(p); err != nil {
 		return nil, err
 	}
-	if err := validEvents("events", p.Events); err != nil {
+	if err := catalog.ValidateOutboxEvents("events", p.Events); err != nil {
 		return nil, err
 	}
 	var out *catalog.Review
@@ -415,7 +415,7 @@ func (s *Store) ReviewResumed(ctx context.Context, p *catalog.ReviewResumedParam
 	if err := catalog.ValidateText("refusal", p.Refusal, 2000); err != nil {
 		return nil, err
 	}
-	if err := validEvents("events", p.Events); err != nil {
+	if err := catalog.ValidateOutboxEvents("events", p.Events); err != nil {
 		return nil, err
 	}
 	var out *catalog.Review

@@ -659,79 +659,14 @@ func scanMedia(sc interface{ Scan(...any) error }) (*catalog.Media, error) {
 	return m, nil
 }
 
-func validSHA256(field, h string) error {
-	if h == "" {
-		return nil
-	}
-	if len(h) != 64 {
-		return catalog.Invalidf("%s: want 64 hex digits, got %d characters", field, len(h))
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return catalog.Invalidf("%s: not lower-case hex at character %d", field, i)
-		}
-	}
-	return nil
-}
-
 func checkText(field, v string, max int) error { return catalog.ValidateText(field, v, max) }
 
 func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (*catalog.Media, error) {
-	m := &catalog.Media{
-		ID: p.ID, TenantID: p.TenantID, BucketKey: p.BucketKey, Filename: p.Filename, ContentType: p.ContentType,
-		Size: p.Size, SHA256: p.SHA256, Kind: p.Kind, Status: p.Status, Version: 1, Duration: p.Duration,
-		ExecutionID: p.ExecutionID, CreatedAt: micro(p.CreatedAt),
-	}
-	if m.ID == "" {
-		m.ID = catalog.NewMediaID()
-	}
-	if m.Status == "" {
-		m.Status = types.StatusPending
-	}
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = s.clock()
-	}
-	m.UpdatedAt = s.clock()
-	if err := catalog.ValidateID("id", m.ID); err != nil {
+	m, err := catalog.NewMedia(p, s.clock())
+	if err != nil {
 		return nil, err
 	}
-	if err := catalog.ValidateTenantID("tenant_id", m.TenantID); err != nil {
-		return nil, err
-	}
-	if m.BucketKey == "" {
-		return nil, catalog.Invalidf("bucket_key: required")
-	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"bucket_key", m.BucketKey, 1024}, {"filename", m.Filename, 1024}, {"content_type", m.ContentType, 255}, {"execution_id", m.ExecutionID, 2048}} {
-		if err := checkText(f.name, f.v, f.max); err != nil {
-			return nil, err
-		}
-	}
-	if m.Size < 0 {
-		return nil, catalog.Invalidf("size: negative (%d)", m.Size)
-	}
-	if m.Duration < 0 {
-		return nil, catalog.Invalidf("duration: negative (%g)", m.Duration)
-	}
-	if err := validSHA256("sha256", m.SHA256); err != nil {
-		return nil, err
-	}
-	if err := validKind("kind", m.Kind); err != nil {
-		return nil, err
-	}
-	if m.Status != types.StatusPending && m.Status != types.StatusProcessing && m.Status != types.StatusSkipped {
-		return nil, catalog.Invalidf("status: a new media item is PENDING, PROCESSING or SKIPPED, not %q", m.Status)
-	}
-	if err := validEvents("events", p.Events); err != nil {
-		return nil, err
-	}
-	if p.MaxTenantBytes < 0 {
-		return nil, catalog.Invalidf("max_tenant_bytes: negative (%d)", p.MaxTenantBytes)
-	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.tenantExists(ctx, tx, "tenant_id", m.TenantID); err != nil {
 			return err
 		}
@@ -799,23 +734,6 @@ func (s *Store) MediaStoredBytes(ctx context.Context, p *catalog.MediaStoredByte
 	return s.storedBytes(ctx, s.db, p.TenantID)
 }
 
-func validKind(field string, k types.Kind) error {
-	switch k {
-	case "", types.KindAudio, types.KindVideo, types.KindImage, types.KindUnsupported:
-		return nil
-	}
-	return catalog.Invalidf("%s: unknown kind %q (want audio, video, image or unsupported)", field, k)
-}
-
-func validStatus(field string, st types.Status) error {
-	switch st {
-	case "", types.StatusPending, types.StatusProcessing, types.StatusSucceeded, types.StatusFailed, types.StatusSkipped,
-		types.StatusInReview, types.StatusRejected:
-		return nil
-	}
-	return catalog.Invalidf("%s: unknown status %q (want PENDING, PROCESSING, SUCCEEDED, FAILED, SKIPPED, IN_REVIEW or REJECTED)", field, st)
-}
-
 func (s *Store) mediaGet(ctx context.Context, qr queryer, id, tenant string, lock bool) (*catalog.Media, error) {
 	query := `SELECT ` + mediaCols + ` FROM cat_media WHERE id = ?`
 	if lock {
@@ -855,13 +773,13 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			return nil, err
 		}
 	}
-	if err := validStatus("status", p.Status); err != nil {
+	if err := catalog.ValidateStatus("status", p.Status); err != nil {
 		return nil, err
 	}
-	if err := validKind("kind", p.Kind); err != nil {
+	if err := catalog.ValidateKind("kind", p.Kind); err != nil {
 		return nil, err
 	}
-	if err := validSHA256("sha256", p.SHA256); err != nil {
+	if err := catalog.ValidateSHA256("sha256", p.SHA256); err != nil {
 		return nil, err
 	}
 	if p.Size < 0 || p.Duration < 0 || p.Version < 0 {
@@ -877,7 +795,7 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 			return nil, err
 		}
 	}
-	if err := validEvents("events", p.Events); err != nil {
+	if err := catalog.ValidateOutboxEvents("events", p.Events); err != nil {
 		return nil, err
 	}
 	var insights []byte
@@ -1083,10 +1001,10 @@ func (s *Store) mediaListQuery(p *catalog.MediaListParams) (string, []any, int, 
 	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
 		return "", nil, 0, err
 	}
-	if err := validStatus("status", p.Status); err != nil {
+	if err := catalog.ValidateStatus("status", p.Status); err != nil {
 		return "", nil, 0, err
 	}
-	if err := validKind("kind", p.Kind); err != nil {
+	if err := catalog.ValidateKind("kind", p.Kind); err != nil {
 		return "", nil, 0, err
 	}
 	if !p.Since.IsZero() && !p.Until.IsZero() && !p.Until.After(p.Since) {
@@ -1538,27 +1456,6 @@ func (s *Store) UsageTotals(ctx context.Context, p *catalog.UsageTotalsParams) (
 
 // ---- outbox ----
 
-func validEvents(field string, evs []catalog.OutboxEvent) error {
-	seen := map[string]bool{}
-	for i, e := range evs {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		if err := catalog.ValidateID(f+".id", e.ID); err != nil {
-			return err
-		}
-		if seen[e.ID] {
-			return catalog.Invalidf("%s.id: %q appears twice", f, e.ID)
-		}
-		seen[e.ID] = true
-		if len(e.Payload) == 0 || !json.Valid(e.Payload) {
-			return catalog.Invalidf("%s.payload: not valid JSON", f)
-		}
-		if len(e.Payload) > 256<<10 {
-			return catalog.Invalidf("%s.payload: larger than 256 KiB", f)
-		}
-	}
-	return nil
-}
-
 func (s *Store) outboxInsert(ctx context.Context, tx *sql.Tx, field string, evs []catalog.OutboxEvent) error {
 	now := s.clock()
 	for i, e := range evs {
@@ -1578,7 +1475,7 @@ func (s *Store) OutboxInsert(ctx context.Context, p *catalog.OutboxInsertParams)
 	if len(p.Events) == 0 {
 		return catalog.Invalidf("events: empty")
 	}
-	if err := validEvents("events", p.Events); err != nil {
+	if err := catalog.ValidateOutboxEvents("events", p.Events); err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.outboxInsert(ctx, tx, "events", p.Events) })
