@@ -127,3 +127,51 @@ func ValidateOutboxEvents(field string, evs []OutboxEvent) error {
 	}
 	return nil
 }
+
+// ValidateMediaUpdate makes the checks every driver makes on a media
+// update and returns the insights as the JSON to store (nil when
+// p.Insights is nil).
+func ValidateMediaUpdate(p *MediaUpdateParams) (insights []byte, err error) {
+	if err := ValidateID("id", p.ID); err != nil {
+		return nil, err
+	}
+	if p.TenantID != "" {
+		if err := ValidateTenantID("tenant_id", p.TenantID); err != nil {
+			return nil, err
+		}
+	}
+	if err := ValidateStatus("status", p.Status); err != nil {
+		return nil, err
+	}
+	if err := ValidateKind("kind", p.Kind); err != nil {
+		return nil, err
+	}
+	if err := ValidateSHA256("sha256", p.SHA256); err != nil {
+		return nil, err
+	}
+	if p.Size < 0 || p.Duration < 0 || p.Version < 0 {
+		return nil, Invalidf("size, duration and version must not be negative")
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"bucket_key", p.BucketKey, 1024}, {"filename", p.Filename, 1024}, {"content_type", p.ContentType, 255},
+		{"execution_id", p.ExecutionID, 2048}, {"summary", p.Summary, 8192}, {"transcript_key", p.TranscriptKey, 1024},
+		{"captions_key", p.CaptionsKey, 1024}, {"error", p.Error, 1024}, {"cause", p.Cause, 32768}} {
+		if err := ValidateText(f.name, f.v, f.max); err != nil {
+			return nil, err
+		}
+	}
+	if err := ValidateOutboxEvents("events", p.Events); err != nil {
+		return nil, err
+	}
+	if p.Insights != nil {
+		if insights, err = json.Marshal(p.Insights); err != nil {
+			return nil, Invalidf("insights: %v", err)
+		}
+		if err := ValidateJSONText("insights", insights); err != nil {
+			return nil, err
+		}
+	}
+	return insights, nil
+}

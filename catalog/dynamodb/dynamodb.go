@@ -778,18 +778,6 @@ func mediaFrom(it item) (*catalog.Media, error) {
 	return m, nil
 }
 
-// validEvents checks outbox events as the SQL drivers do, so bad input is
-// InvalidArgument on every driver; valid events are NotImplemented here.
-func validEvents(field string, evs []catalog.OutboxEvent) error {
-	if err := catalog.ValidateOutboxEvents(field, evs); err != nil {
-		return err
-	}
-	if len(evs) > 0 {
-		return catalog.NotImplemented("dynamodb", catalog.FeatureOutbox)
-	}
-	return nil
-}
-
 func (s *Store) MediaCreate(ctx context.Context, p *catalog.MediaCreateParams) (*catalog.Media, error) {
 	if err := s.live(); err != nil {
 		return nil, err
@@ -894,47 +882,11 @@ func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (
 	if err := s.live(); err != nil {
 		return nil, err
 	}
-	if err := catalog.ValidateID("id", p.ID); err != nil {
+	if _, err := catalog.ValidateMediaUpdate(p); err != nil {
 		return nil, err
 	}
-	if p.TenantID != "" {
-		if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
-			return nil, err
-		}
-	}
-	if err := catalog.ValidateStatus("status", p.Status); err != nil {
-		return nil, err
-	}
-	if err := catalog.ValidateKind("kind", p.Kind); err != nil {
-		return nil, err
-	}
-	if err := catalog.ValidateSHA256("sha256", p.SHA256); err != nil {
-		return nil, err
-	}
-	if p.Size < 0 || p.Duration < 0 || p.Version < 0 {
-		return nil, catalog.Invalidf("size, duration and version must not be negative")
-	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"bucket_key", p.BucketKey, 1024}, {"filename", p.Filename, 1024}, {"content_type", p.ContentType, 255},
-		{"execution_id", p.ExecutionID, 2048}, {"summary", p.Summary, 8192}, {"transcript_key", p.TranscriptKey, 1024},
-		{"captions_key", p.CaptionsKey, 1024}, {"error", p.Error, 1024}, {"cause", p.Cause, 32768}} {
-		if err := catalog.ValidateText(f.name, f.v, f.max); err != nil {
-			return nil, err
-		}
-	}
-	if err := validEvents("events", p.Events); err != nil {
-		return nil, err
-	}
-	if p.Insights != nil {
-		b, err := json.Marshal(p.Insights)
-		if err != nil {
-			return nil, catalog.Invalidf("insights: %v", err)
-		}
-		if err := catalog.ValidateJSONText("insights", b); err != nil {
-			return nil, err
-		}
+	if len(p.Events) > 0 {
+		return nil, catalog.NotImplemented("dynamodb", catalog.FeatureOutbox)
 	}
 	// p.Transcript feeds the search index only; the transcript itself is
 	// in the bucket (TranscriptKey), and this driver has no index.

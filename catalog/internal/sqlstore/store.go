@@ -765,51 +765,12 @@ func (s *Store) MediaGet(ctx context.Context, p *catalog.MediaGetParams) (*catal
 }
 
 func (s *Store) MediaUpdate(ctx context.Context, p *catalog.MediaUpdateParams) (*catalog.Media, error) {
-	if err := catalog.ValidateID("id", p.ID); err != nil {
+	insights, err := catalog.ValidateMediaUpdate(p)
+	if err != nil {
 		return nil, err
-	}
-	if p.TenantID != "" {
-		if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
-			return nil, err
-		}
-	}
-	if err := catalog.ValidateStatus("status", p.Status); err != nil {
-		return nil, err
-	}
-	if err := catalog.ValidateKind("kind", p.Kind); err != nil {
-		return nil, err
-	}
-	if err := catalog.ValidateSHA256("sha256", p.SHA256); err != nil {
-		return nil, err
-	}
-	if p.Size < 0 || p.Duration < 0 || p.Version < 0 {
-		return nil, catalog.Invalidf("size, duration and version must not be negative")
-	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"bucket_key", p.BucketKey, 1024}, {"filename", p.Filename, 1024}, {"content_type", p.ContentType, 255},
-		{"execution_id", p.ExecutionID, 2048}, {"summary", p.Summary, 8192}, {"transcript_key", p.TranscriptKey, 1024},
-		{"captions_key", p.CaptionsKey, 1024}, {"error", p.Error, 1024}, {"cause", p.Cause, 32768}} {
-		if err := checkText(f.name, f.v, f.max); err != nil {
-			return nil, err
-		}
-	}
-	if err := catalog.ValidateOutboxEvents("events", p.Events); err != nil {
-		return nil, err
-	}
-	var insights []byte
-	if p.Insights != nil {
-		var err error
-		if insights, err = json.Marshal(p.Insights); err != nil {
-			return nil, catalog.Invalidf("insights: %v", err)
-		}
-		if err := catalog.ValidateJSONText("insights", insights); err != nil {
-			return nil, err
-		}
 	}
 	var out *catalog.Media
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		m, err := s.mediaGet(ctx, tx, p.ID, p.TenantID, true)
 		if err != nil {
 			return err
