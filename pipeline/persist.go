@@ -32,6 +32,11 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 		return nil, err
 	}
 	m := &in.Media
+	// A repeated attempt after the moderation policy rejected the item
+	// answers as the first did (the record is final).
+	if cur, err := s.Catalog.MediaGet(ctx, m.ID); err == nil && cur.Status == types.StatusRejected {
+		return json.Marshal(map[string]any{"media_id": m.ID, "tenant": s.Tenant, "status": types.StatusRejected, "reason": cur.Cause})
+	}
 	full := map[string]json.RawMessage{}
 	for name, raw := range in.Results {
 		r, err := loadResult(ctx, s, raw, "/results/"+name)
@@ -108,14 +113,34 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 			}
 		}
 	}
+	rejected := ins.ModerationDecision != nil && ins.ModerationDecision.Action == "reject"
+	var reason string
+	if rejected {
+		// The record (with the decision and its evidence) is kept and the
+		// item ends REJECTED with the reason, like a reviewer's reject: an
+		// outcome, not a failure. Status, reason and the Media Rejected
+		// event are written in one transaction.
+		reason = errcode.MessageOf(rejection(ins.ModerationDecision))
+		ev := Event(EventMediaRejected, map[string]any{"media_id": m.ID, "tenant": s.Tenant, "filename": m.Filename,
+			"reason": reason, "policy": ins.ModerationDecision.Policy, "by": "moderation"})
+		ob, err := bus.OutboxEvent(ev)
+		if err != nil {
+			return nil, err
+		}
+		upd.Status, upd.Error, upd.Cause = types.StatusRejected, string(ErrModerationRejected), catalog.TruncateText(reason, 2000)
+		upd.Events = []catalog.OutboxEvent{ob}
+	}
 	row, err := s.Catalog.MediaUpdate(ctx, upd)
 	if err != nil {
 		return nil, err
 	}
-	if d := ins.ModerationDecision; d != nil && d.Action == "reject" {
-		// The record (with the decision and its evidence) is kept; the item
-		// ends FAILED with the reason.
-		return nil, rejection(d)
+	if rejected {
+		if t.opt.Bus != nil {
+			t.opt.Bus.Notify()
+		}
+		t.mediaDone(types.StatusRejected)
+		t.log.Info("pipeline: media rejected by moderation", "media_id", m.ID, "tenant", s.Tenant, "policy", ins.ModerationDecision.Policy)
+		return json.Marshal(map[string]any{"media_id": m.ID, "tenant": s.Tenant, "status": types.StatusRejected, "reason": reason})
 	}
 	entries, err := s.Catalog.SearchIndex(ctx, row, upd.Transcript)
 	if errcode.Of(err) == errcode.NotImplemented {

@@ -163,3 +163,39 @@ func TestModerationPolicyOpensReview(t *testing.T) {
 		t.Fatalf("%s", out)
 	}
 }
+
+// TestPersistModerationRejectEndsRejected rejects an item by the tenant's
+// moderation policy: Persist records it REJECTED (not FAILED) with the
+// policy's reason and a Media Rejected event, and a repeated attempt
+// answers the same.
+func TestPersistModerationRejectEndsRejected(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.b
+	if _, err := b.cat.MediaUpdate(b.ctx, &catalog.MediaUpdateParams{ID: m.ID, Status: types.StatusProcessing}); err != nil {
+		t.Fatal(err)
+	}
+	b.tasks.cfg.Moderation = &config.ModerationPolicy{Reject: []config.ModerationRule{{Label: "Explicit", MinConfidence: 60}}}
+	mod := `{"frames":1,"moderation":[],"shots":[{"shot":0,"start_ms":0,"end_ms":2000,"timestamp_ms":1000,
+	  "moderation":[{"name":"Explicit Nudity","parent_name":"Explicit","confidence":91,"taxonomy_level":2}]}]}`
+	in := map[string]any{"media": ref(m), "classify": map[string]any{"kind": "image"},
+		"results": map[string]json.RawMessage{"moderation": json.RawMessage(mod)}}
+	for attempt := 0; attempt < 2; attempt++ {
+		out, err := b.call(t, b.tasks.Persist, "b", in)
+		if err != nil {
+			t.Fatalf("attempt %d: %v", attempt, err)
+		}
+		var rec struct{ Status, Reason string }
+		if err := json.Unmarshal(out, &rec); err != nil || rec.Status != string(types.StatusRejected) || !strings.Contains(rec.Reason, "Explicit Nudity 91.0 ≥ 60.0") {
+			t.Fatalf("attempt %d: output %s (%v)", attempt, out, err)
+		}
+	}
+	got, err := b.cat.MediaGet(b.ctx, &catalog.MediaGetParams{ID: m.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != types.StatusRejected || got.Error != string(ErrModerationRejected) || !strings.Contains(got.Cause, "installation moderation policy") ||
+		got.Insights == nil || got.Insights.ModerationDecision == nil || got.Insights.ModerationDecision.Action != "reject" {
+		t.Fatalf("record %+v", got)
+	}
+}

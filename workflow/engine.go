@@ -132,6 +132,8 @@ type Engine struct {
 	// swept counts executions removed by retention since space was last
 	// reclaimed.
 	swept atomic.Int64
+	// mapItems keeps the items of recent map runs (they never change).
+	mapItems itemCache
 }
 
 const stepJobKind = "landfall_workflow_step"
@@ -254,6 +256,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Role != RoleAPI {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(e.workStep))
+		river.AddWorker(workers, river.WorkFunc(e.workSyncDone))
+		river.AddWorker(workers, river.WorkFunc(e.workStopChildren))
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {
 			MaxWorkers:        cfg.Workers,
