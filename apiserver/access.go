@@ -13,6 +13,7 @@ import (
 
 	"github.com/landfall/landfall/apiserver/auth"
 	"github.com/landfall/landfall/apiserver/sigv4"
+	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/identity"
 )
@@ -26,15 +27,24 @@ const (
 	AccessPublic Access = "public"
 	// AccessOperator routes (metrics) are for operators and admins.
 	AccessOperator Access = "operator"
-	// AccessTenantRead routes read one tenant's work: tenant and reviewer
-	// keys of that tenant, and admins naming it with ?tenant=.
+	// AccessTenantRead routes read one tenant's work: tenant keys of that
+	// tenant and admins naming it with ?tenant= (not reviewers).
 	AccessTenantRead Access = "tenant-read"
 	// AccessTenantWrite routes change one tenant's work: tenant keys of
 	// that tenant and admins naming it with ?tenant= (not reviewers).
 	AccessTenantWrite Access = "tenant-write"
-	// AccessReview routes read and decide one tenant's review work: tenant
-	// and reviewer keys of that tenant, and admins naming it with ?tenant=.
+	// AccessReview routes read and decide one tenant's review work as a
+	// whole (the queue, its counts, vocabulary suggestions): tenant and
+	// reviewer keys of that tenant, and admins naming it with ?tenant=.
+	// A reviewer key's list shows the items waiting in the queue and the
+	// ones it decided.
 	AccessReview Access = "review"
+	// AccessReviewItem routes read or decide one media item ({id}): its
+	// review, record, artefacts, frames and media stream, and versions.
+	// Tenant keys and admins reach every item of their tenant; a reviewer
+	// key reaches an item only while it waits in the review queue or after
+	// it decided the item itself (catalog.Review.VisibleTo).
+	AccessReviewItem Access = "review-item"
 	// AccessInstallation routes change the installation (rules, raw events
 	// and notifications, tenants and keys): admins only.
 	AccessInstallation Access = "installation"
@@ -291,26 +301,38 @@ func (s *Server) authorize(r *http.Request, rt Route, p identity.Principal) (ide
 		if p.Role != identity.RoleOperator && !p.Installation() {
 			return deny("needs an operator or admin key")
 		}
-	case AccessTenantRead, AccessTenantWrite, AccessReview:
+	case AccessTenantRead, AccessTenantWrite, AccessReview, AccessReviewItem:
 		if p.Role == identity.RoleOperator {
 			return deny("operator keys read metrics and health only")
 		}
 		if p.Role == identity.RoleAdmin && p.Tenant == "" {
 			return p, errcode.New(errcode.Invalid, "tenant: required with an admin key (add ?tenant=ID)")
 		}
-		if rt.Access == AccessTenantWrite && p.Role == identity.RoleReviewer {
-			return deny("reviewer keys read a tenant's work and decide review tasks; they cannot change it")
-		}
 		if !p.ActsFor(p.Tenant) {
 			return deny("this key does not act for tenant " + p.Tenant)
+		}
+		if p.Role == identity.RoleReviewer {
+			switch rt.Access {
+			case AccessTenantWrite:
+				return deny("reviewer keys decide review items; they cannot change a tenant's work")
+			case AccessTenantRead:
+				return deny(reviewerReach)
+			case AccessReviewItem:
+				if err := s.reviewerMay(r, p); err != nil {
+					return p, err
+				}
+			}
+		}
+	case AccessCaller, AccessEngine:
+		if p.Role == identity.RoleOperator && rt.Access == AccessCaller {
+			return deny("operator keys read metrics and health only")
+		}
+		if p.Role == identity.RoleReviewer {
+			return deny(reviewerReach + "; decisions resume executions through POST /v1/reviews/{id}/decision")
 		}
 	case AccessInstallation:
 		if !p.Installation() {
 			return deny("changes the whole installation and needs an admin key")
-		}
-	case AccessCaller:
-		if p.Role == identity.RoleOperator {
-			return deny("operator keys read metrics and health only")
 		}
 	case AccessWorker:
 		if p.Role != identity.RoleOperator && !p.Installation() {
@@ -318,6 +340,45 @@ func (s *Server) authorize(r *http.Request, rt Route, p identity.Principal) (ide
 		}
 	}
 	return p, nil
+}
+
+// reviewerReach is what a reviewer key's refusals say it may reach.
+const reviewerReach = "reviewer keys reach review work only: the review queue (/v1/reviews) and, while an item waits in it " +
+	"or after they decided it, that item's record, files and versions"
+
+// ReviewerName is how decisions, edits and claims made with a key are
+// attributed ("reviewer:KEYID" for a reviewer key).
+func ReviewerName(p identity.Principal) string { return string(p.Role) + ":" + p.KeyID }
+
+// reviewerMay checks that a reviewer key may reach the media item the
+// request names ({id}): it waits in the review queue, or its current
+// decision is the key's own. Anything else (another item, one decided by
+// someone else, one never reviewed or that does not exist) is refused
+// the same way, so the refusal tells nothing of the item.
+func (s *Server) reviewerMay(r *http.Request, p identity.Principal) error {
+	id := r.PathValue("id")
+	refuse := func() error {
+		return errcode.New(errcode.PermissionDenied, "%s %s: %s; media %q is not in the review queue and was not decided by this key",
+			r.Method, r.URL.Path, reviewerReach, id)
+	}
+	if id == "" || s.cfg.Catalog == nil {
+		return refuse()
+	}
+	rv, err := s.cfg.Catalog.ReviewGet(r.Context(), &catalog.ReviewGetParams{TenantID: p.Tenant, MediaID: id})
+	switch {
+	case err == nil:
+	case errcode.Of(err) == errcode.NotFound, errcode.Of(err) == errcode.Invalid:
+		return refuse()
+	case errcode.Of(err) == errcode.NotImplemented:
+		return errcode.New(errcode.PermissionDenied, "%s %s: %s, and this installation's catalog (%s) keeps no review queue",
+			r.Method, r.URL.Path, reviewerReach, s.cfg.Catalog.Name())
+	default:
+		return err
+	}
+	if !rv.VisibleTo(ReviewerName(p)) {
+		return refuse()
+	}
+	return nil
 }
 
 // limit spends the caller's request token, and an upload token on upload

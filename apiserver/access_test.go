@@ -212,7 +212,7 @@ func TestRolesOnEverySurface(t *testing.T) {
 		{"GET", "/metrics", f.reviewer, 403},
 		// tenant routes.
 		{"GET", "/v1/media/" + mid, f.acme, 200},
-		{"GET", "/v1/media/" + mid, f.reviewer, 200},
+		{"GET", "/v1/media/" + mid, f.reviewer, 403}, // not in review (TestReviewerReachesReviewWorkOnly)
 		{"GET", "/v1/media/" + mid, f.globex, 404},
 		{"GET", "/v1/media/" + mid, f.operator, 403},
 		{"GET", "/v1/media/" + mid, f.admin, 400},
@@ -229,11 +229,12 @@ func TestRolesOnEverySurface(t *testing.T) {
 		{"GET", "/v1/admin/keys", f.acme, 403},
 		{"GET", "/v1/admin/keys", f.operator, 403},
 		{"GET", "/v1/admin/keys", f.admin, 200},
-		// mounts: any caller but operators; the Step Functions endpoint:
-		// any caller (operators run activity workers; the engine refuses
-		// them everything else).
+		// mounts: any caller but operators and reviewers; the Step
+		// Functions endpoint: any caller but reviewers (operators run
+		// activity workers; the engine refuses them everything else).
 		{"GET", "/v1/executions", f.acme, 200},
-		{"GET", "/v1/executions/abc", f.reviewer, 200},
+		{"GET", "/v1/executions/abc", f.reviewer, 403},
+		{"POST", "/", f.reviewer, 400},
 		{"GET", "/v1/executions", f.operator, 403},
 		{"POST", "/", f.globex, 200},
 		{"POST", "/", f.operator, 200},
@@ -387,6 +388,7 @@ func TestAdminKeyLifecycleOverHTTP(t *testing.T) {
 func TestSignedURLs(t *testing.T) {
 	t.Parallel()
 	f := keyed(t, Config{})
+	f.queue(t, f.media)
 	links := signedLinks(t, f.srv.URL, f.media.ID, f.reviewer)
 	orig := links["original"]
 	if !strings.Contains(orig, "expires=") || strings.Contains(orig, f.reviewer[20:]) {
@@ -429,6 +431,110 @@ func TestSignedURLs(t *testing.T) {
 	if code, d := get(links["original"]); code != 401 || !strings.Contains(d, "revoked") {
 		t.Fatalf("revoked key's URL: %d %s", code, d)
 	}
+}
+
+// queue puts m in its tenant's review queue.
+func (f *keyedFixture) queue(t *testing.T, m *catalog.Media) {
+	t.Helper()
+	if _, err := f.cat.ReviewOpen(context.Background(), &catalog.ReviewOpenParams{TenantID: m.TenantID, MediaID: m.ID,
+		TaskToken: "token-" + m.ID, Reasons: []catalog.ReviewReason{{Code: catalog.ReasonTenantPolicy, Detail: "test"}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReviewerReachesReviewWorkOnly: a reviewer key reaches the review
+// queue and, while an item waits in it or after it decided the item, that
+// item's record, files, signed links and versions; nothing else of its
+// tenant's (the media list, search, failures, usage, uploads, rules,
+// executions, the Step Functions endpoint, items never queued or decided
+// by someone else), each refused with a reason that says so.
+func TestReviewerReachesReviewWorkOnly(t *testing.T) {
+	t.Parallel()
+	f := keyed(t, Config{})
+	ctx := context.Background()
+	queued, other := f.media, must(f.cat.MediaCreate(ctx, &catalog.MediaCreateParams{TenantID: "acme", BucketKey: "incoming/acme/y.mp4", Kind: types.KindVideo}))
+	f.queue(t, queued)
+	item := func(m *catalog.Media) []string {
+		return []string{"/v1/media/" + m.ID, "/v1/media/" + m.ID + "/transcript.json", "/v1/media/" + m.ID + "/original",
+			"/v1/media/" + m.ID + "/frame.jpg?t=1", "/v1/media/" + m.ID + "/versions", "/v1/reviews/" + m.ID}
+	}
+	reached := func(code int) bool { return code != 401 && code != 403 }
+	for _, path := range item(queued) {
+		if code, body, _ := f.do(t, "GET", path, f.reviewer, ""); !reached(code) {
+			t.Errorf("reviewer GET %s of an item in review: %d %v", path, code, body)
+		}
+	}
+	links := signedLinks(t, f.srv.URL, queued.ID, f.reviewer)
+	if code, body, _ := f.do(t, "GET", links["original"], "", ""); !reached(code) {
+		t.Errorf("reviewer's signed link to an item in review: %d %v", code, body)
+	}
+	if code, body, _ := f.do(t, "GET", "/v1/reviews", f.reviewer, ""); code != 501 && code != 200 {
+		t.Errorf("reviewer listing the queue: %d %v", code, body)
+	}
+	refused := func(method, path, want string) {
+		t.Helper()
+		code, body, _ := f.do(t, method, path, f.reviewer, "")
+		d, _ := body["detail"].(string)
+		if path == "/" {
+			d, _ = body["message"].(string)
+		}
+		if code != 403 && !(path == "/" && code == 400 && body["__type"] == "AccessDeniedException") || !strings.Contains(d, want) {
+			t.Errorf("reviewer %s %s: %d %v, want 403 saying %q", method, path, code, body, want)
+		}
+	}
+	for _, path := range item(other) {
+		refused("GET", path, "is not in the review queue")
+	}
+	refused("POST", "/v1/media/"+other.ID+"/links", "is not in the review queue")
+	refused("POST", "/v1/reviews/"+other.ID+"/decision", "is not in the review queue")
+	for _, rt := range []struct{ method, path string }{
+		{"GET", "/v1/media"}, {"GET", "/v1/search?q=x"}, {"GET", "/v1/failures"}, {"GET", "/v1/usage"}, {"GET", "/v1/reviews/export"},
+		{"GET", "/v1/executions"}, {"GET", "/v1/executions/abc"}, {"POST", "/"},
+	} {
+		refused(rt.method, rt.path, "reviewer keys reach review work only")
+	}
+	refused("POST", "/v1/uploads", "cannot change")
+	refused("DELETE", "/v1/media/"+queued.ID, "cannot change")
+	refused("GET", "/v1/rules", "admin key")
+	if len(f.mounted.seen)+len(f.sfn.seen) != 0 {
+		t.Fatal("a reviewer's request reached the workflow API")
+	}
+
+	// Decided by someone else: out of reach, links included. Decided by
+	// the reviewer itself: still in reach.
+	if _, err := f.cat.ReviewDecide(ctx, &catalog.ReviewDecideParams{TenantID: "acme", MediaID: queued.ID, Reviewer: "tenant:someone",
+		Outcome: catalog.OutcomeApproved}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range item(queued) {
+		refused("GET", path, "is not in the review queue")
+	}
+	if code, body, _ := f.do(t, "GET", links["original"], "", ""); code != 403 {
+		t.Errorf("reviewer's signed link after someone else decided: %d %v", code, body)
+	}
+	f.queue(t, other)
+	if _, err := f.cat.ReviewDecide(ctx, &catalog.ReviewDecideParams{TenantID: "acme", MediaID: other.ID, Reviewer: "reviewer:" + f.reviewerID,
+		Outcome: catalog.OutcomeRejected, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range item(other) {
+		if code, body, _ := f.do(t, "GET", path, f.reviewer, ""); !reached(code) {
+			t.Errorf("reviewer GET %s of an item it decided: %d %v", path, code, body)
+		}
+	}
+	// The tenant's own key reaches both, whatever their review state.
+	for _, m := range []*catalog.Media{queued, other} {
+		if code, body, _ := f.do(t, "GET", "/v1/media/"+m.ID, f.acme, ""); code != 200 {
+			t.Errorf("tenant GET %s: %d %v", m.ID, code, body)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestRateLimits(t *testing.T) {

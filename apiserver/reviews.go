@@ -71,13 +71,15 @@ type ReviewDecision struct {
 
 func (s *Server) reviewRoutes(api func(method, pattern string, access Access, h handler)) {
 	api("GET", "/v1/reviews", AccessReview, s.reviewList)
-	api("GET", "/v1/reviews/export", AccessReview, s.reviewExport)
-	api("GET", "/v1/reviews/{id}", AccessReview, s.reviewGet)
-	api("POST", "/v1/reviews/{id}/claim", AccessReview, s.reviewClaim)
-	api("POST", "/v1/reviews/{id}/release", AccessReview, s.reviewRelease)
-	api("POST", "/v1/reviews/{id}/edits", AccessReview, s.reviewEdit)
-	api("POST", "/v1/reviews/{id}/decision", AccessReview, s.reviewDecide)
-	api("GET", "/v1/media/{id}/versions", AccessReview, s.mediaVersions)
+	// The decisions export is the tenant's training data (every item's
+	// machine output and reviewed version): tenant keys, not reviewers.
+	api("GET", "/v1/reviews/export", AccessTenantRead, s.reviewExport)
+	api("GET", "/v1/reviews/{id}", AccessReviewItem, s.reviewGet)
+	api("POST", "/v1/reviews/{id}/claim", AccessReviewItem, s.reviewClaim)
+	api("POST", "/v1/reviews/{id}/release", AccessReviewItem, s.reviewRelease)
+	api("POST", "/v1/reviews/{id}/edits", AccessReviewItem, s.reviewEdit)
+	api("POST", "/v1/reviews/{id}/decision", AccessReviewItem, s.reviewDecide)
+	api("GET", "/v1/media/{id}/versions", AccessReviewItem, s.mediaVersions)
 	api("GET", "/v1/vocabulary", AccessReview, s.vocabularyList)
 	api("POST", "/v1/vocabulary/accept", AccessTenantWrite, s.vocabularyAccept)
 }
@@ -133,7 +135,7 @@ func (s *Server) reviewsOrUnavailable() (Reviews, error) {
 func reviewerOf(r *http.Request, given string) (string, error) {
 	p, _ := identity.FromContext(r.Context())
 	if p.KeyID != "" {
-		return string(p.Role) + ":" + p.KeyID, nil
+		return ReviewerName(p), nil
 	}
 	given = strings.TrimSpace(given)
 	if given == "" {
@@ -158,6 +160,11 @@ func (s *Server) reviewList(w http.ResponseWriter, r *http.Request) error {
 		Kind: types.Kind(strings.ToLower(q.Get("kind"))), Sort: q.Get("sort"), Cursor: q.Get("cursor")}
 	if p.State == "ALL" {
 		p.State = "all"
+	}
+	if who, _ := identity.FromContext(r.Context()); who.Role == identity.RoleReviewer {
+		// A reviewer key sees the items waiting and the ones it decided
+		// (the access layer lets it reach no other item).
+		p.VisibleTo = ReviewerName(who)
 	}
 	if v := q.Get("older_than"); v != "" {
 		d, err := time.ParseDuration(v)

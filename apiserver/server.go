@@ -194,10 +194,10 @@ func (s *Server) routes() {
 		s.handle(Route{Method: "GET", Pattern: "/metrics", Access: AccessOperator}, s.cfg.Metrics)
 	}
 	api("GET", "/v1/media", AccessTenantRead, s.mediaList)
-	api("GET", "/v1/media/{id}", AccessTenantRead, s.mediaGet)
+	api("GET", "/v1/media/{id}", AccessReviewItem, s.mediaGet)
 	api("DELETE", "/v1/media/{id}", AccessTenantWrite, s.mediaDelete)
-	s.handle(Route{Method: "GET", Pattern: "/v1/media/{id}/{export}", Access: AccessTenantRead, SignedURL: true}, s.errors(s.mediaExport))
-	api("POST", "/v1/media/{id}/links", AccessTenantRead, s.mediaLinks)
+	s.handle(Route{Method: "GET", Pattern: "/v1/media/{id}/{export}", Access: AccessReviewItem, SignedURL: true}, s.errors(s.mediaExport))
+	api("POST", "/v1/media/{id}/links", AccessReviewItem, s.mediaLinks)
 	api("GET", "/v1/search", AccessTenantRead, s.search)
 	api("GET", "/v1/failures", AccessTenantRead, s.failureList)
 	api("GET", "/v1/failures/{id}", AccessTenantRead, s.failureGet)

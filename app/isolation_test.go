@@ -45,7 +45,10 @@ var knownOpen = map[string]string{}
 // signing with its access key on the Step Functions endpoint) reaches none
 // of tenant A's work and changes none of it, that tenant and reviewer keys
 // cannot change the installation, that reviewer keys change nothing, and
-// that operator keys read nothing of a tenant's. After every request the
+// that operator keys read nothing of a tenant's, and that reviewer keys
+// reach review work only: every route but the review queue's refuses
+// them, and a media item of their own tenant's that is not in review is
+// refused on every route that names one. After every request the
 // admin's view of A's work and of the installation must be unchanged. New
 // routes are covered without changing the test.
 func TestIsolation(t *testing.T) {
@@ -95,7 +98,8 @@ func (p probe) id() string {
 
 // aState is tenant A's work the probes aim at.
 type aState struct {
-	mediaID      string
+	mediaID      string // in A's review queue
+	notInReview  string // a media item of A's never queued for review
 	failureID    int64
 	ruleName     string
 	smName       string
@@ -144,6 +148,8 @@ func runIsolation(t *testing.T, db string) {
 	}
 
 	base := snapshot(t, b, st)
+	notInReview := *st
+	notInReview.mediaID = st.notInReview
 	seen := map[string]bool{}
 	check := func(caseID string, ok bool, detail string) {
 		t.Helper()
@@ -257,6 +263,41 @@ func runIsolation(t *testing.T, db string) {
 			check("operator "+p.id(), refused(r), "want 403 or AccessDeniedException, got "+r.String())
 			effects("operator", p)
 		}
+
+		// A's reviewer, aiming at A's item that is not in review: the
+		// queue-wide review routes answer without it; every other route
+		// refuses, saying what a reviewer key reaches.
+		r = b.send(t, &b.reviewerA, p, &notInReview, "")
+		switch {
+		case p.access == apiserver.AccessReview:
+			leaked := ""
+			for _, l := range []string{st.notInReview, st.execARN, st.tusID, st.taskToken} {
+				if strings.Contains(string(r.body), l) {
+					leaked = l
+				}
+			}
+			check("reviewer "+p.id(), r.status == 200 && leaked == "", fmt.Sprintf("want 200 without %q, got %s", leaked, r))
+		case p.kind == kindAdmin || p.kind == kindOperator:
+			check("reviewer "+p.id(), refused(r), "want 403 or AccessDeniedException, got "+r.String())
+		default:
+			check("reviewer "+p.id(), refused(r) && (p.method == "HEAD" || strings.Contains(string(r.body), "reviewer keys")),
+				"want 403 or AccessDeniedException saying what reviewer keys reach, got "+r.String())
+		}
+		effects("reviewer", p)
+	}
+	// A's reviewer reaches the item in review: its queue entry (which has
+	// no analysis to show: 409, not a refusal), record, signed links and
+	// versions.
+	for _, path := range []string{"/v1/reviews/" + st.mediaID, "/v1/media/" + st.mediaID, "/v1/media/" + st.mediaID + "/versions"} {
+		if r := b.do(t, &b.reviewerA, "GET", path, nil, nil); r.status != 200 && !(r.status == 409 && strings.HasPrefix(path, "/v1/reviews/")) {
+			t.Errorf("A's reviewer reading %s of the item in review: %s", path, r)
+		}
+	}
+	if r := b.do(t, &b.reviewerA, "POST", "/v1/media/"+st.mediaID+"/links", nil, nil); r.status != 200 {
+		t.Errorf("A's reviewer asking links to the item in review: %s", r)
+	}
+	if r := b.do(t, &b.reviewerA, "GET", "/v1/reviews?state=all", nil, nil); r.status != 200 || !strings.Contains(string(r.body), st.mediaID) {
+		t.Errorf("A's reviewer listing the queue: %s", r)
 	}
 	// Search: A finds its entries; B's searches, facets and searches within
 	// A's file see nothing of A's.
@@ -350,6 +391,14 @@ func seedTenantA(t *testing.T, b *keyedBundle) *aState {
 		t.Fatal(err)
 	}
 	st.failureID = f.ID
+	// A second item of A's, never queued for review: out of reach of A's
+	// reviewer key.
+	other, err := b.app.Catalog.MediaCreate(ctx, &catalog.MediaCreateParams{TenantID: tenantA, BucketKey: "incoming/" + tenantA + "/not-in-review.png",
+		Filename: "not-in-review.png", Kind: types.KindImage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.notInReview = other.ID
 	// A's media item waits in A's review queue.
 	if _, err := b.app.Catalog.ReviewOpen(ctx, &catalog.ReviewOpenParams{TenantID: tenantA, MediaID: m.ID, Filename: m.Filename,
 		TaskToken: "isolation-review-token", Reasons: []catalog.ReviewReason{{Code: catalog.ReasonTenantPolicy, Detail: "isolation test"}}}); err != nil {

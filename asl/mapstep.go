@@ -371,6 +371,7 @@ func (m *Machine) startMap(e *evalCtx, eff any, items []any, mc *MapCall, out *O
 			return m.handleError(e, err, out)
 		}
 		sel = batched
+		mc.Batched = true
 	}
 	mc.Items = sel
 	e.f.EventID++ // MapStateStarted
@@ -477,7 +478,7 @@ func (m *Machine) CompleteMap(f *Frame, results []any, failed int, sc StepContex
 		return m.misuse(f, "CompleteMap", "map", &out)
 	}
 	e := m.newEval(f, s, &sc)
-	if !f.Pending.Map.Tolerates(failed, len(f.Pending.Map.Items)) {
+	if !f.Pending.Map.Tolerates(failed, f.Pending.Map.count()) {
 		f.EventID++ // MapStateFailed
 		m.handleError(e, &stateError{name: ErrExceedToleratedFailureThreshold,
 			cause: "The specified tolerated failure threshold was exceeded"}, &out)
@@ -488,8 +489,12 @@ func (m *Machine) CompleteMap(f *Frame, results []any, failed int, sc StepContex
 	var write *ResultWrite
 	if f.Pending.Map.ResultWriter != nil {
 		rw := f.Pending.Map.ResultWriter
+		id := fmt.Sprintf("%s-%d", s.name, f.StateEventID)
+		if arn := f.Pending.Map.RunARN; arn != "" {
+			id = arn[strings.LastIndexByte(arn, ':')+1:]
+		}
 		write = &ResultWrite{Resource: rw.Resource, Parameters: rw.Parameters, WriterConfig: rw.WriterConfig,
-			MapRunID: fmt.Sprintf("%s-%d", s.name, f.StateEventID), Succeeded: []any{}, Failed: []any{}}
+			MapRunID: id, Succeeded: []any{}, Failed: []any{}}
 	}
 	for i, r := range results {
 		var input any
@@ -547,6 +552,9 @@ func (m *Machine) CompleteResultWrite(f *Frame, details any, sc StepContext) Out
 		if id, ok := ex["Id"].(string); ok && id != "" {
 			arn = id + "/mapRun/" + f.Pending.Write.MapRunID
 		}
+	}
+	if f.Pending.Map != nil && f.Pending.Map.RunARN != "" {
+		arn = f.Pending.Map.RunARN
 	}
 	result := map[string]any{"MapRunArn": arn, "ResultWriterDetails": details}
 	if err := m.completeResult(e, result, &out); err != nil {

@@ -210,6 +210,20 @@ type MapCall struct {
 	Distributed                bool    `json:"distributed"`
 	// ResultWriter is set when the Map writes its results to a bucket.
 	ResultWriter *ResultWriterSpec `json:"resultWriter,omitempty"`
+	// Total and RunARN are set by a caller that keeps a distributed
+	// Map's items outside the frame (Items is then empty until it hands
+	// them back to CompleteMap): the item count and the map run's ARN,
+	// which the Map outputs as MapRunArn.
+	Total  int    `json:"total,omitempty"`
+	RunARN string `json:"runArn,omitempty"`
+	// Batched is set when an ItemBatcher grouped the items: each of Items
+	// is then {"Items": [...], "BatchInput": ...}.
+	Batched bool `json:"batched,omitempty"`
+}
+
+// count is the number of items of the Map.
+func (mc *MapCall) count() int {
+	return max(len(mc.Items), mc.Total)
 }
 
 // ResultWriterSpec is a Map's evaluated ResultWriter.

@@ -153,6 +153,13 @@ type Review struct {
 	TaskToken string `json:"-"`
 }
 
+// VisibleTo reports whether a reviewer key whose decisions are recorded
+// as reviewer may see the item: while it waits in the queue (OPEN), and
+// after, when its current decision is that reviewer's.
+func (r *Review) VisibleTo(reviewer string) bool {
+	return r.State == ReviewOpen || reviewer != "" && r.Decision != nil && r.Decision.Reviewer == reviewer
+}
+
 // HasReason reports whether the item is queued for code.
 func (r *Review) HasReason(code string) bool {
 	for _, x := range r.Reasons {
@@ -196,8 +203,12 @@ const (
 // OPEN ("all" lists every state); Reason and Kind keep items with that
 // reason or media kind; OlderThan keeps items opened at least that long
 // ago. Limit defaults to 50, at most 500; Cursor is ReviewPage.Next.
+// VisibleTo, when set, is a reviewer's name (ReviewDecision.Reviewer):
+// only OPEN items and those whose current decision that reviewer took
+// are listed, as a reviewer key sees the queue.
 type ReviewListParams struct {
 	TenantID  string
+	VisibleTo string
 	State     string
 	Reason    string
 	Kind      types.Kind

@@ -128,6 +128,11 @@ func citylotsRuleSet(tb testing.TB, rules []json.RawMessage, events [][]byte) (*
 		if !slices.Equal(got, want) {
 			tb.Fatalf("event %s: matcher %v, reference %v", e, got, want)
 		}
+		valid, err := s.AppendMatchesValid(nil, e)
+		slices.Sort(valid)
+		if err != nil || !slices.Equal(valid, want) {
+			tb.Fatalf("event %s: matching as valid JSON %v (%v), reference %v", e, valid, err, want)
+		}
 		if len(got) > 0 {
 			matched++
 		}
@@ -175,6 +180,24 @@ func BenchmarkCitylots2Generated(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			s, _ := citylotsRuleSet(b, rules[name], events[:1000])
 			benchRuleSet(b, s, events)
+		})
+	}
+}
+
+// BenchmarkCitylots2GeneratedValid is BenchmarkCitylots2Generated matching
+// with AppendMatchesValid, as the bus does.
+func BenchmarkCitylots2GeneratedValid(b *testing.B) {
+	events := citylotsEvents(5000)
+	rules := citylots2Rules(b)
+	names := make([]string, 0, len(rules))
+	for name := range rules {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		b.Run(name, func(b *testing.B) {
+			s, _ := citylotsRuleSet(b, rules[name], events[:1000])
+			benchRuleSetValid(b, s, events)
 		})
 	}
 }

@@ -9,10 +9,44 @@ import (
 // without being decoded.
 type pathNode struct {
 	kids map[string]*pathNode
-	id   int32 // index of the exact path, or -1 when no rule uses it
+	// names and nodes list kids when there are few: comparing a member
+	// name with a handful of strings is cheaper than hashing it.
+	names []string
+	nodes []*pathNode
+	id    int32 // index of the exact path, or -1 when no rule uses it
+
+	// For reading trusted events: the node's index among all nodes, its
+	// parent, and how many paths rules use at or below it. Set by number.
+	num    int32
+	parent *pathNode
+	total  int32
 }
 
+const pathNodeListMax = 8
+
 func newPathNode() *pathNode { return &pathNode{id: -1} }
+
+// number sets num, parent and total over the tree rooted at n and returns
+// how many nodes it holds.
+func (n *pathNode) number() int {
+	count := 0
+	var walk func(x, parent *pathNode) int32
+	walk = func(x, parent *pathNode) int32 {
+		x.num = int32(count)
+		count++
+		x.parent = parent
+		x.total = 0
+		if x.id >= 0 {
+			x.total = 1
+		}
+		for _, k := range x.kids {
+			x.total += walk(k, x)
+		}
+		return x.total
+	}
+	walk(n, nil)
+	return count
+}
 
 // add inserts a dotted path and returns its node.
 func (n *pathNode) add(path string) *pathNode {
@@ -24,6 +58,12 @@ func (n *pathNode) add(path string) *pathNode {
 		if k == nil {
 			k = newPathNode()
 			n.kids[seg] = k
+			if len(n.kids) <= pathNodeListMax {
+				n.names = append(n.names, seg)
+				n.nodes = append(n.nodes, k)
+			} else {
+				n.names, n.nodes = nil, nil
+			}
 		}
 		n = k
 	}
@@ -57,7 +97,13 @@ func (n *pathNode) child(key []byte) *pathNode {
 	if n.kids == nil {
 		return nil
 	}
-	if k, ok := n.kids[bstr(key)]; ok {
+	if n.names != nil {
+		for i, name := range n.names {
+			if name == bstr(key) {
+				return n.nodes[i]
+			}
+		}
+	} else if k, ok := n.kids[bstr(key)]; ok {
 		return k
 	}
 	if bytes.IndexByte(key, '.') < 0 {
@@ -102,10 +148,58 @@ type flattener struct {
 	stack  []arrEntry
 	keyBuf []byte
 	arrays int32
+	// trusted: the event is known to be valid JSON (with no path given
+	// twice outside arrays), so values no rule reads are skipped by
+	// counting brackets rather than checked, and an object is left as soon
+	// as every path the rules use below it has had its value.
+	trusted bool
+	done    bool     // every path has its value: stop reading
+	inArray int32    // depth of arrays around the current value
+	gen     uint32   // generation of pathSeen and nodeGen
+	seen    []uint32 // per path id: == gen when its value was read outside arrays
+	nodeGen []uint32 // per node num: == gen when found is valid
+	found   []int32  // per node num: paths below it read outside arrays
 }
 
-func (f *flattener) reset(data []byte) {
+// sized prepares the per-path and per-node scratch of trusted reading.
+func (f *flattener) sized(npaths, nnodes int) {
+	f.seen = make([]uint32, npaths)
+	f.nodeGen = make([]uint32, nnodes)
+	f.found = make([]int32, nnodes)
+}
+
+// complete reports whether every path at or below n has had its value.
+func (f *flattener) complete(n *pathNode) bool {
+	return f.nodeGen[n.num] == f.gen && f.found[n.num] == n.total
+}
+
+// got records, for trusted reading, that path node n had its value.
+func (f *flattener) got(n *pathNode) {
+	if f.inArray > 0 || f.seen[n.id] == f.gen {
+		return
+	}
+	f.seen[n.id] = f.gen
+	for a := n; a != nil; a = a.parent {
+		if f.nodeGen[a.num] != f.gen {
+			f.nodeGen[a.num] = f.gen
+			f.found[a.num] = 0
+		}
+		f.found[a.num]++
+	}
+}
+
+func (f *flattener) reset(data []byte, trusted bool) {
 	f.data = data
+	f.trusted = trusted
+	f.done = false
+	f.inArray = 0
+	if trusted {
+		if f.gen++; f.gen == 0 {
+			clear(f.seen)
+			clear(f.nodeGen)
+			f.gen = 1
+		}
+	}
 	f.fields = f.fields[:0]
 	f.buf = f.buf[:0]
 	f.mem = f.mem[:0]
@@ -135,7 +229,7 @@ func (f *flattener) flatten(root *pathNode) error {
 		return f.err(i, "an event must be a JSON object")
 	}
 	i, err := f.object(i, root, 0)
-	if err != nil {
+	if err != nil || f.done {
 		return err
 	}
 	i = f.ws(i)
@@ -155,6 +249,13 @@ func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
 		return i + 1, nil
 	}
 	for {
+		if f.trusted && f.complete(n) {
+			if n.parent == nil {
+				f.done = true
+				return i, nil
+			}
+			return skipRestTrusted(d, i), nil
+		}
 		if i >= len(d) || d[i] != '"' {
 			return i, f.err(i, "want a member name in quotes")
 		}
@@ -175,9 +276,9 @@ func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
 		if k := n.child(key); k != nil {
 			i, err = f.value(i, k, depth+1)
 		} else {
-			i, err = skipValue(d, i, depth+1)
+			i, err = f.skip(i, depth+1)
 		}
-		if err != nil {
+		if err != nil || f.done {
 			return i, err
 		}
 		i = f.ws(i)
@@ -204,6 +305,7 @@ func (f *flattener) array(i int, n *pathNode, depth int) (int, error) {
 		return i + 1, nil
 	}
 	var err error
+	f.inArray++
 	for idx := int32(0); ; idx++ {
 		if i < len(d) && (d[i] == '{' || d[i] == '[') {
 			f.stack = append(f.stack, arrEntry{arr: id, idx: idx})
@@ -221,6 +323,7 @@ func (f *flattener) array(i int, n *pathNode, depth int) (int, error) {
 			continue
 		}
 		if i < len(d) && d[i] == ']' {
+			f.inArray--
 			return i + 1, nil
 		}
 		return i, f.err(i, "want ',' or ']' in array")
@@ -236,7 +339,7 @@ func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
 	switch c := d[i]; {
 	case c == '{':
 		if n.kids == nil {
-			return skipValue(d, i, depth)
+			return f.skip(i, depth)
 		}
 		return f.object(i, n, depth)
 	case c == '[':
@@ -296,6 +399,9 @@ func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
 }
 
 func (f *flattener) leaf(n *pathNode, vs int, num float64, numOK bool) {
+	if f.trusted {
+		f.got(n)
+	}
 	ms := len(f.mem)
 	f.mem = append(f.mem, f.stack...)
 	f.fields = append(f.fields, field{
@@ -303,6 +409,14 @@ func (f *flattener) leaf(n *pathNode, vs int, num float64, numOK bool) {
 		num: num, numOK: numOK,
 		ms: int32(ms), me: int32(len(f.mem)),
 	})
+}
+
+// skip passes over the value at d[i], which no rule reads.
+func (f *flattener) skip(i int, depth int) (int, error) {
+	if f.trusted {
+		return skipTrusted(f.data, i), nil
+	}
+	return skipValue(f.data, i, depth)
 }
 
 // skipValue validates and skips the JSON value at d[i].

@@ -72,6 +72,7 @@ func FuzzMatch(f *testing.F) {
 		s := NewRuleSet()
 		s.AddPattern("a", pa)
 		s.AddPattern("b", pb)
+		_, _ = s.AppendMatchesValid(nil, event) // any text: must not panic
 		got, err := s.Match(event)
 		if errors.Is(err, ErrEventTooComplex) {
 			return
@@ -95,6 +96,12 @@ func FuzzMatch(f *testing.F) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("patterns %s | %s\nevent %s\nrule set matched %v, reference %v", p1, p2, event, got, want)
+		}
+		if uniquePaths(root) {
+			valid, err := s.AppendMatchesValid(nil, event)
+			if err != nil || !slices.Equal(valid, want) {
+				t.Fatalf("patterns %s | %s\nevent %s\nmatching as valid JSON gave %v, %v; reference %v", p1, p2, event, valid, err, want)
+			}
 		}
 		for _, x := range []struct {
 			p    *Pattern
@@ -175,4 +182,34 @@ func FuzzInputTransformer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// uniquePaths reports whether no field path is given twice outside arrays
+// (by a repeated member name or a dotted alias), the condition under which
+// AppendMatchesValid promises Match's answer.
+func uniquePaths(root *jnode) bool {
+	seen := map[string]bool{}
+	var walk func(n *jnode, path string) bool
+	walk = func(n *jnode, path string) bool {
+		if path != "" {
+			if seen[path] {
+				return false
+			}
+			seen[path] = true
+		}
+		if n.kind != jObject {
+			return true
+		}
+		for i, k := range n.keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if !walk(n.vals[i], p) {
+				return false
+			}
+		}
+		return true
+	}
+	return walk(root, "")
 }

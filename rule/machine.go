@@ -207,6 +207,7 @@ func (vm *valueMatcher) add(m *matcher, next *state) {
 type machine struct {
 	root    *state
 	paths   *pathNode
+	nnodes  int // nodes of paths
 	npaths  int
 	nstates int
 	names   []string
@@ -269,6 +270,7 @@ func buildMachine(rules []compiledRule) *machine {
 			}
 		}
 	}
+	m.nnodes = m.paths.number()
 	m.finish(m.root)
 	m.pool.New = func() any { return newMatchCtx(m) }
 	return m
@@ -346,7 +348,7 @@ type matchCtx struct {
 }
 
 func newMatchCtx(m *machine) *matchCtx {
-	return &matchCtx{
+	c := &matchCtx{
 		m:        m,
 		stamp:    make([]uint32, m.npaths),
 		outer:    make([]int32, m.npaths),
@@ -356,12 +358,15 @@ func newMatchCtx(m *machine) *matchCtx {
 		seen:     make([]uint32, len(m.names)),
 		visited:  make([]uint32, m.nstates),
 	}
+	c.fl.sized(m.npaths, m.nnodes)
+	return c
 }
 
 // match flattens event and appends the indexes of the rules it matches.
-func (m *machine) match(event []byte) ([]int32, *matchCtx, error) {
+// When trusted, event is known to be valid JSON (see AppendMatchesValid).
+func (m *machine) match(event []byte, trusted bool) ([]int32, *matchCtx, error) {
 	c := m.pool.Get().(*matchCtx)
-	c.fl.reset(event)
+	c.fl.reset(event, trusted)
 	if err := c.fl.flatten(m.paths); err != nil {
 		c.fl.data = nil
 		m.pool.Put(c)

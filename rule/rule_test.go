@@ -45,6 +45,14 @@ func TestMatchCases(t *testing.T) {
 			if ref := refMatches(t, p, c.Event); ref != c.Match {
 				t.Fatalf("reference evaluator says %v, want %v", ref, c.Match)
 			}
+			if root, err := parseJSON(c.Event); err == nil && uniquePaths(root) {
+				s := NewRuleSet()
+				s.AddPattern("p", p)
+				valid, err := s.AppendMatchesValid(nil, c.Event)
+				if err != nil || (len(valid) == 1) != c.Match {
+					t.Fatalf("matching as valid JSON: %v, %v; want match %v", valid, err, c.Match)
+				}
+			}
 		})
 	}
 }

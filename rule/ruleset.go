@@ -116,8 +116,24 @@ func (s *RuleSet) Match(event []byte) ([]string, error) {
 
 // AppendMatches is Match appending to dst, for callers that reuse a slice.
 func (s *RuleSet) AppendMatches(dst []string, event []byte) ([]string, error) {
+	return s.appendMatches(dst, event, false)
+}
+
+// AppendMatchesValid is AppendMatches for an event already known to be
+// valid JSON, such as a json.RawMessage that encoding/json has decoded.
+// The parts of the event no rule reads are then passed over by counting
+// brackets instead of being checked, which is several times faster on
+// events whose rules read a few of many fields. For valid JSON the answer
+// is the same as AppendMatches'; for text that is not, it is unspecified
+// (an error, or matches read from the part that could be read), but the
+// call is safe.
+func (s *RuleSet) AppendMatchesValid(dst []string, event []byte) ([]string, error) {
+	return s.appendMatches(dst, event, true)
+}
+
+func (s *RuleSet) appendMatches(dst []string, event []byte, trusted bool) ([]string, error) {
 	m := s.machine()
-	idx, c, err := m.match(event)
+	idx, c, err := m.match(event, trusted)
 	if err != nil {
 		return dst, err
 	}
@@ -131,7 +147,7 @@ func (s *RuleSet) AppendMatches(dst []string, event []byte) ([]string, error) {
 // Matches reports whether event matches the pattern.
 func (p *Pattern) Matches(event []byte) (bool, error) {
 	m := buildMachine([]compiledRule{{name: "", pat: p}})
-	idx, c, err := m.match(event)
+	idx, c, err := m.match(event, false)
 	if err != nil {
 		return false, err
 	}
@@ -150,7 +166,7 @@ func (p *Pattern) Compile() *Matcher {
 
 // Match reports whether event matches.
 func (m *Matcher) Match(event []byte) (bool, error) {
-	idx, c, err := m.m.match(event)
+	idx, c, err := m.m.match(event, false)
 	if err != nil {
 		return false, err
 	}

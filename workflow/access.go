@@ -19,7 +19,9 @@ import (
 // they run for: a tenant's keys start them (for their own tenant only),
 // see, stop, redrive and settle the tasks of their own, and another
 // tenant's executions are reported missing, exactly like ones that do
-// not exist. A request without a principal is refused, never let through.
+// not exist. Reviewer keys reach no state machine, execution or task
+// token: their decisions resume executions through the review queue. A
+// request without a principal is refused, never let through.
 type Access struct {
 	p  identity.Principal
 	ok bool
@@ -65,12 +67,12 @@ func (a Access) PollActivities() error {
 }
 
 // Read allows listing and describing state machines and activities:
-// every principal but an operator.
+// every principal but operators and reviewers.
 func (a Access) Read() error {
 	if !a.ok {
 		return a.unauthenticated()
 	}
-	if a.p.Role == identity.RoleOperator || a.p.Role == "" {
+	if a.p.Role == identity.RoleOperator || a.p.Role == identity.RoleReviewer || a.p.Role == "" {
 		return errcode.New(errcode.PermissionDenied, "%s may not read state machines", roleName(a.p.Role))
 	}
 	return nil
@@ -113,7 +115,7 @@ func (a Access) StartTenant(requested string) (string, error) {
 }
 
 // ListTenant returns the tenant filter of a list of executions: a tenant
-// or reviewer key lists its own tenant's only; installation principals
+// key lists its own tenant's only; installation principals
 // list what they ask for ("" for every tenant).
 func (a Access) ListTenant(requested string) (string, error) {
 	if !a.ok {
@@ -123,7 +125,7 @@ func (a Access) ListTenant(requested string) (string, error) {
 		return requested, nil
 	}
 	switch a.p.Role {
-	case identity.RoleTenant, identity.RoleReviewer:
+	case identity.RoleTenant:
 		if a.p.Tenant == "" {
 			return "", errcode.New(errcode.PermissionDenied, "this key names no tenant")
 		}
@@ -144,8 +146,7 @@ func (a Access) SeeExecution(tenant string) bool {
 	if a.p.Installation() {
 		return true
 	}
-	switch a.p.Role {
-	case identity.RoleTenant, identity.RoleReviewer:
+	if a.p.Role == identity.RoleTenant {
 		return tenant != "" && a.p.Tenant == tenant
 	}
 	return false

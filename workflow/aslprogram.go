@@ -233,10 +233,16 @@ func (p *aslProgram) failParallel(frame json.RawMessage, errName, cause string, 
 	return p.step(frame, sc, func(f *asl.Frame, asc asl.StepContext) asl.Outcome { return p.m.FailParallel(f, errName, cause, asc) })
 }
 
-func (p *aslProgram) completeMap(frame json.RawMessage, results []json.RawMessage, failedAt []bool, failed int, sc stepContext) (json.RawMessage, outcome, error) {
+func (p *aslProgram) completeMap(frame json.RawMessage, items, results []json.RawMessage, failedAt []bool, failed int, sc stepContext) (json.RawMessage, outcome, error) {
 	vs, err := decodeAll(results)
 	if err != nil {
 		return nil, outcome{}, err
+	}
+	var its []any
+	if items != nil {
+		if its, err = decodeAll(items); err != nil {
+			return nil, outcome{}, fmt.Errorf("map items: %w", err)
+		}
 	}
 	for i, v := range vs {
 		if i < len(failedAt) && failedAt[i] {
@@ -246,7 +252,12 @@ func (p *aslProgram) completeMap(frame json.RawMessage, results []json.RawMessag
 			vs[i] = asl.ItemFailure{Error: e, Cause: c}
 		}
 	}
-	return p.step(frame, sc, func(f *asl.Frame, asc asl.StepContext) asl.Outcome { return p.m.CompleteMap(f, vs, failed, asc) })
+	return p.step(frame, sc, func(f *asl.Frame, asc asl.StepContext) asl.Outcome {
+		if its != nil && f.Pending != nil && f.Pending.Map != nil {
+			f.Pending.Map.Items = its
+		}
+		return p.m.CompleteMap(f, vs, failed, asc)
+	})
 }
 
 func (p *aslProgram) failMap(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error) {
@@ -262,4 +273,38 @@ func (p *aslProgram) newItemFrame(frame json.RawMessage, i int) (json.RawMessage
 		return nil, fmt.Errorf("map item %d: the frame is not waiting in a Map state with that many items", i)
 	}
 	return encode(p.m.NewItemFrame(f, i, f.Pending.Map.Items[i])), nil
+}
+
+func (p *aslProgram) detachMapItems(frame json.RawMessage, runARN string) (detached, error) {
+	f, err := decodeFrame(frame)
+	if err != nil {
+		return detached{}, err
+	}
+	if f.Pending == nil || f.Pending.Map == nil {
+		return detached{}, fmt.Errorf("map run %s: the frame is not waiting in a Map state", runARN)
+	}
+	mc := f.Pending.Map
+	d := detached{items: make([]json.RawMessage, len(mc.Items)), sizes: make([]int, len(mc.Items))}
+	for i, it := range mc.Items {
+		d.items[i], d.sizes[i] = encode(it), 1
+		if batch, ok := it.(map[string]any); ok && mc.Batched {
+			items, _ := batch["Items"].([]any)
+			d.sizes[i] = len(items)
+		}
+	}
+	d.template = encode(p.m.NewItemFrame(f, 0, nil))
+	mc.Total, mc.RunARN, mc.Items = len(mc.Items), runARN, nil
+	d.frame = encode(f)
+	return d, nil
+}
+
+func (p *aslProgram) itemFrame(template, item json.RawMessage) (json.RawMessage, error) {
+	f, err := decodeFrame(template)
+	if err != nil {
+		return nil, err
+	}
+	if f.Input, err = decodeValue(item); err != nil {
+		return nil, fmt.Errorf("map item: %w", err)
+	}
+	return encode(f), nil
 }

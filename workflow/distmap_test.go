@@ -49,27 +49,28 @@ func (m *memMapIO) WriteResults(_ context.Context, _ string, w *asl.ResultWrite)
 	return details, nil
 }
 
-// distributedMap reads JSON lines from b/items.jsonl; an item with "bad"
-// fails; 5% of failures are tolerated; results go to b/out/.
+// distributedMap reads JSON lines from b/items.jsonl; each item runs a
+// Task, and an item with "bad" runs a Task that fails; 5% of failures
+// are tolerated; results go to b/out/.
 const distributedMap = `{"StartAt": "Fan", "States": {"Fan": {"Type": "Map",
 	"ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "b", "Key": "items.jsonl"}},
 	"ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Check", "States": {
 		"Check": {"Type": "Choice", "Choices": [{"Variable": "$.bad", "BooleanEquals": true, "Next": "Bad"}], "Default": "Good"},
-		"Good": {"Type": "Pass", "Parameters": {"double.$": "States.MathAdd($.i, $.i)"}, "End": true},
-		"Bad": {"Type": "Fail", "Error": "Item.Bad", "Cause": "a bad item"}}},
-	"MaxConcurrency": 200, "ToleratedFailurePercentage": 5,
+		"Good": {"Type": "Task", "Resource": "test:fn:square", "Parameters": {"X.$": "$.i"}, "End": true},
+		"Bad": {"Type": "Task", "Resource": "test:fn:fail", "End": true}}},
+	"MaxConcurrency": 100, "ToleratedFailurePercentage": 5,
 	"ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "out"}},
 	"End": true}}}`
 
-// distItems is the test's Map size. The engine keeps a Map's items in
-// the Map frame, which it rewrites as iterations end, so a Map's cost
-// grows with its items squared: 10,000 items take minutes.
-var distItems = 1000
+// distItems is the test's Map size.
+var distItems = 10000
 
-func jsonLines(n, badEvery int) []byte {
+// jsonLines returns n JSON lines {"i", "bad"}, bad in percent of them
+// (spread evenly).
+func jsonLines(n, percent int) []byte {
 	var b bytes.Buffer
 	for i := range n {
-		fmt.Fprintf(&b, `{"i":%d,"bad":%t}`+"\n", i, badEvery > 0 && i%badEvery == 0)
+		fmt.Fprintf(&b, `{"i":%d,"bad":%t}`+"\n", i, i*percent/100 != (i+1)*percent/100)
 	}
 	return b.Bytes()
 }
@@ -98,27 +99,31 @@ func runDistributed(tb testing.TB, e *workflow.Engine, io *memMapIO, name string
 	return x, time.Since(start)
 }
 
-// TestDistributedMap: a distributed Map over 1,000 JSON lines read from
-// the bucket, 5% of them failing, within its tolerated failure
-// percentage; its results are written to the bucket; its iterations do
-// not fill the execution's history. With 7% failing it fails.
+// TestDistributedMap: a distributed Map over 10,000 JSON lines read
+// from the bucket, each running a Task, 3% of them failing, within its
+// tolerated failure percentage of 5%: its results are written to the
+// bucket, its map run counts its items and lists its child executions,
+// and its iterations do not fill the execution's history. With 8%
+// failing it fails with States.ExceedToleratedFailureThreshold.
 func TestDistributedMap(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("distributed Map test runs 1,000 iterations")
+		t.Skip("distributed Map test runs 10,000 iterations")
 	}
 	for name, db := range map[string]func(testing.TB) string{"sqlite": workflowtest.SQLite, "postgres": workflowtest.Postgres} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			ctx := context.Background()
 			mio := &memMapIO{objects: map[string][]byte{}}
 			cfg := workflowtest.Config(db(t), workflowtest.Resources())
 			cfg.MapIO = mio
 			e := workflowtest.StartEngine(t, cfg)
-			x, took := runDistributed(t, e, mio, "ten-thousand", jsonLines(distItems, 20))
+			x, took := runDistributed(t, e, mio, "ten-thousand", jsonLines(distItems, 3))
 			if x.Status != workflow.StatusSucceeded {
 				t.Fatalf("execution %s: %s %s", x.Status, x.Error, x.Cause)
 			}
 			t.Logf("%d items in %v (%.0f items/s)", distItems, took, float64(distItems)/took.Seconds())
+			bad := distItems * 3 / 100
 			var out struct {
 				MapRunArn           string
 				ResultWriterDetails struct{ Bucket, Key string }
@@ -141,17 +146,60 @@ func TestDistributedMap(t *testing.T) {
 				}
 			}
 			mio.mu.Unlock()
-			if len(manifest) == 0 || len(failed) != distItems/20 || len(succeeded) != distItems-distItems/20 {
+			if len(manifest) == 0 || len(failed) != bad || len(succeeded) != distItems-bad {
 				t.Fatalf("results: manifest %q, %d failed, %d succeeded", manifest, len(failed), len(succeeded))
 			}
-			h, _, err := e.History(context.Background(), x.ARN, workflow.HistoryParams{Limit: 1000})
+			var last struct {
+				Index  int
+				Output struct{ Y int }
+			}
+			if err := json.Unmarshal(succeeded[len(succeeded)-1], &last); err != nil || last.Output.Y != last.Index*last.Index || last.Index < distItems-3 {
+				t.Fatalf("last result %s: %v", succeeded[len(succeeded)-1], err)
+			}
+			h, _, err := e.History(ctx, x.ARN, workflow.HistoryParams{Limit: 1000})
 			if err != nil || len(h) > 50 {
 				t.Fatalf("history of %d events: %v", len(h), err)
 			}
 
-			x, _ = runDistributed(t, e, mio, "too-many-bad", jsonLines(400, 14))
+			runs, _, err := e.ListMapRuns(ctx, x.ARN, 0, "")
+			if err != nil || len(runs) != 1 || runs[0].ARN != out.MapRunArn {
+				t.Fatalf("map runs %+v (output names %s): %v", runs, out.MapRunArn, err)
+			}
+			run, err := e.DescribeMapRun(ctx, out.MapRunArn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := workflow.MapRunCounts{Succeeded: distItems - bad, Failed: bad, Total: distItems, ResultsWritten: distItems}
+			if run.Status != "SUCCEEDED" || run.Items != want || run.Executions != want || run.MaxConcurrency != 100 || run.ToleratedFailurePercentage != 5 {
+				t.Fatalf("map run %+v, want counts %+v", run, want)
+			}
+			var children, failedChildren int
+			for next := ""; ; {
+				page, n, err := e.ListMapRunExecutions(ctx, out.MapRunArn, "", 1000, next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				children += len(page)
+				if next = n; next == "" {
+					break
+				}
+			}
+			fails, _, err := e.ListMapRunExecutions(ctx, out.MapRunArn, workflow.StatusFailed, 1000, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			failedChildren = len(fails)
+			if children != distItems || failedChildren != bad || fails[0].StopDate == nil {
+				t.Fatalf("child executions: %d, %d failed (%+v)", children, failedChildren, fails[0])
+			}
+
+			x, _ = runDistributed(t, e, mio, "too-many-bad", jsonLines(2000, 8))
 			if x.Status != workflow.StatusFailed || x.Error != "States.ExceedToleratedFailureThreshold" {
-				t.Fatalf("7%% failing: %s %s %s", x.Status, x.Error, x.Cause)
+				t.Fatalf("8%% failing: %s %s %s", x.Status, x.Error, x.Cause)
+			}
+			runs, _, err = e.ListMapRuns(ctx, x.ARN, 0, "")
+			if err != nil || len(runs) != 1 || runs[0].Status != "FAILED" || runs[0].Items.Failed != 101 || runs[0].Items.Running != 0 {
+				t.Fatalf("map run of the failed Map: %+v %v", runs, err)
 			}
 		})
 	}

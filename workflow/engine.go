@@ -132,6 +132,8 @@ type Engine struct {
 	// swept counts executions removed by retention since space was last
 	// reclaimed.
 	swept atomic.Int64
+	// mapItems keeps the items of recent map runs (they never change).
+	mapItems itemCache
 }
 
 const stepJobKind = "landfall_workflow_step"

@@ -24,7 +24,15 @@ type program interface {
 	failParallel(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error)
 	// completeMap: failedAt marks the iterations that failed (their
 	// results are {"Error", "Cause"}), failed counts them.
-	completeMap(frame json.RawMessage, results []json.RawMessage, failedAt []bool, failed int, sc stepContext) (json.RawMessage, outcome, error)
+	// items are the Map's items when detachMapItems took them out of the
+	// frame (nil otherwise).
+	completeMap(frame json.RawMessage, items, results []json.RawMessage, failedAt []bool, failed int, sc stepContext) (json.RawMessage, outcome, error)
+	// detachMapItems takes the items out of a frame stopped at a Map
+	// state and names the map run.
+	detachMapItems(frame json.RawMessage, runARN string) (detached, error)
+	// itemFrame returns the frame of an iteration over item, from the
+	// template detachMapItems returned.
+	itemFrame(template, item json.RawMessage) (json.RawMessage, error)
 	failMap(frame json.RawMessage, errName, cause string, sc stepContext) (json.RawMessage, outcome, error)
 	// newItemFrame returns the frame of Map iteration i of a frame stopped
 	// at a Map state.
@@ -126,4 +134,16 @@ type executionContext struct {
 	RedriveCount     int
 	StateMachineID   string
 	StateMachineName string
+}
+
+// detached is what detachMapItems took out of a Map frame.
+type detached struct {
+	frame json.RawMessage // without the items
+	items []json.RawMessage
+	// sizes counts the Map's items in each of items: 1, or the size of
+	// an ItemBatcher's batch.
+	sizes []int
+	// template is the frame of an iteration with a null input, from
+	// which itemFrame makes each iteration's.
+	template json.RawMessage
 }

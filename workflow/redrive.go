@@ -107,6 +107,9 @@ func (t *txn) redriveChildren(f *frameRow) error {
 		return err
 	}
 	f.status, f.pending, f.failedChildren = frameChildren, 0, 0
+	if spec.Run != "" {
+		t.mapRunEnd(spec.Run, mapRunRunning)
+	}
 	var again []*frameRow
 	for _, id := range ids {
 		c, err := t.loadFrame(id)

@@ -121,6 +121,8 @@ func (s *sqlStore) ExecutionsDelete(ctx context.Context, tx dbtx, arns []string)
 		`DELETE FROM wf_history WHERE execution_arn IN ` + in,
 		`DELETE FROM wf_tasks WHERE execution_arn IN ` + in,
 		`DELETE FROM wf_frames WHERE execution_arn IN ` + in,
+		`DELETE FROM wf_map_items WHERE run IN (SELECT arn FROM wf_map_runs WHERE execution_arn IN ` + in + `)`,
+		`DELETE FROM wf_map_runs WHERE execution_arn IN ` + in,
 		`DELETE FROM wf_executions WHERE arn IN ` + in,
 	} {
 		if _, err := tx.exec(ctx, q, args...); err != nil {

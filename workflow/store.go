@@ -32,6 +32,7 @@ type store interface {
 	ActivityList(ctx context.Context, tx dbtx, p *activityListParams) ([]Activity, error)
 	ActivityDelete(ctx context.Context, tx dbtx, p *activityDeleteParams) error
 	executionStore
+	mapRunStore
 	metaStore
 	queueStore
 	retentionStore
@@ -731,6 +732,9 @@ type transitionStore interface {
 	// locking it where the driver locks rows.
 	ExecutionLockStmt(p *executionGetParams) stmt
 	FrameGetStmt(p *frameGetParams) stmt
+	// FrameParentGetStmt reads the parent of a frame (no row for a root
+	// frame).
+	FrameParentGetStmt(p *frameGetParams) stmt
 	FrameInsertStmt(p *frameWriteParams) stmt
 	// FrameUpdateStmt changes a frame only while its version is the one
 	// read (compare-and-swap).
@@ -817,19 +821,34 @@ func (s *sqlStore) FrameGetStmt(p *frameGetParams) stmt {
 	return stmt{`SELECT ` + frameCols + ` FROM wf_frames WHERE id = ` + s.placeholder(1), []any{p.ID}}
 }
 
+func (s *sqlStore) FrameParentGetStmt(p *frameGetParams) stmt {
+	return stmt{`SELECT ` + frameCols + ` FROM wf_frames WHERE id = (SELECT parent_id FROM wf_frames WHERE id = ` + s.placeholder(1) + `)`, []any{p.ID}}
+}
+
 func (s *sqlStore) FrameInsertStmt(p *frameWriteParams) stmt {
 	f := p.F
-	// version is 1; the other 23 columns and updated_us are bound.
-	return stmt{`INSERT INTO wf_frames (` + frameCols + `, updated_us) VALUES (` + s.seq(1, 7) + `, 1, ` + s.seq(8, 16) + `)`,
+	// version is 1; the other 22 columns, updated_us and created_us are
+	// bound.
+	return stmt{`INSERT INTO wf_frames (` + frameCols + `, updated_us, created_us) VALUES (` + s.seq(1, 7) + `, 1, ` + s.seq(8, 17) + `)`,
 		[]any{f.id, f.execARN, f.parentID, f.idx, f.gen, f.path, f.status, string(f.frame), f.taskToken, f.wakeUS,
 			f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec, f.output, f.errName, f.cause, f.lastEvent,
-			string(f.checkpoint), f.checkpointKind, p.UpdatedUS}}
+			string(f.checkpoint), f.checkpointKind, p.UpdatedUS, p.UpdatedUS}}
 }
 
 func (s *sqlStore) FrameUpdateStmt(p *frameWriteParams) stmt {
 	f := p.F
-	cols := []string{"status", "frame", "task_token", "wake_us", "pending", "next_child", "total_children", "max_children", "failed_children",
-		"child_spec", "output", "error", "cause", "last_event", "updated_us", "checkpoint", "checkpoint_kind"}
+	cols := []string{"status", "task_token", "wake_us", "pending", "next_child", "total_children", "max_children", "failed_children",
+		"child_spec", "output", "error", "cause", "last_event", "updated_us", "checkpoint_kind"}
+	args := []any{f.status, f.taskToken, f.wakeUS, f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec,
+		f.output, f.errName, f.cause, f.lastEvent, p.UpdatedUS, f.checkpointKind}
+	// The frame and checkpoint documents are written only when they
+	// changed: a Map frame whose iterations end changes its counters only.
+	if !sameBytes(f.frame, f.read) {
+		cols, args = append(cols, "frame"), append(args, string(f.frame))
+	}
+	if !sameBytes(f.checkpoint, f.readCheckpoint) {
+		cols, args = append(cols, "checkpoint"), append(args, string(f.checkpoint))
+	}
 	set := make([]string, len(cols))
 	for i, c := range cols {
 		set[i] = c + " = " + s.placeholder(i+1)
@@ -837,8 +856,16 @@ func (s *sqlStore) FrameUpdateStmt(p *frameWriteParams) stmt {
 	n := len(cols)
 	return stmt{`UPDATE wf_frames SET version = version + 1, ` + strings.Join(set, ", ") +
 		` WHERE id = ` + s.placeholder(n+1) + ` AND version = ` + s.placeholder(n+2),
-		[]any{f.status, string(f.frame), f.taskToken, f.wakeUS, f.pending, f.nextChild, f.total, f.maxChild, f.failedChildren, f.childSpec,
-			f.output, f.errName, f.cause, f.lastEvent, p.UpdatedUS, string(f.checkpoint), f.checkpointKind, f.id, f.version}}
+		append(args, f.id, f.version)}
+}
+
+// sameBytes reports whether a and b are the same slice (not merely equal
+// bytes): a frame replaced by the interpreter is always a new slice.
+func sameBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0]
 }
 
 func (s *sqlStore) FrameCancelStmt(p *frameCancelParams) stmt {

@@ -86,6 +86,10 @@ type frameRow struct {
 	checkpointKind                      string
 
 	isNew, dirty bool
+	// read and readCheckpoint are frame and checkpoint as read: an update
+	// that leaves them as they were does not write them again (a Map
+	// frame is rewritten at every iteration's end).
+	read, readCheckpoint json.RawMessage
 }
 
 const frameCols = `id, execution_arn, parent_id, idx, gen, path, status, version, frame, task_token, wake_us, pending, next_child, total_children, max_children, failed_children, child_spec, output, error, cause, last_event, checkpoint, checkpoint_kind`
@@ -97,6 +101,7 @@ func scanFrame(r row) (*frameRow, error) {
 		&f.pending, &f.nextChild, &f.total, &f.maxChild, &f.failedChildren, &f.childSpec, &f.output, &f.errName, &f.cause, &f.lastEvent,
 		&checkpoint, &f.checkpointKind)
 	f.frame, f.checkpoint = json.RawMessage(frame), json.RawMessage(checkpoint)
+	f.read, f.readCheckpoint = f.frame, f.checkpoint
 	return f, err
 }
 
@@ -115,6 +120,11 @@ type childSpec struct {
 	ToleratedPercent float64 `json:"tp"` // -1: not set
 	// Distributed marks a DISTRIBUTED-mode Map: its iterations are quiet.
 	Distributed bool `json:"d,omitempty"`
+	// Run is a distributed Map's map run: its items are rows of
+	// wf_map_items, and Tmpl is the frame of an iteration with a null
+	// input (see program.detachMapItems).
+	Run  string          `json:"r,omitempty"`
+	Tmpl json.RawMessage `json:"t,omitempty"`
 }
 
 type taskRow struct {
@@ -186,6 +196,11 @@ type txn struct {
 	canInline bool
 	inline    *taskRun
 	activity  bool // a new activity task was queued
+
+	// runItems are the items of the map runs this transition started;
+	// mapRuns are the writes to map runs and their items.
+	runItems map[string][]json.RawMessage
+	mapRuns  []stmt
 }
 
 // transition runs f as one transition of execution execARN: it locks the
@@ -208,10 +223,10 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 		stmts := []stmt{e.st.ExecutionLockStmt(&executionGetParams{ARN: execARN})}
 		scans := []func(row) error{func(r row) (err error) { x, err = scanExec(r); return err }}
 		if prefetch != "" {
-			// The frame the transition is about comes in the same round
-			// trip (the execution row's lock already covers it).
-			stmts = append(stmts, e.st.FrameGetStmt(&frameGetParams{ID: prefetch}))
-			scans = append(scans, func(r row) error {
+			// The frame the transition is about, and its parent, which
+			// its end changes, come in the same round trip (the
+			// execution row's lock already covers them).
+			scan := func(r row) error {
 				f, err := scanFrame(r)
 				if errors.Is(err, errNoRows) {
 					return nil
@@ -220,7 +235,9 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 					t.frames[f.id] = f
 				}
 				return err
-			})
+			}
+			stmts = append(stmts, e.st.FrameGetStmt(&frameGetParams{ID: prefetch}), e.st.FrameParentGetStmt(&frameGetParams{ID: prefetch}))
+			scans = append(scans, scan, scan)
 		}
 		err := tx.queryRows(ctx, stmts, scans)
 		if errors.Is(err, errNoRows) {
@@ -229,8 +246,10 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 		if err != nil {
 			return err
 		}
-		if f, ok := t.frames[prefetch]; ok && f.execARN != execARN {
-			delete(t.frames, prefetch)
+		for id, f := range t.frames {
+			if f.execARN != execARN {
+				delete(t.frames, id)
+			}
 		}
 		t.exec = x
 		if t.prog, err = e.progs.get(x.definition, e.compile); err != nil {
@@ -413,8 +432,10 @@ func (t *txn) flush() error {
 		cas = append(cas, len(batch))
 		batch = append(batch, st.FrameUpdateStmt(&frameWriteParams{F: f, UpdatedUS: now}))
 	}
+	batch = append(batch, t.mapRuns...)
 	for _, prefix := range t.cancelled {
 		batch = append(batch, st.FrameCancelStmt(&frameCancelParams{ExecutionARN: t.exec.arn, Prefix: prefix, UpdatedUS: now}))
+		batch = append(batch, st.MapRunAbortStmt(&mapRunAbortParams{ExecutionARN: t.exec.arn, Prefix: prefix, StopUS: now}))
 	}
 	if len(t.cancelled) > 0 {
 		batch = append(batch, st.TaskCancelStmt(&taskCancelParams{ExecutionARN: t.exec.arn}))
@@ -717,8 +738,15 @@ func (t *txn) startParallel(f *frameRow, out outcome) error {
 func (t *txn) startMap(f *frameRow, out outcome) error {
 	gen := t.event(f, "MapStateStarted", map[string]any{"length": out.mapItems})
 	f.checkpoint, f.checkpointKind = f.frame, "children"
-	spec, _ := json.Marshal(childSpec{Kind: "map", State: out.stateName, Gen: gen, ToleratedCount: out.toleratedCount, ToleratedPercent: out.toleratedPercent,
-		Distributed: out.distributed})
+	cs := childSpec{Kind: "map", State: out.stateName, Gen: gen, ToleratedCount: out.toleratedCount, ToleratedPercent: out.toleratedPercent,
+		Distributed: out.distributed}
+	if out.distributed {
+		if err := t.startMapRun(f, &cs, out); err != nil {
+			return err
+		}
+		f.checkpoint = f.frame
+	}
+	spec, _ := json.Marshal(cs)
 	f.status, f.childSpec = frameChildren, string(spec)
 	f.total, f.maxChild, f.failedChildren = out.mapItems, out.maxConcurrency, 0
 	n := out.mapItems
@@ -749,14 +777,23 @@ func (t *txn) startMap(f *frameRow, out outcome) error {
 }
 
 func (t *txn) newItem(parent *frameRow, i int) (*frameRow, error) {
-	frame, err := t.prog.newItemFrame(parent.frame, i)
+	var spec childSpec
+	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
+	var frame json.RawMessage
+	var err error
+	if spec.Run != "" {
+		var item json.RawMessage
+		if item, err = t.mapItem(spec.Run, i, parent.total); err == nil {
+			frame, err = t.prog.itemFrame(spec.Tmpl, item)
+		}
+	} else {
+		frame, err = t.prog.newItemFrame(parent.frame, i)
+	}
 	if err != nil {
 		return nil, err
 	}
 	parent.nextChild = i + 1
 	parent.pending++
-	var spec childSpec
-	_ = json.Unmarshal([]byte(parent.childSpec), &spec)
 	if !spec.Distributed {
 		t.event(parent, "MapIterationStarted", map[string]any{"name": spec.State, "index": i})
 	}
@@ -804,6 +841,7 @@ func (t *txn) finishFrame(f *frameRow, output json.RawMessage, failed bool, errN
 				t.event(parent, "MapIterationFailed", map[string]any{"name": spec.State, "index": f.idx})
 			}
 			if !tolerated(spec, parent.failedChildren, parent.total) {
+				t.mapRunEnd(spec.Run, mapRunFailed)
 				t.event(parent, "MapStateFailed", nil)
 				t.cancelChildren(parent)
 				name, why := errName, cause
@@ -884,9 +922,17 @@ func (t *txn) completeChildren(parent *frameRow) error {
 		nf, out, err := t.prog.completeParallel(parent.frame, outputs, t.sc())
 		return t.apply(parent, nf, out, err)
 	}
+	var items []json.RawMessage
+	if spec.Run != "" {
+		var err error
+		if items, err = t.mapRunItems(spec.Run, parent.total); err != nil {
+			return err
+		}
+		t.mapRunEnd(spec.Run, mapRunSucceeded)
+	}
 	t.event(parent, "MapStateSucceeded", nil)
 	parent.checkpoint, parent.checkpointKind = nil, ""
-	nf, out, err := t.prog.completeMap(parent.frame, outputs, failed, parent.failedChildren, t.sc())
+	nf, out, err := t.prog.completeMap(parent.frame, items, outputs, failed, parent.failedChildren, t.sc())
 	return t.apply(parent, nf, out, err)
 }
 

@@ -63,14 +63,11 @@ func (h *Handler) validateDefinition(ctx context.Context, body []byte) (any, err
 }
 
 func (h *Handler) describeForExecution(ctx context.Context, body []byte) (any, error) {
-	arn, err := h.executionARN(body)
+	x, err := h.executionOf(ctx, body, false)
 	if err != nil {
 		return nil, err
 	}
-	x, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), arn, false)
-	if err != nil {
-		return nil, mapErr(err, "ExecutionDoesNotExist", "")
-	}
+	arn := x.ARN
 	def, err := h.e.ExecutionDefinition(ctx, arn)
 	if err != nil {
 		return nil, mapErr(err, "ExecutionDoesNotExist", "")
@@ -240,10 +237,7 @@ func (h *Handler) tagResource(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
-	}
-	if err := resourceARN(req.ResourceARN); err != nil {
+	if err := tagged(ctx, req.ResourceARN, administers); err != nil {
 		return nil, err
 	}
 	tags, err := tagMap(req.Tags)
@@ -261,10 +255,7 @@ func (h *Handler) untagResource(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
-	}
-	if err := resourceARN(req.ResourceARN); err != nil {
+	if err := tagged(ctx, req.ResourceARN, administers); err != nil {
 		return nil, err
 	}
 	return struct{}{}, tagErr(h.e.UntagResource(ctx, req.ResourceARN, req.TagKeys))
@@ -277,11 +268,8 @@ func (h *Handler) listTags(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := resourceARN(req.ResourceARN); err != nil {
+	if err := tagged(ctx, req.ResourceARN, reads); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	m, err := h.e.ListTags(ctx, req.ResourceARN)
 	if err != nil {
@@ -303,13 +291,6 @@ func sortTags(tags []tag) {
 	}
 }
 
-func resourceARN(arn string) error {
-	if arnKind(arn, "stateMachine") == nil || arnKind(arn, "activity") == nil {
-		return nil
-	}
-	return fail("InvalidArn", "Invalid Arn: '%s': tags belong to state machines, aliases and activities", arn)
-}
-
 // ---- versions ----
 
 func versionOut(v *workflow.Version) map[string]any {
@@ -325,10 +306,7 @@ func (h *Handler) publishVersion(ctx context.Context, body []byte) (any, error) 
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
-	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+	if err := machine(ctx, req.StateMachineARN, administers); err != nil {
 		return nil, err
 	}
 	v, err := h.e.PublishVersion(ctx, req.StateMachineARN, req.RevisionID, req.Description)
@@ -350,11 +328,8 @@ func (h *Handler) listVersions(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+	if err := machine(ctx, req.StateMachineARN, reads); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	vs, err := h.e.ListVersions(ctx, req.StateMachineARN)
 	if err != nil {
@@ -378,11 +353,8 @@ func (h *Handler) deleteVersion(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
-	}
-	if err := arnKind(req.ARN, "stateMachine"); err != nil || !workflow.IsVersionARN(req.ARN) {
-		return nil, fail("InvalidArn", "Invalid Arn: '%s': not a state machine version ARN", req.ARN)
+	if err := version(ctx, req.ARN, administers); err != nil {
+		return nil, err
 	}
 	if err := h.e.DeleteVersion(ctx, req.ARN); err != nil {
 		if errcode.Of(err) == errcode.AlreadyExists {
@@ -437,13 +409,6 @@ func (h *Handler) createAlias(ctx context.Context, body []byte) (any, error) {
 	return map[string]any{"stateMachineAliasArn": a.ARN, "creationDate": ep(a.CreatedAt)}, nil
 }
 
-func aliasARN(arn string) error {
-	if err := arnKind(arn, "stateMachine"); err != nil || !workflow.IsAliasARN(arn) {
-		return fail("InvalidArn", "Invalid Arn: '%s': not a state machine alias ARN", arn)
-	}
-	return nil
-}
-
 func (h *Handler) describeAlias(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		ARN string `json:"stateMachineAliasArn"`
@@ -451,11 +416,8 @@ func (h *Handler) describeAlias(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := aliasARN(req.ARN); err != nil {
+	if err := alias(ctx, req.ARN, reads); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	a, err := h.e.DescribeAlias(ctx, req.ARN)
 	if err != nil {
@@ -474,10 +436,7 @@ func (h *Handler) updateAlias(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
-	}
-	if err := aliasARN(req.ARN); err != nil {
+	if err := alias(ctx, req.ARN, administers); err != nil {
 		return nil, err
 	}
 	if req.Description == nil && len(req.Routing) == 0 {
@@ -499,11 +458,8 @@ func (h *Handler) listAliases(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+	if err := machine(ctx, req.StateMachineARN, reads); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	as, err := h.e.ListAliases(ctx, req.StateMachineARN)
 	if err != nil {
@@ -527,10 +483,7 @@ func (h *Handler) deleteAlias(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
-	}
-	if err := aliasARN(req.ARN); err != nil {
+	if err := alias(ctx, req.ARN, administers); err != nil {
 		return nil, err
 	}
 	return struct{}{}, aliasErr(h.e.DeleteAlias(ctx, req.ARN))
@@ -538,10 +491,32 @@ func (h *Handler) deleteAlias(ctx context.Context, body []byte) (any, error) {
 
 // ---- map runs ----
 
-// listMapRuns lists the map runs of an execution. Map runs are the child
-// executions of a distributed Map; this engine runs every Map inline (its
-// iterations are frames of the execution itself), so an execution has
-// none.
+// mapRun reads the map run arn names for the caller, who must be able to
+// read its execution; another tenant's run is reported missing.
+func (h *Handler) mapRun(ctx context.Context, arn string) (*workflow.MapRun, error) {
+	if err := arnKind(arn, "mapRun"); err != nil {
+		return nil, err
+	}
+	run, err := h.e.DescribeMapRun(ctx, arn)
+	if err == nil {
+		_, err = h.e.Authorize(ctx, workflow.AccessOf(ctx), run.ExecutionARN, false)
+	}
+	if errcode.Of(err) == errcode.NotFound {
+		return nil, fail("ResourceNotFound", "Map run %s does not exist", arn)
+	}
+	if err != nil {
+		return nil, mapErr(err, "", "")
+	}
+	return run, nil
+}
+
+func mapRunCounts(c workflow.MapRunCounts) map[string]any {
+	return map[string]any{"pending": c.Pending, "running": c.Running, "succeeded": c.Succeeded, "failed": c.Failed, "timedOut": c.TimedOut,
+		"aborted": c.Aborted, "total": c.Total, "resultsWritten": c.ResultsWritten, "failuresNotRedrivable": 0, "pendingRedrive": 0}
+}
+
+// listMapRuns lists the map runs of an execution: one for each
+// distributed Map state it ran.
 func (h *Handler) listMapRuns(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		ExecutionARN string `json:"executionArn"`
@@ -551,16 +526,32 @@ func (h *Handler) listMapRuns(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.ExecutionARN, "execution"); err != nil {
+	if _, err := h.execution(ctx, req.ExecutionARN, false); err != nil {
 		return nil, err
 	}
-	if _, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), req.ExecutionARN, false); err != nil {
-		return nil, mapErr(err, "ExecutionDoesNotExist", "")
+	runs, next, err := h.e.ListMapRuns(ctx, req.ExecutionARN, req.MaxResults, req.NextToken)
+	if errcode.Of(err) == errcode.Invalid {
+		return nil, fail("InvalidToken", "%s", errcode.MessageOf(err))
 	}
-	if req.NextToken != "" {
-		return nil, fail("InvalidToken", "nextToken %q is not a token this server issued", req.NextToken)
+	if err != nil {
+		return nil, mapErr(err, "", "")
 	}
-	return map[string]any{"mapRuns": []any{}}, nil
+	items := make([]map[string]any, 0, len(runs))
+	for _, r := range runs {
+		item := map[string]any{"mapRunArn": r.ARN, "executionArn": r.ExecutionARN, "stateMachineArn": mapRunMachine(r.ARN), "startDate": ep(r.StartDate)}
+		if r.StopDate != nil {
+			item["stopDate"] = epp(r.StopDate)
+		}
+		items = append(items, item)
+	}
+	return map[string]any{"mapRuns": items, "nextToken": nullable(next)}, nil
+}
+
+// mapRunMachine is the ARN of the state machine a map run's child
+// executions run: the Map state's ItemProcessor, named MACHINE/STATE.
+func mapRunMachine(arn string) string {
+	m := strings.Replace(arn, ":mapRun:", ":stateMachine:", 1)
+	return m[:strings.LastIndexByte(m, ':')]
 }
 
 func (h *Handler) describeMapRun(ctx context.Context, body []byte) (any, error) {
@@ -570,11 +561,16 @@ func (h *Handler) describeMapRun(ctx context.Context, body []byte) (any, error) 
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.MapRunARN, "mapRun"); err != nil {
+	r, err := h.mapRun(ctx, req.MapRunARN)
+	if err != nil {
 		return nil, err
 	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
+	out := map[string]any{"mapRunArn": r.ARN, "executionArn": r.ExecutionARN, "status": r.Status, "startDate": ep(r.StartDate),
+		"maxConcurrency": r.MaxConcurrency, "toleratedFailurePercentage": max(r.ToleratedFailurePercentage, 0),
+		"toleratedFailureCount": max(r.ToleratedFailureCount, 0), "itemCounts": mapRunCounts(r.Items),
+		"executionCounts": mapRunCounts(r.Executions), "redriveCount": 0}
+	if r.StopDate != nil {
+		out["stopDate"] = epp(r.StopDate)
 	}
-	return nil, fail("ResourceNotFound", "Map run %s does not exist: this engine runs every Map inline, without map runs", req.MapRunARN)
+	return out, nil
 }

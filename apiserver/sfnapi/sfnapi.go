@@ -376,11 +376,8 @@ func (h *Handler) updateStateMachine(ctx context.Context, body []byte) (any, err
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+	if err := machine(ctx, req.StateMachineARN, administers); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	sm, v, err := h.e.UpdateStateMachineWith(ctx, workflow.UpdateStateMachineParams{ARN: req.StateMachineARN, Definition: req.Definition, RoleARN: req.RoleARN,
 		Logging: configDoc(req.Logging), Tracing: configDoc(req.Tracing), Publish: req.Publish, VersionDescription: req.VersionDescription})
@@ -401,11 +398,8 @@ func (h *Handler) describeStateMachine(ctx context.Context, body []byte) (any, e
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+	if err := machine(ctx, req.StateMachineARN, reads); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	if workflow.IsAliasARN(req.StateMachineARN) {
 		return nil, fail("ValidationException", "%s is an alias: describe it with DescribeStateMachineAlias", req.StateMachineARN)
@@ -494,11 +488,8 @@ func (h *Handler) deleteStateMachine(ctx context.Context, body []byte) (any, err
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+	if err := machine(ctx, req.StateMachineARN, administers); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Administer(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	return struct{}{}, mapErr(h.e.DeleteStateMachine(ctx, req.StateMachineARN), "StateMachineDoesNotExist", "")
 }
@@ -552,11 +543,8 @@ func (h *Handler) startSyncExecution(ctx context.Context, body []byte) (any, err
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.StateMachineARN, "stateMachine"); err != nil {
+	if err := machine(ctx, req.StateMachineARN, reads); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	sm, err := h.e.DescribeStateMachine(ctx, req.StateMachineARN)
 	if err != nil {
@@ -632,22 +620,10 @@ type executionRequest struct {
 	ExecutionARN string `json:"executionArn"`
 }
 
-func (h *Handler) executionARN(body []byte) (string, error) {
-	var req executionRequest
-	if err := decode(body, &req); err != nil {
-		return "", err
-	}
-	return req.ExecutionARN, arnKind(req.ExecutionARN, "execution")
-}
-
 func (h *Handler) describeExecution(ctx context.Context, body []byte) (any, error) {
-	arn, err := h.executionARN(body)
+	x, err := h.executionOf(ctx, body, false)
 	if err != nil {
 		return nil, err
-	}
-	x, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), arn, false)
-	if err != nil {
-		return nil, mapErr(err, "ExecutionDoesNotExist", "")
 	}
 	out := executionOut(x)
 	if x.CorrelationID != "" {
@@ -659,6 +635,7 @@ func (h *Handler) describeExecution(ctx context.Context, body []byte) (any, erro
 func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		StateMachineARN string `json:"stateMachineArn"`
+		MapRunARN       string `json:"mapRunArn"`
 		StatusFilter    string `json:"statusFilter"`
 		MaxResults      int    `json:"maxResults"`
 		NextToken       string `json:"nextToken"`
@@ -666,8 +643,14 @@ func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) 
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	if req.MapRunARN != "" {
+		if req.StateMachineARN != "" {
+			return nil, fail("ValidationException", "give a stateMachineArn or a mapRunArn, not both")
+		}
+		return h.listMapRunExecutions(ctx, req.MapRunARN, req.StatusFilter, req.MaxResults, req.NextToken)
+	}
 	if req.StateMachineARN == "" {
-		return nil, fail("ValidationException", "stateMachineArn is required")
+		return nil, fail("ValidationException", "stateMachineArn or mapRunArn is required")
 	}
 	tenant, err := workflow.AccessOf(ctx).ListTenant("")
 	if err != nil {
@@ -707,6 +690,31 @@ func (h *Handler) listExecutions(ctx context.Context, body []byte) (any, error) 
 	return map[string]any{"executions": items, "nextToken": nullable(next)}, nil
 }
 
+// listMapRunExecutions lists the child executions of a map run: one
+// for each iteration of its distributed Map (or batch of items).
+func (h *Handler) listMapRunExecutions(ctx context.Context, arn, status string, limit int, next string) (any, error) {
+	if _, err := h.mapRun(ctx, arn); err != nil {
+		return nil, err
+	}
+	xs, next, err := h.e.ListMapRunExecutions(ctx, arn, status, limit, next)
+	if errcode.Of(err) == errcode.Invalid {
+		return nil, fail("InvalidToken", "%s", errcode.MessageOf(err))
+	}
+	if err != nil {
+		return nil, mapErr(err, "ResourceNotFound", "")
+	}
+	items := make([]map[string]any, 0, len(xs))
+	for _, x := range xs {
+		item := map[string]any{"executionArn": x.ARN, "stateMachineArn": x.StateMachineARN, "name": x.Name, "status": x.Status,
+			"startDate": ep(x.StartDate), "mapRunArn": arn}
+		if x.StopDate != nil {
+			item["stopDate"] = epp(x.StopDate)
+		}
+		items = append(items, item)
+	}
+	return map[string]any{"executions": items, "nextToken": nullable(next)}, nil
+}
+
 func (h *Handler) getExecutionHistory(ctx context.Context, body []byte) (any, error) {
 	var req struct {
 		ExecutionARN         string `json:"executionArn"`
@@ -718,11 +726,8 @@ func (h *Handler) getExecutionHistory(ctx context.Context, body []byte) (any, er
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.ExecutionARN, "execution"); err != nil {
+	if _, err := h.execution(ctx, req.ExecutionARN, false); err != nil {
 		return nil, err
-	}
-	if _, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), req.ExecutionARN, false); err != nil {
-		return nil, mapErr(err, "ExecutionDoesNotExist", "")
 	}
 	events, next, err := h.e.History(ctx, req.ExecutionARN, workflow.HistoryParams{Reverse: req.ReverseOrder, Limit: req.MaxResults, NextToken: req.NextToken})
 	if err != nil {
@@ -779,11 +784,8 @@ func (h *Handler) stopExecution(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.ExecutionARN, "execution"); err != nil {
+	if _, err := h.execution(ctx, req.ExecutionARN, true); err != nil {
 		return nil, err
-	}
-	if _, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), req.ExecutionARN, true); err != nil {
-		return nil, mapErr(err, "ExecutionDoesNotExist", "")
 	}
 	x, err := h.e.StopExecution(ctx, req.ExecutionARN, req.Error, req.Cause)
 	if err != nil {
@@ -793,14 +795,11 @@ func (h *Handler) stopExecution(ctx context.Context, body []byte) (any, error) {
 }
 
 func (h *Handler) redriveExecution(ctx context.Context, body []byte) (any, error) {
-	arn, err := h.executionARN(body)
+	x, err := h.executionOf(ctx, body, true)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := h.e.Authorize(ctx, workflow.AccessOf(ctx), arn, true); err != nil {
-		return nil, mapErr(err, "ExecutionDoesNotExist", "")
-	}
-	x, err := h.e.RedriveExecution(ctx, arn)
+	x, err = h.e.RedriveExecution(ctx, x.ARN)
 	if err != nil {
 		if errcode.Of(err) == errcode.FailedPrecond {
 			return nil, fail("ExecutionNotRedrivable", "%s", errcode.MessageOf(err))
@@ -937,11 +936,8 @@ func (h *Handler) findActivity(ctx context.Context, body []byte) (*workflow.Acti
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	if err := arnKind(req.ActivityARN, "activity"); err != nil {
+	if err := activity(ctx, req.ActivityARN, reads); err != nil {
 		return nil, err
-	}
-	if err := workflow.AccessOf(ctx).Read(); err != nil {
-		return nil, mapErr(err, "", "")
 	}
 	as, err := h.e.ListActivities(ctx)
 	if err != nil {

@@ -112,6 +112,8 @@ func Run(t *testing.T, open Opener) {
 		{"ReviewQueue", testReviewQueue, catalog.FeatureReviews},
 		{"ReviewClaims", testReviewClaims, catalog.FeatureReviews},
 		{"ReviewDecideOnce", testReviewDecideOnce, catalog.FeatureReviews},
+		{"ReviewVisibleTo", testReviewVisibleTo, catalog.FeatureReviews},
+		{"ReviewOpenOnce", testReviewOpenOnce, catalog.FeatureReviews},
 		{"MediaVersions", testMediaVersions, catalog.FeatureReviews},
 		{"SpeakerSearch", testSpeakerSearch, catalog.FeatureSearch},
 		{"Vocabulary", testVocabulary, catalog.FeatureReviews},

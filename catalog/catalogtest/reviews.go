@@ -260,6 +260,110 @@ func testReviewDecideOnce(t *testing.T, b *bundle) {
 	}
 }
 
+// testReviewVisibleTo: a reviewer's view of the queue is the OPEN items
+// and the items whose current decision it took, in every state; a new
+// round, or a refused decision, makes an item OPEN (and everyone's) again.
+func testReviewVisibleTo(t *testing.T, b *bundle) {
+	open := b.media(t, catalog.MediaCreateParams{Filename: "open.wav"})
+	mine := b.media(t, catalog.MediaCreateParams{Filename: "mine.wav"})
+	theirs := b.media(t, catalog.MediaCreateParams{Filename: "theirs.wav"})
+	for i, m := range []*catalog.Media{open, mine, theirs} {
+		b.review(t, m, fmt.Sprintf("tok-vis-%d", i), catalog.ReasonTenantPolicy)
+	}
+	decide := func(m *catalog.Media, who string) {
+		t.Helper()
+		_, err := b.st.ReviewDecide(b.ctx, &catalog.ReviewDecideParams{TenantID: "acme", MediaID: m.ID, Reviewer: who, Outcome: catalog.OutcomeApproved})
+		ok(t, err)
+	}
+	decide(mine, "reviewer:ann")
+	decide(theirs, "reviewer:bob")
+	_ = must[*catalog.Review](t)(b.st.ReviewResumed(b.ctx, &catalog.ReviewResumedParams{TenantID: "acme", MediaID: mine.ID, Round: 1}))
+	list := func(who, state string) string {
+		t.Helper()
+		p := must[*catalog.ReviewPage](t)(b.st.ReviewList(b.ctx, &catalog.ReviewListParams{TenantID: "acme", VisibleTo: who, State: state, Sort: catalog.ReviewSortAge}))
+		var s []string
+		for _, r := range p.Reviews {
+			s = append(s, r.Filename)
+			if !r.VisibleTo(who) && who != "" {
+				t.Errorf("listed for %s but Review.VisibleTo says no: %+v", who, r)
+			}
+		}
+		return strings.Join(s, ",")
+	}
+	for _, c := range []struct{ who, state, want string }{
+		{"reviewer:ann", "all", "open.wav,mine.wav"},
+		{"reviewer:ann", "", "open.wav"},
+		{"reviewer:ann", catalog.ReviewDone, "mine.wav"},
+		{"reviewer:bob", "all", "open.wav,theirs.wav"},
+		{"reviewer:bob", catalog.ReviewDecided, "theirs.wav"},
+		{"reviewer:cat", "all", "open.wav"},
+		{"", "all", "open.wav,mine.wav,theirs.wav"},
+	} {
+		if got := list(c.who, c.state); got != c.want {
+			t.Errorf("%s's list of state %q = %q, want %q", c.who, c.state, got, c.want)
+		}
+	}
+	// Bob's decision refused by its execution: the item is OPEN again,
+	// and nobody's decision.
+	_ = must[*catalog.Review](t)(b.st.ReviewResumed(b.ctx, &catalog.ReviewResumedParams{TenantID: "acme", MediaID: theirs.ID, Round: 1, Refusal: "ended"}))
+	if got := list("reviewer:cat", "all"); got != "open.wav,theirs.wav" {
+		t.Errorf("after the refusal cat sees %q", got)
+	}
+	decide(theirs, "reviewer:cat")
+	// Ann's item opens a new round (changes requested, back to review):
+	// everyone's again; the old decision is forgotten.
+	b.review(t, mine, "tok-vis-next", catalog.ReasonChangesRequested)
+	if got := list("reviewer:bob", "all"); got != "open.wav,mine.wav" {
+		t.Errorf("after the new round bob sees %q", got)
+	}
+	decide(mine, "reviewer:bob")
+	if got := list("reviewer:ann", "all"); got != "open.wav" {
+		t.Errorf("after bob decided the new round ann sees %q", got)
+	}
+}
+
+// testReviewOpenOnce: opening the same round twice (the task that opens
+// it ran again) neither starts a new round nor sends its event again;
+// rounds opened at once for one item all land, one after the other.
+func testReviewOpenOnce(t *testing.T, b *bundle) {
+	m := b.media(t, catalog.MediaCreateParams{})
+	open := func(token string, evID string) (*catalog.Review, error) {
+		return b.st.ReviewOpen(b.ctx, &catalog.ReviewOpenParams{TenantID: "acme", MediaID: m.ID, TaskToken: token,
+			Reasons: []catalog.ReviewReason{{Code: catalog.ReasonTenantPolicy}}, Events: []catalog.OutboxEvent{event(evID)}})
+	}
+	r := must[*catalog.Review](t)(open("tok-once-1", "ev-once-1"))
+	again := must[*catalog.Review](t)(open("tok-once-1", "ev-once-1b"))
+	if r.Round != 1 || again.Round != 1 || again.TaskToken != "tok-once-1" {
+		t.Fatalf("opened %+v, again %+v", r, again)
+	}
+	evs := must[[]*catalog.OutboxEvent](t)(b.st.OutboxClaim(b.ctx, &catalog.OutboxClaimParams{}))
+	if len(evs) != 1 || evs[0].ID != "ev-once-1" {
+		t.Fatalf("outbox after opening the same round twice: %d events", len(evs))
+	}
+	// Four new rounds at once, for a fresh item: none lost, none fails.
+	m2 := b.media(t, catalog.MediaCreateParams{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := b.st.ReviewOpen(b.ctx, &catalog.ReviewOpenParams{TenantID: "acme", MediaID: m2.ID, TaskToken: fmt.Sprintf("tok-race-%d", i),
+				Reasons: []catalog.ReviewReason{{Code: catalog.ReasonTenantPolicy}}})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		ok(t, err)
+	}
+	r = must[*catalog.Review](t)(b.st.ReviewGet(b.ctx, &catalog.ReviewGetParams{TenantID: "acme", MediaID: m2.ID}))
+	if r.Round != 4 || r.State != catalog.ReviewOpen {
+		t.Fatalf("after four rounds at once %+v", r)
+	}
+}
+
 func testMediaVersions(t *testing.T, b *bundle) {
 	m := b.media(t, catalog.MediaCreateParams{})
 	add := func(kind string, after int64, body string) (*catalog.MediaVersion, error) {

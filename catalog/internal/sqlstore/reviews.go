@@ -93,35 +93,44 @@ func (s *Store) ReviewOpen(ctx context.Context, p *catalog.ReviewOpenParams) (*c
 			return err
 		}
 		now := s.clock()
-		old, err := s.reviewGet(ctx, tx, p.TenantID, p.MediaID, true)
 		esc := 0
 		if p.Escalate {
 			esc = 1
 		}
-		switch {
-		case errors.Is(err, errcode.NotFound):
-			_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cat_reviews (tenant_id, media_id, filename, kind, state, reasons,
-				reason_codes, priority, round, escalations, execution_id, task_token, created_at, opened_at, due_at, claimed_by,
-				claim_expires_at, decision, decided_at, resumed_at, refusal)
-				VALUES (?, ?, ?, ?, 'OPEN', ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, '', NULL, NULL, NULL, NULL, '')`),
-				p.TenantID, p.MediaID, p.Filename, string(p.Kind), string(reasons), reasonCodes(p.Reasons), p.Priority, esc,
-				p.ExecutionID, p.TaskToken, s.t(now), s.t(now), s.optT(p.DueAt))
+		// The first round inserts the row; when it exists already the
+		// insert does nothing and the row is read locked, so rounds opened
+		// at once (two workers running the same task) take turns on it
+		// instead of racing to insert.
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_reviews (tenant_id, media_id, filename, kind, state, reasons,
+			reason_codes, priority, round, escalations, execution_id, task_token, created_at, opened_at, due_at, claimed_by,
+			claim_expires_at, decision, decided_at, resumed_at, refusal, decided_by)
+			VALUES (?, ?, ?, ?, 'OPEN', ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, '', NULL, NULL, NULL, NULL, '', '')
+			ON CONFLICT (tenant_id, media_id) DO NOTHING`),
+			p.TenantID, p.MediaID, p.Filename, string(p.Kind), string(reasons), reasonCodes(p.Reasons), p.Priority, esc,
+			p.ExecutionID, p.TaskToken, s.t(now), s.t(now), s.optT(p.DueAt))
+		if err != nil {
+			return dbErr(err, "insert review")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			old, err := s.reviewGet(ctx, tx, p.TenantID, p.MediaID, true)
 			if err != nil {
-				return dbErr(err, "insert review")
+				return err
 			}
-		case err != nil:
-			return err
-		default:
+			if old.TaskToken == p.TaskToken {
+				// This round is open already (the task that opens it ran
+				// again): no new round, no second event.
+				out = old
+				return nil
+			}
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_reviews SET filename = ?, kind = ?, state = 'OPEN', reasons = ?,
 				reason_codes = ?, priority = ?, round = round + 1, escalations = escalations + ?, execution_id = ?, task_token = ?,
 				opened_at = ?, due_at = ?, claimed_by = '', claim_expires_at = NULL, decision = NULL, decided_at = NULL,
-				resumed_at = NULL WHERE tenant_id = ? AND media_id = ?`),
+				decided_by = '', resumed_at = NULL WHERE tenant_id = ? AND media_id = ? AND round = ?`),
 				p.Filename, string(p.Kind), string(reasons), reasonCodes(p.Reasons), p.Priority, esc, p.ExecutionID, p.TaskToken,
-				s.t(now), s.optT(p.DueAt), p.TenantID, p.MediaID)
+				s.t(now), s.optT(p.DueAt), p.TenantID, p.MediaID, old.Round)
 			if err != nil {
 				return dbErr(err, "reopen review")
 			}
-			_ = old
 		}
 		if err := s.outboxInsert(ctx, tx, "events", p.Events); err != nil {
 			return err
@@ -161,6 +170,9 @@ func (s *Store) ReviewList(ctx context.Context, p *catalog.ReviewListParams) (*c
 	}
 	where := []string{"tenant_id = ?"}
 	args := []any{p.TenantID}
+	if p.VisibleTo != "" {
+		where, args = append(where, "(state = 'OPEN' OR decided_by = ?)"), append(args, p.VisibleTo)
+	}
 	switch p.State {
 	case "":
 		where = append(where, "state = 'OPEN'")
@@ -384,9 +396,9 @@ func (s *Store) ReviewDecide(ctx context.Context, p *catalog.ReviewDecideParams)
 		if err != nil {
 			return errcode.Wrap(errcode.Invalid, err, "catalog: decision")
 		}
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE cat_reviews SET state = 'DECIDED', decision = ?, decided_at = ?,
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE cat_reviews SET state = 'DECIDED', decision = ?, decided_at = ?, decided_by = ?,
 			claimed_by = '', claim_expires_at = NULL, refusal = '' WHERE tenant_id = ? AND media_id = ? AND state = 'OPEN' AND round = ?`),
-			string(b), s.t(now), p.TenantID, p.MediaID, r.Round)
+			string(b), s.t(now), p.Reviewer, p.TenantID, p.MediaID, r.Round)
 		if err != nil {
 			return dbErr(err, "decide review")
 		}
@@ -431,7 +443,7 @@ func (s *Store) ReviewResumed(ctx context.Context, p *catalog.ReviewResumedParam
 		}
 		if p.Refusal != "" {
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_reviews SET state = 'OPEN', decision = NULL, decided_at = NULL,
-				refusal = ? WHERE tenant_id = ? AND media_id = ?`), p.Refusal, p.TenantID, p.MediaID)
+				decided_by = '', refusal = ? WHERE tenant_id = ? AND media_id = ?`), p.Refusal, p.TenantID, p.MediaID)
 		} else {
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_reviews SET state = 'DONE', resumed_at = ?
 				WHERE tenant_id = ? AND media_id = ?`), s.t(s.clock()), p.TenantID, p.MediaID)

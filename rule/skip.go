@@ -1,0 +1,124 @@
+package rule
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Skipping values of trusted events. When the caller vouches that an
+// event is valid JSON (AppendMatchesValid), the parts no rule reads are
+// passed over by counting brackets, eight bytes at a time, instead of
+// being checked token by token. On text that is not valid JSON these
+// functions stop somewhere harmless: they never read out of bounds and
+// always make progress.
+
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// zeroBytes flags (with the byte's high bit) the zero bytes of v. Bytes
+// above the lowest flagged one may be flagged falsely; the lowest is
+// exact.
+func zeroBytes(v uint64) uint64 { return (v - swarOnes) &^ v & swarHighs }
+
+// structural flags the bytes of w that can be a bracket or a quote:
+// '[', ']', '{' and '}' all equal 0x59 once bits 0x26 are cleared (as do
+// 'Y', '_', 'y' and DEL, which the caller passes over).
+func structural(w uint64) uint64 {
+	return zeroBytes((w&(0xD9*swarOnes))^(0x59*swarOnes)) | zeroBytes(w^('"'*swarOnes))
+}
+
+// skipTrusted returns the offset just past the JSON value at d[i].
+func skipTrusted(d []byte, i int) int {
+	if i >= len(d) {
+		return len(d)
+	}
+	switch d[i] {
+	case '"':
+		return skipStringTrusted(d, i)
+	case '{', '[':
+		return skipContainerTrusted(d, i)
+	}
+	// number or literal: up to the next delimiter
+	for i < len(d) {
+		switch d[i] {
+		case ',', '}', ']', ' ', '\n', '\r', '\t':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// skipStringTrusted returns the offset just past the string whose opening
+// quote is at d[i].
+func skipStringTrusted(d []byte, i int) int {
+	i++
+	for i < len(d) {
+		for i+8 <= len(d) {
+			w := binary.LittleEndian.Uint64(d[i:])
+			m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(d) {
+			break
+		}
+		switch d[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			i += 2
+		default:
+			i++
+		}
+	}
+	return len(d)
+}
+
+// skipContainerTrusted returns the offset just past the object or array
+// opening at d[i].
+func skipContainerTrusted(d []byte, i int) int {
+	return skipNested(d, i, 0)
+}
+
+// skipRestTrusted returns the offset just past the end of the object or
+// array that d[i] is inside of (at its top level).
+func skipRestTrusted(d []byte, i int) int {
+	return skipNested(d, i, 1)
+}
+
+// skipNested passes over brackets from d[i] until depth returns to zero.
+func skipNested(d []byte, i, depth int) int {
+	for i < len(d) {
+		for i+8 <= len(d) {
+			m := structural(binary.LittleEndian.Uint64(d[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(d) {
+			break
+		}
+		switch d[i] {
+		case '"':
+			i = skipStringTrusted(d, i)
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+		i++
+	}
+	return len(d)
+}
