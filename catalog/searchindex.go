@@ -148,6 +148,9 @@ type EntryVector struct {
 	EntryID int64
 	MediaID string
 	Vec     []float32
+	// Seq is the tenant's write count when the vector was stored (see
+	// SearchVectorsStamp); set by SearchVectorsList.
+	Seq int64
 }
 
 // SearchVectorsPutParams replace one media item's vectors for Model and
@@ -160,20 +163,24 @@ type SearchVectorsPutParams struct {
 }
 
 // SearchVectorsListParams page through a tenant's vectors of one model in
-// entry order (after AfterID).
+// entry order (after AfterID); with AfterSeq, only those stored after
+// the write that made the stamp's Added AfterSeq.
 type SearchVectorsListParams struct {
 	TenantID string
 	Model    string
 	AfterID  int64
+	AfterSeq int64
 	Limit    int
 }
 
-// SearchVectorsStamp identifies the state of a tenant's vectors of one
-// model: it changes whenever vectors are added or removed.
+// SearchVectorsStamp counts a tenant's vector writes (Added: every
+// SearchVectorsPut, whose vectors carry the new count as their Seq) and
+// the writes that removed vectors (Removed: a replace, a reindex, a
+// deletion). Writes commit in Seq order. A reader that saw a stamp reads
+// only what was added after it while Removed stays the same.
 type SearchVectorsStamp struct {
-	Count int64
-	MaxID int64
-	Sum   int64 // sum of entry ids, so a replace with as many rows shows
+	Added   int64
+	Removed int64
 }
 
 // SearchEntriesParams read entries of one tenant: by id, or a media

@@ -1,5 +1,10 @@
 package search
 
+import (
+	"context"
+	"time"
+)
+
 // HitOfEntry makes a hit of entry id for tests of the fusion.
 func HitOfEntry(id int64) *Hit { return &Hit{entryID: id} }
 
@@ -45,4 +50,38 @@ func NearestIDsSerial(f *flat, q []float32, k int) []int64 {
 		out = append(out, f.ids[n.row])
 	}
 	return out
+}
+
+// VectorStats describes an engine's copy of a tenant's vectors: rows,
+// bytes held, how long it took to read and index, and whether it has the
+// approximate index.
+func VectorStats(e *Engine, tenant, model string) (rows, bytes int, built time.Duration, approx bool) {
+	e.vectors.mu.Lock()
+	c := e.vectors.m[[2]string{tenant, model}]
+	e.vectors.mu.Unlock()
+	if c == nil || c.f == nil {
+		return 0, 0, 0, false
+	}
+	return len(c.f.ids), c.f.MemBytes(), c.f.built, c.f.ivf != nil
+}
+
+// VectorRecall is the mean share of the exact k nearest rows that the
+// engine's index returns for the queries' vectors.
+func VectorRecall(ctx context.Context, e *Engine, tenant string, queries []string, k int) (float64, error) {
+	e.vectors.mu.Lock()
+	c := e.vectors.m[[2]string{tenant, e.opt.Embedder.Model()}]
+	e.vectors.mu.Unlock()
+	if c == nil || c.f == nil {
+		return 0, nil
+	}
+	exact := *c.f
+	exact.ivf = nil
+	qv, err := e.opt.Embedder.Embed(ctx, queries)
+	if err != nil {
+		return 0, err
+	}
+	for _, q := range qv {
+		normalise(q)
+	}
+	return recallAt(&exact, c.f, qv, k), nil
 }

@@ -146,75 +146,200 @@ func normalise(v []float32) bool {
 }
 
 // flat is one tenant's vectors of one model in one contiguous float32
-// slice (row i at [i*dim, (i+1)*dim)): an exact scan reads memory in
-// order, which the CPU prefetches, and needs no index to build or tune.
+// slice (row i at [i*dim, (i+1)*dim)): a scan reads memory in order, which
+// the CPU prefetches. Above ExactMaxRows rows it carries an approximate
+// index (ivf) and its rows are stored leaf by leaf. A flat is not changed
+// once a search can see it: rows added later go into a new flat that
+// shares its arrays (appending within their spare capacity).
 type flat struct {
-	stamp   catalog.SearchVectorsStamp
-	checked time.Time
-	dim     int
-	ids     []int64
-	media   []string
-	vecs    []float32
+	// stamp is the catalog's stamp read before the copy was made or last
+	// extended: the copy holds every vector stored up to stamp.Added.
+	stamp catalog.SearchVectorsStamp
+	// recent are entries read with a Seq above stamp.Added (written while
+	// the copy was being read), so the next extension skips them.
+	recent map[int64]bool
+	dim    int
+	ids    []int64
+	media  []string
+	vecs   []float32
+	// ivf, when set, is the approximate index over the first ivf.n rows
+	// (stored leaf by leaf); rows after them were added since and are
+	// scanned exactly.
+	ivf   *ivf
+	built time.Duration // how long the copy took to read and index
 }
 
-// vectorCache holds the flat index per tenant and model, reloaded when the
-// tenant's vectors change (checked on every query by a cheap aggregate).
+// MemBytes is the memory the copy holds: vectors, ids and the index.
+func (f *flat) MemBytes() int {
+	n := 4*cap(f.vecs) + 8*cap(f.ids) + 16*cap(f.media)
+	if f.ivf != nil {
+		n += f.ivf.memBytes()
+	}
+	return n
+}
+
+// vectorCache holds the vector copy per tenant and model. A tenant's copy
+// holds only that tenant's vectors (it is read with the tenant's id), so
+// no search can reach another tenant's rows.
 type vectorCache struct {
 	mu sync.Mutex
-	m  map[[2]string]*flat
+	m  map[[2]string]*cacheEntry
+}
+
+type cacheEntry struct {
+	mu      sync.Mutex // held while the copy is checked or extended
+	f       *flat
+	checked time.Time
+	loading bool // a rebuild runs in the background
 }
 
 // VectorRecheck is how often a tenant's cached vectors are compared with
-// the catalog: new or removed vectors count in searches within this time.
+// the catalog: new vectors count in searches within this time (removed
+// ones within the time a rebuild takes; until then their entries are
+// dropped when read, as they no longer exist).
 const VectorRecheck = time.Second
+
+// vectorPage is how many vectors one read of the catalog returns.
+const vectorPage = 20000
 
 func (c *vectorCache) get(ctx context.Context, vi catalog.VectorIndex, tenant, model string) (*flat, error) {
 	key := [2]string{tenant, model}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f := c.m[key]; f != nil && time.Since(f.checked) < VectorRecheck {
+	if c.m == nil {
+		c.m = map[[2]string]*cacheEntry{}
+	}
+	e := c.m[key]
+	if e == nil {
+		e = &cacheEntry{}
+		c.m[key] = e
+	}
+	c.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.f
+	if f != nil && time.Since(e.checked) < VectorRecheck {
 		return f, nil
 	}
 	stamp, err := vi.SearchVectorsStamp(ctx, tenant, model)
 	if err != nil {
 		return nil, err
 	}
-	if f := c.m[key]; f != nil && f.stamp == stamp {
-		f.checked = time.Now()
+	if f != nil && stamp == f.stamp {
+		e.checked = time.Now()
 		return f, nil
 	}
-	f := &flat{stamp: stamp, checked: time.Now()}
-	var after int64
-	for {
-		page, err := vi.SearchVectorsList(ctx, &catalog.SearchVectorsListParams{TenantID: tenant, Model: model, AfterID: after, Limit: 20000})
+	if f != nil && stamp.Removed == f.stamp.Removed && !e.loading {
+		nf, err := f.extend(ctx, vi, tenant, model, stamp)
 		if err != nil {
 			return nil, err
 		}
+		if nf != nil {
+			e.f, e.checked = nf, time.Now()
+			return nf, nil
+		}
+	}
+	if f != nil {
+		// Vectors were removed, or more were added than the copy has room
+		// for: rebuild it while searches use the current one.
+		if !e.loading {
+			e.loading = true
+			go func() {
+				nf, err := loadFlat(context.WithoutCancel(ctx), vi, tenant, model)
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				e.loading = false
+				if err == nil {
+					e.f, e.checked = nf, time.Now()
+				}
+			}()
+		}
+		e.checked = time.Now()
+		return f, nil
+	}
+	if f, err = loadFlat(ctx, vi, tenant, model); err != nil {
+		return nil, err
+	}
+	e.f, e.checked = f, time.Now()
+	return f, nil
+}
+
+// headroom is the spare capacity a copy of n rows keeps for rows added
+// before the next rebuild (which also bounds the rows scanned exactly
+// beside the approximate index).
+func headroom(n int) int { return n/16 + 4096 }
+
+// loadFlat reads a tenant's vectors of one model and indexes them.
+func loadFlat(ctx context.Context, vi catalog.VectorIndex, tenant, model string) (*flat, error) {
+	start := time.Now()
+	stamp, err := vi.SearchVectorsStamp(ctx, tenant, model)
+	if err != nil {
+		return nil, err
+	}
+	f := &flat{stamp: stamp}
+	if err := f.read(ctx, vi, &catalog.SearchVectorsListParams{TenantID: tenant, Model: model}); err != nil {
+		return nil, err
+	}
+	n := len(f.ids)
+	if n > ExactMaxRows {
+		buildIVF(f, uint64(n), n+headroom(n))
+	} else if cap(f.ids) < n+headroom(n) {
+		f.ids = append(make([]int64, 0, n+headroom(n)), f.ids...)
+		f.media = append(make([]string, 0, n+headroom(n)), f.media...)
+		f.vecs = append(make([]float32, 0, (n+headroom(n))*f.dim), f.vecs...)
+	}
+	f.built = time.Since(start)
+	return f, nil
+}
+
+// read appends the vectors p lists (all pages) to f, skipping those of
+// f.recent and noting in it those written after f.stamp.
+func (f *flat) read(ctx context.Context, vi catalog.VectorIndex, p *catalog.SearchVectorsListParams) error {
+	skip := f.recent
+	f.recent = nil
+	p.Limit = vectorPage
+	for {
+		page, err := vi.SearchVectorsList(ctx, p)
+		if err != nil {
+			return err
+		}
 		if len(page) == 0 {
-			break
+			return nil
 		}
 		for _, v := range page {
 			if f.dim == 0 {
 				f.dim = len(v.Vec)
-				// One allocation for the whole copy.
-				f.vecs = make([]float32, 0, int(stamp.Count)*f.dim)
-				f.ids = make([]int64, 0, stamp.Count)
-				f.media = make([]string, 0, stamp.Count)
 			}
-			if len(v.Vec) != f.dim {
+			if len(v.Vec) != f.dim || skip[v.EntryID] {
 				continue
+			}
+			if v.Seq > f.stamp.Added {
+				if f.recent == nil {
+					f.recent = map[int64]bool{}
+				}
+				f.recent[v.EntryID] = true
 			}
 			f.ids = append(f.ids, v.EntryID)
 			f.media = append(f.media, v.MediaID)
 			f.vecs = append(f.vecs, v.Vec...)
 		}
-		after = page[len(page)-1].EntryID
+		p.AfterID = page[len(page)-1].EntryID
 	}
-	if c.m == nil {
-		c.m = map[[2]string]*flat{}
+}
+
+// extend returns a copy of f with the vectors written after f.stamp, or
+// nil when they do not fit in f's spare capacity (the caller rebuilds).
+func (f *flat) extend(ctx context.Context, vi catalog.VectorIndex, tenant, model string, stamp catalog.SearchVectorsStamp) (*flat, error) {
+	nf := *f
+	nf.stamp = stamp
+	if err := nf.read(ctx, vi, &catalog.SearchVectorsListParams{TenantID: tenant, Model: model, AfterSeq: f.stamp.Added}); err != nil {
+		return nil, err
 	}
-	c.m[key] = f
-	return f, nil
+	if cap(nf.ids) != cap(f.ids) || (f.ivf == nil && len(nf.ids) > ExactMaxRows) {
+		// The copy outgrew its room (searches holding f are unaffected:
+		// the arrays were copied), or needs an approximate index now.
+		return nil, nil
+	}
+	return &nf, nil
 }
 
 type neighbour struct {
@@ -222,36 +347,90 @@ type neighbour struct {
 	sim float32
 }
 
-// parallelRows is the corpus size from which Nearest splits the scan
-// across the CPUs.
+// parallelRows is the number of rows to scan from which Nearest splits
+// the scan across the CPUs.
 const parallelRows = 20000
 
 // Nearest returns the k rows of f most similar (dot product of unit
-// vectors: cosine) to q, best first, skipping rows keep rejects. Large
-// copies are scanned in one part per CPU, whose best rows are merged.
+// vectors: cosine) to q, best first, skipping rows keep rejects. Without
+// an approximate index every row is scanned; with one, the rows of the
+// leaves nearest q and the rows added since it was built. Large scans are
+// split in one part per CPU, whose best rows are merged.
 func (f *flat) Nearest(q []float32, k int, keep func(row int) bool) []neighbour {
 	if f.dim == 0 || len(q) != f.dim {
 		return nil
 	}
 	n := len(f.ids)
-	parts := runtime.GOMAXPROCS(0)
-	if n < parallelRows || parts < 2 {
-		return f.nearestIn(q, k, keep, 0, n)
+	var ranges [][2]int
+	if f.ivf != nil {
+		ranges = f.ivf.probe(q, f.dim)
+		if f.ivf.n < n {
+			ranges = append(ranges, [2]int{f.ivf.n, n})
+		}
+	} else {
+		ranges = [][2]int{{0, n}}
 	}
-	res := make([][]neighbour, parts)
+	total := 0
+	for _, r := range ranges {
+		total += r[1] - r[0]
+	}
+	parts := runtime.GOMAXPROCS(0)
+	if total < parallelRows || parts < 2 {
+		var best []neighbour
+		for _, r := range ranges {
+			best = mergeBest(best, f.nearestIn(q, k, keep, r[0], r[1]), k)
+		}
+		return best
+	}
+	// Cut the ranges into parts of about total/parts rows each.
+	per := (total + parts - 1) / parts
+	var split [][][2]int
+	var cur [][2]int
+	left := per
+	for _, r := range ranges {
+		for a := r[0]; a < r[1]; {
+			b := min(r[1], a+left)
+			cur = append(cur, [2]int{a, b})
+			left -= b - a
+			a = b
+			if left == 0 {
+				split, cur, left = append(split, cur), nil, per
+			}
+		}
+	}
+	if len(cur) > 0 {
+		split = append(split, cur)
+	}
+	res := make([][]neighbour, len(split))
 	var wg sync.WaitGroup
-	for p := 0; p < parts; p++ {
+	for p, rs := range split {
 		wg.Add(1)
-		go func(p int) {
+		go func() {
 			defer wg.Done()
-			res[p] = f.nearestIn(q, k, keep, p*n/parts, (p+1)*n/parts)
-		}(p)
+			var best []neighbour
+			for _, r := range rs {
+				best = mergeBest(best, f.nearestIn(q, k, keep, r[0], r[1]), k)
+			}
+			res[p] = best
+		}()
 	}
 	wg.Wait()
 	var all []neighbour
 	for _, r := range res {
-		all = append(all, r...)
+		all = mergeBest(all, r, k)
 	}
+	return all
+}
+
+// mergeBest merges two best-first lists, keeping the k best (ties by row).
+func mergeBest(a, b []neighbour, k int) []neighbour {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	all := append(append(make([]neighbour, 0, len(a)+len(b)), a...), b...)
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].sim != all[j].sim {
 			return all[i].sim > all[j].sim

@@ -49,37 +49,37 @@ func (s *Store) SearchIndexReplace(ctx context.Context, p *catalog.SearchIndexRe
 			return dbErr(err, "delete search entries")
 		}
 		// The entries' vectors go with them; the item is embedded again.
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.MediaID); err != nil {
+		r, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.MediaID)
+		if err != nil {
 			return dbErr(err, "delete search vectors")
 		}
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cat_entries (tenant_id, media_id, field, start_s, end_s, speaker, value, body, phon, times)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if n, _ := r.RowsAffected(); n > 0 {
+			if _, err := s.vectorGen(ctx, tx, p.TenantID, 0, n); err != nil {
+				return err
+			}
+		}
+		err = insertRows(ctx, tx, s, `INSERT INTO cat_entries (tenant_id, media_id, field, start_s, end_s, speaker, value, body, phon, times) VALUES `, ``, 10, len(p.Entries),
+			func(i int, args []any) []any {
+				e := &p.Entries[i]
+				return append(args, p.TenantID, p.MediaID, e.Field, e.Start, e.End, e.Speaker, e.Value, e.Body, e.Phon, encodeTimes(e.Times))
+			})
 		if err != nil {
 			return dbErr(err, "insert search entries")
 		}
-		defer ins.Close()
-		terms := map[string]bool{}
+		seen := map[string]bool{}
+		var terms []string
 		for _, e := range p.Entries {
-			if _, err := ins.ExecContext(ctx, p.TenantID, p.MediaID, e.Field, e.Start, e.End, e.Speaker, e.Value, e.Body, e.Phon, encodeTimes(e.Times)); err != nil {
-				return dbErr(err, "insert search entries")
-			}
 			for _, w := range catalog.SplitWords(e.Body) {
-				if len(w) >= 3 && len(w) <= 40 {
-					terms[w] = true
+				if len(w) >= 3 && len(w) <= 40 && !seen[w] {
+					seen[w] = true
+					terms = append(terms, w)
 				}
 			}
 		}
-		if len(terms) > 0 {
-			tins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cat_terms (tenant_id, term) VALUES (?, ?) ON CONFLICT DO NOTHING`))
-			if err != nil {
-				return dbErr(err, "insert search terms")
-			}
-			defer tins.Close()
-			for w := range terms {
-				if _, err := tins.ExecContext(ctx, p.TenantID, w); err != nil {
-					return dbErr(err, "insert search terms")
-				}
-			}
+		err = insertRows(ctx, tx, s, `INSERT INTO cat_terms (tenant_id, term) VALUES `, ` ON CONFLICT DO NOTHING`, 2, len(terms),
+			func(i int, args []any) []any { return append(args, p.TenantID, terms[i]) })
+		if err != nil {
+			return dbErr(err, "insert search terms")
 		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO cat_search_state (media_id, tenant_id, version, entries, indexed_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (media_id) DO UPDATE SET version = excluded.version, entries = excluded.entries, indexed_at = excluded.indexed_at, embed_model = ''`),

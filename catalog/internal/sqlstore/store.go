@@ -908,8 +908,14 @@ func (s *Store) MediaDelete(ctx context.Context, p *catalog.MediaDeleteParams) (
 		}
 		n, _ := r.RowsAffected()
 		res.SearchEntries += n
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.ID); err != nil {
+		r, err = tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.ID)
+		if err != nil {
 			return dbErr(err, "delete search vectors")
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			if _, err := s.vectorGen(ctx, tx, p.TenantID, 0, n); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_search_state WHERE media_id = ?`), p.ID); err != nil {
 			return dbErr(err, "delete search state")

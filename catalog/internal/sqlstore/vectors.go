@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -66,27 +67,104 @@ func (s *Store) SearchVectorsPut(ctx context.Context, p *catalog.SearchVectorsPu
 		if _, err := s.mediaGet(ctx, tx, p.MediaID, p.TenantID, true); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.MediaID); err != nil {
+		r, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vectors WHERE media_id = ?`), p.MediaID)
+		if err != nil {
 			return dbErr(err, "delete search vectors")
 		}
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cat_vectors (entry_id, tenant_id, media_id, model, dim, vec)
-			SELECT id, tenant_id, media_id, ?, ?, ? FROM cat_entries WHERE id = ? AND media_id = ? AND tenant_id = ?`))
+		removed, _ := r.RowsAffected()
+		// The media item's entries (of the tenant, as mediaGet checked):
+		// a vector must belong to one of them.
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM cat_entries WHERE media_id = ?`), p.MediaID)
 		if err != nil {
-			return dbErr(err, "insert search vectors")
+			return dbErr(err, "read search entries")
 		}
-		defer ins.Close()
-		for i, v := range p.Vectors {
-			r, err := ins.ExecContext(ctx, p.Model, len(v.Vec), encodeVec(v.Vec), v.EntryID, p.MediaID, p.TenantID)
-			if err != nil {
-				return dbErr(err, "insert search vectors")
+		own := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return dbErr(err, "read search entries")
 			}
-			if n, _ := r.RowsAffected(); n != 1 {
+			own[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr(err, "read search entries")
+		}
+		for i, v := range p.Vectors {
+			if !own[v.EntryID] {
 				return catalog.Invalidf("vectors[%d]: entry %d is not an entry of media %s", i, v.EntryID, p.MediaID)
 			}
+		}
+		seq, err := s.vectorGen(ctx, tx, p.TenantID, 1, removed)
+		if err != nil {
+			return err
+		}
+		const cols = 7
+		err = insertRows(ctx, tx, s, `INSERT INTO cat_vectors (entry_id, tenant_id, media_id, model, dim, vec, seq) VALUES `, ``, cols, len(p.Vectors),
+			func(i int, args []any) []any {
+				v := p.Vectors[i]
+				return append(args, v.EntryID, p.TenantID, p.MediaID, p.Model, len(v.Vec), encodeVec(v.Vec), seq)
+			})
+		if err != nil {
+			return dbErr(err, "insert search vectors")
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE cat_search_state SET embed_model = ? WHERE media_id = ?`), p.Model, p.MediaID)
 		return dbErr(err, "record embedding model")
 	})
+}
+
+// vectorGen adds to the tenant's counts of vector writes and removals
+// (see catalog.SearchVectorsStamp) and returns the new write count. The
+// row's lock orders concurrent writers.
+func (s *Store) vectorGen(ctx context.Context, tx *sql.Tx, tenant string, added, removed int64) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, s.q(`INSERT INTO cat_vector_gen (tenant_id, added, removed) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET added = cat_vector_gen.added + excluded.added, removed = cat_vector_gen.removed + excluded.removed
+		RETURNING added`), tenant, added, min(removed, 1)).Scan(&n)
+	return n, dbErr(err, "count vector writes")
+}
+
+// insertBatch is how many rows one multi-row INSERT writes: few
+// statements, and well under both drivers' limits on parameters.
+const insertBatch = 200
+
+// insertRows runs head, n rows of cols placeholders each, and tail, in
+// statements of insertBatch rows; row appends row i's values to args.
+func insertRows(ctx context.Context, tx *sql.Tx, s *Store, head, tail string, cols, n int, row func(i int, args []any) []any) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	args := make([]any, 0, insertBatch*cols)
+	for from := 0; from < n; from += insertBatch {
+		k := min(insertBatch, n-from)
+		args = args[:0]
+		for i := from; i < from+k; i++ {
+			args = row(i, args)
+		}
+		q := s.q(head + strings.TrimSuffix(strings.Repeat(one+", ", k), ", ") + tail)
+		if k == insertBatch {
+			// Full batches share one prepared statement.
+			if stmt == nil {
+				var err error
+				if stmt, err = tx.PrepareContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) SearchVectorsList(ctx context.Context, p *catalog.SearchVectorsListParams) ([]catalog.EntryVector, error) {
@@ -97,8 +175,13 @@ func (s *Store) SearchVectorsList(ctx context.Context, p *catalog.SearchVectorsL
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT entry_id, media_id, dim, vec FROM cat_vectors WHERE tenant_id = ? AND model = ? AND entry_id > ?
-		ORDER BY entry_id LIMIT `+strconv.Itoa(limit)), p.TenantID, p.Model, p.AfterID)
+	q := `SELECT entry_id, media_id, dim, vec, seq FROM cat_vectors WHERE tenant_id = ? AND model = ? AND entry_id > ?`
+	args := []any{p.TenantID, p.Model, p.AfterID}
+	if p.AfterSeq > 0 {
+		q += ` AND seq > ?`
+		args = append(args, p.AfterSeq)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY entry_id LIMIT `+strconv.Itoa(limit)), args...)
 	if err != nil {
 		return nil, dbErr(err, "list search vectors")
 	}
@@ -108,7 +191,7 @@ func (s *Store) SearchVectorsList(ctx context.Context, p *catalog.SearchVectorsL
 		var v catalog.EntryVector
 		var dim int
 		var b []byte
-		if err := rows.Scan(&v.EntryID, &v.MediaID, &dim, &b); err != nil {
+		if err := rows.Scan(&v.EntryID, &v.MediaID, &dim, &b, &v.Seq); err != nil {
 			return nil, dbErr(err, "list search vectors")
 		}
 		if v.Vec = decodeVec(b, dim); v.Vec == nil {
@@ -124,8 +207,10 @@ func (s *Store) SearchVectorsStamp(ctx context.Context, tenantID, model string) 
 	if err := catalog.ValidateTenantID("tenant_id", tenantID); err != nil {
 		return st, err
 	}
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(MAX(entry_id), 0), CAST(COALESCE(SUM(entry_id), 0) AS BIGINT) FROM cat_vectors WHERE tenant_id = ? AND model = ?`),
-		tenantID, model).Scan(&st.Count, &st.MaxID, &st.Sum)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT added, removed FROM cat_vector_gen WHERE tenant_id = ?`), tenantID).Scan(&st.Added, &st.Removed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
 	return st, dbErr(err, "search vectors stamp")
 }
 
@@ -133,8 +218,11 @@ func (s *Store) SearchEntries(ctx context.Context, p *catalog.SearchEntriesParam
 	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
 		return nil, err
 	}
+	// "tenant_id || ''" keeps SQLite's planner, which has no statistics,
+	// from reading the tenant's every entry through the (tenant_id, field)
+	// index rather than the few by id or media item.
 	q := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at
-		FROM cat_entries e JOIN cat_media m ON m.id = e.media_id WHERE e.tenant_id = ?`
+		FROM cat_entries e JOIN cat_media m ON m.id = e.media_id WHERE e.tenant_id || '' = ?`
 	args := []any{p.TenantID}
 	switch {
 	case len(p.IDs) > 0:
