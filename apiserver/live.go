@@ -22,8 +22,9 @@ import (
 // Live caption WebSocket close codes beyond RFC 6455's: 1000 normal end,
 // 1003 non-audio data, 1007 a bad start message or WAV header (wrong
 // sample rate), 1008 a limit (session length, idle client, too slow a
-// reader), 1009 a frame too large, 1011 a server failure, 1013 too many
-// sessions. Each close carries a reason naming what was wrong.
+// reader), 1009 a frame too large, 1011 a server failure (the speech
+// engine's included), 1013 too many sessions or a throttled engine.
+// Each close carries a reason naming what was wrong.
 const (
 	liveMaxFrame      = 1 << 20          // bytes in one WebSocket message
 	liveStartTimeout  = 10 * time.Second // for the start message
@@ -97,7 +98,7 @@ func closeOf(err error) *closeErr {
 		code = websocket.StatusUnsupportedData
 	case errcode.TooLarge, errcode.MediaTooLarge, errcode.DeadlineExceeded, errcode.RateLimited:
 		code = websocket.StatusPolicyViolation
-	case errcode.ToolMissing, errcode.NotImplemented, errcode.Unavailable:
+	case errcode.ToolMissing, errcode.NotImplemented, errcode.Unavailable, errcode.ProviderThrottled:
 		code = websocket.StatusTryAgainLater
 	}
 	msg := errcode.MessageOf(err)

@@ -267,7 +267,11 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	}
 	var vocab []string
 	vocab = append(vocab, cfg.Transcribe.Vocabulary...)
-	a.Live = live.New(live.Options{Uploads: a.Ingest, Bucket: a.Bucket, TempDir: filepath.Join(cfg.Data, "live"),
+	engine, err := liveEngine(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Live = live.New(live.Options{Engine: engine, Uploads: a.Ingest, Bucket: a.Bucket, Versions: a.Catalog, TempDir: filepath.Join(cfg.Data, "live"),
 		Vocabulary: vocab, DomainText: domainText, Logger: log.With("component", "live"),
 		MaxSeconds: cfg.Live.MaxSeconds, MaxSessions: cfg.Live.MaxSessions, IdleTimeout: cfg.Live.IdleTimeout.Duration})
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "live"), 0o755); err != nil {

@@ -112,7 +112,7 @@ func TestLiveCaptionsRealTime(t *testing.T) {
 	c := &client.Client{BaseURL: srv.URL}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sess, err := c.Live(ctx, types.LiveStart{Filename: "standup"})
+	sess, err := c.Live(ctx, types.LiveStart{Filename: "standup", SpeakerLabels: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +132,9 @@ func TestLiveCaptionsRealTime(t *testing.T) {
 	}
 	if len(msgs) < 3 || msgs[0].Landfall.Event != "started" || msgs[len(msgs)-1].Landfall.Event != "ended" {
 		t.Fatalf("messages: want started … ended, got %d", len(msgs))
+	}
+	if msgs[0].Landfall.Speakers != "channel" {
+		t.Errorf("started: speakers %q, want channel", msgs[0].Landfall.Speakers)
 	}
 	if msgs[0].Landfall.ViewerURL == "" || msgs[0].Landfall.CaptionsURL == "" {
 		t.Errorf("started without viewer links: %+v", msgs[0].Landfall)
@@ -156,6 +159,9 @@ func TestLiveCaptionsRealTime(t *testing.T) {
 			}
 		}
 		for _, it := range r.Alternatives[0].Items {
+			if it.Speaker != "spk_0" {
+				t.Errorf("item %+v: the local recogniser labels every word of a mono stream spk_0", it)
+			}
 			if it.StartTime < 0 || it.EndTime < it.StartTime || it.EndTime > duration+0.05 || it.Type != "pronunciation" || it.Stable == nil {
 				t.Errorf("item %+v outside the audio (%.2f s) or malformed", it, duration)
 			}
@@ -192,8 +198,11 @@ func TestLiveCaptionsRealTime(t *testing.T) {
 		t.Errorf("the stored recording differs from the audio sent")
 	}
 	lt := liveTranscript(t, srv.URL, m.ID)
-	if len(lt.Words) == 0 || lt.Engine == "" {
+	if len(lt.Words) == 0 || lt.Engine == "" || lt.Words[0].Speaker != "spk_0" {
 		t.Errorf("live transcript: %+v", lt)
+	}
+	if vs := liveVersions(t, srv.URL, m.ID); len(vs) == 0 || vs[0].Kind != catalog.VersionLive {
+		t.Errorf("versions: %+v", vs)
 	}
 	// The pipeline processes the recording as any upload.
 	done2 := waitDone(t, a, m.ID, 3*time.Minute)
@@ -474,6 +483,13 @@ func TestLiveShutdownAndSessionLimit(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The pong says the server read the audio frame, not that the session
+	// took it: wait for that, so that what "arrived" is all of it.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if ls := a.Live.List("default"); len(ls) > 0 && ls[0].AudioSeconds >= 2 {
+			break
+		}
 	}
 	a.Live.Close(ctx)
 	var info types.LiveSession

@@ -480,24 +480,28 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	w.n += int64(len(p))
+	if w.w != nil {
+		// Hash p while the driver writes it: no copy, and the two
+		// overlap.
+		wait := w.hs.WriteShared(p)
+		n, err := w.w.Write(p)
+		wait()
+		if err != nil {
+			w.fail(w.b.wrap("write", w.key, err))
+			return n, w.err
+		}
+		return n, nil
+	}
+	// The content type is still to be sniffed: buffer up to sniffLen.
 	w.hs.Write(p)
-	if w.w == nil {
-		if len(w.buf)+len(p) < sniffLen {
-			w.buf = append(w.buf, p...)
-			return len(p), nil
-		}
-		w.buf = append(w.buf, p...)
-		if err := w.flushSniffed(); err != nil {
-			return 0, err
-		}
+	w.buf = append(w.buf, p...)
+	if len(w.buf) < sniffLen {
 		return len(p), nil
 	}
-	n, err := w.w.Write(p)
-	if err != nil {
-		w.fail(w.b.wrap("write", w.key, err))
-		return n, w.err
+	if err := w.flushSniffed(); err != nil {
+		return 0, err
 	}
-	return n, nil
+	return len(p), nil
 }
 
 func (w *Writer) flushSniffed() error {

@@ -11,16 +11,25 @@ import (
 // returns, so that hashing overlaps the driver's writes and, at Close, the
 // driver's flush to disk. Memory stays at hashBufs buffers per writer
 // whatever the size written. Streams shorter than one buffer are hashed
-// inline, without a goroutine.
+// inline, without a goroutine. Large writes are not copied: WriteShared
+// hashes the caller's bytes while the caller writes them to the driver.
 type hasher struct {
 	h         hash.Hash
 	cur       []byte
 	allocated int
-	full      chan []byte
+	full      chan hashChunk
 	free      chan []byte
+	shared    chan struct{} // a shared chunk has been hashed
 	done      chan struct{}
 	started   bool
 	stopped   bool
+}
+
+// hashChunk is bytes for the hashing goroutine: one of the hasher's own
+// buffers, given back on free, or the caller's, acknowledged on shared.
+type hashChunk struct {
+	b      []byte
+	shared bool
 }
 
 const (
@@ -32,14 +41,19 @@ func newHasher() *hasher { return &hasher{h: sha256.New()} }
 
 func (h *hasher) start() {
 	h.started = true
-	h.full = make(chan []byte, hashBufs)
+	h.full = make(chan hashChunk, hashBufs)
 	h.free = make(chan []byte, hashBufs)
+	h.shared = make(chan struct{}, 1)
 	h.done = make(chan struct{})
 	go func() {
 		defer close(h.done)
-		for b := range h.full {
-			h.h.Write(b)
-			h.free <- b[:0]
+		for c := range h.full {
+			h.h.Write(c.b)
+			if c.shared {
+				h.shared <- struct{}{}
+			} else {
+				h.free <- c.b[:0]
+			}
 		}
 	}()
 }
@@ -78,17 +92,39 @@ func (h *hasher) Write(p []byte) {
 			if !h.started {
 				h.start()
 			}
-			h.full <- h.cur
+			h.full <- hashChunk{b: h.cur}
 			h.cur = nil
 		}
 	}
+}
+
+// sharedMin is the size from which writes are hashed in place.
+const sharedMin = 64 << 10
+
+// WriteShared adds p to the stream, hashing it on the goroutine while the
+// caller goes on reading p (to write it elsewhere); wait, which must be
+// called before p changes, returns once p is hashed.
+func (h *hasher) WriteShared(p []byte) (wait func()) {
+	if h.stopped || len(p) < sharedMin {
+		h.Write(p)
+		return func() {}
+	}
+	if !h.started {
+		h.start()
+	}
+	if len(h.cur) > 0 {
+		h.full <- hashChunk{b: h.cur}
+		h.cur = nil
+	}
+	h.full <- hashChunk{b: p, shared: true}
+	return func() { <-h.shared }
 }
 
 // Sum waits for the goroutine and returns the lower-case hex SHA-256.
 func (h *hasher) Sum() string {
 	if h.started {
 		if len(h.cur) > 0 {
-			h.full <- h.cur
+			h.full <- hashChunk{b: h.cur}
 		}
 		h.cur = nil
 		if !h.stopped {

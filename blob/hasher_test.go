@@ -19,8 +19,16 @@ func TestHasher(t *testing.T) {
 				continue
 			}
 			h := newHasher()
-			for off := 0; off < n; off += step {
-				h.Write(data[off:min(off+step, n)])
+			for i, off := 0, 0; off < n; i, off = i+1, off+step {
+				chunk := append([]byte(nil), data[off:min(off+step, n)]...)
+				if i%3 == 1 {
+					// shared: the chunk is scribbled on once hashed
+					wait := h.WriteShared(chunk)
+					wait()
+					clear(chunk)
+				} else {
+					h.Write(chunk)
+				}
 			}
 			want := sha256.Sum256(data[:n])
 			if got := h.Sum(); got != hex.EncodeToString(want[:]) {

@@ -288,7 +288,25 @@ const (
 	VersionEdit     = "edit"     // a reviewer's edits
 	VersionApproved = "approved" // the version a reviewer approved
 	VersionRejected = "rejected" // a reviewer rejected the item
+	// VersionLive is the transcript a live caption session made of the
+	// recording, kept beside the batch analysis (Body: LiveVersion).
+	VersionLive = "live"
 )
+
+// LiveVersion is the body of a VersionLive version.
+type LiveVersion struct {
+	// Transcript is the live transcript's key in the bucket
+	// (processed/<tenant>/<media id>/transcript.live.json).
+	Transcript string `json:"transcript"`
+	SessionID  string `json:"session_id"`
+	// Engine and Model recognised the session; Speakers says how its
+	// words got speaker labels ("engine", "channel" or "").
+	Engine       string  `json:"engine"`
+	Model        string  `json:"model,omitempty"`
+	Speakers     string  `json:"speakers,omitempty"`
+	Words        int     `json:"words"`
+	AudioSeconds float64 `json:"audio_seconds"`
+}
 
 // MediaVersion is one entry of a media item's version history.
 type MediaVersion struct {
@@ -420,9 +438,9 @@ func ValidateMediaVersionAdd(p *MediaVersionAddParams) error {
 		return err
 	}
 	switch p.Kind {
-	case VersionMachine, VersionEdit, VersionApproved, VersionRejected:
+	case VersionMachine, VersionEdit, VersionApproved, VersionRejected, VersionLive:
 	default:
-		return invalid("catalog: kind: %q (want machine, edit, approved or rejected)", p.Kind)
+		return invalid("catalog: kind: %q (want machine, edit, approved, rejected or live)", p.Kind)
 	}
 	if p.Author == "" {
 		return invalid("catalog: author: required")

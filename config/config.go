@@ -136,8 +136,14 @@ type Limits struct {
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 }
 
-// Live bounds live caption sessions (GET /v1/live). Zero takes the default.
+// Live configures live caption sessions (GET /v1/live). Zero takes the
+// default.
 type Live struct {
+	// Provider recognises the sessions' audio: local (the default: the
+	// incremental pocketsphinx recogniser in process), openai (an
+	// OpenAI-compatible realtime transcription session, with openai.*)
+	// or aws (Amazon Transcribe Streaming, with aws.*).
+	Provider string `yaml:"provider" json:"provider"`
 	// MaxSeconds is the audio one session may send (default 4 h); the
 	// session ends, and is stored, when it is reached.
 	MaxSeconds float64 `yaml:"max_seconds" json:"max_seconds"`
@@ -204,14 +210,19 @@ type Transcribe struct {
 
 // OpenAI configures an OpenAI-compatible server.
 type OpenAI struct {
-	BaseURL         string   `yaml:"base_url" json:"base_url"`
-	APIKey          string   `yaml:"api_key" json:"api_key"`
-	APIKeyEnv       string   `yaml:"api_key_env" json:"api_key_env"`
-	TranscribeModel string   `yaml:"transcribe_model" json:"transcribe_model"`
-	ChatModel       string   `yaml:"chat_model" json:"chat_model"`
-	EmbeddingModel  string   `yaml:"embedding_model" json:"embedding_model"`
-	Timeout         Duration `yaml:"timeout" json:"timeout"`
-	MaxTokens       int      `yaml:"max_tokens" json:"max_tokens"` // token budget per summarise call
+	BaseURL         string `yaml:"base_url" json:"base_url"`
+	APIKey          string `yaml:"api_key" json:"api_key"`
+	APIKeyEnv       string `yaml:"api_key_env" json:"api_key_env"`
+	TranscribeModel string `yaml:"transcribe_model" json:"transcribe_model"`
+	// RealtimeModel transcribes live captions (live.provider: openai;
+	// default transcribe_model, else gpt-4o-transcribe); RealtimeURL is
+	// the realtime WebSocket (default <base_url>/realtime?intent=transcription).
+	RealtimeModel  string   `yaml:"realtime_model" json:"realtime_model"`
+	RealtimeURL    string   `yaml:"realtime_url" json:"realtime_url"`
+	ChatModel      string   `yaml:"chat_model" json:"chat_model"`
+	EmbeddingModel string   `yaml:"embedding_model" json:"embedding_model"`
+	Timeout        Duration `yaml:"timeout" json:"timeout"`
+	MaxTokens      int      `yaml:"max_tokens" json:"max_tokens"` // token budget per summarise call
 }
 
 // AWS configures the AWS providers.
@@ -646,6 +657,15 @@ func (c *Config) Validate() error {
 	notNegative("/live/max_seconds", c.Live.MaxSeconds < 0)
 	notNegative("/live/max_sessions", c.Live.MaxSessions < 0)
 	notNegative("/live/idle_timeout", c.Live.IdleTimeout.Duration < 0)
+	switch c.Live.Provider {
+	case "", "local", "aws":
+	case "openai":
+		if c.OpenAI.BaseURL == "" {
+			bad("/live/provider", "openai needs openai.base_url")
+		}
+	default:
+		bad("/live/provider", "unknown provider %q (want local, openai or aws)", c.Live.Provider)
+	}
 	if r := c.StepFunctions.Region; r != "" && !regionPattern.MatchString(r) {
 		bad("/step_functions/region", "%q is not a region name (lowercase letters, digits and dashes, e.g. eu-west-1)", r)
 	}

@@ -153,6 +153,7 @@ type flattener struct {
 	// counting brackets rather than checked, and an object is left as soon
 	// as every path the rules use below it has had its value.
 	trusted bool
+	root    *pathNode
 	done    bool     // every path has its value: stop reading
 	inArray int32    // depth of arrays around the current value
 	gen     uint32   // generation of pathSeen and nodeGen
@@ -221,6 +222,7 @@ func (f *flattener) ws(i int) int {
 
 // flatten reads a whole event, which must be a JSON object.
 func (f *flattener) flatten(root *pathNode) error {
+	f.root = root
 	i := f.ws(0)
 	if i >= len(f.data) || f.data[i] != '{' {
 		if i >= len(f.data) {
@@ -250,7 +252,8 @@ func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
 	}
 	for {
 		if f.trusted && f.complete(n) {
-			if n.parent == nil {
+			if f.complete(f.root) {
+				// nothing further can change the answer
 				f.done = true
 				return i, nil
 			}

@@ -44,6 +44,10 @@ type LiveStart struct {
 	// Pause is the silence, in seconds, that ends an utterance and sends
 	// its final result (default 0.5, 0.2–3).
 	Pause float64 `json:"pause,omitempty"`
+	// SpeakerLabels asks for a speaker label on every word (Transcribe
+	// Streaming's ShowSpeakerLabel). How they are found depends on the
+	// engine: the "started" message's Landfall.speakers says.
+	SpeakerLabels bool `json:"speaker_labels,omitempty"`
 }
 
 // LiveMessage is one server message.
@@ -104,8 +108,12 @@ type LiveInfo struct {
 	// Started: the session's settings and where viewers can follow it.
 	Engine        string `json:"engine,omitempty"`
 	LanguageModel string `json:"language_model,omitempty"`
-	ViewerURL     string `json:"viewer_url,omitempty"`
-	CaptionsURL   string `json:"captions_url,omitempty"`
+	// Speakers says how words get speaker labels when asked for:
+	// "engine" (the engine tells speakers apart), "channel" (one label
+	// per audio channel: spk_0 for a mono stream) or "" (none).
+	Speakers    string `json:"speakers,omitempty"`
+	ViewerURL   string `json:"viewer_url,omitempty"`
+	CaptionsURL string `json:"captions_url,omitempty"`
 	// Ended: why, and the stored media item.
 	Reason  string `json:"reason,omitempty"`
 	MediaID string `json:"media_id,omitempty"`

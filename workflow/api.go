@@ -438,12 +438,12 @@ func (e *Engine) StartExecution(ctx context.Context, p StartExecutionParams) (*E
 		}
 		if err := e.st.ExecutionInsert(ctx, tx, &executionInsertParams{ARN: arn, StateMachineARN: sm.ARN, Name: p.Name, Input: string(p.Input),
 			CorrelationID: p.CorrelationID, Tenant: p.Tenant, Definition: sm.Definition, StartUS: micros(now), TimeoutUS: timeoutUS,
-			Qualified: qualified}); err != nil {
+			Qualified: qualified, ParentToken: p.parentToken}); err != nil {
 			return err
 		}
 		t := &txn{e: e, ctx: ctx, tx: tx, now: now, frames: map[string]*frameRow{}, prog: prog, canInline: slot,
 			exec: &execRow{arn: arn, smARN: sm.ARN, name: p.Name, status: StatusRunning, input: string(p.Input), nextEvent: 1,
-				tenant: p.Tenant, startUS: micros(now), timeoutUS: timeoutUS}}
+				tenant: p.Tenant, startUS: micros(now), timeoutUS: timeoutUS, parentToken: p.parentToken}}
 		root := t.newFrame(nil, 0, frame)
 		root.checkpoint, root.checkpointKind = frame, "start"
 		t.event(root, "ExecutionStarted", map[string]any{"input": string(p.Input), "roleArn": sm.RoleARN,

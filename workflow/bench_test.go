@@ -69,8 +69,12 @@ func runChains(b *testing.B, engines []*workflow.Engine, def string, perExec int
 					return
 				}
 				got, err := e.WaitExecution(ctx, x.ARN)
-				if err != nil || got.Status != workflow.StatusSucceeded {
-					errs <- fmt.Errorf("%s: %v %s %s", x.ARN, err, got.Status, got.Cause)
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", x.ARN, err)
+					return
+				}
+				if got.Status != workflow.StatusSucceeded {
+					errs <- fmt.Errorf("%s: %s %s", x.ARN, got.Status, got.Cause)
 					return
 				}
 			}

@@ -256,6 +256,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Role != RoleAPI {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, river.WorkFunc(e.workStep))
+		river.AddWorker(workers, river.WorkFunc(e.workSyncDone))
+		river.AddWorker(workers, river.WorkFunc(e.workStopChildren))
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {
 			MaxWorkers:        cfg.Workers,

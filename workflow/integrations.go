@@ -361,7 +361,8 @@ func (e *Engine) startExecutionTask(ctx context.Context, inv Invocation) (json.R
 		sum := sha256.Sum256([]byte(inv.IdempotencyKey))
 		name = hex.EncodeToString(sum[:16])
 	}
-	x, err := e.StartExecution(ctx, StartExecutionParams{StateMachineARN: p.StateMachineARN, Name: name, Input: input, Tenant: inv.Tenant})
+	x, err := e.StartExecution(ctx, StartExecutionParams{StateMachineARN: p.StateMachineARN, Name: name, Input: input, Tenant: inv.Tenant,
+		parentToken: inv.syncToken})
 	if err != nil {
 		code := errcode.Of(err)
 		switch code {
@@ -379,7 +380,13 @@ func (e *Engine) startExecutionTask(ctx context.Context, inv Invocation) (json.R
 	if !sync {
 		return json.Marshal(map[string]any{"ExecutionArn": x.ARN, "StartDate": x.StartDate.UTC().Format(time.RFC3339Nano)})
 	}
+	if x.Status == StatusRunning && inv.syncToken != "" {
+		// The task waits for the child without a worker: the child's end
+		// completes it (syncDone).
+		return nil, errParked
+	}
 	for x.Status == StatusRunning {
+		// A caller outside the engine's workers (TestState) waits here.
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		x, err = e.WaitExecution(wctx, x.ARN)
 		cancel()
@@ -395,6 +402,15 @@ func (e *Engine) startExecutionTask(ctx context.Context, inv Invocation) (json.R
 			}
 		}
 	}
+	return syncResult(x, mode)
+}
+
+// syncResult is the result of a .sync (mode "") or .sync:2 (mode ":2")
+// states:startExecution task whose child x ended: a description of the
+// child, with its input and output as JSON text (.sync) or JSON (.sync:2).
+// A child that did not succeed fails the task with States.TaskFailed and
+// the description as the cause.
+func syncResult(x *Execution, mode string) (json.RawMessage, error) {
 	out := map[string]any{"ExecutionArn": x.ARN, "StateMachineArn": x.StateMachineARN, "Name": x.Name, "Status": x.Status,
 		"StartDate": x.StartDate.UTC().Format(time.RFC3339Nano)}
 	if x.StopDate != nil {

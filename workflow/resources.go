@@ -37,6 +37,9 @@ type Invocation struct {
 	// TaskToken is set for .waitForTaskToken: the invoker hands it to
 	// whoever will call SendTaskSuccess or SendTaskFailure.
 	TaskToken string
+	// syncToken is the token of a states:startExecution.sync task: the
+	// child execution names it, and its end completes the task.
+	syncToken string
 	// Heartbeat records that the task is alive. It returns an error when
 	// the attempt is no longer current (timed out, stopped, or handed to
 	// another worker); the invoker should then give up.

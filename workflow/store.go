@@ -33,6 +33,9 @@ type store interface {
 	ActivityDelete(ctx context.Context, tx dbtx, p *activityDeleteParams) error
 	executionStore
 	mapRunStore
+	// ExecutionListSyncChildren lists the running child executions of
+	// the cancelled .sync tasks of an execution.
+	ExecutionListSyncChildren(ctx context.Context, tx dbtx, arn string) ([]string, error)
 	metaStore
 	queueStore
 	retentionStore
@@ -250,19 +253,22 @@ type executionGetParams struct{ ARN string }
 
 type executionInsertParams struct {
 	ARN, StateMachineARN, Name, Input, CorrelationID, Tenant, Definition string
-	StartUS, TimeoutUS                                                   int64
+	// ParentToken is the .sync task that started the execution ("" for
+	// none).
+	ParentToken        string
+	StartUS, TimeoutUS int64
 	// Qualified is the version or alias ARN the execution started with.
 	Qualified string
 }
 
 func (s *sqlStore) ExecutionInsert(ctx context.Context, tx dbtx, p *executionInsertParams) error {
-	ph := make([]string, 10)
+	ph := make([]string, 11)
 	for i := range ph {
 		ph[i] = s.placeholder(i + 1)
 	}
-	_, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, sm_qualified, next_event)
+	_, err := tx.exec(ctx, `INSERT INTO wf_executions (arn, sm_arn, name, status, input, correlation_id, tenant, definition, start_us, timeout_us, sm_qualified, parent_token, next_event)
 		VALUES (`+ph[0]+`, `+ph[1]+`, `+ph[2]+`, 'RUNNING', `+strings.Join(ph[3:], ", ")+`, 1)`,
-		p.ARN, p.StateMachineARN, p.Name, p.Input, p.CorrelationID, p.Tenant, p.Definition, p.StartUS, p.TimeoutUS, p.Qualified)
+		p.ARN, p.StateMachineARN, p.Name, p.Input, p.CorrelationID, p.Tenant, p.Definition, p.StartUS, p.TimeoutUS, p.Qualified, p.ParentToken)
 	return err
 }
 

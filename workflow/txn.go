@@ -41,7 +41,7 @@ const (
 
 type execRow struct {
 	arn, smARN, name, status, input, definition, correlationID string
-	tenant                                                     string
+	tenant, parentToken                                        string
 	startUS, timeoutUS, nextEvent                              int64
 	redriveCount                                               int
 	origNextEvent                                              int64
@@ -56,13 +56,13 @@ type execRow struct {
 	statusChange bool
 }
 
-const execCols = `arn, sm_arn, name, status, input, definition, correlation_id, tenant, start_us, timeout_us, next_event, redrive_count, error, cause`
+const execCols = `arn, sm_arn, name, status, input, definition, correlation_id, tenant, start_us, timeout_us, next_event, redrive_count, error, cause, parent_token`
 
 func scanExec(r row) (*execRow, error) {
 	x := &execRow{}
 	var errName, cause *string
 	err := r.Scan(&x.arn, &x.smARN, &x.name, &x.status, &x.input, &x.definition, &x.correlationID, &x.tenant, &x.startUS, &x.timeoutUS, &x.nextEvent, &x.redriveCount,
-		&errName, &cause)
+		&errName, &cause, &x.parentToken)
 	x.origNextEvent = x.nextEvent
 	x.errName, x.cause = deref(errName), deref(cause)
 	return x, err
@@ -439,6 +439,13 @@ func (t *txn) flush() error {
 	}
 	if len(t.cancelled) > 0 {
 		batch = append(batch, st.TaskCancelStmt(&taskCancelParams{ExecutionARN: t.exec.arn}))
+		// The .sync children of the cancelled tasks are stopped after
+		// this commits.
+		t.jobs = append(t.jobs, river.InsertManyParams{Args: stopChildrenArgs{Exec: t.exec.arn}})
+	}
+	if x := t.exec; x.finished && x.parentToken != "" {
+		// The .sync task that started this execution goes on.
+		t.jobs = append(t.jobs, river.InsertManyParams{Args: syncDoneArgs{Token: x.parentToken, Child: x.arn}})
 	}
 	for _, k := range t.newTasks {
 		batch = append(batch, st.TaskInsertStmt(&taskInsertParams{T: k}))

@@ -108,6 +108,9 @@ type StartExecutionParams struct {
 	// AlreadyExists, as Step Functions' StartExecution does; without it
 	// the ended execution is returned (the bus's idempotent starts).
 	RejectClosed bool
+	// parentToken is the token of the .sync task that starts the
+	// execution.
+	parentToken string
 }
 
 // ListExecutionsParams filters and pages ListExecutions. Results are

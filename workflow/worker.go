@@ -107,6 +107,9 @@ func (e *Engine) invoke(ctx context.Context, run *taskRun) (json.RawMessage, err
 	if run.kind == kindCallback {
 		in.TaskToken = run.token
 	}
+	if run.pattern == "sync" {
+		in.syncToken = run.token
+	}
 	out, err := invokeSafely(ictx, inv, in)
 	if err != nil {
 		if ictx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
@@ -141,7 +144,9 @@ func invokeSafely(ctx context.Context, inv Invoker, in Invocation) (out json.Raw
 // still being this worker's, and advances the frame.
 func (e *Engine) completeRun(ctx context.Context, run *taskRun, out json.RawMessage, ierr error) (*taskRun, error) {
 	return e.transitionOn(ctx, run.execARN, run.frameID, nil, true, func(t *txn) error {
-		if run.kind == kindCallback && ierr == nil {
+		if run.kind == kindCallback && ierr == nil || errors.Is(ierr, errParked) {
+			// Invoked: the task waits for SendTask* or for its child
+			// execution's end, and holds no worker meanwhile.
 			return e.st.TaskAwait(t.ctx, t.tx, &taskFenceParams{Token: run.token, Owner: e.workerID, Dispatch: run.dispatch})
 		}
 		status := taskSucceeded

@@ -66,24 +66,9 @@ func New(ctx context.Context, cfg Config) (*Clients, error) {
 	if cfg.TokenBudget <= 0 {
 		cfg.TokenBudget = 6000
 	}
-	var ac awssdk.Config
-	if cfg.AWS != nil {
-		ac = *cfg.AWS
-	} else {
-		var opts []func(*config.LoadOptions) error
-		if cfg.Region != "" {
-			opts = append(opts, config.WithRegion(cfg.Region))
-		}
-		if cfg.Profile != "" {
-			opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
-		}
-		var err error
-		if ac, err = config.LoadDefaultConfig(ctx, opts...); err != nil {
-			return nil, errcode.Wrap(errcode.ProviderNotConfigured, err, "aws: loading configuration")
-		}
-	}
-	if ac.Region == "" {
-		return nil, errcode.New(errcode.ProviderNotConfigured, "aws: no region (set aws.region or AWS_REGION)")
+	ac, err := sdkConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	var ep *string
 	if cfg.Endpoint != "" {
@@ -97,6 +82,31 @@ func New(ctx context.Context, cfg Config) (*Clients, error) {
 	}
 	c.HTTP = httpGet
 	return c, nil
+}
+
+// sdkConfig is the SDK configuration: cfg.AWS, or loaded from the
+// standard chain with cfg's region and profile.
+func sdkConfig(ctx context.Context, cfg Config) (awssdk.Config, error) {
+	var ac awssdk.Config
+	if cfg.AWS != nil {
+		ac = *cfg.AWS
+	} else {
+		var opts []func(*config.LoadOptions) error
+		if cfg.Region != "" {
+			opts = append(opts, config.WithRegion(cfg.Region))
+		}
+		if cfg.Profile != "" {
+			opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+		}
+		var err error
+		if ac, err = config.LoadDefaultConfig(ctx, opts...); err != nil {
+			return ac, errcode.Wrap(errcode.ProviderNotConfigured, err, "aws: loading configuration")
+		}
+	}
+	if ac.Region == "" {
+		return ac, errcode.New(errcode.ProviderNotConfigured, "aws: no region (set aws.region or AWS_REGION)")
+	}
+	return ac, nil
 }
 
 // classify maps an SDK error to a named error.

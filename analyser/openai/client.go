@@ -26,12 +26,18 @@ import (
 
 // Config configures a client.
 type Config struct {
-	BaseURL         string        // e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1
-	APIKey          string        // sent as a Bearer token when set
-	TranscribeModel string        // e.g. whisper-1
-	ChatModel       string        // e.g. gpt-4o-mini, llama3.1
-	EmbeddingModel  string        // e.g. text-embedding-3-small
-	Timeout         time.Duration // per request; default 5 minutes
+	BaseURL         string // e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1
+	APIKey          string // sent as a Bearer token when set
+	TranscribeModel string // e.g. whisper-1
+	ChatModel       string // e.g. gpt-4o-mini, llama3.1
+	EmbeddingModel  string // e.g. text-embedding-3-small
+	// RealtimeModel transcribes live captions in a realtime session
+	// (default TranscribeModel, else gpt-4o-transcribe); RealtimeURL is
+	// the session's WebSocket URL (default
+	// <BaseURL>/realtime?intent=transcription, http(s) becoming ws(s)).
+	RealtimeModel string
+	RealtimeURL   string
+	Timeout       time.Duration // per request; default 5 minutes
 	// TokenBudget bounds the prompt of one summarise call (approximate
 	// tokens); longer transcripts are map-reduced. Default 6000.
 	TokenBudget int

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -31,8 +32,19 @@ import (
 // and returns SDK clients of both signing as an administrator.
 func setupIntegrations(t *testing.T, in workflow.Integrations) (*sfn.Client, *sqs.Client, *workflow.Engine) {
 	t.Helper()
+	return setupIntegrationsWith(t, in, 0)
+}
+
+// setupIntegrationsWith is setupIntegrations with an engine of workers
+// workers (0: the tests' default).
+func setupIntegrationsWith(t *testing.T, in workflow.Integrations, workers int) (*sfn.Client, *sqs.Client, *workflow.Engine) {
+	t.Helper()
 	res := workflowtest.Resources()
-	e := workflowtest.StartEngine(t, workflowtest.Config(workflowtest.SQLite(t), res))
+	ecfg := workflowtest.Config(workflowtest.SQLite(t), res)
+	if workers > 0 {
+		ecfg.Workers = workers
+	}
+	e := workflowtest.StartEngine(t, ecfg)
 	e.RegisterIntegrations(res, in)
 	srv := httptest.NewServer(principalOf(sqsapi.New(e, sfnapi.New(e))))
 	t.Cleanup(srv.Close)
@@ -249,5 +261,93 @@ func TestSDKNestedSync(t *testing.T) {
 	out = waitDone(t, c, *x.ExecutionArn)
 	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "States.TaskFailed" || !strings.Contains(aws.ToString(out.Cause), "Child.Zero") {
 		t.Fatalf("parent of a failed child: %s %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+}
+
+// TestSDKSyncHoldsNoWorker: a .sync task waits for its child execution
+// without holding a worker. An engine of two workers runs six parents
+// whose children wait for an activity worker: all six children reach it
+// (a task that held its worker while waiting would leave two parents
+// unstarted). Stopping a parent stops its child.
+func TestSDKSyncHoldsNoWorker(t *testing.T) {
+	t.Parallel()
+	c, _, _ := setupIntegrationsWith(t, workflow.Integrations{}, 2)
+	ctx := context.Background()
+	act, err := c.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String("approve")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("waits"), RoleArn: aws.String(role),
+		Definition: aws.String(fmt.Sprintf(`{"StartAt":"Ask","States":{"Ask":{"Type":"Task","Resource":%q,"End":true}}}`, aws.ToString(act.ActivityArn)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("parent"), RoleArn: aws.String(role),
+		Definition: aws.String(fmt.Sprintf(`{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
+			"Parameters":{"StateMachineArn":%q,"Input":{"n.$":"$.n"}},"OutputPath":"$.Output","End":true}}}`, aws.ToString(child.StateMachineArn)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	parents := make([]string, n)
+	for i := range parents {
+		x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: parent.StateMachineArn, Input: aws.String(fmt.Sprintf(`{"n":%d}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parents[i] = aws.ToString(x.ExecutionArn)
+	}
+	tokens := map[int]string{}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(tokens) < n && time.Now().Before(deadline) {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		task, err := c.GetActivityTask(pctx, &sfn.GetActivityTaskInput{ActivityArn: act.ActivityArn, WorkerName: aws.String("w")})
+		cancel()
+		if err != nil || task.TaskToken == nil {
+			continue
+		}
+		var in struct{ N int }
+		if err := json.Unmarshal([]byte(aws.ToString(task.Input)), &in); err != nil {
+			t.Fatal(err)
+		}
+		tokens[in.N] = aws.ToString(task.TaskToken)
+	}
+	if len(tokens) != n {
+		t.Fatalf("%d of %d children reached the activity worker: the parents' .sync tasks hold the engine's two workers", len(tokens), n)
+	}
+	for i := 1; i < n; i++ {
+		if _, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(tokens[i]), Output: aws.String(fmt.Sprintf(`{"done":%d}`, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i < n; i++ {
+		out := waitDone(t, c, parents[i])
+		if out.Status != types.ExecutionStatusSucceeded || aws.ToString(out.Output) != fmt.Sprintf(`{"done":%d}`, i) {
+			t.Fatalf("parent %d: %s %s %s", i, out.Status, aws.ToString(out.Output), aws.ToString(out.Cause))
+		}
+	}
+	// Parent 0's child still waits; stopping the parent stops it.
+	if _, err := c.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(parents[0])}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: child.StateMachineArn, StatusFilter: types.ExecutionStatusRunning})
+	if err != nil || len(list.Executions) > 1 {
+		t.Fatalf("running children: %+v %v", list, err)
+	}
+	for _, x := range list.Executions {
+		out := waitDone(t, c, aws.ToString(x.ExecutionArn))
+		if out.Status != types.ExecutionStatusAborted {
+			t.Fatalf("child of the stopped parent: %s", out.Status)
+		}
+	}
+	if len(list.Executions) == 0 {
+		// Already stopped: it must be ABORTED, not succeeded.
+		list, err = c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: child.StateMachineArn, StatusFilter: types.ExecutionStatusAborted})
+		if err != nil || len(list.Executions) != 1 {
+			t.Fatalf("aborted children: %+v %v", list, err)
+		}
+	}
+	if _, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(tokens[0]), Output: aws.String(`{}`)}); err == nil {
+		t.Fatal("the stopped child's task took a result")
 	}
 }

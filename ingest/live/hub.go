@@ -3,7 +3,7 @@ package live
 import (
 	"context"
 
-	"github.com/landfall/landfall/analyser/local/speech/stream"
+	"github.com/landfall/landfall/analyser/realtime"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -117,21 +117,21 @@ func (s *Session) publish(m types.LiveMessage, keep bool) {
 
 // publishResult sends a recogniser result as a Transcribe Streaming
 // TranscriptEvent.
-func (s *Session) publishResult(r stream.Result) {
+func (s *Session) publishResult(r realtime.Result) {
 	s.publish(types.LiveMessage{Transcript: &types.LiveTranscript{Results: []types.LiveResult{ToResult(r)}},
 		Landfall: types.LiveInfo{Event: "transcript"}}, !r.Partial)
 }
 
 // ToResult shapes a recogniser result as Transcribe Streaming does.
-func ToResult(r stream.Result) types.LiveResult {
+func ToResult(r realtime.Result) types.LiveResult {
 	alt := types.LiveAlternative{Transcript: r.Text(), Items: make([]types.LiveItem, len(r.Words))}
 	for i, w := range r.Words {
 		c, st := w.Confidence, w.Stable
 		alt.Items[i] = types.LiveItem{StartTime: w.Start, EndTime: w.End, Type: "pronunciation", Content: w.Text,
-			Confidence: &c, Stable: &st}
+			Confidence: &c, Stable: &st, Speaker: w.Speaker}
 	}
 	return types.LiveResult{ResultId: r.ID, StartTime: r.Start, EndTime: r.End, IsPartial: r.Partial,
-		LanguageCode: "en-US", Alternatives: []types.LiveAlternative{alt}}
+		ChannelId: r.Channel, LanguageCode: "en-US", Alternatives: []types.LiveAlternative{alt}}
 }
 
 func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/analyser/local/speech"
+	"github.com/landfall/landfall/analyser/local/speech/stream"
+	"github.com/landfall/landfall/analyser/realtime"
 	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
@@ -38,12 +40,25 @@ type Uploader interface {
 	Upload(ctx context.Context, p *ingest.UploadParams) (*catalog.Media, error)
 }
 
+// Versions keeps the live transcript as a version of the stored media
+// item (catalog.Store).
+type Versions interface {
+	MediaVersionAdd(ctx context.Context, p *catalog.MediaVersionAddParams) (*catalog.MediaVersion, error)
+}
+
 // Options configure the session manager.
 type Options struct {
 	Uploads Uploader
 	Bucket  *blob.Bucket
-	// Recogniser prepares the model files; nil means the default
-	// pocketsphinx analyser.
+	// Versions, when set, lists the live transcript among the media
+	// item's versions (kind "live"); a catalog that keeps no versions
+	// leaves it a file only, and the log says so.
+	Versions Versions
+	// Engine recognises the sessions' audio; nil means the local
+	// recogniser (stream.Engine with Recogniser).
+	Engine realtime.Engine
+	// Recogniser prepares the local recogniser's model files; nil means
+	// the default pocketsphinx analyser.
 	Recogniser *speech.Analyser
 	// TempDir holds recordings while sessions run (os.TempDir when empty).
 	TempDir string
@@ -82,6 +97,9 @@ type Manager struct {
 func New(opt Options) *Manager {
 	if opt.Recogniser == nil {
 		opt.Recogniser = &speech.Analyser{}
+	}
+	if opt.Engine == nil {
+		opt.Engine = &stream.Engine{Recogniser: opt.Recogniser}
 	}
 	if opt.TempDir == "" {
 		opt.TempDir = os.TempDir()

@@ -16,7 +16,8 @@ import (
 
 	"github.com/landfall/landfall/analyser/local/execx"
 	"github.com/landfall/landfall/analyser/local/speech"
-	"github.com/landfall/landfall/analyser/local/speech/stream"
+	"github.com/landfall/landfall/analyser/realtime"
+	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
 	"github.com/landfall/landfall/pipeline"
@@ -38,7 +39,7 @@ type Session struct {
 	start   *types.LiveStart
 	started time.Time
 	work    string // scratch folder: model files, recording
-	prep    *speech.Prepared
+	info    realtime.Info
 
 	// Input side, serialised by inMu.
 	inMu     sync.Mutex
@@ -51,11 +52,13 @@ type Session struct {
 	ffIn     *io.PipeWriter
 	ffDone   chan error
 	pcmBytes atomic.Int64 // PCM received (pcm16) or decoded (containers)
+	// decFailed is set when the engine failed: Write reports it.
+	decFailed atomic.Bool
 
-	recog   *stream.Recogniser
+	recog   realtime.Stream
 	decDone chan struct{}
 	decErr  error
-	words   []stream.Word // final words, in order
+	words   []realtime.Word // final words, in order (under mu)
 	decoded float64
 
 	// Hub.
@@ -86,30 +89,23 @@ func (m *Manager) open(ctx context.Context, tenant string, st *types.LiveStart) 
 		os.RemoveAll(s.work)
 		return nil, err
 	}
-	opts := speech.Options{Vocabulary: append(append([]string(nil), m.opt.Vocabulary...), st.Vocabulary...), DomainText: st.DomainText}
-	if opts.DomainText == "" {
-		opts.DomainText = m.opt.DomainText
+	p := realtime.Params{Language: "en-US", Vocabulary: append(append([]string(nil), m.opt.Vocabulary...), st.Vocabulary...),
+		DomainText: st.DomainText, Pause: st.Pause, Stability: st.PartialStability, SpeakerLabels: st.SpeakerLabels,
+		IDPrefix: s.id + "-", WorkDir: filepath.Join(s.work, "model")}
+	if p.DomainText == "" {
+		p.DomainText = m.opt.DomainText
 	} else if m.opt.DomainText != "" {
-		opts.DomainText = m.opt.DomainText + "\n" + st.DomainText
+		p.DomainText = m.opt.DomainText + "\n" + st.DomainText
 	}
-	if s.prep, err = m.opt.Recogniser.Prepare(ctx, opts, s.work); err != nil {
+	if err := os.MkdirAll(p.WorkDir, 0o755); err != nil {
+		return fail(fmt.Errorf("live: scratch folder: %w", err))
+	}
+	if s.recog, err = m.opt.Engine.Open(ctx, p, s.emit); err != nil {
 		return fail(err)
 	}
-	ep := stream.DefaultEndpoint
-	ep.Pause = int(st.Pause*100 + 0.5)
-	switch st.PartialStability {
-	case "", "high":
-		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 2, 30
-	case "medium":
-		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 3, 60
-	case "low":
-		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 4, 100
-	}
-	if s.recog, err = stream.New(stream.Config{Files: s.prep, Endpoint: ep, IDPrefix: s.id + "-"}); err != nil {
-		return fail(err)
-	}
+	s.info = s.recog.Info()
 	if s.recFile, err = os.Create(filepath.Join(s.work, "recording"+s.ext())); err != nil {
-		s.recog.Close(func(stream.Result) {})
+		s.recog.Close(ctx)
 		return fail(err)
 	}
 	s.rec = bufio.NewWriterSize(s.recFile, 64<<10)
@@ -119,7 +115,7 @@ func (m *Manager) open(ctx context.Context, tenant string, st *types.LiveStart) 
 	} else {
 		if err := s.startFFmpeg(); err != nil {
 			s.recFile.Close()
-			s.recog.Close(func(stream.Result) {})
+			s.recog.Close(ctx)
 			return fail(err)
 		}
 	}
@@ -127,8 +123,9 @@ func (m *Manager) open(ctx context.Context, tenant string, st *types.LiveStart) 
 	s.limit = time.AfterFunc(time.Duration(m.opt.MaxSeconds*float64(time.Second))+time.Minute, func() {
 		s.Finish(ReasonLimit, errcode.New(errcode.TooLarge, "the session passed its time limit (%s)", time.Duration(m.opt.MaxSeconds*float64(time.Second))+time.Minute))
 	})
-	s.publish(types.LiveMessage{Landfall: types.LiveInfo{Event: "started", Engine: speech.ID, LanguageModel: s.prep.LanguageModel}}, true)
-	m.log.Info("live session started", "session_id", s.id, "tenant", tenant, "format", st.Format, "lm", s.prep.LanguageModel)
+	s.publish(types.LiveMessage{Landfall: types.LiveInfo{Event: "started", Engine: s.info.Engine, LanguageModel: s.info.Model,
+		Speakers: s.info.Speakers}}, true)
+	m.log.Info("live session started", "session_id", s.id, "tenant", tenant, "format", st.Format, "engine", s.info.Engine, "model", s.info.Model)
 	return s, nil
 }
 
@@ -207,30 +204,37 @@ func (s *Session) startFFmpeg() error {
 	return nil
 }
 
-// decode runs the recogniser over the PCM blocks.
+// emit takes the engine's results (serially, from any goroutine).
+func (s *Session) emit(r realtime.Result) {
+	partials := s.start.Partials == nil || *s.start.Partials
+	s.mu.Lock()
+	if !r.Partial {
+		s.words = append(s.words, r.Words...)
+	} else if !partials {
+		s.mu.Unlock()
+		return
+	}
+	s.decoded = max(s.decoded, r.Decoded)
+	s.mu.Unlock()
+	s.publishResult(r)
+}
+
+// decode hands the PCM blocks to the engine. An engine error ends
+// decoding: the blocks still queued are drained (they are in the
+// recording) and Write reports the error to the client.
 func (s *Session) decode() {
 	defer close(s.decDone)
-	partials := s.start.Partials == nil || *s.start.Partials
-	emit := func(r stream.Result) {
-		if !r.Partial {
-			s.words = append(s.words, r.Words...)
-		} else if !partials {
-			return
-		}
-		s.mu.Lock()
-		s.decoded = r.Decoded
-		s.mu.Unlock()
-		s.publishResult(r)
-	}
+	ctx := context.Background()
 	for b := range s.pcm {
 		if s.decErr != nil {
 			continue // drain
 		}
-		if err := s.recog.Write(b, emit); err != nil {
+		if err := s.recog.Write(ctx, b); err != nil {
 			s.decErr = err
+			s.decFailed.Store(true)
 		}
 	}
-	if err := s.recog.Close(emit); err != nil && s.decErr == nil {
+	if err := s.recog.Close(ctx); err != nil && s.decErr == nil {
 		s.decErr = err
 	}
 }
@@ -245,6 +249,9 @@ func (s *Session) Write(ctx context.Context, b []byte) error {
 	defer s.inMu.Unlock()
 	if s.inClosed {
 		return errcode.New(errcode.FailedPrecond, "live session %s has ended", s.id)
+	}
+	if s.decFailed.Load() {
+		return s.decoderError()
 	}
 	if len(b) == 0 {
 		return nil
@@ -357,7 +364,10 @@ func (s *Session) finish(reason string, cause error) {
 	if s.decErr != nil && cause == nil {
 		cause = s.decErr
 	}
-	info := types.LiveInfo{Event: "ended", Reason: reason, Words: len(s.words)}
+	s.mu.Lock()
+	nwords := len(s.words)
+	s.mu.Unlock()
+	info := types.LiveInfo{Event: "ended", Reason: reason, Words: nwords}
 	if cause != nil {
 		info.Error = errcode.MessageOf(cause)
 		if info.Error == "" {
@@ -384,7 +394,7 @@ func (s *Session) finish(reason string, cause error) {
 	}
 	s.mu.Unlock()
 	s.m.ended(s)
-	log.Info("live session ended", "reason", reason, "media_id", info.MediaID, "audio_seconds", float64(s.pcmBytes.Load())/32000, "words", len(s.words), "err", info.Error)
+	log.Info("live session ended", "reason", reason, "media_id", info.MediaID, "audio_seconds", float64(s.pcmBytes.Load())/32000, "words", nwords, "err", info.Error)
 }
 
 // store uploads the recording and writes the live transcript beside it;
@@ -435,6 +445,19 @@ func (s *Session) store(ctx context.Context) (string, error) {
 		if err := s.m.opt.Bucket.WriteAll(ctx, k.String(), b, nil); err != nil {
 			return m.ID, fmt.Errorf("writing the live transcript: %w", err)
 		}
+		if s.m.opt.Versions != nil {
+			s.mu.Lock()
+			nwords := len(s.words)
+			s.mu.Unlock()
+			body, _ := json.Marshal(catalog.LiveVersion{Transcript: k.String(), SessionID: s.id, Engine: s.info.Engine,
+				Model: s.info.Model, Speakers: s.info.Speakers, Words: nwords, AudioSeconds: round3(s.AudioSeconds())})
+			if _, err := s.m.opt.Versions.MediaVersionAdd(ctx, &catalog.MediaVersionAddParams{TenantID: s.tenant, MediaID: m.ID,
+				Kind: catalog.VersionLive, Author: "landfall", Body: body,
+				Note: fmt.Sprintf("live captions of session %s (%s)", s.id, s.info.Engine)}); err != nil {
+				s.m.log.Warn("live session: the live transcript is kept as a file only, not as a media version", "session_id", s.id,
+					"media_id", m.ID, "err", err)
+			}
+		}
 	}
 	return m.ID, nil
 }
@@ -442,12 +465,26 @@ func (s *Session) store(ctx context.Context) (string, error) {
 // Transcript is the session's final words as a transcript (segments at
 // pauses), valid once the session has ended.
 func (s *Session) Transcript() *types.Transcript {
-	hyps := make([]speech.Hyp, len(s.words))
-	for i, w := range s.words {
+	s.mu.Lock()
+	words := append([]realtime.Word(nil), s.words...)
+	s.mu.Unlock()
+	hyps := make([]speech.Hyp, len(words))
+	for i, w := range words {
 		hyps[i] = speech.Hyp{Word: w.Text, Start: w.Start, End: w.End, Confidence: w.Confidence}
 	}
-	t := &types.Transcript{Language: "en-US", Engine: speech.ID + "+live", Duration: float64(s.pcmBytes.Load()) / 32000}
+	t := &types.Transcript{Language: "en-US", Engine: s.info.Engine + "+live", Duration: float64(s.pcmBytes.Load()) / 32000}
 	speech.Assemble(t, hyps, nil, s.start.Pause)
+	for i, w := range words {
+		if w.Speaker != "" && i < len(t.Words) {
+			t.Words[i].Speaker = w.Speaker
+		}
+	}
+	for i := range t.Segments {
+		sg := &t.Segments[i]
+		if sg.WordCount > 0 {
+			sg.Speaker = t.Words[sg.FirstWord].Speaker
+		}
+	}
 	return t
 }
 

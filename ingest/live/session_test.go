@@ -19,6 +19,7 @@ type fakeUploads struct {
 	mu   sync.Mutex
 	got  []byte
 	name string
+	id   string // the media id given ("m1" when empty)
 }
 
 func (f *fakeUploads) Upload(ctx context.Context, p *ingest.UploadParams) (*catalog.Media, error) {
@@ -29,6 +30,9 @@ func (f *fakeUploads) Upload(ctx context.Context, p *ingest.UploadParams) (*cata
 	f.mu.Lock()
 	f.got, f.name = b, p.Filename
 	f.mu.Unlock()
+	if f.id != "" {
+		return &catalog.Media{ID: f.id}, nil
+	}
 	return &catalog.Media{ID: "m1"}, nil
 }
 

@@ -28,41 +28,15 @@ import (
 	"strings"
 
 	"github.com/landfall/landfall/analyser/local/speech"
+	"github.com/landfall/landfall/analyser/realtime"
 	"github.com/landfall/landfall/errcode"
 )
 
-// Word is one recognised word; times are seconds from the stream's start.
-type Word struct {
-	Text       string  `json:"text"`
-	Start      float64 `json:"start"`
-	End        float64 `json:"end"`
-	Confidence float64 `json:"confidence"`
-	// Stable words never change in later results of the utterance.
-	Stable bool `json:"stable"`
-}
+// Word is one recognised word (realtime.Word).
+type Word = realtime.Word
 
-// Result is one caption update: the words of an utterance so far
-// (Partial) or all of them (final).
-type Result struct {
-	// ID names the utterance; its partials and its final share it.
-	ID      string  `json:"id"`
-	Start   float64 `json:"start"`
-	End     float64 `json:"end"`
-	Partial bool    `json:"partial"`
-	Words   []Word  `json:"words"`
-	// Decoded is how much audio had been decoded when the result was
-	// made, in seconds from the stream's start.
-	Decoded float64 `json:"decoded"`
-}
-
-// Text is the result's words joined by spaces.
-func (r *Result) Text() string {
-	ws := make([]string, len(r.Words))
-	for i, w := range r.Words {
-		ws[i] = w.Text
-	}
-	return strings.Join(ws, " ")
-}
+// Result is one caption update (realtime.Result).
+type Result = realtime.Result
 
 // Config sets a recogniser up.
 type Config struct {
