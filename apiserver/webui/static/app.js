@@ -889,6 +889,11 @@ async function detailPage(page, route) {
       h("ol", { class: "chapters" }, ins.chapters.map((c) => h("li", {}, h("span", { class: "t" }, formatTime(c.start_seconds)), " ", c.title)))));
   }
 
+  // What each shot of a video shows: its labels and moderation flags,
+  // in time order; a shot's time seeks the player.
+  const shotPanel = shotList(ins, seek, Boolean(player.media), m.kind);
+  if (shotPanel) left.append(shotPanel);
+
   // Transcript beside the player.
   if (m.links && typeof m.links.transcript_json === "string" && m.links.transcript_json.startsWith("/v1/")) {
     const panel = h("section", { class: "panel transcript-panel", "aria-labelledby": "h-transcript" }, h("h2", { id: "h-transcript" }, "Transcript"), h("p", { class: "muted" }, "Loading…"));
@@ -1043,6 +1048,34 @@ function timeline(ins, duration, seek, media) {
     (ins.moderation || []).some((m) => Number.isFinite(m.timestamp)) ? ", moderation flags (red ticks)" : "",
     (ins.ocr || []).length ? ", on-screen text (bars)" : "", ". Click to seek.");
   return h("div", {}, bar, legend);
+}
+
+/**
+ * shotList is the panel listing a video's shots (insights.vision.shots)
+ * with the labels and moderation flags found in each, or null when there
+ * is nothing per shot to show (an image, or no labels and no flags).
+ */
+function shotList(ins, seek, canSeek, kind) {
+  const shots = ((ins && ins.vision && ins.vision.shots) || []).filter((sh) => sh && Number.isFinite(sh.start_ms));
+  if (kind !== "video" || !shots.some((sh) => (sh.labels || []).length || (sh.moderation || []).length)) return null;
+  const pct = (c) => (Number.isFinite(Number(c)) ? ` ${Math.round(Number(c))}%` : "");
+  const items = shots.map((sh) => {
+    const from = sh.start_ms / 1000;
+    const to = Number.isFinite(sh.end_ms) && sh.end_ms > sh.start_ms ? sh.end_ms / 1000 : null;
+    const when = `${formatTime(from)}${to !== null ? `–${formatTime(to)}` : ""}`;
+    const time = canSeek
+      ? h("button", { type: "button", class: "t", onclick: () => seek(from), "aria-label": `Play shot ${sh.shot + 1} from ${formatTime(from)}` }, when)
+      : h("span", { class: "t" }, when);
+    const labels = (sh.labels || []).map((l) => h("li", { class: "tag" }, `${l.name}${pct(l.confidence)}`));
+    const flags = (sh.moderation || []).map((f) =>
+      h("li", { class: "tag flag", title: f.parent_name ? `under ${f.parent_name}` : "" }, `⚑ ${f.name}${pct(f.confidence)}`));
+    return h("li", { class: "shot" }, time, " ", h("span", { class: "muted" }, `Shot ${sh.shot + 1}`),
+      labels.length || flags.length ? h("ul", { class: "tags", "aria-label": `Shot ${sh.shot + 1}: labels and moderation flags` }, labels, flags)
+        : h("span", { class: "muted" }, " · nothing recognised"));
+  });
+  return h("section", { class: "panel", "aria-labelledby": "h-shots" }, h("h2", { id: "h-shots" }, "Shots"),
+    h("p", { class: "muted" }, "What each shot shows (labels with confidence; ⚑ moderation flags)."),
+    h("ol", { class: "shots" }, items));
 }
 
 /**
