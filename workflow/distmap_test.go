@@ -77,11 +77,18 @@ func jsonLines(n, percent int) []byte {
 
 func runDistributed(tb testing.TB, e *workflow.Engine, io *memMapIO, name string, lines []byte) (*workflow.Execution, time.Duration) {
 	tb.Helper()
+	return runMap(tb, e, io, distributedMap, name, lines)
+}
+
+// runMap runs a state machine of definition def over lines in
+// b/items.jsonl and waits for it.
+func runMap(tb testing.TB, e *workflow.Engine, io *memMapIO, def, name string, lines []byte) (*workflow.Execution, time.Duration) {
+	tb.Helper()
 	ctx := context.Background()
 	io.mu.Lock()
 	io.objects["b/items.jsonl"] = lines
 	io.mu.Unlock()
-	sm, err := e.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: "fan", Definition: distributedMap})
+	sm, err := e.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: "fan", Definition: def})
 	if err != nil {
 		tb.Fatal(err)
 	}

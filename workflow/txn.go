@@ -201,6 +201,9 @@ type txn struct {
 	// mapRuns are the writes to map runs and their items.
 	runItems map[string][]json.RawMessage
 	mapRuns  []stmt
+	// iterations counts the distributed Map iterations this transition
+	// started and drove (see driveIteration).
+	iterations int
 }
 
 // transition runs f as one transition of execution execARN: it locks the
@@ -764,6 +767,9 @@ func (t *txn) startMap(f *frameRow, out outcome) error {
 	if out.mapItems == 0 {
 		return t.completeChildren(f)
 	}
+	if out.distributed {
+		return t.fillMap(f)
+	}
 	var started []*frameRow
 	for i := 0; i < n && !t.overCap(); i++ {
 		c, err := t.newItem(f, i)
@@ -775,6 +781,39 @@ func (t *txn) startMap(f *frameRow, out outcome) error {
 	for _, c := range started {
 		if f.status != frameChildren || t.overCap() {
 			break
+		}
+		if err := t.drive(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// iterationsPerTransition bounds the iterations of a distributed Map that
+// one transition starts: the rest start in later transitions (a fill job
+// of the Map frame), so that a Map whose iterations run no Task neither
+// holds the database's write lock for its whole run nor recurses once per
+// item.
+const iterationsPerTransition = 64
+
+// fillJobVersion marks the step job of a distributed Map frame that
+// starts further iterations: it runs whatever the frame's version, as
+// iterations ending change it.
+const fillJobVersion = -1
+
+// fillMap starts iterations of the distributed Map frame f while it has
+// items left and room under its concurrency, up to
+// iterationsPerTransition in this transition; a fill job goes on after.
+func (t *txn) fillMap(f *frameRow) error {
+	for f.status == frameChildren && f.nextChild < f.total && (f.maxChild == 0 || f.pending < f.maxChild) && !t.overCap() {
+		if t.iterations >= iterationsPerTransition {
+			t.jobs = append(t.jobs, river.InsertManyParams{Args: stepArgs{Exec: t.exec.arn, Frame: f.id, Version: fillJobVersion}, InsertOpts: &river.InsertOpts{}})
+			return nil
+		}
+		t.iterations++
+		c, err := t.newItem(f, f.nextChild)
+		if err != nil {
+			return err
 		}
 		if err := t.drive(c); err != nil {
 			return err
@@ -861,7 +900,11 @@ func (t *txn) finishFrame(f *frameRow, output json.RawMessage, failed bool, errN
 		} else if !spec.Distributed {
 			t.event(parent, "MapIterationSucceeded", map[string]any{"name": spec.State, "index": f.idx})
 		}
-		if parent.nextChild < parent.total {
+		if spec.Distributed {
+			if err := t.fillMap(parent); err != nil {
+				return err
+			}
+		} else if parent.nextChild < parent.total {
 			c, err := t.newItem(parent, parent.nextChild)
 			if err != nil {
 				return err

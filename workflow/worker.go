@@ -30,6 +30,13 @@ func (e *Engine) workStep(ctx context.Context, job *river.Job[stepArgs]) error {
 		if err != nil {
 			return err
 		}
+		if a.Version == fillJobVersion {
+			if f.status != frameChildren || !f.spec().Distributed {
+				return errStale
+			}
+			t.touch(f)
+			return t.fillMap(f)
+		}
 		if f.version != a.Version {
 			return errStale
 		}
