@@ -152,6 +152,30 @@ type Analyser interface {
 	Run(ctx context.Context, env *Env, in *Input) (any, error)
 }
 
+// Job is implemented by analysers that can run as an asynchronous job of
+// a remote service (a Transcribe or Rekognition Video job) whose
+// completion arrives as a notification: StartJob starts the job (or finds
+// the one a previous attempt started) and returns at once, so the worker
+// is free while the service works; FinishJob, called when the
+// notification names the job, collects its output. The state that starts
+// a job waits by task token; the notification resumes it.
+type Job interface {
+	Analyser
+	// JobService names the service whose notifications complete the
+	// jobs ("transcribe", "rekognition").
+	JobService() string
+	// StartJob starts the job for in and returns its id. Done is set when
+	// the job had already ended (a retried attempt found it finished):
+	// no notification will come, and the caller finishes it now.
+	StartJob(ctx context.Context, env *Env, in *Input) (id string, done bool, err error)
+	// FinishJob returns the job's output, as Run would; ErrJobRunning when
+	// the job has not ended (a notification that arrived early or twice).
+	FinishJob(ctx context.Context, env *Env, in *Input, id string) (any, error)
+}
+
+// ErrJobRunning is FinishJob's error for a job that has not ended.
+var ErrJobRunning = errors.New("the job has not ended")
+
 // Opener is implemented by analysers that acquire something before their
 // first Run (a connection pool, a loaded model). The app calls Open once
 // at start, through Registry.Open.

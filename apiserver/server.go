@@ -144,6 +144,9 @@ type Config struct {
 	Exports *export.Registry
 	// Reviews serves the review queue (/v1/reviews, media versions).
 	Reviews Reviews
+	// Jobs takes the completion notices of asynchronous provider jobs
+	// (POST /v1/intake/aws-events).
+	Jobs Jobs
 }
 
 // Server is the HTTP API.
@@ -205,6 +208,7 @@ func (s *Server) routes() {
 	}
 	s.handle(Route{Method: "POST", Pattern: "/v1/uploads", Access: AccessTenantWrite, Upload: true}, s.errors(s.upload))
 	api("POST", "/v1/intake/s3", AccessInstallation, s.intake)
+	api("POST", "/v1/intake/aws-events", AccessInstallation, s.jobEvent)
 	api("POST", "/v1/events", AccessInstallation, s.putEvents)
 	api("GET", "/v1/rules", AccessInstallation, s.ruleList)
 	api("POST", "/v1/rules", AccessInstallation, s.rulePut)

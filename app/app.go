@@ -236,7 +236,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		Webhook: &bus.Webhook{Secret: []byte(cfg.Notify.Secret), MaxAttempts: 3}, Logger: log.With("component", "pipeline"),
 		WorkRoot: filepath.Join(cfg.Data, "work"), Metrics: pipelineMetrics{a.Metrics}, FailedState: failedState(a.Engine),
 		ShareFiles: !strings.HasPrefix(cfg.DB, "sqlite:"), DomainText: domainText, Captions: captionFiles(a.Exports),
-		Analysers: a.Analysers})
+		Analysers: a.Analysers, JobEnded: jobs{a}.ended})
 	registerTasks(fns, a.Tasks, newRedactor(cfg, filepath.Join(cfg.Data, "work")))
 	a.Ingest = ingest.New(ingest.Options{Bucket: a.Bucket, BucketName: BucketName(cfg.Blob), Catalog: a.Catalog, Bus: a.Bus,
 		MaxBytes: cfg.Uploads.MaxBytes, MaxTenantBytes: cfg.Limits.StoredBytes, Logger: log.With("component", "ingest")})
@@ -286,7 +286,8 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 		RequestsPerMinute: cfg.Limits.RequestsPerMinute, UploadsPerMinute: cfg.Limits.UploadsPerMinute,
 		FailedAuthPerMinute: cfg.Limits.FailedAuthPerMinute, OnRefused: a.Metrics.Refused,
 		Mounts: mounts, SFN: sfn, Metrics: a.Metrics.Handler(a), MaxUploadBytes: cfg.Uploads.MaxBytes, Version: opt.Version,
-		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, Reviews: reviews{a}, ActivityTasks: a.Engine})
+		Resumable: resumable, UI: webui.Handler(), Exports: a.Exports, Live: a.Live, Reviews: reviews{a}, ActivityTasks: a.Engine,
+		Jobs: jobs{a}})
 	return a, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/internal/crashpoint"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/types"
 	"github.com/landfall/landfall/workflow"
@@ -256,19 +257,42 @@ func (r reviews) Decide(ctx context.Context, tenant, mediaID, reviewer string, d
 		return nil, err
 	}
 	r.a.Bus.Notify()
+	// A process killed here leaves the decision recorded and the
+	// execution waiting: the resumer of any process hands it over.
+	crashpoint.Reach(CrashReviewDecided)
 	return r.resume(ctx, decided)
 }
+
+// The points where crash tests stop a process applying a decision
+// (internal/crashpoint): after the decision is recorded and before its
+// execution is resumed, and after the resume and before it is recorded.
+const (
+	CrashReviewDecided = "review.decided"
+	CrashReviewResumed = "review.resumed"
+)
 
 // resume hands a DECIDED item's decision to its execution and records
 // the outcome. A task that already ended (timed out and escalated, or
 // stopped) refuses the decision: the item goes back to OPEN and the
-// caller gets FailedPrecond saying so. Other errors leave the item
-// DECIDED for the resumer to retry.
+// caller gets FailedPrecond saying so. A task that ended because this
+// decision already reached it (a process stopped after the resume and
+// before recording it) is recorded as resumed. Other errors leave the
+// item DECIDED for the resumer to retry.
 func (r reviews) resume(ctx context.Context, rv *catalog.Review) (*catalog.Review, error) {
 	d := rv.Decision
 	out, _ := json.Marshal(pipeline.ReviewOutcome{Outcome: d.Outcome, Reason: d.Reason, Reviewer: d.Reviewer, Round: d.Round,
 		Version: d.Version, Step: d.Step, Vocabulary: d.Vocabulary})
 	err := r.a.Engine.SendTaskSuccess(ctx, rv.TaskToken, out)
+	if err == nil {
+		crashpoint.Reach(CrashReviewResumed)
+	} else if errors.Is(err, workflow.ErrTaskTimedOut) {
+		// Only this round's decision settles its token (it never leaves
+		// the server), so a task that succeeded took this decision.
+		if took, terr := r.a.Engine.TaskSucceeded(ctx, rv.TaskToken); terr == nil && took {
+			r.a.Log.Info("review: decision had reached its execution before a restart", "media_id", rv.MediaID, "round", d.Round)
+			err = nil
+		}
+	}
 	switch {
 	case err == nil:
 		done, err := r.a.Catalog.ReviewResumed(ctx, &catalog.ReviewResumedParams{TenantID: rv.TenantID, MediaID: rv.MediaID, Round: d.Round})

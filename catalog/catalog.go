@@ -143,6 +143,7 @@ type Store interface {
 
 	RuleStore
 	ReviewStore
+	JobStore
 
 	Close() error
 }

@@ -29,7 +29,7 @@ const (
 )
 
 // Features lists every optional feature.
-var Features = []Feature{FeatureAPIKeys, FeatureSearch, FeatureOutbox, FeatureRules, FeatureReviews}
+var Features = []Feature{FeatureAPIKeys, FeatureSearch, FeatureOutbox, FeatureRules, FeatureReviews, FeatureJobs}
 
 // Partial is implemented by a driver that lacks features.
 type Partial interface {

@@ -52,10 +52,10 @@ type SearchAlt struct {
 
 // SearchMatchParams select candidate entries of one tenant: every group
 // must match (one of its alternatives), no excluded term may. Filters are
-// optional. Limit bounds the candidates returned, newest first, from the
-// newest MaxRankedMatches matches. They are not ranked by the database
-// (bm25 reads every match of every alternative before it can weigh one);
-// the caller scores them word by word.
+// optional. Limit bounds the candidates returned: the newest matches.
+// They are not ranked by the database (bm25 or ts_rank reads every match
+// of every alternative before it can weigh one, which for a common word
+// is most of the index); the caller scores them word by word.
 type SearchMatchParams struct {
 	TenantID string
 	Groups   [][]SearchAlt

@@ -232,6 +232,16 @@ type AWS struct {
 	Endpoint         string `yaml:"endpoint" json:"endpoint"`
 	TranscribeBucket string `yaml:"transcribe_bucket" json:"transcribe_bucket"`
 	BedrockModel     string `yaml:"bedrock_model" json:"bedrock_model"`
+	// AsyncJobs runs Transcribe jobs asynchronously: the state starts the
+	// job and waits by task token with no worker held; the job's
+	// "Transcribe Job State Change" event, delivered to POST
+	// /v1/intake/aws-events (an EventBridge API destination), resumes it.
+	// Without it the provider polls the job from a worker.
+	AsyncJobs bool `yaml:"async_jobs" json:"async_jobs"`
+	// JobHeartbeat is the longest an asynchronous job may run without its
+	// completion arriving; past it the item fails with Transcribe.JobLost
+	// (default 2h).
+	JobHeartbeat Duration `yaml:"job_heartbeat" json:"job_heartbeat"`
 }
 
 // Notify configures failure notifications.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
@@ -127,9 +128,10 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 			"moderation":          t.providerFor(analyser.TaskModerate) != nil,
 			"labels_activity":     t.visionActivity(analyser.TaskLabels),
 			"moderation_activity": t.visionActivity(analyser.TaskModerate),
+			"transcribe_job":      t.runsAsJob(analyser.TaskTranscribe),
 		},
 		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k, m.Filename), "media": map[string]any{},
-			"summarise": t.summariseOptions(ctx, s, k, in.Execution.Profile)},
+			"summarise": t.summariseOptions(ctx, s, k, in.Execution.Profile), "job": t.jobOptions()},
 	}
 	return json.Marshal(ref)
 }
@@ -213,4 +215,25 @@ func (t *Tasks) visionActivity(task string) bool {
 		return false
 	}
 	return t.opt.VisionUnavailable == nil || t.opt.VisionUnavailable() == ""
+}
+
+// runsAsJob reports whether task's state starts an asynchronous provider
+// job and waits by task token (aws.async_jobs with a provider that runs
+// jobs) rather than running the analyser in a worker.
+func (t *Tasks) runsAsJob(task string) bool {
+	if !t.cfg.AWS.AsyncJobs {
+		return false
+	}
+	_, ok := t.providerFor(task).(analyser.Job)
+	return ok
+}
+
+// jobOptions are the job states' settings ($.media.options.job): the
+// heartbeat, the longest a job may run without its completion arriving.
+func (t *Tasks) jobOptions() map[string]any {
+	hb := t.cfg.AWS.JobHeartbeat.Duration
+	if hb <= 0 {
+		hb = 2 * time.Hour
+	}
+	return map[string]any{"heartbeat_seconds": max(1, int(hb.Seconds()))}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	// VisionDemand, when set, is called before frames are prepared for the
 	// vision worker (the app starts its supervised worker on first need).
 	VisionDemand func()
+	// JobEnded, when set, is told of a provider job that had already ended
+	// when its state started it (a retried attempt): no notice will come,
+	// so it is finished now (FinishJob, then SendTaskSuccess/Failure).
+	JobEnded func(service, id string)
 }
 
 // Metrics observe the pipeline.
@@ -126,6 +130,9 @@ func (t *Tasks) Funcs() map[string]TaskFunc {
 	}
 	for _, task := range AnalyserTasks {
 		fns[task] = t.Analyse(task)
+	}
+	for _, task := range JobTasks {
+		fns[task+"-job"] = t.StartJob(task)
 	}
 	return fns
 }

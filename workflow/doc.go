@@ -33,6 +33,17 @@
 //   - Parallel and Map: child frames and a pending count on the parent;
 //     MaxConcurrency starts further Map iterations as earlier ones end, and
 //     a failed branch cancels its siblings.
+//   - Distributed Map: a map run (wf_map_runs) whose items are rows of
+//     wf_map_items, taken out of the Map's frame when it starts; each
+//     iteration's frame is made from a template and its own item, so an
+//     iteration's end reads one item and rewrites only the Map frame's
+//     counters. A transition starts at most 64 iterations; a fill job of
+//     the Map frame starts more. Its iterations are the run's child
+//     executions (ListMapRunExecutions) and write no history events.
+//   - states:startExecution.sync: the child execution names the task
+//     (parent_token), which waits like a callback without a worker; the
+//     child's end completes it in a job, and a transition that cancels
+//     the task stops the child in another.
 //
 // # Failures
 //

@@ -50,6 +50,31 @@ func (e *Engine) TaskTenant(ctx context.Context, token string) (string, error) {
 	return tenant, err
 }
 
+// TaskSucceeded reports whether the callback or activity task of token
+// was completed with SendTaskSuccess. A caller that settled a task and
+// stopped before recording it, and is refused when it settles it again,
+// learns from it whether its earlier call took (the task succeeded) or
+// the task ended some other way (timed out, failed, stopped). An unknown
+// token is NotFound wrapping ErrTaskDoesNotExist.
+func (e *Engine) TaskSucceeded(ctx context.Context, token string) (bool, error) {
+	if err := validToken("task token", token); err != nil {
+		return false, err
+	}
+	var ok bool
+	err := e.withTx(ctx, func(tx dbtx) error {
+		k, err := e.st.TaskGet(ctx, tx, &taskGetParams{Token: token})
+		if errors.Is(err, errNoRows) {
+			return errcode.Wrap(errcode.NotFound, ErrTaskDoesNotExist, "task token %s", short(token))
+		}
+		if err != nil {
+			return err
+		}
+		ok = k.status == taskSucceeded
+		return nil
+	})
+	return ok, err
+}
+
 func short(token string) string {
 	if len(token) > 12 {
 		return token[:12] + "…"

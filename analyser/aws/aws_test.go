@@ -268,3 +268,40 @@ func TestBedrockToolUseWithRepair(t *testing.T) {
 		t.Fatalf("throttled: %v", err)
 	}
 }
+
+// transcribeEvent is Transcribe's "Transcribe Job State Change" event as
+// EventBridge delivers it.
+func transcribeEvent(name, status string) []byte {
+	b, _ := json.Marshal(map[string]any{"version": "0", "id": "1a2b3c4d-0000-1111-2222-333344445555", "detail-type": "Transcribe Job State Change",
+		"source": "aws.transcribe", "account": "111122223333", "time": "2026-12-07T16:00:00Z", "region": "eu-west-1", "resources": []string{},
+		"detail": map[string]any{"TranscriptionJobName": name, "TranscriptionJobStatus": status}})
+	return b
+}
+
+func TestParseEventBridgeJobEvent(t *testing.T) {
+	ev, err := ParseEventBridgeJobEvent(transcribeEvent("landfall-m1-abcd", "COMPLETED"))
+	if err != nil || ev.Service != "transcribe" || ev.JobID != "landfall-m1-abcd" || !ev.Ended {
+		t.Fatalf("%+v %v", ev, err)
+	}
+	if ev, err := ParseEventBridgeJobEvent(transcribeEvent("j", "IN_PROGRESS")); err != nil || ev.Ended {
+		t.Fatalf("in progress: %+v %v", ev, err)
+	}
+	for _, bad := range []string{`[`, `{"source":"aws.s3","detail-type":"Object Created","detail":{}}`,
+		`{"source":"aws.transcribe","detail-type":"Transcribe Job State Change","detail":{"TranscriptionJobStatus":"COMPLETED"}}`,
+		`{"source":"aws.transcribe","detail-type":"Transcribe Job State Change","detail":{"TranscriptionJobName":"j"}}`, `{} {}`} {
+		if _, err := ParseEventBridgeJobEvent([]byte(bad)); errcode.Of(err) != errcode.Invalid {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseEventBridgeJobEvent(f *testing.F) {
+	f.Add(transcribeEvent("landfall-m1-abcd", "COMPLETED"))
+	f.Add([]byte(`{"source":"aws.transcribe","detail-type":"Transcribe Job State Change","detail":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ev, err := ParseEventBridgeJobEvent(b)
+		if err == nil && (ev.JobID == "" || ev.Status == "") {
+			t.Fatalf("accepted an event without a job or status: %+v", ev)
+		}
+	})
+}

@@ -37,6 +37,8 @@ type TranscribeOptions struct {
 // Transcriber is the transcribe analyser backed by Amazon Transcribe.
 type Transcriber struct{ C *Clients }
 
+var _ analyser.Job = Transcriber{}
+
 // Spec describes the analyser.
 func (t Transcriber) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.transcribe.aws", Task: analyser.TaskTranscribe, Provider: "aws",
@@ -71,15 +73,41 @@ func JobName(mediaID, key string) string {
 	return name
 }
 
-// Run starts (or finds) the job, polls it, and maps its output.
+// Run starts (or finds) the job, polls it, and maps its output. The
+// pipeline runs the job asynchronously instead (StartJob, then FinishJob
+// on the job's EventBridge event) when aws.async_jobs is set.
 func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
+	name, _, err := t.StartJob(ctx, env, in)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		out, err := t.FinishJob(ctx, env, in, name)
+		if !errors.Is(err, analyser.ErrJobRunning) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, classify(ctx.Err(), "aws: waiting for job "+name)
+		case <-time.After(t.C.cfg.Poll):
+		}
+	}
+}
+
+// JobService names the service whose events complete the jobs.
+func (t Transcriber) JobService() string { return "transcribe" }
+
+// StartJob starts the media's transcription job, or finds the one an
+// earlier attempt started (its name is the media's JobName); done is set
+// when that job has already ended.
+func (t Transcriber) StartJob(ctx context.Context, env *analyser.Env, in *analyser.Input) (string, bool, error) {
 	var opt TranscribeOptions
 	if err := analyser.DecodeOptions(t.Spec(), in.Options, &opt); err != nil {
-		return nil, err
+		return "", false, err
 	}
 	bucket, key, err := t.C.stage(ctx, in.MediaID, in.Key, in.Path)
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
 	name := JobName(in.MediaID, in.Key)
 	maxSp := int32(opt.MaxSpeakers)
@@ -99,49 +127,58 @@ func (t Transcriber) Run(ctx context.Context, env *analyser.Env, in *analyser.In
 	if _, err := t.C.Transcribe.StartTranscriptionJob(ctx, req); err != nil {
 		var ae smithy.APIError
 		if !(errors.As(err, &ae) && ae.ErrorCode() == "ConflictException") {
-			return nil, classify(err, "aws: StartTranscriptionJob")
+			return "", false, classify(err, "aws: StartTranscriptionJob")
 		}
 		env.Log().Info("transcription job exists; resuming", "job", name)
-	}
-	for {
 		out, err := t.C.Transcribe.GetTranscriptionJob(ctx, &transcribe.GetTranscriptionJobInput{TranscriptionJobName: awssdk.String(name)})
 		if err != nil {
-			return nil, classify(err, "aws: GetTranscriptionJob")
+			return "", false, classify(err, "aws: GetTranscriptionJob")
 		}
-		job := out.TranscriptionJob
-		if job == nil {
-			return nil, errcode.New(errcode.ProviderBadOutput, "aws: GetTranscriptionJob returned no job")
-		}
-		switch job.TranscriptionJobStatus {
-		case ttypes.TranscriptionJobStatusCompleted:
-			if job.Transcript == nil || job.Transcript.TranscriptFileUri == nil {
-				return nil, errcode.New(errcode.ProviderBadOutput, "aws: job %s completed without a transcript URI", name)
-			}
-			b, err := t.C.HTTP(ctx, *job.Transcript.TranscriptFileUri)
-			if err != nil {
-				return nil, err
-			}
-			tr, err := ParseTranscribeJSON(b)
-			if err != nil {
-				return nil, err
-			}
-			tr.Engine = t.Spec().ID
-			env.Record(analyser.Usage{Analyser: t.Spec().ID, AudioSeconds: tr.Duration})
-			return tr, nil
-		case ttypes.TranscriptionJobStatusFailed:
-			reason := awssdk.ToString(job.FailureReason)
-			code := errcode.ProviderFailed
-			if strings.Contains(strings.ToLower(reason), "media") || strings.Contains(strings.ToLower(reason), "format") {
-				code = errcode.MediaCorrupt
-			}
-			return nil, errcode.New(code, "aws: transcription job %s failed: %s", name, reason)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, classify(ctx.Err(), "aws: waiting for job "+name)
-		case <-time.After(t.C.cfg.Poll):
+		if j := out.TranscriptionJob; j != nil && (j.TranscriptionJobStatus == ttypes.TranscriptionJobStatusCompleted ||
+			j.TranscriptionJobStatus == ttypes.TranscriptionJobStatusFailed) {
+			return name, true, nil
 		}
 	}
+	return name, false, nil
+}
+
+// FinishJob reads the job; when it completed, it fetches the transcript
+// file and maps it. A failed job's reason becomes the error: Media.Corrupt
+// when Transcribe blames the media, Provider.Failed otherwise.
+func (t Transcriber) FinishJob(ctx context.Context, env *analyser.Env, in *analyser.Input, name string) (any, error) {
+	out, err := t.C.Transcribe.GetTranscriptionJob(ctx, &transcribe.GetTranscriptionJobInput{TranscriptionJobName: awssdk.String(name)})
+	if err != nil {
+		return nil, classify(err, "aws: GetTranscriptionJob")
+	}
+	job := out.TranscriptionJob
+	if job == nil {
+		return nil, errcode.New(errcode.ProviderBadOutput, "aws: GetTranscriptionJob returned no job")
+	}
+	switch job.TranscriptionJobStatus {
+	case ttypes.TranscriptionJobStatusCompleted:
+		if job.Transcript == nil || job.Transcript.TranscriptFileUri == nil {
+			return nil, errcode.New(errcode.ProviderBadOutput, "aws: job %s completed without a transcript URI", name)
+		}
+		b, err := t.C.HTTP(ctx, *job.Transcript.TranscriptFileUri)
+		if err != nil {
+			return nil, err
+		}
+		tr, err := ParseTranscribeJSON(b)
+		if err != nil {
+			return nil, err
+		}
+		tr.Engine = t.Spec().ID
+		env.Record(analyser.Usage{Analyser: t.Spec().ID, AudioSeconds: tr.Duration})
+		return tr, nil
+	case ttypes.TranscriptionJobStatusFailed:
+		reason := awssdk.ToString(job.FailureReason)
+		code := errcode.ProviderFailed
+		if strings.Contains(strings.ToLower(reason), "media") || strings.Contains(strings.ToLower(reason), "format") {
+			code = errcode.MediaCorrupt
+		}
+		return nil, errcode.New(code, "aws: transcription job %s failed: %s", name, reason)
+	}
+	return nil, fmt.Errorf("aws: transcription job %s is %s: %w", name, job.TranscriptionJobStatus, analyser.ErrJobRunning)
 }
 
 // transcribeOutput is Amazon Transcribe's batch output file.

@@ -270,7 +270,7 @@ func (a *fakeAPI) get(w http.ResponseWriter, r *http.Request) {
 // with many chapters close together (med_chapters) and of med_image with
 // a raw detector score instead of a probability (med_faces).
 func (a *fakeAPI) variant(id string) map[string]any {
-	from := map[string]string{"med_chapters": "med_audio", "med_faces": "med_image"}[id]
+	from := map[string]string{"med_chapters": "med_audio", "med_faces": "med_image", "med_shots": "med_audio"}[id]
 	if from == "" {
 		return nil
 	}
@@ -295,6 +295,16 @@ func (a *fakeAPI) variant(id string) map[string]any {
 		ins["chapters"] = chapters
 		// A moderation flag of the vision worker at 2 s.
 		ins["moderation"] = []any{map[string]any{"name": "Revealing Clothes", "confidence": 71.0, "timestamp": 2.0, "taxonomy_level": 2}}
+	case "med_shots":
+		// A video of two shots: labels per shot, a moderation flag in
+		// the second.
+		m["kind"] = "video"
+		ins["vision"] = map[string]any{"shots": []any{
+			map[string]any{"shot": 0, "start_ms": 0, "end_ms": 2000, "timestamp_ms": 1000, "labels": []any{
+				map[string]any{"name": "Cup", "confidence": 49.4}, map[string]any{"name": "Person", "confidence": 61.0}}},
+			map[string]any{"shot": 1, "start_ms": 2000, "end_ms": 4000, "timestamp_ms": 3000,
+				"labels":     []any{map[string]any{"name": "Horse", "confidence": 56.2, "parents": []any{"Animal"}}},
+				"moderation": []any{map[string]any{"name": "Revealing Clothes", "parent_name": "Suggestive", "confidence": 71.0, "taxonomy_level": 2}}}}}
 	case "med_faces":
 		ins["faces"].(map[string]any)["detections"].([]any)[0].(map[string]any)["scores"] = []any{11.71, 0.5}
 		// The vision worker's located label on the image's one frame.
@@ -313,7 +323,7 @@ func (a *fakeAPI) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch id {
-	case "med_chapters":
+	case "med_chapters", "med_shots":
 		id = "med_audio"
 	case "med_faces":
 		id = "med_image"
@@ -980,6 +990,17 @@ func TestBrowser(t *testing.T) {
 				if toasts > 3 {
 					t.Errorf("%s: %d toasts at once, want at most 3", at, toasts)
 				}
+
+				// A video's shots list what each shows; a shot's time seeks.
+				b.navigate(ui + "#/media/med_shots")
+				b.waitFor(`document.querySelectorAll(".shots li.shot").length === 2 && document.querySelector("video").readyState >= 1`, wait)
+				var shots []string
+				b.eval(`[...document.querySelectorAll(".shots li.shot")].map((x) => x.textContent.replace(/\s+/g, " ").trim())`, &shots)
+				if !slices.Equal(shots, []string{"0:00–0:02 Shot 1Cup 49%Person 61%", "0:02–0:04 Shot 2Horse 56%⚑ Revealing Clothes 71%"}) {
+					t.Errorf("%s: shots %q", at, shots)
+				}
+				b.eval(`document.querySelectorAll(".shots button.t")[1].click()`, nil)
+				b.waitFor(`Math.abs(document.querySelector("video").currentTime - 2) < 0.05`, wait)
 
 				// A face's score never reads as more than 100 %.
 				b.navigate(ui + "#/media/med_faces")

@@ -117,6 +117,7 @@ func Run(t *testing.T, open Opener) {
 		{"MediaVersions", testMediaVersions, catalog.FeatureReviews},
 		{"SpeakerSearch", testSpeakerSearch, catalog.FeatureSearch},
 		{"Vocabulary", testVocabulary, catalog.FeatureReviews},
+		{"Jobs", testJobs, catalog.FeatureJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,6 +188,11 @@ func testNotImplemented(t *testing.T, b *bundle, f catalog.Feature) {
 		_, e13 := st.VocabularyList(ctx, &catalog.VocabularyListParams{TenantID: "acme"})
 		_, e14 := st.VocabularyAccept(ctx, &catalog.VocabularyAcceptParams{TenantID: "acme", All: true})
 		errs = []error{e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14}
+	case catalog.FeatureJobs:
+		e1 := st.JobPut(ctx, &catalog.JobPutParams{Job: catalog.Job{Service: "transcribe", ID: "j", Task: "transcribe", TenantID: "acme", MediaID: "m1", TaskToken: "t"}})
+		_, e2 := st.JobGet(ctx, &catalog.JobGetParams{Service: "transcribe", ID: "j"})
+		e3 := st.JobDelete(ctx, &catalog.JobDeleteParams{Service: "transcribe", ID: "j"})
+		errs = []error{e1, e2, e3}
 	default:
 		t.Fatalf("no check for feature %q", f)
 	}

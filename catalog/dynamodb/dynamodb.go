@@ -33,10 +33,11 @@
 // # Gaps
 //
 // The driver implements Partial: it lacks api-keys, search, outbox,
-// rules and reviews, whose methods return errcode.NotImplemented
+// rules, reviews and jobs, whose methods return errcode.NotImplemented
 // (MediaUpdate accepts a Transcript and indexes nothing; an AWS deployment
 // authenticates with IAM, routes events through EventBridge, and searches
-// with a separate index; the review queue is not built on DynamoDB yet).
+// with a separate index; the review queue and the asynchronous jobs' tokens are not built on
+// DynamoDB yet).
 // Changes that the SQL drivers make in one
 // transaction are made here as a sequence of conditional writes, each
 // safe to repeat: a media row and its tenant's stored-bytes counter, a
@@ -268,7 +269,8 @@ func (s *Store) Client() *ddb.Client { return s.c }
 
 // Unsupported lists the features this driver lacks.
 func (s *Store) Unsupported() []catalog.Feature {
-	return []catalog.Feature{catalog.FeatureAPIKeys, catalog.FeatureSearch, catalog.FeatureOutbox, catalog.FeatureRules, catalog.FeatureReviews}
+	return []catalog.Feature{catalog.FeatureAPIKeys, catalog.FeatureSearch, catalog.FeatureOutbox, catalog.FeatureRules, catalog.FeatureReviews,
+		catalog.FeatureJobs}
 }
 
 func (s *Store) Close() error {
@@ -1628,4 +1630,16 @@ func (s *Store) VocabularyList(context.Context, *catalog.VocabularyListParams) (
 }
 func (s *Store) VocabularyAccept(context.Context, *catalog.VocabularyAcceptParams) ([]*catalog.VocabularyTerm, error) {
 	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
+}
+
+func (s *Store) JobPut(context.Context, *catalog.JobPutParams) error {
+	return catalog.NotImplemented("dynamodb", catalog.FeatureJobs)
+}
+
+func (s *Store) JobGet(context.Context, *catalog.JobGetParams) (*catalog.Job, error) {
+	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureJobs)
+}
+
+func (s *Store) JobDelete(context.Context, *catalog.JobDeleteParams) error {
+	return catalog.NotImplemented("dynamodb", catalog.FeatureJobs)
 }

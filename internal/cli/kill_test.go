@@ -35,6 +35,12 @@ type serveProc struct {
 // addr (empty: no listener is waited for), logging to a file in dir.
 func startServe(t *testing.T, dir, name, addr string, args ...string) *serveProc {
 	t.Helper()
+	return startServeEnv(t, dir, name, addr, nil, args...)
+}
+
+// startServeEnv is startServe with env added to the child's environment.
+func startServeEnv(t *testing.T, dir, name, addr string, env []string, args ...string) *serveProc {
+	t.Helper()
 	logf, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +51,7 @@ func startServe(t *testing.T, dir, name, addr string, args ...string) *serveProc
 		all = append(all, "--addr", addr)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveArgsEnv+"="+strings.Join(all, "\x1f"))
+	cmd.Env = append(append(os.Environ(), env...), serveArgsEnv+"="+strings.Join(all, "\x1f"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

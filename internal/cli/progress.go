@@ -37,6 +37,8 @@ var taskPhrases = map[string]string{
 	"review-rerun":    "preparing the re-run a reviewer asked for",
 	"review-apply":    "publishing the reviewed version",
 	"review-reject":   "recording the rejection",
+	"review-open":     "waiting for a reviewer",
+	"transcribe-job":  "transcribing (an asynchronous job)",
 	// AwaitReview calls its function through the Lambda integration with
 	// a task token, and waits for a person.
 	"invoke.waitForTaskToken": "waiting for a reviewer",
@@ -58,8 +60,11 @@ func newStepNames(definition string) stepNames {
 	walk = func(states map[string]json.RawMessage) {
 		for name, raw := range states {
 			var s struct {
-				Type      string `json:"Type"`
-				Resource  string `json:"Resource"`
+				Type       string `json:"Type"`
+				Resource   string `json:"Resource"`
+				Parameters struct {
+					FunctionName string `json:"FunctionName"`
+				} `json:"Parameters"`
 				Branches  []struct{ States map[string]json.RawMessage }
 				Iterator  *struct{ States map[string]json.RawMessage }
 				Processor *struct{ States map[string]json.RawMessage } `json:"ItemProcessor"`
@@ -69,7 +74,13 @@ func newStepNames(definition string) stepNames {
 			}
 			switch s.Type {
 			case "Task":
-				names[name] = resourcePhrase(name, s.Resource)
+				res := s.Resource
+				if strings.HasPrefix(res, "arn:aws:states:::lambda:invoke") && s.Parameters.FunctionName != "" {
+					// The Lambda integration: the function it calls says
+					// what the state does.
+					res = s.Parameters.FunctionName
+				}
+				names[name] = resourcePhrase(name, res)
 			default:
 				names[name] = ""
 			}

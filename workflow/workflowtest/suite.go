@@ -141,14 +141,27 @@ func Run(t *testing.T, open Open) {
 		if err := b.e.SendTaskSuccess(b.ctx, "no-such-token", json.RawMessage(`{}`)); !errors.Is(err, workflow.ErrTaskDoesNotExist) {
 			t.Fatalf("unknown token: %v, want ErrTaskDoesNotExist", err)
 		}
+		// The refused second success can tell the first one took.
+		if done, err := b.e.TaskSucceeded(b.ctx, token); err != nil || !done {
+			t.Fatalf("TaskSucceeded after success = %v, %v", done, err)
+		}
+		if _, err := b.e.TaskSucceeded(b.ctx, "no-such-token"); !errors.Is(err, workflow.ErrTaskDoesNotExist) {
+			t.Fatalf("TaskSucceeded of an unknown token: %v, want ErrTaskDoesNotExist", err)
+		}
 
 		bad := b.start(sm, "bad", `{"job": 2}`)
 		token = <-tokens
 		if err := b.e.SendTaskSuccess(b.ctx, token, json.RawMessage(`{not json`)); !errors.Is(err, errcode.Invalid) {
 			t.Fatalf("invalid output: %v, want Invalid", err)
 		}
+		if done, err := b.e.TaskSucceeded(b.ctx, token); err != nil || done {
+			t.Fatalf("TaskSucceeded while waiting = %v, %v", done, err)
+		}
 		if err := b.e.SendTaskFailure(b.ctx, token, "Review.Rejected", "a reviewer said no"); err != nil {
 			t.Fatal(err)
+		}
+		if done, err := b.e.TaskSucceeded(b.ctx, token); err != nil || done {
+			t.Fatalf("TaskSucceeded after failure = %v, %v", done, err)
 		}
 		got = Wait(t, b.e, bad.ARN, 10*time.Second)
 		if got.Status != workflow.StatusFailed || got.Error != "Review.Rejected" || got.Cause != "a reviewer said no" {

@@ -226,7 +226,6 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "?" }
 	var where []string
-	var rankExpr string
 	if s.postgres() {
 		var groups []string
 		for _, g := range p.Groups {
@@ -254,7 +253,6 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 		}
 		// No ts_rank, as no bm25 on SQLite: candidates are the newest
 		// matches, and the caller scores them word by word.
-		rankExpr = "0"
 	} else {
 		var groups []string
 		for _, g := range p.Groups {
@@ -278,7 +276,6 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 		// expression to weigh it (a query with its sound and spelling
 		// alternatives has a dozen), which costs more than the search.
 		// Candidates are the newest matches; the caller scores them.
-		rankExpr = "0"
 	}
 	where = append(where, "c.tenant_id = "+arg(p.TenantID))
 	if len(p.Fields) > 0 {
@@ -312,21 +309,30 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	if p.Kind != "" || !p.Since.IsZero() || !p.Until.IsZero() {
 		media = " JOIN cat_media m ON m.id = c.media_id"
 	}
-	from, order := "cat_entries c"+media, "c.id"
-	if !s.postgres() {
-		// Ordering by the full-text table's rowid lets FTS5 walk its
-		// doclists newest first and stop at the limit.
-		from, order = "cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid"+media, "cat_entries_fts.rowid"
-	}
-	// Rank the newest MaxRankedMatches matches, as SearchQuery does.
-	candidates := `SELECT c.id AS id, ` + rankExpr + ` AS rank FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY ` + order + ` DESC LIMIT ` + strconv.Itoa(catalog.MaxRankedMatches)
-	query := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, r.rank
-		FROM (SELECT id, rank FROM (` + candidates + `) x ORDER BY rank DESC, id DESC LIMIT ` + strconv.Itoa(limit) + `) r
-		JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY r.rank DESC, e.id DESC`
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
-	if err != nil {
-		return nil, dbErr(err, "search entries")
+	cond := strings.Join(where, " AND ")
+	var rows *sql.Rows
+	if s.postgres() {
+		ids, err := s.newestMatches(ctx, "cat_entries c"+media, cond, args, limit)
+		if err != nil {
+			return nil, err
+		}
+		rows, err = s.db.QueryContext(ctx, `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, 0
+			FROM cat_entries e JOIN cat_media m ON m.id = e.media_id WHERE e.id = ANY($1) ORDER BY e.id DESC`, ids)
+		if err != nil {
+			return nil, dbErr(err, "search entries")
+		}
+	} else {
+		// The newest matches: ordering by the full-text table's rowid lets
+		// FTS5 walk its doclists newest first and stop at the limit, and
+		// only those rows are read in full.
+		query := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, 0
+			FROM (SELECT cat_entries_fts.rowid AS id FROM cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid` + media + ` WHERE ` + cond +
+			` ORDER BY cat_entries_fts.rowid DESC LIMIT ` + strconv.Itoa(limit) + `) r
+			JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY e.id DESC`
+		rows, err = s.db.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, dbErr(err, "search entries")
+		}
 	}
 	defer rows.Close()
 	var out []*catalog.SearchCandidate
@@ -341,6 +347,47 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 		out = append(out, c)
 	}
 	return out, dbErr(rows.Err(), "search entries")
+}
+
+// pgWindow is the first range of entry ids, from the newest, that a
+// PostgreSQL search reads; each further range is four times the last.
+const pgWindow = 20000
+
+// newestMatches returns the ids of the newest limit entries matching
+// cond on PostgreSQL. A GIN index answers "which rows match" but not in
+// id order, so a query for the newest of a common word's matches would
+// visit every one of them before sorting; instead the ids are read in
+// ranges from the newest (each four times the last), which stops after
+// a small range for a common word and takes a few ranges, each cheap for
+// the index, for a rare one.
+func (s *Store) newestMatches(ctx context.Context, from, cond string, args []any, limit int) ([]int64, error) {
+	var hi int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM cat_entries`).Scan(&hi); err != nil {
+		return nil, dbErr(err, "search entries")
+	}
+	var ids []int64
+	for w := int64(pgWindow); hi > 0 && len(ids) < limit; w *= 4 {
+		lo := max(hi-w, 0)
+		q := s.q(`SELECT c.id FROM ` + from + ` WHERE ` + cond + ` AND c.id > ? AND c.id <= ? ORDER BY c.id DESC LIMIT ` + strconv.Itoa(limit-len(ids)))
+		rows, err := s.db.QueryContext(ctx, q, append(args[:len(args):len(args)], lo, hi)...)
+		if err != nil {
+			return nil, dbErr(err, "search entries")
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, dbErr(err, "search entries")
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(err, "search entries")
+		}
+		hi = lo
+	}
+	return ids, nil
 }
 
 func (s *Store) SearchTerms(ctx context.Context, p *catalog.SearchTermsParams) ([]string, error) {

@@ -1,0 +1,49 @@
+package apiserver
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/landfall/landfall/errcode"
+)
+
+// Jobs resumes executions waiting for asynchronous provider jobs (a
+// Transcribe job started by a .waitForTaskToken state) when the
+// provider's completion notice arrives.
+type Jobs interface {
+	// AWSEvent takes one Amazon EventBridge event (what an EventBridge API
+	// destination POSTs): a Transcribe Job State Change.
+	AWSEvent(ctx context.Context, body []byte) (*JobNotice, error)
+}
+
+// JobNotice says what a completion notice did.
+type JobNotice struct {
+	Service string `json:"service"`
+	JobID   string `json:"job_id"`
+	Status  string `json:"status"`
+	MediaID string `json:"media_id,omitempty"`
+	// Outcome: "resumed" (the execution continues with the job's output),
+	// "failed" (it continues with the job's error), "running" (the job has
+	// not ended; nothing done) or "ignored" (not a job of Landfall's).
+	Outcome string `json:"outcome"`
+}
+
+func (s *Server) jobEvent(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Jobs == nil {
+		return errcode.New(errcode.NotImplemented, "asynchronous jobs are not served by this server role")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 256<<10))
+	if err != nil {
+		return errcode.New(errcode.TooLarge, "event body: %v", err)
+	}
+	if err := CheckJSONText(body); err != nil {
+		return err
+	}
+	res, err := s.cfg.Jobs.AWSEvent(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
