@@ -237,3 +237,45 @@ func TestAsyncTranscribeJobLost(t *testing.T) {
 		t.Fatal("the late job is still recorded")
 	}
 }
+
+// TestAsyncTranscribeJobAlreadyEnded starts a state whose job an earlier
+// attempt started and that has already completed (Transcribe answers
+// ConflictException): no event will come, so the job is finished at once
+// and the item succeeds without one.
+func TestAsyncTranscribeJobAlreadyEnded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline on generated media")
+	}
+	f := newFakeTranscribe(t)
+	inner := f.srv.Config.Handler
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") == "Transcribe.StartTranscriptionJob" {
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			name, _ := body["TranscriptionJobName"].(string)
+			f.mu.Lock()
+			f.started = append(f.started, name)
+			f.done[name] = true
+			f.mu.Unlock()
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.Header().Set("X-Amzn-ErrorType", "ConflictException")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"__type":"ConflictException","message":"The requested job name already exists."}`)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	a, _ := asyncTranscribeApp(t, f, time.Minute)
+	ctx, dir := context.Background(), t.TempDir()
+	wav := filepath.Join(dir, "noon.wav")
+	if err := mediagen.Speech(ctx, wav, "The harbour is quiet at noon.", mediagen.VoiceFemale); err != nil {
+		t.Fatal(err)
+	}
+	m := waitDone(t, a, upload(t, a, wav).ID, 2*time.Minute)
+	if m.Status != types.StatusSucceeded || m.TranscriptKey == "" {
+		t.Fatalf("%s %s: %s", m.Status, m.Error, m.Cause)
+	}
+	if _, err := a.Catalog.JobGet(ctx, &catalog.JobGetParams{Service: "transcribe", ID: f.jobs()[0]}); err == nil {
+		t.Fatal("the finished job is still recorded")
+	}
+}

@@ -22,8 +22,9 @@ const (
 	RoleAdmin Role = "admin"
 	// RoleTenant uses one tenant's media, executions and rules.
 	RoleTenant Role = "tenant"
-	// RoleReviewer reviews one tenant's work: it reads the tenant's media
-	// and decides review tasks.
+	// RoleReviewer reviews one tenant's work: it reaches the tenant's
+	// review queue and the items in it (while they wait, or after it
+	// decided them), and decides them; nothing else of the tenant's.
 	RoleReviewer Role = "reviewer"
 	// RoleOperator reads metrics and health, and nothing of any tenant.
 	RoleOperator Role = "operator"

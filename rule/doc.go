@@ -16,6 +16,12 @@
 // A [RuleSet] holds named patterns compiled into one automaton whose cost
 // per event depends on the event's fields, not on the number of rules.
 // It is safe for concurrent use while rules are added and removed.
+// [RuleSet.AppendMatches] checks that the whole event is JSON;
+// [RuleSet.AppendMatchesValid], for events already known to be valid JSON
+// (the bus's), skips what no rule reads by counting brackets and stops
+// reading once every path the rules use has had its value, so an object
+// that gives one path twice outside arrays (a repeated member name, or
+// "a.b" beside "a": {"b": …}) is matched on its first value only.
 //
 // A rules file ([LoadRulesFile]) lists rules with their targets, shaped
 // like EventBridge's PutRule and PutTargets; [InputTransformer] evaluates

@@ -8,10 +8,12 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/landfall/landfall/asl"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/workflow"
 	"github.com/landfall/landfall/workflow/workflowtest"
 )
@@ -209,5 +211,88 @@ func TestDistributedMap(t *testing.T) {
 				t.Fatalf("map run of the failed Map: %+v %v", runs, err)
 			}
 		})
+	}
+}
+
+// TestDistributedMapRetention: retention removes an ended execution's
+// map runs with it.
+func TestDistributedMapRetention(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mio := &memMapIO{objects: map[string][]byte{}}
+	cfg := workflowtest.Config(workflowtest.SQLite(t), workflowtest.Resources())
+	cfg.MapIO = mio
+	cfg.Retention, cfg.RetentionInterval = time.Second, time.Hour
+	e := workflowtest.StartEngine(t, cfg)
+	x, _ := runDistributed(t, e, mio, "kept-a-second", jsonLines(200, 3))
+	if x.Status != workflow.StatusSucceeded {
+		t.Fatalf("execution %s: %s %s", x.Status, x.Error, x.Cause)
+	}
+	runs, _, err := e.ListMapRuns(ctx, x.ARN, 0, "")
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("map runs %+v: %v", runs, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := e.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d: %v", n, err)
+	}
+	if _, err := e.DescribeMapRun(ctx, runs[0].ARN); errcode.Of(err) != errcode.NotFound {
+		t.Fatalf("map run after retention: %v", err)
+	}
+	if _, _, err := e.ListMapRunExecutions(ctx, runs[0].ARN, "", 0, ""); errcode.Of(err) != errcode.NotFound {
+		t.Fatalf("child executions after retention: %v", err)
+	}
+}
+
+// TestDistributedMapRedrive: a distributed Map that failed past its
+// tolerated failures is redriven: only its failed iterations run again,
+// from the items the map run keeps, and it succeeds.
+func TestDistributedMapRedrive(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var healed atomic.Bool
+	var runs atomic.Int64
+	res := workflowtest.Resources()
+	res.Register("test:heals:", workflow.InvokerFunc(func(_ context.Context, inv workflow.Invocation) (json.RawMessage, error) {
+		runs.Add(1)
+		var in struct{ Bad bool }
+		_ = json.Unmarshal(inv.Input, &in)
+		if in.Bad && !healed.Load() {
+			return nil, &workflow.TaskError{Name: "Item.Bad", Cause: "not yet"}
+		}
+		return inv.Input, nil
+	}))
+	mio := &memMapIO{objects: map[string][]byte{"b/items.jsonl": jsonLines(300, 10)}}
+	cfg := workflowtest.Config(workflowtest.SQLite(t), res)
+	cfg.MapIO = mio
+	e := workflowtest.StartEngine(t, cfg)
+	def := strings.Replace(strings.Replace(distributedMap, "test:fn:square", "test:heals:x", 1), "test:fn:fail", "test:heals:x", 1)
+	sm, err := e.PutStateMachine(ctx, workflow.CreateStateMachineParams{Name: "heals", Definition: def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.StartExecution(ctx, workflow.StartExecutionParams{StateMachineARN: sm.ARN, Name: "redriven"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x = workflowtest.Wait(t, e, x.ARN, time.Minute)
+	if x.Status != workflow.StatusFailed || x.Error != "States.ExceedToleratedFailureThreshold" {
+		t.Fatalf("10%% failing: %s %s %s", x.Status, x.Error, x.Cause)
+	}
+	first := runs.Load()
+	healed.Store(true)
+	if _, err := e.RedriveExecution(ctx, x.ARN); err != nil {
+		t.Fatal(err)
+	}
+	x = workflowtest.Wait(t, e, x.ARN, time.Minute)
+	if x.Status != workflow.StatusSucceeded {
+		t.Fatalf("redriven: %s %s %s", x.Status, x.Error, x.Cause)
+	}
+	if again := runs.Load() - first; again >= 300 || first+again < 300 {
+		t.Fatalf("%d task runs before the redrive and %d after: the redrive repeated iterations that had succeeded, or skipped some", first, again)
+	}
+	mr, _, err := e.ListMapRuns(ctx, x.ARN, 0, "")
+	if err != nil || len(mr) != 1 || mr[0].Status != "SUCCEEDED" || mr[0].Items.Succeeded != 300 {
+		t.Fatalf("map run after the redrive: %+v %v", mr, err)
 	}
 }

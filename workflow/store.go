@@ -796,6 +796,10 @@ type executionUpdateParams struct {
 	Redriven             bool
 	RedriveCount         int
 	RedriveUS, TimeoutUS int64
+	// IfNextEvent and IfRunning make the update conditional: on the
+	// row's next event id and on its status being RUNNING.
+	IfNextEvent *int64
+	IfRunning   bool
 }
 
 // childRow is a child frame's end.
@@ -938,7 +942,15 @@ func (s *sqlStore) ExecutionUpdateStmt(p *executionUpdateParams) stmt {
 		bind("timeout_us", p.TimeoutUS)
 	}
 	args = append(args, p.ARN)
-	return stmt{`UPDATE wf_executions SET ` + strings.Join(set, ", ") + ` WHERE arn = ` + s.placeholder(len(args)), args}
+	where := ` WHERE arn = ` + s.placeholder(len(args))
+	if p.IfNextEvent != nil {
+		args = append(args, *p.IfNextEvent)
+		where += ` AND next_event = ` + s.placeholder(len(args))
+	}
+	if p.IfRunning {
+		where += ` AND status = 'RUNNING'`
+	}
+	return stmt{`UPDATE wf_executions SET ` + strings.Join(set, ", ") + where, args}
 }
 
 func (s *sqlStore) FrameListChildOutputs(ctx context.Context, tx dbtx, p *frameListChildrenParams) ([]childRow, error) {

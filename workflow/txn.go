@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Frame statuses.
@@ -170,6 +171,68 @@ type taskRun struct {
 	key                     string
 	input                   json.RawMessage
 	timeout                 time.Duration
+
+	// snap is the execution row and the task's frame as the transition
+	// that claimed the task committed them, when the completion may be
+	// written without reading them again (see transitionSnap).
+	snap *txnSnapshot
+}
+
+// txnSnapshot is what a transition needs to start without its first
+// round trip: the execution row and a top-level frame, as committed.
+type txnSnapshot struct {
+	exec  execRow
+	frame frameRow
+}
+
+// snapshot returns the state the transition leaves, once committed, for
+// the completion of the task it claimed: only for a task of the
+// top-level frame (a frame with no parent, so no other frame's state is
+// read), run by this process, and on PostgreSQL, where it saves a round
+// trip.
+func (t *txn) snapshot() *txnSnapshot {
+	if t.inline == nil || t.inline.kind != kindInvoke || t.exec.finished || len(t.cancelled) > 0 {
+		return nil
+	}
+	if _, ok := t.tx.(*pgTx); !ok {
+		return nil
+	}
+	f := t.frames[t.inline.frameID]
+	if f == nil || f.parentID != "" {
+		return nil
+	}
+	snap := &txnSnapshot{exec: *t.exec, frame: *f}
+	x := &snap.exec
+	x.origNextEvent, x.statusChange, x.setRedrive = x.nextEvent, false, false
+	fr := &snap.frame
+	if f.isNew || f.dirty {
+		fr.version = f.nextVersion()
+	}
+	fr.isNew, fr.dirty = false, false
+	fr.read, fr.readCheckpoint = fr.frame, fr.checkpoint
+	return snap
+}
+
+// errOptimisticRead stops a transition started from a snapshot that needs
+// to read the database: it is run again the ordinary way.
+var errOptimisticRead = errors.New("workflow: transition from a snapshot needs a read")
+
+// snapTx is the transaction of a transition started from a snapshot until
+// it is written: nothing is read (a read would not be under the
+// execution's lock), so reads send the transition back to the ordinary
+// way.
+type snapTx struct{ dbtx }
+
+func (snapTx) exec(context.Context, string, ...any) (int64, error) { return 0, errOptimisticRead }
+func (snapTx) query(context.Context, string, ...any) (rows, error) { return nil, errOptimisticRead }
+func (snapTx) queryRow(context.Context, string, ...any) row        { return errRow{errOptimisticRead} }
+func (snapTx) execBatch(context.Context, []stmt) ([]int64, error)  { return nil, errOptimisticRead }
+func (snapTx) runningSteps(context.Context) ([]*rivertype.JobRow, error) {
+	return nil, errOptimisticRead
+}
+func (snapTx) promoteDueSteps(context.Context, time.Time) (int, error) { return 0, errOptimisticRead }
+func (snapTx) queryRows(context.Context, []stmt, []func(row) error) error {
+	return errOptimisticRead
 }
 
 // txn is one transition: everything it changes is written by flush in the
@@ -197,6 +260,13 @@ type txn struct {
 	inline    *taskRun
 	activity  bool // a new activity task was queued
 
+	// fromSnap: the transition started from a snapshot, without locking
+	// the execution row; flush then writes the execution row first, on
+	// condition that it is as the snapshot saw it, and real is the
+	// transaction (tx refuses reads).
+	fromSnap bool
+	real     dbtx
+
 	// runItems are the items of the map runs this transition started;
 	// mapRuns are the writes to map runs and their items.
 	runItems map[string][]json.RawMessage
@@ -218,10 +288,56 @@ func (e *Engine) transition(ctx context.Context, execARN string, job *river.Job[
 // transitionOn is transition that also reads frame prefetch with the
 // execution row.
 func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job *river.Job[stepArgs], canInline bool, f func(t *txn) error) (*taskRun, error) {
+	return e.transitionFrom(ctx, execARN, prefetch, nil, job, canInline, f)
+}
+
+// transitionSnap is transitionOn for the completion of a task this
+// process claimed: when the claiming transition left a snapshot, the
+// transition starts from it instead of reading the execution row and
+// frame, and its writes go out with BEGIN and COMMIT in one round trip,
+// the execution row's first, on condition that it is unchanged since the
+// snapshot (status and next event id; every transition that changes an
+// execution adds events) and the frame's by its version, as always. When
+// that condition fails, or the transition needs to read anything, it is
+// run again the ordinary way.
+func (e *Engine) transitionSnap(ctx context.Context, run *taskRun, f func(t *txn) error) (*taskRun, error) {
+	snap := run.snap
+	run.snap = nil
+	if snap != nil {
+		next, err := e.transitionFrom(ctx, run.execARN, run.frameID, snap, nil, true, f)
+		if !errors.Is(err, errStale) && !errors.Is(err, errOptimisticRead) {
+			return next, err
+		}
+	}
+	return e.transitionFrom(ctx, run.execARN, run.frameID, nil, nil, true, f)
+}
+
+func (e *Engine) transitionFrom(ctx context.Context, execARN, prefetch string, snap *txnSnapshot, job *river.Job[stepArgs], canInline bool, f func(t *txn) error) (*taskRun, error) {
 	var run *taskRun
 	var done, activity bool
 	err := e.withTx(ctx, func(tx dbtx) error {
 		t := &txn{e: e, ctx: ctx, tx: tx, now: e.now().UTC(), frames: map[string]*frameRow{}, job: job, canInline: canInline && e.cfg.Role != RoleAPI}
+		if snap != nil {
+			x, fr := snap.exec, snap.frame
+			t.exec, t.frames[fr.id] = &x, &fr
+			t.fromSnap, t.real, t.tx = true, tx, snapTx{tx}
+			var err error
+			if t.prog, err = e.progs.get(x.definition, e.compile); err != nil {
+				return fmt.Errorf("execution %s: definition: %w", x.arn, err)
+			}
+			if err := safely(func() error { return f(t) }); err != nil {
+				return err
+			}
+			t.tx = tx
+			if err := t.flush(); err != nil {
+				return err
+			}
+			run, done, activity = t.inline, t.exec.finished, t.activity
+			if run != nil {
+				run.snap = t.snapshot()
+			}
+			return nil
+		}
 		var x *execRow
 		stmts := []stmt{e.st.ExecutionLockStmt(&executionGetParams{ARN: execARN})}
 		scans := []func(row) error{func(r row) (err error) { x, err = scanExec(r); return err }}
@@ -265,6 +381,9 @@ func (e *Engine) transitionOn(ctx context.Context, execARN, prefetch string, job
 			return err
 		}
 		run, done, activity = t.inline, t.exec.finished, t.activity
+		if run != nil {
+			run.snap = t.snapshot()
+		}
 		return nil
 	})
 	var pe *panicError
@@ -455,10 +574,23 @@ func (t *txn) flush() error {
 	}
 	batch = append(batch, st.HistoryInsertStmts(&historyInsertParams{ExecutionARN: t.exec.arn, Events: t.events})...)
 	x := t.exec
-	if x.nextEvent != x.origNextEvent || x.statusChange || x.setRedrive {
-		batch = append(batch, st.ExecutionUpdateStmt(&executionUpdateParams{ARN: x.arn, NextEvent: x.nextEvent, Status: x.status,
+	if x.nextEvent != x.origNextEvent || x.statusChange || x.setRedrive || t.fromSnap {
+		up := &executionUpdateParams{ARN: x.arn, NextEvent: x.nextEvent, Status: x.status,
 			Ended: x.statusChange, Output: x.output, Error: x.errName, Cause: x.cause, StopUS: x.stopUS,
-			Redriven: x.setRedrive, RedriveCount: x.redriveCount, RedriveUS: x.redriveUS, TimeoutUS: x.timeoutUS}))
+			Redriven: x.setRedrive, RedriveCount: x.redriveCount, RedriveUS: x.redriveUS, TimeoutUS: x.timeoutUS}
+		if t.fromSnap {
+			// First, so the execution row is locked before any other
+			// row, as the ordinary way does; and only if no transition
+			// came in between.
+			up.IfNextEvent, up.IfRunning = &x.origNextEvent, true
+			batch = append([]stmt{st.ExecutionUpdateStmt(up)}, batch...)
+			for i := range cas {
+				cas[i]++
+			}
+			cas = append(cas, 0)
+		} else {
+			batch = append(batch, st.ExecutionUpdateStmt(up))
+		}
 	}
 	if pt, ok := tx.(*pgTx); ok && len(t.jobs) == 0 && t.job == nil {
 		// Nothing for River: the writes and the commit go in one round

@@ -150,7 +150,7 @@ func invokeSafely(ctx context.Context, inv Invoker, in Invocation) (out json.Raw
 // completeRun records the result of an invocation, fenced on the attempt
 // still being this worker's, and advances the frame.
 func (e *Engine) completeRun(ctx context.Context, run *taskRun, out json.RawMessage, ierr error) (*taskRun, error) {
-	return e.transitionOn(ctx, run.execARN, run.frameID, nil, true, func(t *txn) error {
+	return e.transitionSnap(ctx, run, func(t *txn) error {
 		if run.kind == kindCallback && ierr == nil || errors.Is(ierr, errParked) {
 			// Invoked: the task waits for SendTask* or for its child
 			// execution's end, and holds no worker meanwhile.

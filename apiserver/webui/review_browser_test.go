@@ -246,3 +246,42 @@ func TestBrowserReview(t *testing.T) {
 	}
 	checkPage(t, b)
 }
+
+// A reviewer's key in the browser: the server refuses it the media list
+// (403 saying what reviewer keys reach), so the UI shows the review queue
+// instead and hides the pages the key cannot use.
+func TestBrowserReviewerKeySeesOnlyReview(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a headless browser; skipped with -short")
+	}
+	b := startBrowser(t)
+	rv := newFakeReviews()
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(403)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": 403, "code": "PermissionDenied", "title": "Forbidden",
+			"detail": r.Method + " " + r.URL.Path + ": reviewer keys reach review work only: the review queue (/v1/reviews) and, while an item waits in it or after they decided it, that item's record, files and versions"})
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", Handler())
+	mux.Handle("/v1/reviews", rv)
+	mux.Handle("/v1/reviews/", rv)
+	mux.Handle("/v1/media/med_rev/versions", rv)
+	mux.Handle("/v1/vocabulary", rv)
+	mux.Handle("/v1/", refuse)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	b.do("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": false}, nil)
+
+	b.navigate(srv.URL + "/ui/#/")
+	b.waitFor(`location.hash === "#/reviews" && document.querySelectorAll("table.reviews tbody tr[data-id]").length === 1`, wait)
+	var shown []string
+	b.eval(`[...document.querySelectorAll("header nav li")].filter((li) => !li.hidden).map((li) => li.textContent)`, &shown)
+	if strings.Join(shown, ",") != "Review" {
+		t.Errorf("navigation shows %q, want only Review", shown)
+	}
+	// Another page of the app comes back to the queue.
+	b.eval(`location.hash = "#/search?q=boats"`, nil)
+	b.waitFor(`location.hash === "#/reviews" && document.querySelectorAll("table.reviews tbody tr[data-id]").length === 1`, wait)
+	checkPage(t, b)
+}

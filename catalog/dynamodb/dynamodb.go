@@ -33,11 +33,12 @@
 // # Gaps
 //
 // The driver implements Partial: it lacks api-keys, search, outbox,
-// rules, reviews and jobs, whose methods return errcode.NotImplemented
+// rules and reviews, whose methods return errcode.NotImplemented
 // (MediaUpdate accepts a Transcript and indexes nothing; an AWS deployment
 // authenticates with IAM, routes events through EventBridge, and searches
-// with a separate index; the review queue and the asynchronous jobs' tokens are not built on
-// DynamoDB yet).
+// with a separate index; the review queue is not built on DynamoDB yet).
+// Asynchronous jobs' task tokens are items of the catalog table
+// (partition job#<service>, sort key the job id).
 // Changes that the SQL drivers make in one
 // transaction are made here as a sequence of conditional writes, each
 // safe to repeat: a media row and its tenant's stored-bytes counter, a
@@ -269,8 +270,7 @@ func (s *Store) Client() *ddb.Client { return s.c }
 
 // Unsupported lists the features this driver lacks.
 func (s *Store) Unsupported() []catalog.Feature {
-	return []catalog.Feature{catalog.FeatureAPIKeys, catalog.FeatureSearch, catalog.FeatureOutbox, catalog.FeatureRules, catalog.FeatureReviews,
-		catalog.FeatureJobs}
+	return []catalog.Feature{catalog.FeatureAPIKeys, catalog.FeatureSearch, catalog.FeatureOutbox, catalog.FeatureRules, catalog.FeatureReviews}
 }
 
 func (s *Store) Close() error {
@@ -1632,14 +1632,72 @@ func (s *Store) VocabularyAccept(context.Context, *catalog.VocabularyAcceptParam
 	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureReviews)
 }
 
-func (s *Store) JobPut(context.Context, *catalog.JobPutParams) error {
-	return catalog.NotImplemented("dynamodb", catalog.FeatureJobs)
+// ---- jobs ----
+
+// Jobs are items of the catalog table under the partition
+// job#<service>, sorted by job id.
+func jobKey(service, id string) item { return catKey("job#"+service, id) }
+
+func (s *Store) JobPut(ctx context.Context, p *catalog.JobPutParams) error {
+	if err := s.live(); err != nil {
+		return err
+	}
+	j := p.Job
+	if err := catalog.ValidateJob(&j); err != nil {
+		return err
+	}
+	if len(j.Input) == 0 {
+		j.Input = []byte("null")
+	}
+	it := jobKey(j.Service, j.ID)
+	putS(it, "task", j.Task)
+	putS(it, "tenant_id", j.TenantID)
+	putS(it, "media_id", j.MediaID)
+	putS(it, "task_token", j.TaskToken)
+	putS(it, "input", string(j.Input))
+	it["created_at"] = avS(tstr(s.clock()))
+	_, err := s.c.PutItem(ctx, &ddb.PutItemInput{TableName: &s.catTable, Item: it})
+	return dynErr(err, "record job")
 }
 
-func (s *Store) JobGet(context.Context, *catalog.JobGetParams) (*catalog.Job, error) {
-	return nil, catalog.NotImplemented("dynamodb", catalog.FeatureJobs)
+func (s *Store) JobGet(ctx context.Context, p *catalog.JobGetParams) (*catalog.Job, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if p.Service == "" || p.ID == "" {
+		return nil, catalog.JobNotFound(p.Service, p.ID)
+	}
+	out, err := s.c.GetItem(ctx, &ddb.GetItemInput{TableName: &s.catTable, Key: jobKey(p.Service, p.ID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, dynErr(err, "read job")
+	}
+	if out.Item == nil {
+		return nil, catalog.JobNotFound(p.Service, p.ID)
+	}
+	it := item(out.Item)
+	j := &catalog.Job{Service: p.Service, ID: p.ID, Task: getS(it, "task"), TenantID: getS(it, "tenant_id"), MediaID: getS(it, "media_id"),
+		TaskToken: getS(it, "task_token"), Input: []byte(getS(it, "input"))}
+	if j.CreatedAt, err = getT(it, "created_at"); err != nil {
+		return nil, dynErr(err, "read job")
+	}
+	return j, nil
 }
 
-func (s *Store) JobDelete(context.Context, *catalog.JobDeleteParams) error {
-	return catalog.NotImplemented("dynamodb", catalog.FeatureJobs)
+func (s *Store) JobDelete(ctx context.Context, p *catalog.JobDeleteParams) error {
+	if err := s.live(); err != nil {
+		return err
+	}
+	if p.Service == "" || p.ID == "" {
+		return nil
+	}
+	in := &ddb.DeleteItemInput{TableName: &s.catTable, Key: jobKey(p.Service, p.ID)}
+	if p.TaskToken != "" {
+		in.ConditionExpression = aws.String("task_token = :t")
+		in.ExpressionAttributeValues = item{":t": avS(p.TaskToken)}
+	}
+	_, err := s.c.DeleteItem(ctx, in)
+	if conditionFailed(err) {
+		return nil // another attempt's job, or none
+	}
+	return dynErr(err, "forget job")
 }

@@ -85,14 +85,14 @@ var Functions = map[string]Function{
 	"transcribe": {Task: "transcribe", MemoryMB: 512, TimeoutSeconds: 900, Grants: analyserGrants(
 		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe})},
 	// transcribe-job starts a Transcribe job for a .waitForTaskToken state
-	// (aws.async_jobs). On AWS the stack runs with async jobs off (the
-	// register task says so in $.media.features), so the state is not
-	// entered: the job store is not built on DynamoDB and the completion
+	// (aws.async_jobs) and records its task token in the catalog table.
+	// On AWS the stack runs with async jobs off (the register task says
+	// so in $.media.features), so the state is not entered: the completion
 	// path (an EventBridge rule on Transcribe Job State Change → a
 	// function calling SendTaskSuccess) is not in the template yet.
 	"transcribe-job": {Task: "transcribe-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(
 		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe}),
-		Unavailable: "asynchronous jobs need the job store, which the DynamoDB catalog lacks, and a completion rule the template does not make yet (the stack runs with aws.async_jobs off)"},
+		Unavailable: "asynchronous jobs need a completion rule and function the template does not make yet (the stack runs with aws.async_jobs off)"},
 	"labels":   {Task: "labels", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectLabels"}, ResRekognition})},
 	"moderate": {Task: "moderate", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectModerationLabels"}, ResRekognition})},
 	// frames prepares the JPEG frames the vision activity worker reads

@@ -241,6 +241,10 @@ func ParseCTM(r io.Reader, chunks []Region) ([]Hyp, error) {
 	return out, sc.Err()
 }
 
+// frameSlack is how far past its chunk's last frame (10 ms frames) a
+// spotter frame may lie and still be taken as real.
+const frameSlack = 50
+
 // ParseKWSHypseg reads the keyword spotter's segmentation lines:
 // "utt S scale T total A ascr L lscr" followed by detections
 // "startframe ascr lscr phrase words…" and a final end frame. Detections
@@ -264,15 +268,20 @@ func ParseKWSHypseg(r io.Reader, chunks []Region) ([]Spot, error) {
 			return nil, fmt.Errorf("hypseg line %d: unknown utterance %q", line, f[0])
 		}
 		off := float64(chunks[idx].Start) / 100
+		// pocketsphinx_batch sometimes prints a frame it never set (seen:
+		// "-1087689948" as a chunk's end frame): a frame outside the chunk
+		// cannot be a detection's, so that detection or end is left out
+		// rather than failing the whole transcription.
+		inChunk := func(sf int) bool { return sf >= 0 && sf <= chunks[idx].Len()+frameSlack }
 		rest := f[9:]
 		var spots []Spot
 		for len(rest) > 0 {
 			sf, err := strconv.Atoi(rest[0])
-			if err != nil || sf < 0 {
+			if err != nil {
 				return nil, fmt.Errorf("hypseg line %d: bad frame %q", line, rest[0])
 			}
 			if len(rest) == 1 { // the final end frame
-				if n := len(spots); n > 0 && sf >= int(100*(spots[n-1].Start-off)) {
+				if n := len(spots); n > 0 && inChunk(sf) && sf >= int(100*(spots[n-1].Start-off)) {
 					spots[n-1].End = off + float64(sf)/100
 				}
 				break
@@ -291,7 +300,9 @@ func ParseKWSHypseg(r io.Reader, chunks []Region) ([]Spot, error) {
 			if len(words) == 0 {
 				return nil, fmt.Errorf("hypseg line %d: detection without a phrase", line)
 			}
-			spots = append(spots, Spot{Phrase: strings.Join(words, " "), Start: off + float64(sf)/100})
+			if inChunk(sf) {
+				spots = append(spots, Spot{Phrase: strings.Join(words, " "), Start: off + float64(sf)/100})
+			}
 			rest = rest[k:]
 		}
 		out = append(out, spots...)

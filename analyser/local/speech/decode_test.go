@@ -26,6 +26,17 @@ func TestParseKWSHypseg(t *testing.T) {
 			t.Errorf("spot %d = %+v, want %+v", i, s, want[i])
 		}
 	}
+	// A frame the spotter never set (negative, or past the chunk) drops
+	// that detection or end; the rest of the line still counts.
+	garbage := "c000001 S 0 T 0 A 0 L 0 1124 -25307 0 upload service  -1087689948 -15189 0 rekognition  196 -4462 0 bucket  -1087689948\n" +
+		"c000000 S 0 T 0 A 0 L 0 -1087689948\n"
+	spots, err = ParseKWSHypseg(strings.NewReader(garbage), chunks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spots) != 2 || spots[0].Phrase != "upload service" || spots[1].Phrase != "bucket" || spots[1].End != 0 {
+		t.Fatalf("garbage frames: spots %+v", spots)
+	}
 	for _, bad := range []string{"c000000 S 0 T 0\n", "c000009 S 0 T 0 A 0 L 0 5\n", "c000000 S 0 T 0 A 0 L 0 x 1 2 w 3\n", "c000000 S 0 T 0 A 0 L 0 1 2 3 4 5\n"} {
 		if _, err := ParseKWSHypseg(strings.NewReader(bad), chunks); err == nil {
 			t.Errorf("%q accepted", bad)

@@ -13,6 +13,8 @@ const KEY_STORAGE = "landfall.apiKey";
 // threshold too).
 const LOW_CONFIDENCE = 0.5;
 const TENANT_STORAGE = "landfall.tenant";
+// The server's refusals of a reviewer key say so.
+const REVIEW_ONLY = /reviewer keys reach review work only/;
 const view = document.getElementById("view");
 
 const state = {
@@ -23,6 +25,8 @@ const state = {
   // keyPrompt is the open API-key dialog, shared by every request that got
   // a 401 while it is open, so the user is asked once.
   keyPrompt: null,
+  // reviewOnly: the key is a reviewer's, so only the review pages show.
+  reviewOnly: false,
   keyDeclined: false,
   // cleanups run when the page changes (timers, listeners, players).
   cleanups: [],
@@ -146,6 +150,12 @@ async function api(path, opts = {}) {
     }
     if (!res.ok) {
       const p = await readProblem(res);
+      if (res.status === 403 && REVIEW_ONLY.test(p.detail || "") && !state.reviewOnly) {
+        // A reviewer's key: from now on only the review pages show.
+        reviewOnly(true);
+        toast("This key is a reviewer's: it reaches the review queue and the items in it");
+        if (!/^#\/reviews/.test(location.hash)) setTimeout(() => navigate("#/reviews"), 0);
+      }
       throw new ApiError(res.status, p.code, p.detail);
     }
     if (res.status === 204) return null;
@@ -229,7 +239,20 @@ function forTenant(path) {
   return base + q + "tenant=" + encodeURIComponent(state.tenant) + (hash !== undefined ? "#" + hash : "");
 }
 
+/**
+ * reviewOnly shows only the review pages: the server refused a request
+ * saying the key is a reviewer's, which reaches review work only (the
+ * queue and the items in it).
+ */
+function reviewOnly(on) {
+  state.reviewOnly = on;
+  for (const a of document.querySelectorAll("header nav a")) {
+    if (a.dataset.nav !== "reviews") a.parentElement.hidden = on;
+  }
+}
+
 function setKey(key) {
+  if (key !== state.key) reviewOnly(false);
   state.key = key;
   if (key) sessionStorage.setItem(KEY_STORAGE, key);
   else sessionStorage.removeItem(KEY_STORAGE);
@@ -326,6 +349,10 @@ async function render() {
     try { fn(); } catch { /* a cleanup never blocks the next page */ }
   }
   const route = parseRoute(location.hash);
+  if (state.reviewOnly && route.page !== "reviews" && route.page !== "review") {
+    navigate("#/reviews");
+    return;
+  }
   for (const a of document.querySelectorAll("[data-nav]")) {
     if (a.dataset.nav === route.page || (route.page === "detail" && a.dataset.nav === "list") || (route.page === "review" && a.dataset.nav === "reviews")) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -344,6 +371,7 @@ async function render() {
     await fn(page, route);
   } catch (e) {
     if (!view.contains(page)) return;
+    if (state.reviewOnly && route.page !== "reviews" && route.page !== "review") return; // on the way to the queue
     // A failed page drops its "Loading…"/"Searching…" placeholders, so the
     // error is not shown under a promise of results.
     for (const busy of page.querySelectorAll("[aria-busy=true]")) busy.remove();
