@@ -102,3 +102,21 @@ func FuzzValidText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPageIndex: a map run page token is accepted as a non-negative
+// index or refused with Invalid.
+func FuzzPageIndex(f *testing.F) {
+	f.Add("")
+	f.Add("1000")
+	f.Add("-1")
+	f.Add("9999999999999999999999")
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := pageIndex(s)
+		if err != nil && !errors.Is(err, errcode.Invalid) {
+			t.Fatalf("pageIndex(%q): %v", s, err)
+		}
+		if err == nil && n < 0 {
+			t.Fatalf("pageIndex(%q) = %d", s, n)
+		}
+	})
+}
