@@ -27,48 +27,58 @@ func allow(ctx context.Context, n need) error {
 }
 
 // The checks below, one for each kind of ARN a request names, run after
-// the request is decoded: first the ARN's form (InvalidArn), then the
-// caller's access.
+// the request is decoded: first the caller's access, then the ARN's form
+// (InvalidArn), so a caller without the right learns nothing about
+// what it named.
 
 // machine checks a state machine ARN (a version's or an alias's too).
 func machine(ctx context.Context, arn string, n need) error {
-	if err := arnKind(arn, "stateMachine"); err != nil {
+	if err := allow(ctx, n); err != nil {
 		return err
 	}
-	return allow(ctx, n)
+	return arnKind(arn, "stateMachine")
 }
 
 // version checks a state machine version ARN.
 func version(ctx context.Context, arn string, n need) error {
+	if err := allow(ctx, n); err != nil {
+		return err
+	}
 	if err := arnKind(arn, "stateMachine"); err != nil || !workflow.IsVersionARN(arn) {
 		return fail("InvalidArn", "Invalid Arn: '%s': not a state machine version ARN", arn)
 	}
-	return allow(ctx, n)
+	return nil
 }
 
 // alias checks a state machine alias ARN.
 func alias(ctx context.Context, arn string, n need) error {
+	if err := allow(ctx, n); err != nil {
+		return err
+	}
 	if err := arnKind(arn, "stateMachine"); err != nil || !workflow.IsAliasARN(arn) {
 		return fail("InvalidArn", "Invalid Arn: '%s': not a state machine alias ARN", arn)
 	}
-	return allow(ctx, n)
+	return nil
 }
 
 // tagged checks the ARN of a resource that has tags: a state machine, an
 // alias or an activity.
 func tagged(ctx context.Context, arn string, n need) error {
+	if err := allow(ctx, n); err != nil {
+		return err
+	}
 	if arnKind(arn, "stateMachine") != nil && arnKind(arn, "activity") != nil {
 		return fail("InvalidArn", "Invalid Arn: '%s': tags belong to state machines, aliases and activities", arn)
 	}
-	return allow(ctx, n)
+	return nil
 }
 
 // activity checks an activity ARN.
 func activity(ctx context.Context, arn string, n need) error {
-	if err := arnKind(arn, "activity"); err != nil {
+	if err := allow(ctx, n); err != nil {
 		return err
 	}
-	return allow(ctx, n)
+	return arnKind(arn, "activity")
 }
 
 // execution checks an execution ARN and returns the execution when the

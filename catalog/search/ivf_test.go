@@ -122,6 +122,7 @@ func TestIVFRecall(t *testing.T) {
 // memVectors is a VectorIndex of one tenant's vectors in memory.
 type memVectors struct {
 	catalog.VectorIndex
+	delay time.Duration // before each list
 	mu    sync.Mutex
 	stamp catalog.SearchVectorsStamp
 	rows  []catalog.EntryVector
@@ -157,6 +158,7 @@ func (m *memVectors) SearchVectorsStamp(context.Context, string, string) (catalo
 }
 
 func (m *memVectors) SearchVectorsList(_ context.Context, p *catalog.SearchVectorsListParams) ([]catalog.EntryVector, error) {
+	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lists++
@@ -229,5 +231,37 @@ func TestVectorCacheUpdates(t *testing.T) {
 	}
 	if f.ivf == nil || len(f.ids) != len(src.ids)-1 {
 		t.Fatalf("after growing: %d rows, ivf %v; want %d indexed", len(f.ids), f.ivf != nil, len(src.ids)-1)
+	}
+}
+
+// A first read slower than VectorWait does not hold searches up: they get
+// no copy (and answer by their words) until it ends.
+func TestVectorCacheFirstReadInBackground(t *testing.T) {
+	t.Parallel()
+	src, _ := clustered(100, 8, 4, 0, 0, 1, 5)
+	wait := 200 * time.Millisecond
+	m := &memVectors{delay: 4 * wait}
+	var vs []catalog.EntryVector
+	for i := range src.ids {
+		vs = append(vs, catalog.EntryVector{EntryID: src.ids[i], MediaID: "m", Vec: src.vecs[i*8 : (i+1)*8]})
+	}
+	m.put(vs...)
+	c := vectorCache{wait: wait}
+	start := time.Now()
+	f, err := c.get(context.Background(), m, "acme", "model")
+	if err != nil || f != nil {
+		t.Fatalf("first search: copy %v, err %v; want none yet", f != nil, err)
+	}
+	if d := time.Since(start); d > 3*wait {
+		t.Fatalf("first search waited %v", d)
+	}
+	for f == nil && time.Since(start) < 20*wait {
+		time.Sleep(wait / 4)
+		if f, err = c.get(context.Background(), m, "acme", "model"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f == nil || len(f.ids) != 100 {
+		t.Fatalf("after the read: copy %v", f != nil)
 	}
 }

@@ -182,15 +182,18 @@ func (f *flat) MemBytes() int {
 // holds only that tenant's vectors (it is read with the tenant's id), so
 // no search can reach another tenant's rows.
 type vectorCache struct {
-	mu sync.Mutex
-	m  map[[2]string]*cacheEntry
+	mu   sync.Mutex
+	m    map[[2]string]*cacheEntry
+	wait time.Duration // VectorWait when zero
 }
 
 type cacheEntry struct {
-	mu      sync.Mutex // held while the copy is checked or extended
-	f       *flat
-	checked time.Time
-	loading bool // a rebuild runs in the background
+	mu       sync.Mutex // held while the copy is checked or extended
+	f        *flat
+	checked  time.Time
+	loading  bool          // a rebuild runs in the background
+	first    chan struct{} // closed when the first read ends
+	firstErr error         // how the last first read failed
 }
 
 // VectorRecheck is how often a tenant's cached vectors are compared with
@@ -256,12 +259,51 @@ func (c *vectorCache) get(ctx context.Context, vi catalog.VectorIndex, tenant, m
 		e.checked = time.Now()
 		return f, nil
 	}
-	if f, err = loadFlat(ctx, vi, tenant, model); err != nil {
-		return nil, err
+	// The first read: in the background, so that a large tenant's first
+	// searches (reading a million vectors takes a minute) are answered
+	// by their words alone meanwhile (nil: the result says no vector
+	// ranking was fused in).
+	if e.first == nil {
+		done := make(chan struct{})
+		e.first, e.loading = done, true
+		go func() {
+			nf, err := loadFlat(context.WithoutCancel(ctx), vi, tenant, model)
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.loading, e.first, e.firstErr = false, nil, err
+			if err == nil {
+				e.f, e.checked = nf, time.Now()
+			}
+			close(done)
+		}()
 	}
-	e.f, e.checked = f, time.Now()
-	return f, nil
+	done := e.first
+	e.mu.Unlock()
+	defer e.mu.Lock()
+	wait := c.wait
+	if wait == 0 {
+		wait = VectorWait
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.f == nil {
+		return nil, e.firstErr
+	}
+	return e.f, nil
 }
+
+// VectorWait is how long a search waits for a tenant's vectors to be
+// read for the first time before it answers without them.
+const VectorWait = 3 * time.Second
 
 // headroom is the spare capacity a copy of n rows keeps for rows added
 // before the next rebuild (which also bounds the rows scanned exactly
@@ -501,7 +543,7 @@ func (e *Engine) vectorHits(ctx context.Context, tenant, text string, f Filters,
 	if err != nil {
 		return nil, err
 	}
-	if len(fl.ids) == 0 {
+	if fl == nil || len(fl.ids) == 0 {
 		return nil, nil
 	}
 	// The query's words without its syntax.
