@@ -28,6 +28,9 @@ type liveRun struct {
 	at    []time.Time
 }
 
+// liveBlock is the client's block: 50 ms, as landfall live sends.
+const liveBlock = 1600
+
 func streamLive(ctx context.Context, base string, pcm []byte, stability string) (*liveRun, error) {
 	c := &client.Client{BaseURL: base}
 	s, err := c.Live(ctx, types.LiveStart{Store: new(bool), PartialStability: stability})
@@ -44,7 +47,7 @@ func streamLive(ctx context.Context, base string, pcm []byte, stability string) 
 		close(done)
 	}()
 	run.start = time.Now()
-	if err := s.StreamAudio(ctx, bytes.NewReader(pcm), 3200, 32000, nil); err != nil {
+	if err := s.StreamAudio(ctx, bytes.NewReader(pcm), liveBlock, 32000, nil); err != nil {
 		return nil, err
 	}
 	if err := s.End(ctx); err != nil {
@@ -119,7 +122,7 @@ func percentile(xs []float64, p float64) float64 {
 }
 
 // BenchmarkLiveCaptions streams generated speech (three turns of the
-// speech test dialogue, about 13 s) at real time through the WebSocket of
+// speech test dialogue, about 13 s) at real time, in 50 ms blocks, through the WebSocket of
 // an embedded server and reports: latency from a word's end to its first
 // partial and from a pause to its final result (one session, p50/p95);
 // how many concurrent real-time sessions run before the median partial

@@ -81,7 +81,8 @@ func liveCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	printed := make(chan error, 1)
 	go func() { printed <- printLive(env, sess, *asJSON) }()
-	serr := sess.StreamAudio(ctx, audio, 3200, rate, nil)
+	// 50 ms blocks: the recogniser looks for a partial result once a block.
+	serr := sess.StreamAudio(ctx, audio, 1600, rate, nil)
 	if serr == nil {
 		serr = sess.End(ctx)
 	} else if ctx.Err() != nil {

@@ -76,7 +76,7 @@ async function start(ev) {
     rec.onstop = () => {
       if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({type: "end"}));
     };
-    rec.start(250);
+    rec.start(100); // a chunk every 100 ms: captions wait for the chunk that holds a word's end
     $("stop").disabled = false;
     say("Live: speak now.");
     document.body.dataset.live = "true";

@@ -38,13 +38,18 @@ func EndpointFor(base Endpoint, pause float64, stability string) Endpoint {
 	if pause > 0 {
 		ep.Pause = int(pause*100 + 0.5)
 	}
+	// Agreement is asked over 300, 400 or 500 ms of partials, whatever
+	// the partial cadence (over 200 ms at a 50 ms cadence, early guesses
+	// froze: the test dialogue's live WER went from 28.6% to 34.3%;
+	// BenchmarkPartialLag).
+	after := func(frames int) int { return max(1, frames/max(1, ep.PartialEvery)) }
 	switch stability {
 	case "", "high":
-		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 2, 30
+		ep.Stabilize, ep.StableAfter, ep.StableLag = true, after(30), 30
 	case "medium":
-		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 3, 60
+		ep.Stabilize, ep.StableAfter, ep.StableLag = true, after(40), 60
 	case "low":
-		ep.Stabilize, ep.StableAfter, ep.StableLag = true, 4, 100
+		ep.Stabilize, ep.StableAfter, ep.StableLag = true, after(50), 100
 	}
 	return ep
 }
