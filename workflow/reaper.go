@@ -113,7 +113,9 @@ func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error 
 		switch {
 		case timeoutUS > 0 && timeoutUS < nowUS:
 			name, cause = "States.Timeout", "" // Step Functions gives no cause
-		case hb > 0 && hbUS+int64(hb)*1e6 < nowUS:
+		case hb > 0 && hbUS+int64(hb)*1e6 < nowUS && row.pattern != "sync":
+			// A .sync task waits for its child execution, which the
+			// engine watches itself: nothing outside sends heartbeats.
 			name, cause = "States.HeartbeatTimeout", ""
 		}
 		f, err := t.loadFrame(frameID)
@@ -126,6 +128,10 @@ func (e *Engine) reapTask(ctx context.Context, k openTask, now time.Time) error 
 		if name != "" {
 			if err := e.st.TaskStatusSet(t.ctx, t.tx, &taskStatusSetParams{Token: k.token, Status: taskTimedOut}); err != nil {
 				return err
+			}
+			if row.pattern == "sync" {
+				// Its child execution is stopped after this commits.
+				t.jobs = append(t.jobs, river.InsertManyParams{Args: stopChildrenArgs{Exec: k.execARN}})
 			}
 			return t.taskFailed(f, k.resource, name, cause)
 		}

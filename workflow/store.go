@@ -627,7 +627,7 @@ func (s *sqlStore) TaskListDue(ctx context.Context, tx dbtx, p *taskListDueParam
 	q := `SELECT token, execution_arn, owner, kind, resource, dispatch, heartbeat_seconds, timeout_us, heartbeat_us
 		FROM wf_tasks WHERE status IN ('scheduled', 'running', 'waiting') AND (
 		  (timeout_us > 0 AND timeout_us < ` + now + `)
-		  OR (heartbeat_seconds > 0 AND heartbeat_us + heartbeat_seconds * 1000000 < ` + now + `)
+		  OR (heartbeat_seconds > 0 AND pattern <> 'sync' AND heartbeat_us + heartbeat_seconds * 1000000 < ` + now + `)
 		  OR (status = 'running' AND kind <> 'activity' AND NOT EXISTS (SELECT 1 FROM wf_workers w WHERE w.id = wf_tasks.owner AND w.heartbeat_us >= ` + cutoff + `)))
 		LIMIT ` + s.numbered(3)
 	r, err := tx.query(ctx, q, args...)

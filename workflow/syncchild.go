@@ -118,8 +118,8 @@ func (e *Engine) workStopChildren(ctx context.Context, job *river.Job[stopChildr
 }
 
 // ExecutionListSyncChildren lists the running child executions of the
-// cancelled .sync tasks of execution arn.
+// cancelled or timed-out .sync tasks of execution arn.
 func (s *sqlStore) ExecutionListSyncChildren(ctx context.Context, tx dbtx, arn string) ([]string, error) {
 	return s.listStrings(ctx, tx, `SELECT x.arn FROM wf_executions x JOIN wf_tasks k ON k.token = x.parent_token
-		WHERE k.execution_arn = `+s.placeholder(1)+` AND k.status = 'canceled' AND x.status = 'RUNNING'`, arn)
+		WHERE k.execution_arn = `+s.placeholder(1)+` AND k.status IN ('canceled', 'timed_out') AND x.status = 'RUNNING'`, arn)
 }

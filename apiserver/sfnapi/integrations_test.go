@@ -351,3 +351,38 @@ func TestSDKSyncHoldsNoWorker(t *testing.T) {
 		t.Fatal("the stopped child's task took a result")
 	}
 }
+
+// TestSDKSyncTimeout: a .sync task's HeartbeatSeconds does not end it
+// while its child runs (nothing outside sends heartbeats for a child the
+// engine watches), its TimeoutSeconds does, and the child is then stopped.
+func TestSDKSyncTimeout(t *testing.T) {
+	t.Parallel()
+	c, _, _ := setupIntegrationsWith(t, workflow.Integrations{}, 2)
+	ctx := context.Background()
+	child, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("slow"), RoleArn: aws.String(role),
+		Definition: aws.String(`{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":120,"End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("impatient"), RoleArn: aws.String(role),
+		Definition: aws.String(fmt.Sprintf(`{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
+			"Parameters":{"StateMachineArn":%q},"HeartbeatSeconds":1,"TimeoutSeconds":4,"End":true}}}`, aws.ToString(child.StateMachineArn)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: parent.StateMachineArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := waitDone(t, c, aws.ToString(x.ExecutionArn))
+	if out.Status != types.ExecutionStatusFailed || aws.ToString(out.Error) != "States.Timeout" {
+		t.Fatalf("parent: %s %s %s, want FAILED States.Timeout", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	list, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: child.StateMachineArn})
+	if err != nil || len(list.Executions) != 1 {
+		t.Fatalf("children: %+v %v", list, err)
+	}
+	if got := waitDone(t, c, aws.ToString(list.Executions[0].ExecutionArn)); got.Status != types.ExecutionStatusAborted {
+		t.Fatalf("child of the timed-out task: %s", got.Status)
+	}
+}
