@@ -73,11 +73,7 @@ type run struct {
 // original on this machine), its kind, and the earlier results with their
 // artefacts.
 func (t *Tasks) prepare(ctx context.Context, c Call, task string, in *TaskInput) (*run, error) {
-	s, err := t.scope(c)
-	if err != nil {
-		return nil, err
-	}
-	k, err := s.Media(ctx, &in.Media, "/media")
+	s, k, err := t.scopedMedia(ctx, c, &in.Media)
 	if err != nil {
 		return nil, err
 	}

@@ -185,11 +185,7 @@ func (t *Tasks) Move(ctx context.Context, c Call) (json.RawMessage, error) {
 	if err := decodeInput(c, &in); err != nil {
 		return nil, err
 	}
-	s, err := t.scope(c)
-	if err != nil {
-		return nil, err
-	}
-	k, err := s.Media(ctx, &in.Media, "/media")
+	s, k, err := t.scopedMedia(ctx, c, &in.Media)
 	if err != nil {
 		return nil, err
 	}

@@ -143,6 +143,17 @@ func (t *Tasks) scope(c Call) (*Scope, error) {
 	return NewScope(c.Tenant, t.opt.BucketName, t.opt.Bucket, t.opt.Catalog)
 }
 
+// scopedMedia is the call's scope and the key of the media the task
+// input names at /media, checked to be the caller's.
+func (t *Tasks) scopedMedia(ctx context.Context, c Call, m *Media) (*Scope, Key, error) {
+	s, err := t.scope(c)
+	if err != nil {
+		return nil, Key{}, err
+	}
+	k, err := s.Media(ctx, m, "/media")
+	return s, k, err
+}
+
 // providerFor returns the configured analyser of task, or nil when none
 // is configured or available.
 func (t *Tasks) providerFor(task string) analyser.Analyser {
