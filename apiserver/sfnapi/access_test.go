@@ -160,3 +160,45 @@ func TestSDKExecutionLimit(t *testing.T) {
 		t.Fatalf("globex: %v", err)
 	}
 }
+
+// TestSDKMapRunTenants: tenant B cannot list, describe or list the child
+// executions of tenant A's map runs; each answers as for a missing one.
+func TestSDKMapRunTenants(t *testing.T) {
+	t.Parallel()
+	clientAs, _, _ := setupAs(t)
+	ctx := context.Background()
+	admin, a, b := clientAs("admin"), clientAs("tenant.acme"), clientAs("tenant.globex")
+	def := `{"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.xs",
+		"ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+		"End": true}}}`
+	sm, err := admin.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("each"), Definition: aws.String(def), RoleArn: aws.String("arn:aws:iam::1:role/r")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xa, err := a.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"xs": [1, 2, 3]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := waitDone(t, a, *xa.ExecutionArn); out.Status != types.ExecutionStatusSucceeded {
+		t.Fatalf("acme's execution: %s %s", out.Status, aws.ToString(out.Cause))
+	}
+	runs, err := a.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: xa.ExecutionArn})
+	if err != nil || len(runs.MapRuns) != 1 {
+		t.Fatalf("acme lists its map runs: %+v %v", runs, err)
+	}
+	run := runs.MapRuns[0].MapRunArn
+	if _, err := a.DescribeMapRun(ctx, &sfn.DescribeMapRunInput{MapRunArn: run}); err != nil {
+		t.Fatalf("acme describes its map run: %v", err)
+	}
+	var ne *types.ExecutionDoesNotExist
+	if _, err := b.ListMapRuns(ctx, &sfn.ListMapRunsInput{ExecutionArn: xa.ExecutionArn}); !errors.As(err, &ne) {
+		t.Fatalf("globex lists acme's map runs: %v", err)
+	}
+	var nf *types.ResourceNotFound
+	if _, err := b.DescribeMapRun(ctx, &sfn.DescribeMapRunInput{MapRunArn: run}); !errors.As(err, &nf) {
+		t.Fatalf("globex describes acme's map run: %v", err)
+	}
+	if _, err := b.ListExecutions(ctx, &sfn.ListExecutionsInput{MapRunArn: run}); !errors.As(err, &nf) {
+		t.Fatalf("globex lists the children of acme's map run: %v", err)
+	}
+}
