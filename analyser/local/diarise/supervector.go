@@ -203,6 +203,20 @@ func fitUBM(frames [][]float64, comp, iters int) *gmm {
 // supervector MAP-adapts g's means to frames and returns the normalised
 // offsets.
 func (g *gmm) supervector(frames [][]float64, relevance float64) []float64 {
+	mu := g.adaptedMeans(frames, relevance)
+	sv := make([]float64, 0, g.comp*g.dim)
+	for k := 0; k < g.comp; k++ {
+		for d := 0; d < g.dim; d++ {
+			sv = append(sv, math.Sqrt(g.w[k])*(mu[k][d]-g.mu[k][d])/math.Sqrt(g.vr[k][d]))
+		}
+	}
+	return sv
+}
+
+// adaptedMeans are g's means MAP-adapted to frames with the relevance
+// factor: each component moves towards the mean of the frames it
+// explains, by as much as it explains them.
+func (g *gmm) adaptedMeans(frames [][]float64, relevance float64) [][]float64 {
 	post := make([]float64, g.comp)
 	n := make([]float64, g.comp)
 	s1 := make([][]float64, g.comp)
@@ -218,18 +232,19 @@ func (g *gmm) supervector(frames [][]float64, relevance float64) []float64 {
 			}
 		}
 	}
-	sv := make([]float64, 0, g.comp*g.dim)
+	mu := make([][]float64, g.comp)
 	for k := 0; k < g.comp; k++ {
+		mu[k] = make([]float64, g.dim)
 		a := n[k] / (n[k] + relevance)
 		for d := 0; d < g.dim; d++ {
 			m := g.mu[k][d]
 			if n[k] > 0 {
 				m = a*s1[k][d]/n[k] + (1-a)*g.mu[k][d]
 			}
-			sv = append(sv, math.Sqrt(g.w[k])*(m-g.mu[k][d])/math.Sqrt(g.vr[k][d]))
+			mu[k][d] = m
 		}
 	}
-	return sv
+	return mu
 }
 
 func cosineSim(a, b []float64) float64 {
@@ -456,34 +471,9 @@ func (g *gmm) adaptedLogLik(frames [][]float64, relevance float64) float64 {
 	if len(frames) == 0 {
 		return 0
 	}
-	post := make([]float64, g.comp)
-	n := make([]float64, g.comp)
-	s1 := make([][]float64, g.comp)
-	for k := range s1 {
-		s1[k] = make([]float64, g.dim)
-	}
-	for _, x := range frames {
-		g.posteriors(x, post)
-		for k, p := range post {
-			n[k] += p
-			for d, v := range x {
-				s1[k][d] += p * v
-			}
-		}
-	}
-	a := &gmm{w: g.w, vr: g.vr, dim: g.dim, comp: g.comp, mu: make([][]float64, g.comp)}
-	for k := 0; k < g.comp; k++ {
-		a.mu[k] = make([]float64, g.dim)
-		al := n[k] / (n[k] + relevance)
-		for d := 0; d < g.dim; d++ {
-			m := g.mu[k][d]
-			if n[k] > 0 {
-				m = al*s1[k][d]/n[k] + (1-al)*g.mu[k][d]
-			}
-			a.mu[k][d] = m
-		}
-	}
+	a := &gmm{w: g.w, vr: g.vr, dim: g.dim, comp: g.comp, mu: g.adaptedMeans(frames, relevance)}
 	a.prepare()
+	post := make([]float64, g.comp)
 	var ll float64
 	for _, x := range frames {
 		ll += a.posteriors(x, post)
