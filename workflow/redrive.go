@@ -125,7 +125,12 @@ func (t *txn) redriveChildren(f *frameRow) error {
 		return t.completeChildren(f)
 	}
 	if len(again) == 0 && spec.Kind == "map" {
-		// No iteration to rerun, but items never started: start them.
+		// No iteration to rerun, but items never started: start them,
+		// a distributed Map's as its iterations always start (at most
+		// iterationsPerTransition at once, a fill job after).
+		if spec.Distributed {
+			return t.fillMap(f)
+		}
 		for f.nextChild < f.total && (f.maxChild == 0 || f.pending < f.maxChild) {
 			c, err := t.newItem(f, f.nextChild)
 			if err != nil {
