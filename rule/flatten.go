@@ -214,7 +214,7 @@ func (f *flattener) err(i int, format string, args ...any) error {
 
 func (f *flattener) ws(i int) int {
 	d := f.data
-	for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
 		i++
 	}
 	return i
@@ -262,9 +262,18 @@ func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
 		if i >= len(d) || d[i] != '"' {
 			return i, f.err(i, "want a member name in quotes")
 		}
-		end, esc, err := scanString(d, i)
-		if err != nil {
-			return i, err
+		var end int
+		var esc bool
+		var err error
+		if f.trusted {
+			// names with escapes are rare: those are checked as they are
+			// decoded, so that decoding never meets a broken escape
+			end, esc = nameEndTrusted(d, i)
+		}
+		if !f.trusted || esc {
+			if end, esc, err = scanString(d, i); err != nil {
+				return i, err
+			}
 		}
 		key := d[i+1 : end-1]
 		if esc {
