@@ -100,15 +100,22 @@ func (n *pathNode) child(key []byte) *pathNode {
 		return nil
 	}
 	if n.names != nil {
+		dotted := false
 		for i, name := range n.names {
-			if name == bstr(key) {
-				return n.nodes[i]
+			if len(key) == len(name) {
+				if name == bstr(key) {
+					return n.nodes[i]
+				}
+			} else if len(key) > len(name) && key[len(name)] == '.' {
+				dotted = true
 			}
+		}
+		if !dotted {
+			return nil
 		}
 	} else if k, ok := n.kids[bstr(key)]; ok {
 		return k
-	}
-	if bytes.IndexByte(key, '.') < 0 {
+	} else if bytes.IndexByte(key, '.') < 0 {
 		return nil
 	}
 	for {
