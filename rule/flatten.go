@@ -214,7 +214,7 @@ func (f *flattener) err(i int, format string, args ...any) error {
 
 func (f *flattener) ws(i int) int {
 	d := f.data
-	for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
 		i++
 	}
 	return i
@@ -262,9 +262,18 @@ func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
 		if i >= len(d) || d[i] != '"' {
 			return i, f.err(i, "want a member name in quotes")
 		}
-		end, esc, err := scanString(d, i)
-		if err != nil {
-			return i, err
+		var end int
+		var esc bool
+		var err error
+		if f.trusted {
+			// names with escapes are rare: those are checked as they are
+			// decoded, so that decoding never meets a broken escape
+			end, esc = nameEndTrusted(d, i)
+		}
+		if !f.trusted || esc {
+			if end, esc, err = scanString(d, i); err != nil {
+				return i, err
+			}
 		}
 		key := d[i+1 : end-1]
 		if esc {
@@ -422,88 +431,126 @@ func (f *flattener) skip(i int, depth int) (int, error) {
 	return skipValue(f.data, i, depth)
 }
 
-// skipValue validates and skips the JSON value at d[i].
+// skipValue validates and skips the JSON value at d[i], nested depth
+// deep. It walks nested values with a stack of bits rather than by
+// recursion, and strings and digit runs eight bytes at a time.
 func skipValue(d []byte, i int, depth int) (int, error) {
-	if depth > maxDepth {
-		return i, syntaxErr(d, i, "nesting deeper than %d", maxDepth)
-	}
-	if i >= len(d) {
-		return i, syntaxErr(d, i, "unexpected end of input, want a value")
-	}
-	ws := func(i int) int {
-		for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
-			i++
+	var isArray [maxDepth/64 + 1]uint64 // per open container: is it an array
+	top := 0                            // open containers
+	var c byte
+	var ok bool
+	var err error
+	for {
+		// want a value at d[i]
+		if depth+top > maxDepth {
+			return i, syntaxErr(d, i, "nesting deeper than %d", maxDepth)
 		}
-		return i
-	}
-	switch c := d[i]; {
-	case c == '"':
-		end, _, err := scanString(d, i)
-		return end, err
-	case c == '-' || (c >= '0' && c <= '9'):
-		end, ok := scanNumber(d, i)
-		if !ok {
-			return end, syntaxErr(d, end, "malformed number")
+		if i >= len(d) {
+			return i, syntaxErr(d, i, "unexpected end of input, want a value")
 		}
-		return end, nil
-	case c == '{':
-		i = ws(i + 1)
-		if i < len(d) && d[i] == '}' {
-			return i + 1, nil
-		}
-		for {
-			if i >= len(d) || d[i] != '"' {
-				return i, syntaxErr(d, i, "want a member name in quotes")
-			}
-			end, _, err := scanString(d, i)
-			if err != nil {
+		switch c = d[i]; c {
+		case '"':
+			if i, _, err = scanString(d, i); err != nil {
 				return i, err
 			}
-			i = ws(end)
-			if i >= len(d) || d[i] != ':' {
-				return i, syntaxErr(d, i, "want ':' after member name")
+		case '{', '[':
+			if c == '[' {
+				isArray[top>>6] |= 1 << (top & 63)
+			} else {
+				isArray[top>>6] &^= 1 << (top & 63)
 			}
-			i, err = skipValue(d, ws(i+1), depth+1)
-			if err != nil {
-				return i, err
-			}
-			i = ws(i)
-			if i < len(d) && d[i] == ',' {
-				i = ws(i + 1)
+			top++
+			i = skipWS(d, i+1)
+			if c == '[' {
+				if i < len(d) && d[i] == ']' {
+					top--
+					i++
+					goto after
+				}
 				continue
 			}
 			if i < len(d) && d[i] == '}' {
-				return i + 1, nil
+				top--
+				i++
+				goto after
 			}
-			return i, syntaxErr(d, i, "want ',' or '}' in object")
-		}
-	case c == '[':
-		i = ws(i + 1)
-		if i < len(d) && d[i] == ']' {
-			return i + 1, nil
-		}
-		for {
-			var err error
-			i, err = skipValue(d, i, depth+1)
-			if err != nil {
-				return i, err
+			goto member
+		case 't':
+			if !hasLit(d, i, "true") {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
 			}
-			i = ws(i)
-			if i < len(d) && d[i] == ',' {
-				i = ws(i + 1)
+			i += 4
+		case 'f':
+			if !hasLit(d, i, "false") {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
+			}
+			i += 5
+		case 'n':
+			if !hasLit(d, i, "null") {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
+			}
+			i += 4
+		default:
+			if c != '-' && c-'0' >= 10 {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
+			}
+			if i, ok = scanNumber(d, i); !ok {
+				return i, syntaxErr(d, i, "malformed number")
+			}
+		}
+	after:
+		// a value ended at d[i]
+		if top == 0 {
+			return i, nil
+		}
+		i = skipWS(d, i)
+		if i < len(d) && d[i] == ',' {
+			i = skipWS(d, i+1)
+			if isArray[(top-1)>>6]&(1<<((top-1)&63)) != 0 {
 				continue
 			}
+			goto member
+		}
+		if isArray[(top-1)>>6]&(1<<((top-1)&63)) != 0 {
 			if i < len(d) && d[i] == ']' {
-				return i + 1, nil
+				top--
+				i++
+				goto after
 			}
 			return i, syntaxErr(d, i, "want ',' or ']' in array")
 		}
-	case c == 't' && bytes.HasPrefix(d[i:], []byte("true")):
-		return i + 4, nil
-	case c == 'f' && bytes.HasPrefix(d[i:], []byte("false")):
-		return i + 5, nil
-	case c == 'n' && bytes.HasPrefix(d[i:], []byte("null")):
-		return i + 4, nil
+		if i < len(d) && d[i] == '}' {
+			top--
+			i++
+			goto after
+		}
+		return i, syntaxErr(d, i, "want ',' or '}' in object")
+	member:
+		// want a member name at d[i]
+		if i >= len(d) || d[i] != '"' {
+			return i, syntaxErr(d, i, "want a member name in quotes")
+		}
+		if i, _, err = scanString(d, i); err != nil {
+			return i, err
+		}
+		i = skipWS(d, i)
+		if i >= len(d) || d[i] != ':' {
+			return i, syntaxErr(d, i, "want ':' after member name")
+		}
+		i = skipWS(d, i+1)
 	}
-	return i, syntaxErr(d, i, "unexpected character %q, want a value", d[i])
+}
+
+// skipWS returns the offset of the first byte at or after i that is not
+// JSON white space.
+func skipWS(d []byte, i int) int {
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// hasLit reports whether d[i:] starts with lit.
+func hasLit(d []byte, i int, lit string) bool {
+	return len(d)-i >= len(lit) && string(d[i:i+len(lit)]) == lit
 }

@@ -80,6 +80,31 @@ func skipStringTrusted(d []byte, i int) int {
 	return len(d)
 }
 
+// nameEndTrusted returns the offset just past the member name whose
+// opening quote is at d[i], or reports esc if the name holds a backslash
+// or has no closing quote (the caller then reads it the checked way).
+func nameEndTrusted(d []byte, i int) (end int, esc bool) {
+	i++
+	for i+8 <= len(d) {
+		w := binary.LittleEndian.Uint64(d[i:])
+		m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes))
+		if m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			return i + 1, d[i] != '"'
+		}
+		i += 8
+	}
+	for ; i < len(d); i++ {
+		switch d[i] {
+		case '"':
+			return i + 1, false
+		case '\\':
+			return i, true
+		}
+	}
+	return i, true
+}
+
 // skipContainerTrusted returns the offset just past the object or array
 // opening at d[i].
 func skipContainerTrusted(d []byte, i int) int {

@@ -93,6 +93,15 @@ var Functions = map[string]Function{
 	"transcribe-job": {Task: "transcribe-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(
 		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe}),
 		Unavailable: "asynchronous jobs need a completion rule and function the template does not make yet (the stack runs with aws.async_jobs off)"},
+	// labels-job and moderate-job start Rekognition Video jobs for a
+	// video's .waitForTaskToken states (aws.async_jobs with the SNS topic
+	// their completion is published to).
+	"labels-job": {Task: "labels-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(
+		Grant{[]string{"rekognition:GetLabelDetection", "rekognition:StartLabelDetection"}, ResRekognition}),
+		Unavailable: "asynchronous jobs need a completion rule and function the template does not make yet (the stack runs with aws.async_jobs off)"},
+	"moderate-job": {Task: "moderate-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(
+		Grant{[]string{"rekognition:GetContentModeration", "rekognition:StartContentModeration"}, ResRekognition}),
+		Unavailable: "asynchronous jobs need a completion rule and function the template does not make yet (the stack runs with aws.async_jobs off)"},
 	"labels":   {Task: "labels", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectLabels"}, ResRekognition})},
 	"moderate": {Task: "moderate", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectModerationLabels"}, ResRekognition})},
 	// frames prepares the JPEG frames the vision activity worker reads
