@@ -2,6 +2,8 @@ package rule
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 )
 
 // pathNode is one step of the field paths that some rule uses. Events are
@@ -98,15 +100,22 @@ func (n *pathNode) child(key []byte) *pathNode {
 		return nil
 	}
 	if n.names != nil {
+		dotted := false
 		for i, name := range n.names {
-			if name == bstr(key) {
-				return n.nodes[i]
+			if len(key) == len(name) {
+				if name == bstr(key) {
+					return n.nodes[i]
+				}
+			} else if len(key) > len(name) && key[len(name)] == '.' {
+				dotted = true
 			}
+		}
+		if !dotted {
+			return nil
 		}
 	} else if k, ok := n.kids[bstr(key)]; ok {
 		return k
-	}
-	if bytes.IndexByte(key, '.') < 0 {
+	} else if bytes.IndexByte(key, '.') < 0 {
 		return nil
 	}
 	for {
@@ -270,7 +279,10 @@ func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
 			// decoded, so that decoding never meets a broken escape
 			end, esc = nameEndTrusted(d, i)
 		}
-		if !f.trusted || esc {
+		if !f.trusted {
+			end = shortString(d, i)
+		}
+		if end == 0 || esc {
 			if end, esc, err = scanString(d, i); err != nil {
 				return i, err
 			}
@@ -357,9 +369,12 @@ func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
 	case c == '[':
 		return f.array(i, n, depth)
 	case c == '"':
-		end, esc, err := scanString(d, i)
-		if err != nil {
-			return i, err
+		end, esc := shortString(d, i), false
+		if end == 0 {
+			var err error
+			if end, esc, err = scanString(d, i); err != nil {
+				return i, err
+			}
 		}
 		if n.id >= 0 {
 			vs := len(f.buf)
@@ -435,8 +450,9 @@ func (f *flattener) skip(i int, depth int) (int, error) {
 // deep. It walks nested values with a stack of bits rather than by
 // recursion, and strings and digit runs eight bytes at a time.
 func skipValue(d []byte, i int, depth int) (int, error) {
-	var isArray [maxDepth/64 + 1]uint64 // per open container: is it an array
-	top := 0                            // open containers
+	var arrays [maxDepth/64 + 1]uint64 // per open container: is it an array
+	top := 0                           // open containers
+	inArray := false                   // the innermost open container is an array
 	var c byte
 	var ok bool
 	var err error
@@ -450,29 +466,30 @@ func skipValue(d []byte, i int, depth int) (int, error) {
 		}
 		switch c = d[i]; c {
 		case '"':
-			if i, _, err = scanString(d, i); err != nil {
+			if k := shortString(d, i); k > 0 {
+				i = k
+			} else if i, _, err = scanString(d, i); err != nil {
 				return i, err
 			}
 		case '{', '[':
-			if c == '[' {
-				isArray[top>>6] |= 1 << (top & 63)
+			inArray = c == '['
+			if inArray {
+				arrays[top>>6] |= 1 << (top & 63)
 			} else {
-				isArray[top>>6] &^= 1 << (top & 63)
+				arrays[top>>6] &^= 1 << (top & 63)
 			}
 			top++
 			i = skipWS(d, i+1)
-			if c == '[' {
+			if inArray {
 				if i < len(d) && d[i] == ']' {
-					top--
 					i++
-					goto after
+					goto closed
 				}
 				continue
 			}
 			if i < len(d) && d[i] == '}' {
-				top--
 				i++
-				goto after
+				goto closed
 			}
 			goto member
 		case 't':
@@ -506,31 +523,38 @@ func skipValue(d []byte, i int, depth int) (int, error) {
 		i = skipWS(d, i)
 		if i < len(d) && d[i] == ',' {
 			i = skipWS(d, i+1)
-			if isArray[(top-1)>>6]&(1<<((top-1)&63)) != 0 {
+			if inArray {
 				continue
 			}
 			goto member
 		}
-		if isArray[(top-1)>>6]&(1<<((top-1)&63)) != 0 {
+		if inArray {
 			if i < len(d) && d[i] == ']' {
-				top--
 				i++
-				goto after
+				goto closed
 			}
 			return i, syntaxErr(d, i, "want ',' or ']' in array")
 		}
 		if i < len(d) && d[i] == '}' {
-			top--
 			i++
-			goto after
+			goto closed
 		}
 		return i, syntaxErr(d, i, "want ',' or '}' in object")
+	closed:
+		// the innermost container closed just before d[i]
+		top--
+		if top > 0 {
+			inArray = arrays[(top-1)>>6]&(1<<((top-1)&63)) != 0
+		}
+		goto after
 	member:
 		// want a member name at d[i]
 		if i >= len(d) || d[i] != '"' {
 			return i, syntaxErr(d, i, "want a member name in quotes")
 		}
-		if i, _, err = scanString(d, i); err != nil {
+		if k := shortString(d, i); k > 0 {
+			i = k
+		} else if i, _, err = scanString(d, i); err != nil {
 			return i, err
 		}
 		i = skipWS(d, i)
@@ -539,6 +563,26 @@ func skipValue(d []byte, i int, depth int) (int, error) {
 		}
 		i = skipWS(d, i+1)
 	}
+}
+
+// shortString returns the offset just past the string whose opening
+// quote is at d[i] when the eight bytes after the quote show it to end
+// there with nothing to check (no escape, no control character), and 0
+// when the string must be read by scanString.
+func shortString(d []byte, i int) int {
+	if i+9 > len(d) {
+		return 0
+	}
+	w := binary.LittleEndian.Uint64(d[i+1:])
+	m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes)) | (w-0x20*swarOnes)&^w&swarHighs
+	if m == 0 {
+		return 0
+	}
+	k := i + 1 + bits.TrailingZeros64(m)>>3
+	if d[k] != '"' {
+		return 0
+	}
+	return k + 1
 }
 
 // skipWS returns the offset of the first byte at or after i that is not

@@ -278,13 +278,12 @@ func scanNumber(b []byte, i int) (int, bool) {
 // an ASCII digit, testing eight bytes at a time.
 func digitRun(b []byte, i int) int {
 	for i+8 <= len(b) {
-		w := binary.LittleEndian.Uint64(b[i:])
-		// a byte is a digit when its high nibble is 3 both as it is and
-		// after adding 6 (which carries out of '0'..'9' only past '9');
-		// a carry out of a byte starts at a byte that is no digit itself
-		m := (w&(0xF0*swarOnes) ^ 0x30*swarOnes) | ((w+0x06*swarOnes)&(0xF0*swarOnes) ^ 0x30*swarOnes)
-		if m != 0 {
-			return i + bits.TrailingZeros64(nonZeroBytes(m))>>3
+		// x's bytes are below 10 exactly where the eight are digits; adding 0x76
+		// sets the high bit of the others below 0x80 (the rest have it
+		// already, and only they can carry into the next byte)
+		x := binary.LittleEndian.Uint64(b[i:]) ^ 0x30*swarOnes
+		if m := (x | (x + 0x76*swarOnes)) & swarHighs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
 	}
@@ -292,12 +291,6 @@ func digitRun(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// nonZeroBytes flags (with the byte's high bit) exactly the non-zero
-// bytes of v.
-func nonZeroBytes(v uint64) uint64 {
-	return (v | (v&^swarHighs + ^uint64(swarHighs))) & swarHighs
 }
 
 // plainRun returns the offset of the first byte at or after j that ends

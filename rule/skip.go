@@ -84,6 +84,17 @@ func skipStringTrusted(d []byte, i int) int {
 // opening quote is at d[i], or reports esc if the name holds a backslash
 // or has no closing quote (the caller then reads it the checked way).
 func nameEndTrusted(d []byte, i int) (end int, esc bool) {
+	if i+9 <= len(d) { // most names end within eight bytes
+		w := binary.LittleEndian.Uint64(d[i+1:])
+		if m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes)); m != 0 {
+			k := i + 1 + bits.TrailingZeros64(m)>>3
+			return k + 1, d[k] != '"'
+		}
+	}
+	return nameEndLong(d, i)
+}
+
+func nameEndLong(d []byte, i int) (end int, esc bool) {
 	i++
 	for i+8 <= len(d) {
 		w := binary.LittleEndian.Uint64(d[i:])
