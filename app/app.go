@@ -34,9 +34,9 @@ import (
 	"github.com/landfall/landfall/catalog/search/wordnet"
 	"github.com/landfall/landfall/config"
 	"github.com/landfall/landfall/errcode"
-	"github.com/landfall/landfall/internal/snsmsg"
 	"github.com/landfall/landfall/ingest"
 	"github.com/landfall/landfall/ingest/live"
+	"github.com/landfall/landfall/internal/snsmsg"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/telemetry"
@@ -91,8 +91,8 @@ type App struct {
 	checkedAddr string
 	janitor     *ingest.Janitor
 	// sns verifies the messages of the SNS subscription endpoint.
-	sns *snsmsg.Verifier
-	wordnet     *wordnet.DB
+	sns     *snsmsg.Verifier
+	wordnet *wordnet.DB
 	// reconcileEvery is Options.ReconcileEvery with its default.
 	reconcileEvery time.Duration
 	// vision is the offline vision worker (nil when not used).
