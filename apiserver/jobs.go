@@ -3,7 +3,10 @@ package apiserver
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/landfall/landfall/errcode"
 )
@@ -62,6 +65,14 @@ func (s *Server) snsMessage(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Jobs == nil {
 		return errcode.New(errcode.NotImplemented, "asynchronous jobs are not served by this server role")
 	}
+	// An address whose messages keep failing authentication is refused
+	// before its next one is verified, as for credentials.
+	addr := "addr:" + remoteHost(r)
+	if ok, wait := s.failures.check(addr); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return errcode.New(errcode.RateLimited, "too many unauthenticated SNS messages from this address (%d a minute); retry in %s",
+			s.failures.perMinute, wait.Round(100*time.Millisecond))
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 320<<10))
 	if err != nil {
 		return errcode.New(errcode.TooLarge, "SNS message body: %v", err)
@@ -70,6 +81,9 @@ func (s *Server) snsMessage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.cfg.Jobs.SNS(r.Context(), body)
+	if errcode.Of(err) == errcode.PermissionDenied {
+		s.failures.take(addr)
+	}
 	if err != nil {
 		return err
 	}

@@ -447,3 +447,42 @@ func TestAsyncRekognitionJobLost(t *testing.T) {
 		t.Fatal("the late job is still recorded")
 	}
 }
+
+// TestAsyncRekognitionJobFailed: a label detection job Rekognition
+// reports FAILED (its notification says so, and GetLabelDetection gives
+// the reason) fails the item with the job's named error and reason.
+func TestAsyncRekognitionJobFailed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline on generated media")
+	}
+	f := newFakeRekognition(t)
+	s, err := snstest.New("eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := f.srv.Config.Handler
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") == "RekognitionService.GetLabelDetection" {
+			f.mu.Lock()
+			failed := len(f.jobs) > 0 && f.jobs[0].done
+			f.mu.Unlock()
+			if failed {
+				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+				io.WriteString(w, `{"JobStatus":"FAILED","StatusMessage":"Unsupported codec/format."}`)
+				return
+			}
+		}
+		inner.ServeHTTP(w, r)
+	})
+	a, srv := rekognitionJobsApp(t, f, s, time.Minute)
+	m := upload(t, a, twoSlideVideo(t, t.TempDir()))
+	job := f.waitStarted(t, "StartLabelDetection")
+	f.finish(job.id)
+	if code, out := postSNS(t, srv, s.Notification(rekTopic, rekNotification(job, "FAILED"), 2)); code != 200 || out["outcome"] != "failed" {
+		t.Fatalf("failure notification: %d %v", code, out)
+	}
+	m = waitDone(t, a, m.ID, 2*time.Minute)
+	if m.Status != types.StatusFailed || m.Error != "Media.Unsupported" || !strings.Contains(m.Cause, "Unsupported codec/format.") {
+		t.Fatalf("%s %s: %s", m.Status, m.Error, m.Cause)
+	}
+}

@@ -450,6 +450,28 @@ func (f *flattener) skip(i int, depth int) (int, error) {
 // deep. It walks nested values with a stack of bits rather than by
 // recursion, and strings and digit runs eight bytes at a time.
 func skipValue(d []byte, i int, depth int) (int, error) {
+	if i < len(d) && depth <= maxDepth {
+		// scalars without the container walk's stack
+		switch c := d[i]; {
+		case c == '"':
+			if k := shortString(d, i); k > 0 {
+				return k, nil
+			}
+			end, _, err := scanString(d, i)
+			return end, err
+		case c == '-' || c-'0' < 10:
+			end, ok := scanNumber(d, i)
+			if !ok {
+				return end, syntaxErr(d, end, "malformed number")
+			}
+			return end, nil
+		}
+	}
+	return skipNestedValue(d, i, depth)
+}
+
+// skipNestedValue is skipValue for any value, containers included.
+func skipNestedValue(d []byte, i int, depth int) (int, error) {
 	var arrays [maxDepth/64 + 1]uint64 // per open container: is it an array
 	top := 0                           // open containers
 	inArray := false                   // the innermost open container is an array

@@ -56,3 +56,47 @@ func FuzzSkipValue(f *testing.F) {
 		}
 	})
 }
+
+// refSkipNested is skipNested byte by byte.
+func refSkipNested(d []byte, i, depth int) int {
+	for i < len(d) {
+		switch d[i] {
+		case '"':
+			for i++; i < len(d) && d[i] != '"'; i++ {
+				if d[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+		i++
+	}
+	return len(d)
+}
+
+// TestSkipNested checks the eight-bytes-at-a-time bracket counting
+// against a byte loop on random text (any text: the trusted readers must
+// stay in bounds whatever they are given).
+func TestSkipNested(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte(`{}[]{}[]""\ab,:`)
+	for n := 0; n < 50000; n++ {
+		b := make([]byte, r.IntN(70))
+		for k := range b {
+			b[k] = alphabet[r.IntN(len(alphabet))]
+		}
+		for _, depth := range []int{0, 1, 2} {
+			for i := 0; i < min(len(b), 3); i++ {
+				got, want := skipNested(b, i, depth), min(refSkipNested(b, i, depth), len(b))
+				if got != want {
+					t.Fatalf("skipNested(%q, %d, %d) = %d, want %d", b, i, depth, got, want)
+				}
+			}
+		}
+	}
+}

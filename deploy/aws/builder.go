@@ -474,6 +474,9 @@ func (b *builder) function(task string, f Function, description string) {
 			props["Code"] = zip
 			props["Runtime"] = "provided.al2023"
 			props["Handler"] = "bootstrap"
+			if f.TmpMB > 512 {
+				props["EphemeralStorage"] = map[string]any{"Size": f.TmpMB}
+			}
 		}
 		b.res[id] = map[string]any{"Type": "AWS::Lambda::Function", "Properties": props}
 	}

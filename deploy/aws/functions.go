@@ -51,7 +51,11 @@ type Function struct {
 	Unavailable    string
 	MemoryMB       int
 	TimeoutSeconds int
-	Grants         []Grant
+	// TmpMB is the function's /tmp in MiB when it needs more than
+	// Lambda's 512 (it copies whole originals there); native functions
+	// always get 10240.
+	TmpMB  int
+	Grants []Grant
 }
 
 // The catalog calls, as DynamoDB actions (catalog/dynamodb): reading a
@@ -110,12 +114,12 @@ var Functions = map[string]Function{
 	// in the catalog table: a Transcribe job, or a Rekognition Video job
 	// (passing the role Rekognition publishes its completion as). A retried
 	// attempt that finds its job ended finishes it at once (jobEnd).
-	"transcribe-job": {Task: "transcribe-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(append(jobEnd,
+	"transcribe-job": {Task: "transcribe-job", MemoryMB: 512, TimeoutSeconds: 300, TmpMB: 10240, Grants: analyserGrants(append(jobEnd,
 		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe})...)},
-	"labels-job": {Task: "labels-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: videoJobGrants(append(jobEnd,
+	"labels-job": {Task: "labels-job", MemoryMB: 512, TimeoutSeconds: 300, TmpMB: 10240, Grants: videoJobGrants(append(jobEnd,
 		Grant{[]string{"rekognition:GetLabelDetection", "rekognition:StartLabelDetection"}, ResRekognition},
 		Grant{[]string{"iam:PassRole"}, ResRekognitionRole})...)},
-	"moderate-job": {Task: "moderate-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: videoJobGrants(append(jobEnd,
+	"moderate-job": {Task: "moderate-job", MemoryMB: 512, TimeoutSeconds: 300, TmpMB: 10240, Grants: videoJobGrants(append(jobEnd,
 		Grant{[]string{"rekognition:GetContentModeration", "rekognition:StartContentModeration"}, ResRekognition},
 		Grant{[]string{"iam:PassRole"}, ResRekognitionRole})...)},
 	"labels":   {Task: "labels", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectLabels"}, ResRekognition})},
@@ -165,7 +169,7 @@ var EventFunctions = map[string]Function{
 	// Rekognition Video topic its SNS notifications. It reads the job's
 	// output (the transcript, every page of detections), stores it as the
 	// state's result and sends the task its result or error.
-	JobEventsFunction: {Task: JobEventsFunction, MemoryMB: 1024, TimeoutSeconds: 900, Grants: analyserGrants(append(jobEnd,
+	JobEventsFunction: {Task: JobEventsFunction, MemoryMB: 1024, TimeoutSeconds: 900, TmpMB: 10240, Grants: analyserGrants(append(jobEnd,
 		Grant{[]string{"transcribe:GetTranscriptionJob"}, ResTranscribe},
 		Grant{[]string{"rekognition:GetContentModeration", "rekognition:GetLabelDetection"}, ResRekognition})...)},
 }

@@ -417,6 +417,11 @@ func TestJobCompletionPath(t *testing.T) {
 			t.Errorf("%s resumes tasks beyond the media state machine: %s", id, pol)
 		}
 	}
+	for _, fn := range []string{"FnJobEvents", "FnTranscribeJob", "FnLabelsJob", "FnModerateJob"} {
+		if got := js(props(res[fn])["EphemeralStorage"]); got != `{"Size":10240}` {
+			t.Errorf("%s: /tmp %s, want 10240 MiB (it copies whole originals)", fn, got)
+		}
+	}
 	env := js(dig(props(res["FnRegister"]), "Environment", "Variables"))
 	for _, k := range []string{`"LANDFALL_ASYNC_JOBS":{"Ref":"AsyncJobs"}`, `"LANDFALL_REKOGNITION_TOPIC":{"Ref":"RekognitionJobsTopic"}`} {
 		if !strings.Contains(env, k) {
