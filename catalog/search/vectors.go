@@ -21,6 +21,13 @@ type Embedder interface {
 	Model() string
 }
 
+// QueryEmbedder is an Embedder whose model embeds a search query
+// differently from the documents searched (Cohere's input_type); a
+// search embeds its query with EmbedQuery when the Embedder has it.
+type QueryEmbedder interface {
+	EmbedQuery(ctx context.Context, text string) ([]float32, error)
+}
+
 // TokenCounter is an Embedder that also reports the tokens a request
 // spent, for the usage ledger.
 type TokenCounter interface {
@@ -551,8 +558,14 @@ func (e *Engine) vectorHits(ctx context.Context, tenant, text string, f Filters,
 	if len(words) == 0 {
 		return nil, nil
 	}
-	qv, err := e.opt.Embedder.Embed(ctx, []string{strings.Join(words, " ")})
-	if err != nil {
+	var qv [][]float32
+	if qe, ok := e.opt.Embedder.(QueryEmbedder); ok {
+		v, err := qe.EmbedQuery(ctx, strings.Join(words, " "))
+		if err != nil {
+			return nil, err
+		}
+		qv = [][]float32{v}
+	} else if qv, err = e.opt.Embedder.Embed(ctx, []string{strings.Join(words, " ")}); err != nil {
 		return nil, err
 	}
 	if len(qv) != 1 || !normalise(qv[0]) {
