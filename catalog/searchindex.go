@@ -62,6 +62,9 @@ type SearchMatchParams struct {
 	// Any makes the groups alternatives (OR) instead of all required.
 	Any     bool
 	Exclude []SearchAlt
+	// NotIDs leaves out these entries (those a previous call returned;
+	// at most MaxNotIDs).
+	NotIDs  []int64
 	Fields  []string
 	Speaker string
 	Value   string
@@ -72,6 +75,9 @@ type SearchMatchParams struct {
 	Limit   int
 }
 
+// MaxNotIDs bounds SearchMatchParams.NotIDs.
+const MaxNotIDs = 5000
+
 // SearchCandidate is an entry matched by SearchEntriesMatch, with the
 // media's file name, kind and creation time.
 type SearchCandidate struct {
@@ -80,6 +86,10 @@ type SearchCandidate struct {
 	Kind      string
 	CreatedAt time.Time
 	Rank      float64 // higher is better; 0 while the drivers leave ranking to the caller
+	// TimesText is Times as stored (the start and end of each word in
+	// seconds, space-separated), which SearchEntriesMatch returns instead
+	// of Times: a search reads the times of the few words it shows.
+	TimesText string
 }
 
 // SearchIndexReplaceParams replace one media item's entries.
