@@ -220,3 +220,28 @@ type VectorIndex interface {
 	SearchEntries(ctx context.Context, p *SearchEntriesParams) ([]*SearchCandidate, error)
 	SearchEmbedPending(ctx context.Context, p *SearchEmbedPendingParams) ([]*Media, error)
 }
+
+// SearchVectorIndexPutParams store part Part of a tenant's vector index
+// snapshot for Model (part 0 is the header, written last).
+type SearchVectorIndexPutParams struct {
+	TenantID string
+	Model    string
+	Part     int
+	Data     []byte
+	// Parts, with Part 0, removes the parts from Parts on (those of an
+	// earlier, larger snapshot).
+	Parts int
+}
+
+// MaxVectorIndexPart bounds one part of a vector index snapshot.
+const MaxVectorIndexPart = 64 << 20
+
+// VectorIndexStore keeps a search engine's built vector index per tenant
+// and model as opaque parts (the engine defines their layout), so a
+// restart loads it instead of rebuilding it from every vector. The SQL
+// drivers implement it beside VectorIndex.
+type VectorIndexStore interface {
+	SearchVectorIndexPut(ctx context.Context, p *SearchVectorIndexPutParams) error
+	// SearchVectorIndexGet returns a part, or nil when there is none.
+	SearchVectorIndexGet(ctx context.Context, tenantID, model string, part int) ([]byte, error)
+}
