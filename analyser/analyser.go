@@ -173,6 +173,13 @@ type Job interface {
 	FinishJob(ctx context.Context, env *Env, in *Input, id string) (any, error)
 }
 
+// JobsConfigurer is implemented by Jobs that run as jobs only once
+// configured for it (Rekognition Video needs the SNS topic its
+// completion is published to); without it they are run by Run.
+type JobsConfigurer interface {
+	JobsConfigured() bool
+}
+
 // ErrJobRunning is FinishJob's error for a job that has not ended.
 var ErrJobRunning = errors.New("the job has not ended")
 

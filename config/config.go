@@ -246,8 +246,17 @@ type AWS struct {
 	AsyncJobs bool `yaml:"async_jobs" json:"async_jobs"`
 	// JobHeartbeat is the longest an asynchronous job may run without its
 	// completion arriving; past it the item fails with Transcribe.JobLost
-	// (default 2h).
+	// or Rekognition.JobLost (default 2h).
 	JobHeartbeat Duration `yaml:"job_heartbeat" json:"job_heartbeat"`
+	// RekognitionSNSTopic is the SNS topic ARN Rekognition Video publishes
+	// its jobs' completion to, and RekognitionRoleARN the role it
+	// publishes as. With both and async_jobs, a video's labels and
+	// moderation run as Rekognition Video jobs (StartLabelDetection,
+	// StartContentModeration) resumed by the topic's notification, which
+	// reaches POST /v1/intake/sns through an HTTPS subscription (or the
+	// stack's function). Without them videos are analysed on keyframes.
+	RekognitionSNSTopic string `yaml:"rekognition_sns_topic" json:"rekognition_sns_topic"`
+	RekognitionRoleARN  string `yaml:"rekognition_role_arn" json:"rekognition_role_arn"`
 }
 
 // Notify configures failure notifications.
@@ -587,6 +596,15 @@ func (c *Config) Validate() error {
 	checkPolicy("/moderation", c.Moderation)
 	for i, t := range c.Tenants {
 		checkPolicy(fmt.Sprintf("/tenants/%d/moderation", i), t.Moderation)
+	}
+	if t := c.AWS.RekognitionSNSTopic; t != "" && (!strings.HasPrefix(t, "arn:aws") || !strings.Contains(t, ":sns:")) {
+		bad("/aws/rekognition_sns_topic", "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), not %q", t)
+	}
+	if r := c.AWS.RekognitionRoleARN; r != "" && (!strings.HasPrefix(r, "arn:aws") || !strings.Contains(r, ":iam::")) {
+		bad("/aws/rekognition_role_arn", "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), not %q", r)
+	}
+	if (c.AWS.RekognitionSNSTopic == "") != (c.AWS.RekognitionRoleARN == "") {
+		bad("/aws", "rekognition_sns_topic and rekognition_role_arn go together (Rekognition publishes to the topic as the role)")
 	}
 	if c.Vision.Processes < 0 || c.Vision.Processes > 16 {
 		bad("/vision/processes", "must be between 1 and 16, not %d", c.Vision.Processes)
