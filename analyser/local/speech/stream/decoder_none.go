@@ -18,3 +18,4 @@ func (d *psDecoder) process(samples []int16) error { return nil }
 func (d *psDecoder) endUtt() error                 { return nil }
 func (d *psDecoder) segments() []segment           { return nil }
 func (d *psDecoder) free()                         {}
+func (d *psDecoder) decodeWhole(samples []int16) error { return nil }
