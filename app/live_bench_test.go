@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -241,8 +242,10 @@ func measureWER(b *testing.B, ctx context.Context, base string, sets []werSet) w
 		pc := func(e int) float64 { return 100 * float64(e) / float64(max(1, n)) }
 		b.Logf("%s (%d words): finals %.1f%%, last partials %.1f%% (%.0f%% of final words sent stable before), finals with stability none %.1f%%, batch %.1f%%",
 			set.name, n, pc(fe), pc(pe), 100*stable, pc(re), pc(be))
-		b.Logf("  finals:  %s", def.text())
-		b.Logf("  batch:   %s", strings.Join(bw, " "))
+		if testing.Verbose() {
+			b.Logf("  finals:  %s", def.text())
+			b.Logf("  batch:   %s", strings.Join(bw, " "))
+		}
 	}
 	return t
 }
@@ -300,6 +303,7 @@ func BenchmarkLiveCaptions(b *testing.B) {
 
 		// Concurrent sessions until the median partial latency doubles.
 		held := 1
+		var conc []string
 		for _, n := range []int{2, 4, 6, 8} {
 			var mu sync.Mutex
 			var all []float64
@@ -326,13 +330,14 @@ func BenchmarkLiveCaptions(b *testing.B) {
 				b.Fatal(err)
 			}
 			m50, m95 := percentile(all, 0.5), percentile(all, 0.95)
-			b.Logf("%d concurrent sessions: word end → first partial p50 %.0f ms, p95 %.0f ms", n, m50*1000, m95*1000)
+			conc = append(conc, fmt.Sprintf("%d: p50 %.0f ms, p95 %.0f ms", n, m50*1000, m95*1000))
 			if m50 > 2*p50 {
 				break
 			}
 			held = n
 		}
 		b.ReportMetric(float64(held), "sessions-before-2x")
+		b.Logf("concurrent sessions, word end → first partial: %s", strings.Join(conc, "; "))
 
 		// Word error rates against the script: live finals (what a caption
 		// consumer keeps), each utterance's last partial, the finals with

@@ -110,9 +110,9 @@ type segment struct {
 // Recogniser turns a PCM stream into results. It is not safe for
 // concurrent use; Close it to release the decoder.
 type Recogniser struct {
-	cfg  Config
-	ep   Endpoint
-	dec  *psDecoder
+	cfg Config
+	ep  Endpoint
+	dec *psDecoder
 	// resc decodes whole utterances for Rescore: a decoder of its own, so
 	// that the incremental decoder's state (its live cepstral mean, its
 	// noise estimate) is the same as without rescoring, and the whole
