@@ -61,11 +61,15 @@ type Spec struct {
 
 // Input is what every analyser receives: the Task state's effective input.
 type Input struct {
-	MediaID string     `json:"media_id"`
-	Tenant  string     `json:"tenant,omitempty"`
-	Key     string     `json:"key,omitempty"`  // object key in the bucket
-	Path    string     `json:"path,omitempty"` // local file to analyse (the engine materialises remote objects)
-	Kind    types.Kind `json:"kind,omitempty"` // set once classify has run
+	MediaID string `json:"media_id"`
+	Tenant  string `json:"tenant,omitempty"`
+	// Execution is the ARN of the execution the run belongs to, when
+	// known: a provider job started for it is told apart from another
+	// execution's by it, and found again by a retried attempt.
+	Execution string     `json:"execution,omitempty"`
+	Key       string     `json:"key,omitempty"`  // object key in the bucket
+	Path      string     `json:"path,omitempty"` // local file to analyse (the engine materialises remote objects)
+	Kind      types.Kind `json:"kind,omitempty"` // set once classify has run
 	// Options are analyser-specific settings (a custom vocabulary, min and
 	// max speakers, …). Unknown keys are errors.
 	Options json.RawMessage `json:"options,omitempty"`
@@ -171,6 +175,13 @@ type Job interface {
 	// FinishJob returns the job's output, as Run would; ErrJobRunning when
 	// the job has not ended (a notification that arrived early or twice).
 	FinishJob(ctx context.Context, env *Env, in *Input, id string) (any, error)
+}
+
+// JobsConfigurer is implemented by Jobs that run as jobs only once
+// configured for it (Rekognition Video needs the SNS topic its
+// completion is published to); without it they are run by Run.
+type JobsConfigurer interface {
+	JobsConfigured() bool
 }
 
 // ErrJobRunning is FinishJob's error for a job that has not ended.

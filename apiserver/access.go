@@ -23,7 +23,8 @@ type Access string
 
 const (
 	// AccessPublic routes need no credential: health, the OpenAPI
-	// document and the web UI's static files.
+	// document, the web UI's static files, and the SNS subscription
+	// endpoint (each message authenticated by its own signature).
 	AccessPublic Access = "public"
 	// AccessOperator routes (metrics) are for operators and admins.
 	AccessOperator Access = "operator"

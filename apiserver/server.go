@@ -145,7 +145,7 @@ type Config struct {
 	// Reviews serves the review queue (/v1/reviews, media versions).
 	Reviews Reviews
 	// Jobs takes the completion notices of asynchronous provider jobs
-	// (POST /v1/intake/aws-events).
+	// (POST /v1/intake/aws-events, POST /v1/intake/sns).
 	Jobs Jobs
 }
 
@@ -209,6 +209,9 @@ func (s *Server) routes() {
 	s.handle(Route{Method: "POST", Pattern: "/v1/uploads", Access: AccessTenantWrite, Upload: true}, s.errors(s.upload))
 	api("POST", "/v1/intake/s3", AccessInstallation, s.intake)
 	api("POST", "/v1/intake/aws-events", AccessInstallation, s.jobEvent)
+	// SNS sends no credential: the handler authenticates each message by
+	// its signature and topic.
+	s.handle(Route{Method: "POST", Pattern: "/v1/intake/sns", Access: AccessPublic}, s.errors(s.snsMessage))
 	api("POST", "/v1/events", AccessInstallation, s.putEvents)
 	api("GET", "/v1/rules", AccessInstallation, s.ruleList)
 	api("POST", "/v1/rules", AccessInstallation, s.rulePut)

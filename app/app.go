@@ -36,6 +36,7 @@ import (
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/ingest"
 	"github.com/landfall/landfall/ingest/live"
+	"github.com/landfall/landfall/internal/snsmsg"
 	"github.com/landfall/landfall/pipeline"
 	"github.com/landfall/landfall/pipelines"
 	"github.com/landfall/landfall/telemetry"
@@ -89,7 +90,9 @@ type App struct {
 	// about, so Serve does not warn twice.
 	checkedAddr string
 	janitor     *ingest.Janitor
-	wordnet     *wordnet.DB
+	// sns verifies the messages of the SNS subscription endpoint.
+	sns     *snsmsg.Verifier
+	wordnet *wordnet.DB
 	// reconcileEvery is Options.ReconcileEvery with its default.
 	reconcileEvery time.Duration
 	// vision is the offline vision worker (nil when not used).
@@ -108,6 +111,10 @@ type Options struct {
 	// WrapCatalog, when set, wraps the opened catalog before anything uses
 	// it (fault injection in tests, instrumentation).
 	WrapCatalog func(catalog.Store) catalog.Store
+	// SNSFetch, when set, replaces the HTTPS fetch of SNS signing
+	// certificates and subscription URLs (tests serve a test certificate);
+	// the URLs must still be https on sns.<region>.amazonaws.com.
+	SNSFetch snsmsg.Fetcher
 	// ReconcileEvery is how often the api and all roles reconcile
 	// (ReconcileEvery when zero; negative: never, Reconcile is called
 	// directly).
@@ -157,7 +164,7 @@ func New(ctx context.Context, cfg *config.Config, opt Options) (_ *App, err erro
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &App{Cfg: cfg, Log: log, Metrics: NewMetrics()}
+	a := &App{Cfg: cfg, Log: log, Metrics: NewMetrics(), sns: &snsmsg.Verifier{Fetch: opt.SNSFetch}}
 	defer func() {
 		if err != nil {
 			a.Close(context.Background())
@@ -337,6 +344,7 @@ func registerAWS(ctx context.Context, reg *analyser.Registry, cfg *config.Config
 	}
 	c, err := awsprov.New(ctx, awsprov.Config{Region: cfg.AWS.Region, Profile: cfg.AWS.Profile, Endpoint: cfg.AWS.Endpoint,
 		StagingBucket: cfg.AWS.TranscribeBucket, BedrockModel: cfg.AWS.BedrockModel,
+		RekognitionTopic: cfg.AWS.RekognitionSNSTopic, RekognitionRole: cfg.AWS.RekognitionRoleARN,
 		MediaURI: func(key string) string {
 			if name := BucketName(cfg.Blob); strings.HasPrefix(cfg.Blob, "s3://") {
 				return "s3://" + name + "/" + key

@@ -11,6 +11,7 @@ import (
 	"github.com/landfall/landfall/apiserver"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/errcode"
+	"github.com/landfall/landfall/internal/snsmsg"
 	"github.com/landfall/landfall/workflow"
 )
 
@@ -31,6 +32,58 @@ func (j jobs) AWSEvent(ctx context.Context, body []byte) (*apiserver.JobNotice, 
 	}
 	n := &apiserver.JobNotice{Service: ev.Service, JobID: ev.JobID, Status: ev.Status}
 	if !strings.HasPrefix(ev.JobID, "landfall-") {
+		n.Outcome = "ignored"
+		return n, nil
+	}
+	if !ev.Ended {
+		n.Outcome = "running"
+		return n, nil
+	}
+	return j.complete(ctx, n)
+}
+
+// SNS takes a message of the Rekognition Video jobs' SNS topic
+// (aws.rekognition_sns_topic): a message of another topic, or whose
+// signature does not verify, is refused (PermissionDenied). A
+// SubscriptionConfirmation is confirmed by visiting its SubscribeURL
+// (only on SNS's hosts); an UnsubscribeConfirmation is logged; a
+// Notification is the completion of a job, which resumes its execution.
+func (j jobs) SNS(ctx context.Context, body []byte) (*apiserver.JobNotice, error) {
+	m, err := snsmsg.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	topic := j.a.Cfg.AWS.RekognitionSNSTopic
+	if topic == "" {
+		return nil, errcode.New(errcode.PermissionDenied, "sns: no topic is subscribed (aws.rekognition_sns_topic is not set); refusing a message of %s", m.TopicArn)
+	}
+	if m.TopicArn != topic {
+		return nil, errcode.New(errcode.PermissionDenied, "sns: a message of topic %s, not of aws.rekognition_sns_topic %s", m.TopicArn, topic)
+	}
+	if err := j.a.sns.Verify(ctx, m); err != nil {
+		j.a.Log.Warn("sns: message refused", "type", m.Type, "message_id", m.MessageID, "topic", m.TopicArn, "err", err)
+		return nil, err
+	}
+	n := &apiserver.JobNotice{Service: "rekognition"}
+	switch m.Type {
+	case snsmsg.TypeSubscriptionConfirmation:
+		if err := j.a.sns.Confirm(ctx, m); err != nil {
+			return nil, err
+		}
+		j.a.Log.Info("sns: subscription to the topic confirmed", "topic", m.TopicArn)
+		n.Outcome = "subscribed"
+		return n, nil
+	case snsmsg.TypeUnsubscribeConfirmation:
+		j.a.Log.Warn("sns: the subscription to the topic was removed; Rekognition Video completions no longer arrive here", "topic", m.TopicArn)
+		n.Outcome = "unsubscribed"
+		return n, nil
+	}
+	ev, err := awsprov.ParseRekognitionNotification(m.Message)
+	if err != nil {
+		return nil, err
+	}
+	n.JobID, n.Status = ev.JobID, ev.Status
+	if !strings.HasPrefix(ev.Tag, awsprov.JobTagPrefix) {
 		n.Outcome = "ignored"
 		return n, nil
 	}

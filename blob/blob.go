@@ -469,15 +469,24 @@ func (w *Writer) open() error {
 
 // Write writes content.
 func (w *Writer) Write(p []byte) (int, error) {
+	n, wait, err := w.write(p)
+	wait()
+	return n, err
+}
+
+// write is Write that may leave p being hashed: wait, which must be
+// called before p changes (and before the next write's wait), returns
+// once it is hashed.
+func (w *Writer) write(p []byte) (int, func(), error) {
 	if w.done {
-		return 0, errcode.New(errcode.FailedPrecond, "blob: write %q after Close or Abort", w.key)
+		return 0, noWait, errcode.New(errcode.FailedPrecond, "blob: write %q after Close or Abort", w.key)
 	}
 	if w.err != nil {
-		return 0, w.err
+		return 0, noWait, w.err
 	}
 	if err := w.ctx.Err(); err != nil {
 		w.fail(w.b.wrap("write", w.key, err))
-		return 0, w.err
+		return 0, noWait, w.err
 	}
 	w.n += int64(len(p))
 	if w.w != nil {
@@ -485,24 +494,26 @@ func (w *Writer) Write(p []byte) (int, error) {
 		// overlap.
 		wait := w.hs.WriteShared(p)
 		n, err := w.w.Write(p)
-		wait()
 		if err != nil {
+			wait()
 			w.fail(w.b.wrap("write", w.key, err))
-			return n, w.err
+			return n, noWait, w.err
 		}
-		return n, nil
+		return n, wait, nil
 	}
 	// The content type is still to be sniffed: buffer up to sniffLen.
 	w.hs.Write(p)
 	w.buf = append(w.buf, p...)
 	if len(w.buf) < sniffLen {
-		return len(p), nil
+		return len(p), noWait, nil
 	}
 	if err := w.flushSniffed(); err != nil {
-		return 0, err
+		return 0, noWait, err
 	}
-	return len(p), nil
+	return len(p), noWait, nil
 }
+
+func noWait() {}
 
 func (w *Writer) flushSniffed() error {
 	w.contentType = http.DetectContentType(w.buf)
@@ -529,14 +540,33 @@ func (w *Writer) fail(err error) {
 	}
 }
 
-// ReadFrom copies r into the object in large chunks; io.Copy uses it.
-func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
-	buf := make([]byte, 1<<20)
-	var total int64
-	for {
-		n, rerr := io.ReadFull(r, buf)
+// readFromBuf is the size of ReadFrom's chunks.
+const readFromBuf = 1 << 20
+
+// ReadFrom copies r into the object in large chunks; io.Copy uses it. It
+// reads into two buffers in turn, so the next chunk is read while the
+// last one is still being hashed: reading, writing and hashing all
+// overlap, and memory stays at two chunks.
+func (w *Writer) ReadFrom(r io.Reader) (total int64, err error) {
+	var bufs [2][]byte
+	waits := [2]func(){noWait, noWait}
+	defer func() {
+		// Every chunk is hashed before ReadFrom returns: the hasher's
+		// acknowledgements stay in step with later writes.
+		waits[0]()
+		waits[1]()
+	}()
+	for i := 0; ; i ^= 1 {
+		waits[i]()
+		waits[i] = noWait
+		if bufs[i] == nil {
+			bufs[i] = make([]byte, readFromBuf)
+		}
+		n, rerr := io.ReadFull(r, bufs[i])
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
+			_, wait, err := w.write(bufs[i][:n])
+			waits[i] = wait
+			if err != nil {
 				return total, err
 			}
 			total += int64(n)

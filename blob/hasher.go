@@ -43,7 +43,10 @@ func (h *hasher) start() {
 	h.started = true
 	h.full = make(chan hashChunk, hashBufs)
 	h.free = make(chan []byte, hashBufs)
-	h.shared = make(chan struct{}, 1)
+	// A writer may have a chunk hashed while the next is read
+	// (Writer.ReadFrom): room for both acknowledgements, so the
+	// goroutine never waits on the writer.
+	h.shared = make(chan struct{}, 2)
 	h.done = make(chan struct{})
 	go func() {
 		defer close(h.done)
@@ -103,7 +106,9 @@ const sharedMin = 64 << 10
 
 // WriteShared adds p to the stream, hashing it on the goroutine while the
 // caller goes on reading p (to write it elsewhere); wait, which must be
-// called before p changes, returns once p is hashed.
+// called before p changes, returns once p is hashed. At most two shared
+// chunks may be waited for at once, and their waits are called in the
+// order the chunks were written.
 func (h *hasher) WriteShared(p []byte) (wait func()) {
 	if h.stopped || len(p) < sharedMin {
 		h.Write(p)

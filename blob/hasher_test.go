@@ -41,3 +41,45 @@ func TestHasher(t *testing.T) {
 	h.Stop()
 	h.Stop()
 }
+
+// TestHasherTwoShared: two shared chunks in flight at once (what
+// Writer.ReadFrom does), each scribbled on as soon as its wait returns,
+// between copied writes of every size.
+func TestHasherTwoShared(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	data := make([]byte, 9*sharedMin+777)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	for _, step := range []int{sharedMin, sharedMin + 1, 3*sharedMin - 5} {
+		h := newHasher()
+		var pending [2]func()
+		var chunks [2][]byte
+		slot := 0
+		for off := 0; off < len(data); off += step {
+			end := min(off+step, len(data))
+			if end-off < sharedMin {
+				h.Write(data[off:end])
+				continue
+			}
+			if pending[slot] != nil {
+				pending[slot]()
+				clear(chunks[slot])
+			}
+			chunks[slot] = append([]byte(nil), data[off:end]...)
+			pending[slot] = h.WriteShared(chunks[slot])
+			slot ^= 1
+		}
+		for i := range 2 {
+			k := (slot + i) % 2
+			if pending[k] != nil {
+				pending[k]()
+				clear(chunks[k])
+			}
+		}
+		want := sha256.Sum256(data)
+		if got := h.Sum(); got != hex.EncodeToString(want[:]) {
+			t.Fatalf("step=%d: %s; want %x", step, got, want)
+		}
+	}
+}

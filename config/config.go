@@ -232,6 +232,12 @@ type AWS struct {
 	Endpoint         string `yaml:"endpoint" json:"endpoint"`
 	TranscribeBucket string `yaml:"transcribe_bucket" json:"transcribe_bucket"`
 	BedrockModel     string `yaml:"bedrock_model" json:"bedrock_model"`
+	// EmbeddingModel is the Bedrock embedding model of analysers.embed:
+	// aws (amazon.titan-embed-text-v2:0, cohere.embed-english-v3,
+	// cohere.embed-multilingual-v3); EmbeddingDimensions Titan v2's size
+	// (256, 512 or 1024; 0 is the model's 1024).
+	EmbeddingModel      string `yaml:"embedding_model" json:"embedding_model"`
+	EmbeddingDimensions int    `yaml:"embedding_dimensions" json:"embedding_dimensions"`
 	// AsyncJobs runs Transcribe jobs asynchronously: the state starts the
 	// job and waits by task token with no worker held; the job's
 	// "Transcribe Job State Change" event, delivered to POST
@@ -240,7 +246,7 @@ type AWS struct {
 	AsyncJobs bool `yaml:"async_jobs" json:"async_jobs"`
 	// JobHeartbeat is the longest an asynchronous job may run without its
 	// completion arriving; past it the item fails with Transcribe.JobLost
-	// (default 2h).
+	// or Rekognition.JobLost (default 2h).
 	JobHeartbeat Duration `yaml:"job_heartbeat" json:"job_heartbeat"`
 	// LiveVocabulary names a custom vocabulary created in Amazon
 	// Transcribe that every live session of live.provider aws uses
@@ -250,6 +256,15 @@ type AWS struct {
 	LiveVocabulary             string `yaml:"live_vocabulary" json:"live_vocabulary"`
 	LiveVocabularyFilter       string `yaml:"live_vocabulary_filter" json:"live_vocabulary_filter"`
 	LiveVocabularyFilterMethod string `yaml:"live_vocabulary_filter_method" json:"live_vocabulary_filter_method"`
+	// RekognitionSNSTopic is the SNS topic ARN Rekognition Video publishes
+	// its jobs' completion to, and RekognitionRoleARN the role it
+	// publishes as. With both and async_jobs, a video's labels and
+	// moderation run as Rekognition Video jobs (StartLabelDetection,
+	// StartContentModeration) resumed by the topic's notification, which
+	// reaches POST /v1/intake/sns through an HTTPS subscription (or the
+	// stack's function). Without them videos are analysed on keyframes.
+	RekognitionSNSTopic string `yaml:"rekognition_sns_topic" json:"rekognition_sns_topic"`
+	RekognitionRoleARN  string `yaml:"rekognition_role_arn" json:"rekognition_role_arn"`
 }
 
 // Notify configures failure notifications.
@@ -592,6 +607,15 @@ func (c *Config) Validate() error {
 	for i, t := range c.Tenants {
 		checkPolicy(fmt.Sprintf("/tenants/%d/moderation", i), t.Moderation)
 	}
+	if t := c.AWS.RekognitionSNSTopic; t != "" && (!strings.HasPrefix(t, "arn:aws") || !strings.Contains(t, ":sns:")) {
+		bad("/aws/rekognition_sns_topic", "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), not %q", t)
+	}
+	if r := c.AWS.RekognitionRoleARN; r != "" && (!strings.HasPrefix(r, "arn:aws") || !strings.Contains(r, ":iam::")) {
+		bad("/aws/rekognition_role_arn", "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), not %q", r)
+	}
+	if (c.AWS.RekognitionSNSTopic == "") != (c.AWS.RekognitionRoleARN == "") {
+		bad("/aws", "rekognition_sns_topic and rekognition_role_arn go together (Rekognition publishes to the topic as the role)")
+	}
 	if c.Vision.Processes < 0 || c.Vision.Processes > 16 {
 		bad("/vision/processes", "must be between 1 and 16, not %d", c.Vision.Processes)
 	}
@@ -609,6 +633,11 @@ func (c *Config) Validate() error {
 		default:
 			bad("/analysers/"+pointerToken(task), "unknown provider %q (want local, openai, aws or none)", p)
 		}
+	}
+	switch c.AWS.EmbeddingDimensions {
+	case 0, 256, 512, 1024:
+	default:
+		bad("/aws/embedding_dimensions", "must be 256, 512 or 1024 (Titan Text Embeddings v2), not %d", c.AWS.EmbeddingDimensions)
 	}
 	firstAt := map[string]int{}
 	for i, t := range c.Tenants {

@@ -12,8 +12,9 @@ import (
 )
 
 // JobTasks are the analysis tasks that may run as asynchronous provider
-// jobs (the <task>-job functions).
-var JobTasks = []string{analyser.TaskTranscribe}
+// jobs (the <task>-job functions): Transcribe jobs, and Rekognition Video
+// label detection and content moderation jobs.
+var JobTasks = []string{analyser.TaskTranscribe, analyser.TaskLabels, analyser.TaskModerate}
 
 // jobInput is what a job state passes: the analysis input and the task
 // token ($$.Task.Token) the job's completion resumes.

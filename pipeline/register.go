@@ -129,6 +129,8 @@ func (t *Tasks) Register(ctx context.Context, c Call) (json.RawMessage, error) {
 			"labels_activity":     t.visionActivity(analyser.TaskLabels),
 			"moderation_activity": t.visionActivity(analyser.TaskModerate),
 			"transcribe_job":      t.runsAsJob(analyser.TaskTranscribe),
+			"labels_job":          t.runsAsJob(analyser.TaskLabels),
+			"moderation_job":      t.runsAsJob(analyser.TaskModerate),
 		},
 		Options: map[string]any{"transcribe": t.transcribeOptions(ctx, s, k, m.Filename), "media": map[string]any{},
 			"summarise": t.summariseOptions(ctx, s, k, in.Execution.Profile), "job": t.jobOptions()},
@@ -224,8 +226,12 @@ func (t *Tasks) runsAsJob(task string) bool {
 	if !t.cfg.AWS.AsyncJobs {
 		return false
 	}
-	_, ok := t.providerFor(task).(analyser.Job)
-	return ok
+	a := t.providerFor(task)
+	if _, ok := a.(analyser.Job); !ok {
+		return false
+	}
+	c, ok := a.(analyser.JobsConfigurer)
+	return !ok || c.JobsConfigured()
 }
 
 // jobOptions are the job states' settings ($.media.options.job): the

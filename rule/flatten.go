@@ -2,6 +2,8 @@ package rule
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 )
 
 // pathNode is one step of the field paths that some rule uses. Events are
@@ -98,15 +100,22 @@ func (n *pathNode) child(key []byte) *pathNode {
 		return nil
 	}
 	if n.names != nil {
+		dotted := false
 		for i, name := range n.names {
-			if name == bstr(key) {
-				return n.nodes[i]
+			if len(key) == len(name) {
+				if name == bstr(key) {
+					return n.nodes[i]
+				}
+			} else if len(key) > len(name) && key[len(name)] == '.' {
+				dotted = true
 			}
+		}
+		if !dotted {
+			return nil
 		}
 	} else if k, ok := n.kids[bstr(key)]; ok {
 		return k
-	}
-	if bytes.IndexByte(key, '.') < 0 {
+	} else if bytes.IndexByte(key, '.') < 0 {
 		return nil
 	}
 	for {
@@ -214,7 +223,7 @@ func (f *flattener) err(i int, format string, args ...any) error {
 
 func (f *flattener) ws(i int) int {
 	d := f.data
-	for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
 		i++
 	}
 	return i
@@ -262,9 +271,21 @@ func (f *flattener) object(i int, n *pathNode, depth int) (int, error) {
 		if i >= len(d) || d[i] != '"' {
 			return i, f.err(i, "want a member name in quotes")
 		}
-		end, esc, err := scanString(d, i)
-		if err != nil {
-			return i, err
+		var end int
+		var esc bool
+		var err error
+		if f.trusted {
+			// names with escapes are rare: those are checked as they are
+			// decoded, so that decoding never meets a broken escape
+			end, esc = nameEndTrusted(d, i)
+		}
+		if !f.trusted {
+			end = shortString(d, i)
+		}
+		if end == 0 || esc {
+			if end, esc, err = scanString(d, i); err != nil {
+				return i, err
+			}
 		}
 		key := d[i+1 : end-1]
 		if esc {
@@ -348,9 +369,12 @@ func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
 	case c == '[':
 		return f.array(i, n, depth)
 	case c == '"':
-		end, esc, err := scanString(d, i)
-		if err != nil {
-			return i, err
+		end, esc := shortString(d, i), false
+		if end == 0 {
+			var err error
+			if end, esc, err = scanString(d, i); err != nil {
+				return i, err
+			}
 		}
 		if n.id >= 0 {
 			vs := len(f.buf)
@@ -422,88 +446,177 @@ func (f *flattener) skip(i int, depth int) (int, error) {
 	return skipValue(f.data, i, depth)
 }
 
-// skipValue validates and skips the JSON value at d[i].
+// skipValue validates and skips the JSON value at d[i], nested depth
+// deep. It walks nested values with a stack of bits rather than by
+// recursion, and strings and digit runs eight bytes at a time.
 func skipValue(d []byte, i int, depth int) (int, error) {
-	if depth > maxDepth {
-		return i, syntaxErr(d, i, "nesting deeper than %d", maxDepth)
-	}
-	if i >= len(d) {
-		return i, syntaxErr(d, i, "unexpected end of input, want a value")
-	}
-	ws := func(i int) int {
-		for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
-			i++
-		}
-		return i
-	}
-	switch c := d[i]; {
-	case c == '"':
-		end, _, err := scanString(d, i)
-		return end, err
-	case c == '-' || (c >= '0' && c <= '9'):
-		end, ok := scanNumber(d, i)
-		if !ok {
-			return end, syntaxErr(d, end, "malformed number")
-		}
-		return end, nil
-	case c == '{':
-		i = ws(i + 1)
-		if i < len(d) && d[i] == '}' {
-			return i + 1, nil
-		}
-		for {
-			if i >= len(d) || d[i] != '"' {
-				return i, syntaxErr(d, i, "want a member name in quotes")
+	if i < len(d) && depth <= maxDepth {
+		// scalars without the container walk's stack
+		switch c := d[i]; {
+		case c == '"':
+			if k := shortString(d, i); k > 0 {
+				return k, nil
 			}
 			end, _, err := scanString(d, i)
-			if err != nil {
+			return end, err
+		case c == '-' || c-'0' < 10:
+			end, ok := scanNumber(d, i)
+			if !ok {
+				return end, syntaxErr(d, end, "malformed number")
+			}
+			return end, nil
+		}
+	}
+	return skipNestedValue(d, i, depth)
+}
+
+// skipNestedValue is skipValue for any value, containers included.
+func skipNestedValue(d []byte, i int, depth int) (int, error) {
+	var arrays [maxDepth/64 + 1]uint64 // per open container: is it an array
+	top := 0                           // open containers
+	inArray := false                   // the innermost open container is an array
+	var c byte
+	var ok bool
+	var err error
+	for {
+		// want a value at d[i]
+		if depth+top > maxDepth {
+			return i, syntaxErr(d, i, "nesting deeper than %d", maxDepth)
+		}
+		if i >= len(d) {
+			return i, syntaxErr(d, i, "unexpected end of input, want a value")
+		}
+		switch c = d[i]; c {
+		case '"':
+			if k := shortString(d, i); k > 0 {
+				i = k
+			} else if i, _, err = scanString(d, i); err != nil {
 				return i, err
 			}
-			i = ws(end)
-			if i >= len(d) || d[i] != ':' {
-				return i, syntaxErr(d, i, "want ':' after member name")
+		case '{', '[':
+			inArray = c == '['
+			if inArray {
+				arrays[top>>6] |= 1 << (top & 63)
+			} else {
+				arrays[top>>6] &^= 1 << (top & 63)
 			}
-			i, err = skipValue(d, ws(i+1), depth+1)
-			if err != nil {
-				return i, err
-			}
-			i = ws(i)
-			if i < len(d) && d[i] == ',' {
-				i = ws(i + 1)
+			top++
+			i = skipWS(d, i+1)
+			if inArray {
+				if i < len(d) && d[i] == ']' {
+					i++
+					goto closed
+				}
 				continue
 			}
 			if i < len(d) && d[i] == '}' {
-				return i + 1, nil
+				i++
+				goto closed
 			}
-			return i, syntaxErr(d, i, "want ',' or '}' in object")
-		}
-	case c == '[':
-		i = ws(i + 1)
-		if i < len(d) && d[i] == ']' {
-			return i + 1, nil
-		}
-		for {
-			var err error
-			i, err = skipValue(d, i, depth+1)
-			if err != nil {
-				return i, err
+			goto member
+		case 't':
+			if !hasLit(d, i, "true") {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
 			}
-			i = ws(i)
-			if i < len(d) && d[i] == ',' {
-				i = ws(i + 1)
+			i += 4
+		case 'f':
+			if !hasLit(d, i, "false") {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
+			}
+			i += 5
+		case 'n':
+			if !hasLit(d, i, "null") {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
+			}
+			i += 4
+		default:
+			if c != '-' && c-'0' >= 10 {
+				return i, syntaxErr(d, i, "unexpected character %q, want a value", c)
+			}
+			if i, ok = scanNumber(d, i); !ok {
+				return i, syntaxErr(d, i, "malformed number")
+			}
+		}
+	after:
+		// a value ended at d[i]
+		if top == 0 {
+			return i, nil
+		}
+		i = skipWS(d, i)
+		if i < len(d) && d[i] == ',' {
+			i = skipWS(d, i+1)
+			if inArray {
 				continue
 			}
+			goto member
+		}
+		if inArray {
 			if i < len(d) && d[i] == ']' {
-				return i + 1, nil
+				i++
+				goto closed
 			}
 			return i, syntaxErr(d, i, "want ',' or ']' in array")
 		}
-	case c == 't' && bytes.HasPrefix(d[i:], []byte("true")):
-		return i + 4, nil
-	case c == 'f' && bytes.HasPrefix(d[i:], []byte("false")):
-		return i + 5, nil
-	case c == 'n' && bytes.HasPrefix(d[i:], []byte("null")):
-		return i + 4, nil
+		if i < len(d) && d[i] == '}' {
+			i++
+			goto closed
+		}
+		return i, syntaxErr(d, i, "want ',' or '}' in object")
+	closed:
+		// the innermost container closed just before d[i]
+		top--
+		if top > 0 {
+			inArray = arrays[(top-1)>>6]&(1<<((top-1)&63)) != 0
+		}
+		goto after
+	member:
+		// want a member name at d[i]
+		if i >= len(d) || d[i] != '"' {
+			return i, syntaxErr(d, i, "want a member name in quotes")
+		}
+		if k := shortString(d, i); k > 0 {
+			i = k
+		} else if i, _, err = scanString(d, i); err != nil {
+			return i, err
+		}
+		i = skipWS(d, i)
+		if i >= len(d) || d[i] != ':' {
+			return i, syntaxErr(d, i, "want ':' after member name")
+		}
+		i = skipWS(d, i+1)
 	}
-	return i, syntaxErr(d, i, "unexpected character %q, want a value", d[i])
+}
+
+// shortString returns the offset just past the string whose opening
+// quote is at d[i] when the eight bytes after the quote show it to end
+// there with nothing to check (no escape, no control character), and 0
+// when the string must be read by scanString.
+func shortString(d []byte, i int) int {
+	if i+9 > len(d) {
+		return 0
+	}
+	w := binary.LittleEndian.Uint64(d[i+1:])
+	m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes)) | (w-0x20*swarOnes)&^w&swarHighs
+	if m == 0 {
+		return 0
+	}
+	k := i + 1 + bits.TrailingZeros64(m)>>3
+	if d[k] != '"' {
+		return 0
+	}
+	return k + 1
+}
+
+// skipWS returns the offset of the first byte at or after i that is not
+// JSON white space.
+func skipWS(d []byte, i int) int {
+	for i < len(d) && d[i] <= ' ' && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// hasLit reports whether d[i:] starts with lit.
+func hasLit(d []byte, i int, lit string) bool {
+	return len(d)-i >= len(lit) && string(d[i:i+len(lit)]) == lit
 }

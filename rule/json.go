@@ -1,7 +1,9 @@
 package rule
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -248,37 +250,65 @@ func scanNumber(b []byte, i int) (int, bool) {
 	}
 	if b[i] == '0' {
 		i++
-	} else if b[i] >= '1' && b[i] <= '9' {
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+	} else if b[i]-'1' < 9 {
+		i = digitRun(b, i+1)
 	} else {
 		return i, false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		s := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == s {
+		s := i + 1
+		if i = digitRun(b, s); i == s {
 			return i, false
 		}
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+	if i < len(b) && b[i]|0x20 == 'e' {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		s := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == s {
+		if i = digitRun(b, s); i == s {
 			return i, false
 		}
 	}
 	return i, true
+}
+
+// digitRun returns the offset of the first byte at or after i that is not
+// an ASCII digit, testing eight bytes at a time.
+func digitRun(b []byte, i int) int {
+	for i+8 <= len(b) {
+		// x's bytes are below 10 exactly where the eight are digits; adding 0x76
+		// sets the high bit of the others below 0x80 (the rest have it
+		// already, and only they can carry into the next byte)
+		x := binary.LittleEndian.Uint64(b[i:]) ^ 0x30*swarOnes
+		if m := (x | (x + 0x76*swarOnes)) & swarHighs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && b[i]-'0' < 10 {
+		i++
+	}
+	return i
+}
+
+// plainRun returns the offset of the first byte at or after j that ends
+// a run of plain string bytes: a quote, a backslash or a control
+// character; len(b) if there is none.
+func plainRun(b []byte, j int) int {
+	for j+8 <= len(b) {
+		w := binary.LittleEndian.Uint64(b[j:])
+		m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes)) | (w-0x20*swarOnes)&^w&swarHighs
+		if m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
+		j++
+	}
+	return j
 }
 
 // scanString validates the string whose opening quote is at b[i] and
@@ -287,10 +317,7 @@ func scanNumber(b []byte, i int) (int, bool) {
 func scanString(b []byte, i int) (end int, hasEsc bool, err error) {
 	j := i + 1
 	for {
-		// fast path over plain bytes
-		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
-			j++
-		}
+		j = plainRun(b, j)
 		if j >= len(b) {
 			return 0, false, syntaxErr(b, i, "unterminated string")
 		}

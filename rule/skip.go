@@ -22,13 +22,6 @@ const (
 // exact.
 func zeroBytes(v uint64) uint64 { return (v - swarOnes) &^ v & swarHighs }
 
-// structural flags the bytes of w that can be a bracket or a quote:
-// '[', ']', '{' and '}' all equal 0x59 once bits 0x26 are cleared (as do
-// 'Y', '_', 'y' and DEL, which the caller passes over).
-func structural(w uint64) uint64 {
-	return zeroBytes((w&(0xD9*swarOnes))^(0x59*swarOnes)) | zeroBytes(w^('"'*swarOnes))
-}
-
 // skipTrusted returns the offset just past the JSON value at d[i].
 func skipTrusted(d []byte, i int) int {
 	if i >= len(d) {
@@ -80,6 +73,42 @@ func skipStringTrusted(d []byte, i int) int {
 	return len(d)
 }
 
+// nameEndTrusted returns the offset just past the member name whose
+// opening quote is at d[i], or reports esc if the name holds a backslash
+// or has no closing quote (the caller then reads it the checked way).
+func nameEndTrusted(d []byte, i int) (end int, esc bool) {
+	if i+9 <= len(d) { // most names end within eight bytes
+		w := binary.LittleEndian.Uint64(d[i+1:])
+		if m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes)); m != 0 {
+			k := i + 1 + bits.TrailingZeros64(m)>>3
+			return k + 1, d[k] != '"'
+		}
+	}
+	return nameEndLong(d, i)
+}
+
+func nameEndLong(d []byte, i int) (end int, esc bool) {
+	i++
+	for i+8 <= len(d) {
+		w := binary.LittleEndian.Uint64(d[i:])
+		m := zeroBytes(w^('"'*swarOnes)) | zeroBytes(w^('\\'*swarOnes))
+		if m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			return i + 1, d[i] != '"'
+		}
+		i += 8
+	}
+	for ; i < len(d); i++ {
+		switch d[i] {
+		case '"':
+			return i + 1, false
+		case '\\':
+			return i, true
+		}
+	}
+	return i, true
+}
+
 // skipContainerTrusted returns the offset just past the object or array
 // opening at d[i].
 func skipContainerTrusted(d []byte, i int) int {
@@ -93,32 +122,72 @@ func skipRestTrusted(d []byte, i int) int {
 }
 
 // skipNested passes over brackets from d[i] until depth returns to zero.
+// It takes eight bytes at a time: quotes are counted in a running sum
+// across the word, whose parity tells which brackets sit inside strings;
+// a word with a backslash, or one where depth could reach zero, is read
+// byte by byte.
 func skipNested(d []byte, i, depth int) int {
-	for i < len(d) {
+	inStr := uint64(0) // 1 while inside a string
+	for {
 		for i+8 <= len(d) {
-			m := structural(binary.LittleEndian.Uint64(d[i:]))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
+			w := binary.LittleEndian.Uint64(d[i:])
+			if equalBytes(w, '\\') != 0 {
 				break
 			}
+			// '{' and '}' are '[' and ']' with bit 0x20 set
+			q, open, shut := equalBytes(w, '"'), equalBytes(w&(0xDF*swarOnes), '['), equalBytes(w&(0xDF*swarOnes), ']')
+			if q|open|shut == 0 {
+				i += 8
+				continue
+			}
+			q >>= 7
+			// byte k of odd has its low bit set when the quotes up to and
+			// including byte k leave the scan inside a string
+			odd := (q*swarOnes + inStr*swarOnes) & swarOnes
+			out := ^(odd << 7) & swarHighs
+			open &= out
+			shut &= out
+			if bits.OnesCount64(shut) >= depth {
+				break
+			}
+			depth += bits.OnesCount64(open) - bits.OnesCount64(shut)
+			inStr = (inStr + uint64(bits.OnesCount64(q))) & 1
 			i += 8
 		}
-		if i >= len(d) {
-			break
+		// byte by byte to the end of this word
+		stop := min(len(d), i+8)
+		if i >= stop {
+			return len(d)
 		}
-		switch d[i] {
-		case '"':
-			i = skipStringTrusted(d, i)
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
+		for i < stop {
+			c := d[i]
+			i++
+			if inStr != 0 {
+				switch c {
+				case '\\':
+					i++
+				case '"':
+					inStr = 0
+				}
+				continue
+			}
+			switch c {
+			case '"':
+				inStr = 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i
+				}
 			}
 		}
-		i++
 	}
-	return len(d)
+}
+
+// equalBytes flags (with the byte's high bit) exactly the bytes of w that
+// equal c.
+func equalBytes(w uint64, c byte) uint64 {
+	v := w ^ uint64(c)*swarOnes
+	return ^((v&^swarHighs + ^uint64(swarHighs)) | v) & swarHighs
 }

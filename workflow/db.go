@@ -514,6 +514,9 @@ type pgBackend struct {
 	pool   *pgxpool.Pool
 	driver *riverpgxv5.Driver
 	client *river.Client[pgx.Tx]
+	// group commits the transitions of concurrent workers together
+	// (see pgGroup).
+	group *pgGroup
 }
 
 // lockWorker takes worker id's advisory lock on a connection of its own,
@@ -567,17 +570,18 @@ func openPostgres(ctx context.Context, dsn string) (*pgBackend, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect %s: %w", redact(dsn), err)
 	}
-	return &pgBackend{pool: pool, driver: riverpgxv5.New(pool)}, nil
+	b := &pgBackend{pool: pool, driver: riverpgxv5.New(pool)}
+	b.group = newPGGroup(b)
+	return b, nil
 }
 
 func (b *pgBackend) dialect() dialect { return dialectPostgres }
 
+// begin starts a transaction; its connection is taken from the pool by
+// its first statement, so a transition whose writes are committed with
+// others' (commitBatch) takes none of its own.
 func (b *pgBackend) begin(ctx context.Context) (dbtx, error) {
-	c, err := b.pool.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &pgTx{b: b, c: c}, nil
+	return &pgTx{b: b}, nil
 }
 
 func (b *pgBackend) run(ctx context.Context, f func(tx dbtx) error) error {
@@ -622,7 +626,11 @@ func (b *pgBackend) withLock(ctx context.Context, key int64, f func(context.Cont
 	return f(ctx)
 }
 
-func (b *pgBackend) close() error { b.pool.Close(); return nil }
+func (b *pgBackend) close() error {
+	b.group.stop()
+	b.pool.Close()
+	return nil
+}
 
 func (b *pgBackend) reclaim(ctx context.Context) error {
 	_, err := b.pool.Exec(ctx, `VACUUM wf_history, wf_frames, wf_tasks, wf_executions`)
@@ -634,17 +642,40 @@ func (b *pgBackend) reclaim(ctx context.Context) error {
 // transition's writes go out with their COMMIT (commitBatch).
 type pgTx struct {
 	b *pgBackend
-	c *pgxpool.Conn
+	c *pgxpool.Conn // nil until the first statement
+	// groupKey orders this transaction's writes in a group commit (the
+	// execution's ARN); solo: never group-committed.
+	groupKey string
+	solo     bool
 	// begun: BEGIN was sent; ended: COMMIT went out with a batch;
 	// released: the connection went back to the pool (commit and
 	// rollback after it do nothing, as on a pgx.Tx).
 	begun, ended, released bool
 }
 
+// conn takes the transaction's connection from the pool.
+func (t *pgTx) conn(ctx context.Context) error {
+	if t.c != nil {
+		return nil
+	}
+	if t.released {
+		return errors.New("workflow: statement after the transaction ended")
+	}
+	c, err := t.b.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	t.c = c
+	return nil
+}
+
 // open sends BEGIN when no statement has yet.
 func (t *pgTx) open(ctx context.Context) error {
 	if t.begun {
 		return nil
+	}
+	if err := t.conn(ctx); err != nil {
+		return err
 	}
 	if _, err := t.c.Exec(ctx, "BEGIN"); err != nil {
 		return err
@@ -655,14 +686,17 @@ func (t *pgTx) open(ctx context.Context) error {
 
 // batch starts a batch, with BEGIN first when no statement has gone out;
 // skip reads BEGIN's result.
-func (t *pgTx) batch() (b *pgx.Batch, skip func(pgx.BatchResults) error) {
+func (t *pgTx) batch(ctx context.Context) (b *pgx.Batch, skip func(pgx.BatchResults) error, err error) {
+	if err := t.conn(ctx); err != nil {
+		return nil, nil, err
+	}
 	b = &pgx.Batch{}
 	if t.begun {
-		return b, func(pgx.BatchResults) error { return nil }
+		return b, func(pgx.BatchResults) error { return nil }, nil
 	}
 	b.Queue("BEGIN")
 	t.begun = true
-	return b, func(r pgx.BatchResults) error { _, err := r.Exec(); return err }
+	return b, func(r pgx.BatchResults) error { _, err := r.Exec(); return err }, nil
 }
 
 func (t *pgTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -680,7 +714,10 @@ func (t *pgTx) execBatch(ctx context.Context, stmts []stmt) ([]int64, error) {
 	if len(stmts) == 0 {
 		return nil, nil
 	}
-	b, skip := t.batch()
+	b, skip, err := t.batch(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range stmts {
 		b.Queue(s.q, s.args...)
 	}
@@ -709,19 +746,20 @@ var errCASMissed = errors.New("workflow: compare-and-swap changed no row")
 // statement whose index is in cas must change a row: one that changes
 // none fails the batch (a division by zero on its count), which aborts
 // the transaction before COMMIT, and commitBatch returns errCASMissed.
+//
+// A transaction that has sent nothing yet (a transition started from a
+// snapshot) is committed by the backend's group commit, together with
+// the transitions of other workers that are ready at the same time.
 func (t *pgTx) commitBatch(ctx context.Context, stmts []stmt, cas []int) error {
-	must := make(map[int]bool, len(cas))
-	for _, i := range cas {
-		must[i] = true
+	if !t.begun && t.c == nil && !t.released && !t.solo && t.b.group != nil {
+		t.released = true // the group commits it; commit and rollback do nothing
+		return t.b.group.commit(ctx, t.groupKey, stmts, cas)
 	}
-	b, skip := t.batch()
-	for i, s := range stmts {
-		q := s.q
-		if must[i] {
-			q = "WITH cas AS (" + q + " RETURNING 1) SELECT 1 / COUNT(*) FROM cas"
-		}
-		b.Queue(q, s.args...)
+	b, skip, err := t.batch(ctx)
+	if err != nil {
+		return err
 	}
+	must := queueCAS(b, stmts, cas)
 	b.Queue("COMMIT")
 	res := t.c.SendBatch(ctx, b)
 	if err := skip(res); err != nil {
@@ -752,8 +790,29 @@ func (t *pgTx) commitBatch(ctx context.Context, stmts []stmt, cas []int) error {
 	return nil
 }
 
+// queueCAS queues stmts on b, those whose index is in cas wrapped so
+// that changing no row fails them (a division by zero, code 22012), and
+// returns the set of wrapped indexes.
+func queueCAS(b *pgx.Batch, stmts []stmt, cas []int) map[int]bool {
+	must := make(map[int]bool, len(cas))
+	for _, i := range cas {
+		must[i] = true
+	}
+	for i, s := range stmts {
+		q := s.q
+		if must[i] {
+			q = "WITH cas AS (" + q + " RETURNING 1) SELECT 1 / COUNT(*) FROM cas"
+		}
+		b.Queue(q, s.args...)
+	}
+	return must
+}
+
 func (t *pgTx) queryRows(ctx context.Context, stmts []stmt, scans []func(row) error) error {
-	b, skip := t.batch()
+	b, skip, err := t.batch(ctx)
+	if err != nil {
+		return err
+	}
 	for _, s := range stmts {
 		b.Queue(s.q, s.args...)
 	}
@@ -856,7 +915,9 @@ func (t *pgTx) completeJob(ctx context.Context, job *river.Job[stepArgs]) error 
 func (t *pgTx) release() {
 	if !t.released {
 		t.released = true
-		t.c.Release()
+		if t.c != nil {
+			t.c.Release()
+		}
 	}
 }
 

@@ -16,7 +16,10 @@
 // is abandoned, so a job delivered twice changes nothing the second time.
 // On SQLite, which has one writer, the transitions of concurrent callers
 // are committed together, each in its own savepoint (group commit); on
-// PostgreSQL a transition's writes go in one round trip.
+// PostgreSQL a transition's writes go in one round trip, and the
+// completions of tasks this process claimed, which read nothing, are
+// committed together with those of its other workers in one transaction
+// (group commit, pggroup.go), each on its own again when the group fails.
 //
 // # Effects
 //

@@ -594,7 +594,9 @@ func (t *txn) flush() error {
 	}
 	if pt, ok := tx.(*pgTx); ok && len(t.jobs) == 0 && t.job == nil {
 		// Nothing for River: the writes and the commit go in one round
-		// trip.
+		// trip (with other workers' transitions, when this one has read
+		// nothing: see pgGroup).
+		pt.groupKey = t.exec.arn
 		err := pt.commitBatch(ctx, batch, cas)
 		if errors.Is(err, errCASMissed) {
 			return errStale

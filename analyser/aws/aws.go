@@ -41,9 +41,15 @@ type Config struct {
 	// StagingBucket receives local files that Transcribe or Rekognition
 	// must read from S3.
 	StagingBucket string
-	BedrockModel  string        // e.g. anthropic.claude-3-5-haiku-20241022-v1:0
-	Poll          time.Duration // Transcribe job polling interval (default 5 s)
-	TokenBudget   int           // approximate tokens per Bedrock call (default 6000)
+	BedrockModel  string // e.g. anthropic.claude-3-5-haiku-20241022-v1:0
+	// RekognitionTopic is the SNS topic ARN Rekognition Video publishes
+	// its jobs' completion to, as RekognitionRole (a role Rekognition may
+	// assume with sns:Publish on the topic). Without both, videos are
+	// labelled and moderated on their keyframes.
+	RekognitionTopic string
+	RekognitionRole  string
+	Poll             time.Duration // Transcribe job polling interval (default 5 s)
+	TokenBudget      int           // approximate tokens per Bedrock call (default 6000)
 	// AWS is a ready SDK configuration (tests); when nil it is loaded.
 	AWS *awssdk.Config
 }

@@ -16,6 +16,9 @@ type JobEvent struct {
 	// Ended is set when the status is final (the job's output or failure
 	// can be read).
 	Ended bool
+	// Tag is the JobTag the job was started with and API the operation
+	// (Rekognition's LABEL_DETECTION, CONTENT_MODERATION, …).
+	Tag, API string
 }
 
 // ParseEventBridgeJobEvent reads an Amazon EventBridge event (as an
@@ -55,4 +58,34 @@ func ParseEventBridgeJobEvent(b []byte) (*JobEvent, error) {
 		return nil, errcode.New(errcode.Invalid, "event: /detail/TranscriptionJobStatus: missing")
 	}
 	return &JobEvent{Service: "transcribe", JobID: d.Name, Status: d.Status, Ended: d.Status == "COMPLETED" || d.Status == "FAILED"}, nil
+}
+
+// ParseRekognitionNotification reads the message Rekognition Video
+// publishes to the job's SNS topic when the job ends:
+// {"JobId", "Status" (SUCCEEDED, FAILED or ERROR), "API", "JobTag",
+// "Timestamp", "Video": {"S3ObjectName", "S3Bucket"}}. Any other message is
+// refused as Invalid, naming the field.
+func ParseRekognitionNotification(message string) (*JobEvent, error) {
+	var n struct {
+		JobID  string `json:"JobId"`
+		Status string `json:"Status"`
+		API    string `json:"API"`
+		JobTag string `json:"JobTag"`
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(message)))
+	if err := dec.Decode(&n); err != nil {
+		return nil, errcode.New(errcode.Invalid, "notification: /Message is not a Rekognition Video completion (a JSON object with JobId, Status and API): %v", err)
+	}
+	if dec.More() {
+		return nil, errcode.New(errcode.Invalid, "notification: /Message: one JSON object expected, more follow it")
+	}
+	if n.JobID == "" || len(n.JobID) > 64 {
+		return nil, errcode.New(errcode.Invalid, "notification: /Message/JobId: want a job id of 1–64 characters")
+	}
+	switch n.Status {
+	case "SUCCEEDED", "FAILED", "ERROR", "IN_PROGRESS":
+	default:
+		return nil, errcode.New(errcode.Invalid, "notification: /Message/Status %q: want SUCCEEDED, FAILED or ERROR", n.Status)
+	}
+	return &JobEvent{Service: "rekognition", JobID: n.JobID, Status: n.Status, Ended: n.Status != "IN_PROGRESS", Tag: n.JobTag, API: n.API}, nil
 }

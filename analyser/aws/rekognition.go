@@ -113,7 +113,7 @@ type Labeller struct{ C *Clients }
 // Spec describes the analyser.
 func (l Labeller) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.labels.aws", Task: analyser.TaskLabels, Provider: "aws",
-		Summary: "Rekognition DetectLabels on the image or on each shot keyframe of a video",
+		Summary: "Rekognition DetectLabels on the image or on each shot keyframe of a video; a Rekognition Video label detection job on a video with aws.async_jobs and aws.rekognition_sns_topic",
 		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema, Options: visionOptionsSpec}
 }
 
@@ -176,7 +176,7 @@ type Moderator struct{ C *Clients }
 // Spec describes the analyser.
 func (m Moderator) Spec() analyser.Spec {
 	return analyser.Spec{ID: "analyser.moderate.aws", Task: analyser.TaskModerate, Provider: "aws",
-		Summary: "Rekognition DetectModerationLabels on the image or on each shot keyframe of a video",
+		Summary: "Rekognition DetectModerationLabels on the image or on each shot keyframe of a video; a Rekognition Video content moderation job on a video with aws.async_jobs and aws.rekognition_sns_topic",
 		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema, Options: visionOptionsSpec}
 }
 

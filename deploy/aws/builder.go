@@ -37,6 +37,9 @@ const (
 	idMachineLogs  = "MediaStateMachineLogs"
 	idEventsRole   = "EventsStartExecutionRole"
 	idSampling     = "StateMachineSamplingRule"
+	idJobsTopic    = "RekognitionJobsTopic"
+	idJobsRole     = "RekognitionPublishRole"
+	idJobsRule     = "TranscribeJobStateChangeRule"
 )
 
 // logicalID turns a task or rule name into a CloudFormation logical id.
@@ -92,6 +95,8 @@ func (b *builder) parameters() {
 			"Description": "Bucket holding the functions' zip (landfall deploy aws uploads it)."},
 		"CodeS3Key": map[string]any{"Type": "String", "Default": o.CodeKey, "MinLength": 1,
 			"Description": "Key of the zip holding the bootstrap binary."},
+		"AsyncJobs": map[string]any{"Type": "String", "Default": "true", "AllowedValues": []any{"true", "false"},
+			"Description": "Run Transcribe and Rekognition Video as asynchronous jobs resumed by their completion (an EventBridge rule and an SNS topic invoking the job-events function); false polls Transcribe from the function and labels videos on keyframes."},
 		"ToolsImageUri": map[string]any{"Type": "String", "Default": o.ImageURI,
 			"Description": "Container image (deploy/aws/Dockerfile, pushed to ECR) of the functions that run ffmpeg and tesseract; empty deploys them as zip functions, which then fail with Tool.Missing."},
 	}
@@ -300,7 +305,7 @@ func (b *builder) alerts() {
 }
 
 // resourceARN is the ARN (or ARNs) of a grant's resource.
-func resourceARN(r Res) []any {
+func resourceARN(r Res, machine string) []any {
 	table := func(id string) any { return getAtt(id, "Arn") }
 	index := func(id string) any {
 		return map[string]any{"Fn::Join": []any{"", []any{getAtt(id, "Arn"), "/index/*"}}}
@@ -328,13 +333,19 @@ func resourceARN(r Res) []any {
 		return []any{"*"}
 	case ResDefaultBus:
 		return []any{sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default")}
+	case ResStateMachine:
+		// By name, not Ref: the state machine's role invokes the functions
+		// whose roles name it.
+		return []any{stateMachineARN(machine)}
+	case ResRekognitionRole:
+		return []any{getAtt(idJobsRole, "Arn")}
 	}
 	panic("deploy/aws: no ARN for " + string(r))
 }
 
 // policyOf renders grants as IAM statements, one per resource, actions
 // sorted, so the role grants exactly the declared list.
-func policyOf(grants []Grant) []any {
+func policyOf(grants []Grant, machine string) []any {
 	byRes := map[Res]map[string]bool{}
 	for _, g := range grants {
 		if byRes[g.On] == nil {
@@ -352,7 +363,7 @@ func policyOf(grants []Grant) []any {
 	var st []any
 	for _, r := range res {
 		acts := sortedKeys(byRes[Res(r)])
-		st = append(st, map[string]any{"Sid": sid(r), "Effect": "Allow", "Action": toAny(acts), "Resource": resourceARN(Res(r))})
+		st = append(st, map[string]any{"Sid": sid(r), "Effect": "Allow", "Action": toAny(acts), "Resource": resourceARN(Res(r), machine)})
 	}
 	return st
 }
@@ -388,7 +399,24 @@ func assumeRole(service string) map[string]any {
 // the function.
 func (b *builder) functions(lambdas []LambdaTask) {
 	for _, l := range lambdas {
-		f := Functions[l.Task]
+		b.function(l.Task, Functions[l.Task], "Landfall task "+l.Task+" ("+strings.Join(l.States, ", ")+")")
+	}
+	// The completion path of asynchronous jobs, when the definition
+	// starts any (a <task>-job function).
+	for _, l := range lambdas {
+		if strings.HasSuffix(l.Task, "-job") {
+			f := EventFunctions[JobEventsFunction]
+			b.function(JobEventsFunction, f, "Landfall "+JobEventsFunction+": resumes executions waiting for asynchronous jobs from their completion events")
+			b.jobEvents()
+			return
+		}
+	}
+}
+
+// function adds one function with its log group and role.
+func (b *builder) function(task string, f Function, description string) {
+	{
+		l := LambdaTask{Task: task}
 		name := "landfall-" + l.Task
 		id := logicalID("Fn", l.Task)
 		logID, roleID := id+"Logs", id+"Role"
@@ -396,7 +424,7 @@ func (b *builder) functions(lambdas []LambdaTask) {
 			"Type":       "AWS::Logs::LogGroup",
 			"Properties": map[string]any{"LogGroupName": "/aws/lambda/" + name, "RetentionInDays": ref("LogRetentionDays")},
 		}
-		stmts := policyOf(f.Grants)
+		stmts := policyOf(f.Grants, b.opts.StateMachine)
 		stmts = append(stmts,
 			map[string]any{"Sid": "OwnLogs", "Effect": "Allow", "Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"},
 				"Resource": map[string]any{"Fn::Join": []any{"", []any{getAtt(logID, "Arn")}}}},
@@ -415,14 +443,17 @@ func (b *builder) functions(lambdas []LambdaTask) {
 			},
 		}
 		env := map[string]any{
-			"LANDFALL_TASK":          l.Task,
-			"LANDFALL_BUCKET":        ref(idBucket),
-			"LANDFALL_TABLE_PREFIX":  tablePrefix(),
-			"LANDFALL_BEDROCK_MODEL": ref("BedrockModelId"),
+			"LANDFALL_TASK":              l.Task,
+			"LANDFALL_BUCKET":            ref(idBucket),
+			"LANDFALL_TABLE_PREFIX":      tablePrefix(),
+			"LANDFALL_BEDROCK_MODEL":     ref("BedrockModelId"),
+			"LANDFALL_ASYNC_JOBS":        ref("AsyncJobs"),
+			"LANDFALL_REKOGNITION_TOPIC": ref(idJobsTopic),
+			"LANDFALL_REKOGNITION_ROLE":  getAtt(idJobsRole, "Arn"),
 		}
 		props := map[string]any{
 			"FunctionName":  name,
-			"Description":   "Landfall task " + l.Task + " (" + strings.Join(l.States, ", ") + ")",
+			"Description":   description,
 			"Role":          getAtt(roleID, "Arn"),
 			"MemorySize":    f.MemoryMB,
 			"Timeout":       f.TimeoutSeconds,
@@ -443,9 +474,66 @@ func (b *builder) functions(lambdas []LambdaTask) {
 			props["Code"] = zip
 			props["Runtime"] = "provided.al2023"
 			props["Handler"] = "bootstrap"
+			if f.TmpMB > 512 {
+				props["EphemeralStorage"] = map[string]any{"Size": f.TmpMB}
+			}
 		}
 		b.res[id] = map[string]any{"Type": "AWS::Lambda::Function", "Properties": props}
 	}
+}
+
+// stateMachineARN is the media state machine's ARN, from its name.
+func stateMachineARN(name string) any {
+	return sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-" + name)
+}
+
+// jobEvents adds the completion path of the asynchronous jobs: an
+// EventBridge rule sending Transcribe Job State Change events of ended
+// jobs to the job-events function; the SNS topic Rekognition Video
+// publishes its jobs' completion to (as a role that may only publish
+// there), subscribed by the same function; and the permissions letting
+// the rule and the topic invoke it.
+func (b *builder) jobEvents() {
+	fn := logicalID("Fn", JobEventsFunction)
+	b.res[idJobsTopic] = map[string]any{
+		"Type":       "AWS::SNS::Topic",
+		"Properties": map[string]any{"DisplayName": sub("Landfall ${AWS::StackName} Rekognition Video jobs")},
+	}
+	b.res[idJobsRole] = map[string]any{
+		"Type": "AWS::IAM::Role",
+		"Properties": map[string]any{
+			"Description":              "Rekognition Video publishes the completion of Landfall's jobs to the jobs topic as this role",
+			"AssumeRolePolicyDocument": assumeRole("rekognition.amazonaws.com"),
+			"Policies": []any{map[string]any{"PolicyName": "publish-job-completion", "PolicyDocument": map[string]any{"Version": "2012-10-17",
+				"Statement": []any{map[string]any{"Effect": "Allow", "Action": "sns:Publish", "Resource": ref(idJobsTopic)}}}}},
+		},
+	}
+	b.res[idJobsTopic+"Subscription"] = map[string]any{
+		"Type":       "AWS::SNS::Subscription",
+		"Properties": map[string]any{"TopicArn": ref(idJobsTopic), "Protocol": "lambda", "Endpoint": getAtt(fn, "Arn")},
+	}
+	b.res[idJobsTopic+"InvokePermission"] = map[string]any{
+		"Type": "AWS::Lambda::Permission",
+		"Properties": map[string]any{"Action": "lambda:InvokeFunction", "FunctionName": ref(fn), "Principal": "sns.amazonaws.com",
+			"SourceArn": ref(idJobsTopic)},
+	}
+	b.res[idJobsRule] = map[string]any{
+		"Type": "AWS::Events::Rule",
+		"Properties": map[string]any{
+			"Name":        sub("${AWS::StackName}-transcribe-job-state-change"),
+			"Description": "Ended Transcribe jobs resume the executions waiting for them (landfall-job-events)",
+			"EventPattern": map[string]any{"source": []any{"aws.transcribe"}, "detail-type": []any{"Transcribe Job State Change"},
+				"detail": map[string]any{"TranscriptionJobStatus": []any{"COMPLETED", "FAILED"}}},
+			"State":   "ENABLED",
+			"Targets": []any{map[string]any{"Id": "job-events", "Arn": getAtt(fn, "Arn")}},
+		},
+	}
+	b.res[idJobsRule+"InvokePermission"] = map[string]any{
+		"Type": "AWS::Lambda::Permission",
+		"Properties": map[string]any{"Action": "lambda:InvokeFunction", "FunctionName": ref(fn), "Principal": "events.amazonaws.com",
+			"SourceArn": getAtt(idJobsRule, "Arn")},
+	}
+	b.out["RekognitionJobsTopicArn"] = map[string]any{"Value": ref(idJobsTopic)}
 }
 
 // integrationGrant maps a service integration the definition uses to the

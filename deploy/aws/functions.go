@@ -20,6 +20,12 @@ const (
 	ResTranscribe    Res = "transcribe:*" // Transcribe has no resource-level permissions for jobs started by name
 	ResRekognition   Res = "rekognition:*"
 	ResDefaultBus    Res = "events:event-bus/default" // events written with media rows
+	// ResStateMachine is the media state machine, whose waiting tasks the
+	// asynchronous jobs' completions resume (SendTaskSuccess/Failure).
+	ResStateMachine Res = "states:state-machine"
+	// ResRekognitionRole is the role Rekognition Video publishes its
+	// jobs' completion to the stack's topic as (passed when starting one).
+	ResRekognitionRole Res = "iam:rekognition-publish-role"
 )
 
 // Grant is one statement of a function's role: actions on a resource.
@@ -45,7 +51,11 @@ type Function struct {
 	Unavailable    string
 	MemoryMB       int
 	TimeoutSeconds int
-	Grants         []Grant
+	// TmpMB is the function's /tmp in MiB when it needs more than
+	// Lambda's 512 (it copies whole originals there); native functions
+	// always get 10240.
+	TmpMB  int
+	Grants []Grant
 }
 
 // The catalog calls, as DynamoDB actions (catalog/dynamodb): reading a
@@ -60,6 +70,21 @@ var (
 	workRW      = Grant{[]string{"s3:GetObject", "s3:PutObject"}, ResWork}
 	incomingGet = Grant{[]string{"s3:GetObject"}, ResIncoming}
 )
+
+// videoJobGrants are what a Rekognition Video job function needs: read
+// the original (Rekognition reads it from the bucket as the caller) and
+// the earlier results, check the media row, keep the job's record. It
+// records no usage (Rekognition Video's output has none to record).
+func videoJobGrants(extra ...Grant) []Grant {
+	return append([]Grant{incomingGet, workRW, mediaRead, {[]string{"dynamodb:GetItem", "dynamodb:PutItem"}, ResCatalogTable}}, extra...)
+}
+
+// jobEnd is what finishing an asynchronous job takes besides reading
+// its output: resume the waiting task, forget the job's record.
+var jobEnd = []Grant{
+	{[]string{"states:SendTaskFailure", "states:SendTaskSuccess"}, ResStateMachine},
+	{[]string{"dynamodb:DeleteItem"}, ResCatalogTable},
+}
 
 // analyserGrants are what every analysis task needs: read the original,
 // check the media row, read and write results, record usage.
@@ -84,15 +109,19 @@ var Functions = map[string]Function{
 	"summarise": {Task: "summarise", MemoryMB: 512, TimeoutSeconds: 900, Grants: analyserGrants(Grant{[]string{"bedrock:InvokeModel"}, ResBedrockModel})},
 	"transcribe": {Task: "transcribe", MemoryMB: 512, TimeoutSeconds: 900, Grants: analyserGrants(
 		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe})},
-	// transcribe-job starts a Transcribe job for a .waitForTaskToken state
-	// (aws.async_jobs) and records its task token in the catalog table.
-	// On AWS the stack runs with async jobs off (the register task says
-	// so in $.media.features), so the state is not entered: the completion
-	// path (an EventBridge rule on Transcribe Job State Change → a
-	// function calling SendTaskSuccess) is not in the template yet.
-	"transcribe-job": {Task: "transcribe-job", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(
-		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe}),
-		Unavailable: "asynchronous jobs need a completion rule and function the template does not make yet (the stack runs with aws.async_jobs off)"},
+	// The <task>-job functions start a provider job for a
+	// .waitForTaskToken state (aws.async_jobs) and record its task token
+	// in the catalog table: a Transcribe job, or a Rekognition Video job
+	// (passing the role Rekognition publishes its completion as). A retried
+	// attempt that finds its job ended finishes it at once (jobEnd).
+	"transcribe-job": {Task: "transcribe-job", MemoryMB: 512, TimeoutSeconds: 300, TmpMB: 10240, Grants: analyserGrants(append(jobEnd,
+		Grant{[]string{"transcribe:GetTranscriptionJob", "transcribe:StartTranscriptionJob"}, ResTranscribe})...)},
+	"labels-job": {Task: "labels-job", MemoryMB: 512, TimeoutSeconds: 300, TmpMB: 10240, Grants: videoJobGrants(append(jobEnd,
+		Grant{[]string{"rekognition:GetLabelDetection", "rekognition:StartLabelDetection"}, ResRekognition},
+		Grant{[]string{"iam:PassRole"}, ResRekognitionRole})...)},
+	"moderate-job": {Task: "moderate-job", MemoryMB: 512, TimeoutSeconds: 300, TmpMB: 10240, Grants: videoJobGrants(append(jobEnd,
+		Grant{[]string{"rekognition:GetContentModeration", "rekognition:StartContentModeration"}, ResRekognition},
+		Grant{[]string{"iam:PassRole"}, ResRekognitionRole})...)},
 	"labels":   {Task: "labels", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectLabels"}, ResRekognition})},
 	"moderate": {Task: "moderate", MemoryMB: 512, TimeoutSeconds: 300, Grants: analyserGrants(Grant{[]string{"rekognition:DetectModerationLabels"}, ResRekognition})},
 	// frames prepares the JPEG frames the vision activity worker reads
@@ -126,6 +155,23 @@ var Functions = map[string]Function{
 	"review-apply": reviewQueueTask("review-apply", 512, 120,
 		Grant{[]string{"s3:GetObject", "s3:PutObject"}, ResProcessed}, mediaWrite),
 	"review-reject": reviewQueueTask("review-reject", 256, 60, mediaWrite),
+}
+
+// JobEventsFunction is the function asynchronous jobs' completion events
+// invoke (landfall-job-events).
+const JobEventsFunction = "job-events"
+
+// EventFunctions are the Lambda functions events invoke rather than the
+// state machine, by name after "landfall-".
+var EventFunctions = map[string]Function{
+	// job-events resumes executions waiting for asynchronous jobs: an
+	// EventBridge rule sends it Transcribe Job State Change events, the
+	// Rekognition Video topic its SNS notifications. It reads the job's
+	// output (the transcript, every page of detections), stores it as the
+	// state's result and sends the task its result or error.
+	JobEventsFunction: {Task: JobEventsFunction, MemoryMB: 1024, TimeoutSeconds: 900, TmpMB: 10240, Grants: analyserGrants(append(jobEnd,
+		Grant{[]string{"transcribe:GetTranscriptionJob"}, ResTranscribe},
+		Grant{[]string{"rekognition:GetContentModeration", "rekognition:GetLabelDetection"}, ResRekognition})...)},
 }
 
 func reviewQueueTask(name string, memory, timeout int, grants ...Grant) Function {

@@ -340,18 +340,92 @@ func TestFunctionsCoverTasks(t *testing.T) {
 			t.Errorf("Functions declares landfall-%s, which the pipeline does not serve", name)
 		}
 	}
-	for _, name := range FunctionNames() {
-		f := Functions[name]
+	all := map[string]Function{}
+	for name, f := range Functions {
+		all[name] = f
+	}
+	for name, f := range EventFunctions {
+		all[name] = f
+	}
+	for name, f := range all {
 		if f.Task != name || f.MemoryMB < 128 || f.TimeoutSeconds < 1 || f.TimeoutSeconds > 900 || len(f.Grants) == 0 {
 			t.Errorf("%s: %+v", name, f)
 		}
 		for _, g := range f.Grants {
 			for _, a := range g.Actions {
 				svc, _, _ := strings.Cut(a, ":")
-				if !slices.Contains([]string{"s3", "dynamodb", "bedrock", "transcribe", "rekognition", "events"}, svc) {
+				if !slices.Contains([]string{"s3", "dynamodb", "bedrock", "transcribe", "rekognition", "events", "states", "iam"}, svc) {
 					t.Errorf("%s: action %s of an unexpected service", name, a)
 				}
 			}
+		}
+	}
+}
+
+// TestJobCompletionPath: the stack resumes asynchronous jobs from their
+// completion: an EventBridge rule on ended Transcribe jobs and the
+// Rekognition Video topic invoke landfall-job-events, each through a
+// permission confined to its source; Rekognition publishes as a role that
+// may only publish to that topic; only the job functions may pass it, and
+// the functions that resume tasks may do so on the media state machine
+// only.
+func TestJobCompletionPath(t *testing.T) {
+	t.Parallel()
+	tmpl, err := Generate(repoOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resources(roundTrip(t, tmpl))
+	rule := props(res[idJobsRule])
+	if js(rule["EventPattern"]) != `{"detail":{"TranscriptionJobStatus":["COMPLETED","FAILED"]},"detail-type":["Transcribe Job State Change"],"source":["aws.transcribe"]}` ||
+		js(dig(rule, "Targets")) != `[{"Arn":{"Fn::GetAtt":["FnJobEvents","Arn"]},"Id":"job-events"}]` {
+		t.Fatalf("rule: %s", js(rule))
+	}
+	for id, want := range map[string]string{
+		idJobsRule + "InvokePermission":  `{"Action":"lambda:InvokeFunction","FunctionName":{"Ref":"FnJobEvents"},"Principal":"events.amazonaws.com","SourceArn":{"Fn::GetAtt":["TranscribeJobStateChangeRule","Arn"]}}`,
+		idJobsTopic + "InvokePermission": `{"Action":"lambda:InvokeFunction","FunctionName":{"Ref":"FnJobEvents"},"Principal":"sns.amazonaws.com","SourceArn":{"Ref":"RekognitionJobsTopic"}}`,
+		idJobsTopic + "Subscription":     `{"Endpoint":{"Fn::GetAtt":["FnJobEvents","Arn"]},"Protocol":"lambda","TopicArn":{"Ref":"RekognitionJobsTopic"}}`,
+	} {
+		if got := js(props(res[id])); got != want {
+			t.Errorf("%s: %s, want %s", id, got, want)
+		}
+	}
+	role := props(res[idJobsRole])
+	if js(dig(role, "AssumeRolePolicyDocument", "Statement")) != `[{"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}},"Effect":"Allow","Principal":{"Service":"rekognition.amazonaws.com"}}]` ||
+		!strings.Contains(js(role["Policies"]), `"Statement":[{"Action":"sns:Publish","Effect":"Allow","Resource":{"Ref":"RekognitionJobsTopic"}}]`) {
+		t.Fatalf("publish role: %s", js(role))
+	}
+	// Who may pass the publish role and resume tasks.
+	for id, r := range res {
+		if r["Type"] != "AWS::IAM::Role" || !strings.HasPrefix(id, "Fn") {
+			continue
+		}
+		pol := js(props(r)["Policies"])
+		task := strings.TrimSuffix(strings.TrimPrefix(id, "Fn"), "Role")
+		passes := strings.Contains(pol, "iam:PassRole")
+		if passes != (task == "LabelsJob" || task == "ModerateJob") {
+			t.Errorf("%s: iam:PassRole %v", id, passes)
+		}
+		if passes && !strings.Contains(pol, `"Action":["iam:PassRole"],"Effect":"Allow","Resource":[{"Fn::GetAtt":["RekognitionPublishRole","Arn"]}]`) {
+			t.Errorf("%s passes more than the publish role: %s", id, pol)
+		}
+		resumes := strings.Contains(pol, "states:SendTaskSuccess")
+		if resumes != (strings.HasSuffix(task, "Job") || task == "JobEvents") {
+			t.Errorf("%s: states:SendTaskSuccess %v", id, resumes)
+		}
+		if resumes && !strings.Contains(pol, `"Resource":[{"Fn::Sub":"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-media"}]`) {
+			t.Errorf("%s resumes tasks beyond the media state machine: %s", id, pol)
+		}
+	}
+	for _, fn := range []string{"FnJobEvents", "FnTranscribeJob", "FnLabelsJob", "FnModerateJob"} {
+		if got := js(props(res[fn])["EphemeralStorage"]); got != `{"Size":10240}` {
+			t.Errorf("%s: /tmp %s, want 10240 MiB (it copies whole originals)", fn, got)
+		}
+	}
+	env := js(dig(props(res["FnRegister"]), "Environment", "Variables"))
+	for _, k := range []string{`"LANDFALL_ASYNC_JOBS":{"Ref":"AsyncJobs"}`, `"LANDFALL_REKOGNITION_TOPIC":{"Ref":"RekognitionJobsTopic"}`} {
+		if !strings.Contains(env, k) {
+			t.Errorf("register's environment lacks %s: %s", k, env)
 		}
 	}
 }

@@ -39,6 +39,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/landfall/landfall/analyser"
 	awsprov "github.com/landfall/landfall/analyser/aws"
@@ -82,9 +83,15 @@ type Config struct {
 	// services' endpoints (tests); S3 then uses path-style addressing.
 	S3Endpoint, DynamoDBEndpoint, EventsEndpoint string
 	// ServicesEndpoint overrides the endpoint of Transcribe, Rekognition
-	// and Bedrock (tests).
-	ServicesEndpoint string
-	Logger           *slog.Logger
+	// and Bedrock (tests); StatesEndpoint that of Step Functions.
+	ServicesEndpoint, StatesEndpoint string
+	// AsyncJobs runs Transcribe and Rekognition Video as asynchronous
+	// jobs whose completion resumes the execution through the job-events
+	// function; RekognitionTopic and RekognitionRole are the SNS topic
+	// Rekognition Video publishes to and the role it publishes as.
+	AsyncJobs                         bool
+	RekognitionTopic, RekognitionRole string
+	Logger                            *slog.Logger
 }
 
 // DefaultAnalysers are the providers of the AWS deployment: the managed
@@ -99,11 +106,14 @@ var DefaultAnalysers = map[string]string{
 
 // ConfigFromEnv reads the configuration the template sets on each
 // function: LANDFALL_TASK, LANDFALL_BUCKET, LANDFALL_TABLE_PREFIX,
-// LANDFALL_BEDROCK_MODEL and, optionally, LANDFALL_ANALYSERS
-// ("task=provider,…").
+// LANDFALL_BEDROCK_MODEL, LANDFALL_ASYNC_JOBS ("true"),
+// LANDFALL_REKOGNITION_TOPIC, LANDFALL_REKOGNITION_ROLE and, optionally,
+// LANDFALL_ANALYSERS ("task=provider,…").
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{Task: getenv("LANDFALL_TASK"), Bucket: getenv("LANDFALL_BUCKET"), TablePrefix: getenv("LANDFALL_TABLE_PREFIX"),
-		BedrockModel: getenv("LANDFALL_BEDROCK_MODEL"), WorkRoot: filepath.Join(os.TempDir(), "landfall-work")}
+		BedrockModel: getenv("LANDFALL_BEDROCK_MODEL"), WorkRoot: filepath.Join(os.TempDir(), "landfall-work"),
+		AsyncJobs: getenv("LANDFALL_ASYNC_JOBS") == "true", RekognitionTopic: getenv("LANDFALL_REKOGNITION_TOPIC"),
+		RekognitionRole: getenv("LANDFALL_REKOGNITION_ROLE")}
 	if c.Task == "" {
 		c.Task = strings.TrimPrefix(getenv("AWS_LAMBDA_FUNCTION_NAME"), "landfall-")
 	}
@@ -132,6 +142,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // Handler serves one task. It implements the aws-lambda-go Handler
 // interface (Invoke).
 type Handler struct {
+	jobs    *jobResumer // the job-events function's
 	task    string
 	fn      pipeline.TaskFunc
 	catalog catalog.Store
@@ -182,9 +193,12 @@ func New(ctx context.Context, c Config) (*Handler, error) {
 		cfg.Analysers[k] = v
 	}
 	cfg.AWS.BedrockModel = c.BedrockModel
+	cfg.AWS.AsyncJobs = c.AsyncJobs
+	cfg.AWS.RekognitionSNSTopic, cfg.AWS.RekognitionRoleARN = c.RekognitionTopic, c.RekognitionRole
 	reg := analyser.NewRegistry()
 	if usesAWS(cfg.Analysers) {
 		cl, err := awsprov.New(ctx, awsprov.Config{AWS: &ac, BedrockModel: c.BedrockModel, Endpoint: c.ServicesEndpoint,
+			RekognitionTopic: c.RekognitionTopic, RekognitionRole: c.RekognitionRole,
 			MediaURI: func(key string) string { return "s3://" + c.Bucket + "/" + key }})
 		if err != nil {
 			return nil, err
@@ -200,13 +214,27 @@ func New(ctx context.Context, c Config) (*Handler, error) {
 			o.BaseEndpoint = awssdk.String(c.EventsEndpoint)
 		}
 	})
-	tasks := pipeline.New(pipeline.Options{Config: cfg, Bucket: bucket, BucketName: c.Bucket, Catalog: &eventCatalog{Store: st, eb: eb}, Logger: c.Logger,
-		WorkRoot: c.WorkRoot, ShareFiles: true, Analysers: reg})
-	fn, ok := tasks.Funcs()[c.Task]
+	h := &Handler{task: c.Task, catalog: st, bucket: bucket, log: c.Logger}
+	// A job function that finds its job already ended (a retried
+	// attempt) finishes it at once; the job-events function finishes the
+	// jobs whose completion it receives.
+	jr := &jobResumer{sfn: sfn.NewFromConfig(ac, func(o *sfn.Options) {
+		if c.StatesEndpoint != "" {
+			o.BaseEndpoint = awssdk.String(c.StatesEndpoint)
+		}
+	}), store: st, topic: c.RekognitionTopic, h: h}
+	jr.tasks = pipeline.New(pipeline.Options{Config: cfg, Bucket: bucket, BucketName: c.Bucket, Catalog: &eventCatalog{Store: st, eb: eb}, Logger: c.Logger,
+		WorkRoot: c.WorkRoot, ShareFiles: true, Analysers: reg, JobEnded: jr.ended})
+	if c.Task == JobEventsTask {
+		h.jobs = jr
+		return h, nil
+	}
+	fn, ok := jr.tasks.Funcs()[c.Task]
 	if !ok {
 		return nil, errcode.New(errcode.Invalid, "landfall-lambda: no task %q (the function's name or LANDFALL_TASK names it)", c.Task)
 	}
-	return &Handler{task: c.Task, fn: pipeline.Traced(c.Task, fn), catalog: st, bucket: bucket, log: c.Logger}, nil
+	h.fn = pipeline.Traced(c.Task, fn)
+	return h, nil
 }
 
 func usesAWS(m map[string]string) bool {
@@ -228,6 +256,14 @@ func (h *Handler) Close() error {
 // returns its result. Errors are messages.InvokeResponse_Error values
 // whose Type is the ASL error name.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if h.jobs != nil {
+		out, err := h.jobs.handle(ctx, payload)
+		if err != nil {
+			h.log.Warn("landfall-lambda: job event not handled", "err", err)
+			return nil, lambdaError(err)
+		}
+		return out, nil
+	}
 	tenant, exec, err := callOf(h.task, payload)
 	if err != nil {
 		return nil, lambdaError(err)

@@ -101,6 +101,17 @@ func (r *recorder) Do(req *http.Request) (*http.Response, error) {
 	} else if svc, op, ok := strings.Cut(target, "."); ok && (svc == "Transcribe" || svc == "RekognitionService") {
 		name := map[string]string{"Transcribe": "transcribe", "RekognitionService": "rekognition"}[svc]
 		r.note(Call{name + ":" + op, "*"})
+		// Starting a job that publishes its completion as a role passes
+		// that role (iam:PassRole, checked by the service).
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct{ NotificationChannel struct{ RoleArn string } }
+		json.Unmarshal(body, &in)
+		if in.NotificationChannel.RoleArn != "" {
+			r.note(Call{"iam:PassRole", in.NotificationChannel.RoleArn})
+		}
+	} else if op, ok := strings.CutPrefix(target, "AWSStepFunctions."); ok {
+		r.note(Call{"states:" + op, "stateMachine:landfall-media"})
 	} else if m := converseRe.FindStringSubmatch(req.URL.Path); m != nil {
 		// Converse is authorised as bedrock:InvokeModel on the model.
 		r.note(Call{"bedrock:InvokeModel", "foundation-model/" + m[1]})
@@ -166,6 +177,8 @@ func s3Calls(req *http.Request) []Call {
 // stack is a local stand-in for a deployed stack: the media bucket on a
 // local S3, the catalog tables on dynalite, one handler per function.
 type stack struct {
+	svc      *services
+	sfn      *fakeStates
 	mu       sync.Mutex
 	last     map[string][]byte // the last event each function received
 	services string
@@ -199,7 +212,8 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	st := &stack{bucket: server.NewBucket(t, true), prefix: "lambdatest-", rec: &recorder{calls: map[string]map[Call]bool{}, dynamoEP: dynEP},
-		handlers: map[string]*Handler{}, events: newEventBus(t), services: newServices(t), last: map[string][]byte{}}
+		handlers: map[string]*Handler{}, events: newEventBus(t), svc: newServices(t), sfn: newFakeStates(t), last: map[string][]byte{}}
+	st.services = st.svc.url
 	st.rules, err = rule.ParseRulesFile(rulesFile)
 	if err != nil {
 		t.Fatal(err)
@@ -270,19 +284,54 @@ const transcript = `{"jobName":"j","status":"COMPLETED","results":{"language_cod
 {"type":"punctuation","alternatives":[{"content":".","confidence":"0.0"}]}],
 "speaker_labels":{"speakers":1,"segments":[{"start_time":"0.1","end_time":"2.0","speaker_label":"spk_0","items":[]}]}}}`
 
-// newServices is a loopback stand-in for Transcribe, Rekognition and
+// services is a loopback stand-in for Transcribe, Rekognition and
 // Bedrock, answering as they do, so the functions' AWS providers run
-// their real calls.
-func newServices(t *testing.T) string {
+// their real calls. A Transcribe job the test marks ended answers a new
+// start with ConflictException (a retried attempt finds it); Rekognition
+// Video jobs stay IN_PROGRESS until the test sets their status.
+type services struct {
+	url        string
+	mu         sync.Mutex
+	transcribe map[string]string // job name → status the test set
+	lastName   string
+	rekTokens  map[string]string // ClientRequestToken → JobId
+	rekStatus  map[string]string // JobId → JobStatus
+	lastRek    map[string]string // Start operation → JobId
+}
+
+func (s *services) set(m map[string]string, k, v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m[k] = v
+}
+
+func newServices(t *testing.T) *services {
+	s := &services{transcribe: map[string]string{}, rekTokens: map[string]string{}, rekStatus: map[string]string{}, lastRek: map[string]string{}}
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
 		op := r.Header.Get("X-Amz-Target")
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		switch {
 		case op == "Transcribe.StartTranscriptionJob":
+			name, _ := body["TranscriptionJobName"].(string)
+			s.lastName = name
+			if s.transcribe[name] != "" {
+				w.Header().Set("X-Amzn-ErrorType", "ConflictException")
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, `{"__type":"ConflictException","message":"The requested job name already exists."}`)
+				return
+			}
 			io.WriteString(w, `{"TranscriptionJob":{"TranscriptionJobStatus":"IN_PROGRESS"}}`)
 		case op == "Transcribe.GetTranscriptionJob":
+			name, _ := body["TranscriptionJobName"].(string)
+			if s.transcribe[name] == "FAILED" {
+				io.WriteString(w, `{"TranscriptionJob":{"TranscriptionJobStatus":"FAILED","FailureReason":"Internal failure."}}`)
+				return
+			}
 			json.NewEncoder(w).Encode(map[string]any{"TranscriptionJob": map[string]any{"TranscriptionJobStatus": "COMPLETED",
 				"Transcript": map[string]any{"TranscriptFileUri": srv.URL + "/out/transcript.json"}}})
 		case r.URL.Path == "/out/transcript.json":
@@ -291,6 +340,25 @@ func newServices(t *testing.T) string {
 			io.WriteString(w, `{"Labels":[{"Name":"Harbor","Confidence":93.5}],"LabelModelVersion":"3.0"}`)
 		case op == "RekognitionService.DetectModerationLabels":
 			io.WriteString(w, `{"ModerationLabels":[],"ModerationModelVersion":"7.0"}`)
+		case op == "RekognitionService.StartLabelDetection" || op == "RekognitionService.StartContentModeration":
+			token, _ := body["ClientRequestToken"].(string)
+			id := s.rekTokens[token]
+			if id == "" {
+				id = fmt.Sprintf("%064x", len(s.rekTokens)+1)
+				s.rekTokens[token], s.rekStatus[id] = id, "IN_PROGRESS"
+			}
+			s.lastRek[op] = id
+			json.NewEncoder(w).Encode(map[string]any{"JobId": id})
+		case op == "RekognitionService.GetLabelDetection" || op == "RekognitionService.GetContentModeration":
+			id, _ := body["JobId"].(string)
+			out := map[string]any{"JobStatus": s.rekStatus[id]}
+			if s.rekStatus[id] == "FAILED" {
+				out["StatusMessage"] = "Access denied to the SNS topic."
+			}
+			if s.rekStatus[id] == "SUCCEEDED" && op == "RekognitionService.GetLabelDetection" {
+				out["Labels"] = []any{map[string]any{"Timestamp": 500, "Label": map[string]any{"Name": "Harbor", "Confidence": 93.5}}}
+			}
+			json.NewEncoder(w).Encode(out)
 		case converseRe.MatchString(r.URL.Path):
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"output":{"message":{"role":"assistant","content":[{"toolUse":{"toolUseId":"t1","name":"record_insights","input":`+
@@ -303,7 +371,51 @@ func newServices(t *testing.T) string {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL
+	s.url = srv.URL
+	return s
+}
+
+// fakeStates is a loopback Step Functions answering SendTaskSuccess and
+// SendTaskFailure, keeping what each token was sent.
+type fakeStates struct {
+	url  string
+	mu   sync.Mutex
+	sent map[string]map[string]any // token → the request
+}
+
+func newFakeStates(t *testing.T) *fakeStates {
+	f := &fakeStates{sent: map[string]map[string]any{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		token, _ := body["taskToken"].(string)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if (op != "SendTaskSuccess" && op != "SendTaskFailure") || token == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"__type":"UnknownOperationException"}`)
+			return
+		}
+		if f.sent[token] != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"__type":"TaskTimedOut","message":"Task Timed Out"}`)
+			return
+		}
+		body["op"] = op
+		f.sent[token] = body
+		io.WriteString(w, `{}`)
+	}))
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	return f
+}
+
+func (f *fakeStates) of(token string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sent[token]
 }
 
 // handler returns the function of task, made as Lambda makes it: from
@@ -315,6 +427,7 @@ func (st *stack) handler(t *testing.T, task string) *Handler {
 	}
 	env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "landfall-" + task, "LANDFALL_BUCKET": st.bucket,
 		"LANDFALL_TABLE_PREFIX": st.prefix, "LANDFALL_BEDROCK_MODEL": "test-model",
+		"LANDFALL_REKOGNITION_TOPIC": testRekognitionTopic, "LANDFALL_REKOGNITION_ROLE": testRekognitionRole,
 		// The stack's providers: Transcribe, Rekognition and Bedrock
 		// (answered by newServices), the rest local.
 	}
@@ -323,7 +436,7 @@ func (st *stack) handler(t *testing.T, task string) *Handler {
 		t.Fatal(err)
 	}
 	ac := sdkConfig(st.rec.forTask(task))
-	cfg.ServicesEndpoint = st.services
+	cfg.ServicesEndpoint, cfg.StatesEndpoint = st.services, st.sfn.url
 	cfg.AWS, cfg.S3Endpoint, cfg.DynamoDBEndpoint, cfg.EventsEndpoint, cfg.WorkRoot = &ac, server.Endpoint, st.rec.dynamoEP, st.events.url, t.TempDir()
 	h, err := New(context.Background(), cfg)
 	if err != nil {
@@ -529,6 +642,7 @@ func TestLambdaPipeline(t *testing.T) {
 	if res.Status != "SUCCEEDED" {
 		t.Fatalf("video: %s %s: %s", res.Status, res.Error, res.Cause)
 	}
+	st.asyncJobs(t)
 	writeCalls(t, st.rec)
 	t.Run("LeastPrivilege", func(t *testing.T) { checkLeastPrivilege(t, st) })
 }
@@ -548,8 +662,14 @@ func checkLeastPrivilege(t *testing.T, st *stack) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for name := range awsdeploy.EventFunctions {
+		lambdas = append(lambdas, awsdeploy.LambdaTask{Task: name})
+	}
 	for _, l := range lambdas {
 		f, ok := awsdeploy.Functions[l.Task]
+		if !ok {
+			f, ok = awsdeploy.EventFunctions[l.Task]
+		}
 		if !ok {
 			t.Errorf("landfall-%s has no declared role", l.Task)
 			continue
@@ -611,6 +731,10 @@ func (st *stack) resOf(c Call) (awsdeploy.Res, bool) {
 		return awsdeploy.ResRekognition, true
 	case "bedrock":
 		return awsdeploy.ResBedrockModel, c.Resource == "foundation-model/test-model"
+	case "states":
+		return awsdeploy.ResStateMachine, c.Resource == "stateMachine:landfall-media"
+	case "iam":
+		return awsdeploy.ResRekognitionRole, c.Resource == testRekognitionRole
 	}
 	return "", false
 }
