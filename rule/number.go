@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unsafe"
 )
@@ -154,4 +155,162 @@ func numberKey(text string) string {
 // stringKey returns the key of a string value.
 func stringKey(s string) string {
 	return string(tagString) + s
+}
+
+// Reading the numbers of events. A field's number is read once, by
+// readNumber, for numeric ranges; its key (tagNumber or tagText, which
+// needs the shortest formatting of the double for literals of more than
+// 15 digits) is worked out only when an exact value or an anything-but
+// list of numbers is compared with it, and then only when the lookup
+// could succeed (numberIn).
+
+// pow10f holds the powers of ten that doubles hold exactly.
+var pow10f = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// pow10u holds the powers of ten that a uint64 holds.
+var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// readNumber returns the double that strconv.ParseFloat makes of a
+// well-formed JSON number literal, and whether numeric ranges compare it:
+// they do unless it overflows or a literal that is not zero underflows to
+// zero (appendNumberKey's third result). Literals of at most 19
+// significant digits and a decimal exponent within ±19 are converted here,
+// exactly rounded with 128-bit integer arithmetic; others go through
+// strconv.
+func readNumber(text []byte) (float64, bool) {
+	i := 0
+	neg := len(text) > 0 && text[0] == '-'
+	if neg {
+		i++
+	}
+	var mant uint64
+	nd, exp := 0, 0 // significant digits in mant; mant × 10^exp is the value
+	for ; i < len(text); i++ {
+		c := text[i] - '0'
+		if c >= 10 {
+			break
+		}
+		if nd > 0 || c != 0 {
+			if nd == 19 {
+				return readNumberSlow(text)
+			}
+			nd++
+			mant = mant*10 + uint64(c)
+		}
+	}
+	if i < len(text) && text[i] == '.' {
+		for i++; i < len(text); i++ {
+			c := text[i] - '0'
+			if c >= 10 {
+				break
+			}
+			exp--
+			if nd > 0 || c != 0 {
+				if nd == 19 {
+					return readNumberSlow(text)
+				}
+				nd++
+				mant = mant*10 + uint64(c)
+			}
+		}
+	}
+	if i < len(text) && text[i]|0x20 == 'e' {
+		i++
+		eneg := false
+		if i < len(text) && (text[i] == '+' || text[i] == '-') {
+			eneg = text[i] == '-'
+			i++
+		}
+		e := 0
+		for ; i < len(text); i++ {
+			if e > 1000 {
+				return readNumberSlow(text)
+			}
+			e = e*10 + int(text[i]-'0')
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if mant == 0 {
+		return 0, true
+	}
+	var f float64
+	switch {
+	case mant < 1<<53 && exp >= -22 && exp <= 22:
+		// both mant and 10^|exp| are doubles: one rounding
+		f = float64(mant)
+		if exp < 0 {
+			f /= pow10f[-exp]
+		} else {
+			f *= pow10f[exp]
+		}
+	case exp >= 0 && exp <= 19:
+		hi, lo := bits.Mul64(mant, pow10u[exp])
+		f = roundToDouble(hi, lo, false, 0)
+	case exp < 0 && exp >= -19:
+		d := pow10u[-exp]
+		// mant × 2^s has 63 more bits than d, so the quotient has 63 or
+		// 64 bits and fits in a uint64
+		s := bits.Len64(d) + 63 - bits.Len64(mant)
+		var hi, lo uint64
+		if s >= 64 {
+			hi = mant << (s - 64)
+		} else {
+			hi, lo = mant>>(64-s), mant<<s
+		}
+		q, r := bits.Div64(hi, lo, d)
+		f = roundToDouble(0, q, r != 0, -s)
+	default:
+		return readNumberSlow(text)
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// roundToDouble rounds (hi·2^64 + lo + ε)·2^e2 to the nearest double, ties
+// to even, where ε is in (0, 1) when sticky and 0 otherwise. The value
+// must be a normal double once rounded, and hi·2^64 + lo not zero.
+func roundToDouble(hi, lo uint64, sticky bool, e2 int) float64 {
+	var t uint64
+	if hi != 0 {
+		z := bits.LeadingZeros64(hi)
+		t = hi<<z | lo>>(64-z)
+		sticky = sticky || lo<<z != 0
+		e2 += 64 - z
+	} else {
+		z := bits.LeadingZeros64(lo)
+		t = lo << z
+		e2 -= z
+	}
+	// value = (t + ε) × 2^e2, t's top bit set
+	m := t >> 11
+	rest := t&0x3ff != 0 || sticky
+	if t&0x400 != 0 && (rest || m&1 != 0) {
+		m++
+		if m == 1<<53 {
+			m >>= 1
+			e2++
+		}
+	}
+	// value = m × 2^(e2+11) = 1.fraction × 2^(e2+63), m in [2^52, 2^53)
+	return math.Float64frombits(uint64(e2+63+1023)<<52 | m&(1<<52-1))
+}
+
+// readNumberSlow is readNumber through strconv.
+func readNumberSlow(text []byte) (float64, bool) {
+	f, _ := strconv.ParseFloat(bstr(text), 64)
+	if math.IsInf(f, 0) {
+		return f, false
+	}
+	if f == 0 {
+		_, zero := sigDigits(text)
+		return 0, zero
+	}
+	return f, true
 }
