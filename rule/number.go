@@ -314,3 +314,26 @@ func readNumberSlow(text []byte) (float64, bool) {
 	}
 	return f, true
 }
+
+// numberIn looks up the key of number field f in a map of value keys.
+// key is f's tagText and literal, which is its key when no double holds
+// the literal; a double that does is tagNumber and its bits. The literal
+// is formatted to tell which only when the map holds that double's key.
+func numberIn[V any](set map[string]V, key []byte, f *field) (V, bool) {
+	if v, ok := set[bstr(key)]; ok {
+		// the same literal as a pattern's that no double holds
+		return v, true
+	}
+	if f.numOK {
+		var k [9]byte
+		k[0] = tagNumber
+		binary.BigEndian.PutUint64(k[1:], math.Float64bits(f.num))
+		if v, ok := set[string(k[:])]; ok {
+			if _, exact := parseNumber(key[1:]); exact {
+				return v, true
+			}
+		}
+	}
+	var zero V
+	return zero, false
+}
