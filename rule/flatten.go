@@ -392,19 +392,23 @@ func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
 		}
 		return end, nil
 	case c == '-' || (c >= '0' && c <= '9'):
-		end, ok := scanNumber(d, i)
+		if n.id < 0 {
+			end, ok := scanNumber(d, i)
+			if !ok {
+				return end, f.err(end, "malformed number")
+			}
+			return end, nil
+		}
+		end, ok, num, numOK := scanReadNumber(d, i)
 		if !ok {
 			return end, f.err(end, "malformed number")
 		}
-		if n.id >= 0 {
-			// the literal stands in for the key until a lookup needs
-			// the key (numberIn)
-			vs := len(f.buf)
-			f.buf = append(f.buf, tagText)
-			f.buf = append(f.buf, d[i:end]...)
-			num, numOK := readNumber(d[i:end])
-			f.leaf(n, vs, num, numOK, true)
-		}
+		// the literal stands in for the key until a lookup needs the key
+		// (numberIn)
+		vs := len(f.buf)
+		f.buf = append(f.buf, tagText)
+		f.buf = append(f.buf, d[i:end]...)
+		f.leaf(n, vs, num, numOK, true)
 		return end, nil
 	default:
 		var tag byte

@@ -412,7 +412,7 @@ func (m *machine) match(event []byte, trusted bool) ([]int32, *matchCtx, error) 
 func (c *matchCtx) byPath() {
 	fs := c.fl.fields
 	c.present = c.present[:0]
-	if len(fs) >= 16 && len(c.count) <= 4*len(fs) {
+	if len(fs) >= 8 && len(c.count) <= 4*len(fs) {
 		// counting sort: linear where comparison sorts of interleaved
 		// paths (x, y, z, x, y, z…) are not
 		clear(c.count)

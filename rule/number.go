@@ -173,72 +173,79 @@ var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // readNumber returns the double that strconv.ParseFloat makes of a
-// well-formed JSON number literal, and whether numeric ranges compare it:
-// they do unless it overflows or a literal that is not zero underflows to
-// zero (appendNumberKey's third result). Literals of at most 19
-// significant digits and a decimal exponent within ±19 are converted here,
-// exactly rounded with 128-bit integer arithmetic; others go through
-// strconv.
+// well-formed JSON number literal, and whether numeric ranges compare it
+// (see scanReadNumber).
 func readNumber(text []byte) (float64, bool) {
-	i := 0
-	neg := len(text) > 0 && text[0] == '-'
+	_, _, f, usable := scanReadNumber(text, 0)
+	return f, usable
+}
+
+// scanReadNumber reads the JSON number at d[i]. Its end and whether it is
+// well formed are scanNumber's; its value is the double that
+// strconv.ParseFloat makes of it, and usable tells whether numeric ranges
+// compare it: they do unless it overflows or a literal that is not zero
+// underflows to zero (appendNumberKey's third result). Literals of at
+// most 19 significant digits and a decimal exponent within ±19 are
+// converted here, eight digits at a time and exactly rounded with 128-bit
+// integer arithmetic; others go through strconv.
+func scanReadNumber(d []byte, i int) (end int, ok bool, f float64, usable bool) {
+	start := i
+	neg := i < len(d) && d[i] == '-'
 	if neg {
 		i++
 	}
+	if i >= len(d) {
+		return i, false, 0, false
+	}
 	var mant uint64
-	nd, exp := 0, 0 // significant digits in mant; mant × 10^exp is the value
-	for ; i < len(text); i++ {
-		c := text[i] - '0'
-		if c >= 10 {
-			break
-		}
-		if nd > 0 || c != 0 {
-			if nd == 19 {
-				return readNumberSlow(text)
-			}
-			nd++
-			mant = mant*10 + uint64(c)
-		}
+	long := false // more than 19 significant digits
+	if c := d[i]; c == '0' {
+		i++
+	} else if c-'1' < 9 {
+		mant, i, long = accumDigits(d, i, 0)
+	} else {
+		return i, false, 0, false
 	}
-	if i < len(text) && text[i] == '.' {
-		for i++; i < len(text); i++ {
-			c := text[i] - '0'
-			if c >= 10 {
-				break
-			}
-			exp--
-			if nd > 0 || c != 0 {
-				if nd == 19 {
-					return readNumberSlow(text)
-				}
-				nd++
-				mant = mant*10 + uint64(c)
-			}
+	exp := 0 // the value is mant × 10^exp
+	if i < len(d) && d[i] == '.' {
+		s := i + 1
+		var l bool
+		mant, i, l = accumDigits(d, s, mant)
+		if i == s {
+			return i, false, 0, false
 		}
+		long = long || l
+		exp = s - i
 	}
-	if i < len(text) && text[i]|0x20 == 'e' {
+	if i < len(d) && d[i]|0x20 == 'e' {
 		i++
 		eneg := false
-		if i < len(text) && (text[i] == '+' || text[i] == '-') {
-			eneg = text[i] == '-'
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			eneg = d[i] == '-'
 			i++
 		}
+		s := i
 		e := 0
-		for ; i < len(text); i++ {
-			if e > 1000 {
-				return readNumberSlow(text)
+		for ; i < len(d) && d[i]-'0' < 10; i++ {
+			if e < 1e6 {
+				e = e*10 + int(d[i]-'0')
 			}
-			e = e*10 + int(text[i]-'0')
+		}
+		if i == s {
+			return i, false, 0, false
 		}
 		if eneg {
 			e = -e
 		}
 		exp += e
 	}
-	if mant == 0 {
-		return 0, true
+	if long {
+		f, usable = readNumberSlow(d[start:i])
+		return i, true, f, usable
 	}
-	var f float64
+	if mant == 0 {
+		return i, true, 0, true
+	}
 	switch {
 	case mant < 1<<53 && exp >= -22 && exp <= 22:
 		// both mant and 10^|exp| are doubles: one rounding
@@ -265,12 +272,53 @@ func readNumber(text []byte) (float64, bool) {
 		q, r := bits.Div64(hi, lo, d)
 		f = roundToDouble(0, q, r != 0, -s)
 	default:
-		return readNumberSlow(text)
+		f, usable = readNumberSlow(d[start:i])
+		return i, true, f, usable
 	}
 	if neg {
 		f = -f
 	}
-	return f, true
+	return i, true, f, true
+}
+
+// accumDigits appends the decimal digits at d[i:] to mant and returns the
+// result and the offset of the first byte that is not a digit. long
+// reports that the digits would make mant more than 19 digits long; mant
+// is then of no use.
+func accumDigits(d []byte, i int, mant uint64) (_ uint64, end int, long bool) {
+	for i+8 <= len(d) {
+		// as digitRun: t's bytes are below 10 exactly where they are digits
+		t := binary.LittleEndian.Uint64(d[i:]) ^ 0x30*swarOnes
+		k := 8
+		if m := (t | (t + 0x76*swarOnes)) & swarHighs; m != 0 {
+			k = bits.TrailingZeros64(m) >> 3
+		}
+		if k > 0 {
+			if mant >= pow10u[19-k] {
+				break // digit by digit, up to 19
+			}
+			mant = mant*pow10u[k] + eightDigits(t<<(64-8*k))
+			i += k
+		}
+		if k < 8 {
+			return mant, i, false
+		}
+	}
+	for ; i < len(d) && d[i]-'0' < 10; i++ {
+		if mant >= 1e18 {
+			return mant, digitRun(d, i), true
+		}
+		mant = mant*10 + uint64(d[i]-'0')
+	}
+	return mant, i, false
+}
+
+// eightDigits returns the number whose eight decimal digits are the bytes
+// of t, the first digit in the lowest byte.
+func eightDigits(t uint64) uint64 {
+	t = t*10 + t>>8 // each byte's pair: 10 × digit + next digit
+	t = (t&0x000000ff000000ff)*(100+1000000<<32) + (t>>16&0x000000ff000000ff)*(1+10000<<32)
+	return t >> 32
 }
 
 // roundToDouble rounds (hi·2^64 + lo + ε)·2^e2 to the nearest double, ties

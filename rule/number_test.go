@@ -9,16 +9,25 @@ import (
 	"testing"
 )
 
-// checkReadNumber compares readNumber with the definition the patterns
-// and the reference evaluator use (appendNumberKey over strconv).
-func checkReadNumber(t *testing.T, text string) {
+// checkReadNumber checks scanReadNumber on d against scanNumber (end and
+// well-formedness) and against the definition that patterns and the
+// reference evaluator use (appendNumberKey over strconv).
+func checkReadNumber(t *testing.T, d []byte) {
 	t.Helper()
-	_, want, wantOK := appendNumberKey(nil, []byte(text))
-	got, ok := readNumber([]byte(text))
-	if ok != wantOK {
-		t.Fatalf("%s: usable %v, want %v", text, ok, wantOK)
+	end, ok, got, usable := scanReadNumber(d, 0)
+	wantEnd, wantOK := scanNumber(d, 0)
+	if end != wantEnd || ok != wantOK {
+		t.Fatalf("%q: read to %d (well formed %v), scanNumber to %d (%v)", d, end, ok, wantEnd, wantOK)
 	}
 	if !ok {
+		return
+	}
+	text := d[:end]
+	_, want, wantUsable := appendNumberKey(nil, text)
+	if usable != wantUsable {
+		t.Fatalf("%s: usable %v, want %v", text, usable, wantUsable)
+	}
+	if !usable {
 		return
 	}
 	if want == 0 {
@@ -93,23 +102,59 @@ func numberLiterals(n int) []string {
 }
 
 func TestReadNumber(t *testing.T) {
-	for _, s := range numberLiterals(300_000) {
+	// what follows a number in an event, read eight bytes at a time
+	suffixes := []string{"", ",", "}", `,"y":1}`, "]]}", "1", ".5", "e7", "x123456789"}
+	for i, s := range numberLiterals(300_000) {
 		if _, ok := scanNumber([]byte(s), 0); !ok {
 			t.Fatalf("generated %q is not a JSON number", s)
 		}
-		checkReadNumber(t, s)
+		checkReadNumber(t, []byte(s))
+		checkReadNumber(t, []byte(s+suffixes[i%len(suffixes)]))
+	}
+	for _, s := range []string{"", "-", "+1", "01", "-01.5", "1.", "1.e5", ".5", "1e", "1e+", "1E-x", "-x", "00", "1.5.5", "2e0001"} {
+		checkReadNumber(t, []byte(s))
 	}
 }
 
-// FuzzReadNumber checks readNumber against strconv on any JSON number.
+// FuzzReadNumber checks scanReadNumber against scanNumber and strconv.
 func FuzzReadNumber(f *testing.F) {
 	for _, s := range numberLiterals(200) {
-		f.Add(s)
+		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if end, ok := scanNumber([]byte(s), 0); !ok || end != len(s) {
-			return
+	f.Add([]byte("-122.42916360922355,\"y\":37.7"))
+	f.Fuzz(func(t *testing.T, d []byte) {
+		checkReadNumber(t, d)
+	})
+}
+
+// BenchmarkReadNumber reads the numbers of generated citylots events
+// (coordinates have 16 or 17 significant digits) three ways: as the
+// matcher reads them, through strconv alone, and into keys as patterns
+// are (strconv and shortest formatting).
+func BenchmarkReadNumber(b *testing.B) {
+	var lits [][]byte
+	for _, e := range citylotsEvents(100) {
+		for i := 0; i < len(e); i++ {
+			if e[i] == ':' && i+1 < len(e) && (e[i+1] == '-' || e[i+1]-'0' < 10) {
+				end, _ := scanNumber(e, i+1)
+				lits = append(lits, e[i+1:end])
+			}
 		}
-		checkReadNumber(t, s)
+	}
+	b.Run("scanReadNumber", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			scanReadNumber(lits[i%len(lits)], 0)
+		}
+	})
+	b.Run("strconv", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			_, _ = strconv.ParseFloat(bstr(lits[i%len(lits)]), 64)
+		}
+	})
+	b.Run("appendNumberKey", func(b *testing.B) {
+		var buf []byte
+		for i := 0; b.Loop(); i++ {
+			buf, _, _ = appendNumberKey(buf[:0], lits[i%len(lits)])
+		}
 	})
 }
