@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,4 +158,54 @@ func BenchmarkReadNumber(b *testing.B) {
 			buf, _, _ = appendNumberKey(buf[:0], lits[i%len(lits)])
 		}
 	})
+}
+
+// TestNumberKeysAgree matches exact numbers, anything-but lists of numbers
+// and numeric equality, written in many spellings, against events holding
+// each spelling, on both matching paths, and compares with the reference
+// evaluator: an event's number key is worked out only when a lookup could
+// hit it, and must then be the key the pattern has.
+func TestNumberKeysAgree(t *testing.T) {
+	lits := []string{"300", "300.0", "3e2", "30000e-2", "-0", "0", "0.0e9", "0.1", "0.10000000000000001",
+		"123456789012345678", "123456789012345678.0", "1.23456789012345678e17", "-122.42916360922355",
+		"-122.429163609223550", "-1.2242916360922355e2", "1e400", "1e-400", "37.729900216217324",
+		"37.72990021621732", "9007199254740993", "9007199254740992", "5e-324", "1.7976931348623157e308"}
+	s := NewRuleSet()
+	pats := map[string]*Pattern{}
+	add := func(name, text string) {
+		p, err := ParsePattern([]byte(text))
+		if err != nil {
+			return // out of range for numeric
+		}
+		s.AddPattern(name, p)
+		pats[name] = p
+	}
+	for i, l := range lits {
+		add(fmt.Sprintf("exact%d", i), fmt.Sprintf(`{"n":[%s]}`, l))
+		add(fmt.Sprintf("but%d", i), fmt.Sprintf(`{"n":[{"anything-but":[%s, 7]}]}`, l))
+		add(fmt.Sprintf("eq%d", i), fmt.Sprintf(`{"n":[{"numeric":["=",%s]}]}`, l))
+		add(fmt.Sprintf("obj%d", i), fmt.Sprintf(`{"a":{"n":[%s],"m":["x"]}}`, l))
+	}
+	for _, l := range lits {
+		for _, ev := range []string{
+			fmt.Sprintf(`{"n":%s}`, l),
+			fmt.Sprintf(`{"n":[1,%s,"300"]}`, l),
+			fmt.Sprintf(`{"a":[{"n":%s,"m":"y"},{"n":0,"m":"x"},{"n":%s,"m":"x"}]}`, l, l),
+		} {
+			var want []string
+			for _, name := range s.Names() {
+				if refMatches(t, pats[name], []byte(ev)) {
+					want = append(want, name)
+				}
+			}
+			got, err := s.Match([]byte(ev))
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("event %s: matched %v (%v), reference %v", ev, got, err, want)
+			}
+			valid, err := s.AppendMatchesValid(nil, []byte(ev))
+			if err != nil || !slices.Equal(valid, want) {
+				t.Fatalf("event %s as valid JSON: matched %v (%v), reference %v", ev, valid, err, want)
+			}
+		}
+	}
 }
