@@ -232,6 +232,12 @@ type AWS struct {
 	Endpoint         string `yaml:"endpoint" json:"endpoint"`
 	TranscribeBucket string `yaml:"transcribe_bucket" json:"transcribe_bucket"`
 	BedrockModel     string `yaml:"bedrock_model" json:"bedrock_model"`
+	// EmbeddingModel is the Bedrock embedding model of analysers.embed:
+	// aws (amazon.titan-embed-text-v2:0, cohere.embed-english-v3,
+	// cohere.embed-multilingual-v3); EmbeddingDimensions Titan v2's size
+	// (256, 512 or 1024; 0 is the model's 1024).
+	EmbeddingModel      string `yaml:"embedding_model" json:"embedding_model"`
+	EmbeddingDimensions int    `yaml:"embedding_dimensions" json:"embedding_dimensions"`
 	// AsyncJobs runs Transcribe jobs asynchronously: the state starts the
 	// job and waits by task token with no worker held; the job's
 	// "Transcribe Job State Change" event, delivered to POST
@@ -617,6 +623,11 @@ func (c *Config) Validate() error {
 		default:
 			bad("/analysers/"+pointerToken(task), "unknown provider %q (want local, openai, aws or none)", p)
 		}
+	}
+	switch c.AWS.EmbeddingDimensions {
+	case 0, 256, 512, 1024:
+	default:
+		bad("/aws/embedding_dimensions", "must be 256, 512 or 1024 (Titan Text Embeddings v2), not %d", c.AWS.EmbeddingDimensions)
 	}
 	firstAt := map[string]int{}
 	for i, t := range c.Tenants {

@@ -47,11 +47,16 @@ const pgCommitters = 2
 const maxPGGroup = 32
 
 type pgGroup struct {
-	b    *pgBackend
-	reqs chan *pgCommitReq
-	quit chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	b *pgBackend
+	// ctx is the committers' context, cancelled by stop: a group still
+	// at the server when the backend closes fails like any statement
+	// whose context ended.
+	ctx    context.Context
+	cancel context.CancelFunc
+	reqs   chan *pgCommitReq
+	quit   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
 }
 
 type pgCommitReq struct {
@@ -64,6 +69,7 @@ type pgCommitReq struct {
 
 func newPGGroup(b *pgBackend) *pgGroup {
 	g := &pgGroup{b: b, reqs: make(chan *pgCommitReq, 4*maxPGGroup), quit: make(chan struct{})}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.wg.Add(pgCommitters)
 	for range pgCommitters {
 		go g.committer()
@@ -71,10 +77,14 @@ func newPGGroup(b *pgBackend) *pgGroup {
 	return g
 }
 
-// stop ends the committers once the groups they hold are committed;
-// transitions still waiting fail with errClosed.
+// stop ends the committers (the engine's workers have stopped by then;
+// a group still at the server is cancelled); transitions still waiting
+// fail with errClosed.
 func (g *pgGroup) stop() {
-	g.once.Do(func() { close(g.quit) })
+	g.once.Do(func() {
+		g.cancel()
+		close(g.quit)
+	})
 	g.wg.Wait()
 	for {
 		select {
@@ -132,7 +142,7 @@ func (g *pgGroup) committer() {
 // run commits a group, or each of its transitions on its own when the
 // group fails on a statement.
 func (g *pgGroup) run(group []*pgCommitReq) {
-	ctx := context.Background()
+	ctx := g.ctx
 	if len(group) == 1 {
 		g.solo(ctx, group[0])
 		return
