@@ -98,3 +98,12 @@ func SetVectorScan(e *Engine, tenant, model string, rows int) bool {
 	c.f.ivf.scan = rows
 	return true
 }
+
+// VectorFromSnapshot says whether the engine's copy of the tenant's
+// vectors was read from the stored index.
+func VectorFromSnapshot(e *Engine, tenant, model string) bool {
+	e.vectors.mu.Lock()
+	c := e.vectors.m[[2]string{tenant, model}]
+	e.vectors.mu.Unlock()
+	return c != nil && c.f != nil && c.f.snapshot
+}
