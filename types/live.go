@@ -34,9 +34,9 @@ type LiveStart struct {
 	// Partials asks for partial results (default true).
 	Partials *bool `json:"partials,omitempty"`
 	// PartialStability, as Transcribe Streaming's partial-results
-	// stabilisation: "high" (the default), "medium" or "low" mark words of
-	// partial results Stable once the recogniser settles on them (sooner
-	// at high), and stable words never change, in later partials or the
+	// stabilisation: "high", "medium" or "low" (the default, the most
+	// accurate) mark words of partial results Stable once the recogniser
+	// settles on them (sooner at high), and stable words never change, in later partials or the
 	// final result. "none" leaves every partial word unstable. The local
 	// recogniser decodes each utterance again for its final result, as
 	// batch transcription would, keeping the stable words: with none the

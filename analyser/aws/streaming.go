@@ -109,11 +109,11 @@ func (e *Streaming) Open(ctx context.Context, p realtime.Params, emit func(realt
 		ShowSpeakerLabel:     p.SpeakerLabels,
 	}
 	switch p.Stability {
-	case "", "high":
+	case "high":
 		in.EnablePartialResultsStabilization, in.PartialResultsStability = true, tstypes.PartialResultsStabilityHigh
 	case "medium":
 		in.EnablePartialResultsStabilization, in.PartialResultsStability = true, tstypes.PartialResultsStabilityMedium
-	case "low":
+	case "", "low":
 		in.EnablePartialResultsStabilization, in.PartialResultsStability = true, tstypes.PartialResultsStabilityLow
 	}
 	if e.VocabularyName != "" {
