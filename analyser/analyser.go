@@ -61,11 +61,15 @@ type Spec struct {
 
 // Input is what every analyser receives: the Task state's effective input.
 type Input struct {
-	MediaID string     `json:"media_id"`
-	Tenant  string     `json:"tenant,omitempty"`
-	Key     string     `json:"key,omitempty"`  // object key in the bucket
-	Path    string     `json:"path,omitempty"` // local file to analyse (the engine materialises remote objects)
-	Kind    types.Kind `json:"kind,omitempty"` // set once classify has run
+	MediaID string `json:"media_id"`
+	Tenant  string `json:"tenant,omitempty"`
+	// Execution is the ARN of the execution the run belongs to, when
+	// known: a provider job started for it is told apart from another
+	// execution's by it, and found again by a retried attempt.
+	Execution string     `json:"execution,omitempty"`
+	Key       string     `json:"key,omitempty"`  // object key in the bucket
+	Path      string     `json:"path,omitempty"` // local file to analyse (the engine materialises remote objects)
+	Kind      types.Kind `json:"kind,omitempty"` // set once classify has run
 	// Options are analyser-specific settings (a custom vocabulary, min and
 	// max speakers, …). Unknown keys are errors.
 	Options json.RawMessage `json:"options,omitempty"`

@@ -153,6 +153,7 @@ func TestLiveProviderAWS(t *testing.T) {
 	_, srv := testApp(t, func(c *config.Config) {
 		c.Live.Provider = "aws"
 		c.AWS.Region, c.AWS.Endpoint = "us-east-1", ts.URL
+		c.AWS.LiveVocabulary, c.AWS.LiveVocabularyFilter, c.AWS.LiveVocabularyFilterMethod = "landfall-terms", "no-swearing", "tag"
 	})
 	msgs := liveSession(t, srv.URL, types.LiveStart{Filename: "meeting", SpeakerLabels: true}, toneBursts(1, 1.2, 1.4))
 	if st := msgs[0].Landfall; st.Engine != "aws-transcribe-streaming" || st.Speakers != "engine" {
@@ -174,8 +175,13 @@ func TestLiveProviderAWS(t *testing.T) {
 	if strings.Join(finals, " | ") != "good morning everyone. | the meeting starts now." {
 		t.Fatalf("finals %q", finals)
 	}
-	if h := ts.Requests()[0].Header; h.Get("x-amzn-transcribe-show-speaker-label") != "true" {
+	if h := ts.Requests()[0].Header; h.Get("x-amzn-transcribe-show-speaker-label") != "true" ||
+		h.Get("x-amzn-transcribe-vocabulary-name") != "landfall-terms" ||
+		h.Get("x-amzn-transcribe-vocabulary-filter-name") != "no-swearing" || h.Get("x-amzn-transcribe-vocabulary-filter-method") != "tag" {
 		t.Errorf("request headers %v", h)
+	}
+	if st := msgs[0].Landfall; st.LanguageModel != "en-US+landfall-terms" {
+		t.Errorf("started language model %q, want the vocabulary named", st.LanguageModel)
 	}
 	end := msgs[len(msgs)-1].Landfall
 	lt := liveTranscript(t, srv.URL, end.MediaID)

@@ -26,9 +26,13 @@ import (
 // liveSpeech synthesises the first turns of the speech test dialogue as a
 // 16 kHz mono WAV (once per turn count and test binary) and returns its
 // PCM and script.
+func liveSpeech(t testing.TB, turns int) (pcm []byte, wav, script string) {
+	return liveSpeechTurns(t, 0, turns)
+}
+
 var (
 	liveSpeechMu    sync.Mutex
-	liveSpeechCache = map[int][2]string{}
+	liveSpeechCache = map[[2]int][2]string{}
 )
 
 // dialogueScript is absolute, resolved before any test runs: the app's
@@ -36,11 +40,14 @@ var (
 // working directory.
 var dialogueScript, _ = filepath.Abs("../analyser/local/speech/testdata/dialogue.json")
 
-func liveSpeech(t testing.TB, turns int) (pcm []byte, wav, script string) {
+// liveSpeechTurns synthesises turns [from, to) of the speech test
+// dialogue.
+func liveSpeechTurns(t testing.TB, from, to int) (pcm []byte, wav, script string) {
 	t.Helper()
 	liveSpeechMu.Lock()
 	defer liveSpeechMu.Unlock()
-	if c, ok := liveSpeechCache[turns]; ok {
+	key := [2]int{from, to}
+	if c, ok := liveSpeechCache[key]; ok {
 		b, err := os.ReadFile(c[0])
 		if err == nil {
 			return b[44:], c[0], c[1]
@@ -56,7 +63,7 @@ func liveSpeech(t testing.TB, turns int) (pcm []byte, wav, script string) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
-	d.Turns = d.Turns[:min(turns, len(d.Turns))]
+	d.Turns = d.Turns[min(from, len(d.Turns)):min(to, len(d.Turns))]
 	dir, err := os.MkdirTemp("", "live-speech-")
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +79,7 @@ func liveSpeech(t testing.TB, turns int) (pcm []byte, wav, script string) {
 		lines = append(lines, tr.Text)
 	}
 	script = strings.Join(lines, "\n")
-	liveSpeechCache[turns] = [2]string{wav, script}
+	liveSpeechCache[key] = [2]string{wav, script}
 	b, err = os.ReadFile(wav)
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,8 @@ func liveEngine(ctx context.Context, cfg *config.Config) (realtime.Engine, error
 		if err != nil {
 			return nil, fmt.Errorf("live.provider aws: %w", err)
 		}
+		e.VocabularyName = cfg.AWS.LiveVocabulary
+		e.VocabularyFilterName, e.VocabularyFilterMethod = cfg.AWS.LiveVocabularyFilter, cfg.AWS.LiveVocabularyFilterMethod
 		return e, nil
 	}
 	return nil, fmt.Errorf("live.provider: %q is not available", cfg.Live.Provider)

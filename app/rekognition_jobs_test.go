@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/jpeg"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -221,7 +223,7 @@ func (f *fakeRekognition) waitStarted(t *testing.T, api string) rekJob {
 // moderate tasks are Amazon Rekognition (the loopback fake), run on videos
 // as Rekognition Video jobs completed through the SNS endpoint, whose
 // messages are signed by s.
-func rekognitionJobsApp(t *testing.T, f *fakeRekognition, s *snstest.Signer, heartbeat time.Duration) (*App, *httptest.Server) {
+func rekognitionJobsApp(t *testing.T, f *fakeRekognition, s *snstest.Signer, heartbeat time.Duration, mods ...func(*config.Config)) (*App, *httptest.Server) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "eu-west-1")
@@ -236,6 +238,9 @@ func rekognitionJobsApp(t *testing.T, f *fakeRekognition, s *snstest.Signer, hea
 		c.AWS.JobHeartbeat = config.Duration{Duration: heartbeat}
 		c.AWS.RekognitionSNSTopic = rekTopic
 		c.AWS.RekognitionRoleARN = rekRole
+		for _, mod := range mods {
+			mod(c)
+		}
 	}, Options{SNSFetch: s.Fetch})
 }
 
@@ -259,6 +264,27 @@ func rekNotification(j rekJob, status string) string {
 	b, _ := json.Marshal(map[string]any{"JobId": j.id, "Status": status, "API": api, "JobTag": j.tag, "Message": "",
 		"Timestamp": time.Now().UnixMilli(), "Video": map[string]any{"S3ObjectName": "landfall-staging/x/harbour.mp4", "S3Bucket": "staging"}})
 	return string(b)
+}
+
+// waitRejected waits for a media item to end REJECTED (or SUCCEEDED or
+// FAILED, which the caller's check then refuses).
+func waitRejected(t *testing.T, a *App, id string, within time.Duration) *catalog.Media {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		m, err := a.Catalog.MediaGet(context.Background(), &catalog.MediaGetParams{ID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.Status {
+		case types.StatusRejected, types.StatusSucceeded, types.StatusFailed:
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("media %s still %s after %s", id, m.Status, within)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func twoSlideVideo(t *testing.T, dir string) string {
@@ -288,7 +314,11 @@ func TestAsyncRekognitionVideoJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, srv := rekognitionJobsApp(t, f, s, time.Minute)
+	// The installation's moderation policy rejects alcohol, which the
+	// content moderation job detects in both slides.
+	a, srv := rekognitionJobsApp(t, f, s, time.Minute, func(c *config.Config) {
+		c.Moderation = &config.ModerationPolicy{Reject: []config.ModerationRule{{Label: "Alcohol", MinConfidence: 60}}}
+	})
 	ctx, dir := context.Background(), t.TempDir()
 
 	// The subscription is confirmed by visiting its SubscribeURL.
@@ -354,8 +384,8 @@ func TestAsyncRekognitionVideoJobs(t *testing.T) {
 	if code, out := postSNS(t, srv, s.Notification(rekTopic, rekNotification(mod, "SUCCEEDED"), 1)); code != 200 || out["outcome"] != "resumed" {
 		t.Fatalf("content moderation completion: %d %v", code, out)
 	}
-	m := waitDone(t, a, vid.ID, 2*time.Minute)
-	if m.Status != types.StatusSucceeded {
+	m := waitRejected(t, a, vid.ID, 2*time.Minute)
+	if m.Status != types.StatusRejected || !strings.Contains(m.Cause, "Drinking 66.2 ≥ 60.0 at 4.0s") {
 		t.Fatalf("video: %s %s: %s", m.Status, m.Error, m.Cause)
 	}
 
@@ -393,6 +423,46 @@ func TestAsyncRekognitionVideoJobs(t *testing.T) {
 	if len(first.Moderation) != 1 || first.Moderation[0].Name != "Alcohol" || len(second.Moderation) != 1 ||
 		second.Moderation[0].ParentName != "Alcohol" || second.Moderation[0].TaxonomyLevel != 2 || second.Moderation[0].Timestamp != 4 {
 		t.Errorf("moderation per shot %+v / %+v", first.Moderation, second.Moderation)
+	}
+	// The job analysed no frame of its own: the evidence of each flag is
+	// the original's frame at the detection's time, a JPEG in the bucket
+	// showing the slide of that time (navy "Boats" at 1 s, off-white
+	// "Lighthouse" at 4 s).
+	d := m.Insights.ModerationDecision
+	if d == nil || d.Action != "reject" || len(d.Reasons) != 2 {
+		t.Fatalf("moderation decision %+v", d)
+	}
+	for i, want := range []struct {
+		ms  int64
+		rgb [3]float64
+	}{{1000, [3]float64{0x1E, 0x3A, 0x8A}}, {4000, [3]float64{0xF5, 0xF5, 0xF0}}} {
+		r := d.Reasons[i]
+		if r.TimestampMS != want.ms || r.EvidenceMS == nil || *r.EvidenceMS != want.ms || r.EvidenceMissing != "" ||
+			r.Evidence != fmt.Sprintf("processed/%s/%s/evidence/at-%dms.jpg", vid.TenantID, vid.ID, want.ms) {
+			t.Fatalf("reason %d: %+v", i, r)
+		}
+		b, err := a.Bucket.ReadAll(ctx, r.Evidence)
+		if err != nil {
+			t.Fatalf("evidence %s: %v", r.Evidence, err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("evidence %s is not a JPEG: %v", r.Evidence, err)
+		}
+		// The band above the slide's text is its background.
+		var sum [3]float64
+		bd := img.Bounds()
+		for y := bd.Min.Y; y < bd.Min.Y+bd.Dy()/6; y++ {
+			for x := bd.Min.X; x < bd.Max.X; x++ {
+				cr, cg, cb, _ := img.At(x, y).RGBA()
+				sum[0], sum[1], sum[2] = sum[0]+float64(cr>>8), sum[1]+float64(cg>>8), sum[2]+float64(cb>>8)
+			}
+		}
+		for c := range sum {
+			if got := sum[c] / float64(bd.Dx()*(bd.Dy()/6)); math.Abs(got-want.rgb[c]) > 40 {
+				t.Errorf("evidence at %d ms: channel %d is %.0f, want about %.0f (the slide shown then)", want.ms, c, got, want.rgb[c])
+			}
+		}
 	}
 	found := false
 	for _, l := range m.Insights.Labels {

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/landfall/landfall/analyser"
+	awsprov "github.com/landfall/landfall/analyser/aws"
 	"github.com/landfall/landfall/analyser/openai"
 	"github.com/landfall/landfall/config"
 
@@ -155,7 +156,8 @@ func (e openaiEmbedder) Model() string { return "openai:" + e.model }
 
 // EmbedderFor returns the embedding provider the configuration names
 // (analysers.embed: openai, with openai.base_url and
-// openai.embedding_model), or nil when none is configured.
+// openai.embedding_model; or aws, with aws.embedding_model), or nil when
+// none is configured.
 func EmbedderFor(cfg *config.Config) (search.Embedder, error) {
 	switch p := cfg.Analysers[analyser.TaskEmbed]; p {
 	case "", "none", "local":
@@ -174,8 +176,20 @@ func EmbedderFor(cfg *config.Config) (search.Embedder, error) {
 			return nil, err
 		}
 		return openaiEmbedder{c: c, model: cfg.OpenAI.EmbeddingModel}, nil
+	case "aws":
+		if cfg.AWS.EmbeddingModel == "" {
+			return nil, fmt.Errorf("analysers.embed is aws: set aws.embedding_model (amazon.titan-embed-text-v2:0, cohere.embed-english-v3 or cohere.embed-multilingual-v3)")
+		}
+		if err := awsprov.CheckEmbeddingModel(cfg.AWS.EmbeddingModel); err != nil {
+			return nil, fmt.Errorf("analysers.embed is aws: %w", err)
+		}
+		c, err := awsprov.New(context.Background(), awsprov.Config{Region: cfg.AWS.Region, Profile: cfg.AWS.Profile, Endpoint: cfg.AWS.Endpoint})
+		if err != nil {
+			return nil, err
+		}
+		return &awsprov.Embedder{C: c, ModelID: cfg.AWS.EmbeddingModel, Dimensions: cfg.AWS.EmbeddingDimensions}, nil
 	default:
-		return nil, fmt.Errorf("analysers.embed: %q has no embedding provider (openai is)", p)
+		return nil, fmt.Errorf("analysers.embed: %q has no embedding provider (openai and aws are)", p)
 	}
 }
 

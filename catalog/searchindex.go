@@ -62,6 +62,9 @@ type SearchMatchParams struct {
 	// Any makes the groups alternatives (OR) instead of all required.
 	Any     bool
 	Exclude []SearchAlt
+	// NotIDs leaves out these entries (those a previous call returned;
+	// at most MaxNotIDs).
+	NotIDs  []int64
 	Fields  []string
 	Speaker string
 	Value   string
@@ -72,6 +75,9 @@ type SearchMatchParams struct {
 	Limit   int
 }
 
+// MaxNotIDs bounds SearchMatchParams.NotIDs.
+const MaxNotIDs = 5000
+
 // SearchCandidate is an entry matched by SearchEntriesMatch, with the
 // media's file name, kind and creation time.
 type SearchCandidate struct {
@@ -80,6 +86,10 @@ type SearchCandidate struct {
 	Kind      string
 	CreatedAt time.Time
 	Rank      float64 // higher is better; 0 while the drivers leave ranking to the caller
+	// TimesText is Times as stored (the start and end of each word in
+	// seconds, space-separated), which SearchEntriesMatch returns instead
+	// of Times: a search reads the times of the few words it shows.
+	TimesText string
 }
 
 // SearchIndexReplaceParams replace one media item's entries.
@@ -209,4 +219,29 @@ type VectorIndex interface {
 	SearchVectorsStamp(ctx context.Context, tenantID, model string) (SearchVectorsStamp, error)
 	SearchEntries(ctx context.Context, p *SearchEntriesParams) ([]*SearchCandidate, error)
 	SearchEmbedPending(ctx context.Context, p *SearchEmbedPendingParams) ([]*Media, error)
+}
+
+// SearchVectorIndexPutParams store part Part of a tenant's vector index
+// snapshot for Model (part 0 is the header, written last).
+type SearchVectorIndexPutParams struct {
+	TenantID string
+	Model    string
+	Part     int
+	Data     []byte
+	// Parts, with Part 0, removes the parts from Parts on (those of an
+	// earlier, larger snapshot).
+	Parts int
+}
+
+// MaxVectorIndexPart bounds one part of a vector index snapshot.
+const MaxVectorIndexPart = 64 << 20
+
+// VectorIndexStore keeps a search engine's built vector index per tenant
+// and model as opaque parts (the engine defines their layout), so a
+// restart loads it instead of rebuilding it from every vector. The SQL
+// drivers implement it beside VectorIndex.
+type VectorIndexStore interface {
+	SearchVectorIndexPut(ctx context.Context, p *SearchVectorIndexPutParams) error
+	// SearchVectorIndexGet returns a part, or nil when there is none.
+	SearchVectorIndexGet(ctx context.Context, tenantID, model string, part int) ([]byte, error)
 }

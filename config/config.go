@@ -232,6 +232,12 @@ type AWS struct {
 	Endpoint         string `yaml:"endpoint" json:"endpoint"`
 	TranscribeBucket string `yaml:"transcribe_bucket" json:"transcribe_bucket"`
 	BedrockModel     string `yaml:"bedrock_model" json:"bedrock_model"`
+	// EmbeddingModel is the Bedrock embedding model of analysers.embed:
+	// aws (amazon.titan-embed-text-v2:0, cohere.embed-english-v3,
+	// cohere.embed-multilingual-v3); EmbeddingDimensions Titan v2's size
+	// (256, 512 or 1024; 0 is the model's 1024).
+	EmbeddingModel      string `yaml:"embedding_model" json:"embedding_model"`
+	EmbeddingDimensions int    `yaml:"embedding_dimensions" json:"embedding_dimensions"`
 	// AsyncJobs runs Transcribe jobs asynchronously: the state starts the
 	// job and waits by task token with no worker held; the job's
 	// "Transcribe Job State Change" event, delivered to POST
@@ -242,6 +248,14 @@ type AWS struct {
 	// completion arriving; past it the item fails with Transcribe.JobLost
 	// or Rekognition.JobLost (default 2h).
 	JobHeartbeat Duration `yaml:"job_heartbeat" json:"job_heartbeat"`
+	// LiveVocabulary names a custom vocabulary created in Amazon
+	// Transcribe that every live session of live.provider aws uses
+	// (Transcribe Streaming takes no inline words). LiveVocabularyFilter
+	// names a vocabulary filter created there, applied by
+	// LiveVocabularyFilterMethod: mask (the default), remove or tag.
+	LiveVocabulary             string `yaml:"live_vocabulary" json:"live_vocabulary"`
+	LiveVocabularyFilter       string `yaml:"live_vocabulary_filter" json:"live_vocabulary_filter"`
+	LiveVocabularyFilterMethod string `yaml:"live_vocabulary_filter_method" json:"live_vocabulary_filter_method"`
 	// RekognitionSNSTopic is the SNS topic ARN Rekognition Video publishes
 	// its jobs' completion to, and RekognitionRoleARN the role it
 	// publishes as. With both and async_jobs, a video's labels and
@@ -551,8 +565,10 @@ const MaxWorkers = 1024
 // Validate checks values that decoding cannot. Every problem is reported,
 // each an errcode.Invalid error naming its place as a JSON pointer.
 var (
-	regionPattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
+	// transcribeNamePattern is a Transcribe vocabulary or filter name.
+	transcribeNamePattern = regexp.MustCompile(`^[0-9A-Za-z._-]{1,200}$`)
+	accountPattern        = regexp.MustCompile(`^[0-9]{12}$`)
 	// connectionNamePattern is EventBridge's connection name.
 	connectionNamePattern = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,64}$`)
 )
@@ -617,6 +633,11 @@ func (c *Config) Validate() error {
 		default:
 			bad("/analysers/"+pointerToken(task), "unknown provider %q (want local, openai, aws or none)", p)
 		}
+	}
+	switch c.AWS.EmbeddingDimensions {
+	case 0, 256, 512, 1024:
+	default:
+		bad("/aws/embedding_dimensions", "must be 256, 512 or 1024 (Titan Text Embeddings v2), not %d", c.AWS.EmbeddingDimensions)
 	}
 	firstAt := map[string]int{}
 	for i, t := range c.Tenants {
@@ -693,6 +714,20 @@ func (c *Config) Validate() error {
 		}
 	default:
 		bad("/live/provider", "unknown provider %q (want local, openai or aws)", c.Live.Provider)
+	}
+	for _, v := range []struct{ path, name string }{{"/aws/live_vocabulary", c.AWS.LiveVocabulary}, {"/aws/live_vocabulary_filter", c.AWS.LiveVocabularyFilter}} {
+		if v.name != "" && !transcribeNamePattern.MatchString(v.name) {
+			bad(v.path, "%q is not a Transcribe resource name (1 to 200 letters, digits, '.', '_' and '-')", v.name)
+		}
+	}
+	switch c.AWS.LiveVocabularyFilterMethod {
+	case "":
+	case "mask", "remove", "tag":
+		if c.AWS.LiveVocabularyFilter == "" {
+			bad("/aws/live_vocabulary_filter_method", "set without aws.live_vocabulary_filter")
+		}
+	default:
+		bad("/aws/live_vocabulary_filter_method", "unknown method %q (want mask, remove or tag)", c.AWS.LiveVocabularyFilterMethod)
 	}
 	if r := c.StepFunctions.Region; r != "" && !regionPattern.MatchString(r) {
 		bad("/step_functions/region", "%q is not a region name (lowercase letters, digits and dashes, e.g. eu-west-1)", r)

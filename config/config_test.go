@@ -66,6 +66,10 @@ func TestParseRejects(t *testing.T) {
 		{"log:\n  sample: 1.5\n", "/log/sample: must be between 0 and 1, not 1.5"},
 		{"otlp:\n  sample_ratio: -0.1\n", "/otlp/sample_ratio: must be between 0 and 1, not -0.1"},
 		{"tenants:\n  - vocabulary: [a]\n", "/tenants/0/id: required"},
+		{"aws:\n  live_vocabulary: my terms\n", `/aws/live_vocabulary: "my terms" is not a Transcribe resource name`},
+		{"aws:\n  live_vocabulary_filter: a/b\n", `/aws/live_vocabulary_filter: "a/b" is not a Transcribe resource name`},
+		{"aws:\n  live_vocabulary_filter_method: remove\n", "/aws/live_vocabulary_filter_method: set without aws.live_vocabulary_filter"},
+		{"aws:\n  live_vocabulary_filter: f\n  live_vocabulary_filter_method: hide\n", `/aws/live_vocabulary_filter_method: unknown method "hide" (want mask, remove or tag)`},
 		{"tenants:\n  - id: Acme\n", `/tenants/0/id: tenant id "Acme": want a-z, 0-9`},
 		{"tenants:\n  - id: acme\n  - id: beta\n  - id: acme\n", `/tenants/2/id: tenant "acme" is already configured at /tenants/0`},
 	} {

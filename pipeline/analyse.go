@@ -90,7 +90,7 @@ func (t *Tasks) prepare(ctx context.Context, c Call, task string, in *TaskInput)
 	if r.src, err = localMedia(ctx, s, k, in.Media.Size, r.dir); err != nil {
 		return nil, err
 	}
-	r.in = &analyser.Input{MediaID: id, Tenant: s.Tenant, Key: k.String(), Path: r.src,
+	r.in = &analyser.Input{MediaID: id, Tenant: s.Tenant, Execution: c.ExecutionARN, Key: k.String(), Path: r.src,
 		Options: in.Options, Results: map[string]json.RawMessage{}}
 	if len(in.Classify) > 0 {
 		var cl struct {

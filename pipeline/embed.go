@@ -29,7 +29,7 @@ func (t *Tasks) Embed(ctx context.Context, c Call) (json.RawMessage, error) {
 	}
 	if t.opt.Embedder == nil {
 		return json.Marshal(map[string]any{"media_id": in.Media.ID, "embedded": 0,
-			"skipped": "no embedding provider is configured (analysers.embed: openai, with openai.embedding_model)"})
+			"skipped": "no embedding provider is configured (analysers.embed: openai, with openai.embedding_model; or aws, with aws.embedding_model)"})
 	}
 	n, tokens, err := s.Catalog.Embed(ctx, t.opt.Embedder, in.Media.ID)
 	if tokens > 0 {

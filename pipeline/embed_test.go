@@ -6,6 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	awsprov "github.com/landfall/landfall/analyser/aws"
+	"github.com/landfall/landfall/analyser/aws/bedrocktest"
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/search"
 	"github.com/landfall/landfall/catalog/search/searchtest"
@@ -95,5 +100,60 @@ func TestPublishedReviewKeepsTranscriptInIndex(t *testing.T) {
 	res, err := search.New(b.cat.(catalog.SearchIndex), search.Options{}).Search(b.ctx, &search.Params{TenantID: "a", Query: "zanzibar"})
 	if err != nil || len(res.Groups) != 1 || res.Groups[0].Hits[0].Start != 1 {
 		t.Fatalf("after review: %+v %v", res, err)
+	}
+}
+
+// The Embed state computes the item's vectors with Amazon Bedrock (Cohere
+// Embed through signed InvokeModel calls to a loopback Bedrock runtime),
+// records its tokens under the aws provider, and a search embeds its
+// query as a query and finds the item by meaning.
+func TestEmbedTaskBedrock(t *testing.T) {
+	b := setup(t)
+	srv := bedrocktest.New()
+	defer srv.Close()
+	ac := awssdk.Config{Region: bedrocktest.Region, Credentials: credentials.NewStaticCredentialsProvider(bedrocktest.AccessKey, bedrocktest.SecretKey, ""), RetryMaxAttempts: 1}
+	c, err := awsprov.New(b.ctx, awsprov.Config{Endpoint: srv.URL, AWS: &ac})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb := &awsprov.Embedder{C: c, ModelID: "cohere.embed-english-v3"}
+	m := *b.a
+	m.Summary = "The physician explained the new clinic."
+	idx := b.cat.(catalog.SearchIndex)
+	if err := idx.SearchIndexReplace(b.ctx, &catalog.SearchIndexReplaceParams{TenantID: "a", MediaID: b.a.ID,
+		Entries: search.Entries(&m, nil), Version: search.IndexVersion}); err != nil {
+		t.Fatal(err)
+	}
+	b.tasks.opt.Embedder = emb
+	out, err := b.call(t, b.tasks.Embed, "a", map[string]any{"media": ref(b.a)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Embedded int    `json:"embedded"`
+		Model    string `json:"model"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil || res.Embedded != 1 || res.Model != "aws:cohere.embed-english-v3" {
+		t.Fatalf("embed: %s %v", out, err)
+	}
+	if r := srv.Requests(); len(r) != 1 || r[0].Body["input_type"] != "search_document" {
+		t.Fatalf("requests: %+v", r)
+	}
+	rep, err := b.cat.UsageTotals(b.ctx, &catalog.UsageTotalsParams{TenantID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := json.Marshal(rep); !strings.Contains(string(raw), "analyser.embed.aws") {
+		t.Fatalf("usage ledger has no Bedrock embedding entry: %s", raw)
+	}
+	found, err := search.New(idx, search.Options{Embedder: emb}).Search(b.ctx, &search.Params{TenantID: "a", Query: "doctor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found.Vectors || len(found.Groups) != 1 || found.Groups[0].Hits[0].Match != search.MatchVector {
+		t.Fatalf("doctor by meaning: %+v", found)
+	}
+	if r := srv.Requests(); r[len(r)-1].Body["input_type"] != "search_query" {
+		t.Fatalf("query embedded as %v", r[len(r)-1].Body["input_type"])
 	}
 }

@@ -59,7 +59,7 @@ func (t *Tasks) Persist(ctx context.Context, c Call) (json.RawMessage, error) {
 	}
 	if vision != nil {
 		ins.Vision = vision
-		dec, err := t.moderationDecision(ctx, s, m.ID, vision)
+		dec, err := t.moderationDecision(ctx, s, m, vision)
 		if err != nil {
 			return nil, err
 		}

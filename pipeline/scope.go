@@ -116,6 +116,15 @@ func (b *TenantBucket) Download(ctx context.Context, key string, w io.Writer) er
 	return b.b.Download(ctx, key, w, nil)
 }
 
+// NewRangeReader reads length bytes of an object from offset (to its
+// end when length < 0).
+func (b *TenantBucket) NewRangeReader(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if _, err := b.Key(key); err != nil {
+		return nil, err
+	}
+	return b.b.NewRangeReader(ctx, key, offset, length, nil)
+}
+
 // WriteAll writes a whole (small) object.
 func (b *TenantBucket) WriteAll(ctx context.Context, k Key, p []byte, opts *blob.WriterOptions) error {
 	if _, err := b.Key(k.String()); err != nil {

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -244,9 +246,14 @@ const ErrModerationRejected errcode.Code = "Moderation.Rejected"
 
 // moderationDecision applies the tenant's moderation policy to the flags
 // of every frame: reject rules first, then review rules. The frames that
-// triggered a rule are copied to processed/<tenant>/<media id>/evidence/.
+// triggered a rule are kept under processed/<tenant>/<media id>/evidence/:
+// the analysed frame when the provider analysed one (the vision worker's
+// frames), else the frame of the original at the flag's time (Rekognition
+// Video jobs and Rekognition on keyframes keep none of their own). A
+// frame that cannot be taken is recorded with why (EvidenceMissing); a
+// failure to read the original fails with Provider.Transient, retried.
 // Without a policy every item passes (nil when nothing was moderated).
-func (t *Tasks) moderationDecision(ctx context.Context, s *Scope, mediaID string, v *types.Vision) (*types.ModerationDecision, error) {
+func (t *Tasks) moderationDecision(ctx context.Context, s *Scope, m *Media, v *types.Vision) (*types.ModerationDecision, error) {
 	pol, name := t.cfg.ModerationPolicyFor(s.Tenant)
 	d := &types.ModerationDecision{Action: "pass", Policy: name}
 	if pol == nil {
@@ -255,27 +262,63 @@ func (t *Tasks) moderationDecision(ctx context.Context, s *Scope, mediaID string
 	match := func(r config.ModerationRule, m types.Moderation) bool {
 		return (r.Label == "*" || strings.EqualFold(r.Label, m.Name) || strings.EqualFold(r.Label, m.ParentName)) && m.Confidence >= r.MinConfidence
 	}
-	kept := map[string]string{}
+	type kept struct {
+		key, missing string
+	}
+	copied := map[string]string{}
+	taken := map[int64]kept{}
 	for _, rule := range []struct {
 		name  string
 		rules []config.ModerationRule
 	}{{"reject", pol.Reject}, {"review", pol.Review}} {
 		for _, sh := range v.Shots {
-			for _, m := range sh.Moderation {
+			for _, mod := range sh.Moderation {
 				for _, r := range rule.rules {
-					if !match(r, m) {
+					if !match(r, mod) {
 						continue
 					}
-					ev := types.ModerationEvidence{Rule: rule.name, Label: m.Name, Confidence: m.Confidence, Threshold: r.MinConfidence, TimestampMS: sh.TimestampMS}
+					ev := types.ModerationEvidence{Rule: rule.name, Label: mod.Name, Confidence: mod.Confidence, Threshold: r.MinConfidence, TimestampMS: sh.TimestampMS}
 					if sh.Frame != "" {
-						if k, ok := kept[sh.Frame]; ok {
-							ev.Evidence = k
-						} else {
-							k, err := keepEvidence(ctx, s, mediaID, sh.Frame)
-							if err != nil {
+						k, ok := copied[sh.Frame]
+						if !ok {
+							var err error
+							if k, err = keepEvidence(ctx, s, m.ID, sh.Frame); err != nil {
 								return nil, err
 							}
-							kept[sh.Frame], ev.Evidence = k, k
+							copied[sh.Frame] = k
+						}
+						ev.Evidence, ev.EvidenceMS = k, ptr(sh.TimestampMS)
+					} else {
+						// The flag's own time (a Rekognition Video
+						// detection's), else the shot's.
+						ms := sh.TimestampMS
+						if mod.Timestamp > 0 {
+							ms = int64(math.Round(mod.Timestamp * 1000))
+						}
+						ev.TimestampMS = ms
+						got, ok := taken[ms]
+						if !ok {
+							if len(taken) >= MaxEvidenceFrames {
+								got.missing = fmt.Sprintf("no frame taken: the frames of the first %d flagged times are kept", MaxEvidenceFrames)
+							} else {
+								k, err := t.originalFrame(ctx, s, m, ms)
+								var miss *evidenceMissing
+								switch {
+								case errors.As(err, &miss):
+									got.missing = miss.why
+									t.log.Warn("moderation evidence missing", "media_id", m.ID, "tenant", s.Tenant, "ms", ms, "why", miss.why)
+								case err != nil:
+									return nil, err
+								default:
+									got.key = k
+								}
+							}
+							taken[ms] = got
+						}
+						if got.key != "" {
+							ev.Evidence, ev.EvidenceMS = got.key, ptr(ms)
+						} else {
+							ev.EvidenceMissing = got.missing
 						}
 					}
 					d.Reasons = append(d.Reasons, ev)
@@ -289,6 +332,8 @@ func (t *Tasks) moderationDecision(ctx context.Context, s *Scope, mediaID string
 	}
 	return d, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // keepEvidence copies an analysed frame to processed/<tenant>/<media
 // id>/evidence/, where it outlives the work folder.

@@ -52,7 +52,7 @@ func TestModerationPolicy(t *testing.T) {
 	} {
 		b.tasks.cfg.Moderation = c.pol
 		b.tasks.cfg.Tenants = []config.Tenant{{ID: "a", Moderation: c.tenant}}
-		d, err := b.tasks.moderationDecision(b.ctx, s, id, v)
+		d, err := b.tasks.moderationDecision(b.ctx, s, &Media{ID: id, Tenant: "a", Key: b.a.BucketKey}, v)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -79,7 +79,7 @@ func TestModerationPolicy(t *testing.T) {
 	bad := &types.Vision{Shots: []types.VisionShot{{Frame: "work/a/" + b.b.ID + "/vision/frame-0000.jpg", Moderation: []types.Moderation{{Name: "X", Confidence: 99}}}}}
 	b.tasks.cfg.Tenants = nil
 	b.tasks.cfg.Moderation = &config.ModerationPolicy{Review: []config.ModerationRule{{Label: "*"}}}
-	if _, err := b.tasks.moderationDecision(b.ctx, s, id, bad); errcode.Of(err) != errcode.ForbiddenReference {
+	if _, err := b.tasks.moderationDecision(b.ctx, s, &Media{ID: id, Tenant: "a", Key: b.a.BucketKey}, bad); errcode.Of(err) != errcode.ForbiddenReference {
 		t.Errorf("another item's frame: %v", err)
 	}
 }

@@ -144,7 +144,11 @@ type field struct {
 	path   int32
 	vs, ve int32 // buf[vs:ve] is the value key: tag byte + payload
 	num    float64
-	numOK  bool  // num holds the value of a number usable in numeric ranges
+	numOK  bool // num holds the value of a number usable in numeric ranges
+	// isNum: the value is a number, and buf[vs:ve] holds tagText and its
+	// literal, which is its key only when no double holds the literal
+	// (see numberIn)
+	isNum  bool
 	ms, me int32 // mem[ms:me] is the field's array membership
 }
 
@@ -384,21 +388,27 @@ func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
 			} else {
 				f.buf = append(f.buf, d[i+1:end-1]...)
 			}
-			f.leaf(n, vs, 0, false)
+			f.leaf(n, vs, 0, false, false)
 		}
 		return end, nil
 	case c == '-' || (c >= '0' && c <= '9'):
-		end, ok := scanNumber(d, i)
+		if n.id < 0 {
+			end, ok := scanNumber(d, i)
+			if !ok {
+				return end, f.err(end, "malformed number")
+			}
+			return end, nil
+		}
+		end, ok, num, numOK := scanReadNumber(d, i)
 		if !ok {
 			return end, f.err(end, "malformed number")
 		}
-		if n.id >= 0 {
-			vs := len(f.buf)
-			var num float64
-			var numOK bool
-			f.buf, num, numOK = appendNumberKey(f.buf, d[i:end])
-			f.leaf(n, vs, num, numOK)
-		}
+		// the literal stands in for the key until a lookup needs the key
+		// (numberIn)
+		vs := len(f.buf)
+		f.buf = append(f.buf, tagText)
+		f.buf = append(f.buf, d[i:end]...)
+		f.leaf(n, vs, num, numOK, true)
 		return end, nil
 	default:
 		var tag byte
@@ -419,13 +429,13 @@ func (f *flattener) value(i int, n *pathNode, depth int) (int, error) {
 		if n.id >= 0 {
 			vs := len(f.buf)
 			f.buf = append(f.buf, tag)
-			f.leaf(n, vs, 0, false)
+			f.leaf(n, vs, 0, false, false)
 		}
 		return i + len(lit), nil
 	}
 }
 
-func (f *flattener) leaf(n *pathNode, vs int, num float64, numOK bool) {
+func (f *flattener) leaf(n *pathNode, vs int, num float64, numOK, isNum bool) {
 	if f.trusted {
 		f.got(n)
 	}
@@ -433,7 +443,7 @@ func (f *flattener) leaf(n *pathNode, vs int, num float64, numOK bool) {
 	f.mem = append(f.mem, f.stack...)
 	f.fields = append(f.fields, field{
 		path: n.id, vs: int32(vs), ve: int32(len(f.buf)),
-		num: num, numOK: numOK,
+		num: num, numOK: numOK, isNum: isNum,
 		ms: int32(ms), me: int32(len(f.mem)),
 	})
 }

@@ -62,6 +62,7 @@ type valueMatcher struct {
 	nums       []*otherMatcher   // numeric ranges
 	numIdx     *numIndex         // nums indexed, when there are many
 	needFold   bool
+	exactNums  bool // exact holds the key of a number
 }
 
 type ipKey struct {
@@ -133,6 +134,9 @@ func (vm *valueMatcher) add(m *matcher, next *state) {
 			vm.exact = map[string]targets{}
 		}
 		vm.exact[m.key] = vm.exact[m.key].add(next)
+		if m.key[0] == tagNumber || m.key[0] == tagText {
+			vm.exactNums = true
+		}
 	case mFold:
 		if vm.fold == nil {
 			vm.fold = map[string]targets{}
@@ -333,6 +337,7 @@ type matchCtx struct {
 	start    []int32
 	count    []int32
 	present  []int32 // paths present in the event
+	sorted   []field // the other buffer of byPath's counting sort
 	outer    []int32 // per path: the array every field of the path sits in first, or -1
 	outerGen []uint32
 	gen      uint32
@@ -378,28 +383,14 @@ func (m *machine) match(event []byte, trusted bool) ([]int32, *matchCtx, error) 
 		clear(c.seen)
 		c.seenGen = 1
 	}
-	fs := c.fl.fields
-	if len(fs) > 0 || len(m.root.absent) > 0 || len(m.root.rules) > 0 {
-		slices.SortStableFunc(fs, func(a, b field) int { return int(a.path) - int(b.path) })
+	if len(c.fl.fields) > 0 || len(m.root.absent) > 0 || len(m.root.rules) > 0 {
 		c.gen++
 		if c.gen == 0 {
 			clear(c.stamp)
 			clear(c.outerGen)
 			c.gen = 1
 		}
-		c.present = c.present[:0]
-		for i := 0; i < len(fs); {
-			j := i + 1
-			for j < len(fs) && fs[j].path == fs[i].path {
-				j++
-			}
-			p := fs[i].path
-			c.stamp[p] = c.gen
-			c.start[p] = int32(i)
-			c.count[p] = int32(j - i)
-			c.present = append(c.present, p)
-			i = j
-		}
+		c.byPath()
 		c.msf = c.msf[:0]
 		c.budget = MaxMatchSteps
 		if c.visitGen++; c.visitGen == 0 {
@@ -414,6 +405,54 @@ func (m *machine) match(event []byte, trusted bool) ([]int32, *matchCtx, error) 
 	}
 	slices.Sort(c.out)
 	return c.out, c, nil
+}
+
+// byPath orders the event's fields by path, keeping document order
+// within a path, and sets stamp, start and count for each path present.
+func (c *matchCtx) byPath() {
+	fs := c.fl.fields
+	c.present = c.present[:0]
+	if len(fs) >= 8 && len(c.count) <= 4*len(fs) {
+		// counting sort: linear where comparison sorts of interleaved
+		// paths (x, y, z, x, y, z…) are not
+		clear(c.count)
+		for i := range fs {
+			c.count[fs[i].path]++
+		}
+		pos := int32(0)
+		for p, n := range c.count {
+			if n > 0 {
+				c.stamp[p] = c.gen
+				c.start[p] = pos
+				c.present = append(c.present, int32(p))
+				pos += n
+			}
+		}
+		sorted := slices.Grow(c.sorted[:0], len(fs))[:len(fs)]
+		for i := range fs {
+			p := fs[i].path
+			sorted[c.start[p]] = fs[i]
+			c.start[p]++
+		}
+		for _, p := range c.present {
+			c.start[p] -= c.count[p]
+		}
+		c.sorted, c.fl.fields = fs[:0], sorted
+		return
+	}
+	slices.SortStableFunc(fs, func(a, b field) int { return int(a.path) - int(b.path) })
+	for i := 0; i < len(fs); {
+		j := i + 1
+		for j < len(fs) && fs[j].path == fs[i].path {
+			j++
+		}
+		p := fs[i].path
+		c.stamp[p] = c.gen
+		c.start[p] = int32(i)
+		c.count[p] = int32(j - i)
+		c.present = append(c.present, p)
+		i = j
+	}
 }
 
 func (m *machine) release(c *matchCtx) {
@@ -612,7 +651,13 @@ func (c *matchCtx) narrow(p int32, fs []field, a, b int) []field {
 func (c *matchCtx) collect(vm *valueMatcher, f *field) {
 	key := c.fl.buf[f.vs:f.ve]
 	if vm.exact != nil {
-		if t, ok := vm.exact[bstr(key)]; ok {
+		if f.isNum {
+			if vm.exactNums {
+				if t, ok := numberIn(vm.exact, key, f); ok {
+					c.nexts = append(c.nexts, t...)
+				}
+			}
+		} else if t, ok := vm.exact[bstr(key)]; ok {
 			c.nexts = append(c.nexts, t...)
 		}
 	}
@@ -709,6 +754,10 @@ func (c *matchCtx) accepts(m *matcher, f *field, key []byte) bool {
 		a, v4, ok := parseIP(bstr(key[1:]))
 		return ok && m.ip.contains(a, v4)
 	case mButValues:
+		if f.isNum {
+			_, in := numberIn(m.set, key, f)
+			return !in
+		}
 		return !m.set[bstr(key)]
 	case mButPrefix, mButSuffix:
 		if !isStr {

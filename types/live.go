@@ -37,9 +37,10 @@ type LiveStart struct {
 	// stabilisation: "high" (the default), "medium" or "low" mark words of
 	// partial results Stable once the recogniser settles on them (sooner
 	// at high), and stable words never change, in later partials or the
-	// final result. "none" leaves every partial word unstable and decodes
-	// each utterance again for its final result: more accurate, at twice
-	// the CPU.
+	// final result. "none" leaves every partial word unstable. The local
+	// recogniser decodes each utterance again for its final result, as
+	// batch transcription would, keeping the stable words: with none the
+	// whole final result is the new decoding.
 	PartialStability string `json:"partial_stability,omitempty"`
 	// Pause is the silence, in seconds, that ends an utterance and sends
 	// its final result (default 0.5, 0.2–3).

@@ -47,13 +47,19 @@ type ModerationDecision struct {
 	Reasons []ModerationEvidence `json:"reasons,omitempty"`
 }
 
-// ModerationEvidence is one flag that triggered a policy rule, and the
-// frame (copied under processed/<tenant>/<media id>/evidence/) that shows it.
+// ModerationEvidence is one flag that triggered a policy rule (at
+// TimestampMS: the flag's own time, else its frame's), and the frame kept
+// under processed/<tenant>/<media id>/evidence/ that shows it: the
+// analysed frame, or the original's frame at the flag's time when the
+// provider analysed none of its own. EvidenceMS is the kept frame's time
+// in the media; EvidenceMissing says why no frame could be kept.
 type ModerationEvidence struct {
-	Rule        string  `json:"rule"` // "review" or "reject"
-	Label       string  `json:"label"`
-	Confidence  float64 `json:"confidence"`
-	Threshold   float64 `json:"threshold"`
-	TimestampMS int64   `json:"timestamp_ms"`
-	Evidence    string  `json:"evidence,omitempty"` // bucket key of the kept frame
+	Rule            string  `json:"rule"` // "review" or "reject"
+	Label           string  `json:"label"`
+	Confidence      float64 `json:"confidence"`
+	Threshold       float64 `json:"threshold"`
+	TimestampMS     int64   `json:"timestamp_ms"`
+	Evidence        string  `json:"evidence,omitempty"` // bucket key of the kept frame
+	EvidenceMS      *int64  `json:"evidence_ms,omitempty"`
+	EvidenceMissing string  `json:"evidence_missing,omitempty"`
 }

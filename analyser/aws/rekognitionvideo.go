@@ -66,9 +66,10 @@ type videoJob struct {
 }
 
 // prepareVideoJob stages the video and derives the job's request token
-// from the task, the media and the options, so a retried attempt gets the
-// job the first one started (Rekognition returns the same JobId for the
-// same ClientRequestToken).
+// from the task, the execution, the media and the options, so a retried
+// attempt gets the job the first one started (Rekognition returns the same
+// JobId for the same ClientRequestToken) while another execution of the
+// same media starts its own.
 func (c *Clients) prepareVideoJob(ctx context.Context, s analyser.Spec, in *analyser.Input) (*videoJob, error) {
 	o, err := visionOptions(s, in.Options)
 	if err != nil {
@@ -85,7 +86,7 @@ func (c *Clients) prepareVideoJob(ctx context.Context, s analyser.Spec, in *anal
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%g", s.Task, in.MediaID, in.Key, bucket+"/"+key, o.MinConfidence)))
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%s\x00%g", s.Task, in.Execution, in.MediaID, in.Key, bucket+"/"+key, o.MinConfidence)))
 	return &videoJob{
 		video:   &rtypes.Video{S3Object: &rtypes.S3Object{Bucket: awssdk.String(bucket), Name: awssdk.String(key)}},
 		channel: &rtypes.NotificationChannel{SNSTopicArn: awssdk.String(c.cfg.RekognitionTopic), RoleArn: awssdk.String(c.cfg.RekognitionRole)},

@@ -82,6 +82,7 @@ func TestVideoJobStartIsIdempotent(t *testing.T) {
 	}
 	l := Labeller{C: f.jobClients(t)}
 	in := videoInput(t)
+	in.Execution = "arn:aws:states:eu-west-1:111122223333:execution:landfall-media:first"
 	id, done, err := l.StartJob(context.Background(), nil, in)
 	if err != nil || id != "job-1" || done {
 		t.Fatalf("%s %v %v", id, done, err)
@@ -92,6 +93,12 @@ func TestVideoJobStartIsIdempotent(t *testing.T) {
 	}
 	if len(tokens) != 2 || tokens[0] != tokens[1] || len(tokens[0]) > 64 {
 		t.Fatalf("tokens %v", tokens)
+	}
+	// Another execution of the same media starts its own job.
+	other := *in
+	other.Execution = "arn:aws:states:eu-west-1:111122223333:execution:landfall-media:again"
+	if _, _, err := l.StartJob(context.Background(), nil, &other); err != nil || tokens[2] == tokens[0] {
+		t.Fatalf("another execution: %v, tokens %v", err, tokens)
 	}
 	in.Kind = types.KindImage
 	if _, _, err := l.StartJob(context.Background(), nil, in); errcode.Of(err) != errcode.Invalid {

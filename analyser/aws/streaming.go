@@ -34,12 +34,18 @@ const StreamingEngineID = "aws-transcribe-streaming"
 //
 // Custom vocabulary cannot travel with a stream: Transcribe takes the
 // name of one created beforehand (VocabularyName); the session's own
-// words are not sent.
+// words are not sent. A vocabulary filter created beforehand
+// (VocabularyFilterName) masks, removes or tags the words it lists.
 type Streaming struct {
 	Client *transcribestreaming.Client
 	// VocabularyName is a custom vocabulary created in Transcribe, used
 	// by every stream ("" for none).
 	VocabularyName string
+	// VocabularyFilterName is a vocabulary filter created in Transcribe,
+	// used by every stream ("" for none), applied by
+	// VocabularyFilterMethod: "mask" (the default), "remove" or "tag".
+	VocabularyFilterName   string
+	VocabularyFilterMethod string
 }
 
 var _ realtime.Engine = (*Streaming)(nil)
@@ -112,6 +118,13 @@ func (e *Streaming) Open(ctx context.Context, p realtime.Params, emit func(realt
 	}
 	if e.VocabularyName != "" {
 		in.VocabularyName = awssdk.String(e.VocabularyName)
+	}
+	if e.VocabularyFilterName != "" {
+		in.VocabularyFilterName = awssdk.String(e.VocabularyFilterName)
+		in.VocabularyFilterMethod = tstypes.VocabularyFilterMethodMask
+		if e.VocabularyFilterMethod != "" {
+			in.VocabularyFilterMethod = tstypes.VocabularyFilterMethod(e.VocabularyFilterMethod)
+		}
 	}
 	// The stream outlives the request that opened it; Close ends it.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

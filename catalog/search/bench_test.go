@@ -362,12 +362,48 @@ func benchSearch(b *testing.B, segments int) {
 								b.Fatal(err)
 							}
 							b.ReportMetric(rec, "recall@10")
+							b.ReportMetric(restartLoad(b, fx, c.opt).Seconds(), "vec-restart-s")
 						}
 					}
 				})
 			}
 		})
 	}
+}
+
+// restartLoad waits until the engine's built vector index is stored
+// (in the background after a build) and returns how long a new engine,
+// as after a restart, takes to read it back.
+func restartLoad(b *testing.B, fx *benchFixture, opt search.Options) time.Duration {
+	ctx := context.Background()
+	vs := fx.st.(catalog.VectorIndexStore)
+	for deadline := time.Now().Add(20 * time.Minute); ; time.Sleep(time.Second) {
+		h, err := vs.SearchVectorIndexGet(ctx, "acme", opt.Embedder.Model(), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if h != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the vector index was not stored")
+		}
+	}
+	eng := search.New(fx.st.(catalog.SearchIndex), opt)
+	start := time.Now()
+	for {
+		res, err := eng.Search(ctx, &search.Params{TenantID: "acme", Query: fx.queries[0]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Vectors {
+			break
+		}
+	}
+	if !search.VectorFromSnapshot(eng, "acme", opt.Embedder.Model()) {
+		b.Log("the restarted engine rebuilt the index rather than reading it")
+	}
+	return time.Since(start)
 }
 
 // cpuTime is the process's CPU time (user and system): on a machine

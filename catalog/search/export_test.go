@@ -85,3 +85,25 @@ func VectorRecall(ctx context.Context, e *Engine, tenant string, queries []strin
 	}
 	return recallAt(&exact, c.f, qv, k), nil
 }
+
+// SetVectorScan sets the rows a query of the engine's approximate index
+// reads (0: the default).
+func SetVectorScan(e *Engine, tenant, model string, rows int) bool {
+	e.vectors.mu.Lock()
+	c := e.vectors.m[[2]string{tenant, model}]
+	e.vectors.mu.Unlock()
+	if c == nil || c.f == nil || c.f.ivf == nil {
+		return false
+	}
+	c.f.ivf.scan = rows
+	return true
+}
+
+// VectorFromSnapshot says whether the engine's copy of the tenant's
+// vectors was read from the stored index.
+func VectorFromSnapshot(e *Engine, tenant, model string) bool {
+	e.vectors.mu.Lock()
+	c := e.vectors.m[[2]string{tenant, model}]
+	e.vectors.mu.Unlock()
+	return c != nil && c.f != nil && c.f.snapshot
+}

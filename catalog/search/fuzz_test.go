@@ -1,6 +1,7 @@
 package search
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,22 @@ func FuzzScore(f *testing.F) {
 		h := score(c, groups, strict)
 		if h == nil {
 			return
+		}
+		// The times as stored give the same moment as decoded.
+		var text []string
+		for _, x := range times {
+			text = append(text, strconv.FormatFloat(x, 'f', 3, 64))
+		}
+		ct := *c
+		ct.Times, ct.TimesText = nil, strings.Join(text, " ")
+		if ht := score(&ct, groups, strict); ht == nil || ht.Start != h.Start || ht.End != h.End {
+			t.Fatalf("%q in %q: times as text give %+v, decoded %+v", q, body, ht, h)
+		}
+		h.finish()
+		for _, w := range strings.Fields(body) {
+			if n := normWord(w); n != strings.Join(catalog.SplitWords(w), "") {
+				t.Fatalf("normWord(%q) = %q, not SplitWords' %q", w, n, strings.Join(catalog.SplitWords(w), ""))
+			}
 		}
 		if h.Start < 10 || h.End > 10.5+float64(n) || h.Start > h.End {
 			t.Fatalf("%q in %q: time %v..%v outside the entry", q, body, h.Start, h.End)

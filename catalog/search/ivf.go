@@ -59,6 +59,9 @@ type ivf struct {
 	leaf   []float32 // k1·k2 centroids; leaf t·k2+j belongs to top cluster t
 	off    []int     // len k1·k2+1
 	n      int       // rows covered; rows from n on are scanned exactly
+	// scan is the rows a query reads (0: IVFScanFraction of n, at least
+	// IVFMinScan).
+	scan int
 }
 
 // ivfShape returns the number of top clusters and of leaves per top
@@ -301,7 +304,10 @@ func (x *ivf) probe(q []float32, dim int) [][2]int {
 		leaves = append(leaves, cs{l, dot(q, x.leaf[l*dim:(l+1)*dim])})
 	}
 	sort.Slice(leaves, func(i, j int) bool { return leaves[i].sim > leaves[j].sim })
-	budget := max(IVFMinScan, int(float64(x.n)*IVFScanFraction))
+	budget := x.scan
+	if budget == 0 {
+		budget = max(IVFMinScan, int(float64(x.n)*IVFScanFraction))
+	}
 	var out [][2]int
 	for _, l := range leaves {
 		if budget <= 0 {

@@ -20,6 +20,7 @@ import (
 	"context"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,6 +137,31 @@ type Hit struct {
 	Score      float64  `json:"score"`
 	entryID    int64
 	created    time.Time
+	// Set by score for finish, which fills Matched and Snippet of the
+	// hits a result shows (most candidates are not shown).
+	body    string
+	matched []int // the matched tokens' indexes
+}
+
+// finish fills the hit's matched words and snippet from its body.
+func (h *Hit) finish() {
+	if h.body == "" {
+		return
+	}
+	toks := strings.Fields(h.body)
+	marks := make([]bool, len(toks))
+	for _, i := range h.matched {
+		if i < len(toks) {
+			marks[i] = true
+			h.Matched = append(h.Matched, toks[i])
+		}
+	}
+	first := -1
+	if len(h.matched) > 0 {
+		first = h.matched[0]
+	}
+	h.Snippet = snippet(toks, marks, first)
+	h.body, h.matched = "", nil
 }
 
 // Group is one media item's best moments, best first.
@@ -188,6 +214,13 @@ const maxFuzzyVariants = 8
 // candidate); 400 was measured to lose one query of the relevance set's
 // 68 at rank 1.
 const MaxCandidates = 1000
+
+// MaxAltCandidates bounds the candidates matched only by the sound,
+// spelling and WordNet alternatives (read after every entry the words as
+// typed match, up to MaxCandidates): they score below those, so a few
+// hundred of the newest fill a result's groups, and reading them is most
+// of a search's cost when a word's sound or spelling is common.
+const MaxAltCandidates = 400
 
 // Search runs a query.
 func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
@@ -244,20 +277,28 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 		// The words as typed first: when they alone fill the candidates,
 		// the sound, spelling and WordNet alternatives (which score below
 		// them) would only displace some, at the cost of matching a large
-		// part of the index.
+		// part of the index. When they do not, the alternatives fill the
+		// rest with entries the words as typed did not match: those are
+		// all candidates already, and are not read twice.
 		xp := *mp
 		xp.Groups = exact
 		if cands, err = e.idx.SearchEntriesMatch(ctx, &xp); err != nil {
 			return nil, err
 		}
 		if len(cands) < MaxCandidates {
-			cands = nil
+			ap := *mp
+			ap.Limit = min(MaxAltCandidates, MaxCandidates-len(cands))
+			for _, c := range cands {
+				ap.NotIDs = append(ap.NotIDs, c.ID)
+			}
+			more, err := e.idx.SearchEntriesMatch(ctx, &ap)
+			if err != nil {
+				return nil, err
+			}
+			cands = append(cands, more...)
 		}
-	}
-	if cands == nil {
-		if cands, err = e.idx.SearchEntriesMatch(ctx, mp); err != nil {
-			return nil, err
-		}
+	} else if cands, err = e.idx.SearchEntriesMatch(ctx, mp); err != nil {
+		return nil, err
 	}
 	strict := true
 	if len(cands) == 0 && len(groups) > 1 {
@@ -309,6 +350,11 @@ func (e *Engine) Search(ctx context.Context, p *Params) (*Result, error) {
 		}
 	}
 	res.Groups = groupHits(hits, p.Limit, p.Moments)
+	for _, g := range res.Groups {
+		for _, h := range g.Hits {
+			h.finish()
+		}
+	}
 	if p.Facets {
 		if res.Facets, err = e.facets(ctx, p.TenantID, hits); err != nil {
 			return nil, err
@@ -552,7 +598,7 @@ func score(c *catalog.SearchCandidate, groups []group, strict bool) *Hit {
 	fields := strings.Fields(c.Body)
 	toks := make([]token, len(fields))
 	for i, f := range fields {
-		n := strings.Join(catalog.SplitWords(f), "")
+		n := normWord(f)
 		toks[i] = token{text: f, norm: n, stem: stem(n)}
 	}
 	matched := make([]bool, len(toks))
@@ -598,7 +644,6 @@ func score(c *catalog.SearchCandidate, groups []group, strict bool) *Hit {
 	}
 	h.Score = total / float64(len(groups)) * fw
 	// Word times: the first and last matched word.
-	timed := len(c.Times) == 2*len(toks)
 	first, last := -1, -1
 	for i, m := range matched {
 		if m {
@@ -606,14 +651,57 @@ func score(c *catalog.SearchCandidate, groups []group, strict bool) *Hit {
 				first = i
 			}
 			last = i
-			h.Matched = append(h.Matched, toks[i].text)
+			h.matched = append(h.matched, i)
 		}
 	}
-	if timed && first >= 0 {
-		h.Start, h.End = c.Times[2*first], c.Times[2*last+1]
+	if first >= 0 {
+		if len(c.Times) == 2*len(toks) {
+			h.Start, h.End = c.Times[2*first], c.Times[2*last+1]
+		} else if c.TimesText != "" && strings.Count(c.TimesText, " ") == 2*len(toks)-1 {
+			s, ok1 := wordTime(c.TimesText, 2*first)
+			e, ok2 := wordTime(c.TimesText, 2*last+1)
+			if ok1 && ok2 {
+				h.Start, h.End = s, e
+			}
+		}
 	}
-	h.Snippet = snippet(toks, matched, first)
+	h.body = c.Body
 	return h
+}
+
+// wordTime returns the i-th space-separated number of times.
+func wordTime(times string, i int) (float64, bool) {
+	for ; i > 0; i-- {
+		k := strings.IndexByte(times, ' ')
+		if k < 0 {
+			return 0, false
+		}
+		times = times[k+1:]
+	}
+	if k := strings.IndexByte(times, ' '); k >= 0 {
+		times = times[:k]
+	}
+	v, err := strconv.ParseFloat(times, 64)
+	return v, err == nil
+}
+
+// normWord is a token's letters and digits, lower-cased (the words
+// catalog.SplitWords finds in it, joined); a token already so is
+// returned as it is.
+func normWord(f string) string {
+	if len(f) <= catalog.MaxWordLen {
+		plain := true
+		for i := 0; i < len(f); i++ {
+			if c := f[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return f
+		}
+	}
+	return strings.Join(catalog.SplitWords(f), "")
 }
 
 func rankOf(kind string) int {
@@ -674,7 +762,7 @@ func wordMatches(t *token, w string, a alt, j int) bool {
 
 // snippet is up to 24 tokens around the first match, matched tokens
 // marked.
-func snippet(toks []token, matched []bool, first int) string {
+func snippet(toks []string, matched []bool, first int) string {
 	from, to := 0, len(toks)
 	if first > 8 {
 		from = first - 8
@@ -691,9 +779,9 @@ func snippet(toks []token, matched []bool, first int) string {
 			b.WriteByte(' ')
 		}
 		if matched[i] {
-			b.WriteString(catalog.SnippetOpen + toks[i].text + catalog.SnippetClose)
+			b.WriteString(catalog.SnippetOpen + toks[i] + catalog.SnippetClose)
 		} else {
-			b.WriteString(toks[i].text)
+			b.WriteString(toks[i])
 		}
 	}
 	if to < len(toks) {

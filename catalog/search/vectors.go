@@ -2,6 +2,8 @@ package search
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"math"
 	"runtime"
 	"sort"
@@ -19,6 +21,13 @@ import (
 type Embedder interface {
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 	Model() string
+}
+
+// QueryEmbedder is an Embedder whose model embeds a search query
+// differently from the documents searched (Cohere's input_type); a
+// search embeds its query with EmbedQuery when the Embedder has it.
+type QueryEmbedder interface {
+	EmbedQuery(ctx context.Context, text string) ([]float32, error)
 }
 
 // TokenCounter is an Embedder that also reports the tokens a request
@@ -167,6 +176,9 @@ type flat struct {
 	// scanned exactly.
 	ivf   *ivf
 	built time.Duration // how long the copy took to read and index
+	// snapshot says the index was read from its stored snapshot rather
+	// than built from the vectors.
+	snapshot bool
 }
 
 // MemBytes is the memory the copy holds: vectors, ids and the index.
@@ -247,7 +259,7 @@ func (c *vectorCache) get(ctx context.Context, vi catalog.VectorIndex, tenant, m
 		if !e.loading {
 			e.loading = true
 			go func() {
-				nf, err := loadFlat(context.WithoutCancel(ctx), vi, tenant, model)
+				nf, err := loadFlat(context.WithoutCancel(ctx), vi, tenant, model, false)
 				e.mu.Lock()
 				defer e.mu.Unlock()
 				e.loading = false
@@ -267,7 +279,7 @@ func (c *vectorCache) get(ctx context.Context, vi catalog.VectorIndex, tenant, m
 		done := make(chan struct{})
 		e.first, e.loading = done, true
 		go func() {
-			nf, err := loadFlat(context.WithoutCancel(ctx), vi, tenant, model)
+			nf, err := loadFlat(context.WithoutCancel(ctx), vi, tenant, model, true)
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			e.loading, e.first, e.firstErr = false, nil, err
@@ -310,12 +322,36 @@ const VectorWait = 3 * time.Second
 // beside the approximate index).
 func headroom(n int) int { return n/16 + 4096 }
 
-// loadFlat reads a tenant's vectors of one model and indexes them.
-func loadFlat(ctx context.Context, vi catalog.VectorIndex, tenant, model string) (*flat, error) {
+// loadFlat reads a tenant's vectors of one model and indexes them. With
+// useSnapshot, a stored index (see snapshot.go) is read instead when
+// there is one, and extended with the vectors written since; a stored
+// index older than a removal is used too, and the caller's next check
+// rebuilds it in the background. An index built here is stored for the
+// next start.
+func loadFlat(ctx context.Context, vi catalog.VectorIndex, tenant, model string, useSnapshot bool) (*flat, error) {
 	start := time.Now()
 	stamp, err := vi.SearchVectorsStamp(ctx, tenant, model)
 	if err != nil {
 		return nil, err
+	}
+	snaps, _ := vi.(catalog.VectorIndexStore)
+	if useSnapshot && snaps != nil {
+		f, err := loadSnapshot(ctx, snaps, tenant, model)
+		if err != nil && !errors.Is(err, errSnapshot) {
+			return nil, err
+		}
+		if f != nil && f.stamp.Added <= stamp.Added {
+			// Extended to the current writes; the stamp keeps the
+			// snapshot's removals, so a removal since is seen.
+			nf, err := f.extend(ctx, vi, tenant, model, catalog.SearchVectorsStamp{Added: stamp.Added, Removed: f.stamp.Removed})
+			if err != nil {
+				return nil, err
+			}
+			if nf != nil {
+				nf.built = time.Since(start)
+				return nf, nil
+			}
+		}
 	}
 	f := &flat{stamp: stamp}
 	if err := f.read(ctx, vi, &catalog.SearchVectorsListParams{TenantID: tenant, Model: model}); err != nil {
@@ -324,6 +360,15 @@ func loadFlat(ctx context.Context, vi catalog.VectorIndex, tenant, model string)
 	n := len(f.ids)
 	if n > ExactMaxRows {
 		buildIVF(f, uint64(n), n+headroom(n))
+		if snaps != nil {
+			// Stored in the background: searches use the copy meanwhile,
+			// and a failure only costs the next start a rebuild.
+			go func() {
+				if err := saveSnapshot(context.WithoutCancel(ctx), snaps, tenant, model, f); err != nil {
+					slog.Warn("search: storing the vector index", "tenant", tenant, "model", model, "err", err)
+				}
+			}()
+		}
 	} else if cap(f.ids) < n+headroom(n) {
 		f.ids = append(make([]int64, 0, n+headroom(n)), f.ids...)
 		f.media = append(make([]string, 0, n+headroom(n)), f.media...)
@@ -551,8 +596,14 @@ func (e *Engine) vectorHits(ctx context.Context, tenant, text string, f Filters,
 	if len(words) == 0 {
 		return nil, nil
 	}
-	qv, err := e.opt.Embedder.Embed(ctx, []string{strings.Join(words, " ")})
-	if err != nil {
+	var qv [][]float32
+	if qe, ok := e.opt.Embedder.(QueryEmbedder); ok {
+		v, err := qe.EmbedQuery(ctx, strings.Join(words, " "))
+		if err != nil {
+			return nil, err
+		}
+		qv = [][]float32{v}
+	} else if qv, err = e.opt.Embedder.Embed(ctx, []string{strings.Join(words, " ")}); err != nil {
 		return nil, err
 	}
 	if len(qv) != 1 || !normalise(qv[0]) {

@@ -38,7 +38,7 @@ func searchReembed(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: ExitInvalid, Err: err}
 	}
 	if emb == nil {
-		return &ExitError{Code: ExitInvalid, Err: fmt.Errorf("search reembed: no embedding provider is configured (set analysers.embed: openai, openai.base_url and openai.embedding_model in --config)")}
+		return &ExitError{Code: ExitInvalid, Err: fmt.Errorf("search reembed: no embedding provider is configured (set analysers.embed: openai, openai.base_url and openai.embedding_model, or analysers.embed: aws and aws.embedding_model, in --config)")}
 	}
 	rep, err := app.Reembed(ctx, st, emb, *tenant, func(m *catalog.Media, n int, err error) {
 		name := m.Filename

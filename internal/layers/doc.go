@@ -24,7 +24,7 @@
 //	telemetry/           logs, traces and metrics
 //	errcode/ , types/ , identity/    small shared leaves: error codes; ids, events, statuses, wire types; principals and tenants
 //	pipelines/           the default ASL definitions and rule files that ship with the binary
-//	internal/jsonata/ , internal/redact/ , internal/crashpoint/ , internal/testutil/    the JSONata engine; path redaction; crash tests' halt points; test helpers
+//	internal/jsonata/ , internal/redact/ , internal/crashpoint/ , internal/snsmsg/ , internal/testutil/    the JSONata engine; path redaction; crash tests' halt points; Amazon SNS messages read and their signatures checked; test helpers
 //
 // Packages on one line (a tier) may import each other; a package never
 // imports one listed above its own. asl, rule and internal/jsonata are

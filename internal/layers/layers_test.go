@@ -45,7 +45,7 @@ var tiers = [][]string{
 	{"rule"},
 	{"telemetry"},
 	// The leaves: they import nothing of Landfall's above this tier.
-	{"errcode", "types", "identity", "pipelines", "internal/jsonata", "internal/redact", "internal/crashpoint", "internal/testutil", "internal/layers"},
+	{"errcode", "types", "identity", "pipelines", "internal/jsonata", "internal/redact", "internal/crashpoint", "internal/snsmsg", "internal/testutil", "internal/layers"},
 }
 
 // exempt lists imports that point up the list and are being removed. The

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/landfall/landfall/catalog"
 )
@@ -227,47 +228,29 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	arg := func(v any) string { args = append(args, v); return "?" }
 	var where []string
 	if s.postgres() {
-		var groups []string
-		for _, g := range p.Groups {
-			var ors []string
-			if b := tsOr(g, false); b != "" {
-				ors = append(ors, "c.tsv @@ to_tsquery('english', "+arg(b)+")")
-			}
-			if ph := tsOr(g, true); ph != "" {
-				ors = append(ors, "c.tsp @@ to_tsquery('simple', "+arg(ph)+")")
-			}
-			if len(ors) > 0 {
-				groups = append(groups, "("+strings.Join(ors, " OR ")+")")
-			}
-		}
-		if len(groups) == 0 {
+		// The tsqueries are written into the statement as literals (of
+		// letters and digits only, quoted), not passed as parameters: a
+		// prepared statement's generic plan cannot see what a parameter
+		// matches and walks the primary key evaluating the tsquery on
+		// every row (seconds at 100,000 entries for two rare words);
+		// with the literal, the planner weighs the words' frequencies
+		// (ANALYZE's most common elements) and takes the GIN index for
+		// rare words.
+		expr := pgMatch(p.Groups, p.Any)
+		if expr == "" {
 			return nil, catalog.Invalidf("query: has no words to search for")
 		}
-		join := " AND "
-		if p.Any {
-			join = " OR "
-		}
-		where = append(where, "("+strings.Join(groups, join)+")")
+		where = append(where, expr)
 		if ex := tsOr(p.Exclude, false); ex != "" {
-			where = append(where, "NOT (c.tsv @@ to_tsquery('english', "+arg(ex)+"))")
+			where = append(where, "NOT (c.tsv @@ to_tsquery('english', "+pgLiteral(ex)+"))")
 		}
 		// No ts_rank, as no bm25 on SQLite: candidates are the newest
 		// matches, and the caller scores them word by word.
 	} else {
-		var groups []string
-		for _, g := range p.Groups {
-			if x := fts5Or(g); x != "" {
-				groups = append(groups, x)
-			}
-		}
-		if len(groups) == 0 {
+		expr := fts5Match(p.Groups, p.Any)
+		if expr == "" {
 			return nil, catalog.Invalidf("query: has no words to search for")
 		}
-		join := " AND "
-		if p.Any {
-			join = " OR "
-		}
-		expr := "(" + strings.Join(groups, join) + ")"
 		if ex := fts5Or(p.Exclude); ex != "" {
 			expr += " NOT " + ex
 		}
@@ -294,6 +277,21 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 	if p.MediaID != "" {
 		where = append(where, "c.media_id = "+arg(p.MediaID))
 	}
+	if len(p.NotIDs) > catalog.MaxNotIDs {
+		return nil, catalog.Invalidf("not_ids: %d, more than %d", len(p.NotIDs), catalog.MaxNotIDs)
+	}
+	if len(p.NotIDs) > 0 {
+		// Checked on the full-text match's row id, before its row is read.
+		col := "c.id"
+		if !s.postgres() {
+			col = "cat_entries_fts.rowid"
+		}
+		ids := make([]string, len(p.NotIDs))
+		for i, id := range p.NotIDs {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		where = append(where, col+" NOT IN ("+strings.Join(ids, ", ")+")")
+	}
 	if p.Kind != "" {
 		where = append(where, "m.kind = "+arg(p.Kind))
 	}
@@ -310,84 +308,209 @@ func (s *Store) SearchEntriesMatch(ctx context.Context, p *catalog.SearchMatchPa
 		media = " JOIN cat_media m ON m.id = c.media_id"
 	}
 	cond := strings.Join(where, " AND ")
-	var rows *sql.Rows
+	const cols = `c.id, c.media_id, c.field, c.start_s, c.end_s, c.speaker, c.value, c.body, c.times`
+	var query string
 	if s.postgres() {
 		ids, err := s.newestMatches(ctx, "cat_entries c"+media, cond, args, limit)
 		if err != nil {
 			return nil, err
 		}
-		rows, err = s.db.QueryContext(ctx, `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, 0
-			FROM cat_entries e JOIN cat_media m ON m.id = e.media_id WHERE e.id = ANY($1) ORDER BY e.id DESC`, ids)
-		if err != nil {
-			return nil, dbErr(err, "search entries")
-		}
+		query = `SELECT ` + cols + ` FROM cat_entries c WHERE c.id = ANY(?) ORDER BY c.id DESC`
+		args = []any{ids}
 	} else {
 		// The newest matches: ordering by the full-text table's rowid lets
-		// FTS5 walk its doclists newest first and stop at the limit, and
-		// only those rows are read in full.
-		query := `SELECT e.id, e.media_id, e.field, e.start_s, e.end_s, e.speaker, e.value, e.body, e.times, m.filename, m.kind, m.created_at, 0
-			FROM (SELECT cat_entries_fts.rowid AS id FROM cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid` + media + ` WHERE ` + cond +
-			` ORDER BY cat_entries_fts.rowid DESC LIMIT ` + strconv.Itoa(limit) + `) r
-			JOIN cat_entries e ON e.id = r.id JOIN cat_media m ON m.id = e.media_id ORDER BY e.id DESC`
-		rows, err = s.db.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, dbErr(err, "search entries")
-		}
+		// FTS5 walk its doclists newest first and stop at the limit; each
+		// match's row is read once, for the tenant check and the columns.
+		query = `SELECT ` + cols + ` FROM cat_entries_fts JOIN cat_entries c ON c.id = cat_entries_fts.rowid` + media + ` WHERE ` + cond +
+			` ORDER BY cat_entries_fts.rowid DESC LIMIT ` + strconv.Itoa(limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, dbErr(err, "search entries")
 	}
 	defer rows.Close()
 	var out []*catalog.SearchCandidate
 	for rows.Next() {
 		c := &catalog.SearchCandidate{}
-		var times string
-		if err := rows.Scan(&c.ID, &c.MediaID, &c.Field, &c.Start, &c.End, &c.Speaker, &c.Value, &c.Body, &times,
-			&c.Filename, &c.Kind, timeScan{&c.CreatedAt}, &c.Rank); err != nil {
+		if err := rows.Scan(&c.ID, &c.MediaID, &c.Field, &c.Start, &c.End, &c.Speaker, &c.Value, &c.Body, &c.TimesText); err != nil {
 			return nil, dbErr(err, "search entries")
 		}
-		c.Times = decodeTimes(times)
 		out = append(out, c)
 	}
-	return out, dbErr(rows.Err(), "search entries")
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err, "search entries")
+	}
+	rows.Close()
+	// The media items' file name, kind and time, read once per item (a
+	// common word's candidates come from a few items).
+	return out, s.candidateMedia(ctx, p.TenantID, out)
 }
 
-// pgWindow is the first range of entry ids, from the newest, that a
-// PostgreSQL search reads; each further range is four times the last.
-const pgWindow = 20000
+// candidateMedia fills the candidates' media fields from one read of
+// their distinct items.
+func (s *Store) candidateMedia(ctx context.Context, tenant string, cands []*catalog.SearchCandidate) error {
+	type info struct {
+		filename, kind string
+		created        time.Time
+	}
+	byID := map[string]*info{}
+	var ids []string
+	for _, c := range cands {
+		if _, ok := byID[c.MediaID]; !ok {
+			byID[c.MediaID] = nil
+			ids = append(ids, c.MediaID)
+		}
+	}
+	for from := 0; from < len(ids); from += 500 {
+		part := ids[from:min(from+500, len(ids))]
+		args := []any{tenant}
+		ph := make([]string, len(part))
+		for i, id := range part {
+			ph[i] = "?"
+			args = append(args, id)
+		}
+		// "tenant_id || ''" keeps SQLite's planner from reading the
+		// tenant's every item through its index instead of these by id.
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, filename, kind, created_at FROM cat_media WHERE tenant_id || '' = ? AND id IN (`+strings.Join(ph, ", ")+`)`), args...)
+		if err != nil {
+			return dbErr(err, "search entries' media")
+		}
+		for rows.Next() {
+			var id string
+			m := &info{}
+			if err := rows.Scan(&id, &m.filename, &m.kind, timeScan{&m.created}); err != nil {
+				rows.Close()
+				return dbErr(err, "search entries' media")
+			}
+			byID[id] = m
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr(err, "search entries' media")
+		}
+	}
+	for _, c := range cands {
+		if m := byID[c.MediaID]; m != nil {
+			c.Filename, c.Kind, c.CreatedAt = m.filename, m.kind, m.created
+		}
+	}
+	return nil
+}
+
+// pgDense is how many of the newest entry ids a PostgreSQL search first
+// reads in id order, and pgWindow the first range of ids it then reads
+// through the GIN index (each next range eight times the last).
+const (
+	pgDense  = 4000
+	pgWindow = 20000
+)
 
 // newestMatches returns the ids of the newest limit entries matching
-// cond on PostgreSQL. A GIN index answers "which rows match" but not in
-// id order, so a query for the newest of a common word's matches would
-// visit every one of them before sorting; instead the ids are read in
-// ranges from the newest (each four times the last), which stops after
-// a small range for a common word and takes a few ranges, each cheap for
-// the index, for a rare one.
+// cond on PostgreSQL. A GIN index answers which rows match but not in id
+// order, and the planner, to find the newest matches, walks the primary
+// key evaluating the match on every row whenever it believes the
+// matches dense enough for the walk to stop soon: right for a common
+// word, seconds for a rarer one (it misjudges a dozen alternatives' ORed
+// frequencies, and its cost of a tsquery on a row is far below the real
+// one, a few microseconds). So the walk is bounded to the newest pgDense
+// rows (enough when a quarter of the entries match); past it, the ids
+// are read in growing ranges with plain index scans off for the
+// statement, which leaves the planner the GIN index (alone, or ANDed with
+// the key's range as bitmaps) and a sort of the range's matches.
 func (s *Store) newestMatches(ctx context.Context, from, cond string, args []any, limit int) ([]int64, error) {
 	var hi int64
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM cat_entries`).Scan(&hi); err != nil {
 		return nil, dbErr(err, "search entries")
 	}
 	var ids []int64
-	for w := int64(pgWindow); hi > 0 && len(ids) < limit; w *= 4 {
-		lo := max(hi-w, 0)
-		q := s.q(`SELECT c.id FROM ` + from + ` WHERE ` + cond + ` AND c.id > ? AND c.id <= ? ORDER BY c.id DESC LIMIT ` + strconv.Itoa(limit-len(ids)))
-		rows, err := s.db.QueryContext(ctx, q, append(args[:len(args):len(args)], lo, hi)...)
+	read := func(q queryer, lo, hi int64) error {
+		rows, err := q.QueryContext(ctx, s.q(`SELECT c.id FROM `+from+` WHERE `+cond+` AND c.id > `+strconv.FormatInt(lo, 10)+` AND c.id <= `+strconv.FormatInt(hi, 10)+
+			` ORDER BY c.id DESC LIMIT `+strconv.Itoa(limit-len(ids))), args...)
 		if err != nil {
-			return nil, dbErr(err, "search entries")
+			return dbErr(err, "search entries")
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, dbErr(err, "search entries")
+				return dbErr(err, "search entries")
 			}
 			ids = append(ids, id)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, dbErr(err, "search entries")
+		return dbErr(rows.Err(), "search entries")
+	}
+	lo := max(hi-pgDense, 0)
+	if err := read(s.db, lo, hi); err != nil {
+		return nil, err
+	}
+	if lo == 0 || len(ids) >= limit {
+		return ids, nil
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, dbErr(err, "search entries")
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off`); err != nil {
+		return nil, dbErr(err, "search entries")
+	}
+	for w := int64(pgWindow); lo > 0 && len(ids) < limit; w *= 8 {
+		hi, lo = lo, max(lo-w, 0)
+		if err := read(tx, lo, hi); err != nil {
+			return nil, err
 		}
-		hi = lo
 	}
 	return ids, nil
+}
+
+// pgLiteral quotes s as an SQL string literal (standard conforming
+// strings: only the quote is doubled).
+func pgLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// pgMatch is the tsvector condition of groups of alternatives (all groups
+// must match, or any with anyGroup), or "" when none has words.
+func pgMatch(gs [][]catalog.SearchAlt, anyGroup bool) string {
+	var groups []string
+	for _, g := range gs {
+		var ors []string
+		if b := tsOr(g, false); b != "" {
+			ors = append(ors, "c.tsv @@ to_tsquery('english', "+pgLiteral(b)+")")
+		}
+		if ph := tsOr(g, true); ph != "" {
+			ors = append(ors, "c.tsp @@ to_tsquery('simple', "+pgLiteral(ph)+")")
+		}
+		if len(ors) > 0 {
+			groups = append(groups, "("+strings.Join(ors, " OR ")+")")
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	join := " AND "
+	if anyGroup {
+		join = " OR "
+	}
+	return "(" + strings.Join(groups, join) + ")"
+}
+
+// fts5Match is the FTS5 expression of groups of alternatives, or "".
+func fts5Match(gs [][]catalog.SearchAlt, anyGroup bool) string {
+	var groups []string
+	for _, g := range gs {
+		if x := fts5Or(g); x != "" {
+			groups = append(groups, x)
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	join := " AND "
+	if anyGroup {
+		join = " OR "
+	}
+	return "(" + strings.Join(groups, join) + ")"
 }
 
 func (s *Store) SearchTerms(ctx context.Context, p *catalog.SearchTermsParams) ([]string, error) {

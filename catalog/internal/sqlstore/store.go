@@ -387,6 +387,9 @@ func (s *Store) TenantDelete(ctx context.Context, p *catalog.TenantDeleteParams)
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vocabulary WHERE tenant_id = ?`), p.ID); err != nil {
 			return dbErr(err, "delete the tenant's vocabulary")
 		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vector_index WHERE tenant_id = ?`), p.ID); err != nil {
+			return dbErr(err, "delete the tenant's vector index")
+		}
 		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_tenants WHERE id = ?`), p.ID)
 		return dbErr(err, "delete tenant")
 	})

@@ -12,7 +12,10 @@ import (
 	"github.com/landfall/landfall/catalog"
 )
 
-var _ catalog.VectorIndex = (*Store)(nil)
+var (
+	_ catalog.VectorIndex      = (*Store)(nil)
+	_ catalog.VectorIndexStore = (*Store)(nil)
+)
 
 // MaxVectorDim bounds an embedding's dimensions.
 const MaxVectorDim = 8192
@@ -299,4 +302,47 @@ func (s *Store) SearchEmbedPending(ctx context.Context, p *catalog.SearchEmbedPe
 		out = append(out, m)
 	}
 	return out, dbErr(rows.Err(), "list media to embed")
+}
+
+func (s *Store) SearchVectorIndexPut(ctx context.Context, p *catalog.SearchVectorIndexPutParams) error {
+	if err := catalog.ValidateTenantID("tenant_id", p.TenantID); err != nil {
+		return err
+	}
+	if err := catalog.ValidateText("model", p.Model, 256); err != nil {
+		return err
+	}
+	if p.Model == "" {
+		return catalog.Invalidf("model: required")
+	}
+	if p.Part < 0 || p.Parts < 0 {
+		return catalog.Invalidf("part: %d of %d: negative", p.Part, p.Parts)
+	}
+	if len(p.Data) > catalog.MaxVectorIndexPart {
+		return catalog.Invalidf("data: %d bytes, more than %d", len(p.Data), catalog.MaxVectorIndexPart)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.tenantExists(ctx, tx, "tenant_id", p.TenantID); err != nil {
+			return err
+		}
+		if p.Part == 0 && p.Parts > 0 {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cat_vector_index WHERE tenant_id = ? AND model = ? AND part >= ?`), p.TenantID, p.Model, p.Parts); err != nil {
+				return dbErr(err, "delete vector index parts")
+			}
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cat_vector_index (tenant_id, model, part, data) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant_id, model, part) DO UPDATE SET data = excluded.data`), p.TenantID, p.Model, p.Part, p.Data)
+		return dbErr(err, "store vector index part")
+	})
+}
+
+func (s *Store) SearchVectorIndexGet(ctx context.Context, tenantID, model string, part int) ([]byte, error) {
+	if err := catalog.ValidateTenantID("tenant_id", tenantID); err != nil {
+		return nil, err
+	}
+	var b []byte
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT data FROM cat_vector_index WHERE tenant_id = ? AND model = ? AND part = ?`), tenantID, model, part).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return b, dbErr(err, "read vector index part")
 }

@@ -10,6 +10,23 @@ package stream
 static cmd_ln_t *lf_config(int argc, char **argv) {
 	return cmd_ln_parse_r(NULL, ps_args(), argc, argv, 1);
 }
+
+// The cepstral mean normalisation the model asks for ("batch": each
+// utterance's own mean). Decoding block by block switches the feature
+// computation to the live estimate for good (sphinxbase's feat_cmn), so it
+// is read once, after loading, and set back before a whole-utterance
+// decoding.
+static int lf_cmn(ps_decoder_t *ps) {
+	feat_t *f = ps_get_feat(ps);
+	return f ? (int)f->cmn : -1;
+}
+
+static void lf_set_cmn(ps_decoder_t *ps, int cmn) {
+	feat_t *f = ps_get_feat(ps);
+	if (f && cmn >= 0)
+		f->cmn = (cmn_type_t)cmn;
+}
+
 */
 import "C"
 
@@ -31,6 +48,7 @@ type psDecoder struct {
 	ps    *C.ps_decoder_t
 	cfg   *C.cmd_ln_t
 	lmth  *C.logmath_t
+	cmn   C.int // the model's cepstral mean normalisation
 	inUtt bool
 	// base is the decoder's frame count at the utterance's start; last
 	// the frames of the previous utterance.
@@ -66,7 +84,7 @@ func newPSDecoder(hmm, lm, dict string, args []string) (*psDecoder, error) {
 		C.cmd_ln_free_r(cfg)
 		return nil, errcode.New(errcode.ToolFailed, "pocketsphinx could not load the model (hmm %s, lm %s, dict %s)", hmm, lm, dict)
 	}
-	return &psDecoder{ps: ps, cfg: cfg, lmth: C.ps_get_logmath(ps)}, nil
+	return &psDecoder{ps: ps, cfg: cfg, lmth: C.ps_get_logmath(ps), cmn: C.lf_cmn(ps)}, nil
 }
 
 func (d *psDecoder) startUtt() error {
@@ -94,14 +112,16 @@ func (d *psDecoder) process(samples []int16) error {
 	return nil
 }
 
-// decodeWhole decodes samples as one whole utterance (full_utt: the
-// cepstral mean is the utterance's own, as in batch decoding) and leaves
-// its words for segments. It starts a new stream, so its frames count
-// from 0; the next utterance then counts on from its end.
+// decodeWhole decodes samples as one whole utterance (full_utt, with the
+// model's cepstral mean normalisation: for the installed model the
+// utterance's own mean, as in batch decoding) and leaves its words for
+// segments. It starts a new stream, so its frames count from 0; the next
+// utterance then counts on from its end.
 func (d *psDecoder) decodeWhole(samples []int16) error {
 	if len(samples) == 0 {
 		return nil
 	}
+	C.lf_set_cmn(d.ps, d.cmn)
 	if C.ps_start_stream(d.ps) < 0 || C.ps_start_utt(d.ps) < 0 {
 		return errcode.New(errcode.ToolFailed, "pocketsphinx: cannot start an utterance")
 	}

@@ -18,7 +18,9 @@
 // words of a partial are a stable prefix followed by the rest: a word is
 // stable once it has been hypothesised at the same place in the last
 // partials and lies well behind the decoding front; stable words never
-// change, in later partials or in the final result.
+// change, in later partials or in the final result. The final result
+// decodes the utterance again as batch transcription would (Rescore),
+// keeping the stable words.
 package stream
 
 import (
@@ -74,12 +76,14 @@ type Endpoint struct {
 	Stabilize   bool
 	StableAfter int
 	StableLag   int
-	// Rescore decodes each utterance again in one pass when it ends, with
-	// the utterance's own cepstral mean as the batch recogniser has, for
-	// its final result. It is more accurate (the first words of an
-	// utterance especially) and costs one more decoding of the utterance;
-	// it is not done when Stabilize is set, as the final result must keep
-	// the stable words.
+	// Rescore decodes each utterance again when it ends, as the batch
+	// recogniser decodes a chunk (the whole utterance at once, normalised
+	// by its own cepstral mean, the same search arguments), for its final
+	// result: more accurate than the incremental hypothesis, the first
+	// words of an utterance especially, at the cost of one more decoding
+	// of the utterance, by a second decoder the stream loads when its
+	// first utterance ends. With Stabilize the final keeps the stable
+	// words and takes the rescored words after them.
 	Rescore bool
 }
 
@@ -106,9 +110,15 @@ type segment struct {
 // Recogniser turns a PCM stream into results. It is not safe for
 // concurrent use; Close it to release the decoder.
 type Recogniser struct {
-	cfg  Config
-	ep   Endpoint
-	dec  *psDecoder
+	cfg Config
+	ep  Endpoint
+	dec *psDecoder
+	// resc decodes whole utterances for Rescore: a decoder of its own, so
+	// that the incremental decoder's state (its live cepstral mean, its
+	// noise estimate) is the same as without rescoring, and the whole
+	// utterance is normalised by its own mean (once a decoder has decoded
+	// block by block, sphinxbase keeps it on the live estimate).
+	resc *psDecoder
 	tail []byte // bytes of an incomplete frame
 
 	frame     int     // frames seen
@@ -148,10 +158,16 @@ func New(cfg Config) (*Recogniser, error) {
 	if ep == (Endpoint{}) {
 		ep = DefaultEndpoint
 	}
-	if ep.Stabilize {
-		ep.Rescore = false
+	r := &Recogniser{cfg: cfg, ep: ep, dec: dec, floor: -100}
+	if ep.Rescore {
+		// Loaded now rather than when the first utterance ends, where it
+		// would delay that utterance's final result.
+		if r.resc, err = newPSDecoder(cfg.Files.HMM, cfg.Files.LM, cfg.Files.Dict, args); err != nil {
+			dec.free()
+			return nil, err
+		}
 	}
-	return &Recogniser{cfg: cfg, ep: ep, dec: dec, floor: -100}, nil
+	return r, nil
 }
 
 // Seconds is how much audio the recogniser has been given.
@@ -305,15 +321,25 @@ func (r *Recogniser) finish(emit func(Result)) error {
 	if err := r.dec.endUtt(); err != nil {
 		return err
 	}
-	if r.ep.Rescore {
-		err := r.dec.decodeWhole(r.uttAudio)
+	segs := r.words(r.dec.segments())
+	if r.resc != nil && len(r.uttAudio) > 0 {
+		err := r.resc.decodeWhole(r.uttAudio)
 		r.uttAudio = r.uttAudio[:0]
 		if err != nil {
 			return err
 		}
+		segs = r.words(r.resc.segments())
+		if len(r.stable) > 0 {
+			// The stable words stay; the rescored words after them follow.
+			segs = segs[r.spliceAt(segs):]
+			for i := range segs {
+				segs[i].sf = max(segs[i].sf, r.stableEnd)
+				segs[i].ef = max(segs[i].ef, segs[i].sf)
+			}
+		}
 	}
 	r.inUtt = false
-	res := r.assemble(r.words(r.dec.segments()), false)
+	res := r.assemble(segs, false)
 	if len(res.Words) > 0 || r.lastResult != nil {
 		emit(res)
 	}
@@ -324,7 +350,12 @@ func (r *Recogniser) finish(emit func(Result)) error {
 // Close finalises the utterance in progress (emitting its final result)
 // and releases the decoder.
 func (r *Recogniser) Close(emit func(Result)) error {
-	defer r.dec.free()
+	defer func() {
+		r.dec.free()
+		if r.resc != nil {
+			r.resc.free()
+		}
+	}()
 	if r.inUtt {
 		return r.finish(emit)
 	}
@@ -429,3 +460,40 @@ func (r *Recogniser) word(s segment, stable bool) Word {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// spliceAt is where the stable words end in the rescored words segs: the
+// count of rescored words that best align with the stable words (fewest
+// word edits; among equals, the one ending nearest the last stable word).
+func (r *Recogniser) spliceAt(segs []segment) int {
+	n := len(r.stable)
+	// d[j] is the edit distance between the stable words and the first j
+	// rescored words, computed row by row over the stable words.
+	d := make([]int, len(segs)+1)
+	prev := make([]int, len(segs)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= n; i++ {
+		d[0] = i
+		for j := 1; j <= len(segs); j++ {
+			cost := 1
+			if strings.EqualFold(r.stable[i-1].Text, speech.Cased(segs[j-1].word, r.cfg.Files.Casing)) {
+				cost = 0
+			}
+			d[j] = min(prev[j]+1, d[j-1]+1, prev[j-1]+cost)
+		}
+		prev, d = d, prev
+	}
+	best, bestGap := 0, math.MaxInt
+	for j := range prev {
+		end := 0
+		if j > 0 {
+			end = segs[j-1].ef + 1
+		}
+		gap := abs(end - r.stableEnd)
+		if prev[j] < prev[best] || (prev[j] == prev[best] && gap < bestGap) {
+			best, bestGap = j, gap
+		}
+	}
+	return best
+}
