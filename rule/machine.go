@@ -23,6 +23,7 @@ type state struct {
 	absent   []absentTrans         // exists:false transitions
 	kids     map[string]*state     // build only: condition signature → next state
 	id       int32                 // index among the machine\'s states
+	final    bool                  // only rules end here: no transitions follow
 }
 
 type transition struct {
@@ -303,6 +304,7 @@ func (m *machine) finish(root *state) {
 			stack = append(stack, k)
 		}
 		s.kids = nil
+		s.final = len(s.trans) == 0 && len(s.absent) == 0
 		slices.SortFunc(s.trans, func(a, b *transition) int { return int(a.path) - int(b.path) })
 		for _, t := range s.trans {
 			if len(t.vm.nums) > 8 {
@@ -571,17 +573,24 @@ func (c *matchCtx) step(t *transition, a, b int) {
 	}
 	for i := range fs {
 		f := &fs[i]
-		mark := len(c.msf)
-		na, nb, ok := c.consistent(a, b, c.fl.mem[f.ms:f.me])
-		if ok {
-			n0 := len(c.nexts)
-			c.collect(&t.vm, f)
-			n1 := len(c.nexts)
-			for k := n0; k < n1; k++ {
-				c.visit(c.nexts[k], na, nb)
-			}
-			c.nexts = c.nexts[:n0]
+		n0 := len(c.nexts)
+		c.collect(&t.vm, f)
+		n1 := len(c.nexts)
+		if n1 == n0 {
+			continue
 		}
+		mark := len(c.msf)
+		if na, nb, ok := c.consistent(a, b, c.fl.mem[f.ms:f.me]); ok {
+			for k := n0; k < n1; k++ {
+				if n := c.nexts[k]; n.final {
+					// what the match chose of arrays no longer matters
+					c.visit(n, 0, 0)
+				} else {
+					c.visit(n, na, nb)
+				}
+			}
+		}
+		c.nexts = c.nexts[:n0]
 		c.msf = c.msf[:mark]
 	}
 }

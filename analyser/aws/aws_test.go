@@ -220,6 +220,11 @@ func TestLabelsOnKeyframesAndModeration(t *testing.T) {
 	if flags := mo.(map[string]any)["moderation"].([]types.Moderation); len(flags) != 2 || flags[1].Timestamp != 4.5 || flags[0].Confidence != 81.23 {
 		t.Fatalf("moderation %+v", flags)
 	}
+	// Each flagged keyframe is a shot the moderation policy judges (no
+	// frame of Landfall's: the evidence is taken from the original).
+	if shots, _ := mo.(map[string]any)["shots"].([]types.VisionShot); len(shots) != 2 || shots[1].TimestampMS != 4500 || len(shots[1].Moderation) != 1 || shots[1].Frame != "" {
+		t.Fatalf("moderation shots %+v", shots)
+	}
 	if _, err := (Labeller{c}).Run(context.Background(), nil, &analyser.Input{Options: json.RawMessage(`{"min_confidence":120}`)}); errcode.Of(err) != errcode.Invalid {
 		t.Fatalf("bad option: %v", err)
 	}

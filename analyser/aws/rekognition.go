@@ -29,6 +29,7 @@ type VisionOptions struct {
 type frame struct {
 	path string
 	at   float64
+	shot int
 }
 
 // frames returns the image itself, or a video's shot keyframes from the
@@ -44,6 +45,7 @@ func frames(in *analyser.Input, max int) ([]frame, error) {
 		Keyframes []struct {
 			Time float64 `json:"time"`
 			Path string  `json:"path"`
+			Shot int     `json:"shot"`
 		} `json:"keyframes"`
 	}
 	if err := json.Unmarshal(in.Results[analyser.TaskMedia], &m); err != nil {
@@ -56,7 +58,7 @@ func frames(in *analyser.Input, max int) ([]frame, error) {
 	}
 	for x := 0.0; int(x) < len(m.Keyframes); x += step {
 		k := m.Keyframes[int(x)]
-		out = append(out, frame{path: k.Path, at: k.Time})
+		out = append(out, frame{path: k.Path, at: k.Time, shot: k.Shot})
 	}
 	return out, nil
 }
@@ -180,7 +182,8 @@ func (m Moderator) Spec() analyser.Spec {
 		Kinds:   []types.Kind{types.KindImage, types.KindVideo}, OutputSchema: types.VisionSchema, Options: visionOptionsSpec}
 }
 
-// Run flags every frame's moderation labels.
+// Run flags every frame's moderation labels: the merged list, and per
+// flagged frame a shot (its time and flags) the moderation policy judges.
 func (m Moderator) Run(ctx context.Context, env *analyser.Env, in *analyser.Input) (any, error) {
 	o, err := visionOptions(m.Spec(), in.Options)
 	if err != nil {
@@ -191,6 +194,7 @@ func (m Moderator) Run(ctx context.Context, env *analyser.Env, in *analyser.Inpu
 		return nil, err
 	}
 	flags := []types.Moderation{}
+	var shots []types.VisionShot
 	for _, f := range fs {
 		img, err := m.C.image(ctx, in.MediaID, in.Key, f)
 		if err != nil {
@@ -201,13 +205,23 @@ func (m Moderator) Run(ctx context.Context, env *analyser.Env, in *analyser.Inpu
 		if err != nil {
 			return nil, classify(err, "aws: DetectModerationLabels")
 		}
+		var here []types.Moderation
 		for _, ml := range out.ModerationLabels {
-			flags = append(flags, types.Moderation{Name: awssdk.ToString(ml.Name), ParentName: awssdk.ToString(ml.ParentName),
-				Confidence: round2(float64(awssdk.ToFloat32(ml.Confidence))), Timestamp: f.at})
+			here = append(here, types.Moderation{Name: awssdk.ToString(ml.Name), ParentName: awssdk.ToString(ml.ParentName),
+				Confidence: round2(float64(awssdk.ToFloat32(ml.Confidence))), Timestamp: f.at, TaxonomyLevel: int(awssdk.ToInt32(ml.TaxonomyLevel))})
 		}
+		if len(here) > 0 {
+			ms := int64(math.Round(f.at * 1000))
+			shots = append(shots, types.VisionShot{Shot: f.shot, StartMS: ms, EndMS: ms, TimestampMS: ms, Moderation: here})
+		}
+		flags = append(flags, here...)
 	}
 	env.Record(analyser.Usage{Analyser: m.Spec().ID, Images: len(fs)})
-	return map[string]any{"moderation": flags, "frames": len(fs)}, nil
+	res := map[string]any{"moderation": flags, "frames": len(fs)}
+	if len(shots) > 0 {
+		res["shots"] = shots
+	}
+	return res, nil
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/landfall/landfall/catalog"
@@ -201,41 +203,68 @@ func loadSnapshot(ctx context.Context, st catalog.VectorIndexStore, tenant, mode
 	}
 	capRows := n + headroom(n)
 	f.dim, f.ivf = dim, x
-	f.ids = make([]int64, 0, capRows)
-	f.media = make([]string, 0, capRows)
-	f.vecs = make([]float32, 0, capRows*dim)
-	for p := 1; p <= parts; p++ {
+	f.ids = make([]int64, n, capRows)
+	f.media = make([]string, n, capRows)
+	f.vecs = make([]float32, n*dim, capRows*dim)
+	// The parts are read and decoded by one worker per CPU, each into
+	// its own rows.
+	part := func(p int) error {
 		b, err := st.SearchVectorIndexGet(ctx, tenant, model, p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		pr := &snapReader{b: b}
-		rows := 0
+		rows, from := 0, (p-1)*per
 		if b != nil && pr.u64() == nonce {
 			rows = int(pr.u32())
 		}
-		if rows != min(per, n-(p-1)*per) {
-			return nil, errSnapshot
+		if rows != min(per, n-from) {
+			return errSnapshot
 		}
-		idb := pr.take(8 * rows)
-		for i := 0; i < rows && idb != nil; i++ {
-			f.ids = append(f.ids, int64(binary.LittleEndian.Uint64(idb[8*i:])))
+		idb, mb, vb := pr.take(8*rows), pr.take(4*rows), pr.take(4*rows*dim)
+		if pr.err || len(pr.b) != 0 {
+			return errSnapshot
 		}
-		mb := pr.take(4 * rows)
-		for i := 0; i < rows && mb != nil; i++ {
+		for i := 0; i < rows; i++ {
+			f.ids[from+i] = int64(binary.LittleEndian.Uint64(idb[8*i:]))
 			m := binary.LittleEndian.Uint32(mb[4*i:])
 			if int(m) >= len(media) {
-				return nil, errSnapshot
+				return errSnapshot
 			}
-			f.media = append(f.media, media[m])
+			f.media[from+i] = media[m]
 		}
-		f.vecs = pr.f32s(f.vecs, rows*dim)
-		if pr.err || len(pr.b) != 0 {
-			return nil, errSnapshot
+		vs := f.vecs[from*dim : (from+rows)*dim]
+		for i := range vs {
+			vs[i] = math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:]))
 		}
+		return nil
 	}
-	if len(f.ids) != n || len(f.media) != n || len(f.vecs) != n*dim {
-		return nil, errSnapshot
+	next := make(chan int)
+	errs := make(chan error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := 0; w < cap(errs); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var first error
+			for p := range next {
+				if first == nil {
+					first = part(p)
+				}
+			}
+			errs <- first
+		}()
+	}
+	for p := 1; p <= parts; p++ {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	f.built = time.Since(start)
 	f.snapshot = true

@@ -97,6 +97,8 @@ func (b *builder) parameters() {
 			"Description": "Key of the zip holding the bootstrap binary."},
 		"AsyncJobs": map[string]any{"Type": "String", "Default": "true", "AllowedValues": []any{"true", "false"},
 			"Description": "Run Transcribe and Rekognition Video as asynchronous jobs resumed by their completion (an EventBridge rule and an SNS topic invoking the job-events function); false polls Transcribe from the function and labels videos on keyframes."},
+		"ModerationPolicy": map[string]any{"Type": "String", "Default": "",
+			"Description": `The installation's moderation policy as JSON, {"review":[{"label":"Alcohol","min_confidence":80}],"reject":[…]} (labels, parents or "*"); empty: every item passes. Persist keeps the frames that triggered a rule as evidence.`},
 		"ToolsImageUri": map[string]any{"Type": "String", "Default": o.ImageURI,
 			"Description": "Container image (deploy/aws/Dockerfile, pushed to ECR) of the functions that run ffmpeg and tesseract; empty deploys them as zip functions, which then fail with Tool.Missing."},
 	}
@@ -450,6 +452,7 @@ func (b *builder) function(task string, f Function, description string) {
 			"LANDFALL_ASYNC_JOBS":        ref("AsyncJobs"),
 			"LANDFALL_REKOGNITION_TOPIC": ref(idJobsTopic),
 			"LANDFALL_REKOGNITION_ROLE":  getAtt(idJobsRole, "Arn"),
+			"LANDFALL_MODERATION":        ref("ModerationPolicy"),
 		}
 		props := map[string]any{
 			"FunctionName":  name,

@@ -127,8 +127,15 @@ var Functions = map[string]Function{
 	// frames prepares the JPEG frames the vision activity worker reads
 	// (ffmpeg; writes under work/).
 	"frames": {Task: "frames", Native: true, MemoryMB: 1024, TimeoutSeconds: 900, Grants: []Grant{incomingGet, workRW, mediaRead}},
-	"persist": {Task: "persist", MemoryMB: 512, TimeoutSeconds: 120, Grants: []Grant{
-		{[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite}},
+	// persist applies the moderation policy: a flag no frame was
+	// analysed for (Rekognition Video jobs, Rekognition on keyframes)
+	// keeps the original's frame at its time as evidence, which ffmpeg
+	// takes reading only around that time (range reads of the original).
+	// An item the policy rejects ends there, written with its Media
+	// Rejected event.
+	"persist": {Task: "persist", Native: true, MemoryMB: 1024, TimeoutSeconds: 300, Grants: []Grant{
+		incomingGet, {[]string{"s3:GetObject"}, ResWork}, {[]string{"s3:PutObject"}, ResProcessed}, mediaWrite,
+		{[]string{"events:PutEvents"}, ResDefaultBus}}},
 	// embed stores vectors in SQL catalogs only: on DynamoDB it reads the
 	// media row and says the catalog stores no vectors (the state's Catch
 	// moves on).

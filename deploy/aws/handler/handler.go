@@ -91,7 +91,10 @@ type Config struct {
 	// Rekognition Video publishes to and the role it publishes as.
 	AsyncJobs                         bool
 	RekognitionTopic, RekognitionRole string
-	Logger                            *slog.Logger
+	// Moderation is the installation's moderation policy (nil: every
+	// item passes).
+	Moderation *lfconfig.ModerationPolicy
+	Logger     *slog.Logger
 }
 
 // DefaultAnalysers are the providers of the AWS deployment: the managed
@@ -108,7 +111,8 @@ var DefaultAnalysers = map[string]string{
 // function: LANDFALL_TASK, LANDFALL_BUCKET, LANDFALL_TABLE_PREFIX,
 // LANDFALL_BEDROCK_MODEL, LANDFALL_ASYNC_JOBS ("true"),
 // LANDFALL_REKOGNITION_TOPIC, LANDFALL_REKOGNITION_ROLE and, optionally,
-// LANDFALL_ANALYSERS ("task=provider,…").
+// LANDFALL_ANALYSERS ("task=provider,…") and LANDFALL_MODERATION (the
+// moderation policy as JSON, {"review":[…],"reject":[…]}).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{Task: getenv("LANDFALL_TASK"), Bucket: getenv("LANDFALL_BUCKET"), TablePrefix: getenv("LANDFALL_TABLE_PREFIX"),
 		BedrockModel: getenv("LANDFALL_BEDROCK_MODEL"), WorkRoot: filepath.Join(os.TempDir(), "landfall-work"),
@@ -135,6 +139,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			}
 			c.Analysers[k] = v
 		}
+	}
+	if p := strings.TrimSpace(getenv("LANDFALL_MODERATION")); p != "" {
+		dec := json.NewDecoder(strings.NewReader(p))
+		dec.DisallowUnknownFields()
+		var pol lfconfig.ModerationPolicy
+		if err := dec.Decode(&pol); err != nil {
+			return c, errcode.New(errcode.Invalid, "LANDFALL_MODERATION (the ModerationPolicy parameter): %v", err)
+		}
+		lc := lfconfig.Default(c.WorkRoot)
+		lc.Moderation = &pol
+		if err := lc.Validate(); err != nil {
+			return c, errcode.New(errcode.Invalid, "LANDFALL_MODERATION (the ModerationPolicy parameter): %s", errcode.MessageOf(err))
+		}
+		c.Moderation = &pol
 	}
 	return c, nil
 }
@@ -195,6 +213,7 @@ func New(ctx context.Context, c Config) (*Handler, error) {
 	cfg.AWS.BedrockModel = c.BedrockModel
 	cfg.AWS.AsyncJobs = c.AsyncJobs
 	cfg.AWS.RekognitionSNSTopic, cfg.AWS.RekognitionRoleARN = c.RekognitionTopic, c.RekognitionRole
+	cfg.Moderation = c.Moderation
 	reg := analyser.NewRegistry()
 	if usesAWS(cfg.Analysers) {
 		cl, err := awsprov.New(ctx, awsprov.Config{AWS: &ac, BedrockModel: c.BedrockModel, Endpoint: c.ServicesEndpoint,

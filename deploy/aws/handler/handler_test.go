@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +34,7 @@ import (
 	"github.com/landfall/landfall/catalog"
 	"github.com/landfall/landfall/catalog/dynamodb"
 	awsdeploy "github.com/landfall/landfall/deploy/aws"
+	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/internal/mediagen"
 	"github.com/landfall/landfall/internal/testutil"
 	"github.com/landfall/landfall/rule"
@@ -297,6 +299,7 @@ type services struct {
 	rekTokens  map[string]string // ClientRequestToken → JobId
 	rekStatus  map[string]string // JobId → JobStatus
 	lastRek    map[string]string // Start operation → JobId
+	flag       bool              // DetectModerationLabels flags alcohol
 }
 
 func (s *services) set(m map[string]string, k, v string) {
@@ -338,6 +341,8 @@ func newServices(t *testing.T) *services {
 			io.WriteString(w, transcript)
 		case op == "RekognitionService.DetectLabels":
 			io.WriteString(w, `{"Labels":[{"Name":"Harbor","Confidence":93.5}],"LabelModelVersion":"3.0"}`)
+		case op == "RekognitionService.DetectModerationLabels" && s.flag:
+			io.WriteString(w, `{"ModerationLabels":[{"Name":"Alcohol","Confidence":82.5,"TaxonomyLevel":1}],"ModerationModelVersion":"7.0"}`)
 		case op == "RekognitionService.DetectModerationLabels":
 			io.WriteString(w, `{"ModerationLabels":[],"ModerationModelVersion":"7.0"}`)
 		case op == "RekognitionService.StartLabelDetection" || op == "RekognitionService.StartContentModeration":
@@ -428,6 +433,7 @@ func (st *stack) handler(t *testing.T, task string) *Handler {
 	env := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "landfall-" + task, "LANDFALL_BUCKET": st.bucket,
 		"LANDFALL_TABLE_PREFIX": st.prefix, "LANDFALL_BEDROCK_MODEL": "test-model",
 		"LANDFALL_REKOGNITION_TOPIC": testRekognitionTopic, "LANDFALL_REKOGNITION_ROLE": testRekognitionRole,
+		"LANDFALL_MODERATION": `{"reject":[{"label":"Alcohol","min_confidence":60}]}`,
 		// The stack's providers: Transcribe, Rekognition and Bedrock
 		// (answered by newServices), the rest local.
 	}
@@ -643,6 +649,49 @@ func TestLambdaPipeline(t *testing.T) {
 		t.Fatalf("video: %s %s: %s", res.Status, res.Error, res.Cause)
 	}
 	st.asyncJobs(t)
+
+	// A flagged image: the installation's moderation policy (the
+	// ModerationPolicy parameter) rejects it. Rekognition analysed no
+	// frame of Landfall's, so Persist takes the evidence from the
+	// original in incoming/ (ffmpeg reading it with range requests).
+	st.svc.mu.Lock()
+	st.svc.flag = true
+	st.svc.mu.Unlock()
+	cellar := filepath.Join(dir, "cellar.png")
+	if err := mediagen.Image(ctx, cellar, mediagen.ImageSpec{Text: "Cellar", Background: "0x7C2D12"}); err != nil {
+		t.Fatal(err)
+	}
+	res = st.start(t, st.upload(t, "incoming/acme/cellar.png", cellar))
+	st.svc.mu.Lock()
+	st.svc.flag = false
+	st.svc.mu.Unlock()
+	if res.Status != "SUCCEEDED" || !strings.Contains(js(res.Output), "REJECTED") {
+		t.Fatalf("flagged image: %s %s: %s %s", res.Status, res.Error, res.Cause, js(res.Output))
+	}
+	page, err = st.store.MediaList(ctx, &catalog.MediaListParams{TenantID: "acme", Status: types.StatusRejected})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Media) != 1 || page.Media[0].Insights == nil || page.Media[0].Insights.ModerationDecision == nil ||
+		len(page.Media[0].Insights.ModerationDecision.Reasons) != 1 {
+		t.Fatalf("rejected rows: %+v", page.Media)
+	}
+	r := page.Media[0].Insights.ModerationDecision.Reasons[0]
+	if r.Evidence != "processed/acme/"+page.Media[0].ID+"/evidence/at-0ms.jpg" || r.EvidenceMissing != "" {
+		t.Fatalf("evidence %+v", r)
+	}
+	obj, err := st.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &st.bucket, Key: &r.Evidence})
+	if err != nil {
+		t.Fatalf("the evidence frame is not in the bucket: %v", err)
+	}
+	img, err := jpeg.Decode(obj.Body)
+	obj.Body.Close()
+	if err != nil {
+		t.Fatalf("the evidence frame is not a JPEG: %v", err)
+	}
+	if cr, cg, cb, _ := img.At(img.Bounds().Dx()/2, 2).RGBA(); cr>>8 < 0x5C || cr>>8 > 0x9C || cg>>8 > 0x4D || cb>>8 > 0x32 {
+		t.Errorf("the evidence frame's top is %d,%d,%d, not the image's background", cr>>8, cg>>8, cb>>8)
+	}
 	writeCalls(t, st.rec)
 	t.Run("LeastPrivilege", func(t *testing.T) { checkLeastPrivilege(t, st) })
 }
@@ -775,6 +824,18 @@ func TestInvokeErrors(t *testing.T) {
 	}
 	if _, err := ConfigFromEnv(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "LANDFALL_BUCKET") {
 		t.Errorf("empty environment: %v", err)
+	}
+	// The ModerationPolicy parameter is checked as the configuration's
+	// moderation: section is.
+	for policy, want := range map[string]string{
+		`{"reject":[{"label":"Alcohol","min_confidence":160}]}`: "/moderation/reject/0/min_confidence",
+		`{"reject":[{"label":"Alcohol"}],"revue":[]}`:           `unknown field "revue"`,
+		`{"review":[{"label":""}]}`:                             "/moderation/review/0/label",
+	} {
+		env := map[string]string{"LANDFALL_TASK": "persist", "LANDFALL_BUCKET": "b", "LANDFALL_TABLE_PREFIX": "p-", "LANDFALL_MODERATION": policy}
+		if _, err := ConfigFromEnv(func(k string) string { return env[k] }); errcode.Of(err) != errcode.Invalid || !strings.Contains(err.Error(), want) {
+			t.Errorf("LANDFALL_MODERATION %s: %v, want Invalid naming %s", policy, err, want)
+		}
 	}
 }
 

@@ -76,6 +76,12 @@ type Endpoint struct {
 	Stabilize   bool
 	StableAfter int
 	StableLag   int
+	// WarmUp is how many frames of speech the incremental decoder is
+	// given before a word may be stable: its live cepstral mean starts
+	// from the model's initial one, not the speaker's or the
+	// microphone's, and words decoded on it are often wrong ("the
+	// morning" for "good morning"); the final result decodes them again.
+	WarmUp int
 	// Rescore decodes each utterance again when it ends, as the batch
 	// recogniser decodes a chunk (the whole utterance at once, normalised
 	// by its own cepstral mean, the same search arguments), for its final
@@ -95,7 +101,7 @@ type Endpoint struct {
 // blocks, at the same word error rate and no CPU difference benchstat
 // could tell at a load average of 20; BenchmarkPartialLag.)
 var DefaultEndpoint = Endpoint{MinSpeechDB: -55, AboveNoiseDB: 12, Onset: 3, Pad: 20, Pause: 50,
-	MaxUtterance: 1500, ShortPause: 15, PartialEvery: 5, StableAfter: 6, StableLag: 60, Rescore: true}
+	MaxUtterance: 1500, ShortPause: 15, PartialEvery: 5, StableAfter: 6, StableLag: 60, WarmUp: 300, Rescore: true}
 
 // FrameSamples is one 10 ms frame.
 const FrameSamples = speech.FrameSamples
@@ -134,6 +140,7 @@ type Recogniser struct {
 	uttAudio   []int16 // the utterance's audio, for Rescore
 	sinceHyp   int
 	uttN       int
+	fed        int // frames given to the incremental decoder before this utterance
 	stable     []Word
 	stableEnd  int // utterance frame the last stable word ends at
 	history    [][]segment
@@ -339,6 +346,7 @@ func (r *Recogniser) finish(emit func(Result)) error {
 		}
 	}
 	r.inUtt = false
+	r.fed += r.frame - r.uttStart
 	res := r.assemble(segs, false)
 	if len(res.Words) > 0 || r.lastResult != nil {
 		emit(res)
@@ -398,7 +406,7 @@ func (r *Recogniser) assemble(segs []segment, partial bool) Result {
 		k := 0
 		for ; k < len(rest); k++ {
 			s := rest[k]
-			if s.ef > front-r.ep.StableLag || len(r.history) < r.ep.StableAfter || !r.agreed(s) {
+			if s.ef > front-r.ep.StableLag || r.fed+s.sf < r.ep.WarmUp || len(r.history) < r.ep.StableAfter || !r.agreed(s) {
 				break
 			}
 		}
