@@ -22,7 +22,7 @@ import (
 
 // evidenceVideo writes a video of three slides of 2 s each on far apart
 // backgrounds: navy, off-white, green.
-func evidenceVideo(t *testing.T) []byte {
+func evidenceVideo(t testing.TB) []byte {
 	t.Helper()
 	if _, err := execx.LookPath("ffmpeg"); err != nil {
 		t.Skip(err)
@@ -75,42 +75,9 @@ func TestModerationEvidenceFromOriginal(t *testing.T) {
 	video := evidenceVideo(t)
 	for _, driver := range []string{"file", "mem"} {
 		t.Run(driver, func(t *testing.T) {
-			ctx, data := context.Background(), t.TempDir()
-			var bucket *blob.Bucket
-			if driver == "mem" {
-				bucket = memblob.OpenBucket()
-			} else {
-				var err error
-				if bucket, err = blob.OpenBucket(ctx, "file://"+filepath.Join(data, "bucket")); err != nil {
-					t.Fatal(err)
-				}
-			}
-			t.Cleanup(func() { bucket.Close() })
-			cat, err := catalog.Open(ctx, "sqlite://"+filepath.Join(data, "catalog.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { cat.Close() })
-			if _, err := cat.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "a"}); err != nil {
-				t.Fatal(err)
-			}
-			cfg := config.Default(data)
-			cfg.Moderation = &config.ModerationPolicy{Review: []config.ModerationRule{{Label: "Alcohol", MinConfidence: 50}}}
-			tasks := New(Options{Config: cfg, Bucket: bucket, BucketName: "landfall", Catalog: cat, WorkRoot: filepath.Join(data, "work"),
-				Logger: slog.New(slog.DiscardHandler)})
-			id := catalog.NewMediaID()
-			k, err := UploadKey("a", id, "mp4")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := bucket.WriteAll(ctx, k.String(), video, nil); err != nil {
-				t.Fatal(err)
-			}
-			m := &Media{ID: id, Tenant: "a", Bucket: "landfall", Key: k.String(), Size: int64(len(video))}
-			s, err := tasks.scope(Call{Tenant: "a"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ctx := context.Background()
+			tasks, bucket, m, s := evidenceSetup(t, driver, video)
+			id := m.ID
 			// Two shots as a Rekognition Video job fills them: no frame,
 			// each flag at its detection time.
 			v := &types.Vision{Shots: []types.VisionShot{
@@ -146,6 +113,80 @@ func TestModerationEvidenceFromOriginal(t *testing.T) {
 			}
 			if r := d.Reasons[2]; r.Evidence != "" || r.EvidenceMS != nil || !strings.Contains(r.EvidenceMissing, "no frame could be taken from the original at 60.000s") {
 				t.Fatalf("a flag past the end: %+v", r)
+			}
+			// An original no longer in the bucket: the decision stands,
+			// saying why it has no frame.
+			if err := bucket.Delete(ctx, m.Key); err != nil {
+				t.Fatal(err)
+			}
+			d, err = tasks.moderationDecision(ctx, s, m, &types.Vision{Shots: v.Shots[:1]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := d.Reasons[0]; d.Action != "review" || r.Evidence != "" || !strings.Contains(r.EvidenceMissing, "no frame") {
+				t.Fatalf("without the original: %+v", d)
+			}
+		})
+	}
+}
+
+// evidenceSetup stores video as a media item's original in a bucket of
+// driver ("file" or "mem") and returns the tasks, with an installation
+// policy reviewing alcohol, and the item's scope.
+func evidenceSetup(t testing.TB, driver string, video []byte) (*Tasks, *blob.Bucket, *Media, *Scope) {
+	t.Helper()
+	ctx, data := context.Background(), t.TempDir()
+	var bucket *blob.Bucket
+	if driver == "mem" {
+		bucket = memblob.OpenBucket()
+	} else {
+		var err error
+		if bucket, err = blob.OpenBucket(ctx, "file://"+filepath.Join(data, "bucket")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { bucket.Close() })
+	cat, err := catalog.Open(ctx, "sqlite://"+filepath.Join(data, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	if _, err := cat.TenantCreate(ctx, &catalog.TenantCreateParams{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default(data)
+	cfg.Moderation = &config.ModerationPolicy{Review: []config.ModerationRule{{Label: "Alcohol", MinConfidence: 50}}}
+	tasks := New(Options{Config: cfg, Bucket: bucket, BucketName: "landfall", Catalog: cat, WorkRoot: filepath.Join(data, "work"),
+		Logger: slog.New(slog.DiscardHandler)})
+	id := catalog.NewMediaID()
+	k, err := UploadKey("a", id, "mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bucket.WriteAll(ctx, k.String(), video, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := &Media{ID: id, Tenant: "a", Bucket: "landfall", Key: k.String(), Size: int64(len(video))}
+	s, err := tasks.scope(Call{Tenant: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tasks, bucket, m, s
+}
+
+// BenchmarkOriginalFrame takes one evidence frame from a 6-second
+// original: from the file itself, and streamed from a bucket without
+// files (range reads through the loopback listener).
+func BenchmarkOriginalFrame(b *testing.B) {
+	video := evidenceVideo(b)
+	for _, driver := range []string{"file", "mem"} {
+		b.Run(driver, func(b *testing.B) {
+			tasks, _, m, s := evidenceSetup(b, driver, video)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := tasks.originalFrame(ctx, s, m, 4500); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
