@@ -550,7 +550,7 @@ func (e *Engine) DescribeExecution(ctx context.Context, arn string) (*Execution,
 		return nil, err
 	}
 	var x *Execution
-	err := e.withTx(ctx, func(tx dbtx) error {
+	err := readOne(ctx, e.b, func(tx dbtx) error {
 		var err error
 		x, err = e.describe(ctx, tx, arn)
 		return err
