@@ -175,6 +175,48 @@ func jobFailed(api, id, msg string) error {
 	return errcode.New(code, "aws: Rekognition Video job %s (%s) failed: %s", id, api, msg)
 }
 
+// jobPage is one page of a Rekognition Video job's results.
+type jobPage[T any] struct {
+	status  rtypes.VideoJobStatus
+	message *string
+	items   []T
+	model   *string
+	next    *string
+}
+
+// readJobPages reads every page of a finished job's results through get
+// (call names the API, what the job in errors), following NextToken up
+// to maxPages, and returns the items and the model version.
+func readJobPages[T any](id, call, what string, get func(next *string) (jobPage[T], error)) ([]T, string, error) {
+	var items []T
+	model := ""
+	var next *string
+	for page := 0; ; page++ {
+		if page == maxPages {
+			return nil, "", errcode.New(errcode.ProviderBadOutput, "aws: %s of job %s: more than %d pages", call, id, maxPages)
+		}
+		out, err := get(next)
+		if err != nil {
+			return nil, "", classify(err, "aws: "+call)
+		}
+		switch out.status {
+		case rtypes.VideoJobStatusSucceeded:
+		case rtypes.VideoJobStatusFailed:
+			return nil, "", jobFailed(what, id, awssdk.ToString(out.message))
+		default:
+			return nil, "", fmt.Errorf("aws: %s job %s is %s: %w", what, id, out.status, analyser.ErrJobRunning)
+		}
+		items = append(items, out.items...)
+		if out.model != nil {
+			model = *out.model
+		}
+		if out.next == nil || *out.next == "" {
+			return items, model, nil
+		}
+		next = out.next
+	}
+}
+
 // FinishJob reads every page of the label detection job's results
 // (GetLabelDetection, by timestamp, following NextToken) and maps them to
 // labels per shot.
@@ -183,34 +225,17 @@ func (l Labeller) FinishJob(ctx context.Context, env *analyser.Env, in *analyser
 	if err != nil {
 		return nil, err
 	}
-	var hits []rtypes.LabelDetection
-	model := ""
-	var next *string
-	for page := 0; ; page++ {
-		if page == maxPages {
-			return nil, errcode.New(errcode.ProviderBadOutput, "aws: GetLabelDetection of job %s: more than %d pages", id, maxPages)
-		}
+	hits, model, err := readJobPages(id, "GetLabelDetection", "label detection", func(next *string) (jobPage[rtypes.LabelDetection], error) {
 		out, err := l.C.Rekognition.GetLabelDetection(ctx, &rekognition.GetLabelDetectionInput{JobId: awssdk.String(id),
 			SortBy: rtypes.LabelDetectionSortByTimestamp, AggregateBy: rtypes.LabelDetectionAggregateByTimestamps,
 			MaxResults: awssdk.Int32(1000), NextToken: next})
 		if err != nil {
-			return nil, classify(err, "aws: GetLabelDetection")
+			return jobPage[rtypes.LabelDetection]{}, err
 		}
-		switch out.JobStatus {
-		case rtypes.VideoJobStatusSucceeded:
-		case rtypes.VideoJobStatusFailed:
-			return nil, jobFailed("label detection", id, awssdk.ToString(out.StatusMessage))
-		default:
-			return nil, fmt.Errorf("aws: label detection job %s is %s: %w", id, out.JobStatus, analyser.ErrJobRunning)
-		}
-		hits = append(hits, out.Labels...)
-		if out.LabelModelVersion != nil {
-			model = *out.LabelModelVersion
-		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			break
-		}
-		next = out.NextToken
+		return jobPage[rtypes.LabelDetection]{out.JobStatus, out.StatusMessage, out.Labels, out.LabelModelVersion, out.NextToken}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	shots := newShotIndex(in)
 	byShot := map[int]*types.VisionShot{}
@@ -284,34 +309,17 @@ func (l Labeller) FinishJob(ctx context.Context, env *analyser.Env, in *analyser
 // (GetContentModeration, by timestamp, following NextToken) and maps them
 // to moderation labels per shot.
 func (m Moderator) FinishJob(ctx context.Context, env *analyser.Env, in *analyser.Input, id string) (any, error) {
-	var hits []rtypes.ContentModerationDetection
-	model := ""
-	var next *string
-	for page := 0; ; page++ {
-		if page == maxPages {
-			return nil, errcode.New(errcode.ProviderBadOutput, "aws: GetContentModeration of job %s: more than %d pages", id, maxPages)
-		}
+	hits, model, err := readJobPages(id, "GetContentModeration", "content moderation", func(next *string) (jobPage[rtypes.ContentModerationDetection], error) {
 		out, err := m.C.Rekognition.GetContentModeration(ctx, &rekognition.GetContentModerationInput{JobId: awssdk.String(id),
 			SortBy: rtypes.ContentModerationSortByTimestamp, AggregateBy: rtypes.ContentModerationAggregateByTimestamps,
 			MaxResults: awssdk.Int32(1000), NextToken: next})
 		if err != nil {
-			return nil, classify(err, "aws: GetContentModeration")
+			return jobPage[rtypes.ContentModerationDetection]{}, err
 		}
-		switch out.JobStatus {
-		case rtypes.VideoJobStatusSucceeded:
-		case rtypes.VideoJobStatusFailed:
-			return nil, jobFailed("content moderation", id, awssdk.ToString(out.StatusMessage))
-		default:
-			return nil, fmt.Errorf("aws: content moderation job %s is %s: %w", id, out.JobStatus, analyser.ErrJobRunning)
-		}
-		hits = append(hits, out.ModerationLabels...)
-		if out.ModerationModelVersion != nil {
-			model = *out.ModerationModelVersion
-		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			break
-		}
-		next = out.NextToken
+		return jobPage[rtypes.ContentModerationDetection]{out.JobStatus, out.StatusMessage, out.ModerationLabels, out.ModerationModelVersion, out.NextToken}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	shots := newShotIndex(in)
 	byShot := map[int]*types.VisionShot{}
