@@ -2,9 +2,7 @@ package apiserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -138,7 +136,7 @@ func (s *Server) mediaOriginal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rs := &blobSeeker{ctx: r.Context(), b: s.cfg.Bucket, key: m.BucketKey, size: attrs.Size}
+	rs := blob.NewSeeker(r.Context(), attrs.Size, s.cfg.Bucket.Opener(m.BucketKey))
 	defer rs.Close()
 	ct := attrs.ContentType
 	if ct == "" || ct == "application/octet-stream" {
@@ -155,61 +153,6 @@ func (s *Server) mediaOriginal(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("ETag", attrs.ETag)
 	}
 	http.ServeContent(w, r, "", attrs.ModTime, rs)
-	return nil
-}
-
-// blobSeeker is an io.ReadSeeker over an object, opening a range reader
-// from the current offset on first read after a seek.
-type blobSeeker struct {
-	ctx  context.Context
-	b    *blob.Bucket
-	key  string
-	size int64
-	off  int64
-	r    io.ReadCloser
-}
-
-func (s *blobSeeker) Read(p []byte) (int, error) {
-	if s.off >= s.size {
-		return 0, io.EOF
-	}
-	if s.r == nil {
-		r, err := s.b.NewRangeReader(s.ctx, s.key, s.off, -1, nil)
-		if err != nil {
-			return 0, err
-		}
-		s.r = r
-	}
-	n, err := s.r.Read(p)
-	s.off += int64(n)
-	return n, err
-}
-
-func (s *blobSeeker) Seek(offset int64, whence int) (int64, error) {
-	var abs int64
-	switch whence {
-	case io.SeekStart:
-		abs = offset
-	case io.SeekCurrent:
-		abs = s.off + offset
-	case io.SeekEnd:
-		abs = s.size + offset
-	}
-	if abs < 0 {
-		return 0, errors.New("seek before start")
-	}
-	if abs != s.off && s.r != nil {
-		s.r.Close()
-		s.r = nil
-	}
-	s.off = abs
-	return abs, nil
-}
-
-func (s *blobSeeker) Close() error {
-	if s.r != nil {
-		return s.r.Close()
-	}
 	return nil
 }
 

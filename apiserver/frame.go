@@ -3,16 +3,14 @@ package apiserver
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/landfall/landfall/blob"
 	"github.com/landfall/landfall/errcode"
 	"github.com/landfall/landfall/types"
 )
@@ -67,29 +65,16 @@ func (s *Server) mediaFrame(w http.ResponseWriter, r *http.Request) error {
 	case <-ctx.Done():
 		return errcode.New(errcode.Unavailable, "frame thumbnails are busy; try again")
 	}
-	var secret [16]byte
-	_, _ = rand.Read(secret[:])
-	path := "/" + hex.EncodeToString(secret[:])
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	stream, err := blob.ServeLoopback(ctx, attrs.Size, attrs.ModTime, s.cfg.Bucket.Opener(m.BucketKey))
 	if err != nil {
 		return errcode.Wrap(errcode.Unavailable, err, "frame: loopback listener")
 	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		if q.URL.Path != path {
-			http.NotFound(w, q)
-			return
-		}
-		rs := &blobSeeker{ctx: ctx, b: s.cfg.Bucket, key: m.BucketKey, size: attrs.Size}
-		defer rs.Close()
-		http.ServeContent(w, q, "", attrs.ModTime, rs)
-	})}
-	go srv.Serve(ln)
-	defer srv.Close()
+	defer stream.Close()
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error"}
 	if t > 0 {
 		args = append(args, "-ss", strconv.FormatFloat(t, 'f', 3, 64))
 	}
-	args = append(args, "-i", "http://"+ln.Addr().String()+path, "-frames:v", "1", "-vf", "scale=320:-2",
+	args = append(args, "-i", stream.URL, "-frames:v", "1", "-vf", "scale=320:-2",
 		"-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "5", "pipe:1")
 	var out, errb bytes.Buffer
 	cmd := exec.CommandContext(ctx, ffmpeg, args...)

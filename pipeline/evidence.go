@@ -2,18 +2,13 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/landfall/landfall/analyser/local/execx"
@@ -87,7 +82,7 @@ func (t *Tasks) originalFrame(ctx context.Context, s *Scope, m *Media, ms int64)
 			src = p
 		}
 	}
-	var stream *objectStream
+	var stream *blob.Loopback
 	if src == "" {
 		attrs, err := s.Bucket.Attributes(ctx, k.String())
 		if errcode.Of(err) == errcode.NotFound {
@@ -96,8 +91,12 @@ func (t *Tasks) originalFrame(ctx context.Context, s *Scope, m *Media, ms int64)
 		if err != nil {
 			return "", errcode.Wrap(errcode.ProviderTransient, err, "moderation evidence: reading the original of %s", m.ID)
 		}
-		if stream, err = serveObject(ctx, s.Bucket, k.String(), attrs.Size); err != nil {
-			return "", err
+		key := k.String()
+		stream, err = blob.ServeLoopback(ctx, attrs.Size, time.Time{}, func(ctx context.Context, off int64) (io.ReadCloser, error) {
+			return s.Bucket.NewRangeReader(ctx, key, off, -1)
+		})
+		if err != nil {
+			return "", errcode.Wrap(errcode.Unavailable, err, "moderation evidence: loopback listener")
 		}
 		defer stream.Close()
 		src = stream.URL
@@ -139,111 +138,4 @@ func (t *Tasks) originalFrame(ctx context.Context, s *Scope, m *Media, ms int64)
 		return "", err
 	}
 	return dst.String(), nil
-}
-
-// objectStream serves one object over HTTP on a loopback listener at a
-// random path, with range requests, so ffmpeg can seek in it whatever
-// the bucket's driver. Err is the first error reading the object.
-type objectStream struct {
-	URL string
-	srv *http.Server
-
-	mu  sync.Mutex
-	err error
-}
-
-func serveObject(ctx context.Context, b *TenantBucket, key string, size int64) (*objectStream, error) {
-	var secret [16]byte
-	_, _ = rand.Read(secret[:])
-	p := "/" + hex.EncodeToString(secret[:])
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, errcode.Wrap(errcode.Unavailable, err, "moderation evidence: loopback listener")
-	}
-	o := &objectStream{URL: "http://" + ln.Addr().String() + p}
-	o.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		if q.URL.Path != p {
-			http.NotFound(w, q)
-			return
-		}
-		rs := &rangeSeeker{ctx: ctx, b: b, key: key, size: size}
-		defer rs.Close()
-		http.ServeContent(w, q, "", time.Time{}, rs)
-		if rs.err != nil {
-			o.mu.Lock()
-			if o.err == nil {
-				o.err = rs.err
-			}
-			o.mu.Unlock()
-		}
-	})}
-	go o.srv.Serve(ln)
-	return o, nil
-}
-
-// Err is the first error met reading the object.
-func (o *objectStream) Err() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.err
-}
-
-func (o *objectStream) Close() error { return o.srv.Close() }
-
-// rangeSeeker is an io.ReadSeeker over an object, opening a range reader
-// at the offset of the first read after each seek.
-type rangeSeeker struct {
-	ctx  context.Context
-	b    *TenantBucket
-	key  string
-	size int64
-	off  int64
-	r    io.ReadCloser
-	err  error
-}
-
-func (s *rangeSeeker) Read(p []byte) (int, error) {
-	if s.off >= s.size {
-		return 0, io.EOF
-	}
-	if s.r == nil {
-		r, err := s.b.NewRangeReader(s.ctx, s.key, s.off, -1)
-		if err != nil {
-			s.err = err
-			return 0, err
-		}
-		s.r = r
-	}
-	n, err := s.r.Read(p)
-	s.off += int64(n)
-	if err != nil && err != io.EOF {
-		s.err = err
-	}
-	return n, err
-}
-
-func (s *rangeSeeker) Seek(offset int64, whence int) (int64, error) {
-	abs := offset
-	switch whence {
-	case io.SeekCurrent:
-		abs = s.off + offset
-	case io.SeekEnd:
-		abs = s.size + offset
-	}
-	if abs < 0 {
-		return 0, errors.New("seek before the start")
-	}
-	if abs != s.off && s.r != nil {
-		s.r.Close()
-		s.r = nil
-	}
-	s.off = abs
-	return abs, nil
-}
-
-func (s *rangeSeeker) Close() error {
-	if s.r != nil {
-		return s.r.Close()
-	}
-	return nil
 }
