@@ -304,6 +304,16 @@ func (b *browser) navigate(url string) {
 	b.waitFor(`document.readyState === "complete" && location.href === `+jsString(url), 15*time.Second)
 }
 
+// navigateAway is navigate for a page that may move itself to another
+// hash before the check runs (a redirect by the app): it waits for the
+// document at url's path, whatever its hash.
+func (b *browser) navigateAway(url string) {
+	b.t.Helper()
+	b.do("Page.navigate", map[string]any{"url": url}, nil)
+	page, _, _ := strings.Cut(url, "#")
+	b.waitFor(`document.readyState === "complete" && location.href.startsWith(`+jsString(page)+`)`, 15*time.Second)
+}
+
 // screenshot saves a PNG of the page to $LANDFALL_UI_SCREENSHOTS/name.png
 // when that variable names a folder (for looking at the UI by eye).
 func (b *browser) screenshot(name string) {
