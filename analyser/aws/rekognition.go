@@ -158,6 +158,12 @@ func (l Labeller) Run(ctx context.Context, env *analyser.Env, in *analyser.Input
 		}
 	}
 	env.Record(analyser.Usage{Analyser: l.Spec().ID, Images: len(fs)})
+	return map[string]any{"labels": sortedLabels(byName), "frames": len(fs)}, nil
+}
+
+// sortedLabels returns the labels, most confident first, then by name
+// (image and keyframe labels, and a video job's).
+func sortedLabels(byName map[string]*types.Label) []types.Label {
 	labels := make([]types.Label, 0, len(byName))
 	for _, lb := range byName {
 		labels = append(labels, *lb)
@@ -168,7 +174,7 @@ func (l Labeller) Run(ctx context.Context, env *analyser.Env, in *analyser.Input
 		}
 		return labels[i].Name < labels[j].Name
 	})
-	return map[string]any{"labels": labels, "frames": len(fs)}, nil
+	return labels
 }
 
 // Moderator is the moderate analyser backed by Rekognition

@@ -291,16 +291,7 @@ func (l Labeller) FinishJob(ctx context.Context, env *analyser.Env, in *analyser
 		out = append(out, *sh)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].TimestampMS < out[j].TimestampMS })
-	labels := make([]types.Label, 0, len(merged))
-	for _, lb := range merged {
-		labels = append(labels, *lb)
-	}
-	sort.Slice(labels, func(i, j int) bool {
-		if labels[i].Confidence != labels[j].Confidence {
-			return labels[i].Confidence > labels[j].Confidence
-		}
-		return labels[i].Name < labels[j].Name
-	})
+	labels := sortedLabels(merged)
 	env.Log().Info("label detection job read", "job", id, "detections", len(hits), "shots", len(out))
 	return map[string]any{"labels": labels, "frames": len(times), "shots": out, "LabelModelVersion": model, "job_id": id}, nil
 }
