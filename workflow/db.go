@@ -237,18 +237,24 @@ func (b *sqliteBackend) committer() {
 				}
 			}
 		}
-		group := []*groupReq{first}
-	fill:
-		for len(group) < maxGroup {
-			select {
-			case r := <-b.reqs:
-				group = append(group, r)
-			default:
-				break fill
-			}
-		}
-		b.runGroup(group)
+		b.runGroup(gather(first, b.reqs, maxGroup))
 	}
+}
+
+// gather returns first and the requests already waiting in reqs, at most
+// max in all: a group forms from what is ready, without a timer, so a
+// lone request is not held back.
+func gather[T any](first T, reqs <-chan T, max int) []T {
+	group := []T{first}
+	for len(group) < max {
+		select {
+		case r := <-reqs:
+			group = append(group, r)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 func finish(rs []*groupReq, err error) {

@@ -125,17 +125,7 @@ func (g *pgGroup) committer() {
 		case <-g.quit:
 			return
 		}
-		group := []*pgCommitReq{first}
-	fill:
-		for len(group) < maxPGGroup {
-			select {
-			case r := <-g.reqs:
-				group = append(group, r)
-			default:
-				break fill
-			}
-		}
-		g.run(group)
+		g.run(gather(first, g.reqs, maxPGGroup))
 	}
 }
 
